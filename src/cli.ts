@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+import { appendFile, readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { check } from './commands/check.js';
+import { type JobResult, runJob } from './commands/job.js';
+import { loadConfig } from './config/load.js';
+import type { Job } from './core/plan.js';
+import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
+import { formatCheck, formatJob } from './format.js';
+import { openRepo } from './ports/git.js';
+import { createGitHub, repoSlug } from './ports/github.js';
+import { createSops } from './ports/sops.js';
+
+interface CommonOptions {
+  config: string;
+  repo: string;
+  base?: string;
+  remote: string;
+  push: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  now?: string;
+  debug?: boolean;
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--config <path>', 'config file, relative to --repo', 'config/secrets.yaml')
+    .option('--repo <dir>', 'the GitOps repository', '.')
+    .option('--base <branch>', "base branch (default: the remote's default branch)")
+    .option('--remote <name>', 'git remote to push to', 'origin')
+    .option('--no-push', 'commit on the local branch only; no push, no pull request')
+    .option('--dry-run', 'print the plan; write nothing')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--now <iso-8601>', 'the clock for rotation decisions (default: now)')
+    .addOption(new Option('--debug', 'print stack traces of unexpected errors').hideHelp());
+}
+
+function parseNow(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const t = Date.parse(text);
+  if (Number.isNaN(t))
+    throw new UsageError(
+      `--now ${text} is not an ISO-8601 date`,
+      'e.g. --now 2026-11-22T00:00:00Z',
+    );
+  return new Date(t);
+}
+
+async function configFor(o: CommonOptions) {
+  const repo = resolve(o.repo);
+  const path = isAbsolute(o.config) ? o.config : resolve(repo, o.config);
+  return { repo, config: await loadConfig(path, o.config) };
+}
+
+async function runJobCommand(
+  job: Job,
+  o: CommonOptions & { prune?: boolean; secret?: string[]; key?: string; force?: boolean },
+) {
+  const now = parseNow(o.now);
+  const { repo, config } = await configFor(o);
+  if (job === 'rotate') {
+    for (const s of o.secret ?? []) {
+      if (!config.secrets.some((x) => `${x.namespace}/${x.name}` === s)) {
+        throw new UsageError(
+          `--secret ${s} is not in ${o.config}`,
+          'use NAMESPACE/NAME of a declared secret',
+        );
+      }
+    }
+    if (o.key && !config.secrets.some((x) => x.keys.some((k) => k.name === o.key))) {
+      throw new UsageError(`--key ${o.key} is not a key of any declared secret`);
+    }
+    if ((o.key || o.force) && !(o.secret && o.secret.length > 0) && o.key) {
+      throw new UsageError('--key needs --secret NS/NAME');
+    }
+  }
+  const git = await openRepo(repo);
+  const sops = createSops();
+  const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+  const log = o.json ? err : out;
+  const result = await runJob(
+    config,
+    {
+      job,
+      remote: o.remote,
+      base: o.base,
+      push: o.push,
+      dryRun: o.dryRun ?? false,
+      prune: o.prune ?? false,
+      now,
+      ...(job === 'rotate'
+        ? { rotate: { secrets: o.secret ?? [], key: o.key, force: o.force ?? false } }
+        : {}),
+    },
+    {
+      git,
+      sops,
+      log,
+      pullRequests: {
+        token,
+        inActions: process.env.GITHUB_ACTIONS === 'true',
+        create: (remoteUrl) =>
+          createGitHub({
+            token: token!,
+            repo: repoSlug(process.env, remoteUrl),
+            baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+            ...(process.env.GITOPS_SECRETS_RETRY_BASE_MS
+              ? { retryBaseMs: Number(process.env.GITOPS_SECRETS_RETRY_BASE_MS) }
+              : {}),
+          }),
+      },
+    },
+  );
+  if (o.json) out(JSON.stringify(jobJson(result, o.dryRun ?? false), null, 2));
+  else for (const line of formatJob(result, o.dryRun ?? false)) out(line);
+  await writeActionOutputs(result);
+  return ExitCode.ok;
+}
+
+function jobJson(r: JobResult, dryRun: boolean) {
+  return {
+    job: r.job,
+    dryRun,
+    base: r.base,
+    branch: r.branch,
+    changes: r.rows.filter((x) => x.action !== 'needs input'),
+    needsInput: r.rows.filter((x) => x.action === 'needs input'),
+    orphans: r.plan.prune ? [] : r.plan.orphans,
+    commit: r.commit ?? null,
+    pushed: r.pushed,
+    pullRequest: r.pullRequest
+      ? { number: r.pullRequest.number, url: r.pullRequest.url, action: r.pullRequest.action }
+      : null,
+    sopsProcesses: r.sopsProcesses,
+  };
+}
+
+async function writeActionOutputs(r: JobResult) {
+  const file = process.env.GITHUB_OUTPUT;
+  if (!file || process.env.GITHUB_ACTIONS !== 'true') return;
+  const lines = [
+    `pull-request-number=${r.pullRequest?.number ?? ''}`,
+    `pull-request-url=${r.pullRequest?.url ?? ''}`,
+    `commit=${r.commit ?? ''}`,
+  ];
+  await appendFile(file, `${lines.join('\n')}\n`);
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('gitops-secrets')
+    .description(
+      'Declarative Kubernetes Secrets for GitOps repos: generate once, encrypt with sops, propose by pull request.',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  common(program.command('sync'))
+    .description('generate missing keys, encrypt, commit, push, open or update the PR')
+    .option('--prune', 'remove secrets and keys that are no longer in the config')
+    .action(async (o) => setExit(await runJobCommand('sync', o)));
+
+  common(program.command('rotate'))
+    .description('rotate keys that are due (or --secret NS/NAME [--key K] --force)')
+    .option(
+      '--secret <ns/name>',
+      'only this secret (repeatable)',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option('--key <key>', 'only this key (with --secret)')
+    .option('--force', 'rotate now, whatever the due date')
+    .action(async (o) => setExit(await runJobCommand('rotate', o)));
+
+  common(program.command('check'))
+    .description('report pending work without any private key; exit 3 when work is pending')
+    .action(async (o: CommonOptions) => {
+      const now = parseNow(o.now);
+      const { repo, config } = await configFor(o);
+      const result = await check(config, repo, now);
+      if (o.json) out(JSON.stringify(result, null, 2));
+      else for (const line of formatCheck(result)) out(line);
+      setExit(result.pending ? ExitCode.pending : ExitCode.ok);
+    });
+
+  return program;
+}
+
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  program.version(await version(), '-V, --version');
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    if (e instanceof GitopsSecretsError) {
+      err(`error: ${e.message}`);
+      if (e.remedy) err(`  fix: ${e.remedy}`);
+      if (debug && e.stack) err(e.stack);
+      return e.exitCode;
+    }
+    err(`error: unexpected failure: ${(e as Error)?.message ?? String(e)}`);
+    err(debug ? String((e as Error)?.stack) : '  (run with --debug for details, and report it)');
+    return ExitCode.external;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  () => {
+    process.exitCode = ExitCode.external;
+  },
+);

@@ -1,0 +1,62 @@
+import type { Config } from '../config/types.js';
+import { isProblem } from '../core/manifest.js';
+import { plan as makePlan, type Plan } from '../core/plan.js';
+import { readManifestsFromDisk } from '../core/repo-state.js';
+import { type ChangeRow, changeRows } from '../core/summary.js';
+
+export interface CheckResult {
+  pending: boolean;
+  /** Keys to generate, slots to fill, keys to remove, re-encryptions. */
+  sync: ChangeRow[];
+  /** Keys due for rotation (and provided slots due for a new value). */
+  due: ChangeRow[];
+  orphans: Plan['orphans'];
+  problems: Plan['problems'];
+  /** Consumers of one shared value whose recorded rotation dates differ. */
+  sharedDrift: { shared: string; paths: string[] }[];
+  secrets: number;
+}
+
+/** Reports pending work from plaintext metadata alone: no private key, no sops process. */
+export async function check(config: Config, root: string, now: Date): Promise<CheckResult> {
+  const existing = await readManifestsFromDisk(root, config);
+  const syncPlan = makePlan({ config, job: 'sync', existing, now });
+  const rotatePlan = makePlan({ config, job: 'rotate', existing, now });
+  const empty = new Map();
+  const sync = changeRows(syncPlan, empty, empty).filter((r) => r.action !== 'removed');
+  const due = changeRows(rotatePlan, empty, empty).filter(
+    (r) => !r.key.endsWith('_PREVIOUS') || r.action === 'needs input',
+  );
+
+  const byShared = new Map<string, Map<string, string>>();
+  for (const [path, info] of existing) {
+    if (isProblem(info)) continue;
+    for (const [key, st] of Object.entries(info.state.keys)) {
+      if (!st.shared || !info.dataKeys.includes(key)) continue;
+      const env = syncPlan.files.find((f) => f.path === path)?.environment;
+      const group = env ? `${st.shared}@${env}` : st.shared;
+      const m = byShared.get(group) ?? new Map<string, string>();
+      m.set(`${path}#${key}`, st.rotated);
+      byShared.set(group, m);
+    }
+  }
+  const sharedDrift = [...byShared]
+    .filter(([, m]) => new Set(m.values()).size > 1)
+    .map(([shared, m]) => ({ shared, paths: [...m.keys()].sort() }));
+
+  const pending =
+    sync.length > 0 ||
+    due.length > 0 ||
+    syncPlan.orphans.length > 0 ||
+    syncPlan.problems.length > 0 ||
+    sharedDrift.length > 0;
+  return {
+    pending,
+    sync,
+    due,
+    orphans: syncPlan.orphans,
+    problems: syncPlan.problems,
+    sharedDrift,
+    secrets: syncPlan.files.length,
+  };
+}

@@ -1,0 +1,352 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config/types.js';
+import { applyPlan, type Carried, decodeData } from '../core/apply.js';
+import {
+  isProblem,
+  type ManifestInfo,
+  type ManifestProblem,
+  readManifest,
+} from '../core/manifest.js';
+import {
+  isEmptyPlan,
+  type Job,
+  plan as makePlan,
+  type Plan,
+  type RotateSelection,
+} from '../core/plan.js';
+import { cryptoRandom } from '../core/random.js';
+import { managedPaths, outputDirs } from '../core/repo-state.js';
+import { type ChangeRow, changeRows, commitMessage, JOB_TRAILER } from '../core/summary.js';
+import { ExternalError, UsageError } from '../errors.js';
+import type { GitPort } from '../ports/git.js';
+import type { SopsPort } from '../ports/sops.js';
+import { type PrOutcome, type PullRequestContext, upsertPullRequest } from './pull-request.js';
+
+export const JOB_BRANCH: Record<Job, string> = {
+  sync: 'gitops-secrets/sync',
+  rotate: 'gitops-secrets/rotate',
+};
+
+export interface JobOptions {
+  job: Job;
+  remote: string;
+  base: string | undefined;
+  push: boolean;
+  dryRun: boolean;
+  prune: boolean;
+  now: Date;
+  rotate?: RotateSelection;
+}
+
+export interface JobPorts {
+  git: GitPort;
+  sops: SopsPort;
+  /** Builds the PR port once the remote URL is known; undefined when there is no token. */
+  pullRequests: PullRequestContext;
+  log: (line: string) => void;
+}
+
+export interface JobResult {
+  job: Job;
+  branch: string;
+  base: string;
+  rows: ChangeRow[];
+  plan: Plan;
+  commit: string | undefined;
+  pushed: boolean;
+  pullRequest: PrOutcome | undefined;
+  sopsProcesses: number;
+}
+
+/** `sync` and `rotate`: plan from plaintext metadata, apply in a worktree, commit, push, PR. */
+export async function runJob(
+  config: Config,
+  options: JobOptions,
+  ports: JobPorts,
+): Promise<JobResult> {
+  const { git } = ports;
+  const branch = JOB_BRANCH[options.job];
+  await git.pruneStale();
+
+  // Where the base and the job branch are.
+  const remoteUrl = await git.remoteUrl(options.remote);
+  let base = options.base;
+  let baseSha: string | undefined;
+  let remoteBranchSha: string | undefined;
+  let branchSha: string | undefined;
+  if (remoteUrl) {
+    const refs = await git.lsRemote(options.remote, []);
+    base ??= refs.defaultBranch ?? (await fallbackBase(git, options.remote, refs.heads));
+    if (!base) {
+      throw new UsageError(`cannot tell the default branch of ${options.remote}`, 'pass --base BRANCH');
+    }
+    if (!refs.heads.has(base))
+      throw new UsageError(
+        `branch ${base} does not exist on ${options.remote}`,
+        'pass --base BRANCH',
+      );
+    remoteBranchSha = refs.heads.get(branch);
+    await git.fetch(options.remote, remoteBranchSha ? [base, branch] : [base]);
+    baseSha = await git.resolve(`refs/remotes/${options.remote}/${base}`);
+    branchSha = remoteBranchSha;
+    if (!options.push) {
+      const local = await git.resolve(`refs/heads/${branch}`);
+      // A --no-push run builds on its own earlier local commit when that is newer than the remote's.
+      if (
+        local &&
+        (!remoteBranchSha || (await git.mergeBase(remoteBranchSha, local)) === remoteBranchSha)
+      )
+        branchSha = local;
+    }
+  } else {
+    if (options.push) {
+      throw new UsageError(
+        `the repository has no remote "${options.remote}"`,
+        'pass --remote NAME, or --no-push to commit locally only',
+      );
+    }
+    base ??= await git.currentBranch();
+    if (!base)
+      throw new UsageError('cannot tell the base branch (detached HEAD)', 'pass --base BRANCH');
+    baseSha = await git.resolve(`refs/heads/${base}`);
+    branchSha = await git.resolve(`refs/heads/${branch}`);
+  }
+  if (!baseSha)
+    throw new UsageError(`cannot resolve the base branch ${base}`, 'pass --base BRANCH');
+
+  if (branchSha) await assertOnlyOurCommits(git, baseSha, branchSha, branch, options.job);
+
+  // The state to plan from: the base, plus what earlier runs left on the job branch.
+  const dirs = outputDirs(config);
+  const baseFiles = managedPaths(config, await git.listFiles(baseSha, dirs));
+  const branchFiles = branchSha
+    ? managedPaths(config, await git.listFiles(branchSha, dirs))
+    : new Map<string, string>();
+  const mb = branchSha ? await git.mergeBase(baseSha, branchSha) : undefined;
+  const mbFiles = mb
+    ? managedPaths(config, await git.listFiles(mb, dirs))
+    : new Map<string, string>();
+  const startBlobs = new Map<string, string>();
+  const fromBranch = new Set<string>();
+  const conflicted = new Map<string, string>();
+  for (const path of new Set([...baseFiles.keys(), ...branchFiles.keys()])) {
+    const b = baseFiles.get(path);
+    const s = branchFiles.get(path);
+    const m = mbFiles.get(path);
+    if (s !== undefined && s !== b && b === m) {
+      startBlobs.set(path, s);
+      fromBranch.add(path);
+    } else if (s === undefined && b !== undefined && b === m && branchSha) {
+      fromBranch.add(path); // removed on the branch (prune)
+    } else if (b !== undefined) {
+      startBlobs.set(path, b);
+      if (s !== undefined && s !== b && s !== m) conflicted.set(path, s);
+    }
+  }
+  const allBlobs = new Map([...baseFiles, ...startBlobs]);
+  const read = await readManifestsWithBlobs(git, allBlobs, conflicted);
+  const existing = new Map<string, ManifestInfo | ManifestProblem>();
+  for (const [path] of startBlobs) existing.set(path, read.byBlob(startBlobs.get(path)!, path));
+  const baseInfo = infos(new Map([...baseFiles].map(([p, id]) => [p, read.byBlob(id, p)])));
+
+  let plan = makePlan({
+    config,
+    job: options.job,
+    existing,
+    now: options.now,
+    prune: options.prune,
+    ...(options.rotate ? { rotate: options.rotate } : {}),
+  });
+  if (plan.problems.length > 0) throw repoProblems(plan.problems);
+
+  // Keys an earlier run generated on the branch, in a file the base has changed since: carry them.
+  const carried: Carried = new Map();
+  for (const [path, blob] of conflicted) {
+    const onBranch = read.byBlob(blob, path);
+    const now = existing.get(path);
+    if (isProblem(onBranch) || !now || isProblem(now)) continue;
+    const file = plan.files.find((f) => f.path === path);
+    if (!file) continue;
+    const keys = file.changes
+      .filter((c) => c.action === 'generate' && onBranch.dataKeys.includes(c.key))
+      .map((c) => c.key);
+    if (keys.length === 0) continue;
+    carried.set(path, new Map(keys.map((k) => [k, ''])));
+    for (const c of file.changes) {
+      const st = onBranch.state.keys[c.key];
+      if (keys.includes(c.key) && st) c.value = { kind: 'carried', state: st };
+    }
+  }
+
+  const start = infos(existing);
+  const rows = changeRows(plan, baseInfo, start);
+  const result: JobResult = {
+    job: options.job,
+    branch,
+    base,
+    rows,
+    plan,
+    commit: undefined,
+    pushed: false,
+    pullRequest: undefined,
+    sopsProcesses: 0,
+  };
+  if (options.dryRun) return result;
+
+  const work = !isEmptyPlan(plan);
+  if (work) {
+    await ports.sops.ensureReady();
+    const wt = await git.addWorktree(baseSha);
+    try {
+      // Files to read or change, and .sops.yaml for creation rules.
+      const needed = new Set<string>(['.sops.yaml']);
+      for (const f of plan.files)
+        if (
+          f.exists &&
+          !fromBranch.has(f.path) &&
+          (f.reencrypt || f.changes.some((c) => c.action !== 'needs-input'))
+        )
+          needed.add(f.path);
+      for (const s of plan.shared)
+        if (s.from && !fromBranch.has(s.from.path)) needed.add(s.from.path);
+      for (const [path] of conflicted) needed.add(path);
+      await wt.checkout([...needed].filter((p) => (p === '.sops.yaml' ? false : baseFiles.has(p))));
+      await wt.checkout(await existingPaths(git, baseSha, ['.sops.yaml']));
+      const texts = await git.readBlobs(
+        [...fromBranch].map((p) => startBlobs.get(p)).filter((x): x is string => !!x),
+      );
+      for (const path of fromBranch) {
+        const blob = startBlobs.get(path);
+        if (!blob) continue;
+        await mkdir(dirname(join(wt.dir, path)), { recursive: true });
+        await writeFile(join(wt.dir, path), texts.get(blob) ?? '');
+      }
+      for (const [path, blob] of conflicted) {
+        const values = carried.get(path);
+        if (!values) continue;
+        const text = (await git.readBlobs([blob])).get(blob) ?? '';
+        const plain = decodeData(
+          await ports.sops.decryptStdin(text, { filename: path, cwd: wt.dir }),
+          path,
+        );
+        for (const k of values.keys()) values.set(k, plain[k] ?? '');
+      }
+      const touched = await applyPlan(
+        { plan, dir: wt.dir, existing: start, carried },
+        { sops: ports.sops, random: cryptoRandom },
+      );
+      const paths = [...new Set([...touched, ...fromBranch])];
+      result.commit = await wt.commit(commitMessage(options.job, rows), paths);
+    } finally {
+      await wt.remove();
+    }
+    await git.updateBranch(branch, result.commit);
+    ports.log(`committed ${result.commit.slice(0, 7)} on ${branch}`);
+    if (options.push) {
+      await git.push(
+        options.remote,
+        result.commit,
+        branch,
+        remoteBranchSha,
+        ports.pullRequests.token ? { token: ports.pullRequests.token } : undefined,
+      );
+      result.pushed = true;
+      ports.log(`pushed ${branch} to ${options.remote}`);
+    }
+  }
+  result.sopsProcesses = ports.sops.started;
+  plan = result.plan;
+
+  const hasBranchChanges =
+    result.pushed ||
+    (options.push && remoteBranchSha !== undefined && rows.some((r) => r.action !== 'needs input'));
+  if (options.push && remoteUrl && hasBranchChanges) {
+    result.pullRequest = await upsertPullRequest(ports.pullRequests, {
+      remoteUrl,
+      config,
+      job: options.job,
+      branch,
+      base,
+      rows,
+      plan,
+      wrote: result.pushed,
+      log: ports.log,
+    });
+  }
+  return result;
+}
+
+/** The remote's HEAD is unset (e.g. a bare repo made by `git init`): try what the clone knows. */
+async function fallbackBase(
+  git: GitPort,
+  remote: string,
+  heads: Map<string, string>,
+): Promise<string | undefined> {
+  const tracked = await git.symbolicRef(`refs/remotes/${remote}/HEAD`);
+  const prefix = `refs/remotes/${remote}/`;
+  if (tracked?.startsWith(prefix)) return tracked.slice(prefix.length);
+  const current = await git.currentBranch();
+  if (current && heads.has(current)) return current;
+  return ['main', 'master'].find((b) => heads.has(b));
+}
+
+/** Someone else's commits on the job branch are never overwritten. */
+async function assertOnlyOurCommits(
+  git: GitPort,
+  baseSha: string,
+  branchSha: string,
+  branch: string,
+  job: Job,
+): Promise<void> {
+  const commits = await git.commitsBetween(baseSha, branchSha);
+  const foreign = commits.filter((c) => !c.body.includes(`${JOB_TRAILER}: ${job}`));
+  if (foreign.length === 0) return;
+  const list = foreign
+    .slice(0, 5)
+    .map((c) => `${c.sha.slice(0, 7)} ${c.subject} (${c.author})`)
+    .join('; ');
+  throw new ExternalError(
+    'git',
+    `${branch} has ${foreign.length} commit${foreign.length === 1 ? '' : 's'} not made by gitops-secrets: ${list}`,
+    `merge or close its pull request, or delete the branch ${branch}, then run again`,
+  );
+}
+
+async function readManifestsWithBlobs(
+  git: GitPort,
+  blobs: Map<string, string>,
+  extra: Map<string, string>,
+) {
+  const ids = [...new Set([...blobs.values(), ...extra.values()])];
+  const texts = await git.readBlobs(ids);
+  const cache = new Map<string, ManifestInfo | ManifestProblem>();
+  return {
+    byBlob(id: string, path: string): ManifestInfo | ManifestProblem {
+      const key = `${id}\0${path}`;
+      let m = cache.get(key);
+      if (!m) {
+        m = readManifest(path, texts.get(id) ?? '');
+        cache.set(key, m);
+      }
+      return m;
+    },
+  };
+}
+
+function infos(map: Map<string, ManifestInfo | ManifestProblem>): Map<string, ManifestInfo> {
+  return new Map([...map].filter((e): e is [string, ManifestInfo] => !isProblem(e[1])));
+}
+
+async function existingPaths(git: GitPort, commit: string, paths: string[]): Promise<string[]> {
+  const files = await git.listFiles(commit, paths);
+  return paths.filter((p) => files.has(p));
+}
+
+export function repoProblems(problems: ManifestProblem[]): ExternalError {
+  const lines = problems.map((p) => `  ${p.path} ${p.problem}; fix: ${p.remedy}`);
+  return new ExternalError(
+    'repo',
+    `${problems.length} manifest${problems.length === 1 ? '' : 's'} cannot be used as they are:\n${lines.join('\n')}`,
+  );
+}

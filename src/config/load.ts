@@ -1,0 +1,206 @@
+import { readFile, stat } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem, UsageError } from '../errors.js';
+import { checkRules } from './rules.js';
+import { salvage } from './salvage.js';
+import { configSchema } from './schema.js';
+import type { Config } from './types.js';
+import { type FieldPath, formatPath, positionOf } from './yaml-positions.js';
+
+/** Configs larger than this are refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
+
+/** Reports a problem at a field path of the document being checked. */
+export type Report = (path: FieldPath, message: string, options?: { key?: boolean }) => void;
+
+/** Parses and validates config text. Pure: no file system, no clock. */
+export function parseConfig(
+  text: string,
+  file: string,
+): { config: Config; problems: [] } | { config: undefined; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
+    return {
+      config: undefined,
+      problems: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '',
+          message: `file is larger than ${MAX_CONFIG_BYTES} bytes`,
+        },
+      ],
+    };
+  }
+  const counter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: counter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+  });
+  for (const err of [...doc.errors, ...doc.warnings]) {
+    const pos = counter.linePos(err.pos[0]);
+    problems.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      path: '',
+      message: `YAML: ${firstLine(err.message)}`,
+    });
+  }
+  if (problems.length > 0) return { config: undefined, problems };
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // The yaml package throws on alias bombs (and on aliases to anchors that do not exist).
+    return {
+      config: undefined,
+      problems: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '',
+          message: `YAML: ${firstLine((err as Error).message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`,
+        },
+      ],
+    };
+  }
+
+  const report: Report = (path, message, options) => {
+    const pos = positionOf(doc, counter, path, options);
+    problems.push({ file, line: pos.line, column: pos.column, path: formatPath(path), message });
+  };
+
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
+    report([], 'the config must be a YAML mapping with `version: 1` and `secrets:`');
+    return { config: undefined, problems };
+  }
+
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) reportIssue(issue, report);
+    // Check the parts that did parse too, so the user sees every problem in one run.
+    const partial = salvage(data as Record<string, unknown>);
+    checkRules(partial.raw, file, report, partial.hints);
+    return { config: undefined, problems: sortProblems(dedupe(problems)) };
+  }
+  const config = checkRules(parsed.data, file, report);
+  if (problems.length > 0 || !config)
+    return { config: undefined, problems: sortProblems(problems) };
+  return { config, problems: [] };
+}
+
+/** Reads and validates a config file; throws ConfigError (exit 2) with every problem found. */
+export async function loadConfig(path: string, displayName = path): Promise<Config> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new UsageError(`config ${displayName} is not a file`);
+    if (info.size > MAX_CONFIG_BYTES) {
+      throw new ConfigError([
+        {
+          file: displayName,
+          line: 1,
+          column: 1,
+          path: '',
+          message: `file is larger than ${MAX_CONFIG_BYTES} bytes`,
+        },
+      ]);
+    }
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) throw err;
+    throw new UsageError(
+      `cannot read config ${displayName}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      'pass --config PATH, or run `gitops-secrets init` to write a starter config',
+    );
+  }
+  const result = parseConfig(text, displayName);
+  if (!result.config) throw new ConfigError(result.problems);
+  return result.config;
+}
+
+function reportIssue(issue: z.core.$ZodIssue, report: Report): void {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    for (const key of issue.keys) {
+      report([...path, key], `unknown field "${key}"${suggestion(path)}`, { key: true });
+    }
+    return;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    report(path, `is required (${expected(issue.expected)})`);
+    return;
+  }
+  if (issue.code === 'invalid_type') {
+    report(path, `must be ${expected(issue.expected)}, not ${describe(issue.input)}`);
+    return;
+  }
+  if (issue.code === 'invalid_union') {
+    report(path, 'must be an environment name (like prod) or { name, sops }');
+    return;
+  }
+  report(path, issue.message);
+}
+
+function suggestion(path: FieldPath): string {
+  const where = path[path.length - 1];
+  if (path[0] === 'secrets' && path[2] === 'keys' && path.length === 4) {
+    return '; allowed: length, charset, chars, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength';
+  }
+  if (path[0] === 'secrets' && path.length === 2) {
+    return '; allowed: name, namespace, type, restart, rollout, labels, annotations, environments, keys';
+  }
+  if (path.length === 0) {
+    return '; allowed: version, output, sops, pullRequest, defaults, environments, shared, secrets';
+  }
+  return where === undefined ? '' : '';
+}
+
+function expected(type: string): string {
+  switch (type) {
+    case 'object':
+      return 'a mapping';
+    case 'array':
+      return 'a list';
+    case 'record':
+      return 'a mapping';
+    case 'int':
+    case 'number':
+      return 'a number';
+    default:
+      return `a ${type}`;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const id = `${p.line}:${p.column}:${p.path}:${p.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,78 @@
+import type { Charset, Encoding } from './schema.js';
+
+/** Where a key's value comes from, after defaults are applied. */
+export type KeySource =
+  | { kind: 'random'; length: number; alphabet: string; charset: Charset | 'custom' }
+  | { kind: 'bytes'; bytes: number; encoding: Encoding }
+  | { kind: 'uuid' }
+  | { kind: 'provided'; description: string; pattern?: string; minLength?: number }
+  | { kind: 'shared'; from: string };
+
+export type OwnSource = Exclude<KeySource, { kind: 'shared' }>;
+
+export interface Rotation {
+  /** As written, e.g. `90d`. */
+  text: string;
+  ms: number;
+}
+
+export interface KeySpec {
+  name: string;
+  source: KeySource;
+  rotateEvery: Rotation | undefined;
+  keepPrevious: boolean;
+  description: string | undefined;
+}
+
+export interface SharedSpec {
+  name: string;
+  source: OwnSource;
+  rotateEvery: Rotation | undefined;
+  keepPrevious: boolean;
+  description: string | undefined;
+}
+
+/** sops settings as the sops command line takes them. */
+export interface SopsSettings {
+  age: string[];
+  pgp: string[];
+  kms: string[];
+  gcpKms: string[];
+  azureKv: string[];
+  hcVaultTransit: string[];
+  encryptedRegex: string;
+  /** False when the config names no recipients: `.sops.yaml` creation rules decide. */
+  hasRecipients: boolean;
+}
+
+export interface EnvironmentSpec {
+  name: string;
+  sops: SopsSettings;
+}
+
+export interface SecretSpec {
+  name: string;
+  namespace: string;
+  type: string;
+  restart: string | undefined;
+  rollout: string[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Environment names this secret exists in; `[undefined]` when the config has none. */
+  environments: (string | undefined)[];
+  keys: KeySpec[];
+}
+
+export interface Config {
+  /** The config file as given (for messages). */
+  file: string;
+  output: string;
+  sops: SopsSettings;
+  environments: EnvironmentSpec[];
+  pullRequest: { labels: string[]; reviewers: string[]; teamReviewers: string[] };
+  shared: Map<string, SharedSpec>;
+  secrets: SecretSpec[];
+}
+
+export const DEFAULT_OUTPUT = 'secrets/{namespace}/{name}.yaml';
+export const DEFAULT_ENCRYPTED_REGEX = '^(data|stringData)$';

@@ -1,0 +1,217 @@
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import pLimit from 'p-limit';
+import { parse } from 'yaml';
+import { ExternalError } from '../errors.js';
+import type { SopsPort } from '../ports/sops.js';
+import {
+  type KeyState,
+  type ManifestInfo,
+  type ManifestState,
+  renderPlainSecret,
+  STATE_ANNOTATION,
+} from './manifest.js';
+import type { FilePlan, KeyChange, Plan } from './plan.js';
+import { generateValue, type RandomSource } from './random.js';
+
+export interface ApplyPorts {
+  sops: SopsPort;
+  random: RandomSource;
+}
+
+/** Values carried over from the job branch when the base changed the same file (by path, key). */
+export type Carried = Map<string, Map<string, string>>;
+
+export interface ApplyInput {
+  plan: Plan;
+  /** The worktree: files with changes are checked out there before apply. */
+  dir: string;
+  /** The current state of each existing file (after anything carried from the branch). */
+  existing: Map<string, ManifestInfo>;
+  carried?: Carried;
+  concurrency?: number;
+}
+
+/** Performs a plan in a worktree: sops writes every value; nothing plaintext touches the disk. */
+export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<string[]> {
+  const { plan, dir } = input;
+  const limit = pLimit(input.concurrency ?? availableParallelism());
+  const touched: string[] = [];
+  const decrypted = new Map<string, Promise<Record<string, string>>>();
+  const valuesOf = (path: string) => {
+    let p = decrypted.get(path);
+    if (!p) {
+      p = limit(() => ports.sops.decrypt(path, { cwd: dir })).then((text) =>
+        decodeData(text, path),
+      );
+      decrypted.set(path, p);
+    }
+    return p;
+  };
+
+  const sharedValues = new Map<string, string>();
+  for (const s of plan.shared) {
+    if (s.action === 'needs-input') continue;
+    if (s.action === 'reuse' && s.from) {
+      const values = await valuesOf(s.from.path);
+      const v = values[s.from.key];
+      if (v === undefined)
+        throw new ExternalError(
+          'sops',
+          `${s.from.path} has no value for ${s.from.key} after decrypting`,
+        );
+      sharedValues.set(s.group, v);
+    } else if (s.source.kind !== 'provided') {
+      sharedValues.set(s.group, generateValue(s.source, ports.random));
+    }
+  }
+
+  await Promise.all(
+    plan.files.map(async (file) => {
+      const writes = file.changes.filter((c) => c.action !== 'needs-input');
+      if (writes.length === 0 && !file.reencrypt) return;
+      await assertNoSymlink(dir, file.path);
+      const valueFor = async (change: KeyChange): Promise<string> => {
+        const v = change.value;
+        if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
+        if (v.kind === 'own') return generateValue(v.source, ports.random);
+        if (v.kind === 'shared') return sharedValues.get(v.group)!;
+        if (v.kind === 'carried')
+          return input.carried?.get(file.path)?.get(change.key) ?? missingCarry(file, change);
+        const old = (await valuesOf(file.path))[v.of];
+        if (old === undefined)
+          throw new ExternalError(
+            'sops',
+            `${file.path}: no current value of ${v.of} to keep as previous`,
+          );
+        return old;
+      };
+      const info = input.existing.get(file.path);
+      if (!info) {
+        const data = new Map<string, string>();
+        const state: ManifestState = { version: 1, keys: {} };
+        for (const change of writes) {
+          if (change.action === 'remove') continue;
+          data.set(change.key, await valueFor(change));
+          state.keys[change.key] = keyState(file, change, plan.now, undefined);
+        }
+        if (data.size === 0) return;
+        const plaintext = renderPlainSecret({
+          name: file.secret.name,
+          namespace: file.secret.namespace,
+          type: file.secret.type,
+          labels: file.secret.labels,
+          annotations: file.secret.annotations,
+          state,
+          data,
+        });
+        const ciphertext = await limit(() =>
+          ports.sops.encrypt(plaintext, { filename: file.path, cwd: dir, settings: file.sops }),
+        );
+        await mkdir(dirname(join(dir, file.path)), { recursive: true });
+        await writeFile(join(dir, file.path), ciphertext, { mode: 0o644 });
+        touched.push(file.path);
+        return;
+      }
+      // Values that depend on the current ones (keepPrevious) are read before anything changes.
+      const values = new Map<string, string>();
+      for (const change of writes)
+        if (change.action !== 'remove') values.set(change.key, await valueFor(change));
+      const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
+      for (const change of writes) {
+        if (change.action === 'remove') {
+          await limit(() => ports.sops.unset(file.path, ['data', change.key], { cwd: dir }));
+          delete state.keys[change.key];
+          continue;
+        }
+        const encoded = Buffer.from(values.get(change.key)!, 'utf8').toString('base64');
+        await limit(() =>
+          ports.sops.set(file.path, ['data', change.key], JSON.stringify(encoded), { cwd: dir }),
+        );
+        state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
+      }
+      await limit(() =>
+        ports.sops.set(
+          file.path,
+          ['metadata', 'annotations', STATE_ANNOTATION],
+          JSON.stringify(stateJson(state)),
+          { cwd: dir },
+        ),
+      );
+      touched.push(file.path);
+    }),
+  );
+
+  if (plan.prune) {
+    for (const orphan of plan.orphans) {
+      if (orphan.keys.length > 0) continue;
+      await assertNoSymlink(dir, orphan.path);
+      await rm(join(dir, orphan.path), { force: true });
+      touched.push(orphan.path);
+    }
+  }
+  return touched.sort();
+}
+
+function stateJson(state: ManifestState): string {
+  const keys: Record<string, KeyState> = {};
+  for (const k of Object.keys(state.keys).sort()) keys[k] = state.keys[k]!;
+  return JSON.stringify({ version: 1, keys });
+}
+
+function keyState(
+  file: FilePlan,
+  change: KeyChange,
+  now: string,
+  before: KeyState | undefined,
+): KeyState {
+  const spec = file.secret.keys.find((k) => k.name === change.key);
+  const shared = spec?.source.kind === 'shared' ? spec.source.from : undefined;
+  const previousOf = change.value?.kind === 'previous' ? change.value.of : undefined;
+  const carried = change.value?.kind === 'carried' ? change.value.state : undefined;
+  if (carried) return carried;
+  return {
+    generated: change.action === 'rotate' && before ? before.generated : now,
+    rotated: now,
+    ...(shared ? { shared } : {}),
+    ...(spec?.source.kind === 'provided' ? { provided: true } : {}),
+    ...(previousOf ? { previousOf } : {}),
+  };
+}
+
+function missingCarry(file: FilePlan, change: KeyChange): never {
+  throw new ExternalError(
+    'git',
+    `${file.path}: the value of ${change.key} on the job branch could not be read`,
+  );
+}
+
+/** Plaintext values of a decrypted manifest, decoded from base64; kept in memory only. */
+export function decodeData(text: string, path: string): Record<string, string> {
+  const doc = parse(text) as { data?: Record<string, unknown> } | null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc?.data ?? {})) {
+    if (typeof v !== 'string')
+      throw new ExternalError('sops', `${path}: data.${k} is not a string after decrypting`);
+    out[k] = Buffer.from(v, 'base64').toString('utf8');
+  }
+  return out;
+}
+
+/** Refuses to write through a symlink anywhere along a repo-relative path. */
+export async function assertNoSymlink(root: string, path: string): Promise<void> {
+  const parts = path.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const p = join(root, ...parts.slice(0, i));
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return;
+    if (st.isSymbolicLink()) {
+      throw new ExternalError(
+        'repo',
+        `refusing to write ${path}: ${parts.slice(0, i).join('/')} is a symlink`,
+        'replace the symlink with a directory, or change `output` in the config',
+      );
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import { parseDocument, stringify } from 'yaml';
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'gitops-secrets';
+export const STATE_ANNOTATION = 'gitops-secrets.io/state';
+
+/** What the tool records per key, in plaintext, so decisions need no private key. */
+export interface KeyState {
+  /** When the current value was first written (ISO-8601, UTC). */
+  generated: string;
+  /** When the current value was last written by a rotation or `set` (equals `generated` at first). */
+  rotated: string;
+  /** The shared value this key carries, if any. */
+  shared?: string;
+  /** The key is filled by a person. */
+  provided?: boolean;
+  /** This key holds the value before the last rotation of the named key. */
+  previousOf?: string;
+}
+
+export interface ManifestState {
+  version: 1;
+  keys: Record<string, KeyState>;
+}
+
+/** A manifest as read from the repo without decrypting anything. */
+export interface ManifestInfo {
+  path: string;
+  name: string;
+  namespace: string;
+  /** Keys under `data:` (names are plaintext; values are sops ciphertext). */
+  dataKeys: string[];
+  state: ManifestState;
+  /** Recipients recorded in the file's `sops` section, e.g. `age:age1...`. */
+  recipients: string[];
+  managed: boolean;
+}
+
+/** Why a file at a managed path cannot be used as it is. */
+export interface ManifestProblem {
+  path: string;
+  problem: string;
+  remedy: string;
+}
+
+export function emptyState(): ManifestState {
+  return { version: 1, keys: {} };
+}
+
+/** Serializes the state annotation: one line, keys sorted, so diffs stay small. */
+export function stateToString(state: ManifestState): string {
+  const keys: Record<string, KeyState> = {};
+  for (const name of Object.keys(state.keys).sort()) {
+    const k = state.keys[name]!;
+    keys[name] = Object.fromEntries(
+      Object.entries(k).filter(([, v]) => v !== undefined),
+    ) as unknown as KeyState;
+  }
+  return JSON.stringify({ version: 1, keys });
+}
+
+export function parseState(text: unknown): ManifestState | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    const data = JSON.parse(text) as { version?: unknown; keys?: unknown };
+    if (data.version !== 1 || !data.keys || typeof data.keys !== 'object') return undefined;
+    const keys: Record<string, KeyState> = {};
+    for (const [name, raw] of Object.entries(data.keys as Record<string, unknown>)) {
+      const k = raw as Partial<KeyState>;
+      if (typeof k.generated !== 'string' || typeof k.rotated !== 'string') return undefined;
+      keys[name] = k as KeyState;
+    }
+    return { version: 1, keys };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PlainSecret {
+  name: string;
+  namespace: string;
+  type: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: ManifestState;
+  /** Plaintext values; they only ever go to sops's stdin. */
+  data: Map<string, string>;
+}
+
+/** The plaintext Kubernetes Secret that sops encrypts from stdin. Values are base64 under `data`. */
+export function renderPlainSecret(secret: PlainSecret): string {
+  const data: Record<string, string> = {};
+  for (const key of [...secret.data.keys()].sort()) {
+    data[key] = Buffer.from(secret.data.get(key)!, 'utf8').toString('base64');
+  }
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secret.name,
+      namespace: secret.namespace,
+      labels: { ...secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY },
+      annotations: { ...secret.annotations, [STATE_ANNOTATION]: stateToString(secret.state) },
+    },
+    type: secret.type,
+    data,
+  });
+}
+
+/**
+ * Reads the plaintext parts of an encrypted manifest: key names, the state annotation and the
+ * recipients. Never decrypts. Returns a problem for anything the tool must not touch.
+ */
+export function readManifest(path: string, text: string): ManifestInfo | ManifestProblem {
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      path,
+      problem: 'is not valid YAML',
+      remedy: 'restore it from git history, or delete it and run sync',
+    };
+  }
+  let data: Record<string, unknown>;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 }) as Record<string, unknown>;
+  } catch {
+    return { path, problem: 'is not valid YAML', remedy: 'restore it from git history' };
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    return {
+      path,
+      problem: 'is not a Kubernetes manifest',
+      remedy: 'move it out of the output path',
+    };
+  }
+  if (data.kind !== 'Secret' || data.apiVersion !== 'v1') {
+    return {
+      path,
+      problem: `is a ${String(data.kind ?? 'document')}, not a v1 Secret`,
+      remedy: 'move it away from the output path of the config, or change `output`',
+    };
+  }
+  const sops = data.sops as Record<string, unknown> | undefined;
+  if (!sops || typeof sops !== 'object' || typeof sops.mac !== 'string') {
+    return {
+      path,
+      problem: 'is not encrypted with sops (no sops section)',
+      remedy: 'encrypt it with `sops encrypt -i`, or delete it so that sync regenerates it',
+    };
+  }
+  const meta = (data.metadata ?? {}) as Record<string, unknown>;
+  const annotations = (meta.annotations ?? {}) as Record<string, unknown>;
+  const labels = (meta.labels ?? {}) as Record<string, unknown>;
+  const rawState = annotations[STATE_ANNOTATION];
+  const state = parseState(rawState);
+  if (rawState !== undefined && !state) {
+    return {
+      path,
+      problem: `has an unreadable ${STATE_ANNOTATION} annotation`,
+      remedy: 'restore the annotation from git history (it is covered by the sops MAC)',
+    };
+  }
+  const values = data.data;
+  const dataKeys: string[] = [];
+  if (values && typeof values === 'object' && !Array.isArray(values)) {
+    for (const [k, v] of Object.entries(values)) {
+      if (typeof v !== 'string' || !v.startsWith('ENC[')) {
+        return {
+          path,
+          problem: `has a plaintext value under data.${k}`,
+          remedy: 'remove the plaintext value from the file and from git history, then run sync',
+        };
+      }
+      dataKeys.push(k);
+    }
+  }
+  return {
+    path,
+    name: String(meta.name ?? ''),
+    namespace: String(meta.namespace ?? ''),
+    dataKeys,
+    state: state ?? emptyState(),
+    recipients: recipientsOf(sops),
+    managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== undefined,
+  };
+}
+
+export function isProblem(m: ManifestInfo | ManifestProblem): m is ManifestProblem {
+  return 'problem' in m;
+}
+
+function recipientsOf(sops: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const list = (field: string, prop: string, prefix: string) => {
+    const entries = sops[field];
+    if (!Array.isArray(entries)) return;
+    for (const e of entries) {
+      const v = (e as Record<string, unknown>)?.[prop];
+      if (typeof v === 'string') out.push(`${prefix}:${v}`);
+    }
+  };
+  list('age', 'recipient', 'age');
+  list('pgp', 'fp', 'pgp');
+  list('kms', 'arn', 'kms');
+  list('gcp_kms', 'resource_id', 'gcpKms');
+  list('hc_vault', 'vault_address', 'hcVaultTransit');
+  return out.sort();
+}

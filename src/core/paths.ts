@@ -1,0 +1,65 @@
+import { posix } from 'node:path';
+
+const PLACEHOLDER_RE = /\{([a-z]+)\}/g;
+const ALLOWED = new Set(['namespace', 'name', 'environment']);
+
+export interface PathVars {
+  namespace: string;
+  name: string;
+  environment: string | undefined;
+}
+
+/** Problems with an output template itself, before any secret is rendered into it. */
+export function templateProblems(template: string, hasEnvironments: boolean): string[] {
+  const problems: string[] = [];
+  const used = new Set<string>();
+  for (const m of template.matchAll(PLACEHOLDER_RE)) {
+    if (!ALLOWED.has(m[1]!))
+      problems.push(`unknown placeholder {${m[1]}}; allowed: {namespace}, {name}, {environment}`);
+    used.add(m[1]!);
+  }
+  if (!used.has('name') || !used.has('namespace')) {
+    problems.push('must contain {namespace} and {name}, so that every Secret gets its own file');
+  }
+  if (hasEnvironments && !used.has('environment')) {
+    problems.push('must contain {environment} when `environments` is set');
+  }
+  if (!hasEnvironments && used.has('environment')) {
+    problems.push('uses {environment} but the config declares no `environments`');
+  }
+  if (!/\.ya?ml$/.test(template)) problems.push('must end in .yaml or .yml');
+  const pathProblem = relativePathProblem(template.replace(PLACEHOLDER_RE, 'x'));
+  if (pathProblem) problems.push(pathProblem);
+  return problems;
+}
+
+/** Renders the output template for one Secret. */
+export function renderPath(template: string, vars: PathVars): string {
+  return template.replace(PLACEHOLDER_RE, (_, name: string) => {
+    if (name === 'environment') return vars.environment ?? '';
+    return name === 'namespace' ? vars.namespace : vars.name;
+  });
+}
+
+/** Why a repo-relative path is not acceptable, or undefined when it is. */
+export function relativePathProblem(path: string): string | undefined {
+  if (path === '') return 'must not be empty';
+  if (path.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(path) || path.startsWith('\\')) {
+    return 'must be relative to the repo root, not absolute';
+  }
+  if (path.includes('\\')) return 'must use / as the separator';
+  if (path.includes('\0')) return 'must not contain NUL';
+  const parts = path.split('/');
+  if (parts.some((p) => p === '..')) return 'must stay inside the repo (no ".." segments)';
+  if (parts.some((p) => p === '' || p === '.')) return 'must not contain empty or "." segments';
+  if (parts[0] === '.git') return 'must not point into .git';
+  if (posix.normalize(path) !== path) return 'must be a normalized path';
+  return undefined;
+}
+
+/** Builds a regular expression matching every path the template can render (for orphan scans). */
+export function templateMatcher(template: string): RegExp {
+  const escaped = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  const pattern = escaped.replace(/\\?\{([a-z]+)\\?\}/g, '([^/]+)');
+  return new RegExp(`^${pattern}$`);
+}

@@ -1,0 +1,61 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { Config } from '../config/types.js';
+import type { GitPort } from '../ports/git.js';
+import { type ManifestInfo, type ManifestProblem, readManifest } from './manifest.js';
+import { templateMatcher } from './paths.js';
+
+/** The directories below which the output template can put files (its static prefix). */
+export function outputDirs(config: Config): string[] {
+  const prefix = config.output.split('{')[0] ?? '';
+  const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+  return dir ? [dir] : ['.'];
+}
+
+/** Paths in a git tree listing that the output template can produce. */
+export function managedPaths(config: Config, files: Map<string, string>): Map<string, string> {
+  const matcher = templateMatcher(config.output);
+  return new Map([...files].filter(([path]) => matcher.test(path)));
+}
+
+/** Reads manifests by blob id (one `git cat-file --batch`) and parses their plaintext parts. */
+export async function readManifestsFromGit(
+  git: GitPort,
+  blobs: Map<string, string>,
+): Promise<Map<string, ManifestInfo | ManifestProblem>> {
+  const texts = await git.readBlobs([...blobs.values()]);
+  const out = new Map<string, ManifestInfo | ManifestProblem>();
+  for (const [path, id] of blobs) out.set(path, readManifest(path, texts.get(id) ?? ''));
+  return out;
+}
+
+/** Reads the manifests of a working tree (used by `check` and `list`), without decrypting. */
+export async function readManifestsFromDisk(
+  root: string,
+  config: Config,
+): Promise<Map<string, ManifestInfo | ManifestProblem>> {
+  const matcher = templateMatcher(config.output);
+  const out = new Map<string, ManifestInfo | ManifestProblem>();
+  for (const dir of outputDirs(config)) {
+    const start = join(root, dir);
+    const entries = await readdir(start, { recursive: true, withFileTypes: true }).catch(() => []);
+    await Promise.all(
+      entries.map(async (e) => {
+        const full = join(e.parentPath, e.name);
+        const path = relative(root, full).split(sep).join('/');
+        if (!matcher.test(path)) return;
+        if (e.isSymbolicLink()) {
+          out.set(path, {
+            path,
+            problem: 'is a symlink',
+            remedy: 'replace it with the file itself',
+          });
+          return;
+        }
+        if (!e.isFile()) return;
+        out.set(path, readManifest(path, await readFile(full, 'utf8')));
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+import type { ManifestInfo } from './manifest.js';
+import type { Plan } from './plan.js';
+
+/** One line of the change table shown in PRs, commit messages and `--dry-run`. */
+export interface ChangeRow {
+  id: string;
+  path: string;
+  key: string;
+  action: 'generated' | 'rotated' | 'removed' | 'needs input' | 're-encrypted';
+  reason: string;
+}
+
+/**
+ * Everything the job branch changes relative to the base: what earlier runs left on the
+ * branch (`before` → `start`) and what this run adds (`plan`).
+ */
+export function changeRows(
+  plan: Plan,
+  base: Map<string, ManifestInfo>,
+  start: Map<string, ManifestInfo>,
+): ChangeRow[] {
+  const rows: ChangeRow[] = [];
+  const seen = new Set<string>();
+  const add = (row: ChangeRow) => {
+    const id = `${row.path}\0${row.key}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    rows.push(row);
+  };
+  for (const file of plan.files) {
+    for (const c of file.changes) {
+      const action =
+        c.action === 'generate'
+          ? 'generated'
+          : c.action === 'rotate'
+            ? 'rotated'
+            : c.action === 'remove'
+              ? 'removed'
+              : 'needs input';
+      add({ id: file.id, path: file.path, key: c.key, action, reason: c.reason });
+    }
+    if (file.reencrypt)
+      add({
+        id: file.id,
+        path: file.path,
+        key: '*',
+        action: 're-encrypted',
+        reason: `${file.reencrypt}; no value changes`,
+      });
+    // Changes an earlier run made on the branch, which this PR still carries.
+    const b = base.get(file.path);
+    const s = start.get(file.path);
+    if (!s || s === b) continue;
+    for (const key of s.dataKeys) {
+      const after = s.state.keys[key];
+      const before = b?.state.keys[key];
+      if (!b?.dataKeys.includes(key)) {
+        add({ id: file.id, path: file.path, key, action: 'generated', reason: 'missing' });
+      } else if (after && before && after.rotated !== before.rotated) {
+        add({
+          id: file.id,
+          path: file.path,
+          key,
+          action: 'rotated',
+          reason: `rotated ${after.rotated.slice(0, 10)}`,
+        });
+      }
+    }
+    for (const key of b?.dataKeys ?? []) {
+      if (!s.dataKeys.includes(key))
+        add({
+          id: file.id,
+          path: file.path,
+          key,
+          action: 'removed',
+          reason: 'no longer in the config',
+        });
+    }
+  }
+  if (plan.prune) {
+    for (const o of plan.orphans) {
+      if (o.keys.length === 0)
+        add({
+          id: o.id,
+          path: o.path,
+          key: '*',
+          action: 'removed',
+          reason: 'secret no longer in the config',
+        });
+    }
+  }
+  return rows;
+}
+
+/** The one-line commit subject: what changed, counted. */
+export function commitSubject(job: Plan['job'], rows: ChangeRow[]): string {
+  const counts = new Map<string, number>();
+  const secrets = new Set<string>();
+  for (const r of rows) {
+    if (r.action === 'needs input') continue;
+    counts.set(r.action, (counts.get(r.action) ?? 0) + (r.key === '*' ? 0 : 1));
+    secrets.add(r.id);
+  }
+  const parts: string[] = [];
+  for (const action of ['generated', 'rotated', 'removed'] as const) {
+    const n = counts.get(action);
+    if (n)
+      parts.push(
+        `${action === 'generated' ? 'generate' : action === 'rotated' ? 'rotate' : 'remove'} ${n} key${n === 1 ? '' : 's'}`,
+      );
+  }
+  if (rows.some((r) => r.action === 're-encrypted')) parts.push('re-encrypt for new recipients');
+  if (rows.some((r) => r.action === 'removed' && r.key === '*'))
+    parts.push('remove orphaned secrets');
+  const ids = [...secrets].sort();
+  const where = ids.length <= 3 ? ids.join(', ') : `${ids.length} secrets`;
+  return `chore(secrets): ${parts.join(', ') || job} in ${where}`;
+}
+
+export const JOB_TRAILER = 'Gitops-Secrets-Job';
+
+export function commitMessage(job: Plan['job'], rows: ChangeRow[]): string {
+  return `${commitSubject(job, rows)}\n\n${JOB_TRAILER}: ${job}\n`;
+}

@@ -1,0 +1,380 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type SimpleGit, simpleGit } from 'simple-git';
+import { ExternalError } from '../errors.js';
+
+/** A commit of the tool's branch, as far as the tool must know. */
+export interface CommitInfo {
+  sha: string;
+  subject: string;
+  body: string;
+  author: string;
+}
+
+export interface Worktree {
+  dir: string;
+  /** Writes these paths of the worktree's commit to disk (the rest stays unchecked-out). */
+  checkout(paths: string[]): Promise<void>;
+  /** Stages these paths (additions, changes, deletions) and commits; returns the new commit. */
+  commit(message: string, paths: string[]): Promise<string>;
+  remove(): Promise<void>;
+}
+
+/** What the tool needs from git: the user's checkout, index and stash are never touched. */
+export interface GitPort {
+  readonly root: string;
+  remoteUrl(remote: string): Promise<string | undefined>;
+  /** The remote's branches (of those asked) and its default branch, in one round trip. */
+  lsRemote(
+    remote: string,
+    branches: string[],
+  ): Promise<{ heads: Map<string, string>; defaultBranch?: string }>;
+  fetch(remote: string, branches: string[]): Promise<void>;
+  resolve(ref: string): Promise<string | undefined>;
+  currentBranch(): Promise<string | undefined>;
+  symbolicRef(ref: string): Promise<string | undefined>;
+  mergeBase(a: string, b: string): Promise<string | undefined>;
+  /** Files of a commit below the given directories, with their blob ids. */
+  listFiles(commit: string, dirs: string[]): Promise<Map<string, string>>;
+  /** Reads blobs by id, in one `git cat-file --batch`. */
+  readBlobs(ids: string[]): Promise<Map<string, string>>;
+  commitsBetween(base: string, head: string): Promise<CommitInfo[]>;
+  addWorktree(commit: string): Promise<Worktree>;
+  /** Moves a local branch to a commit, unless it is checked out somewhere. */
+  updateBranch(branch: string, sha: string): Promise<boolean>;
+  /** Pushes a commit to a branch with a lease on what the remote had (undefined: must not exist). */
+  push(
+    remote: string,
+    sha: string,
+    branch: string,
+    expected: string | undefined,
+    auth?: PushAuth,
+  ): Promise<void>;
+  /** Removes worktrees left behind by runs that crashed. */
+  pruneStale(): Promise<void>;
+}
+
+/** Per-command HTTP auth for push: never written to a remote URL or git config on disk. */
+export interface PushAuth {
+  token: string;
+}
+
+const WORKTREE_PREFIX = 'gitops-secrets-wt-';
+
+export async function openRepo(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<GitPort> {
+  const baseEnv: NodeJS.ProcessEnv = { ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+  const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): SimpleGit =>
+    simpleGit({
+      baseDir,
+      unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true },
+    }).env({ ...baseEnv, ...extra } as Record<string, string>);
+  let root: string;
+  try {
+    root = (await make(dir).revparse(['--show-toplevel'])).trim();
+  } catch {
+    throw new ExternalError(
+      'git',
+      `${dir} is not inside a git repository`,
+      'pass --repo DIR, the root of your GitOps repo',
+    );
+  }
+  const git = make(root);
+  const wrap = async <T>(what: string, fn: () => Promise<T>, remedy?: string): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ExternalError) throw err;
+      throw new ExternalError('git', `git ${what} failed: ${gitMessage(err)}`, remedy);
+    }
+  };
+  const raw = (args: string[]) => wrap(args[0] ?? 'command', () => git.raw(args));
+
+  return {
+    root,
+    async remoteUrl(remote) {
+      const remotes = await wrap('remote', () => git.getRemotes(true));
+      return (
+        remotes.find((r) => r.name === remote)?.refs.push ||
+        remotes.find((r) => r.name === remote)?.refs.fetch
+      );
+    },
+    async lsRemote(remote, branches) {
+      const out = await wrap(
+        'ls-remote',
+        () =>
+          git.raw([
+            'ls-remote',
+            '--symref',
+            remote,
+            ...(branches.length > 0 ? ['HEAD', ...branches.map((b) => `refs/heads/${b}`)] : []),
+          ]),
+        `check that the remote "${remote}" exists and is reachable`,
+      );
+      const heads = new Map<string, string>();
+      let defaultBranch: string | undefined;
+      for (const line of out.split('\n')) {
+        const sym = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
+        if (sym) defaultBranch = sym[1];
+        const m = /^([0-9a-f]{40,64})\trefs\/heads\/(\S+)$/.exec(line);
+        if (m) heads.set(m[2]!, m[1]!);
+      }
+      return defaultBranch ? { heads, defaultBranch } : { heads };
+    },
+    async fetch(remote, branches) {
+      if (branches.length === 0) return;
+      await wrap('fetch', () =>
+        git.raw([
+          'fetch',
+          '--no-tags',
+          '--quiet',
+          remote,
+          ...branches.map((b) => `+refs/heads/${b}:refs/remotes/${remote}/${b}`),
+        ]),
+      );
+    },
+    async resolve(ref) {
+      try {
+        return (
+          (await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() ||
+          undefined
+        );
+      } catch {
+        return undefined;
+      }
+    },
+    async currentBranch() {
+      try {
+        return (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async symbolicRef(ref) {
+      try {
+        return (await git.raw(['symbolic-ref', '--quiet', ref])).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async mergeBase(a, b) {
+      try {
+        return (await git.raw(['merge-base', a, b])).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async listFiles(commit, dirs) {
+      const out = await raw(['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...dirs]);
+      const files = new Map<string, string>();
+      for (const entry of out.split('\0')) {
+        const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
+        if (m && m[2] === 'blob' && m[1] !== '120000') files.set(m[4]!, m[3]!);
+      }
+      return files;
+    },
+    readBlobs(ids) {
+      return catFileBatch(root, ids, baseEnv);
+    },
+    async commitsBetween(base, head) {
+      const out = await raw([
+        'log',
+        '--format=%H%x1f%an <%ae>%x1f%s%x1f%b%x1e',
+        `${base}..${head}`,
+      ]);
+      return out
+        .split('\x1e')
+        .map((r) => r.trim())
+        .filter(Boolean)
+        .map((r) => {
+          const [sha = '', author = '', subject = '', body = ''] = r.split('\x1f');
+          return { sha, author, subject, body };
+        });
+    },
+    async addWorktree(commit) {
+      const dir = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
+      await raw(['worktree', 'add', '--detach', '--no-checkout', dir, commit]);
+      const wt = make(dir);
+      const wtRaw = (args: string[]) => wrap(args[0] ?? 'command', () => wt.raw(args));
+      // The index holds the whole tree; only the files the run touches are written to disk.
+      await wtRaw(['read-tree', commit]);
+      return {
+        dir,
+        async checkout(paths) {
+          if (paths.length > 0) await wtRaw(['checkout', commit, '--', ...paths]);
+        },
+        async commit(message, paths) {
+          if (paths.length > 0) await wtRaw(['add', '--all', '--', ...paths]);
+          const identity = await commitIdentity(wt, baseEnv);
+          await wtRaw([
+            ...identity,
+            'commit',
+            '--quiet',
+            '--no-verify',
+            '--no-gpg-sign',
+            '-m',
+            message,
+          ]);
+          return (await wtRaw(['rev-parse', 'HEAD'])).trim();
+        },
+        async remove() {
+          await git.raw(['worktree', 'remove', '--force', dir]).catch(() => undefined);
+          await rm(dir, { recursive: true, force: true });
+          await git.raw(['worktree', 'prune']).catch(() => undefined);
+        },
+      };
+    },
+    async updateBranch(branch, sha) {
+      const out = await raw(['worktree', 'list', '--porcelain']);
+      if (out.split('\n').includes(`branch refs/heads/${branch}`)) return false;
+      await raw(['update-ref', `refs/heads/${branch}`, sha]);
+      return true;
+    },
+    async push(remote, sha, branch, expected, auth) {
+      const extra = auth ? await authEnv(git, remote, auth) : {};
+      const pusher = make(root, extra);
+      try {
+        await pusher.raw([
+          'push',
+          '--quiet',
+          '--no-verify',
+          `--force-with-lease=refs/heads/${branch}:${expected ?? ''}`,
+          remote,
+          `${sha}:refs/heads/${branch}`,
+        ]);
+      } catch (err) {
+        const msg = gitMessage(err);
+        if (/stale info|rejected|fetch first|non-fast-forward/.test(msg)) {
+          throw new ExternalError(
+            'git',
+            `push to ${remote} ${branch} was rejected: the branch changed on the remote while this run worked`,
+            'run the command again; it rebuilds the branch from what is on the remote now',
+          );
+        }
+        throw new ExternalError(
+          'git',
+          `git push failed: ${redact(msg, auth?.token)}`,
+          'check that the token (or your git credentials) may push to the repository',
+        );
+      }
+    },
+    async pruneStale() {
+      const out = await git.raw(['worktree', 'list', '--porcelain']).catch(() => '');
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('worktree ')) continue;
+        const path = line.slice('worktree '.length);
+        const m = new RegExp(`${WORKTREE_PREFIX}(\\d+)-`).exec(path);
+        if (!m || isAlive(Number(m[1]))) continue;
+        await git.raw(['worktree', 'remove', '--force', path]).catch(() => undefined);
+        await rm(path, { recursive: true, force: true }).catch(() => undefined);
+      }
+      await git.raw(['worktree', 'prune']).catch(() => undefined);
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The committer: the user's git identity if set, else a bot identity. */
+async function commitIdentity(git: SimpleGit, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const name = (await git.raw(['config', '--get', 'user.name']).catch(() => '')).trim();
+  const email = (await git.raw(['config', '--get', 'user.email']).catch(() => '')).trim();
+  if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
+  const inActions = env.GITHUB_ACTIONS === 'true';
+  return [
+    '-c',
+    `user.name=${inActions ? 'github-actions[bot]' : 'gitops-secrets'}`,
+    '-c',
+    `user.email=${inActions ? '41898282+github-actions[bot]@users.noreply.github.com' : 'gitops-secrets@users.noreply.github.com'}`,
+  ];
+}
+
+/**
+ * Auth for one push through GIT_CONFIG_* environment variables (not argv, not disk). An empty
+ * value first clears any extraheader actions/checkout persisted, so only one header is sent.
+ */
+async function authEnv(git: SimpleGit, remote: string, auth: PushAuth): Promise<NodeJS.ProcessEnv> {
+  const url = (await git.raw(['remote', 'get-url', '--push', remote]).catch(() => '')).trim();
+  const m = /^(https?:\/\/[^/]+)\//.exec(url);
+  if (!m) return {};
+  const key = `http.${m[1]}/.extraheader`;
+  const basic = Buffer.from(`x-access-token:${auth.token}`).toString('base64');
+  return {
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: key,
+    GIT_CONFIG_VALUE_0: '',
+    GIT_CONFIG_KEY_1: key,
+    GIT_CONFIG_VALUE_1: `AUTHORIZATION: basic ${basic}`,
+  };
+}
+
+function redact(text: string, token: string | undefined): string {
+  if (!token) return text;
+  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  return text.split(token).join('***').split(basic).join('***');
+}
+
+function gitMessage(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.trim().split('\n').slice(0, 4).join('; ');
+}
+
+/** `git cat-file --batch`: every blob in one process. */
+function catFileBatch(
+  root: string,
+  ids: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return Promise.resolve(new Map());
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], {
+      cwd: root,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', (err) =>
+      reject(new ExternalError('git', `git cat-file failed: ${err.message}`)),
+    );
+    child.on('close', (code) => {
+      if (code !== 0)
+        return reject(new ExternalError('git', `git cat-file failed: ${stderr.trim()}`));
+      const buf = Buffer.concat(chunks);
+      const out = new Map<string, string>();
+      let pos = 0;
+      while (pos < buf.length) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0) break;
+        const header = buf.subarray(pos, nl).toString();
+        const [id = '', type, size] = header.split(' ');
+        if (type === 'missing' || size === undefined) {
+          pos = nl + 1;
+          continue;
+        }
+        const len = Number(size);
+        out.set(id, buf.subarray(nl + 1, nl + 1 + len).toString('utf8'));
+        pos = nl + 1 + len + 1;
+      }
+      resolve(out);
+    });
+    child.stdin.end(`${unique.join('\n')}\n`);
+  });
+}

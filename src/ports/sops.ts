@@ -1,0 +1,249 @@
+import { execa } from 'execa';
+import type { SopsSettings } from '../config/types.js';
+import { ExternalError } from '../errors.js';
+
+/** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
+export interface SopsPort {
+  /** Checks that sops exists and is recent enough (once per run, only when sops is needed). */
+  ensureReady(): Promise<void>;
+  /** Encrypts a plaintext document read from stdin; returns the ciphertext document. */
+  encrypt(
+    plaintext: string,
+    options: { filename: string; cwd: string; settings: SopsSettings },
+  ): Promise<string>;
+  /** Decrypts a file to memory. */
+  decrypt(file: string, options: { cwd: string }): Promise<string>;
+  /** Decrypts ciphertext given on stdin (e.g. a blob from another branch) to memory. */
+  decryptStdin(ciphertext: string, options: { filename: string; cwd: string }): Promise<string>;
+  /** Sets one value in an encrypted file in place; the value (JSON) goes through stdin. */
+  set(file: string, path: string[], valueJson: string, options: { cwd: string }): Promise<void>;
+  /** Removes one key from an encrypted file in place. */
+  unset(file: string, path: string[], options: { cwd: string }): Promise<void>;
+  /** Processes started so far (reported in --json, checked by the benchmark). */
+  readonly started: number;
+}
+
+export const MIN_SOPS_VERSION = [3, 11, 0] as const;
+
+export interface SopsOptions {
+  /** The sops executable; default `sops` from PATH, or GITOPS_SECRETS_SOPS. */
+  bin?: string;
+  /** Milliseconds before a sops process is stopped. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Stable sops exit codes (cmd/sops/codes/codes.go) and what to tell the user. */
+const EXIT_CODES: Record<number, { what: string; remedy: string }> = {
+  2: { what: 'could not read the input file', remedy: 'check the file exists and is readable' },
+  5: { what: 'could not read .sops.yaml', remedy: 'fix the syntax of .sops.yaml' },
+  21: {
+    what: 'could not encrypt the MAC',
+    remedy: 'check the recipients in the config or .sops.yaml',
+  },
+  23: {
+    what: 'could not encrypt the document',
+    remedy: 'check the recipients in the config or .sops.yaml',
+  },
+  24: {
+    what: 'could not decrypt the MAC',
+    remedy: 'check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+  },
+  25: {
+    what: 'could not decrypt the document',
+    remedy: 'check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+  },
+  49: { what: 'cannot change keys of a file that does not exist', remedy: 'run sync again' },
+  51: {
+    what: 'MAC mismatch: the file was changed after it was encrypted (e.g. an annotation edited by hand)',
+    remedy: 'restore the file from git history, or re-create it with sops',
+  },
+  52: { what: 'the file has no MAC', remedy: 'restore the file from git history' },
+  61: {
+    what: 'no recipients: the config names none and no .sops.yaml creation rule matches',
+    remedy: 'add `sops: { age: [age1...] }` to the config, or a creation rule to .sops.yaml',
+  },
+  100: { what: 'no file given', remedy: 'report this as a bug' },
+  111: { what: 'no encryption key found', remedy: 'name recipients in the config or .sops.yaml' },
+  128: {
+    what: 'could not retrieve the data key: no private key here can open this file',
+    remedy: 'provide the private key of one of its recipients (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+  },
+  203: { what: 'the file is already encrypted', remedy: 'report this as a bug' },
+};
+
+export function createSops(options: SopsOptions = {}): SopsPort {
+  const env = options.env ?? process.env;
+  const bin = options.bin ?? env.GITOPS_SECRETS_SOPS ?? 'sops';
+  const timeout = options.timeoutMs ?? (Number(env.GITOPS_SECRETS_SOPS_TIMEOUT_MS) || 120_000);
+  let started = 0;
+  let ready: Promise<void> | undefined;
+
+  const run = async (
+    args: string[],
+    input: string | undefined,
+    cwd: string,
+    file: string | undefined,
+  ) => {
+    started++;
+    const result = await execa(bin, args, {
+      cwd,
+      input: input ?? '',
+      timeout,
+      reject: false,
+      verbose: 'none',
+      stripFinalNewline: false,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { SOPS_DISABLE_VERSION_CHECK: '1' },
+      extendEnv: true,
+    }).catch((err: unknown) => {
+      // Thrown only when the process could not be started at all.
+      throw missing(bin, err);
+    });
+    if (result.failed) throw toError(result, bin, file, input);
+    return result.stdout as string;
+  };
+
+  return {
+    get started() {
+      return started;
+    },
+    ensureReady() {
+      ready ??= (async () => {
+        const out = await run(
+          ['--version', '--disable-version-check'],
+          undefined,
+          process.cwd(),
+          undefined,
+        );
+        const m = /sops (\d+)\.(\d+)\.(\d+)/.exec(out);
+        if (!m)
+          throw new ExternalError(
+            'sops',
+            `could not tell the version of ${bin} (it printed no "sops X.Y.Z")`,
+          );
+        const version = [Number(m[1]), Number(m[2]), Number(m[3])];
+        if (compare(version, MIN_SOPS_VERSION) < 0) {
+          throw new ExternalError(
+            'sops',
+            `${bin} is version ${version.join('.')}; gitops-secrets needs sops ${MIN_SOPS_VERSION.join('.')} or newer`,
+            'install a newer sops (npm run tools installs the pinned one into .tools/bin)',
+          );
+        }
+      })();
+      return ready;
+    },
+    encrypt(plaintext, { filename, cwd, settings }) {
+      const args = [
+        'encrypt',
+        '--filename-override',
+        filename,
+        '--input-type',
+        'yaml',
+        '--output-type',
+        'yaml',
+      ];
+      args.push('--encrypted-regex', settings.encryptedRegex);
+      const lists: [string, string[]][] = [
+        ['--age', settings.age],
+        ['--pgp', settings.pgp],
+        ['--kms', settings.kms],
+        ['--gcp-kms', settings.gcpKms],
+        ['--azure-kv', settings.azureKv],
+        ['--hc-vault-transit', settings.hcVaultTransit],
+      ];
+      for (const [flag, values] of lists) if (values.length > 0) args.push(flag, values.join(','));
+      return run(args, plaintext, cwd, filename);
+    },
+    decrypt(file, { cwd }) {
+      return run(
+        ['decrypt', '--input-type', 'yaml', '--output-type', 'yaml', file],
+        undefined,
+        cwd,
+        file,
+      );
+    },
+    decryptStdin(ciphertext, { filename, cwd }) {
+      return run(
+        [
+          'decrypt',
+          '--filename-override',
+          filename,
+          '--input-type',
+          'yaml',
+          '--output-type',
+          'yaml',
+        ],
+        ciphertext,
+        cwd,
+        filename,
+      );
+    },
+    async set(file, path, valueJson, { cwd }) {
+      await run(['set', '--value-stdin', file, indexOf(path)], valueJson, cwd, file);
+    },
+    async unset(file, path, { cwd }) {
+      await run(['unset', file, indexOf(path)], undefined, cwd, file);
+    },
+  };
+}
+
+/** sops's tree path syntax: `["data"]["KEY"]`. */
+function indexOf(path: string[]): string {
+  return path.map((p) => `[${JSON.stringify(p)}]`).join('');
+}
+
+function compare(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
+}
+
+function missing(bin: string, err: unknown): ExternalError {
+  const code = (err as { code?: string }).code;
+  return new ExternalError(
+    'sops',
+    code === 'ENOENT'
+      ? `sops not found (looked for "${bin}" on PATH)`
+      : `could not start sops (${code ?? 'unknown error'})`,
+    'install sops 3.11 or newer (npm run tools installs the pinned one into .tools/bin), or set GITOPS_SECRETS_SOPS',
+  );
+}
+
+interface Failed {
+  exitCode?: number | undefined;
+  timedOut: boolean;
+  isTerminated: boolean;
+  signal?: string | undefined;
+  stderr: unknown;
+  code?: string | undefined;
+}
+
+/** Builds the user's message from the exit code and sops's stderr; never from stdout or input. */
+function toError(
+  result: Failed,
+  bin: string,
+  file: string | undefined,
+  input: string | undefined,
+): ExternalError {
+  const where = file ? ` on ${file}` : '';
+  if (result.code === 'ENOENT') return missing(bin, result);
+  if (result.timedOut) {
+    return new ExternalError(
+      'sops',
+      `sops timed out${where}`,
+      'check that sops can reach its key service; GITOPS_SECRETS_SOPS_TIMEOUT_MS raises the limit',
+    );
+  }
+  if (result.isTerminated)
+    return new ExternalError('sops', `sops was stopped by ${result.signal ?? 'a signal'}${where}`);
+  let stderr = typeof result.stderr === 'string' ? result.stderr.trim() : '';
+  if (input && input.length > 0 && stderr.includes(input.trim()))
+    stderr = '[sops output withheld: it repeated its input]';
+  const known = result.exitCode !== undefined ? EXIT_CODES[result.exitCode] : undefined;
+  const detail = stderr ? `\n  sops said: ${stderr.split('\n').slice(0, 6).join('\n  ')}` : '';
+  return new ExternalError(
+    'sops',
+    `sops failed${where} (exit ${result.exitCode ?? '?'}${known ? `: ${known.what}` : ''})${detail}`,
+    known?.remedy,
+  );
+}
