@@ -5,7 +5,11 @@ import type { ChangeRow } from './core/summary.js';
 /** Aligned text table; every cell is our own text or a name from the config. */
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
   return rows.map((r) =>
     r
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
@@ -42,7 +46,7 @@ export function formatJob(result: JobResult, dryRun: boolean): string[] {
     out.push('needs input (fill with `gitops-secrets set`):');
     out.push(...changeTable(needs));
   }
-  const orphans = plan.orphans.filter((o) => !plan.prune);
+  const orphans = plan.prune ? [] : plan.orphans;
   if (orphans.length > 0) {
     out.push('no longer in the config (removed only by `sync --prune`):');
     for (const o of orphans)

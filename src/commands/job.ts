@@ -79,7 +79,10 @@ export async function runJob(
     const refs = await git.lsRemote(options.remote, []);
     base ??= refs.defaultBranch ?? (await fallbackBase(git, options.remote, refs.heads));
     if (!base) {
-      throw new UsageError(`cannot tell the default branch of ${options.remote}`, 'pass --base BRANCH');
+      throw new UsageError(
+        `cannot tell the default branch of ${options.remote}`,
+        'pass --base BRANCH',
+      );
     }
     if (!refs.heads.has(base))
       throw new UsageError(

@@ -63,6 +63,24 @@ export interface PushAuth {
 
 const WORKTREE_PREFIX = 'gitops-secrets-wt-';
 
+/**
+ * simple-git refuses environment variables such as EDITOR, GIT_SSH_COMMAND or GIT_ASKPASS
+ * unless allowed. The tool's own arguments are fixed; these come from the user's environment
+ * (their SSH setup, their askpass helper), which git must see as it would in their shell.
+ */
+const PASS_THROUGH_ENV = {
+  allowUnsafeEditor: true,
+  allowUnsafeAskPass: true,
+  allowUnsafeConfigPaths: true,
+  allowUnsafeConfigEnvCount: true,
+  allowUnsafeDiffExternal: true,
+  allowUnsafePager: true,
+  allowUnsafeGitProxy: true,
+  allowUnsafeTemplateDir: true,
+  allowUnsafeSshCommand: true,
+  allowUnsafeCredentialHelper: true,
+};
+
 export async function openRepo(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -71,15 +89,15 @@ export async function openRepo(
   const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): SimpleGit =>
     simpleGit({
       baseDir,
-      unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true },
+      unsafe: PASS_THROUGH_ENV,
     }).env({ ...baseEnv, ...extra } as Record<string, string>);
   let root: string;
   try {
     root = (await make(dir).revparse(['--show-toplevel'])).trim();
-  } catch {
+  } catch (err) {
     throw new ExternalError(
       'git',
-      `${dir} is not inside a git repository`,
+      `${dir} is not inside a git repository (${gitMessage(err)})`,
       'pass --repo DIR, the root of your GitOps repo',
     );
   }

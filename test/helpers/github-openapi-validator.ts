@@ -20,6 +20,8 @@ export interface QueryParameter {
   name: string;
   required: boolean;
   schema: JsonObject;
+  /** Ajv reference of the parameter's schema. */
+  schemaRef: string;
 }
 
 export interface OperationInfo {
@@ -94,18 +96,22 @@ export class GitHubOpenApi {
       pathParams.push(String(name));
       return '([^/]+)';
     });
-    const params = Array.isArray(op.parameters) ? op.parameters.map((p) => this.resolve(p)) : [];
-    const query: QueryParameter[] = params.filter(isObject).flatMap((p) =>
-      p.in === 'query' && typeof p.name === 'string'
-        ? [
-            {
-              name: p.name,
-              required: p.required === true,
-              schema: isObject(p.schema) ? p.schema : {},
-            },
-          ]
-        : [],
-    );
+    const query: QueryParameter[] = [];
+    const rawParams = Array.isArray(op.parameters) ? op.parameters : [];
+    rawParams.forEach((raw, index) => {
+      const location =
+        isObject(raw) && typeof raw.$ref === 'string'
+          ? raw.$ref.replace(/^#\//, '').split('/')
+          : ['paths', path, method, 'parameters', String(index)];
+      const p = this.resolve(raw);
+      if (!isObject(p) || p.in !== 'query' || typeof p.name !== 'string') return;
+      query.push({
+        name: p.name,
+        required: p.required === true,
+        schema: isObject(p.schema) ? p.schema : {},
+        schemaRef: pointer([...location, 'schema']),
+      });
+    });
     const docs = isObject(op.externalDocs) ? op.externalDocs.url : undefined;
     const info: OperationInfo = {
       method: method.toUpperCase(),
@@ -229,31 +235,13 @@ export class GitHubOpenApi {
       }
       const type = param.schema.type;
       const value = type === 'integer' && /^-?\d+$/.test(raw) ? Number(raw) : raw;
-      const validate = this.validator(
-        pointer([
-          'paths',
-          op.path,
-          op.method.toLowerCase(),
-          'parameters',
-          String(this.paramIndex(op, name)),
-          'schema',
-        ]),
-      );
+      const validate = this.validator(param.schemaRef);
       if (!validate(value)) {
         const problem = `${name}=${JSON.stringify(raw)}: ${describeErrors(validate.errors).join('; ')}`;
         invalid.push({ name, problem });
       }
     }
     return { unknown, invalid };
-  }
-
-  private paramIndex(op: OperationInfo, name: string): number {
-    const params = this.lookup(['paths', op.path, op.method.toLowerCase(), 'parameters']);
-    if (!Array.isArray(params)) return -1;
-    return params.findIndex((p) => {
-      const resolved = this.resolve(p);
-      return isObject(resolved) && resolved.name === name && resolved.in === 'query';
-    });
   }
 
   /** Compiles every request/response schema once; throws if the fixture is unusable. */
@@ -269,6 +257,10 @@ export class GitHubOpenApi {
       }
       if (op.requestBody) {
         this.checkRequestBody(op, {});
+        count++;
+      }
+      for (const param of op.query) {
+        this.validator(param.schemaRef);
         count++;
       }
     }
