@@ -39,7 +39,8 @@ export function formatJob(result: JobResult, dryRun: boolean): string[] {
         : 'nothing to do: every declared key exists',
     );
   } else {
-    out.push(dryRun ? 'would change:' : 'changes:');
+    const already = !dryRun && result.commit === undefined;
+    out.push(dryRun ? 'would change:' : already ? `nothing new; already on ${result.branch}:` : 'changes:');
     out.push(...changeTable(changes));
   }
   if (needs.length > 0) {

@@ -355,6 +355,20 @@ test('failNext answers matching requests with canned failures', async (t) => {
   t.deepEqual(github.violations, []);
 });
 
+test('failNext with afterHandling applies the request but loses the answer', async (t) => {
+  const github = await setup(t);
+  github.failNext({ method: 'POST', path: PULLS, ...serverError(502), afterHandling: true });
+  const lost = await call(github, 'POST', PULLS, { title: 't', head: 'lost', base: 'main' });
+  t.is(lost.status, 502);
+  t.deepEqual(
+    github.pulls(OWNER, REPO).map((p) => p.head.ref),
+    ['lost'],
+  );
+  const retried = await call(github, 'POST', PULLS, { title: 't', head: 'lost', base: 'main' });
+  t.is(retried.status, 422);
+  t.deepEqual(github.violations, []);
+});
+
 test('Octokit retry and throttling plugins recover from injected failures', async (t) => {
   const github = await setup(t);
   const limits: string[] = [];

@@ -38,6 +38,7 @@ export async function upsertPullRequest(
   input: UpsertInput,
 ): Promise<PrOutcome | undefined> {
   if (!ctx.token) {
+    if (!input.wrote) return undefined;
     if (ctx.inActions) {
       throw new ExternalError(
         'github',

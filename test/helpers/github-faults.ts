@@ -28,6 +28,11 @@ export interface CannedResponse {
 }
 
 export interface FaultSpec extends RequestMatcher, CannedResponse {
+  /**
+   * Handle the request normally (its side effects happen, e.g. the PR gets created) but answer
+   * with this failure instead — like a 502/timeout from GitHub after the write went through.
+   */
+  afterHandling?: boolean;
   /** How many matching requests to answer with this failure (default 1; may be Infinity). */
   times?: number;
 }

@@ -12,6 +12,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AuthId, DispatchState, IncomingCall } from './github-dispatch.js';
+import { dispatch } from './github-dispatch.js';
 import type { CannedResponse, DelaySpec, FaultSpec, RequestKey } from './github-faults.js';
 import { defaultErrorBody, MatchQueue } from './github-faults.js';
 import type { PullState, RepoState, UrlBase } from './github-objects.js';
@@ -19,108 +21,28 @@ import { stableId, timestamp } from './github-objects.js';
 import type { OperationInfo } from './github-openapi-validator.js';
 import { gitHubOpenApi } from './github-openapi-validator.js';
 import type { Reply } from './github-routes.js';
-import { ensureLabel, errorReply, insertPull, ROUTES } from './github-routes.js';
+import { ensureLabel, insertPull } from './github-routes.js';
 
+import type {
+  GitHubServer,
+  GitHubServerOptions,
+  PullSnapshot,
+  RecordedRequest,
+  RepoInit,
+} from './github-server-types.js';
+
+export type { AuthId } from './github-dispatch.js';
 export type { CannedResponse, DelaySpec, FaultSpec, RequestMatcher } from './github-faults.js';
 export { primaryRateLimit, secondaryRateLimit, serverError } from './github-faults.js';
+export type {
+  GitHubServer,
+  GitHubServerOptions,
+  PullInit,
+  PullSnapshot,
+  RecordedRequest,
+  RepoInit,
+} from './github-server-types.js';
 
-export interface RepoInit {
-  owner: string;
-  repo: string;
-  /** Default `main`. */
-  defaultBranch?: string;
-  private?: boolean;
-  /** If given, PR `head`/`base` must name one of these branches (422 otherwise). */
-  branches?: string[];
-}
-
-export interface PullInit {
-  title: string;
-  /** `branch` or `owner:branch`. */
-  head: string;
-  /** Default: the repository's default branch. */
-  base?: string;
-  body?: string | null;
-  state?: 'open' | 'closed';
-  draft?: boolean;
-  labels?: string[];
-  /** Default: the server's `login`. */
-  author?: string;
-}
-
-export interface GitHubServerOptions {
-  /** Accepted tokens with write access. Default `['test-token']`. */
-  tokens?: string[];
-  /** Accepted tokens without write access (writes answer 403). */
-  readOnlyTokens?: string[];
-  repos?: RepoInit[];
-  /** Login of the user behind every token (author of created PRs). Default `gitops-bot`. */
-  login?: string;
-}
-
-/** Authentication of a request, without the token itself. */
-export type AuthId = 'none' | 'unknown' | `token#${number}` | `read-only#${number}`;
-
-export interface RecordedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  /** Parsed JSON body; the raw text if it was not JSON; undefined if empty. */
-  body: unknown;
-  /** Request headers without `authorization`/`cookie`. */
-  headers: Record<string, string>;
-  auth: AuthId;
-  /** e.g. `pulls/create`; undefined for unknown routes. */
-  operationId: string | undefined;
-  requestId: string;
-  /** Undefined while in flight (or if the client went away first). */
-  status: number | undefined;
-  /** Answered by failNext(). */
-  injected: boolean;
-}
-
-export interface PullSnapshot {
-  number: number;
-  state: 'open' | 'closed';
-  title: string;
-  body: string | null;
-  draft: boolean;
-  head: { ref: string; label: string; sha: string };
-  base: { ref: string };
-  labels: string[];
-  requestedReviewers: string[];
-  requestedTeams: string[];
-  maintainerCanModify: boolean;
-  author: string;
-  createdAt: string;
-  updatedAt: string;
-  closedAt: string | null;
-}
-
-export interface GitHubServer {
-  /** e.g. `http://127.0.0.1:43121` — use as GITHUB_API_URL / Octokit baseUrl. */
-  readonly url: string;
-  readonly port: number;
-  readonly requests: RecordedRequest[];
-  /** Schema violations, unimplemented routes, malformed requests. Tests assert it is empty. */
-  readonly violations: string[];
-  /** Requests GitHub accepts but that are probably client bugs (ignored filters, unknown params). */
-  readonly warnings: string[];
-  addRepo(init: RepoInit): void;
-  /** Seeds a pull request directly (no validation, no request recorded). */
-  addPull(owner: string, repo: string, init: PullInit): PullSnapshot;
-  pulls(owner: string, repo: string): PullSnapshot[];
-  /** Queues a canned answer for the next matching request(s), before auth and routing. */
-  failNext(fault: FaultSpec): void;
-  /** Delays (or, without `ms`, hangs) the next matching request(s) before handling them. */
-  delayNext(delay: DelaySpec): void;
-  /** Returns and clears the recorded violations. */
-  takeViolations(): string[];
-  close(): Promise<void>;
-}
-
-const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const RATE_LIMIT = 5000;
 const ANON_RATE_LIMIT = 60;
 
@@ -190,6 +112,7 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
   };
   for (const repo of options.repos ?? []) addRepo(repo);
   const findRepo = (owner: string, name: string) => repos.get(repoKey(owner, name));
+  const dispatchState: DispatchState = { api, base, login, findRepo, violations, warnings };
   const requireRepo = (owner: string, name: string): RepoState => {
     const repo = findRepo(owner, name);
     if (!repo) throw new Error(`github-server: unknown repository ${owner}/${name}`);
@@ -320,69 +243,28 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
       if (res.destroyed || closing) return;
     }
     const fault = faults.take(key);
-    if (fault) {
+    if (fault && !fault.afterHandling) {
       record.injected = true;
       send(res, record, fault);
       return;
     }
-    if (!match) {
-      violations.push(`unimplemented route: ${method} ${url.pathname}`);
-      send(res, record, errorReply(undefined, 404, 'Not Found'));
+    const call: IncomingCall = {
+      method,
+      path: url.pathname,
+      query: record.query,
+      auth: record.auth,
+      match,
+      body: parsed,
+      parseError,
+    };
+    if (fault?.afterHandling) {
+      dispatch(dispatchState, call); // side effects happen, the answer is lost
+      record.injected = true;
+      send(res, record, fault);
       return;
     }
-    const { operation: op, params } = match;
-    const reply = (r: Reply) => send(res, record, r, op);
-    if (record.auth === 'none') return reply(errorReply(op, 401, 'Requires authentication'));
-    if (record.auth === 'unknown') return reply(errorReply(op, 401, 'Bad credentials'));
-    const repo = findRepo(params.owner ?? '', params.repo ?? '');
-    if (!repo) return reply(errorReply(op, 404, 'Not Found'));
-    if (WRITE_METHODS.has(method) && record.auth.startsWith('read-only')) {
-      const denied = errorReply(op, 403, 'Resource not accessible by integration');
-      const scope = op.operationId.startsWith('issues/') ? 'issues=write' : 'pull_requests=write';
-      return reply({ ...denied, headers: { 'x-accepted-github-permissions': scope } });
-    }
-    if (parseError) {
-      violations.push(`request to ${method} ${url.pathname} (${op.operationId}): body is not JSON`);
-      return reply(errorReply(op, 400, 'Problems parsing JSON'));
-    }
-    const { unknown, invalid } = api.checkQuery(op, record.query);
-    const query = { ...record.query };
-    for (const name of unknown) {
-      warnings.push(`${op.operationId}: unknown query parameter ${JSON.stringify(name)} (ignored)`);
-    }
-    for (const { name, problem } of invalid) {
-      violations.push(`request to ${method} ${url.pathname} (${op.operationId}): query ${problem}`);
-      delete query[name];
-    }
-    const body = op.requestBody ? parsed : undefined;
-    const check = api.checkRequestBody(op, body);
-    if (!check.ok) {
-      for (const problem of check.problems) {
-        violations.push(
-          `request body of ${method} ${url.pathname} (${op.operationId}): ${problem}`,
-        );
-      }
-      return reply(errorReply(op, 422, check.message));
-    }
-    const handler = ROUTES[op.operationId];
-    if (!handler) {
-      violations.push(`unimplemented route: ${method} ${url.pathname} (${op.operationId})`);
-      return reply(errorReply(op, 404, 'Not Found'));
-    }
-    reply(
-      handler({
-        base,
-        op,
-        repo,
-        params,
-        query,
-        body,
-        login,
-        findRepo,
-        warn: (message) => warnings.push(message),
-        violation: (message) => violations.push(message),
-      }),
-    );
+    const { reply, op } = dispatch(dispatchState, call);
+    send(res, record, reply, op);
   }
 
   const server = createServer((req, res) => {
