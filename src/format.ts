@@ -40,7 +40,9 @@ export function formatJob(result: JobResult, dryRun: boolean): string[] {
     );
   } else {
     const already = !dryRun && result.commit === undefined;
-    out.push(dryRun ? 'would change:' : already ? `nothing new; already on ${result.branch}:` : 'changes:');
+    out.push(
+      dryRun ? 'would change:' : already ? `nothing new; already on ${result.branch}:` : 'changes:',
+    );
     out.push(...changeTable(changes));
   }
   if (needs.length > 0) {

@@ -1,5 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isAlias,
+  isCollection,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, UsageError } from '../errors.js';
 import { checkRules } from './rules.js';
@@ -58,16 +67,20 @@ export function parseConfig(
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    // The yaml package throws on alias bombs (and on aliases to anchors that do not exist).
+    // The yaml package throws on alias bombs and on aliases to anchors that do not exist.
+    const alias = firstUnresolvedAlias(doc);
+    const pos = counter.linePos(alias?.range?.[0] ?? 0);
     return {
       config: undefined,
       problems: [
         {
           file,
-          line: 1,
-          column: 1,
+          line: pos.line,
+          column: pos.col,
           path: '',
-          message: `YAML: ${firstLine((err as Error).message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`,
+          message: alias
+            ? `YAML: alias *${alias.source} refers to no anchor &${alias.source} defined before it`
+            : `YAML: ${firstLine((err as Error).message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`,
         },
       ],
     };
@@ -83,7 +96,8 @@ export function parseConfig(
     return { config: undefined, problems };
   }
 
-  const parsed = configSchema.safeParse(data);
+  // reportInput: tells a wrong value (`length: "32"`) from a missing one in the issues.
+  const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) reportIssue(issue, report);
     // Check the parts that did parse too, so the user sees every problem in one run.
@@ -140,7 +154,11 @@ function reportIssue(issue: z.core.$ZodIssue, report: Report): void {
     return;
   }
   if (issue.code === 'invalid_type') {
-    report(path, `must be ${expected(issue.expected)}, not ${describe(issue.input)}`);
+    // Keep the schema's own wording ("must be a whole number from 1 to 4096") when it has one.
+    const what = issue.message.startsWith('Invalid input')
+      ? `must be ${expected(issue.expected)}`
+      : issue.message;
+    report(path, `${what}, not ${describe(issue.input)}`);
     return;
   }
   if (issue.code === 'invalid_union') {
@@ -184,7 +202,24 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number') return String(value);
   return `a ${typeof value}`;
+}
+
+/** The first alias, in document order, whose anchor is not defined before it. */
+function firstUnresolvedAlias(doc: Document): Alias | undefined {
+  const anchors = new Set<string>();
+  let found: Alias | undefined;
+  visit(doc, (_, node) => {
+    if (isAlias(node)) {
+      if (anchors.has(node.source)) return undefined;
+      found = node;
+      return visit.BREAK;
+    }
+    if ((isScalar(node) || isCollection(node)) && node.anchor) anchors.add(node.anchor);
+    return undefined;
+  });
+  return found;
 }
 
 function firstLine(message: string): string {

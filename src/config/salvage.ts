@@ -44,6 +44,9 @@ export function salvage(data: Record<string, unknown>): { raw: RawConfig; hints:
           if (keySchema.nullable().safeParse(key).success) keys[name] = key;
           else hints.partialSecrets.add(i);
         }
+      } else {
+        // `keys` is missing or not a mapping: the schema reported that already.
+        hints.partialSecrets.add(i);
       }
       const r = secretSchema.safeParse({ ...item, keys });
       if (r.success) {

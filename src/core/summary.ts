@@ -89,7 +89,8 @@ export function changeRows(
         });
     }
   }
-  return rows;
+  // A stable order, so that a rerun with nothing new renders the same PR body.
+  return rows.sort((a, b) => a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
 }
 
 /** The one-line commit subject: what changed, counted. */
