@@ -161,6 +161,10 @@ function reportIssue(issue: z.core.$ZodIssue, report: Report): void {
     report(path, `${what}, not ${describe(issue.input)}`);
     return;
   }
+  if (issue.code === 'invalid_value' && issue.input === undefined) {
+    report(path, `is required; ${issue.message}`);
+    return;
+  }
   if (issue.code === 'invalid_union') {
     report(path, 'must be an environment name (like prod) or { name, sops }');
     return;

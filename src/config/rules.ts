@@ -59,8 +59,8 @@ export function checkRules(
   });
 
   const output = raw.output ?? DEFAULT_OUTPUT;
-  for (const problem of templateProblems(output, environments.length > 0))
-    fail(['output'], problem);
+  const outputProblems = templateProblems(output, environments.length > 0);
+  for (const problem of outputProblems) fail(['output'], problem);
 
   const shared = new Map<string, SharedSpec>();
   for (const [name, entry] of Object.entries(raw.shared ?? {})) {
@@ -141,7 +141,8 @@ export function checkRules(
       if (problem) fail([...path, 'rollout', j], problem);
     });
 
-    for (const env of secretEnvs) {
+    // A broken template was reported once above; its rendered paths would only repeat that.
+    for (const env of outputProblems.length > 0 ? [] : secretEnvs) {
       const rendered = renderPath(output, {
         namespace: secret.namespace,
         name: secret.name,

@@ -1,4 +1,11 @@
-import { configSchema, keySchema, type RawConfig, secretSchema, sharedSchema } from './schema.js';
+import {
+  configSchema,
+  keySchema,
+  type RawConfig,
+  secretSchema,
+  sharedSchema,
+  sopsSchema,
+} from './schema.js';
 
 /** What the rule checks must know about a config that only partly parsed. */
 export interface SalvageHints {
@@ -48,7 +55,8 @@ export function salvage(data: Record<string, unknown>): { raw: RawConfig; hints:
         // `keys` is missing or not a mapping: the schema reported that already.
         hints.partialSecrets.add(i);
       }
-      const r = secretSchema.safeParse({ ...item, keys });
+      // Unknown fields were reported already; they must not hide a duplicate or a dangling `from`.
+      const r = secretSchema.strip().safeParse({ ...item, keys });
       if (r.success) {
         secrets.push(r.data);
         hints.secretIndex.push(i);
@@ -61,9 +69,25 @@ export function salvage(data: Record<string, unknown>): { raw: RawConfig; hints:
     sops: pick('sops'),
     pullRequest: pick('pullRequest'),
     defaults: pick('defaults'),
-    environments: pick('environments'),
+    environments: pick('environments') ?? environmentNames(data.environments),
     shared,
     secrets,
   };
   return { raw, hints };
+}
+
+/**
+ * The environments of a list that did not parse, each kept by its name even when the name is
+ * invalid (the schema reported that), so that rules about which environments exist (the
+ * `{environment}` placeholder, a secret's `environments`) report nothing spurious.
+ */
+function environmentNames(value: unknown): RawConfig['environments'] {
+  if (!Array.isArray(value)) return undefined;
+  return value.flatMap((env): NonNullable<RawConfig['environments']> => {
+    if (typeof env === 'string') return [env];
+    if (!env || typeof env !== 'object' || typeof (env as { name?: unknown }).name !== 'string')
+      return [];
+    const sops = sopsSchema.safeParse((env as { sops?: unknown }).sops);
+    return [{ name: (env as { name: string }).name, sops: sops.success ? sops.data : undefined }];
+  });
 }

@@ -1,0 +1,150 @@
+import test from 'ava';
+import { findLeaks, makeScenario, type Scenario } from './helpers/scenario.js';
+
+const CONFIG = `version: 1
+shared:
+  db-password: { length: 40, rotateEvery: 30d }
+secrets:
+  - name: bridge-oauth
+    namespace: keptn
+    restart: kubectl delete pods -n keptn --selector=app.kubernetes.io/name=bridge
+    keys:
+      session_secret: { length: 45, rotateEvery: 90d, keepPrevious: true }
+      database_encrypt_secret: { length: 32 }
+  - name: analytics
+    namespace: renku
+    keys:
+      DB_PASSWORD: { from: db-password }
+  - name: reporting
+    namespace: renku
+    keys:
+      PASSWORD: { from: db-password }
+      VENDOR_TOKEN: { provided: true, description: vendor token, rotateEvery: 1w }
+`;
+
+const T0 = '2026-01-01T00:00:00Z';
+
+/** Syncs at T0 and merges the PR, so the base holds every generated key. */
+async function merged(): Promise<Scenario> {
+  const s = await makeScenario();
+  await s.writeConfig(CONFIG);
+  await s.commitAndPush('config');
+  const r = await s.run(['sync', '--now', T0]);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  return s;
+}
+
+const file = (s: Scenario, ref: string, ns: string, name: string) =>
+  s.show(ref, `secrets/${ns}/${name}.yaml`).then((t) => s.decrypt(t));
+
+test('rotate: only due keys change, on gitops-secrets/rotate, with the reason and the previous value kept', async (t) => {
+  const s = await merged();
+  t.teardown(() => s.cleanup());
+  const before = (await file(s, 'main', 'keptn', 'bridge-oauth')).data;
+  const beforeText = await s.show('main', 'secrets/keptn/bridge-oauth.yaml');
+
+  const notYet = await s.run(['rotate', '--now', '2026-01-20T00:00:00Z', '--json']);
+  t.is(notYet.exitCode, 0, notYet.stderr);
+  t.deepEqual(JSON.parse(notYet.stdout).changes, []);
+
+  const now = '2026-04-02T00:00:00Z'; // 91 days later: session_secret (90d) and db-password (30d) are due
+  const check = await s.run(['check', '--now', now]);
+  t.is(check.exitCode, 3);
+  t.regex(check.stdout, /due for rotation:/);
+  t.regex(
+    check.stdout,
+    /keptn\/bridge-oauth\s+session_secret\s+rotated\s+last rotated 2026-01-01, policy 90d/,
+  );
+
+  const r = await s.run(['rotate', '--now', now]);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /session_secret\s+rotated\s+last rotated 2026-01-01, policy 90d/);
+  t.notRegex(r.stdout, /database_encrypt_secret/);
+  const after = (await file(s, 'gitops-secrets/rotate', 'keptn', 'bridge-oauth')).data;
+  t.not(after.session_secret, before.session_secret);
+  t.is(after.session_secret!.length, 45);
+  t.is(
+    after.session_secret_PREVIOUS,
+    before.session_secret,
+    'keepPrevious keeps the value before the rotation',
+  );
+  t.is(after.database_encrypt_secret, before.database_encrypt_secret);
+  const afterText = await s.show('gitops-secrets/rotate', 'secrets/keptn/bridge-oauth.yaml');
+  const line = (text: string, key: string) =>
+    text.split('\n').find((l) => l.trimStart().startsWith(`${key}:`));
+  t.is(
+    line(afterText, 'database_encrypt_secret'),
+    line(beforeText, 'database_encrypt_secret'),
+    'a key not due keeps its ciphertext',
+  );
+
+  // The shared value is rotated once and written identically to every consumer.
+  const a = (await file(s, 'gitops-secrets/rotate', 'renku', 'analytics')).data;
+  const b = (await file(s, 'gitops-secrets/rotate', 'renku', 'reporting')).data;
+  const oldShared = (await file(s, 'main', 'renku', 'analytics')).data.DB_PASSWORD;
+  t.not(a.DB_PASSWORD, oldShared);
+  t.is(a.DB_PASSWORD, b.PASSWORD);
+
+  const again = await s.run(['rotate', '--now', now, '--json']);
+  t.is(again.exitCode, 0, again.stderr);
+  t.is(JSON.parse(again.stdout).commit, null, 'rotating again at the same time changes nothing');
+  t.deepEqual(
+    await findLeaks(s, [...Object.values(before), ...Object.values(after), a.DB_PASSWORD!]),
+    [],
+  );
+});
+
+test('rotate --force --secret: the Keptn "reset" rotates both bridge-oauth keys at once, nothing else', async (t) => {
+  const s = await merged();
+  t.teardown(() => s.cleanup());
+  const before = (await file(s, 'main', 'keptn', 'bridge-oauth')).data;
+  const shared = (await file(s, 'main', 'renku', 'analytics')).data;
+  const one = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'keptn/bridge-oauth',
+    '--key',
+    'database_encrypt_secret',
+    '--dry-run',
+    '--json',
+  ]);
+  t.is(one.exitCode, 0, one.stderr);
+  t.deepEqual(
+    (JSON.parse(one.stdout).changes as { key: string }[]).map((c) => c.key),
+    ['database_encrypt_secret'],
+  );
+
+  const r = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'keptn/bridge-oauth',
+    '--now',
+    '2026-01-02T00:00:00Z',
+    '--json',
+  ]);
+  t.is(r.exitCode, 0, r.stderr);
+  const changes = (JSON.parse(r.stdout).changes as { id: string; key: string }[]).map(
+    (c) => `${c.id} ${c.key}`,
+  );
+  t.deepEqual(changes.sort(), [
+    'keptn/bridge-oauth database_encrypt_secret',
+    'keptn/bridge-oauth session_secret',
+    'keptn/bridge-oauth session_secret_PREVIOUS',
+  ]);
+  const after = (await file(s, 'gitops-secrets/rotate', 'keptn', 'bridge-oauth')).data;
+  t.not(after.session_secret, before.session_secret);
+  t.not(after.database_encrypt_secret, before.database_encrypt_secret);
+  t.is(
+    (await file(s, 'gitops-secrets/rotate', 'renku', 'analytics')).data.DB_PASSWORD,
+    shared.DB_PASSWORD,
+  );
+
+  const bad = await s.run(['rotate', '--force', '--secret', 'keptn/nope']);
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stderr, /--secret keptn\/nope is not in config\/secrets.yaml/);
+});
