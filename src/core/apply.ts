@@ -114,31 +114,35 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         touched.push(file.path);
         return;
       }
-      // Values that depend on the current ones (keepPrevious) are read before anything changes.
-      const values = new Map<string, string>();
-      for (const change of writes)
-        if (change.action !== 'remove') values.set(change.key, await valueFor(change));
-      const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
-      for (const change of writes) {
-        if (change.action === 'remove') {
-          await limit(() => ports.sops.unset(file.path, ['data', change.key], { cwd: dir }));
-          delete state.keys[change.key];
-          continue;
+      if (writes.length > 0) {
+        // Values that depend on the current ones (keepPrevious) are read before anything changes.
+        const values = new Map<string, string>();
+        for (const change of writes)
+          if (change.action !== 'remove') values.set(change.key, await valueFor(change));
+        const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
+        for (const change of writes) {
+          if (change.action === 'remove') {
+            await limit(() => ports.sops.unset(file.path, ['data', change.key], { cwd: dir }));
+            delete state.keys[change.key];
+            continue;
+          }
+          const encoded = Buffer.from(values.get(change.key)!, 'utf8').toString('base64');
+          await limit(() =>
+            ports.sops.set(file.path, ['data', change.key], JSON.stringify(encoded), { cwd: dir }),
+          );
+          state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
         }
-        const encoded = Buffer.from(values.get(change.key)!, 'utf8').toString('base64');
         await limit(() =>
-          ports.sops.set(file.path, ['data', change.key], JSON.stringify(encoded), { cwd: dir }),
+          ports.sops.set(
+            file.path,
+            ['metadata', 'annotations', STATE_ANNOTATION],
+            JSON.stringify(stateJson(state)),
+            { cwd: dir },
+          ),
         );
-        state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
       }
-      await limit(() =>
-        ports.sops.set(
-          file.path,
-          ['metadata', 'annotations', STATE_ANNOTATION],
-          JSON.stringify(stateJson(state)),
-          { cwd: dir },
-        ),
-      );
+      const reencrypt = file.reencrypt;
+      if (reencrypt) await limit(() => ports.sops.reencrypt(file.path, reencrypt, { cwd: dir }));
       touched.push(file.path);
     }),
   );

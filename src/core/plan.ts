@@ -30,8 +30,15 @@ export interface FilePlan {
   sops: SopsSettings;
   exists: boolean;
   changes: KeyChange[];
-  /** The file's recipients differ from the config's: re-wrap its data key. */
-  reencrypt: string | undefined;
+  /** The file's recipients differ from the config's: re-encrypt it for them. */
+  reencrypt: Reencrypt | undefined;
+}
+
+/** Recipients to add and remove, as `age:age1...`, `pgp:FP`, `kms:ARN`, `gcpKms:ID`. */
+export interface Reencrypt {
+  reason: string;
+  add: string[];
+  remove: string[];
 }
 
 /** A shared value needed by this plan, per environment. */
@@ -362,7 +369,7 @@ export function nextDue(
   return Number.isNaN(at) ? undefined : new Date(at + rotateEvery.ms).toISOString();
 }
 
-function recipientChange(sops: SopsSettings, current: string[]): string | undefined {
+function recipientChange(sops: SopsSettings, current: string[]): Reencrypt | undefined {
   if (!sops.hasRecipients) return undefined;
   const wanted = [
     ...sops.age.map((r) => `age:${r}`),
@@ -370,11 +377,15 @@ function recipientChange(sops: SopsSettings, current: string[]): string | undefi
     ...sops.kms.map((r) => `kms:${r}`),
     ...sops.gcpKms.map((r) => `gcpKms:${r}`),
   ].sort();
-  const have = current.filter((r) => !r.startsWith('hcVaultTransit:') && !r.startsWith('azureKv:'));
-  const added = wanted.filter((r) => !have.includes(r));
-  const removed = have.filter((r) => !wanted.includes(r));
-  if (added.length === 0 && removed.length === 0) return undefined;
-  return `recipients changed (${added.length} added, ${removed.length} removed)`;
+  const have = current.filter((r) => /^(age|pgp|kms|gcpKms):/.test(r));
+  const add = wanted.filter((r) => !have.includes(r));
+  const remove = have.filter((r) => !wanted.includes(r));
+  if (add.length === 0 && remove.length === 0) return undefined;
+  return {
+    reason: `recipients changed (${add.length} added, ${remove.length} removed)`,
+    add,
+    remove,
+  };
 }
 
 /** True when applying the plan would change no file. */

@@ -45,7 +45,7 @@ export function changeRows(
         path: file.path,
         key: '*',
         action: 're-encrypted',
-        reason: `${file.reencrypt}; no value changes`,
+        reason: `${file.reencrypt.reason}; no value changes`,
       });
     // Changes an earlier run made on the branch, which this PR still carries.
     const b = base.get(file.path);

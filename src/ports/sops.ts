@@ -17,6 +17,15 @@ export interface SopsPort {
   decryptStdin(ciphertext: string, options: { filename: string; cwd: string }): Promise<string>;
   /** Sets one value in an encrypted file in place; the value (JSON) goes through stdin. */
   set(file: string, path: string[], valueJson: string, options: { cwd: string }): Promise<void>;
+  /**
+   * Re-encrypts a file in place for a changed set of recipients (`age:…`, `pgp:…`, `kms:…`,
+   * `gcpKms:…`), with a new data key: values stay the same, every ciphertext changes.
+   */
+  reencrypt(
+    file: string,
+    change: { add: string[]; remove: string[] },
+    options: { cwd: string },
+  ): Promise<void>;
   /** Removes one key from an encrypted file in place. */
   unset(file: string, path: string[], options: { cwd: string }): Promise<void>;
   /** Processes started so far (reported in --json, checked by the benchmark). */
@@ -181,6 +190,27 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     },
     async set(file, path, valueJson, { cwd }) {
       await run(['set', '--value-stdin', file, indexOf(path)], valueJson, cwd, file);
+    },
+    async reencrypt(file, change, { cwd }) {
+      const flags: Record<string, string> = {
+        age: 'age',
+        pgp: 'pgp',
+        kms: 'kms',
+        gcpKms: 'gcp-kms',
+      };
+      const args = ['rotate', '--in-place'];
+      for (const [verb, list] of [
+        ['add', change.add],
+        ['rm', change.remove],
+      ] as const) {
+        for (const [kind, flag] of Object.entries(flags)) {
+          const values = list
+            .filter((r) => r.startsWith(`${kind}:`))
+            .map((r) => r.slice(kind.length + 1));
+          if (values.length > 0) args.push(`--${verb}-${flag}`, values.join(','));
+        }
+      }
+      await run([...args, file], undefined, cwd, file);
     },
     async unset(file, path, { cwd }) {
       await run(['unset', file, indexOf(path)], undefined, cwd, file);
