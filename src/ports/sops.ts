@@ -143,15 +143,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       return ready;
     },
     encrypt(plaintext, { filename, cwd, settings }) {
-      const args = [
-        'encrypt',
-        '--filename-override',
-        filename,
-        '--input-type',
-        'yaml',
-        '--output-type',
-        'yaml',
-      ];
+      const args = ['encrypt', ...stdinYaml(filename)];
       args.push('--encrypted-regex', settings.encryptedRegex);
       const lists: [string, string[]][] = [
         ['--age', settings.age],
@@ -173,20 +165,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       );
     },
     decryptStdin(ciphertext, { filename, cwd }) {
-      return run(
-        [
-          'decrypt',
-          '--filename-override',
-          filename,
-          '--input-type',
-          'yaml',
-          '--output-type',
-          'yaml',
-        ],
-        ciphertext,
-        cwd,
-        filename,
-      );
+      return run(['decrypt', ...stdinYaml(filename)], ciphertext, cwd, filename);
     },
     async set(file, path, valueJson, { cwd }) {
       await run(['set', '--value-stdin', file, indexOf(path)], valueJson, cwd, file);
@@ -216,6 +195,11 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       await run(['unset', file, indexOf(path)], undefined, cwd, file);
     },
   };
+}
+
+/** Flags for a YAML document on stdin that sops treats as if it were `filename`. */
+function stdinYaml(filename: string): string[] {
+  return ['--filename-override', filename, '--input-type', 'yaml', '--output-type', 'yaml'];
 }
 
 /** sops's tree path syntax: `["data"]["KEY"]`. */
