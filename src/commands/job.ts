@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { applyPlan, type Carried, decodeData } from '../core/apply.js';
+import { checkpoint } from '../core/checkpoint.js';
 import {
   isProblem,
   type ManifestInfo,
@@ -197,6 +198,7 @@ export async function runJob(
   };
   if (options.dryRun) return result;
 
+  checkpoint('planned');
   const work = !isEmptyPlan(plan);
   if (work) {
     await ports.sops.ensureReady();
@@ -239,8 +241,10 @@ export async function runJob(
         { plan, dir: wt.dir, existing: start, carried },
         { sops: ports.sops, random: cryptoRandom },
       );
+      checkpoint('applied');
       const paths = [...new Set([...touched, ...fromBranch])];
       result.commit = await wt.commit(commitMessage(options.job, rows), paths);
+      checkpoint('committed');
     } finally {
       await wt.remove();
     }
@@ -256,6 +260,7 @@ export async function runJob(
       );
       result.pushed = true;
       ports.log(`pushed ${branch} to ${options.remote}`);
+      checkpoint('pushed');
     }
   }
   result.sopsProcesses = ports.sops.started;
@@ -276,6 +281,7 @@ export async function runJob(
       wrote: result.pushed,
       log: ports.log,
     });
+    checkpoint('pull-request');
   }
   return result;
 }
