@@ -3,11 +3,15 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
-import { type JobResult, runJob } from './commands/job.js';
+import { init } from './commands/init.js';
+import { type JobOptions, type JobResult, runJob } from './commands/job.js';
+import { list } from './commands/list.js';
+import { checkValue, readValue, resolveSlots, setInPlan } from './commands/set.js';
 import { loadConfig } from './config/load.js';
+import type { Config } from './config/types.js';
 import type { Job } from './core/plan.js';
 import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
-import { formatCheck, formatJob } from './format.js';
+import { formatCheck, formatJob, formatList } from './format.js';
 import { openRepo } from './ports/git.js';
 import { createGitHub, repoSlug } from './ports/github.js';
 import { createSops } from './ports/sops.js';
@@ -75,10 +79,21 @@ async function runJobCommand(
     if (o.key && !config.secrets.some((x) => x.keys.some((k) => k.name === o.key))) {
       throw new UsageError(`--key ${o.key} is not a key of any declared secret`);
     }
-    if ((o.key || o.force) && !(o.secret && o.secret.length > 0) && o.key) {
+    if (o.key && !(o.secret && o.secret.length > 0)) {
       throw new UsageError('--key needs --secret NS/NAME');
     }
   }
+  return executeJob(job, o, config, repo, now);
+}
+
+async function executeJob(
+  job: Job,
+  o: CommonOptions & { prune?: boolean; secret?: string[]; key?: string; force?: boolean },
+  config: Config,
+  repo: string,
+  now: Date,
+  adjust?: JobOptions['adjust'],
+) {
   const git = await openRepo(repo);
   const sops = createSops();
   const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
@@ -96,6 +111,7 @@ async function runJobCommand(
       ...(job === 'rotate'
         ? { rotate: { secrets: o.secret ?? [], key: o.key, force: o.force ?? false } }
         : {}),
+      ...(adjust ? { adjust } : {}),
     },
     {
       git,
@@ -185,6 +201,76 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (o.json) out(JSON.stringify(result, null, 2));
       else for (const line of formatCheck(result)) out(line);
       setExit(result.pending ? ExitCode.pending : ExitCode.ok);
+    });
+
+  common(program.command('set'))
+    .description(
+      'fill a provided slot (value from stdin or a hidden prompt): set NS/NAME KEY, or set --shared NAME',
+    )
+    .argument('[secret]', 'NAMESPACE/NAME of the secret')
+    .argument('[key]', 'the provided key to fill')
+    .option('--shared <name>', 'replace a shared value in every secret that uses it')
+    .option('--env <environment>', 'the environment to fill, when the config has environments')
+    .action(
+      async (
+        secret: string | undefined,
+        key: string | undefined,
+        o: CommonOptions & { shared?: string; env?: string },
+      ) => {
+        const now = parseNow(o.now);
+        const { repo, config } = await configFor(o);
+        if (o.shared && (secret || key))
+          throw new UsageError('use either NS/NAME KEY or --shared NAME, not both');
+        const target = { secret, key, shared: o.shared, environment: o.env };
+        const { slots, rules, label } = resolveSlots(config, target);
+        const value = o.dryRun ? 'dry-run' : await readValue(label);
+        if (!o.dryRun) checkValue(value, rules, label);
+        const reason = o.shared
+          ? `shared value ${o.shared} replaced by a person`
+          : 'value provided by a person';
+        setExit(await executeJob('sync', o, config, repo, now, setInPlan(slots, value, reason)));
+      },
+    );
+
+  common(program.command('list'))
+    .description(
+      'secrets, keys, sources, last rotation, next due, and where each shared value is used',
+    )
+    .action(async (o: CommonOptions) => {
+      const now = parseNow(o.now);
+      const { repo, config } = await configFor(o);
+      const result = await list(config, repo, now);
+      if (o.json) out(JSON.stringify(result, null, 2));
+      else for (const line of formatList(result)) out(line);
+    });
+
+  program
+    .command('init')
+    .description('write a starter config/secrets.yaml, a .sops.yaml (with --age) and the workflows')
+    .option('--repo <dir>', 'the GitOps repository', '.')
+    .option(
+      '--config <path>',
+      'where to write the config, relative to --repo',
+      'config/secrets.yaml',
+    )
+    .option(
+      '--age <recipient>',
+      'age recipient for the .sops.yaml creation rule (age-keygen -y KEYFILE)',
+    )
+    .option('--force', 'overwrite existing files')
+    .action(async (o: { repo: string; config: string; age?: string; force?: boolean }) => {
+      const written = await init({
+        repo: resolve(o.repo),
+        config: o.config,
+        age: o.age,
+        force: o.force ?? false,
+      });
+      for (const f of written) out(`wrote ${f}`);
+      if (!o.age)
+        out(
+          'no --age given: add recipients to .sops.yaml or to `sops:` in the config before the first sync',
+        );
+      out(`next: edit ${o.config}, then run \`gitops-secrets check\` and \`gitops-secrets sync\``);
     });
 
   return program;

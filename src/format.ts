@@ -1,5 +1,6 @@
 import type { CheckResult } from './commands/check.js';
 import type { JobResult } from './commands/job.js';
+import type { ListResult } from './commands/list.js';
 import type { ChangeRow } from './core/summary.js';
 
 /** Aligned text table; every cell is our own text or a name from the config. */
@@ -88,6 +89,46 @@ export function formatCheck(result: CheckResult): string[] {
     out.push(
       `shared value ${d.shared} may differ between consumers (different rotation dates): ${d.paths.join(', ')}`,
     );
+  }
+  return out;
+}
+
+export function formatList(result: ListResult): string[] {
+  const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
+  const rows: string[][] = [
+    ['SECRET', 'ENV', 'KEY', 'SOURCE', 'STATE', 'LAST ROTATED', 'NEXT DUE'],
+  ];
+  for (const s of result.secrets) {
+    for (const k of s.keys) {
+      rows.push([
+        s.id,
+        s.environment ?? '-',
+        k.key,
+        k.source,
+        k.state,
+        day(k.lastRotated),
+        day(k.nextDue),
+      ]);
+    }
+  }
+  const out = table(rows);
+  if (result.shared.length > 0) {
+    out.push('');
+    const shared: string[][] = [
+      ['SHARED VALUE', 'ENV', 'STATE', 'LAST ROTATED', 'NEXT DUE', 'USED BY'],
+    ];
+    for (const v of result.shared) {
+      const users = v.usedBy.map((u) => `${u.secret} ${u.key}`).join(', ');
+      shared.push([
+        v.name,
+        v.environment ?? '-',
+        v.state,
+        day(v.lastRotated),
+        day(v.nextDue),
+        users,
+      ]);
+    }
+    out.push(...table(shared));
   }
   return out;
 }

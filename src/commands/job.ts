@@ -38,6 +38,8 @@ export interface JobOptions {
   prune: boolean;
   now: Date;
   rotate?: RotateSelection;
+  /** Changes the plan before it is applied (`set` puts a person's value in). */
+  adjust?: (plan: Plan, existing: Map<string, ManifestInfo | ManifestProblem>) => void;
 }
 
 export interface JobPorts {
@@ -163,6 +165,7 @@ export async function runJob(
     ...(options.rotate ? { rotate: options.rotate } : {}),
   });
   if (plan.problems.length > 0) throw repoProblems(plan.problems);
+  options.adjust?.(plan, existing);
 
   // Keys an earlier run generated on the branch, in a file the base has changed since: carry them.
   const carried: Carried = new Map();

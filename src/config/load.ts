@@ -50,6 +50,8 @@ export function parseConfig(
     prettyErrors: false,
     uniqueKeys: true,
     strict: true,
+    // Problems are returned, never printed: no process warning (e.g. for a mapping used as a key).
+    logLevel: 'error',
   });
   for (const err of [...doc.errors, ...doc.warnings]) {
     const pos = counter.linePos(err.pos[0]);

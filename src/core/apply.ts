@@ -77,6 +77,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
         if (v.kind === 'own') return generateValue(v.source, ports.random);
         if (v.kind === 'shared') return sharedValues.get(v.group)!;
+        if (v.kind === 'given') return v.value;
         if (v.kind === 'carried')
           return input.carried?.get(file.path)?.get(change.key) ?? missingCarry(file, change);
         const old = (await valuesOf(file.path))[v.of];
@@ -176,7 +177,8 @@ function keyState(
   const carried = change.value?.kind === 'carried' ? change.value.state : undefined;
   if (carried) return carried;
   return {
-    generated: change.action === 'rotate' && before ? before.generated : now,
+    generated:
+      (change.action === 'rotate' || change.action === 'set') && before ? before.generated : now,
     rotated: now,
     ...(shared ? { shared } : {}),
     ...(spec?.source.kind === 'provided' ? { provided: true } : {}),

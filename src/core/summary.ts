@@ -6,7 +6,7 @@ export interface ChangeRow {
   id: string;
   path: string;
   key: string;
-  action: 'generated' | 'rotated' | 'removed' | 'needs input' | 're-encrypted';
+  action: 'generated' | 'rotated' | 'removed' | 'needs input' | 're-encrypted' | 'set';
   reason: string;
 }
 
@@ -36,7 +36,9 @@ export function changeRows(
             ? 'rotated'
             : c.action === 'remove'
               ? 'removed'
-              : 'needs input';
+              : c.action === 'set'
+                ? 'set'
+                : 'needs input';
       add({ id: file.id, path: file.path, key: c.key, action, reason: c.reason });
     }
     if (file.reencrypt)
@@ -103,12 +105,15 @@ export function commitSubject(job: Plan['job'], rows: ChangeRow[]): string {
     secrets.add(r.id);
   }
   const parts: string[] = [];
-  for (const action of ['generated', 'rotated', 'removed'] as const) {
+  const verbs = {
+    set: 'set',
+    generated: 'generate',
+    rotated: 'rotate',
+    removed: 'remove',
+  } as const;
+  for (const [action, verb] of Object.entries(verbs)) {
     const n = counts.get(action);
-    if (n)
-      parts.push(
-        `${action === 'generated' ? 'generate' : action === 'rotated' ? 'rotate' : 'remove'} ${n} key${n === 1 ? '' : 's'}`,
-      );
+    if (n) parts.push(`${verb} ${n} key${n === 1 ? '' : 's'}`);
   }
   if (rows.some((r) => r.action === 're-encrypted')) parts.push('re-encrypt for new recipients');
   if (rows.some((r) => r.action === 'removed' && r.key === '*'))
