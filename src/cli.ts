@@ -88,7 +88,13 @@ async function runJobCommand(
 
 async function executeJob(
   job: Job,
-  o: CommonOptions & { prune?: boolean; secret?: string[]; key?: string; force?: boolean },
+  o: CommonOptions & {
+    prune?: boolean;
+    secret?: string[];
+    key?: string;
+    force?: boolean;
+    rotateDataKey?: boolean;
+  },
   config: Config,
   repo: string,
   now: Date,
@@ -107,6 +113,7 @@ async function executeJob(
       push: o.push,
       dryRun: o.dryRun ?? false,
       prune: o.prune ?? false,
+      rotateDataKey: o.rotateDataKey ?? false,
       now,
       ...(job === 'rotate'
         ? { rotate: { secrets: o.secret ?? [], key: o.key, force: o.force ?? false } }
@@ -179,6 +186,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
   common(program.command('sync'))
     .description('generate missing keys, encrypt, commit, push, open or update the PR')
     .option('--prune', 'remove secrets and keys that are no longer in the config')
+    .option(
+      '--rotate-data-key',
+      'when recipients changed, also replace the data key (sops rotate), e.g. after removing a compromised recipient',
+    )
     .action(async (o) => setExit(await runJobCommand('sync', o)));
 
   common(program.command('rotate'))

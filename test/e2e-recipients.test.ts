@@ -31,6 +31,14 @@ test('new recipients in the config: sync re-encrypts the file for them, no value
   );
   const file = await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml');
   t.true(file.includes(r2));
+  const tokenLine = (text: string) =>
+    text.split('\n').find((l) => l.trimStart().startsWith('token:'));
+  const mainFile = await s.show('main', 'secrets/prod/app.yaml');
+  t.is(
+    tokenLine(file),
+    tokenLine(mainFile),
+    'updatekeys re-wraps the data key: value ciphertexts stay',
+  );
   const withKey2 = await execa(
     join(TOOLS_BIN, 'sops'),
     ['decrypt', '--filename-override', 'x.yaml', '--input-type', 'yaml', '--output-type', 'json'],
@@ -41,4 +49,76 @@ test('new recipients in the config: sync re-encrypts the file for them, no value
   );
   const data = JSON.parse(withKey2.stdout).data as Record<string, string>;
   t.is(Buffer.from(data.token!, 'base64').toString(), before.token);
+});
+
+test('--rotate-data-key: a removed recipient can no longer open the file; values stay, ciphertexts change', async (t) => {
+  const s = await makeScenario({ sopsYaml: false });
+  t.teardown(() => s.cleanup());
+  const key2 = join(s.dir, 'test-only-age-key-2.txt');
+  await execa(join(TOOLS_BIN, 'age-keygen'), ['-o', key2]);
+  const r2 = (await execa(join(TOOLS_BIN, 'age-keygen'), ['-y', key2])).stdout.trim();
+  const config = (recipients: string[]) =>
+    `version: 1\nsops:\n  age: [${recipients.join(', ')}]\nsecrets:\n  - name: app\n    namespace: prod\n    keys:\n      token: { length: 24 }\n`;
+  await s.writeConfig(config([s.recipient, r2]));
+  await s.commitAndPush('config');
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  const mainFile = await s.show('main', 'secrets/prod/app.yaml');
+  const before = (await s.decrypt(mainFile)).data;
+  await s.writeConfig(config([s.recipient]));
+  await s.commitAndPush('remove a compromised recipient');
+  const r = await s.run(['sync', '--rotate-data-key']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /re-encrypted\s+recipients changed \(0 added, 1 removed\), with a new data key; no value changes/,
+  );
+  const file = await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml');
+  t.false(file.includes(r2));
+  const tokenLine = (text: string) =>
+    text.split('\n').find((l) => l.trimStart().startsWith('token:'));
+  t.not(tokenLine(file), tokenLine(mainFile));
+  t.is((await s.decrypt(file)).data.token, before.token);
+  const withKey2 = await execa(
+    join(TOOLS_BIN, 'sops'),
+    ['decrypt', '--filename-override', 'x.yaml'],
+    {
+      input: file,
+      env: { ...s.env, SOPS_AGE_KEY_FILE: key2 },
+      reject: false,
+    },
+  );
+  t.not(withKey2.exitCode, 0);
+});
+
+test('recipients from .sops.yaml: a new creation-rule recipient is noticed by check and applied by sync (updatekeys)', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(
+    'version: 1\nsecrets:\n  - name: app\n    namespace: prod\n    keys:\n      token: { length: 24 }\n',
+  );
+  await s.commitAndPush('config');
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  t.is((await s.run(['check'])).exitCode, 0);
+  const key2 = join(s.dir, 'test-only-age-key-2.txt');
+  await execa(join(TOOLS_BIN, 'age-keygen'), ['-o', key2]);
+  const r2 = (await execa(join(TOOLS_BIN, 'age-keygen'), ['-y', key2])).stdout.trim();
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const sopsYaml = join(s.repo, '.sops.yaml');
+  await writeFile(
+    sopsYaml,
+    (await readFile(sopsYaml, 'utf8')).replace(`age: ${s.recipient}`, `age: ${s.recipient},${r2}`),
+  );
+  await s.commitAndPush('add a recipient to .sops.yaml');
+  const check = await s.run(['check']);
+  t.is(check.exitCode, 3);
+  t.regex(check.stdout, /re-encrypted/);
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.true((await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml')).includes(r2));
 });

@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { isProblem } from '../core/manifest.js';
 import { plan as makePlan, type Plan } from '../core/plan.js';
 import { readManifestsFromDisk } from '../core/repo-state.js';
+import { readSopsRules } from '../core/sops-rules.js';
 import { type ChangeRow, changeRows } from '../core/summary.js';
 
 export interface CheckResult {
@@ -20,7 +23,16 @@ export interface CheckResult {
 /** Reports pending work from plaintext metadata alone: no private key, no sops process. */
 export async function check(config: Config, root: string, now: Date): Promise<CheckResult> {
   const existing = await readManifestsFromDisk(root, config);
-  const syncPlan = makePlan({ config, job: 'sync', existing, now });
+  const sopsYaml = config.sops.hasRecipients
+    ? undefined
+    : await readFile(join(root, '.sops.yaml'), 'utf8').catch(() => undefined);
+  const syncPlan = makePlan({
+    config,
+    job: 'sync',
+    existing,
+    now,
+    sopsRules: readSopsRules(sopsYaml),
+  });
   const rotatePlan = makePlan({ config, job: 'rotate', existing, now });
   const empty = new Map();
   const sync = changeRows(syncPlan, empty, empty).filter((r) => r.action !== 'removed');

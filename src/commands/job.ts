@@ -18,6 +18,7 @@ import {
 } from '../core/plan.js';
 import { cryptoRandom } from '../core/random.js';
 import { managedPaths, outputDirs } from '../core/repo-state.js';
+import { readSopsRules } from '../core/sops-rules.js';
 import { type ChangeRow, changeRows, commitMessage, JOB_TRAILER } from '../core/summary.js';
 import { ExternalError, UsageError } from '../errors.js';
 import type { GitPort } from '../ports/git.js';
@@ -38,6 +39,8 @@ export interface JobOptions {
   prune: boolean;
   now: Date;
   rotate?: RotateSelection;
+  /** Re-encrypting for new recipients also replaces the data key (`sops rotate`). */
+  rotateDataKey?: boolean;
   /** Changes the plan before it is applied (`set` puts a person's value in). */
   adjust?: (plan: Plan, existing: Map<string, ManifestInfo | ManifestProblem>) => void;
 }
@@ -156,16 +159,26 @@ export async function runJob(
   for (const [path] of startBlobs) existing.set(path, read.byBlob(startBlobs.get(path)!, path));
   const baseInfo = infos(new Map([...baseFiles].map(([p, id]) => [p, read.byBlob(id, p)])));
 
+  const sopsYamlBlob = config.sops.hasRecipients
+    ? undefined
+    : (await git.listFiles(baseSha, ['.sops.yaml'])).get('.sops.yaml');
+  const sopsRules = readSopsRules(
+    sopsYamlBlob ? (await git.readBlobs([sopsYamlBlob])).get(sopsYamlBlob) : undefined,
+  );
   let plan = makePlan({
     config,
     job: options.job,
     existing,
     now: options.now,
     prune: options.prune,
+    sopsRules,
     ...(options.rotate ? { rotate: options.rotate } : {}),
   });
   if (plan.problems.length > 0) throw repoProblems(plan.problems);
   options.adjust?.(plan, existing);
+  if (options.rotateDataKey) {
+    for (const f of plan.files) if (f.reencrypt) f.reencrypt.reason += ', with a new data key';
+  }
 
   // Keys an earlier run generated on the branch, in a file the base has changed since: carry them.
   const carried: Carried = new Map();
@@ -241,7 +254,13 @@ export async function runJob(
         for (const k of values.keys()) values.set(k, plain[k] ?? '');
       }
       const touched = await applyPlan(
-        { plan, dir: wt.dir, existing: start, carried },
+        {
+          plan,
+          dir: wt.dir,
+          existing: start,
+          carried,
+          rotateDataKey: options.rotateDataKey ?? false,
+        },
         { sops: ports.sops, random: cryptoRandom },
       );
       checkpoint('applied');

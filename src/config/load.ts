@@ -167,6 +167,20 @@ function reportIssue(issue: z.core.$ZodIssue, report: Report): void {
     report(path, `is required; ${issue.message}`);
     return;
   }
+  if (
+    issue.code === 'too_small' &&
+    issue.origin === 'string' &&
+    issue.message.startsWith('Too small')
+  ) {
+    // zod's default wording ("expected string to have >=1 characters") is not for people.
+    report(
+      path,
+      Number(issue.minimum) === 1
+        ? 'must not be empty'
+        : `must have at least ${issue.minimum} characters`,
+    );
+    return;
+  }
   if (issue.code === 'invalid_union') {
     report(path, 'must be an environment name (like prod) or { name, sops }');
     return;

@@ -93,13 +93,18 @@ export function checkRules(
     for (const [name, rawKey] of Object.entries(secret.keys)) {
       const keyPath = [...path, 'keys', name];
       const key = rawKey ?? {};
-      if (!KEY_NAME_RE.test(name)) {
-        fail(keyPath, 'key names may use letters, digits, "-", "_" and "."', { key: true });
-      }
-      if (key.keepPrevious && keyNames.has(`${name}_PREVIOUS`)) {
+      // keepPrevious on the shared entry a key takes its value from applies to that key too.
+      const sharedKeeps =
+        key.from !== undefined &&
+        raw.shared !== undefined &&
+        Object.hasOwn(raw.shared, key.from) &&
+        raw.shared[key.from]?.keepPrevious === true;
+      const nameProblem = keyNameProblem(name, key.keepPrevious === true || sharedKeeps);
+      if (nameProblem) fail(keyPath, nameProblem, { key: true });
+      if ((key.keepPrevious || sharedKeeps) && keyNames.has(`${name}_PREVIOUS`)) {
         fail(
           keyPath,
-          `keepPrevious needs the name ${name}_PREVIOUS, which is declared as a key too`,
+          `keepPrevious${sharedKeeps ? ` (of shared.${key.from})` : ''} needs the name ${name}_PREVIOUS, which is declared as a key too`,
           {
             key: true,
           },
@@ -183,6 +188,20 @@ export function checkRules(
     shared,
     secrets,
   };
+}
+
+/**
+ * Why Kubernetes would refuse `name` as a key of a Secret's data (apimachinery's
+ * IsConfigMapKey), or undefined when it is fine.
+ */
+function keyNameProblem(name: string, keepPrevious: boolean): string | undefined {
+  if (!KEY_NAME_RE.test(name)) return 'key names may use letters, digits, "-", "_" and "."';
+  if (name === '.' || name === '..' || name.startsWith('..'))
+    return 'key names must not be "." or start with ".." (Kubernetes refuses them)';
+  const max = keepPrevious ? 253 - '_PREVIOUS'.length : 253;
+  if (name.length > max)
+    return `key names may be at most ${max} characters${keepPrevious ? ' (253 with _PREVIOUS)' : ''}`;
+  return undefined;
 }
 
 function rotationOf(entry: RawKey | RawShared): Pick<KeySpec, 'rotateEvery' | 'keepPrevious'> {

@@ -31,6 +31,8 @@ export interface ApplyInput {
   existing: Map<string, ManifestInfo>;
   carried?: Carried;
   concurrency?: number;
+  /** Re-encrypt with a new data key (`sops rotate`) instead of re-wrapping it (`updatekeys`). */
+  rotateDataKey?: boolean;
 }
 
 /** Performs a plan in a worktree: sops writes every value; nothing plaintext touches the disk. */
@@ -143,7 +145,15 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         );
       }
       const reencrypt = file.reencrypt;
-      if (reencrypt) await limit(() => ports.sops.reencrypt(file.path, reencrypt, { cwd: dir }));
+      if (reencrypt) {
+        await limit(() =>
+          input.rotateDataKey
+            ? ports.sops.reencrypt(file.path, reencrypt, { cwd: dir })
+            : ports.sops.updateKeys(file.path, file.sops.hasRecipients ? file.sops : undefined, {
+                cwd: dir,
+              }),
+        );
+      }
       touched.push(file.path);
     }),
   );

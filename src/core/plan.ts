@@ -1,6 +1,7 @@
 import type { Config, KeySpec, OwnSource, SecretSpec, SopsSettings } from '../config/types.js';
 import { isProblem, type KeyState, type ManifestInfo, type ManifestProblem } from './manifest.js';
 import { renderPath, templateMatcher } from './paths.js';
+import type { SopsRules } from './sops-rules.js';
 
 export type Job = 'sync' | 'rotate';
 
@@ -88,6 +89,8 @@ export interface PlanInput {
   now: Date;
   prune?: boolean;
   rotate?: RotateSelection;
+  /** Recipients `.sops.yaml` gives a path, when the config names none. */
+  sopsRules?: SopsRules;
 }
 
 /** Decides what to do. Pure: no I/O, no clock, no randomness. */
@@ -287,7 +290,9 @@ export function plan(input: PlanInput): Plan {
       }
     }
     const reencrypt =
-      input.job === 'sync' && info ? recipientChange(inst.sops, info.recipients) : undefined;
+      input.job === 'sync' && info
+        ? recipientChange(inst.sops, info.recipients, input.sopsRules?.(inst.path))
+        : undefined;
     files.push({
       path: inst.path,
       id: inst.id,
@@ -371,14 +376,20 @@ export function nextDue(
   return Number.isNaN(at) ? undefined : new Date(at + rotateEvery.ms).toISOString();
 }
 
-function recipientChange(sops: SopsSettings, current: string[]): Reencrypt | undefined {
-  if (!sops.hasRecipients) return undefined;
-  const wanted = [
-    ...sops.age.map((r) => `age:${r}`),
-    ...sops.pgp.map((r) => `pgp:${r}`),
-    ...sops.kms.map((r) => `kms:${r}`),
-    ...sops.gcpKms.map((r) => `gcpKms:${r}`),
-  ].sort();
+function recipientChange(
+  sops: SopsSettings,
+  current: string[],
+  fromRules: string[] | undefined,
+): Reencrypt | undefined {
+  const wanted = sops.hasRecipients
+    ? [
+        ...sops.age.map((r) => `age:${r}`),
+        ...sops.pgp.map((r) => `pgp:${r}`),
+        ...sops.kms.map((r) => `kms:${r}`),
+        ...sops.gcpKms.map((r) => `gcpKms:${r}`),
+      ].sort()
+    : fromRules;
+  if (!wanted || wanted.length === 0) return undefined;
   const have = current.filter((r) => /^(age|pgp|kms|gcpKms):/.test(r));
   const add = wanted.filter((r) => !have.includes(r));
   const remove = have.filter((r) => !wanted.includes(r));

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
@@ -24,6 +27,15 @@ export interface SopsPort {
   reencrypt(
     file: string,
     change: { add: string[]; remove: string[] },
+    options: { cwd: string },
+  ): Promise<void>;
+  /**
+   * Re-wraps the file's data key for the recipients of `settings` (or of `.sops.yaml` when
+   * undefined) with `sops updatekeys`: no ciphertext of a value changes.
+   */
+  updateKeys(
+    file: string,
+    settings: SopsSettings | undefined,
     options: { cwd: string },
   ): Promise<void>;
   /** Removes one key from an encrypted file in place. */
@@ -190,6 +202,29 @@ export function createSops(options: SopsOptions = {}): SopsPort {
         }
       }
       await run([...args, file], undefined, cwd, file);
+    },
+    async updateKeys(file, settings, { cwd }) {
+      if (!settings) {
+        await run(['updatekeys', '--yes', file], undefined, cwd, file);
+        return;
+      }
+      // Recipients named in the config: a one-rule sops config in a temp dir (public keys only).
+      const dir = await mkdtemp(join(tmpdir(), 'gitops-secrets-sops-'));
+      try {
+        const rule: Record<string, string> = {};
+        if (settings.age.length > 0) rule.age = settings.age.join(',');
+        if (settings.pgp.length > 0) rule.pgp = settings.pgp.join(',');
+        if (settings.kms.length > 0) rule.kms = settings.kms.join(',');
+        if (settings.gcpKms.length > 0) rule.gcp_kms = settings.gcpKms.join(',');
+        if (settings.azureKv.length > 0) rule.azure_keyvault = settings.azureKv.join(',');
+        if (settings.hcVaultTransit.length > 0)
+          rule.hc_vault_transit_uri = settings.hcVaultTransit.join(',');
+        const config = join(dir, 'sops.yaml');
+        await writeFile(config, JSON.stringify({ creation_rules: [rule] }));
+        await run(['--config', config, 'updatekeys', '--yes', file], undefined, cwd, file);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
     async unset(file, path, { cwd }) {
       await run(['unset', file, indexOf(path)], undefined, cwd, file);
