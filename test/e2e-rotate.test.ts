@@ -148,3 +148,44 @@ test('rotate --force --secret: the Keptn "reset" rotates both bridge-oauth keys 
   t.is(bad.exitCode, 2);
   t.regex(bad.stderr, /--secret keptn\/nope is not in config\/secrets.yaml/);
 });
+
+test('rollout: a rotation bumps the pod template of the workloads that mount the secret, and touches nothing else', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  const deployment =
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bridge  # comment kept\nspec:\n  template:\n    metadata:\n      labels:\n        app: bridge\n    spec:\n      containers: [{name: bridge, image: "keptn/bridge:1.0"}]\n';
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await mkdir(join(s.repo, 'apps/bridge'), { recursive: true });
+  await writeFile(join(s.repo, 'apps/bridge/deployment.yaml'), deployment);
+  await s.writeConfig(
+    'version: 1\nsecrets:\n  - name: bridge-oauth\n    namespace: keptn\n    rollout: [apps/bridge/deployment.yaml]\n    keys:\n      session_secret: { length: 45, rotateEvery: 90d }\n',
+  );
+  await s.commitAndPush('config and workload');
+  t.is((await s.run(['sync', '--now', T0])).exitCode, 0);
+  t.is(
+    await s.show('gitops-secrets/sync', 'apps/bridge/deployment.yaml'),
+    deployment.trimEnd(),
+    'sync of new keys restarts nothing',
+  );
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  const r = await s.run(['rotate', '--now', '2026-04-02T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  const bumped = await s.show('gitops-secrets/rotate', 'apps/bridge/deployment.yaml');
+  t.is(
+    bumped,
+    deployment
+      .replace(
+        '    metadata:\n',
+        '    metadata:\n      annotations:\n        gitops-secrets.io/rotated-at: "2026-04-02T00:00:00Z"\n',
+      )
+      .trimEnd(),
+  );
+  const stat = await s.git(
+    ['--git-dir', s.remote, 'diff', '--stat', 'main', 'gitops-secrets/rotate'],
+    s.dir,
+  );
+  t.regex(stat, /apps\/bridge\/deployment.yaml\s+\| 2 \+\+\n/);
+});

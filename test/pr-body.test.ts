@@ -107,3 +107,30 @@ test('commit subject: one line naming counts and secrets', (t) => {
   }));
   t.is(commitSubject('rotate', five), 'chore(secrets): rotate 4 keys in 4 secrets');
 });
+
+test('rotation PR body lists the workloads whose pod template is bumped', (t) => {
+  const withRollout = config(`version: 1
+secrets:
+  - name: bridge-oauth
+    namespace: keptn
+    rollout: [apps/bridge/deployment.yaml]
+    keys:
+      session_secret: { length: 45 }
+`);
+  const body = pullRequestBody({
+    job: 'rotate',
+    base: 'main',
+    rows: [
+      {
+        id: 'keptn/bridge-oauth',
+        path: 'p',
+        key: 'session_secret',
+        action: 'rotated',
+        reason: 'forced; last rotated 2026-01-01',
+      },
+    ],
+    config: withRollout,
+  });
+  t.true(body.includes('### Rollout'));
+  t.true(body.includes('- `keptn/bridge-oauth`: `apps/bridge/deployment.yaml`'));
+});

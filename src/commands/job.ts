@@ -153,6 +153,16 @@ export async function runJob(
       if (s !== undefined && s !== b && s !== m) conflicted.set(path, s);
     }
   }
+  // Workload manifests bumped by an earlier rotation on the branch are carried the same way.
+  const rolloutPaths = [...new Set(config.secrets.flatMap((x) => x.rollout))];
+  const rolloutFromBranch = new Map<string, string>();
+  if (rolloutPaths.length > 0 && branchSha) {
+    const b = await git.listFiles(baseSha, rolloutPaths);
+    const s = await git.listFiles(branchSha, rolloutPaths);
+    const m = mb ? await git.listFiles(mb, rolloutPaths) : new Map<string, string>();
+    for (const [p, blob] of s)
+      if (blob !== b.get(p) && b.get(p) === m.get(p)) rolloutFromBranch.set(p, blob);
+  }
   const allBlobs = new Map([...baseFiles, ...startBlobs]);
   const read = await readManifestsWithBlobs(git, allBlobs, conflicted);
   const existing = new Map<string, ManifestInfo | ManifestProblem>();
@@ -234,10 +244,18 @@ export async function runJob(
       for (const [path] of conflicted) needed.add(path);
       await wt.checkout([...needed].filter((p) => (p === '.sops.yaml' ? false : baseFiles.has(p))));
       await wt.checkout(await existingPaths(git, baseSha, ['.sops.yaml']));
+      const rolloutNeeded = plan.files
+        .filter((f) => f.changes.some((c) => c.action === 'rotate' || c.action === 'set'))
+        .flatMap((f) => f.secret.rollout)
+        .filter((p) => !rolloutFromBranch.has(p));
+      await wt.checkout(await existingPaths(git, baseSha, [...new Set(rolloutNeeded)]));
+      for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);
       const texts = await git.readBlobs(
-        [...fromBranch].map((p) => startBlobs.get(p)).filter((x): x is string => !!x),
+        [...fromBranch, ...rolloutFromBranch.keys()]
+          .map((p) => startBlobs.get(p))
+          .filter((x): x is string => !!x),
       );
-      for (const path of fromBranch) {
+      for (const path of [...fromBranch, ...rolloutFromBranch.keys()]) {
         const blob = startBlobs.get(path);
         if (!blob) continue;
         await mkdir(dirname(join(wt.dir, path)), { recursive: true });
@@ -264,7 +282,7 @@ export async function runJob(
         { sops: ports.sops, random: cryptoRandom },
       );
       checkpoint('applied');
-      const paths = [...new Set([...touched, ...fromBranch])];
+      const paths = [...new Set([...touched, ...fromBranch, ...rolloutFromBranch.keys()])];
       result.commit = await wt.commit(commitMessage(options.job, rows), paths);
       checkpoint('committed');
     } finally {

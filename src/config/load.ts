@@ -101,7 +101,15 @@ export function parseConfig(
   // reportInput: tells a wrong value (`length: "32"`) from a missing one in the issues.
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) reportIssue(issue, report);
+    // zod still runs length checks on a value of the wrong type (a list where a string belongs):
+    // the wrong type is the one problem to report there.
+    const wrongType = new Set(
+      parsed.error.issues.filter((i) => i.code === 'invalid_type').map((i) => pathKey(i.path)),
+    );
+    for (const issue of parsed.error.issues) {
+      if (issue.code !== 'invalid_type' && wrongType.has(pathKey(issue.path))) continue;
+      reportIssue(issue, report);
+    }
     // Check the parts that did parse too, so the user sees every problem in one run.
     const partial = salvage(data as Record<string, unknown>);
     checkRules(partial.raw, file, report, partial.hints);
@@ -240,6 +248,10 @@ function firstUnresolvedAlias(doc: Document): Alias | undefined {
     return undefined;
   });
   return found;
+}
+
+function pathKey(path: readonly PropertyKey[]): string {
+  return path.map(String).join('\u0000');
 }
 
 function firstLine(message: string): string {

@@ -1,4 +1,4 @@
-import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -14,6 +14,7 @@ import {
 } from './manifest.js';
 import type { FilePlan, KeyChange, Plan } from './plan.js';
 import { generateValue, type RandomSource } from './random.js';
+import { bumpRollout } from './rollout.js';
 
 export interface ApplyPorts {
   sops: SopsPort;
@@ -157,6 +158,34 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       touched.push(file.path);
     }),
   );
+
+  // Workloads that mount a Secret whose values changed get a new pod-template annotation, so the
+  // GitOps controller restarts them after merge.
+  const rollouts = new Map<string, string[]>();
+  for (const file of plan.files) {
+    if (!file.changes.some((c) => c.action === 'rotate' || c.action === 'set')) continue;
+    for (const p of file.secret.rollout) rollouts.set(p, [...(rollouts.get(p) ?? []), file.id]);
+  }
+  for (const [path, ids] of rollouts) {
+    await assertNoSymlink(dir, path);
+    const text = await readFile(join(dir, path), 'utf8').catch(() => undefined);
+    const remedy = 'fix the path under `rollout` in the config, or the manifest';
+    if (text === undefined)
+      throw new ExternalError(
+        'repo',
+        `rollout ${path} (of ${ids.join(', ')}) does not exist in the repo`,
+        remedy,
+      );
+    const bumped = bumpRollout(text, plan.now);
+    if ('problem' in bumped)
+      throw new ExternalError(
+        'repo',
+        `rollout ${path} (of ${ids.join(', ')}) ${bumped.problem}`,
+        remedy,
+      );
+    await writeFile(join(dir, path), bumped.text);
+    touched.push(path);
+  }
 
   if (plan.prune) {
     for (const orphan of plan.orphans) {

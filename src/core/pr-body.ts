@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
 import type { Job } from './plan.js';
+import { ROLLOUT_ANNOTATION } from './rollout.js';
 import type { ChangeRow } from './summary.js';
 
 /** GitHub refuses PR bodies over 65,536 characters; stay well inside it. */
@@ -74,6 +75,25 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
     const list = restarts.slice(0, 200);
     for (const s of list) out.push(`- \`${s.namespace}/${s.name}\`: \`${cell(s.restart!)}\``);
     if (restarts.length > list.length) out.push(`- …and ${restarts.length - list.length} more`);
+  }
+  const changedValues = new Set(
+    rows.filter((r) => r.action === 'rotated' || r.action === 'set').map((r) => r.id.split('@')[0]),
+  );
+  const rollouts = config.secrets.filter(
+    (s) => s.rollout.length > 0 && changedValues.has(`${s.namespace}/${s.name}`),
+  );
+  if (rollouts.length > 0) {
+    out.push('');
+    out.push('### Rollout');
+    out.push('');
+    out.push(
+      `These workloads get a new \`${ROLLOUT_ANNOTATION}\` pod annotation in this PR, so the GitOps controller restarts them after merge:`,
+    );
+    out.push('');
+    for (const s of rollouts.slice(0, 200))
+      out.push(
+        `- \`${s.namespace}/${s.name}\`: ${s.rollout.map((p) => `\`${cell(p)}\``).join(', ')}`,
+      );
   }
   if (rows.some((r) => r.reason.startsWith('value of ') && r.key.endsWith('_PREVIOUS'))) {
     out.push('');
