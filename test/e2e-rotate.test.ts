@@ -189,3 +189,45 @@ test('rollout: a rotation bumps the pod template of the workloads that mount the
   );
   t.regex(stat, /apps\/bridge\/deployment.yaml\s+\| 2 \+\+\n/);
 });
+
+test('a due provided slot is listed as needing a new value from a person; the next rotation replaces _PREVIOUS', async (t) => {
+  const s = await merged();
+  t.teardown(() => s.cleanup());
+  const set = await s.run(['set', 'renku/reporting', 'VENDOR_TOKEN', '--now', T0], {
+    input: 'vendor-token-value-123',
+  });
+  t.is(set.exitCode, 0, set.stderr);
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  const r = await s.run(['rotate', '--now', '2026-01-09T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /renku\/reporting\s+VENDOR_TOKEN\s+needs input\s+last rotated 2026-01-01, policy 1w: needs a new value from a person/,
+  );
+  t.is((await file(s, 'main', 'renku', 'reporting')).data.VENDOR_TOKEN, 'vendor-token-value-123');
+
+  // Two forced rotations, each merged: _PREVIOUS always holds the value just before the last one.
+  const values: string[] = [(await file(s, 'main', 'keptn', 'bridge-oauth')).data.session_secret!];
+  for (const now of ['2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z']) {
+    const rr = await s.run([
+      'rotate',
+      '--force',
+      '--secret',
+      'keptn/bridge-oauth',
+      '--key',
+      'session_secret',
+      '--now',
+      now,
+    ]);
+    t.is(rr.exitCode, 0, rr.stderr);
+    await s.git(['fetch', '--quiet', 'origin']);
+    await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/rotate']);
+    await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+    const d = (await file(s, 'main', 'keptn', 'bridge-oauth')).data;
+    t.is(d.session_secret_PREVIOUS, values[values.length - 1]);
+    values.push(d.session_secret!);
+  }
+  t.is(new Set(values).size, 3);
+});
