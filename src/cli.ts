@@ -100,9 +100,9 @@ async function executeJob(
   now: Date,
   adjust?: JobOptions['adjust'],
 ) {
-  const git = await openRepo(repo);
-  const sops = createSops();
   const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+  const git = await openRepo(repo, process.env, token ? { token } : undefined);
+  const sops = createSops();
   const log = o.json ? err : out;
   const result = await runJob(
     config,

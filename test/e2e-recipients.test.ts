@@ -48,7 +48,7 @@ test('new recipients in the config: sync re-encrypts the file for them, no value
     },
   );
   const data = JSON.parse(withKey2.stdout).data as Record<string, string>;
-  t.is(Buffer.from(data.token!, 'base64').toString(), before.token);
+  t.is(Buffer.from(data.token!, 'base64').toString(), before.token!);
 });
 
 test('--rotate-data-key: a removed recipient can no longer open the file; values stay, ciphertexts change', async (t) => {

@@ -291,13 +291,7 @@ export async function runJob(
     await git.updateBranch(branch, result.commit);
     ports.log(`committed ${result.commit.slice(0, 7)} on ${branch}`);
     if (options.push) {
-      await git.push(
-        options.remote,
-        result.commit,
-        branch,
-        remoteBranchSha,
-        ports.pullRequests.token ? { token: ports.pullRequests.token } : undefined,
-      );
+      await git.push(options.remote, result.commit, branch, remoteBranchSha);
       result.pushed = true;
       ports.log(`pushed ${branch} to ${options.remote}`);
       checkpoint('pushed');

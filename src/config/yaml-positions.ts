@@ -29,7 +29,10 @@ export function positionOf(
     const part = path[i]!;
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === part);
+      // Keys like `1:` or `true:` are scalars of other types; paths hold them as strings.
+      const pair = node.items.find(
+        (p) => isScalar(p.key) && p.key.value !== null && String(p.key.value) === String(part),
+      );
       if (!pair) break;
       if (last && options.key) {
         best = rangeStart(pair.key) ?? best;

@@ -45,13 +45,7 @@ export interface GitPort {
   /** Moves a local branch to a commit, unless it is checked out somewhere. */
   updateBranch(branch: string, sha: string): Promise<boolean>;
   /** Pushes a commit to a branch with a lease on what the remote had (undefined: must not exist). */
-  push(
-    remote: string,
-    sha: string,
-    branch: string,
-    expected: string | undefined,
-    auth?: PushAuth,
-  ): Promise<void>;
+  push(remote: string, sha: string, branch: string, expected: string | undefined): Promise<void>;
   /** Removes worktrees left behind by runs that crashed. */
   pruneStale(): Promise<void>;
 }
@@ -84,6 +78,7 @@ const PASS_THROUGH_ENV = {
 export async function openRepo(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
+  auth?: PushAuth,
 ): Promise<GitPort> {
   const baseEnv: NodeJS.ProcessEnv = { ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): SimpleGit =>
@@ -107,10 +102,17 @@ export async function openRepo(
       return await fn();
     } catch (err) {
       if (err instanceof ExternalError) throw err;
-      throw new ExternalError('git', `git ${what} failed: ${gitMessage(err)}`, remedy);
+      throw new ExternalError(
+        'git',
+        `git ${what} failed: ${redact(gitMessage(err), auth?.token)}`,
+        remedy,
+      );
     }
   };
   const raw = (args: string[]) => wrap(args[0] ?? 'command', () => git.raw(args));
+  // Remote operations authenticate with the token (when there is one) per command.
+  const remoteGit = async (remote: string) =>
+    auth ? make(root, await authEnv(git, remote, auth)) : git;
 
   return {
     root,
@@ -122,10 +124,11 @@ export async function openRepo(
       );
     },
     async lsRemote(remote, branches) {
+      const g = await remoteGit(remote);
       const out = await wrap(
         'ls-remote',
         () =>
-          git.raw([
+          g.raw([
             'ls-remote',
             '--symref',
             remote,
@@ -145,8 +148,9 @@ export async function openRepo(
     },
     async fetch(remote, branches) {
       if (branches.length === 0) return;
+      const g = await remoteGit(remote);
       await wrap('fetch', () =>
-        git.raw([
+        g.raw([
           'fetch',
           '--no-tags',
           '--quiet',
@@ -252,9 +256,8 @@ export async function openRepo(
       await raw(['update-ref', `refs/heads/${branch}`, sha]);
       return true;
     },
-    async push(remote, sha, branch, expected, auth) {
-      const extra = auth ? await authEnv(git, remote, auth) : {};
-      const pusher = make(root, extra);
+    async push(remote, sha, branch, expected) {
+      const pusher = await remoteGit(remote);
       try {
         await pusher.raw([
           'push',

@@ -48,7 +48,10 @@ export function validFixtures(): ValidFixture[] {
 }
 
 /** The expected.json mapping, without its `$comment`. */
-export function expectedInvalid(): Record<string, { kind: InvalidKind; problems: ExpectedProblem[] }> {
+export function expectedInvalid(): Record<
+  string,
+  { kind: InvalidKind; problems: ExpectedProblem[] }
+> {
   const raw = JSON.parse(readFileSync(join(INVALID_DIR, 'expected.json'), 'utf8')) as Record<
     string,
     unknown
@@ -73,7 +76,8 @@ export function invalidFileNames(): string[] {
 
 /** A config of `size` bytes or more: a valid config padded with comment lines. */
 export function paddedConfig(size: number): string {
-  const head = 'version: 1\nsecrets:\n  - name: app\n    namespace: default\n    keys:\n      k: {}\n';
+  const head =
+    'version: 1\nsecrets:\n  - name: app\n    namespace: default\n    keys:\n      k: {}\n';
   const line = `# ${'x'.repeat(77)}\n`;
   let text = head;
   const lines = Math.max(0, Math.floor((size - head.length) / line.length));
@@ -85,15 +89,7 @@ export function paddedConfig(size: number): string {
 
 const AGE = 'age1lf8xdcwg84tennudqcspke5982xfsw5ve7neetx8wtz3kq5kn4asn2yfht';
 
-/** Mostly plausible, sometimes wrong, values for each config field, so generated configs reach the rules. */
-const name = fc.oneof(
-  fc.constantFrom('app', 'db', 'web.frontend', 'a', 'App', 'my_app', '..', '', 'x'.repeat(254)),
-  fc.stringMatching(/^[a-z0-9][-a-z0-9.]{0,12}$/),
-);
-const keyName = fc.oneof(
-  fc.constantFrom('password', 'TOKEN', 'TOKEN_PREVIOUS', 'my key', 'a/b', '', 'x.y-z_1'),
-  fc.stringMatching(/^[-._a-zA-Z0-9]{1,10}$/),
-);
+/** A value of the wrong type or shape, for any field. */
 const weird = fc.oneof(
   fc.constant(null),
   fc.boolean(),
@@ -103,91 +99,232 @@ const weird = fc.oneof(
   fc.constant([]),
   fc.constant({}),
 );
-const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | unknown> =>
-  fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: weird });
+/** Usually `good`, one time in `odds` `bad` (by default a value of the wrong type). */
+function mostly<T, U = unknown>(
+  good: fc.Arbitrary<T>,
+  bad: fc.Arbitrary<U> = weird as fc.Arbitrary<U>,
+  odds = 40,
+): fc.Arbitrary<T | U> {
+  return fc.oneof({ weight: odds - 1, arbitrary: good }, { weight: 1, arbitrary: bad });
+}
+/** Usually `arb`, one time in 40 with an unknown (misspelt) field added. */
+const withTypo = <T extends object>(arb: fc.Arbitrary<T>, field: string): fc.Arbitrary<T> =>
+  fc.tuple(arb, fc.nat(39)).map(([value, n]) => (n === 0 ? { ...value, [field]: 'typo' } : value));
+const opt = { requiredKeys: [] as [] };
 
-const keyFields = fc.record(
-  {
-    length: sometimes(fc.integer({ min: 0, max: 4097 })),
-    charset: sometimes(
-      fc.constantFrom('alphanumeric', 'alpha', 'lower', 'upper', 'numeric', 'hex', 'base64url'),
+const dnsName = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,6}[a-z0-9])?$/);
+const name = mostly(dnsName, fc.constantFrom('App', 'my_app', '..', '', 'x'.repeat(254), 3));
+const keyName = mostly(
+  fc.oneof(
+    fc.constantFrom('password', 'TOKEN', 'TOKEN_PREVIOUS', 'x.y-z_1'),
+    fc.stringMatching(/^[-._a-zA-Z0-9]{1,10}$/),
+  ),
+  fc.constantFrom('my key', 'a/b', ''),
+);
+const charset = mostly(
+  fc.constantFrom(
+    'alphanumeric',
+    'alpha',
+    'lower',
+    'upper',
+    'numeric',
+    'hex',
+    'base64url',
+    'printable',
+  ),
+  fc.constantFrom('emoji', 'ALPHA'),
+);
+const length = mostly(fc.integer({ min: 1, max: 4096 }), fc.constantFrom(0, 4097, -1, 1.5, '32'));
+const duration = mostly(
+  fc.stringMatching(/^[1-9][0-9]{0,3}[hdw]$/),
+  fc.constantFrom('0d', '1m', '90days', 90),
+);
+const SHARED = ['db', 'shared-token'] as const;
+
+/** A key or shared value with one coherent source (and sometimes rotation). */
+function coherentSource(withFrom: boolean) {
+  const sources = [
+    fc.record({ length, charset }, opt),
+    fc.record(
+      {
+        length,
+        chars: mostly(fc.constantFrom('ab', '0123456789', 'αβγ'), fc.constantFrom('aa', 'a')),
+      },
+      opt,
     ),
-    chars: sometimes(fc.constantFrom('ab', 'abc', 'aa', 'a', '0123456789')),
-    bytes: sometimes(fc.integer({ min: 0, max: 4097 })),
-    encoding: sometimes(fc.constantFrom('base64', 'base64url', 'hex', 'base32')),
-    uuid: sometimes(fc.constant(true)),
-    provided: sometimes(fc.constant(true)),
-    description: sometimes(fc.constantFrom('A token', '')),
-    pattern: sometimes(fc.constantFrom('^[a-z]+$', '([a-z', '.*')),
-    minLength: sometimes(fc.integer({ min: 0, max: 10 })),
-    from: sometimes(fc.constantFrom('db', 'shared-token', 'nope')),
-    rotateEvery: sometimes(fc.constantFrom('90d', '12h', '2w', '0d', '1m', '90days')),
-    keepPrevious: sometimes(fc.boolean()),
-    lenght: fc.constant(32),
+    fc.record(
+      {
+        bytes: length,
+        encoding: mostly(fc.constantFrom('base64', 'base64url', 'hex'), fc.constant('b32')),
+      },
+      { requiredKeys: ['bytes'] },
+    ),
+    fc.constant({ uuid: true }),
+    fc.record(
+      {
+        provided: fc.constant(true),
+        description: mostly(fc.constantFrom('A token', 'Password of the db'), fc.constant('')),
+        pattern: mostly(fc.constantFrom('^[a-z]+$', '.{8,}'), fc.constant('([a-z')),
+        minLength: length,
+      },
+      { requiredKeys: ['provided', 'description'] },
+    ),
+  ];
+  const source = withFrom
+    ? fc.oneof(
+        ...sources,
+        fc.record({ from: mostly(fc.constantFrom(...SHARED), fc.constant('nope')) }),
+      )
+    : fc.oneof(...sources);
+  return fc
+    .tuple(source, fc.record({ rotateEvery: duration, keepPrevious: fc.boolean() }, opt))
+    .map(([src, rotation]) => ('from' in src ? src : { ...src, ...rotation }));
+}
+
+/** Any combination of key fields, most of them conflicting. */
+const chaoticKey = fc.record(
+  {
+    length,
+    charset,
+    chars: fc.constantFrom('ab', 'abc', 'aa', 'a'),
+    bytes: length,
+    encoding: fc.constantFrom('base64', 'base64url', 'hex', 'base32'),
+    uuid: mostly(fc.constant(true), fc.constant(false)),
+    provided: fc.constant(true),
+    description: fc.constantFrom('A token', ''),
+    pattern: fc.constantFrom('^[a-z]+$', '([a-z', '.*'),
+    minLength: length,
+    from: fc.constantFrom(...SHARED, 'nope'),
+    rotateEvery: duration,
+    keepPrevious: fc.boolean(),
   },
-  { requiredKeys: [] },
+  opt,
 );
 
-const sops = fc.record(
-  {
-    age: sometimes(fc.array(fc.constantFrom(AGE, 'age1short', 'ssh-ed25519 AAAA'), { maxLength: 2 })),
-    pgp: sometimes(fc.array(fc.constant('FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4'), { maxLength: 1 })),
-    encryptedRegex: sometimes(fc.constantFrom('^(data|stringData)$', '(unclosed')),
-    agekey: fc.constant([]),
-  },
-  { requiredKeys: [] },
-);
+const key = withTypo(mostly(coherentSource(true), chaoticKey, 20), 'lenght');
+const sharedValue = withTypo(mostly(coherentSource(false), chaoticKey, 20), 'lenght');
 
-const secret = fc.record(
-  {
-    name: sometimes(name),
-    namespace: sometimes(name),
-    type: sometimes(fc.constantFrom('Opaque', 'kubernetes.io/tls')),
-    restart: sometimes(fc.constant('kubectl rollout restart deploy/app')),
-    rollout: sometimes(fc.array(fc.constantFrom('deploy/app.yaml', '../x.yaml', '/abs.yaml'))),
-    labels: sometimes(fc.dictionary(fc.constantFrom('app', 'tier'), fc.constantFrom('web', 'db'))),
-    environments: sometimes(fc.array(fc.constantFrom('dev', 'prod', 'staging'), { maxLength: 2 })),
-    keys: sometimes(fc.dictionary(keyName, fc.oneof(keyFields, fc.constant(null)), { maxKeys: 4 })),
-    kind: fc.constant('Secret'),
-  },
-  { requiredKeys: [] },
-);
-
-/** Config-shaped objects: usually close to valid, with a wrong or unknown field now and then. */
-export const configLike: fc.Arbitrary<Record<string, unknown>> = fc.record(
-  {
-    version: sometimes(fc.constant(1)),
-    output: sometimes(
-      fc.constantFrom(
-        'secrets/{namespace}/{name}.yaml',
-        'envs/{environment}/{namespace}/{name}.yaml',
-        '/abs/{namespace}/{name}.yaml',
-        'secrets/{namespace}.yaml',
-        'secrets/{namespace}-{name}.yaml',
+const sops = withTypo(
+  fc.record(
+    {
+      age: mostly(
+        fc.array(mostly(fc.constant(AGE), fc.constantFrom('age1short', 'AGE1X')), { maxLength: 2 }),
       ),
-    ),
-    sops: sometimes(sops),
-    pullRequest: sometimes(fc.record({ labels: fc.array(fc.constantFrom('secrets', '')) })),
-    defaults: sometimes(
+      pgp: mostly(
+        fc.array(fc.constant('FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4'), { maxLength: 1 }),
+      ),
+      encryptedRegex: mostly(
+        fc.constantFrom('^(data|stringData)$', '^data$'),
+        fc.constant('(unclosed'),
+      ),
+    },
+    opt,
+  ),
+  'agekey',
+);
+
+const ENVIRONMENTS = ['dev', 'prod', 'staging'] as const;
+
+function secret(withEnvironments: boolean) {
+  return withTypo(
+    fc
+      .record(
+        {
+          name,
+          namespace: name,
+          type: mostly(fc.constantFrom('Opaque', 'kubernetes.io/tls')),
+          restart: mostly(fc.constant('kubectl rollout restart deploy/app')),
+          rollout: mostly(
+            fc.array(
+              mostly(fc.constant('deploy/app.yaml'), fc.constantFrom('../x.yaml', '/abs.yaml')),
+            ),
+          ),
+          labels: mostly(
+            fc.dictionary(fc.constantFrom('app', 'tier'), fc.constantFrom('web', 'db')),
+          ),
+          environments: withEnvironments
+            ? mostly(fc.subarray([...ENVIRONMENTS]), fc.constant(['qa']))
+            : fc.constant(['prod']),
+          keys: mostly(
+            fc.dictionary(keyName, mostly(key, fc.constant(null), 10), { minKeys: 1, maxKeys: 4 }),
+            fc.constant({}),
+          ),
+        },
+        { requiredKeys: ['name', 'namespace', 'keys'] },
+      )
+      .map((s) => (withEnvironments || !('environments' in s) ? s : mostly_drop(s))),
+    'kind',
+  );
+}
+
+/** Keeps a secret's `environments` without top-level environments only rarely (a rule error). */
+function mostly_drop<T extends { environments?: unknown }>(s: T): T {
+  const { environments, ...rest } = s;
+  return (JSON.stringify(rest).length % 20 === 0 ? { ...rest, environments } : rest) as T;
+}
+
+/** Config-shaped objects: often valid, often with a wrong, conflicting or unknown field. */
+export const configLike: fc.Arbitrary<Record<string, unknown>> = fc
+  .boolean()
+  .chain((withEnvironments) =>
+    withTypo(
       fc.record(
-        { length: fc.integer({ min: 0, max: 5000 }), charset: fc.constantFrom('hex', 'emoji') },
-        { requiredKeys: [] },
+        {
+          version: mostly(fc.constant(1), fc.constantFrom(2, '1')),
+          output: mostly(
+            fc.constantFrom(
+              ...(withEnvironments
+                ? [
+                    'envs/{environment}/{namespace}/{name}.yaml',
+                    '{environment}/{namespace}-{name}.yml',
+                  ]
+                : ['secrets/{namespace}/{name}.yaml', 'secrets/{namespace}-{name}.yaml']),
+            ),
+            fc.constantFrom(
+              '/abs/{namespace}/{name}.yaml',
+              'secrets/{namespace}.yaml',
+              '../{namespace}/{name}.yaml',
+              'secrets/{cluster}/{namespace}/{name}.yaml',
+            ),
+          ),
+          sops: mostly(sops),
+          pullRequest: mostly(
+            fc.record({
+              labels: fc.array(mostly(fc.constant('secrets'), fc.constant('')), { maxLength: 3 }),
+            }),
+          ),
+          defaults: mostly(fc.record({ length, charset }, opt)),
+          environments: withEnvironments
+            ? fc.uniqueArray(
+                mostly(
+                  fc.oneof(
+                    fc.constantFrom(...ENVIRONMENTS),
+                    fc.record(
+                      { name: fc.constantFrom(...ENVIRONMENTS), sops },
+                      { requiredKeys: ['name'] },
+                    ),
+                  ),
+                  fc.constantFrom('Prod', 'dev'),
+                ),
+                {
+                  minLength: 1,
+                  maxLength: 3,
+                  selector: (e) => (typeof e === 'string' ? e : e.name),
+                },
+              )
+            : fc.constant([]),
+          shared: mostly(
+            fc.record({ db: sharedValue, 'shared-token': sharedValue }, opt),
+            fc.constant({ 'bad:name': { uuid: true } }),
+          ),
+          secrets: mostly(fc.array(secret(withEnvironments), { minLength: 1, maxLength: 4 })),
+        },
+        {
+          requiredKeys: withEnvironments
+            ? ['version', 'secrets', 'environments']
+            : ['version', 'secrets'],
+        },
       ),
+      'extra',
     ),
-    environments: sometimes(
-      fc.array(
-        fc.oneof(
-          fc.constantFrom('dev', 'prod', 'Prod'),
-          fc.record({ name: fc.constantFrom('dev', 'prod'), sops }, { requiredKeys: ['name'] }),
-        ),
-        { maxLength: 3 },
-      ),
-    ),
-    shared: sometimes(
-      fc.dictionary(fc.constantFrom('db', 'shared-token', 'bad:name'), keyFields, { maxKeys: 2 }),
-    ),
-    secrets: sometimes(fc.array(secret, { maxLength: 4 })),
-    extra: fc.constant(true),
-  },
-  { requiredKeys: [] },
-);
+  );
