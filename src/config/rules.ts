@@ -127,6 +127,11 @@ export function checkRules(
     if (environments.length > 0) {
       secretEnvs = environments.map((e) => e.name);
       if (secret.environments) {
+        if (secret.environments.length === 0)
+          fail(
+            [...path, 'environments'],
+            'must list at least one environment (or be left out: all)',
+          );
         secret.environments.forEach((env, j) => {
           if (!envNames.has(env)) {
             fail(
@@ -339,6 +344,13 @@ function sopsSettings(
   const encryptedRegex = raw?.encryptedRegex ?? DEFAULT_ENCRYPTED_REGEX;
   try {
     new RegExp(encryptedRegex);
+    // sops uses Go's RE2: no lookaround, no backreferences.
+    if (/\(\?<?[=!]|\\[1-9]/.test(encryptedRegex)) {
+      fail(
+        [...path, 'encryptedRegex'],
+        'uses lookaround or a backreference, which sops (Go RE2 syntax) does not support',
+      );
+    }
   } catch {
     fail([...path, 'encryptedRegex'], 'is not a valid regular expression');
   }

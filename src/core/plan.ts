@@ -249,6 +249,15 @@ export function plan(input: PlanInput): Plan {
             reason: `shared value ${src.from}: ${due}`,
             value: { kind: 'shared', group },
           });
+          if (config.shared.get(src.from)?.keepPrevious) {
+            const prev = `${key.name}_PREVIOUS`;
+            changes.push({
+              key: prev,
+              action: present.has(prev) ? 'rotate' : 'generate',
+              reason: `value of ${key.name} before this rotation`,
+              value: { kind: 'previous', of: key.name },
+            });
+          }
         }
         continue;
       }
@@ -281,7 +290,10 @@ export function plan(input: PlanInput): Plan {
     if (info && input.job === 'sync') {
       const declared = new Set(
         inst.secret.keys.flatMap((k) =>
-          k.keepPrevious ? [k.name, `${k.name}_PREVIOUS`] : [k.name],
+          k.keepPrevious ||
+          (k.source.kind === 'shared' && config.shared.get(k.source.from)?.keepPrevious)
+            ? [k.name, `${k.name}_PREVIOUS`]
+            : [k.name],
         ),
       );
       for (const k of info.dataKeys) {
