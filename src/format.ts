@@ -87,7 +87,7 @@ export function formatCheck(result: CheckResult): string[] {
   }
   for (const d of result.sharedDrift) {
     out.push(
-      `shared value ${d.shared} may differ between consumers (different rotation dates): ${d.paths.join(', ')}`,
+      `shared value ${d.shared} may differ between consumers (rotation dates differ, or one was added by hand): ${d.paths.join(', ')}`,
     );
   }
   return out;

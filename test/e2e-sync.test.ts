@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { example, findLeaks, makeScenario, type Scenario } from './helpers/scenario.js';
+import { execa } from 'execa';
+import { example, findLeaks, makeScenario, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
 
 const ALNUM = /^[A-Za-z0-9]+$/;
 
@@ -187,6 +188,31 @@ secrets:
   t.false('API_TOKEN' in a);
   const check = await s.run(['check'], {});
   t.is(check.exitCode, 3);
+
+  // A consumer whose value was put in by hand (no shared record): check says it may differ.
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
+  const reporting = join(s.repo, 'secrets/renku/reporting.yaml');
+  const state = JSON.stringify({
+    version: 1,
+    keys: { PASSWORD: { generated: '2026-01-01T00:00:00Z', rotated: '2026-01-01T00:00:00Z' } },
+  });
+  await execa(
+    join(TOOLS_BIN, 'sops'),
+    [
+      'set',
+      reporting,
+      '["metadata"]["annotations"]["gitops-secrets.io/state"]',
+      JSON.stringify(state),
+    ],
+    { env: s.env },
+  );
+  const drift = await s.run(['check']);
+  t.is(drift.exitCode, 3);
+  t.regex(
+    drift.stdout,
+    /shared value db-password may differ between consumers .*secrets\/renku\/analytics.yaml#DB_PASSWORD, secrets\/renku\/reporting.yaml#PASSWORD/,
+  );
   t.deepEqual(await findLeaks(s, [a.DB_PASSWORD!]), []);
 });
 

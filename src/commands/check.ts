@@ -40,20 +40,23 @@ export async function check(config: Config, root: string, now: Date): Promise<Ch
     (r) => !r.key.endsWith('_PREVIOUS') || r.action === 'needs input',
   );
 
+  // Consumers of one shared value must record the same rotation; a key added by hand records
+  // none. Either means the values may differ (checked without decrypting).
   const byShared = new Map<string, Map<string, string>>();
-  for (const [path, info] of existing) {
-    if (isProblem(info)) continue;
-    for (const [key, st] of Object.entries(info.state.keys)) {
-      if (!st.shared || !info.dataKeys.includes(key)) continue;
-      const env = syncPlan.files.find((f) => f.path === path)?.environment;
-      const group = env ? `${st.shared}@${env}` : st.shared;
+  for (const file of syncPlan.files) {
+    const info = existing.get(file.path);
+    if (!info || isProblem(info)) continue;
+    for (const key of file.secret.keys) {
+      if (key.source.kind !== 'shared' || !info.dataKeys.includes(key.name)) continue;
+      const st = info.state.keys[key.name];
+      const group = file.environment ? `${key.source.from}@${file.environment}` : key.source.from;
       const m = byShared.get(group) ?? new Map<string, string>();
-      m.set(`${path}#${key}`, st.rotated);
+      m.set(`${file.path}#${key.name}`, st?.shared === key.source.from ? st.rotated : 'unrecorded');
       byShared.set(group, m);
     }
   }
   const sharedDrift = [...byShared]
-    .filter(([, m]) => new Set(m.values()).size > 1)
+    .filter(([, m]) => new Set(m.values()).size > 1 || [...m.values()].includes('unrecorded'))
     .map(([shared, m]) => ({ shared, paths: [...m.keys()].sort() }));
 
   const pending =
