@@ -132,6 +132,9 @@ async function executeJob(
             token: token!,
             repo: repoSlug(process.env, remoteUrl),
             baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+            ...(process.env.GITOPS_SECRETS_GITHUB_TIMEOUT_MS
+              ? { timeoutMs: Number(process.env.GITOPS_SECRETS_GITHUB_TIMEOUT_MS) }
+              : {}),
             ...(process.env.GITOPS_SECRETS_RETRY_BASE_MS
               ? { retryBaseMs: Number(process.env.GITOPS_SECRETS_RETRY_BASE_MS) }
               : {}),

@@ -40,9 +40,9 @@ export function formatJob(result: JobResult, dryRun: boolean): string[] {
         : 'nothing to do: every declared key exists',
     );
   } else {
-    const already = !dryRun && result.commit === undefined;
+    const already = !result.work;
     out.push(
-      dryRun ? 'would change:' : already ? `nothing new; already on ${result.branch}:` : 'changes:',
+      already ? `nothing new; already on ${result.branch}:` : dryRun ? 'would change:' : 'changes:',
     );
     out.push(...changeTable(changes));
   }

@@ -272,7 +272,7 @@ test('commits pushed to the branch by someone else are never overwritten', async
   t.is(await c.s.git(['--git-dir', c.s.remote, 'rev-parse', 'gitops-secrets/sync'], c.s.dir), head);
   t.is(
     writes(c.github).length,
-    3,
-    'only the first run wrote to GitHub (create, labels, reviewers)',
+    4,
+    'only the first run wrote to GitHub (create, labels, reviewers, final body)',
   );
 });

@@ -42,6 +42,7 @@ test('rotate.yml: weekly schedule, dispatch inputs, only the two write permissio
   t.true((w.jobs.rotate!['timeout-minutes'] ?? 0) > 0);
   const action = steps.find((s) => s.uses === './');
   t.is(action?.with?.command, 'rotate');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression
   t.is(action?.env?.SOPS_AGE_KEY, '${{ secrets.SOPS_AGE_KEY }}');
 });
 
@@ -54,6 +55,7 @@ test('sync.yml runs on pushes to the base branch touching the config, and by han
   t.deepEqual(w.permissions, { contents: 'write', 'pull-requests': 'write' });
 });
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression
 test('third-party actions are pinned by commit SHA, and no ${{ }} expression is inlined in a run script', async (t) => {
   const files = (await readdir(join(ROOT, '.github/workflows'))).map(
     (f) => `.github/workflows/${f}`,

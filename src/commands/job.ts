@@ -63,6 +63,8 @@ export interface JobResult {
   pushed: boolean;
   pullRequest: PrOutcome | undefined;
   sopsProcesses: number;
+  /** The plan had work beyond what the job branch already holds. */
+  work: boolean;
 }
 
 /** `sync` and `rotate`: plan from plaintext metadata, apply in a worktree, commit, push, PR. */
@@ -163,8 +165,12 @@ export async function runJob(
     for (const [p, blob] of s)
       if (blob !== b.get(p) && b.get(p) === m.get(p)) rolloutFromBranch.set(p, blob);
   }
-  const allBlobs = new Map([...baseFiles, ...startBlobs]);
-  const read = await readManifestsWithBlobs(git, allBlobs, conflicted);
+  // Both versions of a path are read: the base's (for the PR table) and the start's.
+  const read = await readManifestsWithBlobs(git, [
+    ...baseFiles.values(),
+    ...startBlobs.values(),
+    ...conflicted.values(),
+  ]);
   const existing = new Map<string, ManifestInfo | ManifestProblem>();
   for (const [path] of startBlobs) existing.set(path, read.byBlob(startBlobs.get(path)!, path));
   const baseInfo = infos(new Map([...baseFiles].map(([p, id]) => [p, read.byBlob(id, p)])));
@@ -182,10 +188,12 @@ export async function runJob(
     now: options.now,
     prune: options.prune,
     sopsRules,
+    base: baseInfo,
     ...(options.rotate ? { rotate: options.rotate } : {}),
   });
   if (plan.problems.length > 0) throw repoProblems(plan.problems);
   options.adjust?.(plan, existing);
+  await refuseSymlinks(git, baseSha, plan, [...fromBranch, ...rolloutFromBranch.keys()]);
   if (options.rotateDataKey) {
     for (const f of plan.files) if (f.reencrypt) f.reencrypt.reason += ', with a new data key';
   }
@@ -221,6 +229,7 @@ export async function runJob(
     pushed: false,
     pullRequest: undefined,
     sopsProcesses: 0,
+    work: !isEmptyPlan(plan),
   };
   if (options.dryRun) return result;
 
@@ -288,14 +297,16 @@ export async function runJob(
     } finally {
       await wt.remove();
     }
-    await git.updateBranch(branch, result.commit);
     ports.log(`committed ${result.commit.slice(0, 7)} on ${branch}`);
     if (options.push) {
       await git.push(options.remote, result.commit, branch, remoteBranchSha);
       result.pushed = true;
       ports.log(`pushed ${branch} to ${options.remote}`);
-      checkpoint('pushed');
     }
+    // Only once the push went through: a run that lost the push race (or whose push was
+    // refused) must not leave the local branch on values that never reached the remote.
+    await git.updateBranch(branch, result.commit);
+    if (options.push) checkpoint('pushed');
   }
   result.sopsProcesses = ports.sops.started;
   plan = result.plan;
@@ -356,12 +367,8 @@ async function assertOnlyOurCommits(
   );
 }
 
-async function readManifestsWithBlobs(
-  git: GitPort,
-  blobs: Map<string, string>,
-  extra: Map<string, string>,
-) {
-  const ids = [...new Set([...blobs.values(), ...extra.values()])];
+async function readManifestsWithBlobs(git: GitPort, blobs: string[]) {
+  const ids = [...new Set(blobs)];
   const texts = await git.readBlobs(ids);
   const cache = new Map<string, ManifestInfo | ManifestProblem>();
   return {
@@ -386,10 +393,42 @@ async function existingPaths(git: GitPort, commit: string, paths: string[]): Pro
   return paths.filter((p) => files.has(p));
 }
 
+/**
+ * A path the run would write, reached through a symlink committed in the base, is refused: the
+ * commit would otherwise silently replace the symlink with a directory (or a file).
+ */
+async function refuseSymlinks(
+  git: GitPort,
+  baseSha: string,
+  plan: Plan,
+  carried: string[],
+): Promise<void> {
+  if (isEmptyPlan(plan)) return;
+  const paths = new Set<string>(carried);
+  for (const f of plan.files) {
+    if (f.reencrypt || f.changes.some((c) => c.action !== 'needs-input')) paths.add(f.path);
+    if (f.changes.some((c) => c.action === 'rotate' || c.action === 'set'))
+      for (const p of f.secret.rollout) paths.add(p);
+  }
+  if (plan.prune) for (const o of plan.orphans) if (o.keys.length === 0) paths.add(o.path);
+  if (paths.size === 0) return;
+  const links = await git.symlinks(baseSha, [...paths]);
+  if (links.length === 0) return;
+  const lines = [...paths].sort().flatMap((p) => {
+    const link = links.find((l) => p === l || p.startsWith(`${l}/`));
+    return link ? [`  ${p}: ${link} is a symlink`] : [];
+  });
+  throw new ExternalError(
+    'repo',
+    `refusing to write through symlinks in the repo:\n${lines.join('\n')}`,
+    'replace each symlink with the directory or file itself, or change `output` (or `rollout`) in the config',
+  );
+}
+
 export function repoProblems(problems: ManifestProblem[]): ExternalError {
   const lines = problems.map((p) => `  ${p.path} ${p.problem}; fix: ${p.remedy}`);
   return new ExternalError(
     'repo',
-    `${problems.length} manifest${problems.length === 1 ? '' : 's'} cannot be used as they are:\n${lines.join('\n')}`,
+    `${problems.length === 1 ? '1 manifest cannot be used as it is' : `${problems.length} manifests cannot be used as they are`}:\n${lines.join('\n')}`,
   );
 }

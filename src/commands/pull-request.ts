@@ -5,6 +5,9 @@ import { type ChangeRow, commitSubject } from '../core/summary.js';
 import { ExternalError } from '../errors.js';
 import type { PullRequestPort } from '../ports/github-port.js';
 
+/** Marks a PR whose labels and reviewers are not all set yet. */
+export const SETUP_PENDING = '<!-- gitops-secrets:setup-pending -->';
+
 export interface PullRequestContext {
   /** From GITHUB_TOKEN or GH_TOKEN; only ever passed to the ports, never printed. */
   token: string | undefined;
@@ -61,17 +64,39 @@ export async function upsertPullRequest(
   });
   const { labels, reviewers, teamReviewers } = input.config.pullRequest;
 
+  const needsSetup = labels.length > 0 || reviewers.length > 0 || teamReviewers.length > 0;
+
+  /** Labels and reviewers; a PR whose setup was interrupted (crash, error) carries PENDING. */
+  const setup = async (number: number, currentLabels: string[]) => {
+    const missing = labels.filter((l) => !currentLabels.includes(l));
+    if (missing.length > 0) await port.addLabels(number, missing);
+    if (reviewers.length > 0 || teamReviewers.length > 0) {
+      try {
+        await port.requestReviewers(number, reviewers, teamReviewers);
+      } catch (err) {
+        // GitHub refuses some reviewers (the PR's author, non-collaborators) with 422: say so,
+        // keep the PR.
+        if (!(err instanceof ExternalError && / 422 /.test(err.message))) throw err;
+        input.log(`warning: ${err.message}; check pullRequest.reviewers in the config`);
+      }
+    }
+  };
+
   const update = async (
     number: number,
     current: { title: string; body: string; labels: string[]; url: string },
   ) => {
     let action: PrOutcome['action'] = 'unchanged';
+    if (current.body.includes(SETUP_PENDING)) {
+      await setup(number, current.labels);
+    } else {
+      const missing = labels.filter((l) => !current.labels.includes(l));
+      if (missing.length > 0) await port.addLabels(number, missing);
+    }
     if (current.title !== title || current.body !== body) {
       await port.update(number, { title, body });
       action = 'updated';
     }
-    const missing = labels.filter((l) => !current.labels.includes(l));
-    if (missing.length > 0) await port.addLabels(number, missing);
     return { number, url: current.url, action, apiCalls: port.calls };
   };
 
@@ -85,7 +110,8 @@ export async function upsertPullRequest(
   }
   let created: Awaited<ReturnType<PullRequestPort['create']>>;
   try {
-    created = await port.create({ head: input.branch, base: input.base, title, body });
+    const first = needsSetup ? `${body}\n${SETUP_PENDING}` : body;
+    created = await port.create({ head: input.branch, base: input.base, title, body: first });
   } catch (err) {
     // Another run opened it between our look-up and our create: update that one instead.
     if (err instanceof ExternalError && /already exists/i.test(err.message)) {
@@ -98,9 +124,11 @@ export async function upsertPullRequest(
     }
     throw err;
   }
-  if (labels.length > 0) await port.addLabels(created.number, labels);
-  if (reviewers.length > 0 || teamReviewers.length > 0)
-    await port.requestReviewers(created.number, reviewers, teamReviewers);
+  if (needsSetup) {
+    // Labels and reviewers, then the final body: a run stopped in between finishes it next time.
+    await setup(created.number, []);
+    await port.update(created.number, { title, body });
+  }
   input.log(`opened #${created.number} ${created.url}`);
   return { number: created.number, url: created.url, action: 'created', apiCalls: port.calls };
 }

@@ -9,6 +9,7 @@ import {
   type KeyState,
   type ManifestInfo,
   type ManifestState,
+  readYamlSubset,
   renderPlainSecret,
   STATE_ANNOTATION,
 } from './manifest.js';
@@ -70,6 +71,48 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     }
   }
 
+  /**
+   * When every value (two or more) of an existing file is replaced (e.g. rotating all its keys),
+   * the Secret is encrypted again, whole, from stdin: one sops process instead of one `sops set`
+   * per key plus one for the state annotation (and a new data key, as a rotation should have).
+   * The result is kept only if it differs from the current file in values and volatile sops
+   * fields alone (same metadata, type, recipients, key groups, encryption settings); otherwise
+   * the caller falls back to `sops set`.
+   */
+  const rewriteWhole = async (
+    file: FilePlan,
+    info: ManifestInfo,
+    writes: KeyChange[],
+    values: Map<string, string>,
+  ): Promise<boolean> => {
+    // A single value keeps the `sops set` path: its PR diff stays one ciphertext (same data key).
+    const whole =
+      values.size >= 2 &&
+      writes.every((c) => c.action !== 'remove' && c.value?.kind !== 'previous') &&
+      info.dataKeys.every((k) => values.has(k));
+    if (!whole) return false;
+    const current = await readFile(join(dir, file.path), 'utf8').catch(() => undefined);
+    if (current === undefined) return false;
+    const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
+    for (const change of writes)
+      state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
+    const plaintext = renderPlainSecret({
+      name: file.secret.name,
+      namespace: file.secret.namespace,
+      type: file.secret.type,
+      labels: file.secret.labels,
+      annotations: file.secret.annotations,
+      state,
+      data: values,
+    });
+    const ciphertext = await limit(() =>
+      ports.sops.encrypt(plaintext, { filename: file.path, cwd: dir, settings: file.sops }),
+    );
+    if (!sameButValues(current, ciphertext)) return false;
+    await writeFile(join(dir, file.path), ciphertext, { mode: 0o644 });
+    return true;
+  };
+
   await Promise.all(
     plan.files.map(async (file) => {
       const writes = file.changes.filter((c) => c.action !== 'needs-input');
@@ -123,6 +166,10 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         const values = new Map<string, string>();
         for (const change of writes)
           if (change.action !== 'remove') values.set(change.key, await valueFor(change));
+        if (!file.reencrypt && (await rewriteWhole(file, info, writes, values))) {
+          touched.push(file.path);
+          return;
+        }
         const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
         for (const change of writes) {
           if (change.action === 'remove') {
@@ -196,6 +243,54 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     }
   }
   return touched.sort();
+}
+
+/** Fields of the `sops` section that change on every encryption. */
+const VOLATILE_SOPS = new Set(['lastmodified', 'mac', 'version', 'enc', 'created_at']);
+
+/**
+ * True when two encrypted Secrets differ only in their values, their state annotation and the
+ * sops fields that change on every encryption: same metadata, type, recipients, key groups and
+ * encryption settings.
+ */
+export function sameButValues(before: string, after: string): boolean {
+  const shape = (text: string): string | undefined => {
+    let doc: unknown;
+    try {
+      doc = readYamlSubset(text) ?? parse(text);
+    } catch {
+      return undefined;
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+    const { data: _data, sops, metadata, ...rest } = doc as Record<string, unknown>;
+    const meta = { ...(metadata as Record<string, unknown> | undefined) };
+    const annotations = { ...(meta.annotations as Record<string, unknown> | undefined) };
+    delete annotations[STATE_ANNOTATION];
+    meta.annotations = annotations;
+    return canonical({ ...rest, metadata: meta, sops: stripVolatile(sops) });
+  };
+  const a = shape(before);
+  return a !== undefined && a === shape(after);
+}
+
+function stripVolatile(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(stripVolatile);
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([k]) => !VOLATILE_SOPS.has(k))
+      .map(([k, v]) => [k, stripVolatile(v)]),
+  );
+}
+
+/** JSON with object keys sorted, so that key order does not matter. */
+function canonical(node: unknown): string {
+  if (Array.isArray(node)) return `[${node.map(canonical).join(',')}]`;
+  if (node && typeof node === 'object') {
+    const entries = Object.entries(node).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(node) ?? 'undefined';
 }
 
 function stateJson(state: ManifestState): string {

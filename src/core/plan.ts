@@ -91,6 +91,11 @@ export interface PlanInput {
   rotate?: RotateSelection;
   /** Recipients `.sops.yaml` gives a path, when the config names none. */
   sopsRules?: SopsRules;
+  /**
+   * The base branch's manifests, when `existing` includes an open job branch: a key that branch
+   * already rotated is not rotated again (its `_PREVIOUS` keeps the value that is deployed).
+   */
+  base?: Map<string, ManifestInfo>;
 }
 
 /** Decides what to do. Pure: no I/O, no clock, no randomness. */
@@ -165,6 +170,13 @@ export function plan(input: PlanInput): Plan {
   };
 
   // Shared values due for rotation rotate once, for every consumer together.
+  const rotatedOnBranch = (path: string, key: string): boolean => {
+    const before = input.base?.get(path);
+    const now = existing.get(path);
+    if (!before || !now || isProblem(now) || !before.dataKeys.includes(key)) return false;
+    return before.state.keys[key]?.rotated !== now.state.keys[key]?.rotated;
+  };
+
   const sharedDue = new Map<string, string>();
   if (input.job === 'rotate') {
     for (const [group, holder] of sharedHolders) {
@@ -176,6 +188,17 @@ export function plan(input: PlanInput): Plan {
       );
       const selected = consumers.some((c) => isSelected(selection, c.secret, undefined));
       if (!selected) continue;
+      const env = group.includes('@') ? group.slice(group.indexOf('@') + 1) : undefined;
+      const already = consumers.some((c) =>
+        c.secret.keys.some(
+          (k) =>
+            k.source.kind === 'shared' &&
+            k.source.from === name &&
+            c.environment === env &&
+            rotatedOnBranch(c.path, k.name),
+        ),
+      );
+      if (already) continue;
       const reason = dueReason(spec.rotateEvery, holder.rotated, now, selection?.force ?? false);
       if (reason) sharedDue.set(group, reason);
     }
@@ -230,6 +253,7 @@ export function plan(input: PlanInput): Plan {
       }
       if (input.job !== 'rotate' || !isSelected(selection, inst.secret, key.name)) continue;
       const rotated = state[key.name]?.rotated ?? state[key.name]?.generated ?? '';
+      if (src.kind !== 'shared' && rotatedOnBranch(inst.path, key.name)) continue;
       if (src.kind === 'shared') {
         const group = groupOf(src.from, inst.environment);
         const due = sharedDue.get(group);

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { GitPort } from '../ports/git.js';
@@ -39,23 +40,23 @@ export async function readManifestsFromDisk(
   for (const dir of outputDirs(config)) {
     const start = join(root, dir);
     const entries = await readdir(start, { recursive: true, withFileTypes: true }).catch(() => []);
-    await Promise.all(
-      entries.map(async (e) => {
-        const full = join(e.parentPath, e.name);
-        const path = relative(root, full).split(sep).join('/');
-        if (!matcher.test(path)) return;
-        if (e.isSymbolicLink()) {
-          out.set(path, {
-            path,
-            problem: 'is a symlink',
-            remedy: 'replace it with the file itself',
-          });
-          return;
-        }
-        if (!e.isFile()) return;
-        out.set(path, readManifest(path, await readFile(full, 'utf8')));
-      }),
-    );
+    // Read one at a time, synchronously: for thousands of small files this is several times
+    // faster than as many concurrent fs.promises reads, and each text is dropped once parsed.
+    for (const e of entries) {
+      const full = join(e.parentPath, e.name);
+      const path = relative(root, full).split(sep).join('/');
+      if (!matcher.test(path)) continue;
+      if (e.isSymbolicLink()) {
+        out.set(path, {
+          path,
+          problem: 'is a symlink',
+          remedy: 'replace it with the file itself',
+        });
+        continue;
+      }
+      if (!e.isFile()) continue;
+      out.set(path, readManifest(path, readFileSync(full, 'utf8')));
+    }
   }
   return out;
 }

@@ -57,7 +57,10 @@ export function changeRows(
       const after = s.state.keys[key];
       const before = b?.state.keys[key];
       if (!b?.dataKeys.includes(key)) {
-        add({ id: file.id, path: file.path, key, action: 'generated', reason: 'missing' });
+        const reason = after?.previousOf
+          ? `value of ${after.previousOf} before this rotation`
+          : 'missing';
+        add({ id: file.id, path: file.path, key, action: 'generated', reason });
       } else if (after && before && after.rotated !== before.rotated) {
         add({
           id: file.id,

@@ -38,6 +38,8 @@ export interface GitPort {
   mergeBase(a: string, b: string): Promise<string | undefined>;
   /** Files of a commit below the given directories, with their blob ids. */
   listFiles(commit: string, dirs: string[]): Promise<Map<string, string>>;
+  /** Those of the paths, or of their parent directories, that are symlinks in a commit. */
+  symlinks(commit: string, paths: string[]): Promise<string[]>;
   /** Reads blobs by id, in one `git cat-file --batch`. */
   readBlobs(ids: string[]): Promise<Map<string, string>>;
   commitsBetween(base: string, head: string): Promise<CommitInfo[]>;
@@ -199,6 +201,21 @@ export async function openRepo(
       }
       return files;
     },
+    async symlinks(commit, paths) {
+      const prefixes = new Set<string>();
+      for (const p of paths) {
+        const parts = p.split('/');
+        for (let i = 1; i <= parts.length; i++) prefixes.add(parts.slice(0, i).join('/'));
+      }
+      if (prefixes.size === 0) return [];
+      const out = await raw(['ls-tree', '-z', '--full-tree', commit, '--', ...prefixes]);
+      const links: string[] = [];
+      for (const entry of out.split('\0')) {
+        const m = /^120000 blob [0-9a-f]+\t(.*)$/s.exec(entry);
+        if (m && prefixes.has(m[1]!)) links.push(m[1]!);
+      }
+      return links.sort();
+    },
     readBlobs(ids) {
       return catFileBatch(root, ids, baseEnv);
     },
@@ -269,7 +286,28 @@ export async function openRepo(
         ]);
       } catch (err) {
         const msg = gitMessage(err);
-        if (/stale info|rejected|fetch first|non-fast-forward/.test(msg)) {
+        const full = redact(err instanceof Error ? err.message : String(err), auth?.token);
+        // A hook or a branch rule on the remote said no: not a race, and running again won't help.
+        const refused = /\[remote rejected\][^\n]*?(?:\(([^)\n]*)\))?\s*$/m.exec(full);
+        // ...unless the remote only lost the race for the ref to another push.
+        const raced =
+          /failed to update ref|cannot lock ref|incorrect old value|reference already exists/i.test(
+            full,
+          );
+        if (refused && !raced) {
+          const said = full
+            .split('\n')
+            .filter((l) => l.startsWith('remote:'))
+            .map((l) => l.slice('remote:'.length).trim())
+            .filter(Boolean)
+            .slice(0, 6);
+          throw new ExternalError(
+            'git',
+            `git push to ${remote} ${branch} was refused by the remote${refused[1] ? ` (${refused[1]})` : ''}${said.length > 0 ? `\n  remote said: ${said.join('\n  ')}` : ''}`,
+            `allow pushes to ${branch} on the remote (its hooks or branch rules refused it), then run again`,
+          );
+        }
+        if (raced || /stale info|rejected|fetch first|non-fast-forward/.test(msg)) {
           throw new ExternalError(
             'git',
             `push to ${remote} ${branch} was rejected: the branch changed on the remote while this run worked`,

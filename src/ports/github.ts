@@ -12,6 +12,8 @@ export interface GitHubOptions {
   baseUrl: string;
   /** Base delay for retries of 5xx, in ms (Octokit's default is 1000). */
   retryBaseMs?: number;
+  /** Time limit of one API request, in ms (default 60 s). */
+  timeoutMs?: number;
 }
 
 const MyOctokit = Octokit.plugin(retry, throttling);
@@ -68,6 +70,13 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
   octokit.hook.before('request', () => {
     calls++;
   });
+  // A GitHub that never answers must not hang the run: a time limit per request.
+  octokit.hook.wrap('request', (request, opts) =>
+    request({
+      ...opts,
+      request: { ...opts.request, signal: AbortSignal.timeout(options.timeoutMs ?? 60_000) },
+    }),
+  );
 
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -146,6 +155,16 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
   };
 }
 
+function baseUrlOf(err: unknown): string {
+  const url = (err as { request?: { url?: unknown } }).request?.url;
+  if (typeof url !== 'string') return 'GITHUB_API_URL';
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'GITHUB_API_URL';
+  }
+}
+
 /** Converts Octokit's RequestError (which carries the request and its headers) into our own. */
 function toError(err: unknown, what: string, slug: string): ExternalError {
   const e = err as {
@@ -160,6 +179,28 @@ function toError(err: unknown, what: string, slug: string): ExternalError {
     .filter(Boolean)
     .join('; ');
   const msg = `GitHub could not ${what} in ${slug}`;
+  // Octokit reports network failures and timeouts as status 500 without a response.
+  if (status === undefined || (status === 500 && !e.response)) {
+    const cause = (err as { cause?: { code?: string; name?: string } }).cause;
+    const why =
+      (err as { name?: string }).name === 'AbortError' ||
+      cause?.name === 'TimeoutError' ||
+      cause?.name === 'AbortError'
+        ? 'timed out'
+        : (cause?.code ?? (err as { code?: string }).code ?? 'network error');
+    return new ExternalError(
+      'github',
+      `${msg}: could not reach the GitHub API at ${baseUrlOf(err)} (${why})`,
+      'check GITHUB_API_URL and the network; GITOPS_SECRETS_GITHUB_TIMEOUT_MS sets the time limit',
+    );
+  }
+  if ((status === 403 || status === 429) && /rate limit/i.test(said)) {
+    return new ExternalError(
+      'github',
+      `${msg}: ${status} ${said}`,
+      'GitHub rate-limited this token and retrying did not help; wait until the limit resets and run again',
+    );
+  }
   switch (status) {
     case 401:
       return new ExternalError(
@@ -180,12 +221,10 @@ function toError(err: unknown, what: string, slug: string): ExternalError {
         `check the repository name (${slug}, from GITHUB_REPOSITORY or the remote URL) and that the token can see it`,
       );
     case 422:
-      return new ExternalError('github', `${msg}: 422 ${said}${details ? ` (${details})` : ''}`);
-    case undefined:
       return new ExternalError(
         'github',
-        `${msg}: could not reach the GitHub API (${(err as { code?: string }).code ?? 'network error'})`,
-        'check GITHUB_API_URL and the network',
+        `${msg}: 422 ${said}${details ? ` (${details})` : ''}`,
+        'GitHub refused the request as invalid; check the base branch and pullRequest settings in the config',
       );
     default:
       return new ExternalError(

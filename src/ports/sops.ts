@@ -115,8 +115,9 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       verbose: 'none',
       stripFinalNewline: false,
       maxBuffer: 64 * 1024 * 1024,
-      env: { SOPS_DISABLE_VERSION_CHECK: '1' },
-      extendEnv: true,
+      // sops needs no GitHub token: it does not inherit one.
+      env: { ...withoutTokens(env), SOPS_DISABLE_VERSION_CHECK: '1' },
+      extendEnv: false,
     }).catch((err: unknown) => {
       // Thrown only when the process could not be started at all.
       throw missing(bin, err);
@@ -237,6 +238,11 @@ function stdinYaml(filename: string): string[] {
   return ['--filename-override', filename, '--input-type', 'yaml', '--output-type', 'yaml'];
 }
 
+function withoutTokens(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { GITHUB_TOKEN: _a, GH_TOKEN: _b, ...rest } = env;
+  return rest;
+}
+
 /** sops's tree path syntax: `["data"]["KEY"]`. */
 function indexOf(path: string[]): string {
   return path.map((p) => `[${JSON.stringify(p)}]`).join('');
@@ -267,6 +273,45 @@ interface Failed {
   code?: string | undefined;
 }
 
+/**
+ * sops's stderr, safe to show: any run of 8+ characters that also occurs in what it was given
+ * on stdin (a value, its base64) is withheld, and so are long hex strings (a MAC mismatch
+ * prints digests of the plaintext values).
+ */
+export function scrub(stderr: string, input: string | undefined): string {
+  let out = stderr.replace(/[0-9a-fA-F]{32,}/g, '[digest withheld]');
+  const values = secretsIn(input);
+  if (values.length > 0) {
+    out = out.replace(/[^\s"'`,;:()[\]{}<>=]{8,}/g, (token) =>
+      values.some((v) => v.includes(token)) ? '[withheld]' : token,
+    );
+  }
+  return out;
+}
+
+/** The secret parts of what sops was given: a `set` value, or the values under `data:`. */
+function secretsIn(input: string | undefined): string[] {
+  if (!input) return [];
+  if (input.startsWith('"')) {
+    try {
+      const v = JSON.parse(input) as unknown;
+      return typeof v === 'string' ? [v, Buffer.from(v, 'base64').toString('utf8')] : [input];
+    } catch {
+      return [input];
+    }
+  }
+  const out: string[] = [];
+  let inData = false;
+  for (const line of input.split('\n')) {
+    if (/^\S/.test(line)) inData = /^(data|stringData):/.test(line);
+    else if (inData) {
+      const m = /^\s+[^:]+:\s*(.+)$/.exec(line);
+      if (m?.[1]) out.push(m[1], Buffer.from(m[1], 'base64').toString('utf8'));
+    }
+  }
+  return out;
+}
+
 /** Builds the user's message from the exit code and sops's stderr; never from stdout or input. */
 function toError(
   result: Failed,
@@ -285,9 +330,7 @@ function toError(
   }
   if (result.isTerminated)
     return new ExternalError('sops', `sops was stopped by ${result.signal ?? 'a signal'}${where}`);
-  let stderr = typeof result.stderr === 'string' ? result.stderr.trim() : '';
-  if (input && input.length > 0 && stderr.includes(input.trim()))
-    stderr = '[sops output withheld: it repeated its input]';
+  const stderr = scrub(typeof result.stderr === 'string' ? result.stderr.trim() : '', input);
   const known = result.exitCode !== undefined ? EXIT_CODES[result.exitCode] : undefined;
   const detail = stderr ? `\n  sops said: ${stderr.split('\n').slice(0, 6).join('\n  ')}` : '';
   return new ExternalError(

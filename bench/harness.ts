@@ -1,0 +1,144 @@
+/**
+ * How the benchmark runs things: the CLI (wall time, peak RSS, sops processes counted by a shim
+ * on PATH) and sops alone (the floor).
+ */
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import pLimit from 'p-limit';
+import type { Plaintext } from './workload.js';
+
+/**
+ * A `sops` on PATH that appends one byte to a counter file and execs the real sops: the number
+ * of processes started is the file's size, whoever started them.
+ */
+export interface SopsShim {
+  dir: string;
+  reset(): Promise<void>;
+  count(): Promise<number>;
+}
+
+export async function makeSopsShim(dir: string, realSops: string): Promise<SopsShim> {
+  await mkdir(dir, { recursive: true });
+  const counter = join(dir, 'count');
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  await writeFile(
+    join(dir, 'sops'),
+    `#!/bin/sh\nprintf . >> ${quote(counter)}\nexec ${quote(realSops)} "$@"\n`,
+  );
+  await chmod(join(dir, 'sops'), 0o755);
+  return {
+    dir,
+    async reset() {
+      await rm(counter, { force: true });
+    },
+    async count() {
+      return (await stat(counter).catch(() => undefined))?.size ?? 0;
+    },
+  };
+}
+
+export interface CliRun {
+  ms: number;
+  exitCode: number;
+  /** Peak RSS of the gitops-secrets node process (MB), or null if it did not report it. */
+  rssMb: number | null;
+  /** sops processes counted by the shim; null when the run used the real sops directly. */
+  sopsShim: number | null;
+  json: Record<string, unknown> | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+const HOOK = pathToFileURL(join(import.meta.dirname, 'rss-hook.mjs')).href;
+
+export interface CliOptions {
+  cli: string;
+  cwd: string;
+  env: Record<string, string>;
+  /** Put the counting shim first on PATH (a few ms per sops process; used where counts matter). */
+  shim?: SopsShim;
+  scratch: string;
+}
+
+let seq = 0;
+
+/** Runs `node dist/cli.js ARGS` and measures wall time (spawn to exit) and peak RSS. */
+export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
+  const rssFile = join(o.scratch, `rss-${++seq}.txt`);
+  const env: Record<string, string> = { ...o.env, BENCH_RSS_FILE: rssFile };
+  delete env.GITOPS_SECRETS_SOPS;
+  if (o.shim) {
+    env.PATH = `${o.shim.dir}:${env.PATH ?? ''}`;
+    await o.shim.reset();
+  }
+  const t0 = performance.now();
+  const r = await execa(process.execPath, ['--import', HOOK, o.cli, ...args], {
+    cwd: o.cwd,
+    env,
+    extendEnv: false,
+    reject: false,
+    input: '',
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  const ms = performance.now() - t0;
+  const rssKb = Number(await readFile(rssFile, 'utf8').catch(() => 'NaN'));
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(String(r.stdout)) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return {
+    ms,
+    exitCode: r.exitCode ?? -1,
+    rssMb: Number.isFinite(rssKb) ? rssKb / 1024 : null,
+    sopsShim: o.shim ? await o.shim.count() : null,
+    json,
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+  };
+}
+
+export interface FloorOptions {
+  sops: string;
+  cwd: string;
+  env: Record<string, string>;
+  encryptedRegex: string;
+  concurrency: number;
+}
+
+/**
+ * The sops floor: sops alone encrypting these plaintext manifests from stdin, with the flags
+ * the tool passes (`--filename-override`, run from the repo root so `.sops.yaml` applies) and
+ * the same parallelism. Returns the wall time in ms; the ciphertext is discarded.
+ */
+export async function sopsFloor(files: Plaintext[], o: FloorOptions): Promise<number> {
+  const limit = pLimit(o.concurrency);
+  const env = { ...o.env, SOPS_DISABLE_VERSION_CHECK: '1' };
+  const t0 = performance.now();
+  await Promise.all(
+    files.map((f) =>
+      limit(() =>
+        execa(
+          o.sops,
+          [
+            'encrypt',
+            '--filename-override',
+            f.path,
+            '--input-type',
+            'yaml',
+            '--output-type',
+            'yaml',
+            '--encrypted-regex',
+            o.encryptedRegex,
+          ],
+          { cwd: o.cwd, env, extendEnv: false, input: f.text, stripFinalNewline: false },
+        ),
+      ),
+    ),
+  );
+  return performance.now() - t0;
+}

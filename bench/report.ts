@@ -1,0 +1,190 @@
+/** The benchmark's figures, its targets (issue 6) and the table it prints. */
+
+export interface ApiSync {
+  ms: number;
+  rssMb: number | null;
+  sopsProcesses: number | null;
+  calls: number;
+  operations: string[];
+  pullRequest: unknown;
+}
+
+export interface CheckFigures {
+  secrets: number;
+  ms: number;
+  exitCode: number;
+  sopsProcesses: number;
+  rssMb: number | null;
+}
+
+export interface Target {
+  name: string;
+  limit: string;
+  value: string;
+  pass: boolean;
+}
+
+export interface Results {
+  date: string;
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGb: number;
+    node: string;
+    sops: string;
+    platform: string;
+    /** 1-minute load average when the run started and ended (other work on the machine). */
+    loadAverage: { start: number; end: number };
+  };
+  cli: string;
+  n: number;
+  keys: number;
+  parallelism: number;
+  rounds: number;
+  rssMethod: string;
+  floor: { files: number; ms: number; samples: number[] };
+  firstSync: {
+    ms: number;
+    ratio: number;
+    samples: number[];
+    sopsProcesses: number;
+    files: number;
+    rssMb: number | null;
+  };
+  noopSync: {
+    ms: number;
+    ratio: number;
+    samples: number[];
+    sopsProcesses: number;
+    commit: string | null;
+    rssMb: number | null;
+  };
+  rotate: {
+    secrets: number;
+    files: number;
+    ms: number;
+    floorMs: number;
+    ratio: number;
+    samples: number[];
+    floorSamples: number[];
+    sopsProcesses: number;
+    rssMb: number | null;
+  };
+  checkN: CheckFigures;
+  check10N: (CheckFigures & { configBytes: number }) | null;
+  github: {
+    openPr: ApiSync;
+    updatePr: ApiSync;
+    noop: ApiSync;
+    maxCalls: number;
+    violations: string[];
+  };
+  targets: Target[];
+}
+
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+const ratio = (r: number) => `${r.toFixed(r < 0.1 ? 3 : 2)}×`;
+const mb = (x: number | null) => (x === null ? '–' : `${Math.round(x)} MB`);
+
+/** The targets of issue 6 (set for N = 1,000 on 2 cores; check and RSS at 10×N = 10,000). */
+export function targetsOf(r: Results): Target[] {
+  const c10 = r.check10N;
+  const big = c10 ? int(c10.secrets) : `${int(r.n * 10)} (not run)`;
+  return [
+    {
+      name: 'no-op sync starts no sops process (shim count)',
+      limit: '0',
+      value: String(r.noopSync.sopsProcesses),
+      pass: r.noopSync.sopsProcesses === 0,
+    },
+    {
+      name: 'no-op sync time / floor',
+      limit: '≤ 0.05×',
+      value: ratio(r.noopSync.ratio),
+      pass: r.noopSync.ratio <= 0.05,
+    },
+    {
+      name: 'first sync time / floor',
+      limit: '≤ 1.10×',
+      value: ratio(r.firstSync.ratio),
+      pass: r.firstSync.ratio <= 1.1,
+    },
+    {
+      name: `rotate ${int(r.rotate.secrets)} secrets / floor of ${int(r.rotate.secrets)} files`,
+      limit: '≤ 1.20×',
+      value: ratio(r.rotate.ratio),
+      pass: r.rotate.ratio <= 1.2,
+    },
+    {
+      name: `check at ${big} secrets`,
+      limit: '≤ 2 s',
+      value: c10 ? secs(c10.ms) : 'not run',
+      pass: !!c10 && c10.ms <= 2000,
+    },
+    {
+      name: `peak RSS of check at ${big} secrets`,
+      limit: '≤ 300 MB',
+      value: c10 ? mb(c10.rssMb) : 'not run',
+      pass: !!c10 && c10.rssMb !== null && c10.rssMb <= 300,
+    },
+    {
+      name: 'GitHub API calls per sync (most of open, update, no-op)',
+      limit: '≤ 5',
+      value: String(r.github.maxCalls),
+      pass: r.github.maxCalls <= 5,
+    },
+  ];
+}
+
+/** The table (Markdown, so it can go into the README as printed) and the targets. */
+export function formatReport(r: Results): string {
+  const m = r.machine;
+  const gh = r.github;
+  const lines = [
+    `gitops-secrets benchmark: N = ${int(r.n)} secrets (${int(r.keys)} keys), ${m.cores} cores (${m.cpu}), ${m.sops}, Node ${m.node}${r.rounds > 1 ? `, medians of ${r.rounds} rounds` : ''}`,
+    '',
+    '| run | time | vs sops floor | sops processes | peak RSS |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| sops floor: encrypt ${int(r.floor.files)} manifests from stdin, ${r.parallelism} at a time | ${secs(r.floor.ms)} | 1.00× | ${int(r.floor.files)} | – |`,
+    `| sync, first run (\`--no-push\`), ${int(r.firstSync.files)} files | ${secs(r.firstSync.ms)} | ${ratio(r.firstSync.ratio)} | ${int(r.firstSync.sopsProcesses)} | ${mb(r.firstSync.rssMb)} |`,
+    `| sync, nothing to do | ${secs(r.noopSync.ms)} | ${ratio(r.noopSync.ratio)} | ${int(r.noopSync.sopsProcesses)} | ${mb(r.noopSync.rssMb)} |`,
+    `| sops floor: encrypt ${int(r.rotate.secrets)} manifests | ${secs(r.rotate.floorMs)} | 1.00× | ${int(r.rotate.secrets)} | – |`,
+    `| rotate \`--force\`, ${int(r.rotate.secrets)} secrets (10%) | ${secs(r.rotate.ms)} | ${ratio(r.rotate.ratio)} | ${int(r.rotate.sopsProcesses)} | ${mb(r.rotate.rssMb)} |`,
+    `| check, ${int(r.checkN.secrets)} secrets | ${secs(r.checkN.ms)} | – | ${int(r.checkN.sopsProcesses)} | ${mb(r.checkN.rssMb)} |`,
+    r.check10N
+      ? `| check, ${int(r.check10N.secrets)} secrets | ${secs(r.check10N.ms)} | – | ${int(r.check10N.sopsProcesses)} | ${mb(r.check10N.rssMb)} |`
+      : `| check, ${int(r.n * 10)} secrets | not run: config over 1 MiB | – | – | – |`,
+    '',
+    '| sync with a token, loopback GitHub API | time | GitHub API calls | sops processes | peak RSS |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...(
+      [
+        ['pushes, opens the PR', gh.openPr],
+        ['pushes, updates the PR', gh.updatePr],
+        ['nothing to do', gh.noop],
+      ] as const
+    ).map(
+      ([what, x]) =>
+        `| ${what} | ${secs(x.ms)} | ${x.calls} | ${x.sopsProcesses ?? '–'} | ${mb(x.rssMb)} |`,
+    ),
+    '',
+    '| target (issue 6) | limit | result | |',
+    '| --- | --- | ---: | --- |',
+    ...r.targets.map(
+      (t) => `| ${t.name} | ${t.limit} | ${t.value} | ${t.pass ? 'PASS' : 'MISS'} |`,
+    ),
+  ];
+  lines.push(
+    '',
+    "Times: wall clock of the whole command, spawn to exit. Ratios: to sops alone encrypting as many files from stdin with the same parallelism, measured right before. sops processes: the tool's own count for the first sync and rotate (which run the real sops), a counting shim on PATH for the others. Peak RSS: ru_maxrss of the gitops-secrets process (sops and git not included).",
+  );
+  lines.push(
+    `Load average (1 min) at start and end: ${m.loadAverage.start.toFixed(1)}, ${m.loadAverage.end.toFixed(1)} on ${m.cores} cores.`,
+  );
+  if (gh.violations.length > 0)
+    lines.push('', `GitHub API schema violations: ${gh.violations.join('; ')}`);
+  if (r.n !== 1000)
+    lines.push('', `(The targets are set for N = 1,000; this run used N = ${r.n}.)`);
+  return lines.join('\n');
+}
