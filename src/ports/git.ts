@@ -82,7 +82,9 @@ export async function openRepo(
   env: NodeJS.ProcessEnv = process.env,
   auth?: PushAuth,
 ): Promise<GitPort> {
-  const baseEnv: NodeJS.ProcessEnv = { ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+  // git gets the token only through the per-command auth below, never as an inherited variable.
+  const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
+  const baseEnv: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): SimpleGit =>
     simpleGit({
       baseDir,
