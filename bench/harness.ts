@@ -2,6 +2,7 @@
  * How the benchmark runs things: the CLI (wall time, peak RSS, sops processes counted by a shim
  * on PATH) and sops alone (the floor).
  */
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,8 +41,28 @@ export async function makeSopsShim(dir: string, realSops: string): Promise<SopsS
   };
 }
 
+/**
+ * CPU time (user + system, ms) of this process's children that have exited and been waited
+ * for: /proc/self/stat cutime + cstime. Around a run it gives the CPU the run cost (the CLI
+ * and every sops and git it started; or the sops processes of the floor), which, unlike wall
+ * time, hardly depends on what else the machine is doing. NaN where /proc is missing.
+ */
+export function childrenCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: the unit of /proc times; 100 on every mainstream Linux. */
+const CLOCK_TICKS = 100;
+
 export interface CliRun {
   ms: number;
+  /** CPU time of the CLI and everything it started (ms). */
+  cpuMs: number;
   exitCode: number;
   /** Peak RSS of the gitops-secrets node process (MB), or null if it did not report it. */
   rssMb: number | null;
@@ -74,6 +95,7 @@ export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
     env.PATH = `${o.shim.dir}:${env.PATH ?? ''}`;
     await o.shim.reset();
   }
+  const cpu0 = childrenCpuMs();
   const t0 = performance.now();
   const r = await execa(process.execPath, ['--import', HOOK, o.cli, ...args], {
     cwd: o.cwd,
@@ -84,6 +106,7 @@ export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
     maxBuffer: 512 * 1024 * 1024,
   });
   const ms = performance.now() - t0;
+  const cpuMs = childrenCpuMs() - cpu0;
   const rssKb = Number(await readFile(rssFile, 'utf8').catch(() => 'NaN'));
   let json: Record<string, unknown> | undefined;
   try {
@@ -93,6 +116,7 @@ export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
   }
   return {
     ms,
+    cpuMs,
     exitCode: r.exitCode ?? -1,
     rssMb: Number.isFinite(rssKb) ? rssKb / 1024 : null,
     sopsShim: o.shim ? await o.shim.count() : null,
@@ -113,11 +137,16 @@ export interface FloorOptions {
 /**
  * The sops floor: sops alone encrypting these plaintext manifests from stdin, with the flags
  * the tool passes (`--filename-override`, run from the repo root so `.sops.yaml` applies) and
- * the same parallelism. Returns the wall time in ms; the ciphertext is discarded.
+ * the same parallelism. Returns the wall time and the CPU time of the sops processes (ms); the
+ * ciphertext is discarded.
  */
-export async function sopsFloor(files: Plaintext[], o: FloorOptions): Promise<number> {
+export async function sopsFloor(
+  files: Plaintext[],
+  o: FloorOptions,
+): Promise<{ ms: number; cpuMs: number }> {
   const limit = pLimit(o.concurrency);
   const env = { ...o.env, SOPS_DISABLE_VERSION_CHECK: '1' };
+  const cpu0 = childrenCpuMs();
   const t0 = performance.now();
   await Promise.all(
     files.map((f) =>
@@ -140,5 +169,5 @@ export async function sopsFloor(files: Plaintext[], o: FloorOptions): Promise<nu
       ),
     ),
   );
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, cpuMs: childrenCpuMs() - cpu0 };
 }

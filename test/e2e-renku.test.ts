@@ -174,3 +174,40 @@ test('init writes a config that validates, a .sops.yaml for the given recipient 
   t.is(Buffer.from(data.ENCRYPTION_KEY!, 'base64').length, 32);
   t.is((await s.run(['init', '--force', '--age', 'not-a-recipient'])).exitCode, 2);
 });
+
+test('on a terminal, set prompts for the value and does not echo it', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(
+    'version: 1\nsecrets:\n  - name: a\n    namespace: b\n    keys:\n      T: { provided: true, description: a token }\n',
+  );
+  await s.commitAndPush('config');
+  const { execa } = await import('execa');
+  const { CLI } = await import('./helpers/scenario.js');
+  // util-linux `script` gives the CLI a real pseudo-terminal; the value is typed after the prompt.
+  const typed = 'typed-on-a-terminal-42';
+  const run = execa('script', ['-qc', `node ${CLI} set b/a T`, '/dev/null'], {
+    cwd: s.repo,
+    env: s.env,
+    extendEnv: false,
+    reject: false,
+    timeout: 60_000,
+  });
+  // Type only once the prompt is shown, as a person would (the terminal echoes earlier input).
+  let shown = '';
+  run.stdout?.on('data', (chunk: Buffer) => {
+    const before = shown;
+    shown += chunk.toString();
+    if (!before.includes('input hidden') && shown.includes('input hidden')) {
+      setTimeout(() => run.stdin?.end(`${typed}\r`), 300);
+    }
+  });
+  const r = await run;
+  const screen = String(r.stdout) + String(r.stderr);
+  s.outputs.push(screen);
+  t.is(r.exitCode, 0, screen);
+  t.regex(screen, /value for b\/a T \(input hidden\):/);
+  t.false(screen.includes(typed), 'the typed value is not echoed');
+  t.is((await s.decrypt(await s.show('gitops-secrets/sync', 'secrets/b/a.yaml'))).data.T, typed);
+  t.deepEqual(await findLeaks(s, [typed]), []);
+});

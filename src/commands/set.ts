@@ -150,7 +150,6 @@ export async function readValue(
       .toString('utf8')
       .replace(/\r?\n$/, '');
   }
-  process.stderr.write(`value for ${label} (input hidden): `);
   let muted = true;
   const output = new Writable({
     write(chunk, _enc, done) {
@@ -159,6 +158,8 @@ export async function readValue(
     },
   });
   const rl = createInterface({ input: stdin, output, terminal: true });
+  // The prompt only once the terminal no longer echoes, so nothing typed after it shows.
+  process.stderr.write(`value for ${label} (input hidden): `);
   try {
     return await new Promise<string>((resolve) => rl.question('', resolve));
   } finally {
