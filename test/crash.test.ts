@@ -114,9 +114,7 @@ const JOBS: Job[] = [
 async function mergedBase(h: Harness): Promise<Record<string, Record<string, string>>> {
   const r = await h.run(['sync', '--now', T0]);
   if (r.exitCode !== 0) throw new Error(r.stderr);
-  await h.s.git(['fetch', '--quiet', 'origin']);
-  await h.s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await h.s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await h.s.mergePullRequest('gitops-secrets/sync');
   return h.branchValues('main');
 }
 

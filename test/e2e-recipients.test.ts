@@ -11,9 +11,7 @@ test('new recipients in the config: sync re-encrypts the file for them, no value
   await s.writeConfig(config([s.recipient]));
   await s.commitAndPush('config');
   t.is((await s.run(['sync'])).exitCode, 0);
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   const before = (await s.decrypt(await s.show('main', 'secrets/prod/app.yaml'))).data;
 
   const key2 = join(s.dir, 'test-only-age-key-2.txt');
@@ -62,9 +60,7 @@ test('--rotate-data-key: a removed recipient can no longer open the file; values
   await s.writeConfig(config([s.recipient, r2]));
   await s.commitAndPush('config');
   t.is((await s.run(['sync'])).exitCode, 0);
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   const mainFile = await s.show('main', 'secrets/prod/app.yaml');
   const before = (await s.decrypt(mainFile)).data;
   await s.writeConfig(config([s.recipient]));
@@ -101,9 +97,7 @@ test('recipients from .sops.yaml: a new creation-rule recipient is noticed by ch
   );
   await s.commitAndPush('config');
   t.is((await s.run(['sync'])).exitCode, 0);
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   t.is((await s.run(['check'])).exitCode, 0);
   const key2 = join(s.dir, 'test-only-age-key-2.txt');
   await execa(join(TOOLS_BIN, 'age-keygen'), ['-o', key2]);

@@ -5,9 +5,7 @@ const API_TOKEN = 'vendor-token-1234567890-prod';
 const NEW_DB_PASSWORD = 'replaced-everywhere-Password-0987654321';
 
 async function merge(s: Scenario) {
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
 }
 
 const secret = (s: Scenario, env: string, name: string) =>

@@ -20,9 +20,7 @@ async function merged(): Promise<Scenario> {
   await s.commitAndPush('config');
   const r = await s.run(['sync', '--now', T0]);
   if (r.exitCode !== 0) throw new Error(r.stderr);
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   return s;
 }
 

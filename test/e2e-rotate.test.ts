@@ -31,9 +31,7 @@ async function merged(): Promise<Scenario> {
   await s.commitAndPush('config');
   const r = await s.run(['sync', '--now', T0]);
   if (r.exitCode !== 0) throw new Error(r.stderr);
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   return s;
 }
 
@@ -168,9 +166,7 @@ test('rollout: a rotation bumps the pod template of the workloads that mount the
     deployment.trimEnd(),
     'sync of new keys restarts nothing',
   );
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   const r = await s.run(['rotate', '--now', '2026-04-02T00:00:00Z']);
   t.is(r.exitCode, 0, r.stderr);
   const bumped = await s.show('gitops-secrets/rotate', 'apps/bridge/deployment.yaml');
@@ -197,9 +193,7 @@ test('a due provided slot is listed as needing a new value from a person; the ne
     input: 'vendor-token-value-123',
   });
   t.is(set.exitCode, 0, set.stderr);
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   const r = await s.run(['rotate', '--now', '2026-01-09T00:00:00Z']);
   t.is(r.exitCode, 0, r.stderr);
   t.regex(
@@ -222,9 +216,7 @@ test('a due provided slot is listed as needing a new value from a person; the ne
       now,
     ]);
     t.is(rr.exitCode, 0, rr.stderr);
-    await s.git(['fetch', '--quiet', 'origin']);
-    await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/rotate']);
-    await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+    await s.mergePullRequest('gitops-secrets/rotate');
     const d = (await file(s, 'main', 'keptn', 'bridge-oauth')).data;
     t.is(d.session_secret_PREVIOUS, values[values.length - 1]);
     values.push(d.session_secret!);

@@ -102,9 +102,7 @@ test('a key added to the config is generated alone; the other ciphertexts stay b
   t.teardown(() => s.cleanup());
   t.is((await s.run(['sync'])).exitCode, 0);
   // The PR is merged: the base now has the file.
-  await s.git(['fetch', '--quiet', 'origin']);
-  await s.git(['merge', '--quiet', '--ff-only', 'origin/gitops-secrets/sync']);
-  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  await s.mergePullRequest('gitops-secrets/sync');
   const before = await s.show('main', 'secrets/keptn/bridge-oauth.yaml');
   const valuesBefore = (await s.decrypt(before)).data;
   const config = (await example('keptn-bridge.yaml')).replace(

@@ -33,6 +33,8 @@ export interface Scenario {
   git(args: string[], cwd?: string): Promise<string>;
   writeConfig(text: string, path?: string): Promise<void>;
   commitAndPush(message: string): Promise<void>;
+  /** Merges a job branch into main as a reviewer would (fast-forward), and pulls it here. */
+  mergePullRequest(branch?: string): Promise<void>;
   /** A file as committed on a ref of the remote. */
   show(ref: string, path: string): Promise<string>;
   decrypt(
@@ -130,6 +132,11 @@ export async function makeScenario(options: { sopsYaml?: boolean } = {}): Promis
     async commitAndPush(message) {
       await git(['add', '-A']);
       await git(['commit', '--quiet', '-m', message]);
+      await git(['push', '--quiet', 'origin', 'HEAD:main']);
+    },
+    async mergePullRequest(branch = 'gitops-secrets/sync') {
+      await git(['fetch', '--quiet', 'origin']);
+      await git(['merge', '--quiet', '--ff-only', `origin/${branch}`]);
       await git(['push', '--quiet', 'origin', 'HEAD:main']);
     },
     async show(ref, path) {
