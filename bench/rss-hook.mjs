@@ -1,10 +1,12 @@
 // Preloaded into the CLI by the benchmark (`node --import`): at exit, writes the peak resident
-// set size of this process (getrusage ru_maxrss, in KiB) to $BENCH_RSS_FILE.
+// set size of this process (getrusage ru_maxrss, in KiB) and its own CPU time (user and system,
+// in microseconds) to $BENCH_RSS_FILE.
 import { writeFileSync } from 'node:fs';
 
 const file = process.env.BENCH_RSS_FILE;
 if (file) {
   process.on('exit', () => {
-    writeFileSync(file, String(process.resourceUsage().maxRSS));
+    const usage = process.resourceUsage();
+    writeFileSync(file, `${usage.maxRSS} ${usage.userCPUTime} ${usage.systemCPUTime}`);
   });
 }

@@ -90,7 +90,7 @@ try {
 
   // Each round measures the floor and then the tool right after it, so that both see the same
   // machine; the ratios are the medians of the rounds' ratios.
-  const floorSamples: number[] = [];
+  const floorSamples: { ms: number; cpuMs: number }[] = [];
   const firstSamples: CliRun[] = [];
   for (let r = 0; r < rounds; r++) {
     if (r > 0) await s.git(['branch', '--quiet', '-D', 'gitops-secrets/sync']);
@@ -101,7 +101,8 @@ try {
     expectExit(run, [0], 'first sync');
     firstSamples.push(run);
   }
-  const floorMs = median(floorSamples);
+  const floorMs = median(floorSamples.map((x) => x.ms));
+  const floorCpuMs = median(floorSamples.map((x) => x.cpuMs));
   const first = medianRun(firstSamples);
 
   const noopSamples: CliRun[] = [];
@@ -127,7 +128,7 @@ try {
 
   const picked = secrets.filter((x) => x.index % 10 === 5 % Math.min(10, n));
   const pickedPaths = new Set(picked.map((x) => `secrets/${x.namespace}/${x.name}.yaml`));
-  const rotateFloorSamples: number[] = [];
+  const rotateFloorSamples: { ms: number; cpuMs: number }[] = [];
   const rotateSamples: CliRun[] = [];
   for (let r = 0; r < rounds; r++) {
     if (r > 0) await s.git(['branch', '--quiet', '-D', 'gitops-secrets/rotate']);
@@ -152,7 +153,8 @@ try {
     expectExit(run, [0], 'rotate');
     rotateSamples.push(run);
   }
-  const rotateFloorMs = median(rotateFloorSamples);
+  const rotateFloorMs = median(rotateFloorSamples.map((x) => x.ms));
+  const rotateFloorCpuMs = median(rotateFloorSamples.map((x) => x.cpuMs));
   const rotate = medianRun(rotateSamples);
 
   // GitHub: syncs that push to the bare remote and open, then update, the PR; then a no-op.
@@ -243,10 +245,19 @@ try {
     rounds,
     rssMethod:
       'process.resourceUsage().maxRSS of the gitops-secrets node process at exit (getrusage ru_maxrss; preloaded bench/rss-hook.mjs); sops and git children not included',
-    floor: { files: plaintexts.length, ms: floorMs, samples: floorSamples },
+    floor: {
+      files: plaintexts.length,
+      ms: floorMs,
+      cpuMs: floorCpuMs,
+      samples: floorSamples.map((x) => x.ms),
+      cpuSamples: floorSamples.map((x) => x.cpuMs),
+    },
     firstSync: {
       ms: first.ms,
-      ratio: median(firstSamples.map((x, r) => x.ms / floorSamples[r]!)),
+      ratio: median(firstSamples.map((x, r) => x.ms / floorSamples[r]!.ms)),
+      cpuMs: median(firstSamples.map((x) => x.cpuMs)),
+      cpuRatio: median(firstSamples.map((x, r) => x.cpuMs / floorSamples[r]!.cpuMs)),
+      selfCpuMs: median(firstSamples.map((x) => x.selfCpuMs)),
       samples: firstSamples.map((x) => x.ms),
       sopsProcesses: Number(first.json?.sopsProcesses ?? Number.NaN),
       files: count(first.json?.changes, 'path'),
@@ -255,6 +266,9 @@ try {
     noopSync: {
       ms: noop.ms,
       ratio: noop.ms / floorMs,
+      cpuMs: noop.cpuMs,
+      cpuRatio: noop.cpuMs / floorCpuMs,
+      selfCpuMs: noop.selfCpuMs,
       samples: noopSamples.map((x) => x.ms),
       sopsProcesses: Math.max(...noopSamples.map((x) => x.sopsShim ?? Number.NaN)),
       commit: (noop.json?.commit as string | null | undefined) ?? null,
@@ -265,15 +279,21 @@ try {
       files: count(rotate.json?.changes, 'path'),
       ms: rotate.ms,
       floorMs: rotateFloorMs,
-      ratio: median(rotateSamples.map((x, r) => x.ms / rotateFloorSamples[r]!)),
+      ratio: median(rotateSamples.map((x, r) => x.ms / rotateFloorSamples[r]!.ms)),
+      cpuMs: median(rotateSamples.map((x) => x.cpuMs)),
+      floorCpuMs: rotateFloorCpuMs,
+      cpuRatio: median(rotateSamples.map((x, r) => x.cpuMs / rotateFloorSamples[r]!.cpuMs)),
+      selfCpuMs: median(rotateSamples.map((x) => x.selfCpuMs)),
       samples: rotateSamples.map((x) => x.ms),
-      floorSamples: rotateFloorSamples,
+      floorSamples: rotateFloorSamples.map((x) => x.ms),
       sopsProcesses: Number(rotate.json?.sopsProcesses ?? Number.NaN),
       rssMb: rotate.rssMb,
     },
     checkN: {
       secrets: secretsOf(checkN) ?? n,
       ms: checkN.ms,
+      cpuMs: checkN.cpuMs,
+      selfCpuMs: checkN.selfCpuMs,
       exitCode: checkN.exitCode,
       sopsProcesses: checkN.sopsShim ?? Number.NaN,
       rssMb: checkN.rssMb,
@@ -282,6 +302,8 @@ try {
       ? {
           secrets: secretsOf(check10) ?? copies.length,
           ms: check10.ms,
+          cpuMs: check10.cpuMs,
+          selfCpuMs: check10.selfCpuMs,
           exitCode: check10.exitCode,
           sopsProcesses: check10.sopsShim ?? Number.NaN,
           rssMb: check10.rssMb,
