@@ -7,4 +7,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 bash scripts/install-tools.sh
-npx tsc -p tsconfig.build.json
+node scripts/build.mjs

@@ -2,6 +2,7 @@
  * Property-based fuzzing of parseConfig: whatever the text, it never throws and returns either
  * a config or at least one well-formed, positioned problem.
  */
+import { isDeepStrictEqual } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
@@ -30,6 +31,9 @@ interface Tally {
 /** Parses and checks the result; throws (so fast-check shrinks and reports) on any violation. */
 function check(text: string, tally: Tally): void {
   const result = parseConfig(text, FILE);
+  // The fast path may only ever agree with the full one: same config, or the same problems.
+  if (!isDeepStrictEqual(result, parseConfig(text, FILE, { fast: false })))
+    throw new Error('the fast and the full parse disagree');
   if (result.config) {
     if (result.problems.length !== 0) throw new Error('a config came with problems');
     tally.configs++;

@@ -43,6 +43,8 @@ const parsesValid = test.macro({
     t.truthy(result.config);
     t.is(result.config?.file, file);
     t.true((result.config?.secrets.length ?? 0) > 0);
+    // The fast path (js-yaml) and the full path (yaml, with positions) read it the same way.
+    t.deepEqual(result, parseConfig(text, file, { fast: false }));
   },
   title: (_, file: string) => `valid config parses: ${file}`,
 });

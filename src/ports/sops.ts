@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
+import { type ProcessResult, runProcess } from './run-process.js';
 
 /** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
 export interface SopsPort {
@@ -100,6 +100,8 @@ export function createSops(options: SopsOptions = {}): SopsPort {
   let started = 0;
   let ready: Promise<void> | undefined;
 
+  // sops needs no GitHub token: it does not inherit one.
+  const childEnv = { ...withoutTokens(env), SOPS_DISABLE_VERSION_CHECK: '1' };
   const run = async (
     args: string[],
     input: string | undefined,
@@ -107,23 +109,16 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     file: string | undefined,
   ) => {
     started++;
-    const result = await execa(bin, args, {
+    const result = await runProcess(bin, args, {
       cwd,
-      input: input ?? '',
-      timeout,
-      reject: false,
-      verbose: 'none',
-      stripFinalNewline: false,
+      env: childEnv,
+      input,
+      timeoutMs: timeout,
       maxBuffer: 64 * 1024 * 1024,
-      // sops needs no GitHub token: it does not inherit one.
-      env: { ...withoutTokens(env), SOPS_DISABLE_VERSION_CHECK: '1' },
-      extendEnv: false,
-    }).catch((err: unknown) => {
-      // Thrown only when the process could not be started at all.
-      throw missing(bin, err);
     });
-    if (result.failed) throw toError(result, bin, file, input);
-    return result.stdout as string;
+    if (result.spawnError) throw missing(bin, result.spawnError);
+    if (result.exitCode !== 0) throw toError(result, bin, file, input);
+    return result.stdout;
   };
 
   return {
@@ -253,24 +248,14 @@ function compare(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
-function missing(bin: string, err: unknown): ExternalError {
-  const code = (err as { code?: string }).code;
+function missing(bin: string, code: string): ExternalError {
   return new ExternalError(
     'sops',
     code === 'ENOENT'
       ? `sops not found (looked for "${bin}" on PATH)`
-      : `could not start sops (${code ?? 'unknown error'})`,
+      : `could not start sops (${code})`,
     'install sops 3.11 or newer (npm run tools installs the pinned one into .tools/bin), or set GITOPS_SECRETS_SOPS',
   );
-}
-
-interface Failed {
-  exitCode?: number | undefined;
-  timedOut: boolean;
-  isTerminated: boolean;
-  signal?: string | undefined;
-  stderr: unknown;
-  code?: string | undefined;
 }
 
 /**
@@ -314,13 +299,12 @@ function secretsIn(input: string | undefined): string[] {
 
 /** Builds the user's message from the exit code and sops's stderr; never from stdout or input. */
 function toError(
-  result: Failed,
+  result: ProcessResult,
   bin: string,
   file: string | undefined,
   input: string | undefined,
 ): ExternalError {
   const where = file ? ` on ${file}` : '';
-  if (result.code === 'ENOENT') return missing(bin, result);
   if (result.timedOut) {
     return new ExternalError(
       'sops',
@@ -328,9 +312,9 @@ function toError(
       'check that sops can reach its key service; GITOPS_SECRETS_SOPS_TIMEOUT_MS raises the limit',
     );
   }
-  if (result.isTerminated)
-    return new ExternalError('sops', `sops was stopped by ${result.signal ?? 'a signal'}${where}`);
-  const stderr = scrub(typeof result.stderr === 'string' ? result.stderr.trim() : '', input);
+  if (result.signal)
+    return new ExternalError('sops', `sops was stopped by ${result.signal}${where}`);
+  const stderr = scrub(result.stderr.trim(), input);
   const known = result.exitCode !== undefined ? EXIT_CODES[result.exitCode] : undefined;
   const detail = stderr ? `\n  sops said: ${stderr.split('\n').slice(0, 6).join('\n  ')}` : '';
   return new ExternalError(
