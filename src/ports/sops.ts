@@ -117,7 +117,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       maxBuffer: 64 * 1024 * 1024,
     });
     if (result.spawnError) throw missing(bin, result.spawnError);
-    if (result.exitCode !== 0) throw toError(result, bin, file, input);
+    if (result.exitCode !== 0) throw toError(result, file, input);
     return result.stdout;
   };
 
@@ -300,7 +300,6 @@ function secretsIn(input: string | undefined): string[] {
 /** Builds the user's message from the exit code and sops's stderr; never from stdout or input. */
 function toError(
   result: ProcessResult,
-  bin: string,
   file: string | undefined,
   input: string | undefined,
 ): ExternalError {
