@@ -18,7 +18,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  // Bundled CommonJS dependencies (simple-git's `debug`) call require() for Node's built-ins.
+  // Bundled CommonJS dependencies (commander, among others) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __gitopsSecretsRequire } from 'node:module';\nconst require = __gitopsSecretsRequire(import.meta.url);",
   },

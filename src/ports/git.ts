@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SimpleGit, simpleGit } from 'simple-git';
 import { ExternalError } from '../errors.js';
+import { runProcess } from './run-process.js';
 
 /** A commit of the tool's branch, as far as the tool must know. */
 export interface CommitInfo {
@@ -59,23 +59,42 @@ export interface PushAuth {
 
 const WORKTREE_PREFIX = 'gitops-secrets-wt-';
 
+/** A git command's output; rejects with git's own message (stderr) when it exits non-zero. */
+type Raw = (args: string[]) => Promise<string>;
+
+/** git is given plenty of time (a fetch of a big repo), but not forever. */
+const GIT_TIMEOUT_MS = 15 * 60_000;
+
 /**
- * simple-git refuses environment variables such as EDITOR, GIT_SSH_COMMAND or GIT_ASKPASS
- * unless allowed. The tool's own arguments are fixed; these come from the user's environment
- * (their SSH setup, their askpass helper), which git must see as it would in their shell.
+ * git run directly (child_process.spawn through runProcess): no shell, the user's environment
+ * (their SSH setup, askpass helper and git config) as in their shell. simple-git, used before,
+ * waits 50 ms after every command that prints nothing (update-ref, worktree prune, a config
+ * miss), about half a second per run.
  */
-const PASS_THROUGH_ENV = {
-  allowUnsafeEditor: true,
-  allowUnsafeAskPass: true,
-  allowUnsafeConfigPaths: true,
-  allowUnsafeConfigEnvCount: true,
-  allowUnsafeDiffExternal: true,
-  allowUnsafePager: true,
-  allowUnsafeGitProxy: true,
-  allowUnsafeTemplateDir: true,
-  allowUnsafeSshCommand: true,
-  allowUnsafeCredentialHelper: true,
-};
+function gitIn(cwd: string, env: NodeJS.ProcessEnv): Raw {
+  return async (args) => {
+    const r = await runProcess('git', args, {
+      cwd,
+      env,
+      input: undefined,
+      timeoutMs: GIT_TIMEOUT_MS,
+      maxBuffer: 1024 * 1024 * 1024,
+    });
+    if (r.spawnError)
+      throw new ExternalError(
+        'git',
+        r.spawnError === 'ENOENT' ? 'git not found on PATH' : `could not start git (${r.spawnError})`,
+        'install git',
+      );
+    if (r.exitCode === 0) return r.stdout;
+    const said = r.stderr.trim() || r.stdout.trim();
+    throw new Error(
+      r.timedOut
+        ? `timed out after ${GIT_TIMEOUT_MS / 60_000} minutes`
+        : said || `exit ${r.exitCode ?? r.signal}`,
+    );
+  };
+}
 
 export async function openRepo(
   dir: string,
@@ -85,15 +104,13 @@ export async function openRepo(
   // git gets the token only through the per-command auth below, never as an inherited variable.
   const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
   const baseEnv: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): SimpleGit =>
-    simpleGit({
-      baseDir,
-      unsafe: PASS_THROUGH_ENV,
-    }).env({ ...baseEnv, ...extra } as Record<string, string>);
+  const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): Raw =>
+    gitIn(baseDir, { ...baseEnv, ...extra });
   let root: string;
   try {
-    root = (await make(dir).revparse(['--show-toplevel'])).trim();
+    root = (await make(dir)(['rev-parse', '--show-toplevel'])).trim();
   } catch (err) {
+    if (err instanceof ExternalError) throw err;
     throw new ExternalError(
       'git',
       `${dir} is not inside a git repository (${gitMessage(err)})`,
@@ -113,7 +130,7 @@ export async function openRepo(
       );
     }
   };
-  const raw = (args: string[]) => wrap(args[0] ?? 'command', () => git.raw(args));
+  const raw = (args: string[]) => wrap(args[0] ?? 'command', () => git(args));
   // Remote operations authenticate with the token (when there is one) per command.
   const remoteGit = async (remote: string) =>
     auth ? make(root, await authEnv(git, remote, auth)) : git;
@@ -121,18 +138,20 @@ export async function openRepo(
   return {
     root,
     async remoteUrl(remote) {
-      const remotes = await wrap('remote', () => git.getRemotes(true));
-      return (
-        remotes.find((r) => r.name === remote)?.refs.push ||
-        remotes.find((r) => r.name === remote)?.refs.fetch
-      );
+      const out = await raw(['remote', '-v']);
+      const urls = new Map<string, string>();
+      for (const line of out.split('\n')) {
+        const m = /^(\S+)\t(.*) \((fetch|push)\)$/.exec(line);
+        if (m && m[1] === remote) urls.set(m[3]!, m[2]!);
+      }
+      return urls.get('push') || urls.get('fetch') || undefined;
     },
     async lsRemote(remote, branches) {
       const g = await remoteGit(remote);
       const out = await wrap(
         'ls-remote',
         () =>
-          g.raw([
+          g([
             'ls-remote',
             '--symref',
             remote,
@@ -154,7 +173,7 @@ export async function openRepo(
       if (branches.length === 0) return;
       const g = await remoteGit(remote);
       await wrap('fetch', () =>
-        g.raw([
+        g([
           'fetch',
           '--no-tags',
           '--quiet',
@@ -166,7 +185,7 @@ export async function openRepo(
     async resolve(ref) {
       try {
         return (
-          (await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() ||
+          (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() ||
           undefined
         );
       } catch {
@@ -175,21 +194,21 @@ export async function openRepo(
     },
     async currentBranch() {
       try {
-        return (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim() || undefined;
+        return (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim() || undefined;
       } catch {
         return undefined;
       }
     },
     async symbolicRef(ref) {
       try {
-        return (await git.raw(['symbolic-ref', '--quiet', ref])).trim() || undefined;
+        return (await git(['symbolic-ref', '--quiet', ref])).trim() || undefined;
       } catch {
         return undefined;
       }
     },
     async mergeBase(a, b) {
       try {
-        return (await git.raw(['merge-base', a, b])).trim() || undefined;
+        return (await git(['merge-base', a, b])).trim() || undefined;
       } catch {
         return undefined;
       }
@@ -240,7 +259,7 @@ export async function openRepo(
       const dir = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
       await raw(['worktree', 'add', '--detach', '--no-checkout', dir, commit]);
       const wt = make(dir);
-      const wtRaw = (args: string[]) => wrap(args[0] ?? 'command', () => wt.raw(args));
+      const wtRaw = (args: string[]) => wrap(args[0] ?? 'command', () => wt(args));
       // The index holds the whole tree; only the files the run touches are written to disk.
       await wtRaw(['read-tree', commit]);
       return {
@@ -263,9 +282,9 @@ export async function openRepo(
           return (await wtRaw(['rev-parse', 'HEAD'])).trim();
         },
         async remove() {
-          await git.raw(['worktree', 'remove', '--force', dir]).catch(() => undefined);
+          await git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
           await rm(dir, { recursive: true, force: true });
-          await git.raw(['worktree', 'prune']).catch(() => undefined);
+          await git(['worktree', 'prune']).catch(() => undefined);
         },
       };
     },
@@ -278,7 +297,7 @@ export async function openRepo(
     async push(remote, sha, branch, expected) {
       const pusher = await remoteGit(remote);
       try {
-        await pusher.raw([
+        await pusher([
           'push',
           '--quiet',
           '--no-verify',
@@ -324,16 +343,16 @@ export async function openRepo(
       }
     },
     async pruneStale() {
-      const out = await git.raw(['worktree', 'list', '--porcelain']).catch(() => '');
+      const out = await git(['worktree', 'list', '--porcelain']).catch(() => '');
       for (const line of out.split('\n')) {
         if (!line.startsWith('worktree ')) continue;
         const path = line.slice('worktree '.length);
         const m = new RegExp(`${WORKTREE_PREFIX}(\\d+)-`).exec(path);
         if (!m || isAlive(Number(m[1]))) continue;
-        await git.raw(['worktree', 'remove', '--force', path]).catch(() => undefined);
+        await git(['worktree', 'remove', '--force', path]).catch(() => undefined);
         await rm(path, { recursive: true, force: true }).catch(() => undefined);
       }
-      await git.raw(['worktree', 'prune']).catch(() => undefined);
+      await git(['worktree', 'prune']).catch(() => undefined);
     },
   };
 }
@@ -349,9 +368,9 @@ function isAlive(pid: number): boolean {
 }
 
 /** The committer: the user's git identity if set, else a bot identity. */
-async function commitIdentity(git: SimpleGit, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const name = (await git.raw(['config', '--get', 'user.name']).catch(() => '')).trim();
-  const email = (await git.raw(['config', '--get', 'user.email']).catch(() => '')).trim();
+async function commitIdentity(git: Raw, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const name = (await git(['config', '--get', 'user.name']).catch(() => '')).trim();
+  const email = (await git(['config', '--get', 'user.email']).catch(() => '')).trim();
   if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
   const inActions = env.GITHUB_ACTIONS === 'true';
   return [
@@ -366,8 +385,8 @@ async function commitIdentity(git: SimpleGit, env: NodeJS.ProcessEnv): Promise<s
  * Auth for one push through GIT_CONFIG_* environment variables (not argv, not disk). An empty
  * value first clears any extraheader actions/checkout persisted, so only one header is sent.
  */
-async function authEnv(git: SimpleGit, remote: string, auth: PushAuth): Promise<NodeJS.ProcessEnv> {
-  const url = (await git.raw(['remote', 'get-url', '--push', remote]).catch(() => '')).trim();
+async function authEnv(git: Raw, remote: string, auth: PushAuth): Promise<NodeJS.ProcessEnv> {
+  const url = (await git(['remote', 'get-url', '--push', remote]).catch(() => '')).trim();
   const m = /^(https?:\/\/[^/]+)\//.exec(url);
   if (!m) return {};
   const key = `http.${m[1]}/.extraheader`;
