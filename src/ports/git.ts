@@ -83,7 +83,9 @@ function gitIn(cwd: string, env: NodeJS.ProcessEnv): Raw {
     if (r.spawnError)
       throw new ExternalError(
         'git',
-        r.spawnError === 'ENOENT' ? 'git not found on PATH' : `could not start git (${r.spawnError})`,
+        r.spawnError === 'ENOENT'
+          ? 'git not found on PATH'
+          : `could not start git (${r.spawnError})`,
         'install git',
       );
     if (r.exitCode === 0) return r.stdout;
@@ -185,8 +187,7 @@ export async function openRepo(
     async resolve(ref) {
       try {
         return (
-          (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() ||
-          undefined
+          (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() || undefined
         );
       } catch {
         return undefined;
