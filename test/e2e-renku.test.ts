@@ -71,6 +71,7 @@ test('Renku slots end to end: sync, set a slot from stdin, list where-used, repl
   t.is(state('prod', 'API_TOKEN'), 'present');
   t.is(state('dev', 'API_TOKEN'), 'needs input');
   const human = await s.run(['list']);
+  t.log(`gitops-secrets list:\n${human.stdout}`);
   t.regex(
     human.stdout,
     /analytics-db-password\s+prod\s+present.*renku\/analytics DB_PASSWORD, renku\/reporting DATABASE_PASSWORD/,
