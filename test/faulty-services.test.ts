@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { primaryRateLimit, secondaryRateLimit, serverError } from './helpers/github-server.js';
 import {
+  KEPTN_CONFIG as CONFIG,
   expectCleanState,
   expectNoLeaks,
   type Harness,
@@ -17,17 +18,6 @@ import {
   makeHarness,
 } from './helpers/reliability.js';
 
-const CONFIG = `version: 1
-output: secrets/{namespace}/{name}.yaml
-pullRequest:
-  labels: [secrets]
-secrets:
-  - name: bridge-oauth
-    namespace: keptn
-    keys:
-      session_secret: { length: 45 }
-      database_encrypt_secret: { length: 32 }
-`;
 const BRANCH = 'gitops-secrets/sync';
 const PULLS = '/repos/{owner}/{repo}/pulls';
 const LABELS = '/repos/{owner}/{repo}/issues/{issue_number}/labels';

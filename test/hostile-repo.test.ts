@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import {
+  KEPTN_CONFIG as CONFIG,
   expectCleanState,
   expectNoLeaks,
   type Harness,
@@ -16,17 +17,6 @@ import {
   REAL_SOPS,
 } from './helpers/reliability.js';
 
-const CONFIG = `version: 1
-output: secrets/{namespace}/{name}.yaml
-pullRequest:
-  labels: [secrets]
-secrets:
-  - name: bridge-oauth
-    namespace: keptn
-    keys:
-      session_secret: { length: 45 }
-      database_encrypt_secret: { length: 32 }
-`;
 const GROWN = `${CONFIG}      api_key: { uuid: true }\n`;
 const FILE = 'secrets/keptn/bridge-oauth.yaml';
 const OTHER_RECIPIENT = 'age173k90tk8j8qnyrjrpz7q9sqkl43s0en3e9asl83clkzm03345f2q7pma59';

@@ -1,5 +1,5 @@
-import { lstatSync, readFileSync, type Stats, writeFile as writeFileCb } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { writeFile as writeFileCb } from 'node:fs';
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -97,6 +97,22 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
    * fields alone (same metadata, type, recipients, key groups, encryption settings); otherwise
    * the caller falls back to `sops set`.
    */
+  /** The whole Secret rendered in memory and encrypted by sops from stdin. */
+  const encryptWhole = (file: FilePlan, state: ManifestState, data: Map<string, string>) => {
+    const plaintext = renderPlainSecret({
+      name: file.secret.name,
+      namespace: file.secret.namespace,
+      type: file.secret.type,
+      labels: file.secret.labels,
+      annotations: file.secret.annotations,
+      state,
+      data,
+    });
+    return limit(() =>
+      ports.sops.encrypt(plaintext, { filename: file.path, cwd: dir, settings: file.sops }),
+    );
+  };
+
   const rewriteWhole = async (
     file: FilePlan,
     info: ManifestInfo,
@@ -109,27 +125,12 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       writes.every((c) => c.action !== 'remove' && c.value?.kind !== 'previous') &&
       info.dataKeys.every((k) => values.has(k));
     if (!whole) return false;
-    let current: string;
-    try {
-      current = readFileSync(join(dir, file.path), 'utf8');
-    } catch {
-      return false;
-    }
+    const current = await readFile(join(dir, file.path), 'utf8').catch(() => undefined);
+    if (current === undefined) return false;
     const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
     for (const change of writes)
       state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
-    const plaintext = renderPlainSecret({
-      name: file.secret.name,
-      namespace: file.secret.namespace,
-      type: file.secret.type,
-      labels: file.secret.labels,
-      annotations: file.secret.annotations,
-      state,
-      data: values,
-    });
-    const ciphertext = await limit(() =>
-      ports.sops.encrypt(plaintext, { filename: file.path, cwd: dir, settings: file.sops }),
-    );
+    const ciphertext = await encryptWhole(file, state, values);
     if (!sameButValues(current, ciphertext)) return false;
     await writeSecret(file.path, ciphertext);
     return true;
@@ -166,19 +167,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
           state.keys[change.key] = keyState(file, change, plan.now, undefined);
         }
         if (data.size === 0) return;
-        const plaintext = renderPlainSecret({
-          name: file.secret.name,
-          namespace: file.secret.namespace,
-          type: file.secret.type,
-          labels: file.secret.labels,
-          annotations: file.secret.annotations,
-          state,
-          data,
-        });
-        const ciphertext = await limit(() =>
-          ports.sops.encrypt(plaintext, { filename: file.path, cwd: dir, settings: file.sops }),
-        );
-        await writeSecret(file.path, ciphertext);
+        await writeSecret(file.path, await encryptWhole(file, state, data));
         touched.push(file.path);
         return;
       }
@@ -365,12 +354,8 @@ export async function assertNoSymlink(root: string, path: string): Promise<void>
   const parts = path.split('/');
   for (let i = 1; i <= parts.length; i++) {
     const p = join(root, ...parts.slice(0, i));
-    let st: Stats;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
-    }
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return;
     if (st.isSymbolicLink()) {
       throw new ExternalError(
         'repo',

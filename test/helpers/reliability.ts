@@ -25,6 +25,19 @@ export const REAL_SOPS = join(TOOLS_BIN, 'sops');
 export const OWNER = 'acme';
 export const REPO = 'infra';
 
+/** The Keptn Bridge secret: two generated keys, a PR label. */
+export const KEPTN_CONFIG = `version: 1
+output: secrets/{namespace}/{name}.yaml
+pullRequest:
+  labels: [secrets]
+secrets:
+  - name: bridge-oauth
+    namespace: keptn
+    keys:
+      session_secret: { length: 45 }
+      database_encrypt_secret: { length: 32 }
+`;
+
 type Env = Record<string, string | undefined>;
 
 export interface Harness {
