@@ -13,7 +13,6 @@ import type { Job } from './core/plan.js';
 import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
 import { formatCheck, formatJob, formatList } from './format.js';
 import { openRepo } from './ports/git.js';
-import { createGitHub, repoSlug } from './ports/github.js';
 import { createSops } from './ports/sops.js';
 
 interface CommonOptions {
@@ -127,8 +126,11 @@ async function executeJob(
       pullRequests: {
         token,
         inActions: process.env.GITHUB_ACTIONS === 'true',
-        create: (remoteUrl) =>
-          createGitHub({
+        // Octokit is loaded only when a pull request is opened or updated: a third of the
+        // bundle, which every other run (check, a no-op sync, --no-push) need not parse.
+        create: async (remoteUrl) => {
+          const { createGitHub, repoSlug } = await import('./ports/github.js');
+          return createGitHub({
             token: token!,
             repo: repoSlug(process.env, remoteUrl),
             baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
@@ -138,7 +140,8 @@ async function executeJob(
             ...(process.env.GITOPS_SECRETS_RETRY_BASE_MS
               ? { retryBaseMs: Number(process.env.GITOPS_SECRETS_RETRY_BASE_MS) }
               : {}),
-          }),
+          });
+        },
       },
     },
   );

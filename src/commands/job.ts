@@ -15,6 +15,7 @@ import {
   plan as makePlan,
   type Plan,
   type RotateSelection,
+  selectionPaths,
 } from '../core/plan.js';
 import { cryptoRandom } from '../core/random.js';
 import { managedPaths, outputDirs } from '../core/repo-state.js';
@@ -75,10 +76,8 @@ export async function runJob(
 ): Promise<JobResult> {
   const { git } = ports;
   const branch = JOB_BRANCH[options.job];
-  await git.pruneStale();
-
-  // Where the base and the job branch are.
-  const remoteUrl = await git.remoteUrl(options.remote);
+  // Where the base and the job branch are (while worktrees of crashed runs are removed).
+  const [, remoteUrl] = await Promise.all([git.pruneStale(), git.remoteUrl(options.remote)]);
   let base = options.base;
   let baseSha: string | undefined;
   let remoteBranchSha: string | undefined;
@@ -130,7 +129,10 @@ export async function runJob(
 
   // The state to plan from: the base, plus what earlier runs left on the job branch.
   const dirs = outputDirs(config);
-  const baseFiles = managedPaths(config, await git.listFiles(baseSha, dirs));
+  // .sops.yaml comes with the base's listing, and its text with the manifests' (one batch).
+  const baseListing = await git.listFiles(baseSha, [...dirs, '.sops.yaml']);
+  const sopsYamlBlob = config.sops.hasRecipients ? undefined : baseListing.get('.sops.yaml');
+  const baseFiles = managedPaths(config, baseListing);
   const branchFiles = branchSha
     ? managedPaths(config, await git.listFiles(branchSha, dirs))
     : new Map<string, string>();
@@ -165,22 +167,25 @@ export async function runJob(
     for (const [p, blob] of s)
       if (blob !== b.get(p) && b.get(p) === m.get(p)) rolloutFromBranch.set(p, blob);
   }
-  // Both versions of a path are read: the base's (for the PR table) and the start's.
+  // Both versions of a path are read: the base's (for the PR table) and the start's; for
+  // `rotate --secret`, only the paths the selection can touch.
+  const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
+  const inScope = <T>(m: Map<string, T>) =>
+    scope ? new Map([...m].filter(([path]) => scope.has(path))) : m;
+  const baseRead = inScope(baseFiles);
+  const startRead = inScope(startBlobs);
+  const conflictedRead = inScope(conflicted);
   const read = await readManifestsWithBlobs(git, [
-    ...baseFiles.values(),
-    ...startBlobs.values(),
-    ...conflicted.values(),
+    ...baseRead.values(),
+    ...startRead.values(),
+    ...conflictedRead.values(),
+    ...(sopsYamlBlob ? [sopsYamlBlob] : []),
   ]);
   const existing = new Map<string, ManifestInfo | ManifestProblem>();
-  for (const [path] of startBlobs) existing.set(path, read.byBlob(startBlobs.get(path)!, path));
-  const baseInfo = infos(new Map([...baseFiles].map(([p, id]) => [p, read.byBlob(id, p)])));
+  for (const [path, blob] of startRead) existing.set(path, read.byBlob(blob, path));
+  const baseInfo = infos(new Map([...baseRead].map(([p, id]) => [p, read.byBlob(id, p)])));
 
-  const sopsYamlBlob = config.sops.hasRecipients
-    ? undefined
-    : (await git.listFiles(baseSha, ['.sops.yaml'])).get('.sops.yaml');
-  const sopsRules = readSopsRules(
-    sopsYamlBlob ? (await git.readBlobs([sopsYamlBlob])).get(sopsYamlBlob) : undefined,
-  );
+  const sopsRules = readSopsRules(sopsYamlBlob ? read.text(sopsYamlBlob) : undefined);
   let plan = makePlan({
     config,
     job: options.job,
@@ -200,7 +205,7 @@ export async function runJob(
 
   // Keys an earlier run generated on the branch, in a file the base has changed since: carry them.
   const carried: Carried = new Map();
-  for (const [path, blob] of conflicted) {
+  for (const [path, blob] of conflictedRead) {
     const onBranch = read.byBlob(blob, path);
     const now = existing.get(path);
     if (isProblem(onBranch) || !now || isProblem(now)) continue;
@@ -236,9 +241,15 @@ export async function runJob(
   checkpoint('planned');
   const work = !isEmptyPlan(plan);
   if (work) {
-    await ports.sops.ensureReady();
-    const wt = await git.addWorktree(baseSha);
+    // The sops version check runs while git sets up the worktree.
+    const ready = ports.sops.ensureReady();
+    ready.catch(() => undefined); // awaited below; until then a failure is not "unhandled"
+    const wt = await git.addWorktree(baseSha).catch(async (err: unknown) => {
+      await ready.catch(() => undefined);
+      throw err;
+    });
     try {
+      await ready;
       // Files to read or change, and .sops.yaml for creation rules.
       const needed = new Set<string>(['.sops.yaml']);
       for (const f of plan.files)
@@ -251,13 +262,16 @@ export async function runJob(
       for (const s of plan.shared)
         if (s.from && !fromBranch.has(s.from.path)) needed.add(s.from.path);
       for (const [path] of conflicted) needed.add(path);
-      await wt.checkout([...needed].filter((p) => (p === '.sops.yaml' ? false : baseFiles.has(p))));
-      await wt.checkout(await existingPaths(git, baseSha, ['.sops.yaml']));
       const rolloutNeeded = plan.files
         .filter((f) => f.changes.some((c) => c.action === 'rotate' || c.action === 'set'))
         .flatMap((f) => f.secret.rollout)
         .filter((p) => !rolloutFromBranch.has(p));
-      await wt.checkout(await existingPaths(git, baseSha, [...new Set(rolloutNeeded)]));
+      // One checkout: the managed files (known to be in the base), and .sops.yaml and the
+      // workloads to bump where the base has them.
+      const toCheckout = new Set([...needed].filter((p) => p !== '.sops.yaml' && baseFiles.has(p)));
+      for (const p of await existingPaths(git, baseSha, ['.sops.yaml', ...new Set(rolloutNeeded)]))
+        toCheckout.add(p);
+      await wt.checkout([...toCheckout]);
       for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);
       const texts = await git.readBlobs(
         [...fromBranch, ...rolloutFromBranch.keys()]
@@ -372,6 +386,7 @@ async function readManifestsWithBlobs(git: GitPort, blobs: string[]) {
   const texts = await git.readBlobs(ids);
   const cache = new Map<string, ManifestInfo | ManifestProblem>();
   return {
+    text: (id: string) => texts.get(id),
     byBlob(id: string, path: string): ManifestInfo | ManifestProblem {
       const key = `${id}\0${path}`;
       let m = cache.get(key);

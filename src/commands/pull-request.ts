@@ -12,7 +12,7 @@ export interface PullRequestContext {
   /** From GITHUB_TOKEN or GH_TOKEN; only ever passed to the ports, never printed. */
   token: string | undefined;
   inActions: boolean;
-  create(remoteUrl: string): PullRequestPort;
+  create(remoteUrl: string): PullRequestPort | Promise<PullRequestPort>;
 }
 
 export interface PrOutcome {
@@ -54,7 +54,7 @@ export async function upsertPullRequest(
     );
     return undefined;
   }
-  const port = ctx.create(input.remoteUrl);
+  const port = await ctx.create(input.remoteUrl);
   const title = commitSubject(input.job, input.rows);
   const body = pullRequestBody({
     job: input.job,

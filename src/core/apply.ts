@@ -43,6 +43,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   const { plan, dir } = input;
   const limit = pLimit(input.concurrency ?? availableParallelism());
   const touched: string[] = [];
+  const noSymlink = symlinkGuard(dir);
   // Each directory is made once per run, not once per secret.
   const madeDirs = new Map<string, Promise<unknown>>();
   const writeSecret = async (path: string, text: string) => {
@@ -140,7 +141,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     plan.files.map(async (file) => {
       const writes = file.changes.filter((c) => c.action !== 'needs-input');
       if (writes.length === 0 && !file.reencrypt) return;
-      await assertNoSymlink(dir, file.path);
+      await noSymlink(file.path);
       const valueFor = async (change: KeyChange): Promise<string> => {
         const v = change.value;
         if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
@@ -224,7 +225,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     for (const p of file.secret.rollout) rollouts.set(p, [...(rollouts.get(p) ?? []), file.id]);
   }
   for (const [path, ids] of rollouts) {
-    await assertNoSymlink(dir, path);
+    await noSymlink(path);
     const text = await readFile(join(dir, path), 'utf8').catch(() => undefined);
     const remedy = 'fix the path under `rollout` in the config, or the manifest';
     if (text === undefined)
@@ -247,7 +248,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   if (plan.prune) {
     for (const orphan of plan.orphans) {
       if (orphan.keys.length > 0) continue;
-      await assertNoSymlink(dir, orphan.path);
+      await noSymlink(orphan.path);
       await rm(join(dir, orphan.path), { force: true });
       touched.push(orphan.path);
     }
@@ -349,19 +350,42 @@ export function decodeData(text: string, path: string): Record<string, string> {
   return out;
 }
 
-/** Refuses to write through a symlink anywhere along a repo-relative path. */
-export async function assertNoSymlink(root: string, path: string): Promise<void> {
-  const parts = path.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const p = join(root, ...parts.slice(0, i));
-    const st = await lstat(p).catch(() => undefined);
-    if (!st) return;
-    if (st.isSymbolicLink()) {
-      throw new ExternalError(
-        'repo',
-        `refusing to write ${path}: ${parts.slice(0, i).join('/')} is a symlink`,
-        'replace the symlink with a directory, or change `output` in the config',
-      );
+/**
+ * Refuses to write through a symlink anywhere along a repo-relative path. Each directory is
+ * looked at once per guard (a thousand Secrets share a few dozen directories); the file itself
+ * every time.
+ */
+export function symlinkGuard(root: string): (path: string) => Promise<void> {
+  type Kind = 'absent' | 'link' | 'other';
+  const dirs = new Map<string, Promise<Kind>>();
+  const look = (rel: string): Promise<Kind> =>
+    lstat(join(root, rel)).then(
+      (st) => (st.isSymbolicLink() ? 'link' : 'other'),
+      () => 'absent',
+    );
+  return async (path) => {
+    const parts = path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      const isDir = i < parts.length;
+      let kind = isDir ? dirs.get(rel) : undefined;
+      if (!kind) {
+        kind = look(rel);
+        if (isDir) dirs.set(rel, kind);
+      }
+      const found = await kind;
+      if (found === 'absent') return;
+      if (found === 'link')
+        throw new ExternalError(
+          'repo',
+          `refusing to write ${path}: ${rel} is a symlink`,
+          'replace the symlink with a directory, or change `output` in the config',
+        );
     }
-  }
+  };
+}
+
+/** Refuses to write through a symlink anywhere along a repo-relative path. */
+export function assertNoSymlink(root: string, path: string): Promise<void> {
+  return symlinkGuard(root)(path);
 }

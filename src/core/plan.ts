@@ -445,3 +445,34 @@ export function isEmptyPlan(p: Plan): boolean {
     ) && !(p.prune && p.orphans.some((o) => o.keys.length === 0))
   );
 }
+
+/**
+ * The manifests a `rotate --secret ...` can touch: those of the selected secrets, and of every
+ * secret that shares a value with one of them (a shared value rotates in all its consumers).
+ * Undefined when nothing is selected: a scheduled rotation looks at every manifest. Reading only
+ * these keeps a rotation of 100 secrets in a repo of 10,000 from parsing the other 9,900.
+ */
+export function selectionPaths(
+  config: Config,
+  selection: RotateSelection | undefined,
+): Set<string> | undefined {
+  if (!selection || selection.secrets.length === 0) return undefined;
+  const selected = config.secrets.filter((s) => isSelected(selection, s, undefined));
+  const sharedNames = new Set(
+    selected.flatMap((s) =>
+      s.keys.flatMap((k) => (k.source.kind === 'shared' ? [k.source.from] : [])),
+    ),
+  );
+  const paths = new Set<string>();
+  for (const secret of config.secrets) {
+    const touches =
+      selected.includes(secret) ||
+      secret.keys.some((k) => k.source.kind === 'shared' && sharedNames.has(k.source.from));
+    if (!touches) continue;
+    for (const environment of secret.environments)
+      paths.add(
+        renderPath(config.output, { namespace: secret.namespace, name: secret.name, environment }),
+      );
+  }
+  return paths;
+}

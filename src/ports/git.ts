@@ -59,8 +59,11 @@ export interface PushAuth {
 
 const WORKTREE_PREFIX = 'gitops-secrets-wt-';
 
-/** A git command's output; rejects with git's own message (stderr) when it exits non-zero. */
-type Raw = (args: string[]) => Promise<string>;
+/**
+ * A git command's output; rejects with git's own message (stderr) when it exits non-zero.
+ * `input` goes to its stdin (NUL-separated path lists: no pathspec matching, no argv limit).
+ */
+type Raw = (args: string[], input?: string) => Promise<string>;
 
 /** git is given plenty of time (a fetch of a big repo), but not forever. */
 const GIT_TIMEOUT_MS = 15 * 60_000;
@@ -72,11 +75,11 @@ const GIT_TIMEOUT_MS = 15 * 60_000;
  * miss), about half a second per run.
  */
 function gitIn(cwd: string, env: NodeJS.ProcessEnv): Raw {
-  return async (args) => {
+  return async (args, input) => {
     const r = await runProcess('git', args, {
       cwd,
       env,
-      input: undefined,
+      input,
       timeoutMs: GIT_TIMEOUT_MS,
       maxBuffer: 1024 * 1024 * 1024,
     });
@@ -260,19 +263,34 @@ export async function openRepo(
       const dir = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
       await raw(['worktree', 'add', '--detach', '--no-checkout', dir, commit]);
       const wt = make(dir);
-      const wtRaw = (args: string[]) => wrap(args[0] ?? 'command', () => wt(args));
+      const wtRaw = (args: string[], input?: string) =>
+        wrap(args[0] ?? 'command', () => wt(args, input));
+      const pathList = (paths: string[]) => paths.map((p) => `${p}\0`).join('');
       // The index holds the whole tree; only the files the run touches are written to disk.
       await wtRaw(['read-tree', commit]);
       return {
         dir,
         async checkout(paths) {
-          if (paths.length > 0) await wtRaw(['checkout', commit, '--', ...paths]);
+          // From the index read above, by literal path: `git checkout -- PATHS` matches every
+          // pathspec against every entry (a second for a thousand paths in a big repo).
+          if (paths.length > 0)
+            await wtRaw(['checkout-index', '--force', '-z', '--stdin'], pathList(paths));
         },
         async commit(message, paths) {
-          if (paths.length > 0) await wtRaw(['add', '--all', '--', ...paths]);
+          // Literal paths on stdin: `git add -- PATHS` took 0.9 s for 1,000 new files (pathspecs).
+          // --remove stages the deletion of a path that is gone from disk (prune).
+          if (paths.length > 0)
+            await wtRaw(['update-index', '--add', '--remove', '-z', '--stdin'], pathList(paths));
           const identity = await commitIdentity(wt, baseEnv);
           await wtRaw([
             ...identity,
+            // git commit ends with `git maintenance run --auto`, which may repack the user's
+            // objects (90 ms here, minutes in a big repo) on the tool's clock; their next git
+            // command of their own does it instead.
+            '-c',
+            'maintenance.auto=false',
+            '-c',
+            'gc.auto=0',
             'commit',
             '--quiet',
             '--no-verify',
