@@ -6,7 +6,7 @@
  *   npx tsx bench/run.ts --n 200 --out /tmp/r.json [--keep] [--cli other/dist/cli.js]
  *
  * Measures in one run: the sops floor (sops alone encrypting the same N plaintext manifests from
- * stdin, as many in parallel as the tool runs: os.availableParallelism()); the first sync
+ * stdin, as many in parallel as the tool runs: the cores, or --jobs); the first sync
  * (--no-push); a no-op sync (sops processes counted by a shim on PATH); rotate --force on N/10
  * secrets against the floor of that many files; check at N and at 10×N; the peak RSS of each
  * run; the GitHub API calls of syncs against the loopback test server. Prints a table and the
@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { loadConfig, MAX_CONFIG_BYTES } from '../src/config/load.js';
-import { shortLivedGo } from '../src/ports/sops.js';
+import { shortLivedGo, sopsJobs } from '../src/ports/sops.js';
 import { startGitHubServer } from '../test/helpers/github-server.js';
 import { CLI, makeScenario, ROOT, TOOLS_BIN } from '../test/helpers/scenario.js';
 import { type CliRun, makeSopsShim, runCli, sopsFloor } from './harness.js';
@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     /** Another build of the CLI to measure (e.g. a branch's dist/cli.js), for A/B comparisons. */
     cli: { type: 'string', default: CLI },
     keep: { type: 'boolean', default: false },
+    /** sops processes at once, for the tool (GITOPS_SECRETS_SOPS_JOBS) and the floor alike. */
+    jobs: { type: 'string' },
   },
 });
 const n = Number(args.n);
@@ -53,7 +55,11 @@ if (!Number.isInteger(rounds) || rounds < 1) {
 }
 const outFile = resolve(args.out);
 const log = (line: string) => console.error(`bench: ${line}`);
-const parallelism = availableParallelism();
+const parallelism = args.jobs === undefined ? sopsJobs(process.env) : Number(args.jobs);
+if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) {
+  console.error('--jobs must be a whole number from 1 to 64');
+  process.exit(2);
+}
 
 function expectExit(run: CliRun, codes: number[], what: string): void {
   if (codes.includes(run.exitCode)) return;
@@ -63,6 +69,7 @@ function expectExit(run: CliRun, codes: number[], what: string): void {
 }
 
 const s = await makeScenario();
+s.env.GITOPS_SECRETS_SOPS_JOBS = String(parallelism);
 const github = await startGitHubServer({ repos: [{ owner: 'bench', repo: 'gitops' }] });
 try {
   const sops = join(TOOLS_BIN, 'sops');
@@ -237,7 +244,7 @@ try {
     date: new Date().toISOString(),
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
-      cores: parallelism,
+      cores: availableParallelism(),
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       sops: sopsVersion ?? 'unknown',

@@ -241,7 +241,8 @@ export async function runJob(
   checkpoint('planned');
   const work = !isEmptyPlan(plan);
   if (work) {
-    // The sops version check runs while git sets up the worktree.
+    // The sops version check runs alongside the rest (a failed check wins over whatever else
+    // failed, since an old sops fails the other calls too); nothing is committed before it passed.
     const ready = ports.sops.ensureReady();
     ready.catch(() => undefined); // awaited below; until then a failure is not "unhandled"
     const wt = await git.addWorktree(baseSha).catch(async (err: unknown) => {
@@ -249,61 +250,76 @@ export async function runJob(
       throw err;
     });
     try {
-      await ready;
-      // Files to read or change, and .sops.yaml for creation rules.
-      const needed = new Set<string>(['.sops.yaml']);
-      for (const f of plan.files)
-        if (
-          f.exists &&
-          !fromBranch.has(f.path) &&
-          (f.reencrypt || f.changes.some((c) => c.action !== 'needs-input'))
-        )
-          needed.add(f.path);
-      for (const s of plan.shared)
-        if (s.from && !fromBranch.has(s.from.path)) needed.add(s.from.path);
-      for (const [path] of conflicted) needed.add(path);
-      const rolloutNeeded = plan.files
-        .filter((f) => f.changes.some((c) => c.action === 'rotate' || c.action === 'set'))
-        .flatMap((f) => f.secret.rollout)
-        .filter((p) => !rolloutFromBranch.has(p));
-      // One checkout: the managed files (known to be in the base), and .sops.yaml and the
-      // workloads to bump where the base has them.
-      const toCheckout = new Set([...needed].filter((p) => p !== '.sops.yaml' && baseFiles.has(p)));
-      for (const p of await existingPaths(git, baseSha, ['.sops.yaml', ...new Set(rolloutNeeded)]))
-        toCheckout.add(p);
-      await wt.checkout([...toCheckout]);
-      for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);
-      const texts = await git.readBlobs(
-        [...fromBranch, ...rolloutFromBranch.keys()]
-          .map((p) => startBlobs.get(p))
-          .filter((x): x is string => !!x),
-      );
-      for (const path of [...fromBranch, ...rolloutFromBranch.keys()]) {
-        const blob = startBlobs.get(path);
-        if (!blob) continue;
-        await mkdir(dirname(join(wt.dir, path)), { recursive: true });
-        await writeFile(join(wt.dir, path), texts.get(blob) ?? '');
-      }
-      for (const [path, blob] of conflicted) {
-        const values = carried.get(path);
-        if (!values) continue;
-        const text = (await git.readBlobs([blob])).get(blob) ?? '';
-        const plain = decodeData(
-          await ports.sops.decryptStdin(text, { filename: path, cwd: wt.dir }),
-          path,
+      const work = (async () => {
+        // Files to read or change, and .sops.yaml for creation rules.
+        const needed = new Set<string>(['.sops.yaml']);
+        for (const f of plan.files)
+          if (
+            f.exists &&
+            !fromBranch.has(f.path) &&
+            (f.reencrypt || f.changes.some((c) => c.action !== 'needs-input'))
+          )
+            needed.add(f.path);
+        for (const s of plan.shared)
+          if (s.from && !fromBranch.has(s.from.path)) needed.add(s.from.path);
+        for (const [path] of conflicted) needed.add(path);
+        const rolloutNeeded = plan.files
+          .filter((f) => f.changes.some((c) => c.action === 'rotate' || c.action === 'set'))
+          .flatMap((f) => f.secret.rollout)
+          .filter((p) => !rolloutFromBranch.has(p));
+        const files = new Set([...needed].filter((p) => p !== '.sops.yaml' && baseFiles.has(p)));
+        for (const p of await existingPaths(git, baseSha, [...new Set(rolloutNeeded)]))
+          files.add(p);
+        // .sops.yaml first: sops reads its creation rules from the worktree. The files to
+        // change are written while the first sops processes encrypt from stdin; apply waits for
+        // them before it reads or writes any file.
+        const sopsYamlFirst = baseListing.has('.sops.yaml') && files.size > 0;
+        if (sopsYamlFirst) await wt.checkout(['.sops.yaml']);
+        else if (baseListing.has('.sops.yaml')) files.add('.sops.yaml');
+        for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);
+        const filesReady = (async () => {
+          await wt.checkout([...files]);
+          const carriedPaths = [...fromBranch, ...rolloutFromBranch.keys()];
+          const texts = await git.readBlobs(
+            carriedPaths.map((p) => startBlobs.get(p)).filter((x): x is string => !!x),
+          );
+          for (const path of carriedPaths) {
+            const blob = startBlobs.get(path);
+            if (!blob) continue;
+            await mkdir(dirname(join(wt.dir, path)), { recursive: true });
+            await writeFile(join(wt.dir, path), texts.get(blob) ?? '');
+          }
+        })();
+        filesReady.catch(() => undefined); // awaited by apply, or below
+        if (files.has('.sops.yaml')) await filesReady;
+        for (const [path, blob] of conflicted) {
+          const values = carried.get(path);
+          if (!values) continue;
+          const text = (await git.readBlobs([blob])).get(blob) ?? '';
+          const plain = decodeData(
+            await ports.sops.decryptStdin(text, { filename: path, cwd: wt.dir }),
+            path,
+          );
+          for (const k of values.keys()) values.set(k, plain[k] ?? '');
+        }
+        const touched = await applyPlan(
+          {
+            plan,
+            dir: wt.dir,
+            filesReady,
+            existing: start,
+            carried,
+            rotateDataKey: options.rotateDataKey ?? false,
+          },
+          { sops: ports.sops, random: cryptoRandom },
         );
-        for (const k of values.keys()) values.set(k, plain[k] ?? '');
-      }
-      const touched = await applyPlan(
-        {
-          plan,
-          dir: wt.dir,
-          existing: start,
-          carried,
-          rotateDataKey: options.rotateDataKey ?? false,
-        },
-        { sops: ports.sops, random: cryptoRandom },
-      );
+        await filesReady;
+        return touched;
+      })();
+      const [done, version] = await Promise.allSettled([work, ready]);
+      if (version.status === 'rejected') throw version.reason;
+      if (done.status === 'rejected') throw done.reason;
+      const touched = done.value;
       checkpoint('applied');
       const paths = [...new Set([...touched, ...fromBranch, ...rolloutFromBranch.keys()])];
       result.commit = await wt.commit(commitMessage(options.job, rows), paths);

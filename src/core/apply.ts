@@ -1,6 +1,5 @@
 import { writeFile as writeFileCb } from 'node:fs';
 import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { parse } from 'yaml';
@@ -36,17 +35,28 @@ export interface ApplyInput {
   concurrency?: number;
   /** Re-encrypt with a new data key (`sops rotate`) instead of re-wrapping it (`updatekeys`). */
   rotateDataKey?: boolean;
+  /**
+   * Resolves once the files to change are in the worktree (they are checked out while the
+   * first sops processes encrypt from stdin); nothing on disk is read or written before.
+   */
+  filesReady?: Promise<void>;
 }
 
 /** Performs a plan in a worktree: sops writes every value; nothing plaintext touches the disk. */
 export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<string[]> {
   const { plan, dir } = input;
-  const limit = pLimit(input.concurrency ?? availableParallelism());
+  const limit = pLimit(input.concurrency ?? ports.sops.jobs);
   const touched: string[] = [];
-  const noSymlink = symlinkGuard(dir);
+  const disk = input.filesReady ?? Promise.resolve();
+  const guard = symlinkGuard(dir);
+  const noSymlink = async (path: string) => {
+    await disk;
+    await guard(path);
+  };
   // Each directory is made once per run, not once per secret.
   const madeDirs = new Map<string, Promise<unknown>>();
   const writeSecret = async (path: string, text: string) => {
+    await noSymlink(path);
     const full = join(dir, path);
     const parent = dirname(full);
     let made = madeDirs.get(parent);
@@ -65,9 +75,9 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   const valuesOf = (path: string) => {
     let p = decrypted.get(path);
     if (!p) {
-      p = limit(() => ports.sops.decrypt(path, { cwd: dir })).then((text) =>
-        decodeData(text, path),
-      );
+      p = disk
+        .then(() => limit(() => ports.sops.decrypt(path, { cwd: dir })))
+        .then((text) => decodeData(text, path));
       decrypted.set(path, p);
     }
     return p;
@@ -126,13 +136,13 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       writes.every((c) => c.action !== 'remove' && c.value?.kind !== 'previous') &&
       info.dataKeys.every((k) => values.has(k));
     if (!whole) return false;
-    const current = await readFile(join(dir, file.path), 'utf8').catch(() => undefined);
-    if (current === undefined) return false;
     const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
     for (const change of writes)
       state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
     const ciphertext = await encryptWhole(file, state, values);
-    if (!sameButValues(current, ciphertext)) return false;
+    await noSymlink(file.path);
+    const current = await readFile(join(dir, file.path), 'utf8').catch(() => undefined);
+    if (current === undefined || !sameButValues(current, ciphertext)) return false;
     await writeSecret(file.path, ciphertext);
     return true;
   };
@@ -141,7 +151,6 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     plan.files.map(async (file) => {
       const writes = file.changes.filter((c) => c.action !== 'needs-input');
       if (writes.length === 0 && !file.reencrypt) return;
-      await noSymlink(file.path);
       const valueFor = async (change: KeyChange): Promise<string> => {
         const v = change.value;
         if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
@@ -181,6 +190,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
           touched.push(file.path);
           return;
         }
+        await noSymlink(file.path);
         const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
         for (const change of writes) {
           if (change.action === 'remove') {
@@ -205,6 +215,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       }
       const reencrypt = file.reencrypt;
       if (reencrypt) {
+        await noSymlink(file.path);
         await limit(() =>
           input.rotateDataKey
             ? ports.sops.reencrypt(file.path, reencrypt, { cwd: dir })

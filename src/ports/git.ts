@@ -301,9 +301,13 @@ export async function openRepo(
           return (await wtRaw(['rev-parse', 'HEAD'])).trim();
         },
         async remove() {
-          await git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
+          // `worktree remove` drops git's record of it too; prune only when it could not.
+          const removed = await git(['worktree', 'remove', '--force', dir]).then(
+            () => true,
+            () => false,
+          );
           await rm(dir, { recursive: true, force: true });
-          await git(['worktree', 'prune']).catch(() => undefined);
+          if (!removed) await git(['worktree', 'prune']).catch(() => undefined);
         },
       };
     },
@@ -388,8 +392,12 @@ function isAlive(pid: number): boolean {
 
 /** The committer: the user's git identity if set, else a bot identity. */
 async function commitIdentity(git: Raw, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const name = (await git(['config', '--get', 'user.name']).catch(() => '')).trim();
-  const email = (await git(['config', '--get', 'user.email']).catch(() => '')).trim();
+  // Both settings in one git process (exit 1, no output, when neither is set).
+  const out = await git(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
+  const has = (key: string) =>
+    out.split('\n').some((l) => l.startsWith(`${key} `) && l.length > key.length + 1);
+  const name = has('user.name');
+  const email = has('user.email');
   if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
   const inActions = env.GITHUB_ACTIONS === 'true';
   return [

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
@@ -42,6 +42,8 @@ export interface SopsPort {
   unset(file: string, path: string[], options: { cwd: string }): Promise<void>;
   /** Processes started so far (reported in --json, checked by the benchmark). */
   readonly started: number;
+  /** How many sops processes to run at once (GITOPS_SECRETS_SOPS_JOBS, default: the cores). */
+  readonly jobs: number;
 }
 
 export const MIN_SOPS_VERSION = [3, 11, 0] as const;
@@ -129,6 +131,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     get started() {
       return started;
     },
+    jobs: sopsJobs(env),
     ensureReady() {
       ready ??= (async () => {
         const out = await run(
@@ -230,6 +233,16 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       await run(['unset', file, indexOf(path)], undefined, cwd, file);
     },
   };
+}
+
+/**
+ * sops processes to run at once: GITOPS_SECRETS_SOPS_JOBS (a whole number from 1 to 64; more
+ * than the cores pays off when sops waits on a key service such as a cloud KMS), else as many
+ * as there are cores (sops with age or PGP keys is CPU-bound).
+ */
+export function sopsJobs(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.GITOPS_SECRETS_SOPS_JOBS);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : availableParallelism();
 }
 
 /** Flags for a YAML document on stdin that sops treats as if it were `filename`. */
