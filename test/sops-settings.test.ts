@@ -1,0 +1,160 @@
+/**
+ * What the performance work changed that a user can see: the Go runtime settings of the sops
+ * processes (and that their own win), GITOPS_SECRETS_SOPS_JOBS, the plaintext Secret given to
+ * sops, and which manifests `rotate --secret` reads.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { parse } from 'yaml';
+import { parseConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/types.js';
+import { renderPlainSecret } from '../src/core/manifest.js';
+import { selectionPaths } from '../src/core/plan.js';
+import { shortLivedGo, sopsJobs } from '../src/ports/sops.js';
+import { FAKE_SOPS, REAL_SOPS } from './helpers/reliability.js';
+import { example, makeScenario } from './helpers/scenario.js';
+
+function config(text: string): Config {
+  const r = parseConfig(text, 'config/secrets.yaml');
+  if (!r.config) throw new Error(JSON.stringify(r.problems));
+  return r.config;
+}
+
+test('sync runs every sops process with GOGC=off GOMEMLIMIT=512MiB, unless the user set their own', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(await example('fairwinds-insights.yaml'));
+  await s.commitAndPush('add secrets config');
+  const log = join(s.dir, 'go-env.log');
+  const shim = {
+    GITOPS_SECRETS_SOPS: join(FAKE_SOPS, 'record-go-env.sh'),
+    REAL_SOPS,
+    SOPS_ENV_LOG: log,
+  };
+  const first = await s.run(['sync', '--no-push'], { env: shim });
+  t.is(first.exitCode, 0, first.stderr);
+  const lines = (await readFile(log, 'utf8')).trim().split('\n');
+  t.true(lines.length >= 2, 'the version check and the encryption');
+  t.deepEqual([...new Set(lines)], ['GOGC=off GOMEMLIMIT=512MiB']);
+
+  // Their own setting is passed on as it is, and the other one is not added.
+  await s.git(['branch', '-D', 'gitops-secrets/sync']);
+  const userLog = join(s.dir, 'go-env-user.log');
+  const own = await s.run(['sync', '--no-push'], {
+    env: { ...shim, SOPS_ENV_LOG: userLog, GOGC: '200' },
+  });
+  t.is(own.exitCode, 0, own.stderr);
+  const userLines = (await readFile(userLog, 'utf8')).trim().split('\n');
+  t.deepEqual([...new Set(userLines)], ['GOGC=200 GOMEMLIMIT=unset']);
+
+  // --no-push: the commit is on the local branch.
+  const file = await s.git([
+    'show',
+    'gitops-secrets/sync:secrets/fairwinds-insights/fwinsights-secrets.yaml',
+  ]);
+  t.is(Object.keys((await s.decrypt(file)).data).length, 5);
+});
+
+test('GITOPS_SECRETS_SOPS_JOBS sets how many sops processes run at once; anything else means the cores', (t) => {
+  t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: '6' }), 6);
+  t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: '1' }), 1);
+  for (const bad of ['0', '-2', '1.5', '65', 'many', ''])
+    t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: bad }), availableParallelism(), bad);
+  t.is(sopsJobs({}), availableParallelism());
+  t.deepEqual(shortLivedGo({ GOMEMLIMIT: '1GiB' }), {});
+  t.deepEqual(shortLivedGo({ PATH: '/bin' }), { GOGC: 'off', GOMEMLIMIT: '512MiB' });
+});
+
+test('a sync with GITOPS_SECRETS_SOPS_JOBS=1 writes the same Secrets', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(await example('keptn-bridge.yaml'));
+  await s.commitAndPush('add secrets config');
+  const r = await s.run(['sync', '--json'], { env: { GITOPS_SECRETS_SOPS_JOBS: '1' } });
+  t.is(r.exitCode, 0, r.stderr);
+  const file = await s.show('gitops-secrets/sync', 'secrets/keptn/bridge-oauth.yaml');
+  const { data } = await s.decrypt(file);
+  t.is(data.session_secret?.length, 45);
+  t.is(data.database_encrypt_secret?.length, 32);
+});
+
+test('the plaintext Secret for sops reads back as exactly the names, labels and values given', (t) => {
+  const awkward = [
+    'true',
+    'null',
+    '1',
+    '0x1f',
+    '~',
+    '- a',
+    'a: b',
+    '#x',
+    "it's",
+    '"q"',
+    'ü ☃',
+    'two\nlines',
+  ];
+  const labels = Object.fromEntries(awkward.map((v, i) => [`l${i}`, v]));
+  const text = renderPlainSecret({
+    name: 'true',
+    namespace: '1',
+    type: 'kubernetes.io/basic-auth',
+    labels,
+    annotations: { 'example.com/note': 'null' },
+    state: { version: 1, keys: { '1': { generated: 'g', rotated: 'r' } } },
+    data: new Map(awkward.map((v, i) => [i % 2 ? String(i) : `k.${i}`, v])),
+  });
+  const doc = parse(text) as {
+    metadata: { name: unknown; namespace: unknown; labels: Record<string, unknown> };
+    type: unknown;
+    data: Record<string, string>;
+  };
+  t.is(doc.metadata.name, 'true');
+  t.is(doc.metadata.namespace, '1');
+  t.is(doc.type, 'kubernetes.io/basic-auth');
+  t.deepEqual(doc.metadata.labels, { ...labels, 'app.kubernetes.io/managed-by': 'gitops-secrets' });
+  const decoded = Object.fromEntries(
+    Object.entries(doc.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+  t.deepEqual(
+    decoded,
+    Object.fromEntries(awkward.map((v, i) => [i % 2 ? String(i) : `k.${i}`, v])),
+  );
+});
+
+test('rotate --secret reads the selected secrets and every secret that shares a value with them', (t) => {
+  const c = config(`version: 1
+shared:
+  db: { length: 40 }
+  other: { length: 40 }
+environments: [dev, prod]
+output: secrets/{environment}/{namespace}/{name}.yaml
+secrets:
+  - name: a
+    namespace: ns
+    keys: { DB: { from: db }, KEY: { length: 10 } }
+  - name: b
+    namespace: ns
+    keys: { PASSWORD: { from: db } }
+  - name: c
+    namespace: ns
+    keys: { X: { from: other } }
+  - name: d
+    namespace: ns
+    keys: { KEY: { length: 10 } }
+`);
+  const picked = selectionPaths(c, { secrets: ['ns/a'], key: undefined, force: true });
+  t.deepEqual([...(picked ?? [])].sort(), [
+    'secrets/dev/ns/a.yaml',
+    'secrets/dev/ns/b.yaml',
+    'secrets/prod/ns/a.yaml',
+    'secrets/prod/ns/b.yaml',
+  ]);
+  t.deepEqual(
+    [...(selectionPaths(c, { secrets: ['ns/d'], key: undefined, force: true }) ?? [])].sort(),
+    ['secrets/dev/ns/d.yaml', 'secrets/prod/ns/d.yaml'],
+  );
+  t.is(selectionPaths(c, { secrets: [], key: undefined, force: false }), undefined);
+  t.is(selectionPaths(c, undefined), undefined);
+});
