@@ -67,8 +67,9 @@ async function runJobCommand(
   const now = parseNow(o.now);
   const { repo, config } = await configFor(o);
   if (job === 'rotate') {
+    const declared = new Set(config.secrets.map((x) => `${x.namespace}/${x.name}`));
     for (const s of o.secret ?? []) {
-      if (!config.secrets.some((x) => `${x.namespace}/${x.name}` === s)) {
+      if (!declared.has(s)) {
         throw new UsageError(
           `--secret ${s} is not in ${o.config}`,
           'use NAMESPACE/NAME of a declared secret',

@@ -420,6 +420,7 @@ function infos(map: Map<string, ManifestInfo | ManifestProblem>): Map<string, Ma
 }
 
 async function existingPaths(git: GitPort, commit: string, paths: string[]): Promise<string[]> {
+  if (paths.length === 0) return []; // no pathspec would list the whole tree
   const files = await git.listFiles(commit, paths);
   return paths.filter((p) => files.has(p));
 }
