@@ -97,8 +97,17 @@ export async function runJob(
         'pass --base BRANCH',
       );
     remoteBranchSha = refs.heads.get(branch);
-    await git.fetch(options.remote, remoteBranchSha ? [base, branch] : [base]);
-    baseSha = await git.resolve(`refs/remotes/${options.remote}/${base}`);
+    const remoteBaseSha = refs.heads.get(base)!;
+    // No fetch when both commits are here already (a CI checkout of the base, the run after a
+    // merge): one `cat-file --batch-check` instead of a round trip to the remote.
+    if (
+      await git.hasCommits(remoteBranchSha ? [remoteBaseSha, remoteBranchSha] : [remoteBaseSha])
+    ) {
+      baseSha = remoteBaseSha;
+    } else {
+      await git.fetch(options.remote, remoteBranchSha ? [base, branch] : [base]);
+      baseSha = await git.resolve(`refs/remotes/${options.remote}/${base}`);
+    }
     branchSha = remoteBranchSha;
     if (!options.push) {
       const local = await git.resolve(`refs/heads/${branch}`);

@@ -32,6 +32,8 @@ export interface GitPort {
     branches: string[],
   ): Promise<{ heads: Map<string, string>; defaultBranch?: string }>;
   fetch(remote: string, branches: string[]): Promise<void>;
+  /** True when every one of these commits is in the local object store (no fetch needed). */
+  hasCommits(shas: string[]): Promise<boolean>;
   resolve(ref: string): Promise<string | undefined>;
   currentBranch(): Promise<string | undefined>;
   symbolicRef(ref: string): Promise<string | undefined>;
@@ -186,6 +188,15 @@ export async function openRepo(
           ...branches.map((b) => `+refs/heads/${b}:refs/remotes/${remote}/${b}`),
         ]),
       );
+    },
+    async hasCommits(shas) {
+      if (shas.length === 0) return true;
+      const out = await git(
+        ['cat-file', '--batch-check'],
+        shas.map((x) => `${x}\n`).join(''),
+      ).catch(() => '');
+      const lines = out.trim().split('\n');
+      return lines.length === shas.length && lines.every((l) => / commit \d+$/.test(l));
     },
     async resolve(ref) {
       try {

@@ -1,0 +1,74 @@
+/**
+ * sync fetches only what it does not have: no round trip to the remote when the base (and the
+ * job branch) are in the local object store already, a fetch when another clone moved them.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { example, makeScenario } from './helpers/scenario.js';
+
+/** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
+async function gitCommands(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { event: string; argv?: string[] })
+    .filter((e) => e.event === 'start' && e.argv)
+    .map((e) => e.argv![1] ?? '');
+}
+
+test('a base that is already here is not fetched again; the sync still reads it', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(await example('keptn-bridge.yaml'));
+  await s.commitAndPush('add secrets config');
+  const trace = join(s.dir, 'trace.json');
+  const r = await s.run(['sync', '--json'], { env: { GIT_TRACE2_EVENT: trace } });
+  t.is(r.exitCode, 0, r.stderr);
+  const commands = await gitCommands(trace);
+  t.true(commands.includes('ls-remote'), commands.join(' '));
+  t.false(commands.includes('fetch'), commands.join(' '));
+  const out = JSON.parse(r.stdout) as { changes: unknown[] };
+  t.is(out.changes.length, 2);
+});
+
+test('a base that another clone pushed is fetched, and its new secret is generated', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(await example('keptn-bridge.yaml'));
+  await s.commitAndPush('add secrets config');
+  t.is((await s.run(['sync'])).exitCode, 0);
+
+  // A colleague adds a secret from their own clone; this clone has not seen that commit.
+  const other = join(s.dir, 'other');
+  await s.git(['clone', '--quiet', s.remote, other], s.dir);
+  const config = await readFile(join(s.repo, 'config/secrets.yaml'), 'utf8');
+  await writeFile(
+    join(other, 'config/secrets.yaml'),
+    `${config.trimEnd()}\n  - name: extra\n    namespace: keptn\n    keys:\n      token: { length: 20 }\n`,
+  );
+  await s.git(['commit', '--quiet', '-am', 'add extra'], other);
+  await s.git(['push', '--quiet', 'origin', 'main'], other);
+
+  const trace = join(s.dir, 'trace.json');
+  // This clone has the new config in its working tree (edited here too), not the commit.
+  await writeFile(
+    join(s.repo, 'config/secrets.yaml'),
+    await readFile(join(other, 'config/secrets.yaml'), 'utf8'),
+  );
+  const r = await s.run(['sync', '--json'], { env: { GIT_TRACE2_EVENT: trace } });
+  t.is(r.exitCode, 0, r.stderr);
+  t.true((await gitCommands(trace)).includes('fetch'));
+  const out = JSON.parse(r.stdout) as { changes: { id: string; key: string }[] };
+  t.true(
+    out.changes.some((c) => c.id === 'keptn/extra' && c.key === 'token'),
+    JSON.stringify(out.changes),
+  );
+  // The job branch is rebuilt on the fetched base: it holds the colleague's commit.
+  const head = await s.git(
+    ['--git-dir', s.remote, 'log', '--format=%s', 'gitops-secrets/sync'],
+    s.dir,
+  );
+  t.regex(head, /add extra/);
+});
