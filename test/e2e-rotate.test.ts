@@ -223,3 +223,33 @@ test('a due provided slot is listed as needing a new value from a person; the ne
   }
   t.is(new Set(values).size, 3);
 });
+
+test('rotate --secret B after rotate --secret A: one branch, both rotations in the commit and the table', async (t) => {
+  const s = await merged();
+  t.teardown(() => s.cleanup());
+  const before = await file(s, 'main', 'keptn', 'bridge-oauth');
+  const first = await s.run(['rotate', '--force', '--secret', 'keptn/bridge-oauth', '--json']);
+  t.is(first.exitCode, 0, first.stderr);
+  const rotatedA = await file(s, 'gitops-secrets/rotate', 'keptn', 'bridge-oauth');
+  t.not(rotatedA.data.session_secret, before.data.session_secret);
+
+  // The second run reads only what its selection touches, plus what the branch already carries.
+  const second = await s.run(['rotate', '--force', '--secret', 'renku/analytics', '--json']);
+  t.is(second.exitCode, 0, second.stderr);
+  const out = JSON.parse(second.stdout) as { changes: { id: string; key: string }[] };
+  const ids = new Set(out.changes.map((c) => c.id));
+  t.true(ids.has('keptn/bridge-oauth'), JSON.stringify(out.changes));
+  t.true(ids.has('renku/analytics'), JSON.stringify(out.changes));
+  // bridge-oauth keeps the values of the first rotation; it is not rotated again.
+  t.deepEqual(await file(s, 'gitops-secrets/rotate', 'keptn', 'bridge-oauth'), rotatedA);
+  // The shared value rotated in every consumer, selected or not.
+  const analytics = await file(s, 'gitops-secrets/rotate', 'renku', 'analytics');
+  const reporting = await file(s, 'gitops-secrets/rotate', 'renku', 'reporting');
+  t.is(analytics.data.DB_PASSWORD, reporting.data.PASSWORD);
+  t.not(analytics.data.DB_PASSWORD, (await file(s, 'main', 'renku', 'analytics')).data.DB_PASSWORD);
+  const log = await s.git(
+    ['--git-dir', s.remote, 'log', '--format=%s', 'main..gitops-secrets/rotate'],
+    s.dir,
+  );
+  t.is(log.trim().split('\n').length, 1, 'one commit on the base');
+});

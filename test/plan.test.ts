@@ -141,3 +141,28 @@ test('a manifest that cannot be read is a problem, never overwritten', (t) => {
   );
   t.false(p.files.some((f) => f.path === 'secrets/ns/a.yaml'));
 });
+
+test('rotate --secret: a shared value rotates in every consumer, also unselected ones; --key narrows it away', (t) => {
+  const existing = new Map<string, ManifestInfo | ManifestProblem>([
+    [
+      'secrets/ns/a.yaml',
+      manifest('secrets/ns/a.yaml', 'a', { DB: { shared: 'db' }, KEY: {}, TOKEN: {} }),
+    ],
+    ['secrets/ns/b.yaml', manifest('secrets/ns/b.yaml', 'b', { PASSWORD: { shared: 'db' } })],
+  ]);
+  const rotate = (secrets: string[], key?: string) =>
+    summary(
+      plan({
+        config: CONFIG,
+        job: 'rotate',
+        existing,
+        now: new Date(T0),
+        rotate: { secrets, key, force: true },
+      }),
+    ).filter((row) => !row.includes('_PREVIOUS'));
+  t.deepEqual(rotate(['ns/b']), [
+    'ns/a DB rotate: shared value db: forced; last rotated 2026-01-01',
+    'ns/b PASSWORD rotate: shared value db: forced; last rotated 2026-01-01',
+  ]);
+  t.deepEqual(rotate(['ns/a'], 'KEY'), ['ns/a KEY rotate: forced; last rotated 2026-01-01']);
+});

@@ -179,6 +179,8 @@ export async function runJob(
   // Both versions of a path are read: the base's (for the PR table) and the start's; for
   // `rotate --secret`, only the paths the selection can touch.
   const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
+  // What an earlier run changed on the job branch stays in the commit and in the PR's table.
+  if (scope) for (const path of [...fromBranch, ...conflicted.keys()]) scope.add(path);
   const inScope = <T>(m: Map<string, T>) =>
     scope ? new Map([...m].filter(([path]) => scope.has(path))) : m;
   const baseRead = inScope(baseFiles);

@@ -186,7 +186,15 @@ export function plan(input: PlanInput): Plan {
       const consumers = instances.filter((i) =>
         i.secret.keys.some((k) => k.source.kind === 'shared' && k.source.from === name),
       );
-      const selected = consumers.some((c) => isSelected(selection, c.secret, undefined));
+      // Due when a selected key carries it (`--secret S --key K`: only if K is that key).
+      const selected = consumers.some((c) =>
+        c.secret.keys.some(
+          (k) =>
+            k.source.kind === 'shared' &&
+            k.source.from === name &&
+            isSelected(selection, c.secret, k.name),
+        ),
+      );
       if (!selected) continue;
       const env = group.includes('@') ? group.slice(group.indexOf('@') + 1) : undefined;
       const already = consumers.some((c) =>
@@ -251,7 +259,10 @@ export function plan(input: PlanInput): Plan {
         }
         continue;
       }
-      if (input.job !== 'rotate' || !isSelected(selection, inst.secret, key.name)) continue;
+      if (input.job !== 'rotate') continue;
+      // A shared value that is due rotates in every secret that uses it, selected or not: they
+      // must keep holding the same value.
+      if (src.kind !== 'shared' && !isSelected(selection, inst.secret, key.name)) continue;
       const rotated = state[key.name]?.rotated ?? state[key.name]?.generated ?? '';
       if (src.kind !== 'shared' && rotatedOnBranch(inst.path, key.name)) continue;
       if (src.kind === 'shared') {
