@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { parse } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/types.js';
@@ -157,4 +158,38 @@ secrets:
   );
   t.is(selectionPaths(c, { secrets: [], key: undefined, force: false }), undefined);
   t.is(selectionPaths(c, undefined), undefined);
+});
+
+test('labels and annotations with line separators and controls reach the encrypted Secret unchanged', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  // YAML escapes in the config: U+2028, U+2029, U+0085 (line breaks to go-yaml), DEL, U+FEFF.
+  await s.writeConfig(`version: 1
+secrets:
+  - name: odd
+    namespace: ns
+    labels: { team: "a\\u2028b" }
+    annotations: { note: "x\\u2029y\\u0085z", raw: "del\\u007fbom\\ufeff" }
+    keys:
+      token: { length: 20 }
+`);
+  await s.commitAndPush('add secrets config');
+  const r = await s.run(['sync', '--no-push']);
+  t.is(r.exitCode, 0, r.stderr);
+  const file = await s.git(['show', 'gitops-secrets/sync:secrets/ns/odd.yaml']);
+  // Read back by sops itself, as JSON: go-yaml writes U+2028 raw inside a quoted scalar, which it
+  // reads back as written but some other YAML parsers fold into spaces.
+  const decrypted = await execa(
+    REAL_SOPS,
+    ['decrypt', '--filename-override', 'odd.yaml', '--input-type', 'yaml', '--output-type', 'json'],
+    { input: file, env: s.env, cwd: s.dir },
+  );
+  const doc = JSON.parse(decrypted.stdout) as {
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    data: Record<string, string>;
+  };
+  t.is(doc.metadata.labels.team, 'a\u2028b');
+  t.is(doc.metadata.annotations.note, 'x\u2029y\u0085z');
+  t.is(doc.metadata.annotations.raw, 'del\u007fbom\ufeff');
+  t.is(Buffer.from(doc.data.token ?? '', 'base64').toString().length, 20);
 });

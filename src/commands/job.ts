@@ -302,30 +302,35 @@ export async function runJob(
           }
         })();
         filesReady.catch(() => undefined); // awaited by apply, or below
-        if (files.has('.sops.yaml')) await filesReady;
-        for (const [path, blob] of conflicted) {
-          const values = carried.get(path);
-          if (!values) continue;
-          const text = (await git.readBlobs([blob])).get(blob) ?? '';
-          const plain = decodeData(
-            await ports.sops.decryptStdin(text, { filename: path, cwd: wt.dir }),
-            path,
+        try {
+          if (files.has('.sops.yaml')) await filesReady;
+          for (const [path, blob] of conflicted) {
+            const values = carried.get(path);
+            if (!values) continue;
+            const text = (await git.readBlobs([blob])).get(blob) ?? '';
+            const plain = decodeData(
+              await ports.sops.decryptStdin(text, { filename: path, cwd: wt.dir }),
+              path,
+            );
+            for (const k of values.keys()) values.set(k, plain[k] ?? '');
+          }
+          const touched = await applyPlan(
+            {
+              plan,
+              dir: wt.dir,
+              filesReady,
+              existing: start,
+              carried,
+              rotateDataKey: options.rotateDataKey ?? false,
+            },
+            { sops: ports.sops, random: cryptoRandom },
           );
-          for (const k of values.keys()) values.set(k, plain[k] ?? '');
+          await filesReady;
+          return touched;
+        } finally {
+          // Whatever failed, the checkout is over before the worktree is removed.
+          await filesReady.catch(() => undefined);
         }
-        const touched = await applyPlan(
-          {
-            plan,
-            dir: wt.dir,
-            filesReady,
-            existing: start,
-            carried,
-            rotateDataKey: options.rotateDataKey ?? false,
-          },
-          { sops: ports.sops, random: cryptoRandom },
-        );
-        await filesReady;
-        return touched;
       })();
       const [done, version] = await Promise.allSettled([work, ready]);
       if (version.status === 'rejected') throw version.reason;

@@ -45,7 +45,12 @@ export interface ApplyInput {
 /** Performs a plan in a worktree: sops writes every value; nothing plaintext touches the disk. */
 export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<string[]> {
   const { plan, dir } = input;
-  const limit = pLimit(input.concurrency ?? ports.sops.jobs);
+  const jobs = pLimit(input.concurrency ?? ports.sops.jobs);
+  // After the first failure no further sops process starts: the queued ones reject at once, so
+  // the run ends (and its worktree is removed) as soon as the running ones have finished.
+  let failed: { error: unknown } | undefined;
+  const limit = <T>(fn: () => Promise<T>): Promise<T> =>
+    jobs(() => (failed ? Promise.reject(failed.error) : fn()));
   const touched: string[] = [];
   const disk = input.filesReady ?? Promise.resolve();
   const guard = symlinkGuard(dir);
@@ -147,86 +152,97 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     return true;
   };
 
-  await Promise.all(
-    plan.files.map(async (file) => {
-      const writes = file.changes.filter((c) => c.action !== 'needs-input');
-      if (writes.length === 0 && !file.reencrypt) return;
-      const valueFor = async (change: KeyChange): Promise<string> => {
-        const v = change.value;
-        if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
-        if (v.kind === 'own') return generateValue(v.source, ports.random);
-        if (v.kind === 'shared') return sharedValues.get(v.group)!;
-        if (v.kind === 'given') return v.value;
-        if (v.kind === 'carried')
-          return input.carried?.get(file.path)?.get(change.key) ?? missingCarry(file, change);
-        const old = (await valuesOf(file.path))[v.of];
-        if (old === undefined)
-          throw new ExternalError(
-            'sops',
-            `${file.path}: no current value of ${v.of} to keep as previous`,
-          );
-        return old;
-      };
-      const info = input.existing.get(file.path);
-      if (!info) {
-        const data = new Map<string, string>();
-        const state: ManifestState = { version: 1, keys: {} };
-        for (const change of writes) {
-          if (change.action === 'remove') continue;
-          data.set(change.key, await valueFor(change));
-          state.keys[change.key] = keyState(file, change, plan.now, undefined);
-        }
-        if (data.size === 0) return;
-        await writeSecret(file.path, await encryptWhole(file, state, data));
+  /** One file's changes: sops writes every value. */
+  const applyFile = async (file: FilePlan): Promise<void> => {
+    const writes = file.changes.filter((c) => c.action !== 'needs-input');
+    if (writes.length === 0 && !file.reencrypt) return;
+    const valueFor = async (change: KeyChange): Promise<string> => {
+      const v = change.value;
+      if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
+      if (v.kind === 'own') return generateValue(v.source, ports.random);
+      if (v.kind === 'shared') return sharedValues.get(v.group)!;
+      if (v.kind === 'given') return v.value;
+      if (v.kind === 'carried')
+        return input.carried?.get(file.path)?.get(change.key) ?? missingCarry(file, change);
+      const old = (await valuesOf(file.path))[v.of];
+      if (old === undefined)
+        throw new ExternalError(
+          'sops',
+          `${file.path}: no current value of ${v.of} to keep as previous`,
+        );
+      return old;
+    };
+    const info = input.existing.get(file.path);
+    if (!info) {
+      const data = new Map<string, string>();
+      const state: ManifestState = { version: 1, keys: {} };
+      for (const change of writes) {
+        if (change.action === 'remove') continue;
+        data.set(change.key, await valueFor(change));
+        state.keys[change.key] = keyState(file, change, plan.now, undefined);
+      }
+      if (data.size === 0) return;
+      await writeSecret(file.path, await encryptWhole(file, state, data));
+      touched.push(file.path);
+      return;
+    }
+    if (writes.length > 0) {
+      // Values that depend on the current ones (keepPrevious) are read before anything changes.
+      const values = new Map<string, string>();
+      for (const change of writes)
+        if (change.action !== 'remove') values.set(change.key, await valueFor(change));
+      if (!file.reencrypt && (await rewriteWhole(file, info, writes, values))) {
         touched.push(file.path);
         return;
       }
-      if (writes.length > 0) {
-        // Values that depend on the current ones (keepPrevious) are read before anything changes.
-        const values = new Map<string, string>();
-        for (const change of writes)
-          if (change.action !== 'remove') values.set(change.key, await valueFor(change));
-        if (!file.reencrypt && (await rewriteWhole(file, info, writes, values))) {
-          touched.push(file.path);
-          return;
+      await noSymlink(file.path);
+      const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
+      for (const change of writes) {
+        if (change.action === 'remove') {
+          await limit(() => ports.sops.unset(file.path, ['data', change.key], { cwd: dir }));
+          delete state.keys[change.key];
+          continue;
         }
-        await noSymlink(file.path);
-        const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
-        for (const change of writes) {
-          if (change.action === 'remove') {
-            await limit(() => ports.sops.unset(file.path, ['data', change.key], { cwd: dir }));
-            delete state.keys[change.key];
-            continue;
-          }
-          const encoded = Buffer.from(values.get(change.key)!, 'utf8').toString('base64');
-          await limit(() =>
-            ports.sops.set(file.path, ['data', change.key], JSON.stringify(encoded), { cwd: dir }),
-          );
-          state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
-        }
+        const encoded = Buffer.from(values.get(change.key)!, 'utf8').toString('base64');
         await limit(() =>
-          ports.sops.set(
-            file.path,
-            ['metadata', 'annotations', STATE_ANNOTATION],
-            JSON.stringify(stateJson(state)),
-            { cwd: dir },
-          ),
+          ports.sops.set(file.path, ['data', change.key], JSON.stringify(encoded), { cwd: dir }),
         );
+        state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
       }
-      const reencrypt = file.reencrypt;
-      if (reencrypt) {
-        await noSymlink(file.path);
-        await limit(() =>
-          input.rotateDataKey
-            ? ports.sops.reencrypt(file.path, reencrypt, { cwd: dir })
-            : ports.sops.updateKeys(file.path, file.sops.hasRecipients ? file.sops : undefined, {
-                cwd: dir,
-              }),
-        );
-      }
-      touched.push(file.path);
-    }),
+      await limit(() =>
+        ports.sops.set(
+          file.path,
+          ['metadata', 'annotations', STATE_ANNOTATION],
+          JSON.stringify(stateJson(state)),
+          { cwd: dir },
+        ),
+      );
+    }
+    const reencrypt = file.reencrypt;
+    if (reencrypt) {
+      await noSymlink(file.path);
+      await limit(() =>
+        input.rotateDataKey
+          ? ports.sops.reencrypt(file.path, reencrypt, { cwd: dir })
+          : ports.sops.updateKeys(file.path, file.sops.hasRecipients ? file.sops : undefined, {
+              cwd: dir,
+            }),
+      );
+    }
+    touched.push(file.path);
+  };
+
+  const settled = await Promise.allSettled(
+    plan.files.map((file) =>
+      applyFile(file).catch((error: unknown) => {
+        failed ??= { error };
+        throw error;
+      }),
+    ),
   );
+  if (failed) throw failed.error;
+  const unexpected = settled.find((r) => r.status === 'rejected');
+  if (unexpected) throw unexpected.reason;
 
   // Workloads that mount a Secret whose values changed get a new pod-template annotation, so the
   // GitOps controller restarts them after merge.

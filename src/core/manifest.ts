@@ -88,6 +88,22 @@ export interface PlainSecret {
 }
 
 /**
+ * Characters JSON leaves as they are that go-yaml (sops) reads differently inside a double-quoted
+ * scalar: U+0085, U+2028 and U+2029 are line breaks to it (folded into spaces), and DEL, the C1
+ * controls, U+FEFF, U+FFFE and U+FFFF are refused. Written as \u escapes, they read back as
+ * themselves.
+ */
+const YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+
+/** A string as a YAML double-quoted scalar that go-yaml reads back exactly. */
+export function yamlString(value: string): string {
+  const json = JSON.stringify(value);
+  YAML_UNSAFE.lastIndex = 0;
+  if (!YAML_UNSAFE.test(json)) return json;
+  return json.replace(YAML_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * The plaintext Kubernetes Secret that sops encrypts from stdin. Values are base64 under `data`.
  * Written by hand rather than by a YAML library (a third of a millisecond per Secret, on the
  * main thread that starts the sops processes): every scalar is a JSON string, which YAML reads
@@ -95,7 +111,7 @@ export interface PlainSecret {
  * YAML syntax. sops re-emits the document in its own style, so the quoting never shows.
  */
 export function renderPlainSecret(secret: PlainSecret): string {
-  const q = JSON.stringify;
+  const q = yamlString;
   const map = (indent: string, entries: [string, string][]) =>
     entries.map(([k, v]) => `${indent}${q(k)}: ${q(v)}\n`).join('');
   const labels = Object.entries({ ...secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY });

@@ -191,7 +191,9 @@ export async function openRepo(
     },
     async hasCommits(shas) {
       if (shas.length === 0) return true;
-      const out = await git(
+      // GIT_NO_LAZY_FETCH (git 2.44+): in a partial clone a missing commit is reported as
+      // missing, not fetched behind the tool's back (and without its token).
+      const out = await make(root, { GIT_NO_LAZY_FETCH: '1' })(
         ['cat-file', '--batch-check'],
         shas.map((x) => `${x}\n`).join(''),
       ).catch(() => '');
@@ -317,7 +319,7 @@ export async function openRepo(
             () => true,
             () => false,
           );
-          await rm(dir, { recursive: true, force: true });
+          await rm(dir, { recursive: true, force: true, maxRetries: 3 });
           if (!removed) await git(['worktree', 'prune']).catch(() => undefined);
         },
       };
@@ -405,10 +407,16 @@ function isAlive(pid: number): boolean {
 async function commitIdentity(git: Raw, env: NodeJS.ProcessEnv): Promise<string[]> {
   // Both settings in one git process (exit 1, no output, when neither is set).
   const out = await git(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
-  const has = (key: string) =>
-    out.split('\n').some((l) => l.startsWith(`${key} `) && l.length > key.length + 1);
-  const name = has('user.name');
-  const email = has('user.email');
+  // As `git config --get` would answer: the last value of each wins (a repo's empty user.name
+  // overrides a global one), trimmed.
+  const values = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ');
+    const key = space < 0 ? line : line.slice(0, space);
+    if (key) values.set(key, space < 0 ? '' : line.slice(space + 1).trim());
+  }
+  const name = values.get('user.name');
+  const email = values.get('user.email');
   if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
   const inActions = env.GITHUB_ACTIONS === 'true';
   return [
