@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { example, makeScenario } from './helpers/scenario.js';
+import { exampleScenario } from './helpers/scenario.js';
 
 /** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
 async function gitCommands(file: string): Promise<string[]> {
@@ -19,10 +19,8 @@ async function gitCommands(file: string): Promise<string[]> {
 }
 
 test('a base that is already here is not fetched again; the sync still reads it', async (t) => {
-  const s = await makeScenario();
+  const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
-  await s.writeConfig(await example('keptn-bridge.yaml'));
-  await s.commitAndPush('add secrets config');
   const trace = join(s.dir, 'trace.json');
   const r = await s.run(['sync', '--json'], { env: { GIT_TRACE2_EVENT: trace } });
   t.is(r.exitCode, 0, r.stderr);
@@ -34,10 +32,8 @@ test('a base that is already here is not fetched again; the sync still reads it'
 });
 
 test('a base that another clone pushed is fetched, and its new secret is generated', async (t) => {
-  const s = await makeScenario();
+  const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
-  await s.writeConfig(await example('keptn-bridge.yaml'));
-  await s.commitAndPush('add secrets config');
   t.is((await s.run(['sync'])).exitCode, 0);
 
   // A colleague adds a secret from their own clone; this clone has not seen that commit.

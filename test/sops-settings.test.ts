@@ -15,7 +15,7 @@ import { renderPlainSecret } from '../src/core/manifest.js';
 import { selectionPaths } from '../src/core/plan.js';
 import { shortLivedGo, sopsJobs } from '../src/ports/sops.js';
 import { FAKE_SOPS, REAL_SOPS } from './helpers/reliability.js';
-import { example, makeScenario } from './helpers/scenario.js';
+import { exampleScenario, makeScenario } from './helpers/scenario.js';
 
 function config(text: string): Config {
   const r = parseConfig(text, 'config/secrets.yaml');
@@ -24,10 +24,8 @@ function config(text: string): Config {
 }
 
 test('sync runs every sops process with GOGC=off GOMEMLIMIT=512MiB, unless the user set their own', async (t) => {
-  const s = await makeScenario();
+  const s = await exampleScenario('fairwinds-insights.yaml');
   t.teardown(() => s.cleanup());
-  await s.writeConfig(await example('fairwinds-insights.yaml'));
-  await s.commitAndPush('add secrets config');
   const log = join(s.dir, 'go-env.log');
   const shim = {
     GITOPS_SECRETS_SOPS: join(FAKE_SOPS, 'record-go-env.sh'),
@@ -69,10 +67,8 @@ test('GITOPS_SECRETS_SOPS_JOBS sets how many sops processes run at once; anythin
 });
 
 test('a sync with GITOPS_SECRETS_SOPS_JOBS=1 writes the same Secrets', async (t) => {
-  const s = await makeScenario();
+  const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
-  await s.writeConfig(await example('keptn-bridge.yaml'));
-  await s.commitAndPush('add secrets config');
   const r = await s.run(['sync', '--json'], { env: { GITOPS_SECRETS_SOPS_JOBS: '1' } });
   t.is(r.exitCode, 0, r.stderr);
   const file = await s.show('gitops-secrets/sync', 'secrets/keptn/bridge-oauth.yaml');

@@ -181,6 +181,14 @@ export async function example(name: string): Promise<string> {
   return readFile(join(ROOT, 'config/examples', name), 'utf8');
 }
 
+/** A scratch repo whose main holds one of the shipped example configs, pushed to the remote. */
+export async function exampleScenario(name: string): Promise<Scenario> {
+  const s = await makeScenario();
+  await s.writeConfig(await example(name));
+  await s.commitAndPush('add secrets config');
+  return s;
+}
+
 /**
  * Searches every git object of the repo and the remote, every output captured, and the
  * scratch directory's files for each value (and its base64 form) and for the sentinel token.
