@@ -284,9 +284,10 @@ export async function runJob(
         // .sops.yaml first: sops reads its creation rules from the worktree. The files to
         // change are written while the first sops processes encrypt from stdin; apply waits for
         // them before it reads or writes any file.
-        const sopsYamlFirst = baseListing.has('.sops.yaml') && files.size > 0;
-        if (sopsYamlFirst) await wt.checkout(['.sops.yaml']);
-        else if (baseListing.has('.sops.yaml')) files.add('.sops.yaml');
+        if (baseListing.has('.sops.yaml')) {
+          if (files.size > 0) await wt.checkout(['.sops.yaml']);
+          else files.add('.sops.yaml');
+        }
         for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);
         const filesReady = (async () => {
           await wt.checkout([...files]);

@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { parse } from 'yaml';
@@ -56,7 +56,14 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   const guard = symlinkGuard(dir);
   const noSymlink = async (path: string) => {
     await disk;
-    await guard(path);
+    guard(path);
+  };
+  const readText = (path: string): string | undefined => {
+    try {
+      return readFileSync(join(dir, path), 'utf8');
+    } catch {
+      return undefined;
+    }
   };
   // Each directory is made once per run, not once per secret. The file operations of a run's
   // Secrets are synchronous: a write of a small file costs ~0.1 ms of CPU this way, about half of
@@ -143,12 +150,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       state.keys[change.key] = keyState(file, change, plan.now, info.state.keys[change.key]);
     const ciphertext = await encryptWhole(file, state, values);
     await noSymlink(file.path);
-    let current: string | undefined;
-    try {
-      current = readFileSync(join(dir, file.path), 'utf8');
-    } catch {
-      current = undefined;
-    }
+    const current = readText(file.path);
     if (current === undefined || !sameButValues(current, ciphertext)) return false;
     await writeSecret(file.path, ciphertext);
     return true;
@@ -234,7 +236,8 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     touched.push(file.path);
   };
 
-  const settled = await Promise.allSettled(
+  // Every file settles before apply returns (the caller then removes the worktree).
+  await Promise.allSettled(
     plan.files.map((file) =>
       applyFile(file).catch((error: unknown) => {
         failed ??= { error };
@@ -243,8 +246,6 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     ),
   );
   if (failed) throw failed.error;
-  const unexpected = settled.find((r) => r.status === 'rejected');
-  if (unexpected) throw unexpected.reason;
 
   // Workloads that mount a Secret whose values changed get a new pod-template annotation, so the
   // GitOps controller restarts them after merge.
@@ -255,7 +256,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   }
   for (const [path, ids] of rollouts) {
     await noSymlink(path);
-    const text = await readFile(join(dir, path), 'utf8').catch(() => undefined);
+    const text = readText(path);
     const remedy = 'fix the path under `rollout` in the config, or the manifest';
     if (text === undefined)
       throw new ExternalError(
@@ -383,7 +384,7 @@ export function decodeData(text: string, path: string): Record<string, string> {
  * Refuses to write through a symlink anywhere along a repo-relative path. Each path (directory or
  * file) is looked at once per guard: a thousand Secrets share a few dozen directories.
  */
-export function symlinkGuard(root: string): (path: string) => Promise<void> {
+export function symlinkGuard(root: string): (path: string) => void {
   type Kind = 'absent' | 'link' | 'other';
   // Nothing but this run writes in its worktree, and it writes no symlinks: each path is looked
   // at once (synchronously: ~10 µs, against ~40 µs for a thread-pool round trip).
@@ -400,7 +401,7 @@ export function symlinkGuard(root: string): (path: string) => Promise<void> {
     }
     return kind;
   };
-  return async (path) => {
+  return (path) => {
     const parts = path.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join('/');
@@ -414,9 +415,4 @@ export function symlinkGuard(root: string): (path: string) => Promise<void> {
         );
     }
   };
-}
-
-/** Refuses to write through a symlink anywhere along a repo-relative path. */
-export function assertNoSymlink(root: string, path: string): Promise<void> {
-  return symlinkGuard(root)(path);
 }

@@ -97,10 +97,10 @@ const YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 
 /** A string as a YAML double-quoted scalar that go-yaml reads back exactly. */
 export function yamlString(value: string): string {
-  const json = JSON.stringify(value);
-  YAML_UNSAFE.lastIndex = 0;
-  if (!YAML_UNSAFE.test(json)) return json;
-  return json.replace(YAML_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    YAML_UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
