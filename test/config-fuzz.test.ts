@@ -5,8 +5,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
+import jsYaml from 'js-yaml';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
+import { configSchema } from '../src/config/schema.js';
+import { surelyValid } from '../src/config/sure.js';
 import { configLike, validFixtures } from './helpers/config-fixtures.js';
 
 /**
@@ -231,4 +234,106 @@ test('parseConfig is deterministic on mutated fixtures', (t) => {
     { numRuns: 100 },
   );
   t.pass();
+});
+
+/**
+ * The fast path takes what surelyValid says yes to without asking zod: a yes must be a value
+ * zod accepts and returns unchanged. A no only costs time (zod decides then).
+ */
+function agreesWithZod(value: unknown, tally: { sure: number; zodOnly: number }): void {
+  const zod = configSchema.safeParse(value);
+  if (surelyValid(value)) {
+    tally.sure++;
+    if (!zod.success) throw new Error(`surelyValid took what zod refuses: ${zod.error.message}`);
+    if (!isDeepStrictEqual(zod.data, value))
+      throw new Error('zod changed a value surelyValid took');
+  } else if (zod.success) tally.zodOnly++;
+}
+
+test('surelyValid says yes only to what zod accepts unchanged (config-shaped objects and their YAML)', (t) => {
+  const tally = { sure: 0, zodOnly: 0 };
+  fc.assert(
+    fc.property(configLike, (v) => {
+      agreesWithZod(v, tally);
+      // ...and as js-yaml reads it back from YAML, which is what the fast path hands it.
+      agreesWithZod(jsYaml.load(stringify(v), { schema: jsYaml.CORE_SCHEMA }), tally);
+    }),
+    { numRuns: RUNS },
+  );
+  t.log(`surelyValid: ${tally.sure} yes, ${tally.zodOnly} valid for zod only`);
+  t.true(tally.sure > 0, 'surelyValid never said yes');
+});
+
+test('surelyValid says yes only to what zod accepts unchanged (mutated fixtures)', (t) => {
+  const texts = validFixtures().map((f) => f.text);
+  const tally = { sure: 0, zodOnly: 0 };
+  fc.assert(
+    fc.property(
+      fc.tuple(fc.constantFrom(...texts), fc.array(mutation, { minLength: 1, maxLength: 3 })),
+      ([text, mutations]) => {
+        let data: unknown;
+        try {
+          data = jsYaml.load(mutations.reduce(mutate, text), { schema: jsYaml.CORE_SCHEMA });
+        } catch {
+          return;
+        }
+        agreesWithZod(data, tally);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+  t.log(`surelyValid: ${tally.sure} yes, ${tally.zodOnly} valid for zod only`);
+  t.true(tally.sure > 0, 'surelyValid never said yes');
+});
+
+test('surelyValid takes every valid fixture (they get the fast path) and refuses each wrong field', (t) => {
+  for (const f of validFixtures()) {
+    const data = jsYaml.load(f.text, { schema: jsYaml.CORE_SCHEMA });
+    t.true(surelyValid(data), f.file);
+  }
+  const base = {
+    version: 1,
+    secrets: [{ name: 'app', namespace: 'web', keys: { a: null, b: { length: 8 } } }],
+  };
+  t.true(surelyValid(base));
+  // biome-ignore lint/suspicious/noExplicitAny: each change breaks the config's type on purpose
+  const wrong: Array<(c: any) => void> = [
+    (c) => (c.version = 2),
+    (c) => (c.extra = 1),
+    (c) => (c.output = ''),
+    (c) => (c.sops = { age: [''] }),
+    (c) => (c.sops = { age: 'age1x' }),
+    (c) => (c.sops = null),
+    (c) => (c.pullRequest = { labels: [1] }),
+    (c) => (c.defaults = { length: 0 }),
+    (c) => (c.defaults = { charset: 'emoji' }),
+    (c) => (c.environments = ['Prod']),
+    (c) => (c.environments = [{ name: 'prod', extra: 1 }]),
+    (c) => (c.shared = { db: null }),
+    (c) => (c.shared = { db: { from: 'x' } }),
+    (c) => (c.secrets[0].name = 'App'),
+    (c) => (c.secrets[0].name = 'a'.repeat(254)),
+    (c) => (c.secrets[0].namespace = 'a'.repeat(64)),
+    (c) => (c.secrets[0].labels = { a: 1 }),
+    (c) => (c.secrets[0].rollout = ['']),
+    (c) => (c.secrets[0].environments = [1]),
+    (c) => (c.secrets[0].keys = null),
+    (c) => delete c.secrets[0].keys,
+    (c) => (c.secrets[0].keys.b = { length: 4097 }),
+    (c) => (c.secrets[0].keys.b = { length: 1.5 }),
+    (c) => (c.secrets[0].keys.b = { chars: 'a' }),
+    (c) => (c.secrets[0].keys.b = { encoding: 'base32' }),
+    (c) => (c.secrets[0].keys.b = { uuid: false }),
+    (c) => (c.secrets[0].keys.b = { provided: 'yes' }),
+    (c) => (c.secrets[0].keys.b = { rotateEvery: '30m' }),
+    (c) => (c.secrets[0].keys.b = { keepPrevious: 'no' }),
+    (c) => (c.secrets[0].keys.b = { from: '' }),
+    (c) => (c.secrets[0].keys.b = { lenght: 8 }),
+  ];
+  for (const change of wrong) {
+    const c = structuredClone(base);
+    change(c);
+    t.false(surelyValid(c), change.toString());
+    t.false(configSchema.safeParse(c).success, `zod too: ${change.toString()}`);
+  }
 });

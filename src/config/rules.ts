@@ -70,7 +70,13 @@ export function checkRules(
     }
     const source = ownSource(entry, path, defaults, fail);
     if (source)
-      shared.set(name, { name, source, ...rotationOf(entry), description: entry.description });
+      shared.set(name, {
+        name,
+        source,
+        rotateEvery: parseRotation(entry.rotateEvery),
+        keepPrevious: entry.keepPrevious ?? false,
+        description: entry.description,
+      });
   }
 
   const usedShared = new Set<string>();
@@ -120,7 +126,14 @@ export function checkRules(
         hints,
       );
       if (source?.kind === 'shared') usedShared.add(source.from);
-      if (source) keys.push({ name, source, ...rotationOf(key), description: key.description });
+      if (source)
+        keys.push({
+          name,
+          source,
+          rotateEvery: parseRotation(key.rotateEvery),
+          keepPrevious: key.keepPrevious ?? false,
+          description: key.description,
+        });
     }
 
     let secretEnvs: (string | undefined)[] = [undefined];
@@ -207,13 +220,6 @@ function keyNameProblem(name: string, keepPrevious: boolean): string | undefined
   if (name.length > max)
     return `key names may be at most ${max} characters${keepPrevious ? ' (253 with _PREVIOUS)' : ''}`;
   return undefined;
-}
-
-function rotationOf(entry: RawKey | RawShared): Pick<KeySpec, 'rotateEvery' | 'keepPrevious'> {
-  return {
-    rotateEvery: parseRotation(entry.rotateEvery),
-    keepPrevious: entry.keepPrevious ?? false,
-  };
 }
 
 function keySource(

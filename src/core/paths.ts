@@ -33,16 +33,39 @@ export function templateProblems(template: string, hasEnvironments: boolean): st
   return problems;
 }
 
-/** Renders the output template for one Secret. */
+/** The template split at its placeholders: literal text at even indexes, names at odd ones. */
+const compiled = new Map<string, string[]>();
+
+/** Renders the output template for one Secret (the template is split once per run). */
 export function renderPath(template: string, vars: PathVars): string {
-  return template.replace(PLACEHOLDER_RE, (_, name: string) => {
-    if (name === 'environment') return vars.environment ?? '';
-    return name === 'namespace' ? vars.namespace : vars.name;
-  });
+  let parts = compiled.get(template);
+  if (!parts) {
+    parts = template.split(/\{([a-z]+)\}/);
+    compiled.set(template, parts);
+  }
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i];
+    out +=
+      (name === 'environment'
+        ? (vars.environment ?? '')
+        : name === 'namespace'
+          ? vars.namespace
+          : vars.name) + parts[i + 1]!;
+  }
+  return out;
 }
+
+/**
+ * Segments of letters, digits, "-", "_" and ".", none starting with "." (so no "", ".", "..",
+ * ".git"), joined by single "/": a path relativePathProblem has nothing to say about. Every
+ * rendered output path of a valid config is one; the check below is for the others.
+ */
+const PLAIN_PATH_RE = /^[\w-][\w.-]*(?:\/[\w-][\w.-]*)*$/;
 
 /** Why a repo-relative path is not acceptable, or undefined when it is. */
 export function relativePathProblem(path: string): string | undefined {
+  if (PLAIN_PATH_RE.test(path)) return undefined;
   if (path === '') return 'must not be empty';
   if (path.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(path) || path.startsWith('\\')) {
     return 'must be relative to the repo root, not absolute';
