@@ -4,7 +4,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
 import { init } from './commands/init.js';
-import { type JobOptions, type JobResult, runJob } from './commands/job.js';
+import {
+  type JobOptions,
+  type JobResult,
+  type Located,
+  locateJob,
+  runJob,
+} from './commands/job.js';
 import { list } from './commands/list.js';
 import { checkValue, readValue, resolveSlots, setInPlan } from './commands/set.js';
 import { loadConfig } from './config/load.js';
@@ -12,7 +18,7 @@ import type { Config } from './config/types.js';
 import type { Job } from './core/plan.js';
 import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
 import { formatCheck, formatJob, formatList } from './format.js';
-import { openRepo } from './ports/git.js';
+import { type GitPort, openRepo } from './ports/git.js';
 import { createSops } from './ports/sops.js';
 
 interface CommonOptions {
@@ -60,30 +66,80 @@ async function configFor(o: CommonOptions) {
   return { repo, config: await loadConfig(path, o.config) };
 }
 
+/** git work a job can start before its config is parsed. */
+interface EarlyJob {
+  git: Promise<GitPort>;
+  located: Promise<Located>;
+  /** The config is valid: the early work may now write to .git (a fetch). */
+  allowWrites(): void;
+  /** The config is not: stop the git processes and wait until they have ended. */
+  stop(): Promise<void>;
+}
+
+function startJob(job: Job, o: CommonOptions, repo: string): EarlyJob {
+  const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+  const abort = new AbortController();
+  let allow = () => {};
+  let deny = (_: Error) => {};
+  const mayWrite = new Promise<void>((res, rej) => {
+    allow = res;
+    deny = rej;
+  });
+  const git = openRepo(repo, process.env, token ? { token } : undefined, abort.signal);
+  const located = git.then((g) =>
+    locateJob(g, { job, remote: o.remote, base: o.base, push: o.push }, mayWrite),
+  );
+  // Awaited by the job, or settled by stop(); until then a failure is not "unhandled".
+  for (const p of [mayWrite, git, located]) p.catch(() => undefined);
+  return {
+    git,
+    located,
+    allowWrites: () => allow(),
+    async stop() {
+      abort.abort();
+      deny(new Error('stopped'));
+      await Promise.allSettled([git, located]);
+    },
+  };
+}
+
 async function runJobCommand(
   job: Job,
   o: CommonOptions & { prune?: boolean; secret?: string[]; key?: string; force?: boolean },
 ) {
   const now = parseNow(o.now);
-  const { repo, config } = await configFor(o);
-  if (job === 'rotate') {
-    const declared = new Set(config.secrets.map((x) => `${x.namespace}/${x.name}`));
-    for (const s of o.secret ?? []) {
-      if (!declared.has(s)) {
-        throw new UsageError(
-          `--secret ${s} is not in ${o.config}`,
-          'use NAMESPACE/NAME of a declared secret',
-        );
-      }
-    }
-    if (o.key && !config.secrets.some((x) => x.keys.some((k) => k.name === o.key))) {
-      throw new UsageError(`--key ${o.key} is not a key of any declared secret`);
-    }
-    if (o.key && !(o.secret && o.secret.length > 0)) {
-      throw new UsageError('--key needs --secret NS/NAME');
+  // The repository is read (its remote, the base, the job branch) while the config is parsed:
+  // git works on another core meanwhile. A wrong config stops it, and is the error reported.
+  const early = startJob(job, o, resolve(o.repo));
+  let repo: string;
+  let config: Config;
+  try {
+    ({ repo, config } = await configFor(o));
+    if (job === 'rotate') checkSelection(config, o);
+  } catch (e) {
+    await early.stop();
+    throw e;
+  }
+  early.allowWrites();
+  return executeJob(job, o, config, repo, now, undefined, early);
+}
+
+function checkSelection(config: Config, o: CommonOptions & { secret?: string[]; key?: string }) {
+  const declared = new Set(config.secrets.map((x) => `${x.namespace}/${x.name}`));
+  for (const s of o.secret ?? []) {
+    if (!declared.has(s)) {
+      throw new UsageError(
+        `--secret ${s} is not in ${o.config}`,
+        'use NAMESPACE/NAME of a declared secret',
+      );
     }
   }
-  return executeJob(job, o, config, repo, now);
+  if (o.key && !config.secrets.some((x) => x.keys.some((k) => k.name === o.key))) {
+    throw new UsageError(`--key ${o.key} is not a key of any declared secret`);
+  }
+  if (o.key && !(o.secret && o.secret.length > 0)) {
+    throw new UsageError('--key needs --secret NS/NAME');
+  }
 }
 
 async function executeJob(
@@ -99,9 +155,11 @@ async function executeJob(
   repo: string,
   now: Date,
   adjust?: JobOptions['adjust'],
+  early: EarlyJob = startJob(job, o, repo),
 ) {
+  early.allowWrites();
   const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
-  const git = await openRepo(repo, process.env, token ? { token } : undefined);
+  const git = await early.git;
   const sops = createSops();
   const log = o.json ? err : out;
   const result = await runJob(
@@ -145,6 +203,7 @@ async function executeJob(
         },
       },
     },
+    early.located,
   );
   if (o.json) out(JSON.stringify(jobJson(result, o.dryRun ?? false), null, 2));
   else for (const line of formatJob(result, o.dryRun ?? false)) out(line);

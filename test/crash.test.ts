@@ -5,6 +5,7 @@
  * commit on the branch, every key generated once from the moment it was pushed, nothing left
  * behind (worktrees, temp dirs, locks), and no plaintext anywhere.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Step } from '../src/core/checkpoint.js';
@@ -174,14 +175,22 @@ async function crashThenRerun(t: ExecutionContext, job: Job, crash: Crash) {
 
   const crashed = await crashRun(h, job, crash);
   t.is(crashed.signal, 'SIGKILL', `the run was killed: ${crashed.stderr}`);
-  // A crash inside the worktree step leaves it behind, for the rerun to clear away.
+  // A crash inside the worktree step leaves its directory behind, for the rerun to clear away;
+  // git keeps no record of it (no registered worktree).
   const worktrees = (await h.s.git(['worktree', 'list', '--porcelain']))
     .split('\n')
     .filter((l) => l.startsWith('worktree ')).length;
+  t.is(worktrees, 1, 'only the user checkout is a worktree');
   const inWorktree =
     crash.kind === 'sops' ||
     (crash.kind === 'checkpoint' && (crash.step === 'applied' || crash.step === 'committed'));
-  t.is(worktrees, inWorktree ? 2 : 1, 'a stale worktree exactly when killed inside that step');
+  const leftBehind = async () =>
+    (await readdir(h.s.env.TMPDIR!)).filter((n) => n.startsWith('gitops-secrets-wt-'));
+  t.is(
+    (await leftBehind()).length,
+    inWorktree ? 1 : 0,
+    'a stale worktree directory exactly when killed inside that step',
+  );
   // Right after the crash: whatever it left on disk holds no plaintext.
   await leftoverValues(h);
   await expectNoLeaks(t, h);
@@ -191,6 +200,7 @@ async function crashThenRerun(t: ExecutionContext, job: Job, crash: Crash) {
 
   const rerun = await h.run([...job.args, '--json']);
   t.is(rerun.exitCode, 0, rerun.stderr);
+  t.deepEqual(await leftBehind(), [], 'the rerun removed what the killed run left');
   const after = await h.branchValues(job.branch);
   return { h, base, pullsBefore, pushed, after };
 }

@@ -68,16 +68,29 @@ export interface JobResult {
   work: boolean;
 }
 
-/** `sync` and `rotate`: plan from plaintext metadata, apply in a worktree, commit, push, PR. */
-export async function runJob(
-  config: Config,
-  options: JobOptions,
-  ports: JobPorts,
-): Promise<JobResult> {
-  const { git } = ports;
+/** Where a job starts: the base and the job branch, here and on the remote. */
+export interface Located {
+  base: string;
+  baseSha: string;
+  remoteUrl: string | undefined;
+  /** The job branch on the remote (the push lease), undefined when it has none. */
+  remoteBranchSha: string | undefined;
+  /** The job branch to build on: the remote's, or for --no-push a newer local one. */
+  branchSha: string | undefined;
+}
+
+/**
+ * Finds the base and the job branch. It needs no config, so the CLI runs it while it parses
+ * the config: until `mayWrite` resolves (the config is valid) it only reads (a fetch, the one
+ * step that writes to .git, waits for it).
+ */
+export async function locateJob(
+  git: GitPort,
+  options: Pick<JobOptions, 'job' | 'remote' | 'base' | 'push'>,
+  mayWrite: Promise<void> = Promise.resolve(),
+): Promise<Located> {
   const branch = JOB_BRANCH[options.job];
-  // Where the base and the job branch are (while worktrees of crashed runs are removed).
-  const [, remoteUrl] = await Promise.all([git.pruneStale(), git.remoteUrl(options.remote)]);
+  const remoteUrl = await git.remoteUrl(options.remote);
   let base = options.base;
   let baseSha: string | undefined;
   let remoteBranchSha: string | undefined;
@@ -105,6 +118,7 @@ export async function runJob(
     ) {
       baseSha = remoteBaseSha;
     } else {
+      await mayWrite;
       await git.fetch(options.remote, remoteBranchSha ? [base, branch] : [base]);
       baseSha = await git.resolve(`refs/remotes/${options.remote}/${base}`);
     }
@@ -135,6 +149,26 @@ export async function runJob(
     throw new UsageError(`cannot resolve the base branch ${base}`, 'pass --base BRANCH');
 
   if (branchSha) await assertOnlyOurCommits(git, baseSha, branchSha, branch, options.job);
+  return { base, baseSha, remoteUrl, remoteBranchSha, branchSha };
+}
+
+/** `sync` and `rotate`: plan from plaintext metadata, apply in a worktree, commit, push, PR. */
+export async function runJob(
+  config: Config,
+  options: JobOptions,
+  ports: JobPorts,
+  located?: Promise<Located>,
+): Promise<JobResult> {
+  const { git } = ports;
+  const branch = JOB_BRANCH[options.job];
+  // Worktrees of crashed runs are removed while the run plans, before it adds its own (the
+  // pruning never fails: what it cannot remove stays for the next run).
+  const pruned = git.pruneStale();
+  const where = await (located ?? locateJob(git, options)).catch(async (err: unknown) => {
+    await pruned;
+    throw err;
+  });
+  const { base, baseSha, remoteUrl, remoteBranchSha, branchSha } = where;
 
   // The state to plan from: the base, plus what earlier runs left on the job branch.
   const dirs = outputDirs(config);
@@ -247,7 +281,10 @@ export async function runJob(
     sopsProcesses: 0,
     work: !isEmptyPlan(plan),
   };
-  if (options.dryRun) return result;
+  if (options.dryRun) {
+    await pruned;
+    return result;
+  }
 
   checkpoint('planned');
   const work = !isEmptyPlan(plan);
@@ -256,6 +293,7 @@ export async function runJob(
     // failed, since an old sops fails the other calls too); nothing is committed before it passed.
     const ready = ports.sops.ensureReady();
     ready.catch(() => undefined); // awaited below; until then a failure is not "unhandled"
+    await pruned;
     const wt = await git.addWorktree(baseSha).catch(async (err: unknown) => {
       await ready.catch(() => undefined);
       throw err;
@@ -355,6 +393,7 @@ export async function runJob(
     await git.updateBranch(branch, result.commit);
     if (options.push) checkpoint('pushed');
   }
+  await pruned;
   result.sopsProcesses = ports.sops.started;
   plan = result.plan;
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
 import { runProcess } from './run-process.js';
 
@@ -76,14 +77,16 @@ const GIT_TIMEOUT_MS = 15 * 60_000;
  * waits 50 ms after every command that prints nothing (update-ref, worktree prune, a config
  * miss), about half a second per run.
  */
-function gitIn(cwd: string, env: NodeJS.ProcessEnv): Raw {
+function gitIn(cwd: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Raw {
   return async (args, input) => {
+    if (signal?.aborted) throw new Error('stopped: the run ended before this git command');
     const r = await runProcess('git', args, {
       cwd,
       env,
       input,
       timeoutMs: GIT_TIMEOUT_MS,
       maxBuffer: 1024 * 1024 * 1024,
+      signal,
     });
     if (r.spawnError)
       throw new ExternalError(
@@ -103,19 +106,31 @@ function gitIn(cwd: string, env: NodeJS.ProcessEnv): Raw {
   };
 }
 
+/**
+ * `signal`: aborting it stops the git processes running then and fails later ones (the CLI
+ * reads the repository while it parses the config, and stops when the config is wrong).
+ */
 export async function openRepo(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
   auth?: PushAuth,
+  signal?: AbortSignal,
 ): Promise<GitPort> {
   // git gets the token only through the per-command auth below, never as an inherited variable.
   const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
   const baseEnv: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): Raw =>
-    gitIn(baseDir, { ...baseEnv, ...extra });
+    gitIn(baseDir, { ...baseEnv, ...extra }, signal);
   let root: string;
+  let gitDir: string;
   try {
-    root = (await make(dir)(['rev-parse', '--show-toplevel'])).trim();
+    const [top = '', common = '.git'] = (
+      await make(dir)(['rev-parse', '--show-toplevel', '--git-common-dir'])
+    )
+      .trim()
+      .split('\n');
+    root = top;
+    gitDir = resolvePath(dir, common);
   } catch (err) {
     if (err instanceof ExternalError) throw err;
     throw new ExternalError(
@@ -273,14 +288,28 @@ export async function openRepo(
         });
     },
     async addWorktree(commit) {
-      const dir = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
-      await raw(['worktree', 'add', '--detach', '--no-checkout', dir, commit]);
-      const wt = make(dir);
+      // A temporary directory and an index of its own (GIT_INDEX_FILE, GIT_WORK_TREE), not a
+      // registered `git worktree`: nothing of the run is recorded in .git (no worktree entry, no
+      // HEAD) and none of `worktree add`'s and `worktree remove`'s processes (three of them,
+      // ~40 ms) are started. The user's checkout, index and HEAD are never touched.
+      const tmp = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
+      const dir = join(tmp, 'tree');
+      mkdirSync(dir);
+      const wt = make(root, { GIT_INDEX_FILE: join(tmp, 'index'), GIT_WORK_TREE: dir });
       const wtRaw = (args: string[], input?: string) =>
         wrap(args[0] ?? 'command', () => wt(args, input));
       const pathList = (paths: string[]) => paths.map((p) => `${p}\0`).join('');
+      // The committer is looked up while the run works, not after it.
+      const identity = commitIdentity(git, baseEnv);
+      identity.catch(() => undefined);
       // The index holds the whole tree; only the files the run touches are written to disk.
-      await wtRaw(['read-tree', commit]);
+      try {
+        await wtRaw(['read-tree', commit]);
+      } catch (err) {
+        await identity.catch(() => undefined);
+        await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
+        throw err;
+      }
       return {
         dir,
         async checkout(paths) {
@@ -294,39 +323,32 @@ export async function openRepo(
           // --remove stages the deletion of a path that is gone from disk (prune).
           if (paths.length > 0)
             await wtRaw(['update-index', '--add', '--remove', '-z', '--stdin'], pathList(paths));
-          const identity = await commitIdentity(wt, baseEnv);
-          await wtRaw([
-            ...identity,
-            // git commit ends with `git maintenance run --auto`, which may repack the user's
-            // objects (90 ms here, minutes in a big repo) on the tool's clock; their next git
-            // command of their own does it instead.
-            '-c',
-            'maintenance.auto=false',
-            '-c',
-            'gc.auto=0',
-            'commit',
-            '--quiet',
-            '--no-verify',
-            '--no-gpg-sign',
-            '-m',
-            message,
-          ]);
-          return (await wtRaw(['rev-parse', 'HEAD'])).trim();
+          const tree = (await wtRaw(['write-tree'])).trim();
+          // commit-tree runs no hooks, signs nothing and starts no auto-maintenance (as the
+          // `commit --no-verify --no-gpg-sign` it replaces, with gc and maintenance off); the
+          // message goes on stdin, cleaned up as `git commit -m` would.
+          return (
+            await wtRaw(
+              [...(await identity), 'commit-tree', '--no-gpg-sign', '-p', commit, tree],
+              cleanMessage(message),
+            )
+          ).trim();
         },
         async remove() {
-          // `worktree remove` drops git's record of it too; prune only when it could not.
-          const removed = await git(['worktree', 'remove', '--force', dir]).then(
-            () => true,
-            () => false,
-          );
-          await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-          if (!removed) await git(['worktree', 'prune']).catch(() => undefined);
+          await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
         },
       };
     },
     async updateBranch(branch, sha) {
-      const out = await raw(['worktree', 'list', '--porcelain']);
-      if (out.split('\n').includes(`branch refs/heads/${branch}`)) return false;
+      // Checked out somewhere? With no linked worktrees, only the main checkout's HEAD can say.
+      const heads = existsSync(join(gitDir, 'worktrees'))
+        ? (await raw(['worktree', 'list', '--porcelain'])).split('\n')
+        : [
+            readFileSync(join(gitDir, 'HEAD'), 'utf8')
+              .trim()
+              .replace(/^ref: /, 'branch '),
+          ];
+      if (heads.includes(`branch refs/heads/${branch}`)) return false;
       await raw(['update-ref', `refs/heads/${branch}`, sha]);
       return true;
     },
@@ -379,6 +401,20 @@ export async function openRepo(
       }
     },
     async pruneStale() {
+      // Directories of runs that were killed (their process is gone): sops's ciphertext and an
+      // index. Earlier versions registered a `git worktree` for a run; those are pruned too.
+      let names: string[] = [];
+      try {
+        names = readdirSync(tmpdir());
+      } catch {
+        // no temporary directory to look in: nothing left behind there
+      }
+      for (const name of names) {
+        const m = new RegExp(`^${WORKTREE_PREFIX}(\\d+)-`).exec(name);
+        if (!m || isAlive(Number(m[1]))) continue;
+        await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+      }
+      if (!existsSync(join(gitDir, 'worktrees'))) return;
       const out = await git(['worktree', 'list', '--porcelain']).catch(() => '');
       for (const line of out.split('\n')) {
         if (!line.startsWith('worktree ')) continue;
@@ -450,6 +486,15 @@ function redact(text: string, token: string | undefined): string {
   if (!token) return text;
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
   return text.split(token).join('***').split(basic).join('***');
+}
+
+/** `git commit -m`'s cleanup ("whitespace"): no trailing spaces, no blank lines at the ends or in a row. */
+export function cleanMessage(message: string): string {
+  const lines = message.split('\n').map((l) => l.trimEnd());
+  const kept = lines.filter((l, i) => l !== '' || (i > 0 && lines[i - 1] !== ''));
+  while (kept[0] === '') kept.shift();
+  while (kept[kept.length - 1] === '') kept.pop();
+  return `${kept.join('\n')}\n`;
 }
 
 function gitMessage(err: unknown): string {

@@ -22,6 +22,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Bytes of stdout kept at most; beyond that the process is stopped and the run fails. */
   maxBuffer: number;
+  /** When it aborts, the process is stopped as on a timeout (the run no longer needs it). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -46,6 +48,7 @@ export function runProcess(bin: string, args: string[], o: RunOptions): Promise<
       windowsHide: true,
     });
     const stop = () => {
+      if (killer) return;
       child.kill('SIGTERM');
       killer = setTimeout(() => child.kill('SIGKILL'), 2_000);
       killer.unref();
@@ -54,6 +57,9 @@ export function runProcess(bin: string, args: string[], o: RunOptions): Promise<
       timedOut = true;
       stop();
     }, o.timeoutMs);
+    const onAbort = () => stop();
+    if (o.signal?.aborted) stop();
+    else o.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes > o.maxBuffer) {
@@ -76,6 +82,7 @@ export function runProcess(bin: string, args: string[], o: RunOptions): Promise<
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (killer) clearTimeout(killer);
+      o.signal?.removeEventListener('abort', onAbort);
       resolve({
         exitCode: code ?? undefined,
         signal: signal ?? undefined,

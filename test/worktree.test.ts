@@ -1,0 +1,124 @@
+/**
+ * Where a run works: a temporary directory with an index of its own, never a registered git
+ * worktree; what a killed run left there is removed by the next run. And the git work a run
+ * starts while it parses the config stops when the config is wrong.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { cleanMessage } from '../src/ports/git.js';
+import { exampleScenario } from './helpers/scenario.js';
+
+/** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
+async function gitCommands(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { event: string; argv?: string[] })
+    .filter((e) => e.event === 'start' && e.argv)
+    .map((e) => e.argv!.slice(1, 3).join(' '));
+}
+
+/** The pid of a process that has ended (so no run can own a directory named after it). */
+function deadPid(): number {
+  const r = spawnSync('sh', ['-c', 'echo $$']);
+  return Number(r.stdout.toString().trim());
+}
+
+test('a sync commits without registering a worktree: .git has no record of it, nothing is left in TMPDIR', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  const trace = join(s.dir, 'trace.json');
+  const r = await s.run(['sync', '--json'], { env: { GIT_TRACE2_EVENT: trace } });
+  t.is(r.exitCode, 0, r.stderr);
+  const commands = await gitCommands(trace);
+  t.false(
+    commands.some((c) => /^worktree (add|remove|prune)/.test(c)),
+    commands.join(', '),
+  );
+  t.true(commands.includes('commit-tree --no-gpg-sign'), commands.join(', '));
+  t.deepEqual(await readdir(join(s.repo, '.git/worktrees')).catch(() => []), []);
+  t.deepEqual(await readdir(s.env.TMPDIR!), []);
+  // The commit is the one `git commit -m` made before: subject, blank line, trailer.
+  const message = await s.git(['log', '-1', '--format=%B', 'gitops-secrets/sync']);
+  t.regex(message, /^chore\(secrets\): .+\n\nGitops-Secrets-Job: sync\n/);
+  const parent = await s.git(['rev-parse', 'gitops-secrets/sync^']);
+  t.is(parent.trim(), (await s.git(['rev-parse', 'main'])).trim(), 'built on the base');
+  // The user's checkout is as it was: the run used an index of its own.
+  t.is((await s.git(['status', '--porcelain'])).trim(), '');
+});
+
+test('what killed runs left behind (a directory, a worktree an earlier version registered) is removed; a live run’s is kept', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  const tmp = s.env.TMPDIR!;
+  const dead = deadPid();
+  const stale = join(tmp, `gitops-secrets-wt-${dead}-abc123`);
+  await mkdir(join(stale, 'tree'), { recursive: true });
+  await writeFile(join(stale, 'index'), 'left by a killed run');
+  const legacy = join(tmp, `gitops-secrets-wt-${dead}-legacy`);
+  await s.git(['worktree', 'add', '--quiet', '--detach', legacy, 'main']);
+  const live = join(tmp, `gitops-secrets-wt-${process.pid}-live`);
+  await mkdir(live);
+
+  const r = await s.run(['sync', '--no-push', '--json']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.deepEqual(await readdir(tmp), [`gitops-secrets-wt-${process.pid}-live`]);
+  const worktrees = (await s.git(['worktree', 'list', '--porcelain']))
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '));
+  t.deepEqual(worktrees, [`worktree ${s.repo}`]);
+});
+
+test('a wrong config stops the git work started alongside it: exit 2 at once, no fetch, nothing written', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  // A remote whose transport never answers (an ssh "client" that sleeps): ls-remote would hang.
+  await s.git(['remote', 'set-url', 'origin', 'ssh://git.invalid/repo.git']);
+  const sleeper = join(s.dir, 'slow-ssh.sh');
+  await writeFile(sleeper, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+  await writeFile(join(s.repo, 'config/secrets.yaml'), 'version: 1\nsecrets: [{ name: Bad }]\n');
+  const refsBefore = await s.git(['for-each-ref']);
+  const trace = join(s.dir, 'trace.json');
+  const started = Date.now();
+  const r = await s.run(['sync'], { env: { GIT_SSH_COMMAND: sleeper, GIT_TRACE2_EVENT: trace } });
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /config\/secrets\.yaml:2:/);
+  // Without the stop, the run would wait for the sleeping transport (60 s).
+  t.true(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+  t.false((await gitCommands(trace)).some((c) => c.startsWith('fetch')));
+  t.is(await s.git(['for-each-ref']), refsBefore);
+  t.is((await s.git(['status', '--porcelain'])).trim(), 'M config/secrets.yaml');
+});
+
+test('cleanMessage is git commit -m’s whitespace cleanup', (t) => {
+  t.is(cleanMessage('subject  \n\n\n\nbody \n'), 'subject\n\nbody\n');
+  t.is(cleanMessage('\n\nsubject'), 'subject\n');
+  t.is(cleanMessage('a\n\nTrailer: x\n'), 'a\n\nTrailer: x\n');
+});
+
+for (const where of ['the checkout itself', 'a linked worktree'] as const) {
+  test(`a job branch checked out in ${where} is pushed but not moved under the user`, async (t) => {
+    const s = await exampleScenario('keptn-bridge.yaml');
+    t.teardown(() => s.cleanup());
+    t.is((await s.run(['sync'])).exitCode, 0);
+    const before = (await s.git(['rev-parse', 'gitops-secrets/sync'])).trim();
+    if (where === 'the checkout itself')
+      await s.git(['checkout', '--quiet', 'gitops-secrets/sync']);
+    else await s.git(['worktree', 'add', '--quiet', join(s.dir, 'linked'), 'gitops-secrets/sync']);
+    const config = await readFile(join(s.repo, 'config/secrets.yaml'), 'utf8');
+    await writeFile(
+      join(s.repo, 'config/secrets.yaml'),
+      `${config.trimEnd()}\n  - name: extra\n    namespace: keptn\n    keys:\n      token: { length: 20 }\n`,
+    );
+    const r = await s.run(['sync', '--base', 'main', '--json']);
+    t.is(r.exitCode, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { commit: string; pushed: boolean };
+    t.true(out.pushed);
+    t.is((await s.git(['rev-parse', 'gitops-secrets/sync'])).trim(), before, 'local branch kept');
+    const remote = await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']);
+    t.true(remote.startsWith(out.commit), 'the remote has the new commit');
+  });
+}
