@@ -2,6 +2,7 @@ import type { Config, KeySpec, OwnSource, SecretSpec, SopsSettings } from '../co
 import { isProblem, type KeyState, type ManifestInfo, type ManifestProblem } from './manifest.js';
 import { renderPath, templateMatcher } from './paths.js';
 import type { SopsRules } from './sops-rules.js';
+import { compareText } from './summary.js';
 
 export type Job = 'sync' | 'rotate';
 
@@ -371,7 +372,7 @@ export function plan(input: PlanInput): Plan {
     now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     files,
     shared: [...sharedNeeds.values()],
-    orphans: orphans.sort((a, b) => a.path.localeCompare(b.path)),
+    orphans: orphans.sort((a, b) => compareText(a.path, b.path)),
     problems,
     prune,
   };

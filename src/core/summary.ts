@@ -95,7 +95,7 @@ export function changeRows(
     }
   }
   // A stable order, so that a rerun with nothing new renders the same PR body.
-  return rows.sort((a, b) => a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
+  return rows.sort((a, b) => compareText(a.id, b.id) || compareText(a.key, b.key));
 }
 
 /** The one-line commit subject: what changed, counted. */
@@ -131,3 +131,9 @@ export const JOB_TRAILER = 'Gitops-Secrets-Job';
 export function commitMessage(job: Plan['job'], rows: ChangeRow[]): string {
   return `${commitSubject(job, rows)}\n\n${JOB_TRAILER}: ${job}\n`;
 }
+
+/**
+ * `a.localeCompare(b)`, with one collator for the run: localeCompare sets one up per call
+ * (18 ms for the 400 rows of a 100-secret rotation).
+ */
+export const compareText = new Intl.Collator().compare;
