@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/types.js';
@@ -90,6 +91,8 @@ export async function locateJob(
   mayWrite: Promise<void> = Promise.resolve(),
 ): Promise<Located> {
   const branch = JOB_BRANCH[options.job];
+  // A --no-push run may build on its local job branch: looked up alongside the remote's refs.
+  const localBranch = options.push ? undefined : git.resolve(`refs/heads/${branch}`);
   const remoteUrl = await git.remoteUrl(options.remote);
   let base = options.base;
   let baseSha: string | undefined;
@@ -123,8 +126,8 @@ export async function locateJob(
       baseSha = await git.resolve(`refs/remotes/${options.remote}/${base}`);
     }
     branchSha = remoteBranchSha;
-    if (!options.push) {
-      const local = await git.resolve(`refs/heads/${branch}`);
+    if (localBranch) {
+      const local = await localBranch;
       // A --no-push run builds on its own earlier local commit when that is newer than the remote's.
       if (
         local &&
@@ -143,7 +146,7 @@ export async function locateJob(
     if (!base)
       throw new UsageError('cannot tell the base branch (detached HEAD)', 'pass --base BRANCH');
     baseSha = await git.resolve(`refs/heads/${base}`);
-    branchSha = await git.resolve(`refs/heads/${branch}`);
+    branchSha = await (localBranch ?? git.resolve(`refs/heads/${branch}`));
   }
   if (!baseSha)
     throw new UsageError(`cannot resolve the base branch ${base}`, 'pass --base BRANCH');
@@ -323,7 +326,11 @@ export async function runJob(
         // change are written while the first sops processes encrypt from stdin; apply waits for
         // them before it reads or writes any file.
         if (baseListing.has('.sops.yaml')) {
-          if (files.size > 0) await wt.checkout(['.sops.yaml']);
+          // Its text came with the manifests (when the rules are read from it): written as it
+          // is, with no git process before the first sops.
+          const text = sopsYamlBlob ? read.text(sopsYamlBlob) : undefined;
+          if (text !== undefined) writeFileSync(join(wt.dir, '.sops.yaml'), text);
+          else if (files.size > 0) await wt.checkout(['.sops.yaml']);
           else files.add('.sops.yaml');
         }
         for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);

@@ -302,23 +302,21 @@ export async function openRepo(
       // The committer is looked up while the run works, not after it.
       const identity = commitIdentity(git, baseEnv);
       identity.catch(() => undefined);
-      // The index holds the whole tree; only the files the run touches are written to disk.
-      try {
-        await wtRaw(['read-tree', commit]);
-      } catch (err) {
-        await identity.catch(() => undefined);
-        await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
-        throw err;
-      }
+      // The index holds the whole tree; only the files the run touches are written to disk. It
+      // is read while the caller starts its work; checkout and commit wait for it.
+      const indexed = wtRaw(['read-tree', commit]);
+      indexed.catch(() => undefined); // awaited by checkout, commit and remove
       return {
         dir,
         async checkout(paths) {
+          await indexed;
           // From the index read above, by literal path: `git checkout -- PATHS` matches every
           // pathspec against every entry (a second for a thousand paths in a big repo).
           if (paths.length > 0)
             await wtRaw(['checkout-index', '--force', '-z', '--stdin'], pathList(paths));
         },
         async commit(message, paths) {
+          await indexed;
           // Literal paths on stdin: `git add -- PATHS` took 0.9 s for 1,000 new files (pathspecs).
           // --remove stages the deletion of a path that is gone from disk (prune).
           if (paths.length > 0)
@@ -335,6 +333,7 @@ export async function openRepo(
           ).trim();
         },
         async remove() {
+          await Promise.allSettled([indexed, identity]);
           await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
         },
       };
