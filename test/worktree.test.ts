@@ -4,10 +4,10 @@
  * starts while it parses the config stops when the config is wrong.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { cleanMessage } from '../src/ports/git.js';
+import { cleanMessage, openRepo } from '../src/ports/git.js';
 import { exampleScenario } from './helpers/scenario.js';
 
 /** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
@@ -122,3 +122,51 @@ for (const where of ['the checkout itself', 'a linked worktree'] as const) {
     t.true(remote.startsWith(out.commit), 'the remote has the new commit');
   });
 }
+
+test('the work tree port: blobs staged while the run works, the rest at the commit; modes, odd paths and deletions as update-index --add --remove would record them', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  // The base has an executable file and a file to delete.
+  await mkdir(join(s.repo, 'tools'), { recursive: true });
+  await writeFile(join(s.repo, 'tools/run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+  await writeFile(join(s.repo, 'tools/old.txt'), 'old\n');
+  await s.git(['add', 'tools']);
+  await s.git(['commit', '--quiet', '-m', 'tools']);
+  const base = (await s.git(['rev-parse', 'HEAD'])).trim();
+
+  const git = await openRepo(s.repo, s.env);
+  const wt = await git.addWorktree(base);
+  await wt.checkout(['tools/run.sh', 'tools/old.txt']);
+  await writeFile(join(wt.dir, 'tools/run.sh'), '#!/bin/sh\necho changed\n');
+  await mkdir(join(wt.dir, 'secrets'), { recursive: true });
+  await writeFile(join(wt.dir, 'secrets/new.yaml'), 'kind: Secret\n');
+  await writeFile(join(wt.dir, 'secrets/"quoted".yaml'), 'odd name\n');
+  await rm(join(wt.dir, 'tools/old.txt'));
+  wt.stage('secrets/new.yaml'); // staged early, as apply does for a finished file
+  wt.stage('secrets/new.yaml'); // twice is once
+  const sha = await wt.commit('subject  \n\n\nGitops-Secrets-Job: sync', [
+    'secrets/new.yaml',
+    'secrets/"quoted".yaml',
+    'tools/run.sh',
+    'tools/old.txt',
+  ]);
+  await wt.remove();
+
+  const tree = await s.git(['ls-tree', '-r', sha]);
+  t.regex(tree, /^100755 blob \w+\ttools\/run\.sh$/m, 'the executable bit is kept');
+  t.regex(tree, /^100644 blob \w+\tsecrets\/new\.yaml$/m);
+  t.true(tree.includes('secrets/\\"quoted\\".yaml'), tree);
+  t.false(tree.includes('tools/old.txt'), 'the deleted file is gone');
+  t.true(tree.includes('README.md'), 'files the run did not touch stay');
+  // (s.git strips the last newline of git's output)
+  t.is(await s.git(['show', `${sha}:tools/run.sh`]), '#!/bin/sh\necho changed');
+  t.is(await s.git(['show', `${sha}:secrets/new.yaml`]), 'kind: Secret');
+  t.is(await s.git(['show', `${sha}:secrets/"quoted".yaml`]), 'odd name');
+  t.is(
+    await s.git(['cat-file', '-p', sha]).then((c) => c.split('\n\n').slice(1).join('\n\n')),
+    'subject\n\nGitops-Secrets-Job: sync',
+  );
+  t.is((await s.git(['rev-parse', `${sha}^`])).trim(), base);
+  t.is((await s.git(['status', '--porcelain'])).trim(), '', 'the user checkout is untouched');
+  t.deepEqual(await readdir(s.env.TMPDIR!), []);
+});

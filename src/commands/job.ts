@@ -368,6 +368,7 @@ export async function runJob(
               existing: start,
               carried,
               rotateDataKey: options.rotateDataKey ?? false,
+              onWritten: (path) => wt.stage(path),
             },
             { sops: ports.sops, random: cryptoRandom },
           );
@@ -386,18 +387,27 @@ export async function runJob(
       const paths = [...new Set([...touched, ...fromBranch, ...rolloutFromBranch.keys()])];
       result.commit = await wt.commit(commitMessage(options.job, rows), paths);
       checkpoint('committed');
-    } finally {
+    } catch (err) {
       await wt.remove();
+      throw err;
     }
-    ports.log(`committed ${result.commit.slice(0, 7)} on ${branch}`);
-    if (options.push) {
-      await git.push(options.remote, result.commit, branch, remoteBranchSha);
-      result.pushed = true;
-      ports.log(`pushed ${branch} to ${options.remote}`);
+    // The directory is removed while the commit is pushed and the branch moved.
+    const removed = wt.remove();
+    removed.catch(() => undefined); // awaited below
+    const commit = result.commit;
+    ports.log(`committed ${commit.slice(0, 7)} on ${branch}`);
+    try {
+      if (options.push) {
+        await git.push(options.remote, commit, branch, remoteBranchSha);
+        result.pushed = true;
+        ports.log(`pushed ${branch} to ${options.remote}`);
+      }
+      // Only once the push went through: a run that lost the push race (or whose push was
+      // refused) must not leave the local branch on values that never reached the remote.
+      await git.updateBranch(branch, commit);
+    } finally {
+      await removed;
     }
-    // Only once the push went through: a run that lost the push race (or whose push was
-    // refused) must not leave the local branch on values that never reached the remote.
-    await git.updateBranch(branch, result.commit);
     if (options.push) checkpoint('pushed');
   }
   await pruned;

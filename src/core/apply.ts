@@ -40,6 +40,8 @@ export interface ApplyInput {
    * first sops processes encrypt from stdin); nothing on disk is read or written before.
    */
   filesReady?: Promise<void>;
+  /** Called once a file is in its final state (nothing in this run writes it again). */
+  onWritten?: (path: string) => void;
 }
 
 /** Performs a plan in a worktree: sops writes every value; nothing plaintext touches the disk. */
@@ -52,6 +54,10 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   const limit = <T>(fn: () => Promise<T>): Promise<T> =>
     jobs(() => (failed ? Promise.reject(failed.error) : fn()));
   const touched: string[] = [];
+  const finished = (path: string) => {
+    touched.push(path);
+    input.onWritten?.(path);
+  };
   const disk = input.filesReady ?? Promise.resolve();
   const guard = symlinkGuard(dir);
   const noSymlink = async (path: string) => {
@@ -187,7 +193,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       }
       if (data.size === 0) return;
       await writeSecret(file.path, await encryptWhole(file, state, data));
-      touched.push(file.path);
+      finished(file.path);
       return;
     }
     if (writes.length > 0) {
@@ -196,7 +202,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
       for (const change of writes)
         if (change.action !== 'remove') values.set(change.key, await valueFor(change));
       if (!file.reencrypt && (await rewriteWhole(file, info, writes, values))) {
-        touched.push(file.path);
+        finished(file.path);
         return;
       }
       await noSymlink(file.path);
@@ -233,7 +239,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
             }),
       );
     }
-    touched.push(file.path);
+    finished(file.path);
   };
 
   // Every file settles before apply returns (the caller then removes the worktree).
@@ -272,7 +278,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         remedy,
       );
     await writeFile(join(dir, path), bumped.text);
-    touched.push(path);
+    finished(path);
   }
 
   if (plan.prune) {

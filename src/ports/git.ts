@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -18,6 +18,11 @@ export interface Worktree {
   dir: string;
   /** Writes these paths of the worktree's commit to disk (the rest stays unchecked-out). */
   checkout(paths: string[]): Promise<void>;
+  /**
+   * Writes a finished file's blob to the object store now, while the run still works (nothing
+   * may write the file afterwards); the commit then only records it.
+   */
+  stage(path: string): void;
   /** Stages these paths (additions, changes, deletions) and commits; returns the new commit. */
   commit(message: string, paths: string[]): Promise<string>;
   remove(): Promise<void>;
@@ -306,6 +311,26 @@ export async function openRepo(
       // is read while the caller starts its work; checkout and commit wait for it.
       const indexed = wtRaw(['read-tree', commit]);
       indexed.catch(() => undefined); // awaited by checkout, commit and remove
+      // One `git hash-object -w --stdin-paths` for the run's finished files (same filters and
+      // attributes as `update-index --add`), fed while sops works on the others: the commit
+      // records their ids instead of hashing and writing 1,000 loose objects at the end.
+      let hasher: Hasher | undefined;
+      const hashes = new Map<string, Promise<string>>();
+      // hash-object reads one path per line, unquoting a leading '"': such paths are staged
+      // by update-index at the commit instead.
+      const hashable = (path: string) => !path.includes('\n') && !path.startsWith('"');
+      const stage = (path: string) => {
+        if (hashes.has(path) || !hashable(path)) return;
+        hasher ??= startHasher(dir, {
+          ...baseEnv,
+          GIT_DIR: gitDir,
+          GIT_WORK_TREE: dir,
+          GIT_INDEX_FILE: join(tmp, 'index'),
+        });
+        const id = hasher.hash(path);
+        id.catch(() => undefined); // awaited by commit
+        hashes.set(path, id);
+      };
       return {
         dir,
         async checkout(paths) {
@@ -315,12 +340,42 @@ export async function openRepo(
           if (paths.length > 0)
             await wtRaw(['checkout-index', '--force', '-z', '--stdin'], pathList(paths));
         },
+        stage,
         async commit(message, paths) {
           await indexed;
-          // Literal paths on stdin: `git add -- PATHS` took 0.9 s for 1,000 new files (pathspecs).
-          // --remove stages the deletion of a path that is gone from disk (prune).
-          if (paths.length > 0)
-            await wtRaw(['update-index', '--add', '--remove', '-z', '--stdin'], pathList(paths));
+          // Every path still on disk gets a blob (most were staged while the run worked); a path
+          // gone from disk (prune) is removed from the index.
+          const entries: string[] = [];
+          const gone: string[] = [];
+          const odd = paths.filter((p) => !hashable(p));
+          for (const path of paths.filter(hashable)) {
+            let mode: number;
+            try {
+              mode = lstatSync(join(dir, path)).mode;
+            } catch {
+              gone.push(path);
+              continue;
+            }
+            stage(path);
+            // An executable file keeps its bit, as `update-index --add` would record it.
+            entries.push(`${mode & 0o111 ? '100755' : '100644'} ${path}`);
+          }
+          hasher?.end();
+          const records = await Promise.all(
+            entries.map(async (e) => {
+              const space = e.indexOf(' ');
+              const path = e.slice(space + 1);
+              return `${e.slice(0, space)} ${await hashes.get(path)!}\t${path}\0`;
+            }),
+          ).catch((err: unknown) => {
+            throw new ExternalError('git', `git hash-object failed: ${gitMessage(err)}`);
+          });
+          if (records.length > 0)
+            await wtRaw(['update-index', '-z', '--add', '--index-info'], records.join(''));
+          if (gone.length > 0)
+            await wtRaw(['update-index', '--force-remove', '-z', '--stdin'], pathList(gone));
+          if (odd.length > 0)
+            await wtRaw(['update-index', '--add', '--remove', '-z', '--stdin'], pathList(odd));
           const tree = (await wtRaw(['write-tree'])).trim();
           // commit-tree runs no hooks, signs nothing and starts no auto-maintenance (as the
           // `commit --no-verify --no-gpg-sign` it replaces, with gc and maintenance off); the
@@ -333,7 +388,8 @@ export async function openRepo(
           ).trim();
         },
         async remove() {
-          await Promise.allSettled([indexed, identity]);
+          hasher?.end();
+          await Promise.allSettled([indexed, identity, hasher?.closed]);
           await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
         },
       };
@@ -485,6 +541,64 @@ function redact(text: string, token: string | undefined): string {
   if (!token) return text;
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
   return text.split(token).join('***').split(basic).join('***');
+}
+
+interface Hasher {
+  /** The blob id of a file of the work tree (relative path), once git has written it. */
+  hash(path: string): Promise<string>;
+  /** No more paths: git exits once it has answered the ones it has. */
+  end(): void;
+  closed: Promise<void>;
+}
+
+/** `git hash-object -w --stdin-paths`: one path per line in, one object id per line out. */
+function startHasher(cwd: string, env: NodeJS.ProcessEnv): Hasher {
+  const child = spawn('git', ['hash-object', '-w', '--stdin-paths'], {
+    cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const waiting: { resolve: (id: string) => void; reject: (e: Error) => void }[] = [];
+  let buffered = '';
+  let stderr = '';
+  let ended = false;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      waiting.shift()?.resolve(buffered.slice(0, nl).trim());
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf('\n');
+    }
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    if (stderr.length < 4096) stderr += c.toString();
+  });
+  child.stdin.on('error', () => undefined); // a git that died: reported by 'close'
+  const closed = new Promise<void>((resolve) => {
+    const fail = (why: string) => {
+      for (const w of waiting.splice(0)) w.reject(new Error(why));
+      resolve();
+    };
+    child.on('error', (e) => fail(`could not start git (${e.message})`));
+    child.on('close', (code) => fail(stderr.trim() || `git hash-object exited with ${code}`));
+  });
+  return {
+    hash(path) {
+      if (ended || path.includes('\n')) return Promise.reject(new Error(`cannot hash ${path}`));
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${path}\n`);
+      });
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      child.stdin.end();
+    },
+    closed,
+  };
 }
 
 /** `git commit -m`'s cleanup ("whitespace"): no trailing spaces, no blank lines at the ends or in a row. */
