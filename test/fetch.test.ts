@@ -5,26 +5,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { exampleScenario } from './helpers/scenario.js';
+import { exampleScenario, gitTrace, runTraced } from './helpers/scenario.js';
 
 /** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
 async function gitCommands(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { event: string; argv?: string[] })
-    .filter((e) => e.event === 'start' && e.argv)
-    .map((e) => e.argv![1] ?? '');
+  return (await gitTrace(file)).map((a) => a[0] ?? '');
 }
 
 test('a base that is already here is not fetched again; the sync still reads it', async (t) => {
   const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
-  const trace = join(s.dir, 'trace.json');
-  const r = await s.run(['sync', '--json'], { env: { GIT_TRACE2_EVENT: trace } });
+  const { r, git } = await runTraced(s, ['sync', '--json']);
   t.is(r.exitCode, 0, r.stderr);
-  const commands = await gitCommands(trace);
+  const commands = git.map((a) => a[0] ?? '');
   t.true(commands.includes('ls-remote'), commands.join(' '));
   t.false(commands.includes('fetch'), commands.join(' '));
   const out = JSON.parse(r.stdout) as { changes: unknown[] };

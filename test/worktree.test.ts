@@ -8,17 +8,11 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { cleanMessage, openRepo } from '../src/ports/git.js';
-import { exampleScenario } from './helpers/scenario.js';
+import { exampleScenario, gitTrace, runTraced } from './helpers/scenario.js';
 
 /** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
 async function gitCommands(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { event: string; argv?: string[] })
-    .filter((e) => e.event === 'start' && e.argv)
-    .map((e) => e.argv!.slice(1, 3).join(' '));
+  return (await gitTrace(file)).map((a) => a.slice(0, 2).join(' '));
 }
 
 /** The pid of a process that has ended (so no run can own a directory named after it). */
@@ -30,10 +24,9 @@ function deadPid(): number {
 test('a sync commits without registering a worktree: .git has no record of it, nothing is left in TMPDIR', async (t) => {
   const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
-  const trace = join(s.dir, 'trace.json');
-  const r = await s.run(['sync', '--json'], { env: { GIT_TRACE2_EVENT: trace } });
+  const { r, git } = await runTraced(s, ['sync', '--json']);
   t.is(r.exitCode, 0, r.stderr);
-  const commands = await gitCommands(trace);
+  const commands = git.map((a) => a.slice(0, 2).join(' '));
   t.false(
     commands.some((c) => /^worktree (add|remove|prune)/.test(c)),
     commands.join(', '),

@@ -3,7 +3,7 @@ import { ALPHABETS } from './charsets.js';
 import type { Report } from './load.js';
 import type { SalvageHints } from './salvage.js';
 import type { RawConfig, RawKey, RawShared, RawSops } from './schema.js';
-import { KEY_NAME_RE } from './schema.js';
+import { KEY_NAME_RE, SOURCE_FIELDS } from './schema.js';
 import {
   type Config,
   DEFAULT_ENCRYPTED_REGEX,
@@ -232,17 +232,11 @@ function keySource(
   hints: SalvageHints | undefined,
 ): KeySource | undefined {
   if (key.from === undefined) return ownSource(key, path, defaults, fail);
-  const others = [
-    'length',
-    'charset',
-    'chars',
-    'bytes',
-    'encoding',
-    'uuid',
-    'provided',
-    'pattern',
-    'minLength',
-  ].filter((f) => key[f as keyof RawKey] !== undefined);
+  // Every source field but the ones a `from` key may carry (description) or must not (rotation).
+  const others = SOURCE_FIELDS.filter(
+    (f) =>
+      f !== 'description' && f !== 'rotateEvery' && f !== 'keepPrevious' && key[f] !== undefined,
+  );
   if (others.length > 0) {
     fail(
       [...path, others[0]!],

@@ -69,6 +69,9 @@ const sourceFields = {
     .describe('Keep the value before the last rotation as <KEY>_PREVIOUS.'),
 };
 
+/** The fields of `sourceFields`, in order (for the checks that do not go through zod). */
+export const SOURCE_FIELDS = Object.keys(sourceFields) as (keyof typeof sourceFields)[];
+
 export const keySchema = z
   .strictObject({
     ...sourceFields,

@@ -5,6 +5,7 @@ import {
   DURATION_RE,
   ENCODINGS,
   type RawConfig,
+  SOURCE_FIELDS,
 } from './schema.js';
 
 /**
@@ -39,22 +40,8 @@ const TOP = new Set([
   'shared',
   'secrets',
 ]);
-const SOURCE = [
-  'length',
-  'charset',
-  'chars',
-  'bytes',
-  'encoding',
-  'uuid',
-  'provided',
-  'description',
-  'pattern',
-  'minLength',
-  'rotateEvery',
-  'keepPrevious',
-];
-const SHARED = new Set(SOURCE);
-const KEY = new Set([...SOURCE, 'from']);
+const SHARED = new Set<string>(SOURCE_FIELDS);
+const KEY = new Set<string>([...SOURCE_FIELDS, 'from']);
 const SOPS = new Set([
   'age',
   'pgp',

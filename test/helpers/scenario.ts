@@ -243,3 +243,25 @@ export async function findLeaks(
   }
   return leaks;
 }
+
+/** The argv of every git command a run started, from git's own trace (GIT_TRACE2_EVENT). */
+export async function gitTrace(file: string): Promise<string[][]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { event: string; argv?: string[] })
+    .filter((e) => e.event === 'start' && e.argv)
+    .map((e) => e.argv!.slice(1));
+}
+
+/** Runs the CLI with git's trace on: its result, and the argv of every git command it started. */
+export async function runTraced(
+  s: Scenario,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ r: CliResult; git: string[][] }> {
+  const trace = join(s.dir, `trace-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  const r = await s.run(args, { env: { ...env, GIT_TRACE2_EVENT: trace } });
+  return { r, git: await gitTrace(trace) };
+}
