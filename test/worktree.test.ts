@@ -4,7 +4,7 @@
  * starts while it parses the config stops when the config is wrong.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { cleanMessage, openRepo } from '../src/ports/git.js';
@@ -55,10 +55,19 @@ test('what killed runs left behind (a directory, a worktree an earlier version r
   await s.git(['worktree', 'add', '--quiet', '--detach', legacy, 'main']);
   const live = join(tmp, `gitops-secrets-wt-${process.pid}-live`);
   await mkdir(live);
+  // A symlink with a stale run's name is not followed, nor removed: it is not ours.
+  const precious = join(s.dir, 'precious');
+  await mkdir(precious);
+  await writeFile(join(precious, 'file'), 'keep');
+  await symlink(precious, join(tmp, `gitops-secrets-wt-${dead}-link`));
 
   const r = await s.run(['sync', '--no-push', '--json']);
   t.is(r.exitCode, 0, r.stderr);
-  t.deepEqual(await readdir(tmp), [`gitops-secrets-wt-${process.pid}-live`]);
+  t.deepEqual(
+    (await readdir(tmp)).sort(),
+    [`gitops-secrets-wt-${dead}-link`, `gitops-secrets-wt-${process.pid}-live`].sort(),
+  );
+  t.is(await readFile(join(precious, 'file'), 'utf8'), 'keep');
   const worktrees = (await s.git(['worktree', 'list', '--porcelain']))
     .split('\n')
     .filter((l) => l.startsWith('worktree '));

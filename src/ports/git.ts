@@ -466,7 +466,7 @@ export async function openRepo(
       }
       for (const name of names) {
         const m = new RegExp(`^${WORKTREE_PREFIX}(\\d+)-`).exec(name);
-        if (!m || isAlive(Number(m[1]))) continue;
+        if (!m || isAlive(Number(m[1])) || !ownDirectory(join(tmpdir(), name))) continue;
         await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
       }
       if (!existsSync(join(gitDir, 'worktrees'))) return;
@@ -482,6 +482,16 @@ export async function openRepo(
       await git(['worktree', 'prune']).catch(() => undefined);
     },
   };
+}
+
+/** A directory (not a symlink to one) of this user's: what a run of ours made in tmpdir. */
+function ownDirectory(path: string): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() && (process.getuid === undefined || st.uid === process.getuid());
+  } catch {
+    return false;
+  }
 }
 
 function isAlive(pid: number): boolean {
