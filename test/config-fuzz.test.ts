@@ -322,6 +322,7 @@ test('surelyValid takes every valid fixture (they get the fast path) and refuses
     (c) => (c.secrets[0].keys.b = { length: 4097 }),
     (c) => (c.secrets[0].keys.b = { length: 1.5 }),
     (c) => (c.secrets[0].keys.b = { chars: 'a' }),
+    (c) => (c.secrets[0].keys.b = { chars: '😀' }), // one character, two UTF-16 units
     (c) => (c.secrets[0].keys.b = { encoding: 'base32' }),
     (c) => (c.secrets[0].keys.b = { uuid: false }),
     (c) => (c.secrets[0].keys.b = { provided: 'yes' }),
@@ -330,6 +331,10 @@ test('surelyValid takes every valid fixture (they get the fast path) and refuses
     (c) => (c.secrets[0].keys.b = { from: '' }),
     (c) => (c.secrets[0].keys.b = { lenght: 8 }),
   ];
+  // zod takes a record with an own `__proto__` key but drops the key: not "unchanged".
+  const proto = structuredClone(base) as Record<string, unknown> & typeof base;
+  (proto.secrets[0] as Record<string, unknown>).labels = JSON.parse('{"__proto__": "x"}');
+  t.false(surelyValid(proto));
   for (const change of wrong) {
     const c = structuredClone(base);
     change(c);

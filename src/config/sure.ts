@@ -75,7 +75,7 @@ function plain(v: unknown): v is Plain {
   return Object.getPrototypeOf(v) === Object.prototype;
 }
 
-/** No field but these (strictObject). */
+/** No field but these (strictObject); `__proto__` never (zod drops it from a record). */
 function only(o: Plain, allowed: Set<string>): boolean {
   for (const k of Object.keys(o)) if (!allowed.has(k)) return false;
   return Object.getOwnPropertySymbols(o).length === 0;
@@ -107,7 +107,7 @@ function list(v: unknown, item: (v: unknown) => boolean): boolean {
 
 function record(v: unknown, value: (v: unknown) => boolean): boolean {
   if (!plain(v) || Object.getOwnPropertySymbols(v).length > 0) return false;
-  for (const k of Object.keys(v)) if (!value(v[k])) return false;
+  for (const k of Object.keys(v)) if (k === '__proto__' || !value(v[k])) return false;
   return true;
 }
 
@@ -147,7 +147,8 @@ function source(v: Plain): boolean {
   return (
     opt(v.length, count) &&
     opt(v.charset, charsetName) &&
-    opt(v.chars, (x) => typeof x === 'string' && x.length >= 2) &&
+    // zod counts code points (an emoji is one character, two UTF-16 units).
+    opt(v.chars, (x) => typeof x === 'string' && [...x].length >= 2) &&
     opt(v.bytes, count) &&
     opt(v.encoding, (x) => ENCODING_SET.has(x)) &&
     opt(v.uuid, (x) => x === true) &&
