@@ -51,10 +51,11 @@ if (text.startsWith('#!')) writeFileSync(bundle, `//${text.slice(2)}`);
 const WRAP = (source) =>
   `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 const COMPILE = `const script = new Script(
-  (${WRAP.toString()})(readFileSync(file, 'utf8')),
+  (${WRAP.toString()})(source),
   { filename: file, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER },
 );`;
-const IMPORTS = `import { readFileSync } from 'node:fs';
+const IMPORTS = `import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { constants, Script } from 'node:vm';`;
@@ -68,9 +69,14 @@ ${IMPORTS}
 import { dirname } from 'node:path';
 
 const file = fileURLToPath(new URL('./gitops-secrets.cjs', import.meta.url));
+const source = readFileSync(file, 'utf8');
 let cachedData;
 try {
-  cachedData = readFileSync(\`\${file}.cache\`);
+  // The cache starts with the SHA-1 of the source it was made from: V8 itself checks only the
+  // source's length, and a patched bundle must not run with bytecode of the old one.
+  const cache = readFileSync(\`\${file}.cache\`);
+  if (cache.subarray(0, 40).toString() === createHash('sha1').update(source).digest('hex'))
+    cachedData = cache.subarray(40);
 } catch {
   // no cache: compiled from source
 }
@@ -92,9 +98,13 @@ const warm = spawnSync(
 import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 const file = ${JSON.stringify(file)};
+const source = readFileSync(file, 'utf8');
 const cachedData = undefined;
 ${COMPILE}
-process.once('exit', () => writeFileSync(file + '.cache', script.createCachedData()));
+const digest = createHash('sha1').update(source).digest('hex');
+process.once('exit', () =>
+  writeFileSync(file + '.cache', Buffer.concat([Buffer.from(digest), script.createCachedData()])),
+);
 ${RUN}`,
     '--',
     join(dist, 'cli.js'),

@@ -70,7 +70,7 @@ async function configFor(o: CommonOptions) {
 interface EarlyJob {
   git: Promise<GitPort>;
   located: Promise<Located>;
-  /** The config is valid: the early work may now write to .git (a fetch). */
+  /** The config is valid: the early work may now contact the remote (and fetch). */
   allowWrites(): void;
   /** The config is not: stop the git processes and wait until they have ended. */
   stop(): Promise<void>;
@@ -81,16 +81,16 @@ function startJob(job: Job, o: CommonOptions, repo: string): EarlyJob {
   const abort = new AbortController();
   let allow = () => {};
   let deny = (_: Error) => {};
-  const mayWrite = new Promise<void>((res, rej) => {
+  const configValid = new Promise<void>((res, rej) => {
     allow = res;
     deny = rej;
   });
   const git = openRepo(repo, process.env, token ? { token } : undefined, abort.signal);
   const located = git.then((g) =>
-    locateJob(g, { job, remote: o.remote, base: o.base, push: o.push }, mayWrite),
+    locateJob(g, { job, remote: o.remote, base: o.base, push: o.push }, configValid),
   );
   // Awaited by the job, or settled by stop(); until then a failure is not "unhandled".
-  for (const p of [mayWrite, git, located]) p.catch(() => undefined);
+  for (const p of [configValid, git, located]) p.catch(() => undefined);
   return {
     git,
     located,
@@ -108,8 +108,9 @@ async function runJobCommand(
   o: CommonOptions & { prune?: boolean; secret?: string[]; key?: string; force?: boolean },
 ) {
   const now = parseNow(o.now);
-  // The repository is read (its remote, the base, the job branch) while the config is parsed:
-  // git works on another core meanwhile. A wrong config stops it, and is the error reported.
+  // The local repository is read (its remote, the local job branch) while the config is parsed:
+  // git works on another core meanwhile. A wrong config stops it, and is the error reported;
+  // the remote is contacted only once the config is valid.
   const early = startJob(job, o, resolve(o.repo));
   let repo: string;
   let config: Config;

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { cleanMessage, openRepo } from '../src/ports/git.js';
@@ -43,7 +44,7 @@ test('a sync commits without registering a worktree: .git has no record of it, n
   t.is((await s.git(['status', '--porcelain'])).trim(), '');
 });
 
-test('what killed runs left behind (a directory, a worktree an earlier version registered) is removed; a live run’s is kept', async (t) => {
+test('what killed runs left behind (a directory, a worktree an earlier version registered) is removed; a live run’s, another host’s and a symlink are kept', async (t) => {
   const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
   const tmp = s.env.TMPDIR!;
@@ -51,6 +52,11 @@ test('what killed runs left behind (a directory, a worktree an earlier version r
   const stale = join(tmp, `gitops-secrets-wt-${dead}-abc123`);
   await mkdir(join(stale, 'tree'), { recursive: true });
   await writeFile(join(stale, 'index'), 'left by a killed run');
+  await writeFile(join(stale, 'owner'), `gitops-secrets run ${dead} on ${hostname()}\n`);
+  // Another host's run (a container sharing the temp directory): its pid means nothing here.
+  const elsewhere = join(tmp, `gitops-secrets-wt-${dead}-other`);
+  await mkdir(elsewhere);
+  await writeFile(join(elsewhere, 'owner'), `gitops-secrets run ${dead} on another-host\n`);
   const legacy = join(tmp, `gitops-secrets-wt-${dead}-legacy`);
   await s.git(['worktree', 'add', '--quiet', '--detach', legacy, 'main']);
   const live = join(tmp, `gitops-secrets-wt-${process.pid}-live`);
@@ -65,7 +71,11 @@ test('what killed runs left behind (a directory, a worktree an earlier version r
   t.is(r.exitCode, 0, r.stderr);
   t.deepEqual(
     (await readdir(tmp)).sort(),
-    [`gitops-secrets-wt-${dead}-link`, `gitops-secrets-wt-${process.pid}-live`].sort(),
+    [
+      `gitops-secrets-wt-${dead}-link`,
+      `gitops-secrets-wt-${dead}-other`,
+      `gitops-secrets-wt-${process.pid}-live`,
+    ].sort(),
   );
   t.is(await readFile(join(precious, 'file'), 'utf8'), 'keep');
   const worktrees = (await s.git(['worktree', 'list', '--porcelain']))
@@ -171,4 +181,53 @@ test('the work tree port: blobs staged while the run works, the rest at the comm
   t.is((await s.git(['rev-parse', `${sha}^`])).trim(), base);
   t.is((await s.git(['status', '--porcelain'])).trim(), '', 'the user checkout is untouched');
   t.deepEqual(await readdir(s.env.TMPDIR!), []);
+});
+
+test('a path below a file of the base, or at a directory of it, is refused: exit 1, nothing committed', async (t) => {
+  for (const [what, make, said] of [
+    ['a file where the output directory must be', 'file', /secrets\/keptn is a file in the repo/],
+    [
+      'a directory where the output file must be',
+      'dir',
+      /secrets\/keptn\/bridge-oauth\.yaml: is a directory/,
+    ],
+  ] as const) {
+    const s = await exampleScenario('keptn-bridge.yaml');
+    t.teardown(() => s.cleanup());
+    await mkdir(join(s.repo, 'secrets'), { recursive: true });
+    if (make === 'file') await writeFile(join(s.repo, 'secrets/keptn'), 'not a directory\n');
+    else {
+      await mkdir(join(s.repo, 'secrets/keptn/bridge-oauth.yaml'), { recursive: true });
+      await writeFile(join(s.repo, 'secrets/keptn/bridge-oauth.yaml/x'), 'in the way\n');
+    }
+    await s.git(['add', 'secrets']);
+    await s.git(['commit', '--quiet', '-m', 'in the way']);
+    await s.git(['push', '--quiet', 'origin', 'main']);
+    const r = await s.run(['sync', '--no-push']);
+    t.is(r.exitCode, 1, `${what}: ${r.stderr}`);
+    t.regex(r.stderr, said, what);
+    t.is(await s.git(['branch', '--list', 'gitops-secrets/sync']), '', `${what}: no branch`);
+    t.deepEqual(await readdir(s.env.TMPDIR!), []);
+  }
+});
+
+test('files are staged with the .gitattributes of the tree, as update-index --add does (line endings normalised)', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  await writeFile(join(s.repo, '.gitattributes'), '*.txt text eol=crlf\n');
+  await writeFile(join(s.repo, 'notes.txt'), 'x\ny\n');
+  await s.git(['add', '.gitattributes', 'notes.txt']);
+  await s.git(['commit', '--quiet', '-m', 'attributes']);
+  const base = (await s.git(['rev-parse', 'HEAD'])).trim();
+  const git = await openRepo(s.repo, s.env);
+  const wt = await git.addWorktree(base);
+  await wt.checkout(['notes.txt']);
+  t.is(await readFile(join(wt.dir, 'notes.txt'), 'utf8'), 'x\r\ny\r\n', 'checked out with CRLF');
+  await writeFile(join(wt.dir, 'notes.txt'), 'x\r\ny\r\nz\r\n');
+  wt.stage('notes.txt');
+  const sha = await wt.commit('notes', ['notes.txt']);
+  await wt.remove();
+  const blob = await s.git(['cat-file', 'blob', `${sha}:notes.txt`]);
+  t.false(blob.includes('\r'), JSON.stringify(blob));
+  t.is(blob, 'x\ny\nz');
 });

@@ -82,13 +82,14 @@ export interface Located {
 
 /**
  * Finds the base and the job branch. It needs no config, so the CLI runs it while it parses
- * the config: until `mayWrite` resolves (the config is valid) it only reads (a fetch, the one
- * step that writes to .git, waits for it).
+ * the config: until `configValid` resolves it only reads the local repository. Contacting the
+ * remote (`ls-remote`, a fetch, which also writes to .git) waits for it: a wrong config never
+ * starts a network command (nor the ssh prompt one can bring).
  */
 export async function locateJob(
   git: GitPort,
   options: Pick<JobOptions, 'job' | 'remote' | 'base' | 'push'>,
-  mayWrite: Promise<void> = Promise.resolve(),
+  configValid: Promise<void> = Promise.resolve(),
 ): Promise<Located> {
   const branch = JOB_BRANCH[options.job];
   // A --no-push run may build on its local job branch: looked up alongside the remote's refs.
@@ -99,6 +100,7 @@ export async function locateJob(
   let remoteBranchSha: string | undefined;
   let branchSha: string | undefined;
   if (remoteUrl) {
+    await configValid;
     const refs = await git.lsRemote(options.remote, []);
     base ??= refs.defaultBranch ?? (await fallbackBase(git, options.remote, refs.heads));
     if (!base) {
@@ -121,7 +123,6 @@ export async function locateJob(
     ) {
       baseSha = remoteBaseSha;
     } else {
-      await mayWrite;
       await git.fetch(options.remote, remoteBranchSha ? [base, branch] : [base]);
       baseSha = await git.resolve(`refs/remotes/${options.remote}/${base}`);
     }
@@ -500,7 +501,8 @@ async function existingPaths(git: GitPort, commit: string, paths: string[]): Pro
 
 /**
  * A path the run would write, reached through a symlink committed in the base, is refused: the
- * commit would otherwise silently replace the symlink with a directory (or a file).
+ * commit would otherwise silently replace the symlink with a directory (or a file). So is one
+ * below a file, or at a directory, of the base: the commit would delete that file or directory.
  */
 async function refuseSymlinks(
   git: GitPort,
@@ -517,17 +519,31 @@ async function refuseSymlinks(
   }
   if (plan.prune) for (const o of plan.orphans) if (o.keys.length === 0) paths.add(o.path);
   if (paths.size === 0) return;
-  const links = await git.symlinks(baseSha, [...paths]);
-  if (links.length === 0) return;
+  const found = await git.blockers(baseSha, [...paths]);
+  if (found.symlinks.length > 0) {
+    const links = found.symlinks;
+    const lines = [...paths].sort().flatMap((p) => {
+      const link = links.find((l) => p === l || p.startsWith(`${l}/`));
+      return link ? [`  ${p}: ${link} is a symlink`] : [];
+    });
+    throw new ExternalError(
+      'repo',
+      `refusing to write through symlinks in the repo:\n${lines.join('\n')}`,
+      'replace each symlink with the directory or file itself, or change `output` (or `rollout`) in the config',
+    );
+  }
+  // A file where a directory must be (or the reverse): the commit would delete it.
   const lines = [...paths].sort().flatMap((p) => {
-    const link = links.find((l) => p === l || p.startsWith(`${l}/`));
-    return link ? [`  ${p}: ${link} is a symlink`] : [];
+    const file = found.files.find((f) => p.startsWith(`${f}/`));
+    if (file) return [`  ${p}: ${file} is a file in the repo, not a directory`];
+    return found.dirs.includes(p) ? [`  ${p}: is a directory in the repo, not a file`] : [];
   });
-  throw new ExternalError(
-    'repo',
-    `refusing to write through symlinks in the repo:\n${lines.join('\n')}`,
-    'replace each symlink with the directory or file itself, or change `output` (or `rollout`) in the config',
-  );
+  if (lines.length > 0)
+    throw new ExternalError(
+      'repo',
+      `refusing to replace what the repo holds at these paths:\n${lines.join('\n')}`,
+      'move the file or directory out of the way, or change `output` (or `rollout`) in the config',
+    );
 }
 
 export function repoProblems(problems: ManifestProblem[]): ExternalError {

@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
 import { runProcess } from './run-process.js';
@@ -46,8 +53,14 @@ export interface GitPort {
   mergeBase(a: string, b: string): Promise<string | undefined>;
   /** Files of a commit below the given directories, with their blob ids. */
   listFiles(commit: string, dirs: string[]): Promise<Map<string, string>>;
-  /** Those of the paths, or of their parent directories, that are symlinks in a commit. */
-  symlinks(commit: string, paths: string[]): Promise<string[]>;
+  /**
+   * What in a commit stands in the way of writing these paths: symlinks among them or their
+   * parent directories, files where a parent directory must be, directories where a file must.
+   */
+  blockers(
+    commit: string,
+    paths: string[],
+  ): Promise<{ symlinks: string[]; files: string[]; dirs: string[] }>;
   /** Reads blobs by id, in one `git cat-file --batch`. */
   readBlobs(ids: string[]): Promise<Map<string, string>>;
   commitsBetween(base: string, head: string): Promise<CommitInfo[]>;
@@ -259,20 +272,32 @@ export async function openRepo(
       }
       return files;
     },
-    async symlinks(commit, paths) {
+    async blockers(commit, paths) {
       const prefixes = new Set<string>();
+      const parents = new Set<string>();
       for (const p of paths) {
         const parts = p.split('/');
-        for (let i = 1; i <= parts.length; i++) prefixes.add(parts.slice(0, i).join('/'));
+        for (let i = 1; i <= parts.length; i++) {
+          const prefix = parts.slice(0, i).join('/');
+          prefixes.add(prefix);
+          if (i < parts.length) parents.add(prefix);
+        }
       }
-      if (prefixes.size === 0) return [];
+      const found = { symlinks: [] as string[], files: [] as string[], dirs: [] as string[] };
+      if (prefixes.size === 0) return found;
+      const wanted = new Set(paths);
       const out = await raw(['ls-tree', '-z', '--full-tree', commit, '--', ...prefixes]);
-      const links: string[] = [];
       for (const entry of out.split('\0')) {
-        const m = /^120000 blob [0-9a-f]+\t(.*)$/s.exec(entry);
-        if (m && prefixes.has(m[1]!)) links.push(m[1]!);
+        const m = /^(\d+) (\w+) [0-9a-f]+\t(.*)$/s.exec(entry);
+        if (!m || !prefixes.has(m[3]!)) continue;
+        const [, mode, type, path] = m as unknown as [string, string, string, string];
+        if (mode === '120000') found.symlinks.push(path);
+        // A file (or a submodule) where a directory must be.
+        else if (type !== 'tree' && parents.has(path)) found.files.push(path);
+        else if (type === 'tree' && wanted.has(path)) found.dirs.push(path);
       }
-      return links.sort();
+      for (const list of Object.values(found)) list.sort();
+      return found;
     },
     readBlobs(ids) {
       return catFileBatch(root, ids, baseEnv);
@@ -300,6 +325,9 @@ export async function openRepo(
       const tmp = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
       const dir = join(tmp, 'tree');
       mkdirSync(dir);
+      // Whose it is: a later run removes it only when it is from this host and its process is
+      // gone (runs in other containers sharing the temp directory have other pids).
+      writeFileSync(join(tmp, OWNER_FILE), owner(process.pid));
       const wt = make(root, { GIT_INDEX_FILE: join(tmp, 'index'), GIT_WORK_TREE: dir });
       const wtRaw = (args: string[], input?: string) =>
         wrap(args[0] ?? 'command', () => wt(args, input));
@@ -311,23 +339,40 @@ export async function openRepo(
       // is read while the caller starts its work; checkout and commit wait for it.
       const indexed = wtRaw(['read-tree', commit]);
       indexed.catch(() => undefined); // awaited by checkout, commit and remove
-      // One `git hash-object -w --stdin-paths` for the run's finished files (same filters and
-      // attributes as `update-index --add`), fed while sops works on the others: the commit
-      // records their ids instead of hashing and writing 1,000 loose objects at the end.
+      // One `git hash-object -w --stdin-paths` for the run's finished files, fed while sops works
+      // on the others: the commit records their ids instead of hashing and writing 1,000 loose
+      // objects at the end. hash-object reads attributes from the work tree only (update-index
+      // also from the index), so the tree's .gitattributes files are checked out first: the
+      // same filters and line endings apply as with `update-index --add`.
+      const attributes = indexed.then(async () => {
+        const listed = await wtRaw(['ls-files', '-z', '--', ':(glob)**/.gitattributes']);
+        const files = listed.split('\0').filter(Boolean);
+        if (files.length > 0)
+          await wtRaw(['checkout-index', '--force', '-z', '--stdin'], pathList(files));
+        attributesDone = true;
+      });
+      attributes.catch(() => undefined); // awaited by commit and remove
+      let attributesDone = false;
+      let removed = false;
       let hasher: Hasher | undefined;
       const hashes = new Map<string, Promise<string>>();
-      // hash-object reads one path per line, unquoting a leading '"': such paths are staged
-      // by update-index at the commit instead.
-      const hashable = (path: string) => !path.includes('\n') && !path.startsWith('"');
-      const stage = (path: string) => {
-        if (hashes.has(path) || !hashable(path)) return;
+      // hash-object reads one path per line (a trailing CR dropped, a leading '"' unquoted):
+      // such paths are staged by update-index at the commit instead.
+      const hashable = (path: string) => !/[\n\r]/.test(path) && !path.startsWith('"');
+      const hash = (path: string): Promise<string> => {
+        if (removed) return Promise.reject(new Error('the work tree is gone'));
         hasher ??= startHasher(dir, {
           ...baseEnv,
           GIT_DIR: gitDir,
           GIT_WORK_TREE: dir,
           GIT_INDEX_FILE: join(tmp, 'index'),
         });
-        const id = hasher.hash(path);
+        return hasher.hash(path);
+      };
+      const stage = (path: string) => {
+        if (hashes.has(path) || !hashable(path)) return;
+        // In order: the paths staged before the attributes were there follow them one by one.
+        const id = attributesDone ? hash(path) : attributes.then(() => hash(path));
         id.catch(() => undefined); // awaited by commit
         hashes.set(path, id);
       };
@@ -342,7 +387,15 @@ export async function openRepo(
         },
         stage,
         async commit(message, paths) {
-          await indexed;
+          await attributes;
+          // Someone removed the directory (or its index) under the run: an empty index would
+          // commit a tree without the rest of the repository.
+          if (!existsSync(join(tmp, 'index')) || !existsSync(dir))
+            throw new ExternalError(
+              'git',
+              `the temporary work tree ${tmp} was removed while the run worked; nothing was committed`,
+              'run the command again (and keep other processes away from the temp directory)',
+            );
           // Every path still on disk gets a blob (most were staged while the run worked); a path
           // gone from disk (prune) is removed from the index.
           const entries: string[] = [];
@@ -388,21 +441,25 @@ export async function openRepo(
           ).trim();
         },
         async remove() {
+          await Promise.allSettled([indexed, attributes, identity]);
+          removed = true;
           hasher?.end();
-          await Promise.allSettled([indexed, identity, hasher?.closed]);
+          await hasher?.closed;
           await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
         },
       };
     },
     async updateBranch(branch, sha) {
-      // Checked out somewhere? With no linked worktrees, only the main checkout's HEAD can say.
-      const heads = existsSync(join(gitDir, 'worktrees'))
-        ? (await raw(['worktree', 'list', '--porcelain'])).split('\n')
-        : [
-            readFileSync(join(gitDir, 'HEAD'), 'utf8')
-              .trim()
-              .replace(/^ref: /, 'branch '),
-          ];
+      // Checked out somewhere? With no linked worktrees, only the main checkout's HEAD can say
+      // (read as a file unless refs are in a reftable, where HEAD is a placeholder).
+      const heads =
+        existsSync(join(gitDir, 'worktrees')) || existsSync(join(gitDir, 'reftable'))
+          ? (await raw(['worktree', 'list', '--porcelain'])).split('\n')
+          : [
+              readFileSync(join(gitDir, 'HEAD'), 'utf8')
+                .trim()
+                .replace(/^ref: /, 'branch '),
+            ];
       if (heads.includes(`branch refs/heads/${branch}`)) return false;
       await raw(['update-ref', `refs/heads/${branch}`, sha]);
       return true;
@@ -466,7 +523,7 @@ export async function openRepo(
       }
       for (const name of names) {
         const m = new RegExp(`^${WORKTREE_PREFIX}(\\d+)-`).exec(name);
-        if (!m || isAlive(Number(m[1])) || !ownDirectory(join(tmpdir(), name))) continue;
+        if (!m || isAlive(Number(m[1])) || !staleRun(join(tmpdir(), name), Number(m[1]))) continue;
         await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
       }
       if (!existsSync(join(gitDir, 'worktrees'))) return;
@@ -484,11 +541,23 @@ export async function openRepo(
   };
 }
 
-/** A directory (not a symlink to one) of this user's: what a run of ours made in tmpdir. */
-function ownDirectory(path: string): boolean {
+const OWNER_FILE = 'owner';
+
+/** The host and process a run's directory belongs to. */
+function owner(pid: number): string {
+  return `gitops-secrets run ${pid} on ${hostname()}\n`;
+}
+
+/**
+ * A directory (not a symlink to one) of this user's that a run on this host made, by a process
+ * that is gone: what a killed run left in tmpdir.
+ */
+function staleRun(path: string, pid: number): boolean {
   try {
     const st = lstatSync(path);
-    return st.isDirectory() && (process.getuid === undefined || st.uid === process.getuid());
+    if (!st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid()))
+      return false;
+    return readFileSync(join(path, OWNER_FILE), 'utf8') === owner(pid);
   } catch {
     return false;
   }
@@ -572,6 +641,7 @@ function startHasher(cwd: string, env: NodeJS.ProcessEnv): Hasher {
   let buffered = '';
   let stderr = '';
   let ended = false;
+  let exited: string | undefined;
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
     buffered += chunk;
@@ -588,6 +658,7 @@ function startHasher(cwd: string, env: NodeJS.ProcessEnv): Hasher {
   child.stdin.on('error', () => undefined); // a git that died: reported by 'close'
   const closed = new Promise<void>((resolve) => {
     const fail = (why: string) => {
+      exited = why;
       for (const w of waiting.splice(0)) w.reject(new Error(why));
       resolve();
     };
@@ -596,7 +667,8 @@ function startHasher(cwd: string, env: NodeJS.ProcessEnv): Hasher {
   });
   return {
     hash(path) {
-      if (ended || path.includes('\n')) return Promise.reject(new Error(`cannot hash ${path}`));
+      if (exited !== undefined) return Promise.reject(new Error(exited));
+      if (ended || /[\n\r]/.test(path)) return Promise.reject(new Error(`cannot hash ${path}`));
       return new Promise((resolve, reject) => {
         waiting.push({ resolve, reject });
         child.stdin.write(`${path}\n`);
