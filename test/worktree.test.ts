@@ -84,7 +84,7 @@ test('what killed runs left behind (a directory, a worktree an earlier version r
   t.deepEqual(worktrees, [`worktree ${s.repo}`]);
 });
 
-test('a wrong config stops the git work started alongside it: exit 2 at once, no fetch, nothing written', async (t) => {
+test('a wrong config stops the git work started alongside it: exit 2 at once, the remote never contacted, nothing written', async (t) => {
   const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
   // A remote whose transport never answers (an ssh "client" that sleeps): ls-remote would hang.
@@ -98,9 +98,14 @@ test('a wrong config stops the git work started alongside it: exit 2 at once, no
   const r = await s.run(['sync'], { env: { GIT_SSH_COMMAND: sleeper, GIT_TRACE2_EVENT: trace } });
   t.is(r.exitCode, 2, r.stderr);
   t.regex(r.stderr, /config\/secrets\.yaml:2:/);
-  // Without the stop, the run would wait for the sleeping transport (60 s).
+  // Had it contacted the remote, the run would wait for the sleeping transport (60 s).
   t.true(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
-  t.false((await gitCommands(trace)).some((c) => c.startsWith('fetch')));
+  const commands = await gitCommands(trace);
+  t.true(commands.includes('remote -v'), 'the local reads did start');
+  t.false(
+    commands.some((c) => c.startsWith('ls-remote') || c.startsWith('fetch')),
+    commands.join(', '),
+  );
   t.is(await s.git(['for-each-ref']), refsBefore);
   t.is((await s.git(['status', '--porcelain'])).trim(), 'M config/secrets.yaml');
 });
