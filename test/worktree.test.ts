@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'ava';
 import { cleanMessage, openRepo } from '../src/ports/git.js';
 import { exampleScenario, gitTrace, runTraced } from './helpers/scenario.js';
@@ -235,4 +235,21 @@ test('files are staged with the .gitattributes of the tree, as update-index --ad
   const blob = await s.git(['cat-file', 'blob', `${sha}:notes.txt`]);
   t.false(blob.includes('\r'), JSON.stringify(blob));
   t.is(blob, 'x\ny\nz');
+});
+
+test('a work tree removed under the run (another process cleaning the temp directory) fails the commit instead of committing a near-empty tree', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  const base = (await s.git(['rev-parse', 'HEAD'])).trim();
+  const git = await openRepo(s.repo, s.env);
+  const wt = await git.addWorktree(base);
+  await mkdir(join(wt.dir, 'secrets'), { recursive: true });
+  await writeFile(join(wt.dir, 'secrets/new.yaml'), 'kind: Secret\n');
+  wt.stage('secrets/new.yaml');
+  await rm(dirname(wt.dir), { recursive: true, force: true });
+  const err = await t.throwsAsync(wt.commit('subject', ['secrets/new.yaml']));
+  t.regex(err?.message ?? '', /was removed while the run worked; nothing was committed/);
+  await wt.remove();
+  t.is((await s.git(['rev-parse', 'HEAD'])).trim(), base);
+  t.deepEqual(await readdir(s.env.TMPDIR!), []);
 });
