@@ -68,10 +68,11 @@ async function configFor(o: CommonOptions) {
 
 /** git work a job can start before its config is parsed. */
 interface EarlyJob {
+  token: string | undefined;
   git: Promise<GitPort>;
   located: Promise<Located>;
   /** The config is valid: the early work may now contact the remote (and fetch). */
-  allowWrites(): void;
+  configValid(): void;
   /** The config is not: stop the git processes and wait until they have ended. */
   stop(): Promise<void>;
 }
@@ -92,9 +93,10 @@ function startJob(job: Job, o: CommonOptions, repo: string): EarlyJob {
   // Awaited by the job, or settled by stop(); until then a failure is not "unhandled".
   for (const p of [configValid, git, located]) p.catch(() => undefined);
   return {
+    token,
     git,
     located,
-    allowWrites: () => allow(),
+    configValid: () => allow(),
     async stop() {
       abort.abort();
       deny(new Error('stopped'));
@@ -121,7 +123,6 @@ async function runJobCommand(
     await early.stop();
     throw e;
   }
-  early.allowWrites();
   return executeJob(job, o, config, repo, now, undefined, early);
 }
 
@@ -158,8 +159,8 @@ async function executeJob(
   adjust?: JobOptions['adjust'],
   early: EarlyJob = startJob(job, o, repo),
 ) {
-  early.allowWrites();
-  const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+  early.configValid();
+  const { token } = early;
   const git = await early.git;
   const sops = createSops();
   const log = o.json ? err : out;

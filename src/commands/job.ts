@@ -147,7 +147,7 @@ export async function locateJob(
     if (!base)
       throw new UsageError('cannot tell the base branch (detached HEAD)', 'pass --base BRANCH');
     baseSha = await git.resolve(`refs/heads/${base}`);
-    branchSha = await (localBranch ?? git.resolve(`refs/heads/${branch}`));
+    branchSha = await localBranch; // a run without a remote is a --no-push run
   }
   if (!baseSha)
     throw new UsageError(`cannot resolve the base branch ${base}`, 'pass --base BRANCH');
@@ -247,7 +247,7 @@ export async function runJob(
   });
   if (plan.problems.length > 0) throw repoProblems(plan.problems);
   options.adjust?.(plan, existing);
-  await refuseSymlinks(git, baseSha, plan, [...fromBranch, ...rolloutFromBranch.keys()]);
+  await refuseBlockedPaths(git, baseSha, plan, [...fromBranch, ...rolloutFromBranch.keys()]);
   if (options.rotateDataKey) {
     for (const f of plan.files) if (f.reencrypt) f.reencrypt.reason += ', with a new data key';
   }
@@ -504,7 +504,7 @@ async function existingPaths(git: GitPort, commit: string, paths: string[]): Pro
  * commit would otherwise silently replace the symlink with a directory (or a file). So is one
  * below a file, or at a directory, of the base: the commit would delete that file or directory.
  */
-async function refuseSymlinks(
+async function refuseBlockedPaths(
   git: GitPort,
   baseSha: string,
   plan: Plan,

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
 import { runProcess } from './run-process.js';
 
@@ -79,6 +79,8 @@ export interface PushAuth {
 }
 
 const WORKTREE_PREFIX = 'gitops-secrets-wt-';
+/** A run's directory name: the prefix and the pid of the run that made it. */
+const RUN_DIR_RE = new RegExp(`^${WORKTREE_PREFIX}(\\d+)-`);
 
 /**
  * A git command's output; rejects with git's own message (stderr) when it exits non-zero.
@@ -328,7 +330,8 @@ export async function openRepo(
       // Whose it is: a later run removes it only when it is from this host and its process is
       // gone (runs in other containers sharing the temp directory have other pids).
       writeFileSync(join(tmp, OWNER_FILE), owner(process.pid));
-      const wt = make(root, { GIT_INDEX_FILE: join(tmp, 'index'), GIT_WORK_TREE: dir });
+      const index = join(tmp, 'index');
+      const wt = make(root, { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir });
       const wtRaw = (args: string[], input?: string) =>
         wrap(args[0] ?? 'command', () => wt(args, input));
       const pathList = (paths: string[]) => paths.map((p) => `${p}\0`).join('');
@@ -365,7 +368,7 @@ export async function openRepo(
           ...baseEnv,
           GIT_DIR: gitDir,
           GIT_WORK_TREE: dir,
-          GIT_INDEX_FILE: join(tmp, 'index'),
+          GIT_INDEX_FILE: index,
         });
         return hasher.hash(path);
       };
@@ -390,7 +393,7 @@ export async function openRepo(
           await attributes;
           // Someone removed the directory (or its index) under the run: an empty index would
           // commit a tree without the rest of the repository.
-          if (!existsSync(join(tmp, 'index')) || !existsSync(dir))
+          if (!existsSync(index) || !existsSync(dir))
             throw new ExternalError(
               'git',
               `the temporary work tree ${tmp} was removed while the run worked; nothing was committed`,
@@ -398,7 +401,7 @@ export async function openRepo(
             );
           // Every path still on disk gets a blob (most were staged while the run worked); a path
           // gone from disk (prune) is removed from the index.
-          const entries: string[] = [];
+          const entries: { path: string; mode: string }[] = [];
           const gone: string[] = [];
           const odd = paths.filter((p) => !hashable(p));
           for (const path of paths.filter(hashable)) {
@@ -411,15 +414,11 @@ export async function openRepo(
             }
             stage(path);
             // An executable file keeps its bit, as `update-index --add` would record it.
-            entries.push(`${mode & 0o111 ? '100755' : '100644'} ${path}`);
+            entries.push({ path, mode: mode & 0o111 ? '100755' : '100644' });
           }
           hasher?.end();
           const records = await Promise.all(
-            entries.map(async (e) => {
-              const space = e.indexOf(' ');
-              const path = e.slice(space + 1);
-              return `${e.slice(0, space)} ${await hashes.get(path)!}\t${path}\0`;
-            }),
+            entries.map(async (e) => `${e.mode} ${await hashes.get(e.path)!}\t${e.path}\0`),
           ).catch((err: unknown) => {
             throw new ExternalError('git', `git hash-object failed: ${gitMessage(err)}`);
           });
@@ -522,7 +521,7 @@ export async function openRepo(
         // no temporary directory to look in: nothing left behind there
       }
       for (const name of names) {
-        const m = new RegExp(`^${WORKTREE_PREFIX}(\\d+)-`).exec(name);
+        const m = RUN_DIR_RE.exec(name);
         if (!m || isAlive(Number(m[1])) || !staleRun(join(tmpdir(), name), Number(m[1]))) continue;
         await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
       }
@@ -531,7 +530,7 @@ export async function openRepo(
       for (const line of out.split('\n')) {
         if (!line.startsWith('worktree ')) continue;
         const path = line.slice('worktree '.length);
-        const m = new RegExp(`${WORKTREE_PREFIX}(\\d+)-`).exec(path);
+        const m = RUN_DIR_RE.exec(basename(path));
         if (!m || isAlive(Number(m[1]))) continue;
         await git(['worktree', 'remove', '--force', path]).catch(() => undefined);
         await rm(path, { recursive: true, force: true }).catch(() => undefined);
