@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import type { Plaintext } from './workload.js';
 
@@ -74,7 +73,7 @@ export interface CliRun {
   stderr: string;
 }
 
-const HOOK = pathToFileURL(join(import.meta.dirname, 'rss-hook.mjs')).href;
+const HOOK = join(import.meta.dirname, 'rss-hook.cjs');
 
 export interface CliOptions {
   cli: string;
@@ -98,7 +97,7 @@ export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
   }
   const cpu0 = childrenCpuMs();
   const t0 = performance.now();
-  const r = await execa(process.execPath, ['--import', HOOK, o.cli, ...args], {
+  const r = await execa(process.execPath, ['--require', HOOK, o.cli, ...args], {
     cwd: o.cwd,
     env,
     extendEnv: false,

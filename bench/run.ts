@@ -257,7 +257,7 @@ try {
     parallelism,
     rounds,
     rssMethod:
-      'process.resourceUsage().maxRSS of the gitops-secrets node process at exit (getrusage ru_maxrss; preloaded bench/rss-hook.mjs); sops and git children not included',
+      'process.resourceUsage().maxRSS of the gitops-secrets node process at exit (getrusage ru_maxrss; preloaded bench/rss-hook.cjs); sops and git children not included',
     sameGoFloor: {
       env: sameGo,
       ms: median(sameGoSamples.map((x) => x.ms)),

@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import jsYaml from 'js-yaml';
 import { stringify } from 'yaml';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/parse.js';
 import { configSchema } from '../src/config/schema.js';
 import { surelyValid } from '../src/config/sure.js';
 import { configLike, validFixtures } from './helpers/config-fixtures.js';

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { loadConfig, MAX_CONFIG_BYTES, parseConfig } from '../src/config/load.js';
+import { loadConfig, MAX_CONFIG_BYTES } from '../src/config/load.js';
+import { parseConfig } from '../src/config/parse.js';
 import { ConfigError, type ConfigProblem, formatProblem, UsageError } from '../src/errors.js';
 import {
   type ExpectedProblem,

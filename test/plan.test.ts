@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
 import { emptyState, type ManifestInfo, type ManifestProblem } from '../src/core/manifest.js';
 import { isEmptyPlan, plan } from '../src/core/plan.js';

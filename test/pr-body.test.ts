@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
 import { MAX_BODY, pullRequestBody } from '../src/core/pr-body.js';
 import { type ChangeRow, commitSubject } from '../src/core/summary.js';

@@ -10,8 +10,9 @@ import test from 'ava';
 import fc from 'fast-check';
 import { parseDocument } from 'yaml';
 import { schemaText } from '../scripts/write-schema.js';
-import { parseConfig } from '../src/config/load.js';
-import { configJsonSchema, configSchema } from '../src/config/schema.js';
+import { parseConfig } from '../src/config/parse.js';
+import { configJsonSchema, configSchema, keySchema, sharedSchema } from '../src/config/schema.js';
+import { SOURCE_FIELDS } from '../src/config/vocabulary.js';
 import { configLike, invalidFixtures, ROOT, validFixtures } from './helpers/config-fixtures.js';
 
 const SCHEMA_FILE = join(ROOT, 'config/schema.json');
@@ -117,3 +118,11 @@ test('schema.json and the zod schema agree on generated configs; the loader is n
   t.log(`${accepted + rejected} generated configs: ${accepted} pass the schema, ${rejected} fail`);
   t.true(accepted > 0 && rejected > 0);
 });
+
+test('the fast path knows the same key fields as the zod schema, in its order', (t) => {
+  // sure.ts and rules.ts check keys against SOURCE_FIELDS without zod; a field added to the
+  // schema and not there would send every config using it down the slow path or past a rule.
+  t.deepEqual([...SOURCE_FIELDS], Object.keys(sharedSchema.shape));
+  t.deepEqual([...SOURCE_FIELDS, 'from'], Object.keys(keySchema.shape));
+});
+

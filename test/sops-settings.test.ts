@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
 import { renderPlainSecret } from '../src/core/manifest.js';
 import { selectionPaths } from '../src/core/plan.js';

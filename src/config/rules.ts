@@ -1,9 +1,8 @@
 import { relativePathProblem, renderPath, templateProblems } from '../core/paths.js';
 import { ALPHABETS } from './charsets.js';
-import type { Report } from './load.js';
+import type { Report } from './parse.js';
 import type { SalvageHints } from './salvage.js';
 import type { RawConfig, RawKey, RawShared, RawSops } from './schema.js';
-import { KEY_NAME_RE, SOURCE_FIELDS } from './schema.js';
 import {
   type Config,
   DEFAULT_ENCRYPTED_REGEX,
@@ -17,6 +16,7 @@ import {
   type SharedSpec,
   type SopsSettings,
 } from './types.js';
+import { KEY_NAME_RE, SOURCE_FIELDS } from './vocabulary.js';
 
 const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 

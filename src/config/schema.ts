@@ -1,26 +1,25 @@
 import { z } from 'zod';
 
-/** The charsets a random string can be drawn from. */
-export const CHARSETS = [
-  'alphanumeric',
-  'alpha',
-  'lower',
-  'upper',
-  'numeric',
-  'hex',
-  'base64url',
-  'printable',
-] as const;
-export type Charset = (typeof CHARSETS)[number];
+import {
+  CHARSETS,
+  DNS1123_LABEL_RE,
+  DNS1123_SUBDOMAIN_RE,
+  DURATION_RE,
+  ENCODINGS,
+  type SOURCE_FIELDS,
+} from './vocabulary.js';
 
-export const ENCODINGS = ['base64', 'base64url', 'hex'] as const;
-export type Encoding = (typeof ENCODINGS)[number];
-
-export const DURATION_RE = /^[1-9][0-9]{0,5}[hdw]$/;
-export const KEY_NAME_RE = /^[-._a-zA-Z0-9]+$/;
-export const DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const DNS1123_SUBDOMAIN_RE =
-  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export {
+  CHARSETS,
+  type Charset,
+  DNS1123_LABEL_RE,
+  DNS1123_SUBDOMAIN_RE,
+  DURATION_RE,
+  ENCODINGS,
+  type Encoding,
+  KEY_NAME_RE,
+  SOURCE_FIELDS,
+} from './vocabulary.js';
 
 const duration = z
   .string()
@@ -69,8 +68,10 @@ const sourceFields = {
     .describe('Keep the value before the last rotation as <KEY>_PREVIOUS.'),
 };
 
-/** The fields of `sourceFields`, in order (for the checks that do not go through zod). */
-export const SOURCE_FIELDS = Object.keys(sourceFields) as (keyof typeof sourceFields)[];
+// SOURCE_FIELDS (vocabulary.ts, for the checks that do not go through zod) names exactly these.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameFields: Same<keyof typeof sourceFields, (typeof SOURCE_FIELDS)[number]> = true;
+void sameFields;
 
 export const keySchema = z
   .strictObject({

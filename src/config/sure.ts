@@ -1,12 +1,12 @@
+import type { RawConfig } from './schema.js';
 import {
   CHARSETS,
   DNS1123_LABEL_RE,
   DNS1123_SUBDOMAIN_RE,
   DURATION_RE,
   ENCODINGS,
-  type RawConfig,
   SOURCE_FIELDS,
-} from './schema.js';
+} from './vocabulary.js';
 
 /**
  * True only when `data` certainly passes `configSchema` as it is: every field known, of its
