@@ -125,4 +125,3 @@ test('the fast path knows the same key fields as the zod schema, in its order', 
   t.deepEqual([...SOURCE_FIELDS], Object.keys(sharedSchema.shape));
   t.deepEqual([...SOURCE_FIELDS, 'from'], Object.keys(keySchema.shape));
 });
-
