@@ -37,6 +37,11 @@ export interface Results {
     platform: string;
     /** 1-minute load average when the run started and ended (other work on the machine). */
     loadAverage: { start: number; end: number };
+    /**
+     * `node -e 0`, median of 5: as the CLI runs in the benchmark, and with the machine's own
+     * Node settings (MACHINE_NODE_SETTINGS in harness.ts), which the CLI runs without.
+     */
+    nodeStart: { ms: number; withMachineSettingsMs: number; machineSettings: string[] };
   };
   cli: string;
   n: number;
@@ -218,6 +223,12 @@ export function formatReport(r: Results): string {
   lines.push(
     '',
     "Times: wall clock of the whole command, spawn to exit. CPU time: user + system of the command and of every process it started (for the floor: of the sops processes); in brackets the gitops-secrets node process alone. Ratios: to sops alone (as installed, default Go runtime settings) encrypting as many files from stdin with the same parallelism, measured right before. The tool runs sops with Go's garbage collector off (short-lived processes; see src/ports/sops.ts); the second table compares it with a floor that does the same, which leaves only the tool's own overhead. The targets are on wall time; CPU ratios hardly depend on other load on the machine. sops processes: the tool's own count for the first sync and rotate (which run the real sops), a counting shim on PATH for the others. Peak RSS: ru_maxrss of the gitops-secrets process (sops and git not included).",
+  );
+  const ns = m.nodeStart;
+  lines.push(
+    ns.machineSettings.length > 0
+      ? `Node itself starts in ${ns.ms.toFixed(0)} ms here (\`node -e 0\`); the CLI runs without this machine's ${ns.machineSettings.join(', ')}, with which it takes ${ns.withMachineSettingsMs.toFixed(0)} ms.`
+      : `Node itself starts in ${ns.ms.toFixed(0)} ms here (\`node -e 0\`).`,
   );
   lines.push(
     `Load average (1 min) at start and end: ${m.loadAverage.start.toFixed(1)}, ${m.loadAverage.end.toFixed(1)} on ${m.cores} cores.`,

@@ -21,7 +21,7 @@ import { loadConfig, MAX_CONFIG_BYTES } from '../src/config/load.js';
 import { shortLivedGo, sopsJobs } from '../src/ports/sops.js';
 import { startGitHubServer } from '../test/helpers/github-server.js';
 import { CLI, makeScenario, ROOT, TOOLS_BIN } from '../test/helpers/scenario.js';
-import { type CliRun, makeSopsShim, runCli, sopsFloor } from './harness.js';
+import { type CliRun, MACHINE_NODE_SETTINGS, makeSopsShim, runCli, sopsFloor } from './harness.js';
 import { formatReport, type Results, targetsOf } from './report.js';
 import {
   type BenchSecret,
@@ -79,6 +79,7 @@ try {
   const shim = await makeSopsShim(join(s.dir, 'shim'), sops);
   const base = { cli: resolve(args.cli), cwd: s.repo, env: s.env, scratch: s.dir };
   const loadBefore = loadavg()[0] ?? 0;
+  const nodeStart = await nodeStartTimes(s.env);
   const counted = { ...base, shim };
 
   const secrets = Array.from({ length: n }, (_, i) => benchSecret(i));
@@ -250,6 +251,7 @@ try {
       sops: sopsVersion ?? 'unknown',
       platform: `${process.platform}-${process.arch}`,
       loadAverage: { start: loadBefore, end: loadavg()[0] ?? 0 },
+      nodeStart,
     },
     cli: resolve(args.cli),
     n,
@@ -380,4 +382,24 @@ function medianRun(runs: CliRun[]): CliRun {
 function count(rows: unknown, field: string): number {
   if (!Array.isArray(rows)) return Number.NaN;
   return new Set(rows.map((r) => (r as Record<string, unknown>)[field])).size;
+}
+
+/** How long `node -e 0` takes as the CLI runs here, and with the machine's own Node settings. */
+async function nodeStartTimes(env: Record<string, string>) {
+  const time = async (e: Record<string, string>) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await execa(process.execPath, ['-e', '0'], { env: e, extendEnv: false });
+      samples.push(performance.now() - t0);
+    }
+    return median(samples);
+  };
+  const bare = { ...env };
+  for (const k of MACHINE_NODE_SETTINGS) delete bare[k];
+  return {
+    ms: await time(bare),
+    withMachineSettingsMs: await time(env),
+    machineSettings: MACHINE_NODE_SETTINGS.filter((k) => env[k] !== undefined),
+  };
 }
