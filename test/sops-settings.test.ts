@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
 import { renderPlainSecret } from '../src/core/manifest.js';
 import { selectionPaths } from '../src/core/plan.js';
-import { shortLivedGo, sopsJobs } from '../src/ports/sops.js';
+import { shortLivedGo, sopsJobs, writtenBy } from '../src/ports/sops.js';
 import { FAKE_SOPS, REAL_SOPS } from './helpers/reliability.js';
 import { exampleScenario, makeScenario } from './helpers/scenario.js';
 
@@ -35,7 +35,7 @@ test('sync runs every sops process with GOGC=off GOMEMLIMIT=512MiB, unless the u
   const first = await s.run(['sync', '--no-push'], { env: shim });
   t.is(first.exitCode, 0, first.stderr);
   const lines = (await readFile(log, 'utf8')).trim().split('\n');
-  t.true(lines.length >= 2, 'the version check and the encryption');
+  t.true(lines.length >= 1, 'the encryption');
   t.deepEqual([...new Set(lines)], ['GOGC=off GOMEMLIMIT=512MiB']);
 
   // Their own setting is passed on as it is, and the other one is not added.
@@ -188,4 +188,68 @@ secrets:
   t.is(doc.metadata.annotations.note, 'x\u2029y\u0085z');
   t.is(doc.metadata.annotations.raw, 'del\u007fbom\ufeff');
   t.is(Buffer.from(doc.data.token ?? '', 'base64').toString().length, 20);
+});
+
+test('a run whose encryptions name a recent sops starts no `sops --version`; one whose output does not checks it before it commits', async (t) => {
+  const s = await exampleScenario('fairwinds-insights.yaml');
+  t.teardown(() => s.cleanup());
+  const log = join(s.dir, 'argv.log');
+  const env = {
+    GITOPS_SECRETS_SOPS: join(FAKE_SOPS, 'record-argv.sh'),
+    REAL_SOPS,
+    SOPS_ARGV_LOG: log,
+  };
+  const first = await s.run(['sync', '--no-push', '--json'], { env });
+  t.is(first.exitCode, 0, first.stderr);
+  const calls = (await readFile(log, 'utf8')).trim().split('\n');
+  t.true(
+    calls.every((c) => c.startsWith('encrypt ')),
+    calls.join('\n'),
+  );
+  t.is((JSON.parse(first.stdout) as { sopsProcesses: number }).sopsProcesses, calls.length);
+
+  await s.git(['branch', '-D', 'gitops-secrets/sync']);
+  const log2 = join(s.dir, 'argv2.log');
+  const second = await s.run(['sync', '--no-push', '--json'], {
+    env: { ...env, SOPS_ARGV_LOG: log2, SOPS_RECORD_NEXT: join(FAKE_SOPS, 'no-version-line.sh') },
+  });
+  t.is(second.exitCode, 0, second.stderr);
+  const calls2 = (await readFile(log2, 'utf8')).trim().split('\n');
+  t.true(calls2[0]!.startsWith('encrypt '));
+  t.deepEqual(
+    calls2.filter((c) => !c.startsWith('encrypt ')),
+    ['--version --disable-version-check'],
+  );
+  t.regex(
+    await s.git(['log', '-1', '--format=%s', 'gitops-secrets/sync']),
+    /^chore\(secrets\): generate 5 keys/,
+  );
+});
+
+test('writtenBy reads the sops version an encrypted document records, and nothing else', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  const out = await execa(
+    REAL_SOPS,
+    [
+      'encrypt',
+      '--filename-override',
+      'secret.yaml',
+      '--input-type',
+      'yaml',
+      '--output-type',
+      'yaml',
+      '--age',
+      s.recipient,
+      '--encrypted-regex',
+      '^data$',
+    ],
+    { env: s.env, input: 'kind: Secret\ndata:\n    version: "3.99.0"\n' },
+  );
+  t.deepEqual(writtenBy(out.stdout), [3, 13, 2]);
+  t.deepEqual(writtenBy(`${out.stdout}\n`), [3, 13, 2]);
+  t.is(writtenBy('data:\n    version: 3.13.2\n'), undefined, 'no sops section');
+  t.is(writtenBy(`${out.stdout}\nextra: 1\n`), undefined, 'a top-level key after it');
+  t.is(writtenBy(out.stdout.replace(/\n {4}version: .*$/, '')), undefined, 'no version line');
+  t.deepEqual(writtenBy('a: 1\nsops:\n    mac: x\n    version: 3.8.0\n'), [3, 8, 0]);
 });

@@ -247,7 +247,13 @@ export async function runJob(
   });
   if (plan.problems.length > 0) throw repoProblems(plan.problems);
   options.adjust?.(plan, existing);
-  await refuseBlockedPaths(git, baseSha, plan, [...fromBranch, ...rolloutFromBranch.keys()]);
+  // Paths the run would write through a symlink (or where a file must be a directory): looked
+  // up while the first sops processes encrypt from stdin; nothing is written before it passed.
+  const unblocked = refuseBlockedPaths(git, baseSha, plan, [
+    ...fromBranch,
+    ...rolloutFromBranch.keys(),
+  ]);
+  unblocked.catch(() => undefined); // awaited before the first write, or below
   if (options.rotateDataKey) {
     for (const f of plan.files) if (f.reencrypt) f.reencrypt.reason += ', with a new data key';
   }
@@ -285,21 +291,21 @@ export async function runJob(
     sopsProcesses: 0,
     work: !isEmptyPlan(plan),
   };
-  if (options.dryRun) {
-    await pruned;
-    return result;
+  if (options.dryRun || isEmptyPlan(plan)) {
+    try {
+      await unblocked;
+    } finally {
+      await pruned.catch(() => undefined);
+    }
   }
+  if (options.dryRun) return result;
 
   checkpoint('planned');
   const work = !isEmptyPlan(plan);
   if (work) {
-    // The sops version check runs alongside the rest (a failed check wins over whatever else
-    // failed, since an old sops fails the other calls too); nothing is committed before it passed.
-    const ready = ports.sops.ensureReady();
-    ready.catch(() => undefined); // awaited below; until then a failure is not "unhandled"
     await pruned;
     const wt = await git.addWorktree(baseSha).catch(async (err: unknown) => {
-      await ready.catch(() => undefined);
+      await ports.sops.ensureReady(); // an unusable sops is the first thing to tell
       throw err;
     });
     try {
@@ -336,6 +342,7 @@ export async function runJob(
         }
         for (const [path, blob] of rolloutFromBranch) startBlobs.set(path, blob);
         const filesReady = (async () => {
+          await unblocked;
           await wt.checkout([...files]);
           const carriedPaths = [...fromBranch, ...rolloutFromBranch.keys()];
           const texts = await git.readBlobs(
@@ -380,8 +387,11 @@ export async function runJob(
           await filesReady.catch(() => undefined);
         }
       })();
-      const [done, version] = await Promise.allSettled([work, ready]);
-      if (version.status === 'rejected') throw version.reason;
+      // The sops version check: nothing is committed before it passed. A run whose encryptions
+      // already named a recent sops starts no process for it; a failed run checks first, and a
+      // sops too old (or missing) is what it reports, since that fails the other calls too.
+      const [done] = await Promise.allSettled([work]);
+      await ports.sops.ensureReady();
       if (done.status === 'rejected') throw done.reason;
       const touched = done.value;
       checkpoint('applied');

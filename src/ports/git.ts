@@ -335,12 +335,15 @@ export async function openRepo(
       const wtRaw = (args: string[], input?: string) =>
         wrap(args[0] ?? 'command', () => wt(args, input));
       const pathList = (paths: string[]) => paths.map((p) => `${p}\0`).join('');
+      // Both git processes below start once the caller has started its first sops processes
+      // (the next turn of the event loop): those are what the run waits for.
+      const later = new Promise<void>((resolve) => setImmediate(resolve));
       // The committer is looked up while the run works, not after it.
-      const identity = commitIdentity(git, baseEnv);
+      const identity = later.then(() => commitIdentity(git, baseEnv));
       identity.catch(() => undefined);
       // The index holds the whole tree; only the files the run touches are written to disk. It
       // is read while the caller starts its work; checkout and commit wait for it.
-      const indexed = wtRaw(['read-tree', commit]);
+      const indexed = later.then(() => wtRaw(['read-tree', commit]));
       indexed.catch(() => undefined); // awaited by checkout, commit and remove
       // One `git hash-object -w --stdin-paths` for the run's finished files, fed while sops works
       // on the others: the commit records their ids instead of hashing and writing 1,000 loose

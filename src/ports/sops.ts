@@ -7,7 +7,11 @@ import { type ProcessResult, runProcess } from './run-process.js';
 
 /** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
 export interface SopsPort {
-  /** Checks that sops exists and is recent enough (once per run, only when sops is needed). */
+  /**
+   * Checks that sops exists and is recent enough (once per run, only when sops is needed). A run
+   * whose `encrypt` output already names a recent enough sops (its `sops.version`) needs no
+   * `sops --version` process for that.
+   */
   ensureReady(): Promise<void>;
   /** Encrypts a plaintext document read from stdin; returns the ciphertext document. */
   encrypt(
@@ -95,12 +99,29 @@ const EXIT_CODES: Record<number, { what: string; remedy: string }> = {
   203: { what: 'the file is already encrypted', remedy: 'report this as a bug' },
 };
 
+/**
+ * The sops version an encrypted YAML document records: `version: X.Y.Z`, the last entry of its
+ * `sops` section, which sops writes last. Undefined for anything else.
+ */
+export function writtenBy(document: string): number[] | undefined {
+  const at = document.lastIndexOf('\nsops:\n');
+  if (at < 0) return undefined;
+  const section = document.slice(at + 7);
+  // Nothing after it at the top level, and its last line is the version.
+  if (/\n[^ \n]/.test(section)) return undefined;
+  const m = /(?:^|\n) {4}version: "?(\d+)\.(\d+)\.(\d+)"?\n?$/.exec(section);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
 export function createSops(options: SopsOptions = {}): SopsPort {
   const env = options.env ?? process.env;
   const bin = options.bin ?? env.GITOPS_SECRETS_SOPS ?? 'sops';
   const timeout = options.timeoutMs ?? (Number(env.GITOPS_SECRETS_SOPS_TIMEOUT_MS) || 120_000);
   let started = 0;
   let ready: Promise<void> | undefined;
+  /** An encrypted document this run got from sops named a version new enough. */
+  let proven = false;
+  let readyError: { error: unknown } | undefined;
 
   // sops needs no GitHub token: it does not inherit one.
   const childEnv = {
@@ -114,6 +135,8 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     cwd: string,
     file: string | undefined,
   ) => {
+    // Once the version check failed, no further sops process starts: the run fails with that.
+    if (readyError) throw readyError.error;
     started++;
     const result = await runProcess(bin, args, {
       cwd,
@@ -127,12 +150,13 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     return result.stdout;
   };
 
-  return {
+  const sops: SopsPort = {
     get started() {
       return started;
     },
     jobs: sopsJobs(env),
     ensureReady() {
+      if (proven && !ready) return Promise.resolve();
       ready ??= (async () => {
         const out = await run(
           ['--version', '--disable-version-check'],
@@ -155,6 +179,9 @@ export function createSops(options: SopsOptions = {}): SopsPort {
           );
         }
       })();
+      ready.catch((error: unknown) => {
+        readyError ??= { error };
+      });
       return ready;
     },
     encrypt(plaintext, { filename, cwd, settings }) {
@@ -169,7 +196,15 @@ export function createSops(options: SopsOptions = {}): SopsPort {
         ['--hc-vault-transit', settings.hcVaultTransit],
       ];
       for (const [flag, values] of lists) if (values.length > 0) args.push(flag, values.join(','));
-      return run(args, plaintext, cwd, filename);
+      return run(args, plaintext, cwd, filename).then((out) => {
+        if (!proven && !ready) {
+          const v = writtenBy(out);
+          proven = v !== undefined && compare(v, MIN_SOPS_VERSION) >= 0;
+          // Output that names no recent sops: the version is checked now, not after the run.
+          if (!proven) sops.ensureReady().catch(() => undefined);
+        }
+        return out;
+      });
     },
     decrypt(file, { cwd }) {
       return run(
@@ -233,6 +268,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
       await run(['unset', file, indexOf(path)], undefined, cwd, file);
     },
   };
+  return sops;
 }
 
 /**
