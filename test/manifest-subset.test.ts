@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { parseDocument, stringify } from 'yaml';
-import { nonStringKey, readManifest, readYamlSubset, splitEntry } from '../src/core/manifest.js';
+import { readManifest, readYamlSubset } from '../src/core/manifest.js';
 
 /** What sops 3.13 writes for a Secret (ciphertext shortened; no real key behind it). */
 const SOPS_OUTPUT = `apiVersion: v1
@@ -169,87 +169,4 @@ test('generated documents in several styles: the subset reader declines or agree
     { numRuns: 3000 },
   );
   t.true(read > 100, `only ${read} generated documents were inside the subset`);
-});
-
-test('splitEntry splits a line as the key pattern it replaces does', (t) => {
-  const KEY_RE = /^([A-Za-z0-9_][-A-Za-z0-9_./]*):(?: +(.*))?$/;
-  const piece = fc.constantFrom(
-    'a',
-    'Z',
-    '0',
-    '_',
-    '-',
-    '.',
-    '/',
-    ':',
-    ' ',
-    '#',
-    '"',
-    '\u2028',
-    '\u2029',
-    'é',
-    'ENC[x]',
-    ': ',
-  );
-  fc.assert(
-    fc.property(
-      fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
-      (entry) => {
-        const m = KEY_RE.exec(entry);
-        t.deepEqual(splitEntry(entry), m ? [m[1], m[2]] : undefined, JSON.stringify(entry));
-      },
-    ),
-    { numRuns: 20_000 },
-  );
-  for (const entry of [
-    'db: ENC[AES256_GCM,data:x]',
-    'key:',
-    'a.b/c-d:  two spaces',
-    'x:y',
-    '-a: b',
-    '',
-  ])
-    t.deepEqual(splitEntry(entry), ((m) => (m ? [m[1], m[2]] : undefined))(KEY_RE.exec(entry)));
-});
-
-test('nonStringKey: a key is taken for null, a boolean or a number exactly when the yaml package does', (t) => {
-  const keys = fc.oneof(
-    fc.constantFrom(
-      'null',
-      'Null',
-      'NULL',
-      'nUll',
-      'true',
-      'True',
-      'TRUE',
-      'tRue',
-      'false',
-      'False',
-      'FALSE',
-      'name',
-      'type',
-      'nan',
-      'inf',
-      'e1',
-      '0x1F',
-      '0o17',
-      '0b1',
-      '1e5',
-      '12',
-      '1.5',
-      '1_000',
-      '_1',
-      'data',
-    ),
-    fc.stringMatching(/^[A-Za-z0-9_][-A-Za-z0-9_./]{0,6}$/),
-  );
-  fc.assert(
-    fc.property(keys, (key) => {
-      const value = parseDocument(`${key}: x\n`).contents as {
-        items: { key: { value: unknown } }[];
-      };
-      t.is(nonStringKey(key), typeof value.items[0]!.key.value !== 'string', key);
-    }),
-    { numRuns: 5_000 },
-  );
 });

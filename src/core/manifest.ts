@@ -259,52 +259,6 @@ const NON_STRING_RE = [
 const PLAIN_START_RE = /^[-?:,[\]{}#&*!|>'"%@`]/;
 /** NON_STRING_RE as one expression: one regex run per key and scalar instead of eight. */
 const NON_STRING_ONE = new RegExp(NON_STRING_RE.map((re) => `(?:${re.source})`).join('|'));
-/** The only words starting with a letter that NON_STRING_RE matches. */
-const NON_STRING_WORDS = new Set([
-  'null',
-  'Null',
-  'NULL',
-  'true',
-  'True',
-  'TRUE',
-  'false',
-  'False',
-  'FALSE',
-]);
-
-/** A key KEY_RE allows that the core schema reads as something other than a string. */
-export function nonStringKey(key: string): boolean {
-  const c = key.charCodeAt(0) | 0x20;
-  // A key that starts with a letter is a number or .inf/.nan never: only the nine words.
-  return c >= 97 && c <= 122 ? NON_STRING_WORDS.has(key) : NON_STRING_ONE.test(key);
-}
-
-const isKeyChar = (c: number, first: boolean): boolean =>
-  (c >= 97 && c <= 122) ||
-  (c >= 65 && c <= 90) ||
-  (c >= 48 && c <= 57) ||
-  c === 95 ||
-  (!first && (c === 45 || c === 46 || c === 47));
-
-/**
- * KEY_RE.exec by hand (it ran on every line of every manifest): `[key, value]`, the value
- * undefined for `key:` alone, or undefined when the entry is not `key:` or `key: value`.
- */
-export function splitEntry(entry: string): [string, string | undefined] | undefined {
-  if (!isKeyChar(entry.charCodeAt(0), true)) return undefined;
-  let j = 1;
-  while (j < entry.length && isKeyChar(entry.charCodeAt(j), false)) j++;
-  if (entry.charCodeAt(j) !== 58) return undefined; // ':'
-  const key = entry.slice(0, j);
-  if (j + 1 === entry.length) return [key, undefined];
-  if (entry.charCodeAt(j + 1) !== 32) return undefined;
-  let k = j + 2;
-  while (entry.charCodeAt(k) === 32) k++;
-  const value = entry.slice(k);
-  // KEY_RE's `.` stops at the line separators \u2028 and \u2029 (the text has no \n or \r).
-  if (value.includes('\u2028') || value.includes('\u2029')) return undefined;
-  return [key, value];
-}
 
 /**
  * Reads the subset of YAML that sops (go-yaml) writes: block mappings and sequences indented
@@ -401,11 +355,11 @@ export function readYamlSubset(text: string): unknown {
         if (n > col) out();
         entry = lines[i++]!.slice(col);
       }
-      const m = splitEntry(entry);
+      const m = KEY_RE.exec(entry);
       if (!m) return out();
-      const [key, value] = m;
-      if (key === '__proto__' || Object.hasOwn(map, key) || nonStringKey(key)) out();
-      map[key] = value === undefined ? block(col) : scalar(value, col);
+      const key = m[1]!;
+      if (key === '__proto__' || Object.hasOwn(map, key) || NON_STRING_ONE.test(key)) out();
+      map[key] = m[2] === undefined ? block(col) : scalar(m[2], col);
       entry = undefined;
     }
     return map;

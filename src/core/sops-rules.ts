@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { readYamlSubset } from './manifest.js';
 
 /** The recipients a `.sops.yaml` creation rule gives a path, as `age:…`, `pgp:…`, `kms:…`, `gcpKms:…`. */
 export type SopsRules = (path: string) => string[] | undefined;
@@ -32,7 +33,9 @@ export function readSopsRules(text: string | undefined): SopsRules {
   if (!text) return () => undefined;
   let rules: Rule[] = [];
   try {
-    const doc = parse(text) as { creation_rules?: unknown } | null;
+    // The subset reader (warm from the manifests) takes a plain .sops.yaml as the yaml package
+    // would read it; anything else goes to the yaml package.
+    const doc = (readYamlSubset(text) ?? parse(text)) as { creation_rules?: unknown } | null;
     if (Array.isArray(doc?.creation_rules)) rules = doc.creation_rules as Rule[];
   } catch {
     return () => undefined;
