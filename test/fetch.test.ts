@@ -61,3 +61,48 @@ test('a base that another clone pushed is fetched, and its new secret is generat
   );
   t.regex(head, /add extra/);
 });
+
+/** keptn-bridge synced and merged: main (here and on the remote) holds its manifest. */
+async function merged() {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  const first = await s.run(['sync']);
+  if (first.exitCode !== 0) throw new Error(first.stderr);
+  await s.git(['merge', '--ff-only', '--quiet', 'gitops-secrets/sync']);
+  await s.git(['push', '--quiet', 'origin', 'main']);
+  return s;
+}
+
+test('when the checkout is the base, its files are listed and read while the remote answers, each once', async (t) => {
+  const s = await merged();
+  t.teardown(() => s.cleanup());
+  const { r, git } = await runTraced(s, [
+    'rotate',
+    '--force',
+    '--secret',
+    'keptn/bridge-oauth',
+    '--no-push',
+    '--json',
+  ]);
+  t.is(r.exitCode, 0, r.stderr);
+  const listings = git.filter((a) => a[0] === 'ls-tree' && a.includes('-r'));
+  t.is(listings.length, 1, JSON.stringify(listings));
+  t.is(git.filter((a) => a[0] === 'cat-file' && a[1] === '--batch').length, 1);
+  // The base's commit was peeled by rev-parse already: no object lookup for it.
+  t.false(git.some((a) => a[0] === 'cat-file' && a[1] === '--batch-check'));
+  const out = JSON.parse(r.stdout) as { changes: { key: string; action: string }[] };
+  t.deepEqual(out.changes.map((c) => `${c.key} ${c.action}`).sort(), [
+    'database_encrypt_secret rotated',
+    'session_secret rotated',
+  ]);
+});
+
+test('a checkout of another commit is not taken for the base: the plan is made from the base', async (t) => {
+  const s = await merged();
+  t.teardown(() => s.cleanup());
+  // The checkout goes back to before the manifest existed; the base (origin's main) has it.
+  await s.git(['checkout', '--quiet', '-b', 'elsewhere', 'HEAD~1']);
+  t.is(await s.git(['ls-tree', '-r', '--name-only', 'HEAD', '--', 'secrets']), '');
+  const { r } = await runTraced(s, ['sync', '--dry-run', '--json', '--base', 'main']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.deepEqual((JSON.parse(r.stdout) as { changes: unknown[] }).changes, []);
+});

@@ -69,6 +69,30 @@ export interface JobResult {
   work: boolean;
 }
 
+/**
+ * While the remote is asked for the base (ls-remote), the files of the checked-out commit are
+ * listed and the manifests the run will read are read: the base is that commit in a CI checkout
+ * and after `git pull`, and then the run finds both ready. Local reads only (the config is
+ * valid by now); when the base turns out to be another commit, they are simply not used.
+ */
+function prefetchFromHead(
+  git: GitPort,
+  config: Config,
+  dirs: string[],
+  scope: Set<string> | undefined,
+): void {
+  (async () => {
+    const head = await git.head();
+    if (!head) return;
+    const listing = await git.listFiles(head, [...dirs, '.sops.yaml']);
+    const ids = [...managedPaths(config, listing)]
+      .filter(([path]) => !scope || scope.has(path))
+      .map(([, id]) => id);
+    const sopsYaml = config.sops.hasRecipients ? undefined : listing.get('.sops.yaml');
+    git.prefetchBlobs(sopsYaml ? [...ids, sopsYaml] : ids);
+  })().catch(() => undefined);
+}
+
 /** Where a job starts: the base and the job branch, here and on the remote. */
 export interface Located {
   base: string;
@@ -94,6 +118,8 @@ export async function locateJob(
   const branch = JOB_BRANCH[options.job];
   // A --no-push run may build on its local job branch: looked up alongside the remote's refs.
   const localBranch = options.push ? undefined : git.resolve(`refs/heads/${branch}`);
+  // The checked-out commit, usually the base: the run reads its files while the remote answers.
+  git.head().catch(() => undefined);
   const remoteUrl = await git.remoteUrl(options.remote);
   let base = options.base;
   let baseSha: string | undefined;
@@ -168,6 +194,9 @@ export async function runJob(
   // Worktrees of crashed runs are removed while the run plans, before it adds its own (the
   // pruning never fails: what it cannot remove stays for the next run).
   const pruned = git.pruneStale();
+  const dirs = outputDirs(config);
+  const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
+  prefetchFromHead(git, config, dirs, scope);
   const where = await (located ?? locateJob(git, options)).catch(async (err: unknown) => {
     await pruned;
     throw err;
@@ -175,7 +204,6 @@ export async function runJob(
   const { base, baseSha, remoteUrl, remoteBranchSha, branchSha } = where;
 
   // The state to plan from: the base, plus what earlier runs left on the job branch.
-  const dirs = outputDirs(config);
   // .sops.yaml comes with the base's listing, and its text with the manifests' (one batch).
   const baseListing = await git.listFiles(baseSha, [...dirs, '.sops.yaml']);
   const sopsYamlBlob = config.sops.hasRecipients ? undefined : baseListing.get('.sops.yaml');
@@ -216,7 +244,6 @@ export async function runJob(
   }
   // Both versions of a path are read: the base's (for the PR table) and the start's; for
   // `rotate --secret`, only the paths the selection can touch.
-  const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
   // What an earlier run changed on the job branch stays in the commit and in the PR's table.
   if (scope) for (const path of [...fromBranch, ...conflicted.keys()]) scope.add(path);
   const inScope = <T>(m: Map<string, T>) =>

@@ -51,7 +51,10 @@ export interface GitPort {
   currentBranch(): Promise<string | undefined>;
   symbolicRef(ref: string): Promise<string | undefined>;
   mergeBase(a: string, b: string): Promise<string | undefined>;
-  /** Files of a commit below the given directories, with their blob ids. */
+  /**
+   * Files of a commit below the given directories, with their blob ids. A commit never changes:
+   * the same listing asked twice is read once.
+   */
   listFiles(commit: string, dirs: string[]): Promise<Map<string, string>>;
   /**
    * What in a commit stands in the way of writing these paths: symlinks among them or their
@@ -61,8 +64,15 @@ export interface GitPort {
     commit: string,
     paths: string[],
   ): Promise<{ symlinks: string[]; files: string[]; dirs: string[] }>;
-  /** Reads blobs by id, in one `git cat-file --batch`. */
+  /** Reads blobs by id, in one `git cat-file --batch` (less what `prefetchBlobs` read). */
   readBlobs(ids: string[]): Promise<Map<string, string>>;
+  /**
+   * Reads blobs the run will likely need while it waits for something else; the next
+   * `readBlobs` takes them from there (and only reads the rest).
+   */
+  prefetchBlobs(ids: string[]): void;
+  /** The commit checked out when the run started (HEAD), undefined on an unborn branch. */
+  head(): Promise<string | undefined>;
   commitsBetween(base: string, head: string): Promise<CommitInfo[]>;
   addWorktree(commit: string): Promise<Worktree>;
   /** Moves a local branch to a commit, unless it is checked out somewhere. */
@@ -176,8 +186,14 @@ export async function openRepo(
   // Remote operations authenticate with the token (when there is one) per command.
   const remoteGit = async (remote: string) =>
     auth ? make(root, await authEnv(git, remote, auth)) : git;
+  /** Commits rev-parse has peeled in this run: they are in the object store. */
+  const knownCommits = new Set<string>();
+  const listings = new Map<string, Promise<Map<string, string>>>();
+  let prefetched: Promise<Map<string, string>> | undefined;
+  let blobsRead = false;
+  let head: Promise<string | undefined> | undefined;
 
-  return {
+  const port: GitPort = {
     root,
     async remoteUrl(remote) {
       const out = await raw(['remote', '-v']);
@@ -225,7 +241,7 @@ export async function openRepo(
       );
     },
     async hasCommits(shas) {
-      if (shas.length === 0) return true;
+      if (shas.every((x) => knownCommits.has(x))) return true;
       // GIT_NO_LAZY_FETCH (git 2.44+): in a partial clone a missing commit is reported as
       // missing, not fetched behind the tool's back (and without its token).
       const out = await make(root, { GIT_NO_LAZY_FETCH: '1' })(
@@ -237,12 +253,17 @@ export async function openRepo(
     },
     async resolve(ref) {
       try {
-        return (
-          (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() || undefined
-        );
+        const sha =
+          (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() || undefined;
+        if (sha) knownCommits.add(sha); // rev-parse peeled it: the commit is here
+        return sha;
       } catch {
         return undefined;
       }
+    },
+    head() {
+      head ??= port.resolve('HEAD');
+      return head;
     },
     async currentBranch() {
       try {
@@ -265,14 +286,24 @@ export async function openRepo(
         return undefined;
       }
     },
-    async listFiles(commit, dirs) {
-      const out = await raw(['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...dirs]);
-      const files = new Map<string, string>();
-      for (const entry of out.split('\0')) {
-        const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
-        if (m && m[2] === 'blob' && m[1] !== '120000') files.set(m[4]!, m[3]!);
+    listFiles(commit, dirs) {
+      const key = [commit, ...dirs].join('\0');
+      let listing = listings.get(key);
+      if (!listing) {
+        listing = (async () => {
+          const out = await raw(['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...dirs]);
+          const files = new Map<string, string>();
+          for (const entry of out.split('\0')) {
+            const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
+            if (m && m[2] === 'blob' && m[1] !== '120000') files.set(m[4]!, m[3]!);
+          }
+          return files;
+        })();
+        listings.set(key, listing);
+        listing.catch(() => listings.delete(key));
       }
-      return files;
+      // A copy: callers may change what they get.
+      return listing.then((files) => new Map(files));
     },
     async blockers(commit, paths) {
       const prefixes = new Set<string>();
@@ -301,8 +332,28 @@ export async function openRepo(
       for (const list of Object.values(found)) list.sort();
       return found;
     },
-    readBlobs(ids) {
-      return catFileBatch(root, ids, baseEnv);
+    async readBlobs(ids) {
+      blobsRead = true;
+      const early = prefetched;
+      prefetched = undefined;
+      const have = early ? await early.catch(() => new Map<string, string>()) : undefined;
+      if (!have) return catFileBatch(root, ids, baseEnv);
+      const rest = await catFileBatch(
+        root,
+        ids.filter((id) => !have.has(id)),
+        baseEnv,
+      );
+      for (const id of ids) {
+        const text = have.get(id);
+        if (text !== undefined) rest.set(id, text);
+      }
+      return rest;
+    },
+    prefetchBlobs(ids) {
+      // Too late once the run has read blobs itself: it would hold texts no one takes.
+      if (prefetched || blobsRead || ids.length === 0) return;
+      prefetched = catFileBatch(root, ids, baseEnv);
+      prefetched.catch(() => undefined); // a failed prefetch is read again by readBlobs
     },
     async commitsBetween(base, head) {
       const out = await raw([
@@ -541,6 +592,7 @@ export async function openRepo(
       await git(['worktree', 'prune']).catch(() => undefined);
     },
   };
+  return port;
 }
 
 const OWNER_FILE = 'owner';
