@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { CHARSETS } from '../../src/config/vocabulary.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const VALID_DIR = join(ROOT, 'fixtures/configs/valid');
@@ -121,19 +122,7 @@ const keyName = mostly(
   ),
   fc.constantFrom('my key', 'a/b', ''),
 );
-const charset = mostly(
-  fc.constantFrom(
-    'alphanumeric',
-    'alpha',
-    'lower',
-    'upper',
-    'numeric',
-    'hex',
-    'base64url',
-    'printable',
-  ),
-  fc.constantFrom('emoji', 'ALPHA'),
-);
+const charset = mostly(fc.constantFrom(...CHARSETS), fc.constantFrom('emoji', 'ALPHA'));
 const length = mostly(fc.integer({ min: 1, max: 4096 }), fc.constantFrom(0, 4097, -1, 1.5, '32'));
 const duration = mostly(
   fc.stringMatching(/^[1-9][0-9]{0,3}[hdw]$/),
