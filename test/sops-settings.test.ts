@@ -15,7 +15,7 @@ import { renderPlainSecret } from '../src/core/manifest.js';
 import { selectionPaths } from '../src/core/plan.js';
 import { shortLivedGo, sopsJobs, writtenBy } from '../src/ports/sops.js';
 import { FAKE_SOPS, REAL_SOPS } from './helpers/reliability.js';
-import { exampleScenario, makeScenario } from './helpers/scenario.js';
+import { example, exampleScenario, makeScenario } from './helpers/scenario.js';
 
 function config(text: string): Config {
   const r = parseConfig(text, 'config/secrets.yaml');
@@ -252,4 +252,36 @@ test('writtenBy reads the sops version an encrypted document records, and nothin
   t.is(writtenBy(`${out.stdout}\nextra: 1\n`), undefined, 'a top-level key after it');
   t.is(writtenBy(out.stdout.replace(/\n {4}version: .*$/, '')), undefined, 'no version line');
   t.deepEqual(writtenBy('a: 1\nsops:\n    mac: x\n    version: 3.8.0\n'), [3, 8, 0]);
+});
+
+test('a run that starts with no encryption (set) still checks the sops version, once; a sops too old fails it, nothing committed', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(await example('renku-slots.yaml'));
+  await s.commitAndPush('renku config');
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest('gitops-secrets/sync');
+
+  const args = ['set', 'renku/analytics', 'API_TOKEN', '--env', 'prod', '--no-push'];
+  const before = await s.git(['rev-parse', 'gitops-secrets/sync']);
+  const old = await s.run(args, {
+    input: 'vendor-token-1234567890-prod\n',
+    env: { GITOPS_SECRETS_SOPS: join(FAKE_SOPS, 'old-version.sh') },
+  });
+  t.is(old.exitCode, 1, old.stderr);
+  t.regex(old.stderr, /is version 3\.8\.0; gitops-secrets needs sops 3\.11\.0 or newer/);
+  t.is(await s.git(['rev-parse', 'gitops-secrets/sync']), before, 'nothing committed');
+
+  const log = join(s.dir, 'argv-set.log');
+  const ok = await s.run(args, {
+    input: 'vendor-token-1234567890-prod\n',
+    env: { GITOPS_SECRETS_SOPS: join(FAKE_SOPS, 'record-argv.sh'), REAL_SOPS, SOPS_ARGV_LOG: log },
+  });
+  t.is(ok.exitCode, 0, ok.stderr);
+  const calls = (await readFile(log, 'utf8')).trim().split('\n');
+  t.is(calls.filter((c) => c === '--version --disable-version-check').length, 1);
+  t.true(
+    calls.some((c) => c.startsWith('set ')),
+    calls.join('\n'),
+  );
 });

@@ -332,7 +332,7 @@ export async function runJob(
   if (work) {
     await pruned;
     const wt = await git.addWorktree(baseSha).catch(async (err: unknown) => {
-      await ports.sops.ensureReady(); // an unusable sops is the first thing to tell
+      await unblocked.catch(() => undefined); // its git process ends before the run does
       throw err;
     });
     try {

@@ -137,6 +137,10 @@ export function createSops(options: SopsOptions = {}): SopsPort {
   ) => {
     // Once the version check failed, no further sops process starts: the run fails with that.
     if (readyError) throw readyError.error;
+    // A run that starts with something other than an encryption (set, decrypt, updatekeys) has
+    // no output to tell the version from: it is checked alongside.
+    if (!proven && !ready && args[0] !== 'encrypt' && args[0] !== '--version')
+      sops.ensureReady().catch(() => undefined);
     started++;
     const result = await runProcess(bin, args, {
       cwd,
