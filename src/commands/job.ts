@@ -84,13 +84,23 @@ function prefetchFromHead(
   (async () => {
     const head = await git.head();
     if (!head) return;
-    const listing = await git.listFiles(head, [...dirs, '.sops.yaml']);
-    const ids = [...managedPaths(config, listing)]
-      .filter(([path]) => !scope || scope.has(path))
-      .map(([, id]) => id);
-    const sopsYaml = config.sops.hasRecipients ? undefined : listing.get('.sops.yaml');
-    git.prefetchBlobs(sopsYaml ? [...ids, sopsYaml] : ids);
+    const { files, sopsYamlBlob } = await baseFilesOf(git, config, head, dirs);
+    const ids = [...files].filter(([path]) => !scope || scope.has(path)).map(([, id]) => id);
+    git.prefetchBlobs(sopsYamlBlob ? [...ids, sopsYamlBlob] : ids);
   })().catch(() => undefined);
+}
+
+/**
+ * A base's managed manifests (path → blob id), and the blob of its `.sops.yaml` when the rules
+ * are read from it (the config names no recipients): one listing.
+ */
+async function baseFilesOf(git: GitPort, config: Config, commit: string, dirs: string[]) {
+  const listing = await git.listFiles(commit, [...dirs, '.sops.yaml']);
+  return {
+    listing,
+    files: managedPaths(config, listing),
+    sopsYamlBlob: config.sops.hasRecipients ? undefined : listing.get('.sops.yaml'),
+  };
 }
 
 /** Where a job starts: the base and the job branch, here and on the remote. */
@@ -205,9 +215,11 @@ export async function runJob(
 
   // The state to plan from: the base, plus what earlier runs left on the job branch.
   // .sops.yaml comes with the base's listing, and its text with the manifests' (one batch).
-  const baseListing = await git.listFiles(baseSha, [...dirs, '.sops.yaml']);
-  const sopsYamlBlob = config.sops.hasRecipients ? undefined : baseListing.get('.sops.yaml');
-  const baseFiles = managedPaths(config, baseListing);
+  const {
+    listing: baseListing,
+    files: baseFiles,
+    sopsYamlBlob,
+  } = await baseFilesOf(git, config, baseSha, dirs);
   const branchFiles = branchSha
     ? managedPaths(config, await git.listFiles(branchSha, dirs))
     : new Map<string, string>();

@@ -32,8 +32,7 @@ export async function loadConfig(path: string, displayName = path): Promise<Conf
   }
   // A valid config needs neither zod nor the yaml package's positions: they load only when a
   // config has a problem to report.
-  const fast =
-    Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES ? undefined : parseFast(text, displayName);
+  const fast = parseFast(text, displayName);
   if (fast) return fast;
   const { parseConfig } = await import('./parse.js');
   const result = parseConfig(text, displayName, { fast: false });
