@@ -33,8 +33,23 @@ interface CommonOptions {
   debug?: boolean;
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
-const err = (line: string) => process.stderr.write(`${line}\n`);
+/**
+ * A reader that has gone away (`gitops-secrets check --json | head -1`) is not this tool's
+ * failure: the rest of the output is dropped and the run finishes its work, with its own exit
+ * code, instead of dying mid-job with a stack trace for an EPIPE.
+ */
+const closed = new Set<NodeJS.WriteStream>();
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && !closed.has(stream)) throw e;
+    closed.add(stream);
+  });
+}
+const write = (stream: NodeJS.WriteStream, line: string) => {
+  if (!closed.has(stream)) stream.write(`${line}\n`);
+};
+const out = (line: string) => write(process.stdout, line);
+const err = (line: string) => write(process.stderr, line);
 
 function common(cmd: Command): Command {
   return cmd

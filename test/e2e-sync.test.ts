@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { example, findLeaks, makeScenario, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
+import {
+  CLI,
+  example,
+  findLeaks,
+  makeScenario,
+  type Scenario,
+  TOOLS_BIN,
+} from './helpers/scenario.js';
 
 const ALNUM = /^[A-Za-z0-9]+$/;
 
@@ -289,4 +296,32 @@ test('a broken config exits 2 with file:line:column and writes nothing', async (
   t.notRegex(r.stderr, /\n\s+at /);
   t.is(await s.git(['branch', '--list', 'gitops-secrets/*']), '');
   t.is(await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir), '* main');
+});
+
+test('a reader that goes away (`| head`) is no error: the run finishes its work, with its exit code', async (t) => {
+  const s = await syncedExample('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  // stdout's reading end is closed before the CLI writes anything: each write gets EPIPE.
+  const closedStdout = (args: string[]) => {
+    const child = execa('node', [CLI, ...args], {
+      cwd: s.repo,
+      env: s.env,
+      extendEnv: false,
+      reject: false,
+      input: '',
+    });
+    child.stdout.destroy();
+    return child;
+  };
+  const check = await closedStdout(['check', '--json']);
+  t.is(check.exitCode, 3, String(check.stderr));
+  t.is(String(check.stderr), '');
+  const sync = await closedStdout(['sync', '--no-push', '--json']);
+  t.is(sync.exitCode, 0, String(sync.stderr));
+  t.notRegex(String(sync.stderr), /EPIPE|\n\s+at /);
+  // The job was done all the same: its branch holds the new Secret.
+  t.regex(
+    await s.git(['show', 'gitops-secrets/sync:secrets/keptn/bridge-oauth.yaml']),
+    /session_secret: ENC\[AES256_GCM/,
+  );
 });
