@@ -123,21 +123,27 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
    * fields alone (same metadata, type, recipients, key groups, encryption settings); otherwise
    * the caller falls back to `sops set`.
    */
-  /** The whole Secret rendered in memory and encrypted by sops from stdin. */
-  const encryptWhole = (file: FilePlan, state: ManifestState, data: Map<string, string>) => {
-    const plaintext = renderPlainSecret({
-      name: file.secret.name,
-      namespace: file.secret.namespace,
-      type: file.secret.type,
-      labels: file.secret.labels,
-      annotations: file.secret.annotations,
-      state,
-      data,
-    });
-    return limit(() =>
-      ports.sops.encrypt(plaintext, { filename: file.path, cwd: dir, settings: file.sops }),
+  /**
+   * The whole Secret rendered in memory and encrypted by sops from stdin. It is rendered when
+   * its sops process is about to start, not when it is queued: the first process starts after
+   * one Secret is rendered instead of all of them, and each plaintext lives only as long as
+   * its encryption.
+   */
+  const encryptWhole = (file: FilePlan, state: ManifestState, data: Map<string, string>) =>
+    limit(() =>
+      ports.sops.encrypt(
+        renderPlainSecret({
+          name: file.secret.name,
+          namespace: file.secret.namespace,
+          type: file.secret.type,
+          labels: file.secret.labels,
+          annotations: file.secret.annotations,
+          state,
+          data,
+        }),
+        { filename: file.path, cwd: dir, settings: file.sops },
+      ),
     );
-  };
 
   const rewriteWhole = async (
     file: FilePlan,
