@@ -218,6 +218,15 @@ test('mutations of valid fixtures never make parseConfig throw', async (t) => {
   t.true(tally.rejected > 0, 'no mutation broke a config');
 });
 
+test('found by the fuzzing: a comment glued to a flow collection gets the same answer on both paths', (t) => {
+  const text =
+    'version: 1\nsecrets:\n  - name: a\n    namespace: b\n    keys:\n      K: { length: 8 }#\n';
+  const fast = parseConfig(text, FILE);
+  t.deepEqual(fast, parseConfig(text, FILE, { fast: false }));
+  t.is(fast.config, undefined);
+  t.regex(fast.problems[0]?.message ?? '', /Comments must be separated/);
+});
+
 test('parseConfig is deterministic on mutated fixtures', (t) => {
   const texts = validFixtures().map((f) => f.text);
   fc.assert(

@@ -9,10 +9,11 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /**
  * YAML features the fast path leaves to the full parser: anchors, aliases, tags, directives,
- * merge keys, complex keys, tabs, `__proto__`, and the few number forms on which js-yaml's core
- * schema and the yaml package's disagree (`0b1`, `+0x1`, `+.5`).
+ * merge keys, complex keys, tabs, `__proto__`, the few number forms on which js-yaml's core
+ * schema and the yaml package's disagree (`0b1`, `+0x1`, `+.5`), and a `#` right after
+ * something else (`{ a: 1 }#`: js-yaml takes it for a comment, the yaml package refuses it).
  */
-const NOT_FOR_FAST_PATH = /[&*!%?\t]|<<|__proto__|\b0b[01]|\+0x|\+\./;
+const NOT_FOR_FAST_PATH = /[&*!%?\t]|<<|__proto__|\b0b[01]|\+0x|\+\.|\S#/;
 
 /**
  * A line the fast path takes: blank, a comment, `key:` with or without a value, or a sequence
