@@ -259,6 +259,13 @@ const NON_STRING_RE = [
 const PLAIN_START_RE = /^[-?:,[\]{}#&*!|>'"%@`]/;
 /** NON_STRING_RE as one expression: one regex run per key and scalar instead of eight. */
 const NON_STRING_ONE = new RegExp(NON_STRING_RE.map((re) => `(?:${re.source})`).join('|'));
+/** First characters of what NON_STRING_RE matches: `~ n N t T f F . + -` and digits. */
+const NON_STRING_START = new Set([...'~nNtTfF.+-0123456789'].map((c) => c.charCodeAt(0)));
+
+/** A plain scalar the core schema reads as something other than a string. */
+function nonString(s: string): boolean {
+  return s === '' || (NON_STRING_START.has(s.charCodeAt(0)) && NON_STRING_ONE.test(s));
+}
 
 /**
  * Reads the subset of YAML that sops (go-yaml) writes: block mappings and sequences indented
@@ -302,7 +309,7 @@ export function readYamlSubset(text: string): unknown {
     }
     if (PLAIN_START_RE.test(raw) || raw.includes(': ') || raw.includes(' #') || raw.endsWith(':'))
       out();
-    if (NON_STRING_ONE.test(raw)) out();
+    if (nonString(raw)) out();
     return raw;
   };
 
@@ -358,7 +365,7 @@ export function readYamlSubset(text: string): unknown {
       const m = KEY_RE.exec(entry);
       if (!m) return out();
       const key = m[1]!;
-      if (key === '__proto__' || Object.hasOwn(map, key) || NON_STRING_ONE.test(key)) out();
+      if (key === '__proto__' || Object.hasOwn(map, key) || nonString(key)) out();
       map[key] = m[2] === undefined ? block(col) : scalar(m[2], col);
       entry = undefined;
     }

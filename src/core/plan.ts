@@ -109,19 +109,7 @@ export function plan(input: PlanInput): Plan {
   const sharedHolders = new Map<string, { path: string; key: string; rotated: string }>();
   const selection = input.job === 'rotate' ? input.rotate : undefined;
 
-  const instances = config.secrets.flatMap((secret) =>
-    secret.environments.map((environment) => ({
-      secret,
-      environment,
-      path: renderPath(config.output, {
-        namespace: secret.namespace,
-        name: secret.name,
-        environment,
-      }),
-      id: `${secret.namespace}/${secret.name}${environment ? `@${environment}` : ''}`,
-      sops: config.environments.find((e) => e.name === environment)?.sops ?? config.sops,
-    })),
-  );
+  const instances = instancesOf(config);
 
   // Who already holds each shared value (any consumer will do: they hold the same value).
   for (const inst of instances) {
@@ -184,9 +172,7 @@ export function plan(input: PlanInput): Plan {
       const [name] = group.split('@') as [string];
       const spec = config.shared.get(name);
       if (!spec) continue;
-      const consumers = instances.filter((i) =>
-        i.secret.keys.some((k) => k.source.kind === 'shared' && k.source.from === name),
-      );
+      const consumers = consumersOf(config).get(name) ?? [];
       // Due when a selected key carries it (`--secret S --key K`: only if K is that key).
       const selected = consumers.some((c) =>
         c.secret.keys.some(
@@ -324,14 +310,7 @@ export function plan(input: PlanInput): Plan {
     }
     // Keys in the file that the config no longer declares.
     if (info && input.job === 'sync') {
-      const declared = new Set(
-        inst.secret.keys.flatMap((k) =>
-          k.keepPrevious ||
-          (k.source.kind === 'shared' && config.shared.get(k.source.from)?.keepPrevious)
-            ? [k.name, `${k.name}_PREVIOUS`]
-            : [k.name],
-        ),
-      );
+      const declared = declaredKeys(config, inst.secret);
       for (const k of info.dataKeys) {
         if (!declared.has(k))
           changes.push({ key: k, action: 'remove', reason: 'no longer in the config' });
@@ -376,6 +355,80 @@ export function plan(input: PlanInput): Plan {
     problems,
     prune,
   };
+}
+
+/** One Secret in one environment: where its file is, and what encrypts it. */
+interface Instance {
+  secret: SecretSpec;
+  environment: string | undefined;
+  path: string;
+  id: string;
+  sops: SopsSettings;
+}
+
+// Derived once per config, not once per plan: `check` makes two plans of every secret, and a
+// job reads the same config for its plan, its PR body and its summary. A Config is never
+// changed after it is loaded.
+const instanceCache = new WeakMap<Config, Instance[]>();
+const consumerCache = new WeakMap<Config, Map<string, Instance[]>>();
+const declaredCache = new WeakMap<SecretSpec, Set<string>>();
+
+/** Every Secret of the config in every environment, in config order. */
+function instancesOf(config: Config): Instance[] {
+  let list = instanceCache.get(config);
+  if (!list) {
+    list = config.secrets.flatMap((secret) =>
+      secret.environments.map((environment) => ({
+        secret,
+        environment,
+        path: renderPath(config.output, {
+          namespace: secret.namespace,
+          name: secret.name,
+          environment,
+        }),
+        id: `${secret.namespace}/${secret.name}${environment ? `@${environment}` : ''}`,
+        sops: config.environments.find((e) => e.name === environment)?.sops ?? config.sops,
+      })),
+    );
+    instanceCache.set(config, list);
+  }
+  return list;
+}
+
+/** The instances that carry each shared value, by its name. */
+function consumersOf(config: Config): Map<string, Instance[]> {
+  let map = consumerCache.get(config);
+  if (!map) {
+    map = new Map();
+    for (const inst of instancesOf(config)) {
+      const names = new Set<string>();
+      for (const k of inst.secret.keys) if (k.source.kind === 'shared') names.add(k.source.from);
+      for (const name of names) {
+        const list = map.get(name);
+        if (list) list.push(inst);
+        else map.set(name, [inst]);
+      }
+    }
+    consumerCache.set(config, map);
+  }
+  return map;
+}
+
+/** The data keys a secret declares, `_PREVIOUS` companions included. */
+function declaredKeys(config: Config, secret: SecretSpec): Set<string> {
+  let set = declaredCache.get(secret);
+  if (!set) {
+    set = new Set(
+      secret.keys.flatMap((k) =>
+        k.keepPrevious ||
+        (k.source.kind === 'shared' && config.shared.get(k.source.from)?.keepPrevious)
+          ? [k.name, `${k.name}_PREVIOUS`]
+          : [k.name],
+      ),
+    );
+    declaredCache.set(secret, set);
+  }
+  return set;
 }
 
 function groupOf(name: string, environment: string | undefined): string {
