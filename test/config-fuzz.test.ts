@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/parse.js';
 import { configSchema } from '../src/config/schema.js';
 import { surelyValid } from '../src/config/sure.js';
-import { configLike, validFixtures } from './helpers/config-fixtures.js';
+import { configLike, validFixtures, YAML_TOKENS } from './helpers/config-fixtures.js';
 
 /**
  * Runs per property: enough to find shallow crashes, fast enough for every `npm test`.
@@ -83,68 +83,7 @@ async function fuzz<T>(
 
 /** Characters that mean something to YAML, so random text hits the parser's corners. */
 const yamlSoup = fc
-  .array(
-    fc.oneof(
-      fc.constantFrom(
-        ':',
-        ': ',
-        '-',
-        '- ',
-        '{',
-        '}',
-        '[',
-        ']',
-        ',',
-        '&a',
-        '*a',
-        '&b ',
-        '*b',
-        '!',
-        '!!str ',
-        '!!binary ',
-        '|',
-        '>',
-        "'",
-        '"',
-        '#',
-        '%YAML 1.2',
-        '---',
-        '...',
-        '?',
-        '@',
-        '`',
-        '\t',
-        ' ',
-        '  ',
-        '\n',
-        '\r\n',
-        '\\',
-        '~',
-        'null',
-        'true',
-        '1',
-        '-1',
-        '0x1F',
-        '.inf',
-        '.nan',
-        'version',
-        'secrets',
-        'keys',
-        'name',
-        'namespace',
-        'length',
-        'from',
-        'shared',
-        '<<',
-        '\u00a0',
-        '\ufeff',
-        '\u2028',
-        '\0',
-      ),
-      fc.string({ maxLength: 3 }),
-    ),
-    { maxLength: 60 },
-  )
+  .array(fc.oneof(fc.constantFrom(...YAML_TOKENS), fc.string({ maxLength: 3 })), { maxLength: 60 })
   .map((parts) => parts.join(''));
 
 test('arbitrary strings (any code points) never make parseConfig throw', async (t) => {
