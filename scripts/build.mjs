@@ -102,7 +102,8 @@ ${RUN}
 // after a `sync --dry-run` and a `check` of a small scratch repo (a config and one manifest
 // written here, with placeholder ciphertext: neither decrypts), so that it holds the code the
 // commands run first (config parsing, manifest reading, the git port, the planner) besides
-// what loading runs. Without those, each run compiles them lazily: ~25 ms of a small `check`.
+// what loading runs. Without those, each run compiles them lazily (a small `check`: 152 against
+// 146 ms of CPU, medians of 40 runs).
 const file = bundle;
 const scratch = mkdtempSync(join(tmpdir(), 'gitops-secrets-build-'));
 const repo = join(scratch, 'repo');
@@ -162,17 +163,26 @@ const gitEnv = {
 };
 const git = (args, cwd = repo) => {
   const r = spawnSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.error(`build: git ${args.join(' ')} failed:\n${r.stderr}`);
-    process.exit(1);
-  }
+  if (r.status !== 0) return `git ${args.join(' ')} failed:\n${r.stderr}`;
+  return undefined;
 };
-git(['init', '--quiet', '--bare', '-b', 'main', join(scratch, 'remote.git')], scratch);
-git(['init', '--quiet', '-b', 'main']);
-git(['remote', 'add', 'origin', join(scratch, 'remote.git')]);
-git(['add', '-A']);
-git(['commit', '--quiet', '-m', 'warm-up']);
-git(['push', '--quiet', 'origin', 'main']);
+let gitProblem;
+for (const [args, cwd] of [
+  [['init', '--quiet', '--bare', '-b', 'main', join(scratch, 'remote.git')], scratch],
+  [['init', '--quiet', '-b', 'main']],
+  [['remote', 'add', 'origin', join(scratch, 'remote.git')]],
+  [['add', '-A']],
+  [['commit', '--quiet', '-m', 'warm-up']],
+  [['push', '--quiet', 'origin', 'main']],
+]) {
+  gitProblem = git(args, cwd);
+  if (gitProblem) break;
+}
+if (gitProblem) {
+  rmSync(scratch, { recursive: true, force: true });
+  console.error(`build: the scratch repo for the code cache: ${gitProblem}`);
+  process.exit(1);
+}
 // The bundle runs its own main() for the first command; the second is run once the first has
 // finished (beforeExit), through the main() the bundle exports.
 const warm = spawnSync(

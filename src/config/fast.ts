@@ -42,8 +42,9 @@ export function fastPathTakes(text: string): boolean {
 }
 
 /**
- * A valid config parsed about ten times faster than by the full path: js-yaml (YAML 1.2 core
- * schema, duplicate keys refused), `surelyValid` for the schema and the same rules. Anything unusual, and any
+ * A valid config parsed about ten times faster than by the full path: readConfigSubset or
+ * js-yaml (YAML 1.2 core schema, duplicate keys refused), `surelyValid` for the schema and the
+ * same rules. Anything unusual, and any
  * problem at all, returns undefined: the full path then parses again with positions, so every
  * message keeps its line and column. A config with 1,000 secrets is 150 KB; the full path takes
  * about 300 ms on it, this one about 30 ms.
@@ -51,8 +52,8 @@ export function fastPathTakes(text: string): boolean {
 export function parseFast(text: string, file: string): Config | undefined {
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) return undefined; // the full path says so
   if (!fastPathTakes(text)) return undefined;
-  // The common shapes of a config are read by readConfigSubset, the rest by js-yaml; both
-  // give the same value (test/config-subset.test.ts).
+  // The usual shapes of a config are read by readConfigSubset, the rest by js-yaml; both give
+  // the same value (test/config-subset.test.ts).
   let data = readConfigSubset(text);
   if (data === undefined) {
     try {

@@ -1,9 +1,10 @@
 /**
- * A reader for the subset of YAML that configs are written in, about five times faster than
- * js-yaml on a cold start (the config of 1,000 secrets is read on every run's critical path):
+ * A reader for the subset of YAML that configs are written in, faster than js-yaml on a cold
+ * start (the 10,000-secret config: 127–161 ms against 184–216 ms; the config is read on every
+ * run's critical path):
  *
  * - block mappings and sequences indented with spaces (a sequence may sit at its key's
- *   indentation), keys of `[A-Za-z0-9_][-A-Za-z0-9_./]*`;
+ *   indentation), keys of `[A-Za-z0-9_.$/][-A-Za-z0-9_./$]*`;
  * - flow mappings and sequences that open and close on their line, with no quote inside;
  * - plain scalars, and single-line quoted ones with no backslash;
  * - full-line comments, and ` #` comments on lines without quotes.
@@ -208,7 +209,10 @@ function inlineValue(raw: string): unknown {
   return q !== undefined ? q : plain(raw, false);
 }
 
-/** The line without a trailing ` #` comment and trailing spaces; a line with quotes keeps it all. */
+/**
+ * The line without a trailing ` #` comment and trailing spaces. A `#` on a line with quotes, or
+ * right after another character, is left to js-yaml.
+ */
 function stripComment(line: string): string {
   const hash = line.indexOf('#');
   if (hash < 0) return trimSpaces(line);

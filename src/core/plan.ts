@@ -366,9 +366,8 @@ interface Instance {
   sops: SopsSettings;
 }
 
-// Derived once per config, not once per plan: `check` makes two plans of every secret, and a
-// job reads the same config for its plan, its PR body and its summary. A Config is never
-// changed after it is loaded.
+// Derived once per config, not once per plan: `check` makes two plans of every secret (the
+// sync's and the rotation's). A Config is never changed after it is loaded.
 const instanceCache = new WeakMap<Config, Instance[]>();
 const consumerCache = new WeakMap<Config, Map<string, Instance[]>>();
 const declaredCache = new WeakMap<SecretSpec, Set<string>>();
