@@ -15,6 +15,7 @@ import { list } from './commands/list.js';
 import { checkValue, readValue, resolveSlots, setInPlan } from './commands/set.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
+import { guessOutput, type ManifestPrefetch, prefetchManifests } from './core/manifest-prefetch.js';
 import type { Job } from './core/plan.js';
 import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
 import { formatCheck, formatJob, formatList } from './format.js';
@@ -75,10 +76,22 @@ function parseNow(text: string | undefined): Date {
   return new Date(t);
 }
 
-async function configFor(o: CommonOptions) {
+async function configFor(o: CommonOptions, onText?: (repo: string, text: string) => void) {
   const repo = resolve(o.repo);
   const path = isAbsolute(o.config) ? o.config : resolve(repo, o.config);
-  return { repo, config: await loadConfig(path, o.config) };
+  return { repo, config: await loadConfig(path, o.config, onText && ((t) => onText(repo, t))) };
+}
+
+/**
+ * The config of a command that reads the working tree's manifests (`check`, `list`): they are
+ * read on a worker thread while the config is parsed.
+ */
+async function configAndManifests(o: CommonOptions) {
+  let prefetch: ManifestPrefetch | undefined;
+  const { repo, config } = await configFor(o, (root, text) => {
+    prefetch = prefetchManifests(root, guessOutput(text));
+  });
+  return { repo, config, prefetch };
 }
 
 /** git work a job can start before its config is parsed. */
@@ -290,8 +303,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('report pending work without any private key; exit 3 when work is pending')
     .action(async (o: CommonOptions) => {
       const now = parseNow(o.now);
-      const { repo, config } = await configFor(o);
-      const result = await check(config, repo, now);
+      const { repo, config, prefetch } = await configAndManifests(o);
+      const result = await check(config, repo, now, prefetch);
       if (o.json) out(JSON.stringify(result, null, 2));
       else for (const line of formatCheck(result)) out(line);
       setExit(result.pending ? ExitCode.pending : ExitCode.ok);
@@ -332,8 +345,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .action(async (o: CommonOptions) => {
       const now = parseNow(o.now);
-      const { repo, config } = await configFor(o);
-      const result = await list(config, repo, now);
+      const { repo, config, prefetch } = await configAndManifests(o);
+      const result = await list(config, repo, now, prefetch);
       if (o.json) out(JSON.stringify(result, null, 2));
       else for (const line of formatList(result)) out(line);
     });

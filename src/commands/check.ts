@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { isProblem } from '../core/manifest.js';
+import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
 import { plan as makePlan, type Plan } from '../core/plan.js';
 import { readManifestsFromDisk } from '../core/repo-state.js';
 import { readSopsRules } from '../core/sops-rules.js';
@@ -21,8 +22,13 @@ export interface CheckResult {
 }
 
 /** Reports pending work from plaintext metadata alone: no private key, no sops process. */
-export async function check(config: Config, root: string, now: Date): Promise<CheckResult> {
-  const existing = await readManifestsFromDisk(root, config);
+export async function check(
+  config: Config,
+  root: string,
+  now: Date,
+  prefetch?: ManifestPrefetch,
+): Promise<CheckResult> {
+  const existing = await readManifestsFromDisk(root, config, prefetch);
   const sopsYaml = config.sops.hasRecipients
     ? undefined
     : await readFile(join(root, '.sops.yaml'), 'utf8').catch(() => undefined);

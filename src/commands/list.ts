@@ -1,5 +1,6 @@
 import type { Config, KeySource, KeySpec } from '../config/types.js';
 import { isProblem } from '../core/manifest.js';
+import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
 import { renderPath } from '../core/paths.js';
 import { nextDue } from '../core/plan.js';
 import { readManifestsFromDisk } from '../core/repo-state.js';
@@ -52,8 +53,13 @@ export function describeSource(source: KeySource): string {
 }
 
 /** Every secret and shared value with its state, from plaintext metadata only. */
-export async function list(config: Config, root: string, now: Date): Promise<ListResult> {
-  const existing = await readManifestsFromDisk(root, config);
+export async function list(
+  config: Config,
+  root: string,
+  now: Date,
+  prefetch?: ManifestPrefetch,
+): Promise<ListResult> {
+  const existing = await readManifestsFromDisk(root, config, prefetch);
   const secrets: ListedSecret[] = [];
   const shared = new Map<string, ListedShared>();
   for (const secret of config.secrets) {

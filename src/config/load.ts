@@ -5,8 +5,15 @@ import type { Config } from './types.js';
 
 export { MAX_CONFIG_BYTES } from './fast.js';
 
-/** Reads and validates a config file; throws ConfigError (exit 2) with every problem found. */
-export async function loadConfig(path: string, displayName = path): Promise<Config> {
+/**
+ * Reads and validates a config file; throws ConfigError (exit 2) with every problem found.
+ * `onText` gets the text as soon as it is read, before it is parsed.
+ */
+export async function loadConfig(
+  path: string,
+  displayName = path,
+  onText?: (text: string) => void,
+): Promise<Config> {
   let text: string;
   try {
     const info = await stat(path);
@@ -30,6 +37,7 @@ export async function loadConfig(path: string, displayName = path): Promise<Conf
       'pass --config PATH, or run `gitops-secrets init` to write a starter config',
     );
   }
+  onText?.(text);
   // A valid config needs neither zod nor the yaml package's positions: they load only when a
   // config has a problem to report.
   const fast = parseFast(text, displayName);

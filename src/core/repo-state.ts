@@ -1,16 +1,14 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { closeSync, type Dirent, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { GitPort } from '../ports/git.js';
 import { type ManifestInfo, type ManifestProblem, readManifest } from './manifest.js';
+import { type ManifestPrefetch, templateDirs } from './manifest-prefetch.js';
 import { templateMatcher } from './paths.js';
 
 /** The directories below which the output template can put files (its static prefix). */
 export function outputDirs(config: Config): string[] {
-  const prefix = config.output.split('{')[0] ?? '';
-  const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-  return dir ? [dir] : ['.'];
+  return templateDirs(config.output);
 }
 
 /** Paths in a git tree listing that the output template can produce. */
@@ -56,8 +54,36 @@ function readText(path: string): string {
   }
 }
 
-/** Reads the manifests of a working tree (used by `check` and `list`), without decrypting. */
+const SYMLINK: Omit<ManifestProblem, 'path'> = {
+  problem: 'is a symlink',
+  remedy: 'replace it with the file itself',
+};
+
+/**
+ * Reads the manifests of a working tree (used by `check` and `list`), without decrypting: those
+ * a prefetch read on a worker thread when it read this tree for this template, else here.
+ */
 export async function readManifestsFromDisk(
+  root: string,
+  config: Config,
+  prefetch?: ManifestPrefetch,
+): Promise<Map<string, ManifestInfo | ManifestProblem>> {
+  if (prefetch && prefetch.root === root && prefetch.template === config.output) {
+    const out = new Map<string, ManifestInfo | ManifestProblem>();
+    for await (const chunk of prefetch.entries()) {
+      if (!chunk) return readTree(root, config); // the worker failed: read it all here
+      for (const e of chunk) {
+        if (e.kind === 'symlink') out.set(e.path, { path: e.path, ...SYMLINK });
+        else out.set(e.path, readManifest(e.path, e.kind === 'file' ? e.text : readText(e.full)));
+      }
+    }
+    return out;
+  }
+  prefetch?.cancel();
+  return readTree(root, config);
+}
+
+async function readTree(
   root: string,
   config: Config,
 ): Promise<Map<string, ManifestInfo | ManifestProblem>> {
@@ -66,7 +92,13 @@ export async function readManifestsFromDisk(
   const prefix = join(root, sep);
   for (const dir of outputDirs(config)) {
     const start = join(root, dir);
-    const entries = await readdir(start, { recursive: true, withFileTypes: true }).catch(() => []);
+    // The order of readdirSync, which the prefetch's worker walks in too.
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(start, { recursive: true, withFileTypes: true });
+    } catch {
+      continue;
+    }
     // Read one at a time, synchronously: for thousands of small files this is several times
     // faster than as many concurrent fs.promises reads, and each text is dropped once parsed.
     for (const e of entries) {
@@ -80,11 +112,7 @@ export async function readManifestsFromDisk(
         .join('/');
       if (!matcher.test(path)) continue;
       if (e.isSymbolicLink()) {
-        out.set(path, {
-          path,
-          problem: 'is a symlink',
-          remedy: 'replace it with the file itself',
-        });
+        out.set(path, { path, ...SYMLINK });
         continue;
       }
       if (!e.isFile()) continue;
