@@ -1,6 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import { lazyBuiltin } from '../builtin.js';
 import { DEFAULT_OUTPUT } from '../config/types.js';
 import { templateMatcher } from './paths.js';
+
+const threads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 /**
  * The manifests of a working tree, read on a worker thread while the main thread parses the
@@ -120,7 +122,7 @@ interface Chunk {
 }
 
 export function prefetchManifests(root: string, template: string): ManifestPrefetch {
-  const worker = new Worker(WORKER, {
+  const worker = new (threads().Worker)(WORKER, {
     eval: true,
     workerData: { root, dirs: templateDirs(template), pattern: templateMatcher(template).source },
     // Its own small heap: it only holds the buffer it fills.

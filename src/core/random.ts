@@ -1,5 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { lazyBuiltin } from '../builtin.js';
 import type { OwnSource } from '../config/types.js';
+
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 /** The source of randomness; `node:crypto` in production, injectable for exact tests. */
 export interface RandomSource {
@@ -8,8 +10,8 @@ export interface RandomSource {
 }
 
 export const cryptoRandom: RandomSource = {
-  bytes: (n) => randomBytes(n),
-  uuid: () => randomUUID(),
+  bytes: (n) => crypto().randomBytes(n),
+  uuid: () => crypto().randomUUID(),
 };
 
 /**
