@@ -24,14 +24,23 @@ const SIMPLE_LINE = /^ *(?:- +)*(?:#.*|[\w./$-]+ *:(?: +[^|> ].*)?|(?<=- )[^|> ]
 
 /** A flow collection (`{ … }`, `[ … ]`) opens and closes on the line, with no quote inside. */
 function oneLineFlow(line: string): boolean {
+  if (!FLOW_BRACKET.test(line)) return true;
+  // The brackets alone (a native replace), counted: far fewer characters than the line.
+  const brackets = line.replace(NOT_BRACKETS, '');
   let depth = 0;
-  for (const c of line) {
-    if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') depth--;
-    if (depth < 0) return false;
+  let opened = false;
+  for (let k = 0; k < brackets.length; k++) {
+    const c = brackets.charCodeAt(k);
+    if (c === 123 || c === 91) {
+      depth++;
+      opened = true;
+    } else if (--depth < 0) return false;
   }
-  return depth === 0 && (!/[{[]/.test(line) || !/['"]/.test(line));
+  return depth === 0 && (!opened || !QUOTE.test(line));
 }
+const FLOW_BRACKET = /[{}[\]]/;
+const NOT_BRACKETS = /[^{}[\]]+/g;
+const QUOTE = /['"]/;
 
 /** The text has none of the YAML features the fast path leaves to the full parser. */
 export function fastPathTakes(text: string): boolean {

@@ -47,20 +47,6 @@ function trimSpaces(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
-/** A character of a key: `[-A-Za-z0-9_./$]`. */
-function isKeyChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 95 ||
-    c === 45 ||
-    c === 46 ||
-    c === 47 ||
-    c === 36
-  );
-}
-
 /**
  * A plain scalar (trimmed) as the core schema reads it; `flow`: inside a flow collection.
  * Dispatched on the first character: most scalars are words, and run no regular expression.
@@ -113,10 +99,13 @@ function keyOf(raw: string): string {
   return raw;
 }
 
-/** After a `:` in flow context, a character that ends a plain scalar: space or flow indicator. */
-function isFlowEnd(c: number): boolean {
-  return c === 32 || c === 44 || c === 91 || c === 93 || c === 123 || c === 125;
-}
+/** The characters of a key: `[-A-Za-z0-9_./$]*` (sticky: from lastIndex; it always matches). */
+const FLOW_KEY = /[-A-Za-z0-9_./$]*/y;
+/**
+ * A plain scalar in flow context: characters up to a flow indicator (`,[]{}`), or up to a `:`
+ * followed by a space, a flow indicator or the end (sticky; it always matches, maybe nothing).
+ */
+const FLOW_SCALAR = /(?:[^,[\]{}:]|:(?![ ,[\]{}]|$))*/y;
 
 /** A flow collection that opens and closes within `text` (no quotes in it). */
 function flowValue(text: string): unknown {
@@ -126,15 +115,14 @@ function flowValue(text: string): unknown {
     while (i < n && text.charCodeAt(i) === 32) i++;
   };
   // A plain scalar in flow context, trimmed: up to a flow indicator, or a `:` before a space,
-  // a flow indicator or the end (as js-yaml's readPlainScalar).
+  // a flow indicator or the end (as js-yaml's readPlainScalar). Scanned by a sticky regular
+  // expression: irregexp's native code, where a loop over the characters would run in V8's
+  // interpreter on the cold start every run is.
   const scalar = (): unknown => {
     const from = i;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 44 || c === 93 || c === 125 || c === 91 || c === 123) break;
-      if (c === 58 && (i + 1 === n || isFlowEnd(text.charCodeAt(i + 1)))) break;
-      i++;
-    }
+    FLOW_SCALAR.lastIndex = i;
+    FLOW_SCALAR.test(text);
+    i = FLOW_SCALAR.lastIndex;
     return plain(trimSpaces(text.slice(from, i)), true);
   };
   const value = (): unknown => {
@@ -157,7 +145,9 @@ function flowValue(text: string): unknown {
     for (;;) {
       skip();
       const from = i;
-      while (i < n && isKeyChar(text.charCodeAt(i))) i++;
+      FLOW_KEY.lastIndex = i;
+      FLOW_KEY.test(text);
+      i = FLOW_KEY.lastIndex;
       const raw = text.slice(from, i);
       // `key: value`, with the colon right after the key and a space after it.
       if (raw === '' || text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32) out();

@@ -75,10 +75,14 @@ function plain(v: unknown): v is Plain {
   return Object.getPrototypeOf(v) === Object.prototype;
 }
 
-/** No field but these (strictObject); `__proto__` never (zod drops it from a record). */
+/**
+ * No field but these (strictObject); `__proto__` never (zod drops it from a record). The data
+ * is what a YAML reader returned (js-yaml or readConfigSubset): plain objects, whose keys are
+ * strings, none inherited; no symbol keys to look for.
+ */
 function only(o: Plain, allowed: Set<string>): boolean {
-  for (const k of Object.keys(o)) if (!allowed.has(k)) return false;
-  return Object.getOwnPropertySymbols(o).length === 0;
+  for (const k in o) if (!allowed.has(k)) return false;
+  return true;
 }
 
 /** `.optional()`: absent, or valid (null is not absent). */
@@ -106,8 +110,8 @@ function list(v: unknown, item: (v: unknown) => boolean): boolean {
 }
 
 function record(v: unknown, value: (v: unknown) => boolean): boolean {
-  if (!plain(v) || Object.getOwnPropertySymbols(v).length > 0) return false;
-  for (const k of Object.keys(v)) if (k === '__proto__' || !value(v[k])) return false;
+  if (!plain(v)) return false;
+  for (const k in v) if (k === '__proto__' || !value(v[k])) return false;
   return true;
 }
 
