@@ -48,6 +48,8 @@ export interface Results {
   keys: number;
   parallelism: number;
   rounds: number;
+  /** Samples of the shorter runs (no-op, rotate, check); their figures are medians. */
+  samples: number;
   rssMethod: string;
   floor: { files: number; ms: number; cpuMs: number; samples: number[]; cpuSamples: number[] };
   /**
@@ -182,7 +184,7 @@ export function formatReport(r: Results): string {
   const m = r.machine;
   const gh = r.github;
   const lines = [
-    `gitops-secrets benchmark: N = ${int(r.n)} secrets (${int(r.keys)} keys), ${m.cores} cores (${m.cpu}), ${m.sops}, Node ${m.node}${r.rounds > 1 ? `, medians of ${r.rounds} rounds` : ''}`,
+    `gitops-secrets benchmark: N = ${int(r.n)} secrets (${int(r.keys)} keys), ${m.cores} cores (${m.cpu}), ${m.sops}, Node ${m.node}; first sync: ${r.rounds > 1 ? `medians of ${r.rounds} rounds` : 'one round'}; no-op sync, rotate and check: medians of ${r.samples}`,
     '',
     '| run | time | vs sops floor | CPU time | CPU vs floor | sops processes | peak RSS |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -1,8 +1,9 @@
 /**
  * The benchmark (issue 6): gitops-secrets against the sops floor, on a scratch GitOps repo.
  *
- *   npm run bench                          # N = 1000, one round
- *   npm run bench -- --n 1000 --rounds 3   # medians of 3 rounds (floor and tool interleaved)
+ *   npm run bench                          # N = 1000: first sync once, the other runs 5 times
+ *   npm run bench -- --n 1000 --rounds 3   # first sync too: medians of 3 (floor and tool interleaved)
+ *   npm run bench -- --samples 9           # the shorter runs (no-op, rotate, check): 9 times each
  *   npx tsx bench/run.ts --n 200 --out /tmp/r.json [--keep] [--cli other/dist/cli.js]
  *
  * Measures in one run: the sops floor (sops alone encrypting the same N plaintext manifests from
@@ -35,7 +36,14 @@ const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '1000' },
     out: { type: 'string', default: join(ROOT, 'bench/results.json') },
+    /** Rounds of the first sync (and its floors), the long run: ~1 minute each at N = 1,000. */
     rounds: { type: 'string', default: '1' },
+    /**
+     * Samples of each shorter run (no-op sync, rotate and its floors, check at N and 10×N): a
+     * few seconds each; the figures are their medians. One sample of a 2.5 s rotation on a
+     * shared 2-core machine moves ±10% from run to run.
+     */
+    samples: { type: 'string', default: '5' },
     /** Another build of the CLI to measure (e.g. a branch's dist/cli.js), for A/B comparisons. */
     cli: { type: 'string', default: CLI },
     keep: { type: 'boolean', default: false },
@@ -51,6 +59,11 @@ if (!Number.isInteger(n) || n < 2) {
 const rounds = Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
   console.error('--rounds must be a whole number, at least 1');
+  process.exit(2);
+}
+const samples = Number(args.samples);
+if (!Number.isInteger(samples) || samples < 1) {
+  console.error('--samples must be a whole number, at least 1');
   process.exit(2);
 }
 const outFile = resolve(args.out);
@@ -122,8 +135,8 @@ try {
   const first = medianRun(firstSamples);
 
   const noopSamples: CliRun[] = [];
-  for (let r = 0; r < rounds; r++) {
-    log(`no-op sync --no-push (sops counted by the shim)${round(r)}`);
+  for (let r = 0; r < samples; r++) {
+    log(`no-op sync --no-push (sops counted by the shim)${sample(r)}`);
     const run = await runCli(['sync', '--no-push', '--json'], counted);
     expectExit(run, [0], 'no-op sync');
     noopSamples.push(run);
@@ -148,12 +161,12 @@ try {
   const rotateSameGoSamples: { ms: number; cpuMs: number }[] = [];
   const rotateSamples: CliRun[] = [];
   const pickedPlaintexts = plaintexts.filter((p) => pickedPaths.has(p.path));
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < samples; r++) {
     if (r > 0) await s.git(['branch', '--quiet', '-D', 'gitops-secrets/rotate']);
-    log(`sops floor: encrypting ${picked.length} manifests${round(r)}`);
+    log(`sops floor: encrypting ${picked.length} manifests${sample(r)}`);
     rotateFloorSamples.push(await sopsFloor(pickedPlaintexts, floorOptions));
     rotateSameGoSamples.push(await sopsFloor(pickedPlaintexts, sameGoOptions));
-    log(`rotate --force --no-push, ${picked.length} secrets${round(r)}`);
+    log(`rotate --force --no-push, ${picked.length} secrets${sample(r)}`);
     const run = await runCli(
       [
         'rotate',
@@ -258,6 +271,7 @@ try {
     keys,
     parallelism,
     rounds,
+    samples,
     rssMethod:
       'process.resourceUsage().maxRSS of the gitops-secrets node process at exit (getrusage ru_maxrss; preloaded bench/rss-hook.cjs); sops and git children not included',
     sameGoFloor: {
@@ -357,10 +371,14 @@ function round(r: number): string {
   return rounds > 1 ? ` (round ${r + 1} of ${rounds})` : '';
 }
 
+function sample(r: number): string {
+  return samples > 1 ? ` (${r + 1} of ${samples})` : '';
+}
+
 async function repeat(what: string, fn: () => Promise<CliRun>): Promise<CliRun[]> {
   const runs: CliRun[] = [];
-  for (let r = 0; r < rounds; r++) {
-    log(`${what}${round(r)}`);
+  for (let r = 0; r < samples; r++) {
+    log(`${what}${sample(r)}`);
     runs.push(await fn());
   }
   return runs;
