@@ -149,36 +149,23 @@ const PRIMARY = new Uint8Array(128);
   }
 }
 let collator: Intl.Collator['compare'] | undefined;
+const PRINTABLE_ASCII = /^[ -~]*$/;
 
-function printableAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (!PRIMARY[s.charCodeAt(i)]) return false;
-  return true;
-}
-
-/**
- * The order rows, keys and paths are shown in (PR tables, commit messages, `check`): that of
- * `new Intl.Collator('en').compare`, whatever the machine's locale (a runner's C.UTF-8 and a
- * laptop's da_DK would otherwise order "aa" differently). Text of printable ASCII, which is
- * nearly all there is (names, keys, paths), is compared here: setting up ICU's collator takes
- * ~14 ms, which every run paid when it loaded. Anything else goes to the collator itself.
- */
 export function compareText(a: string, b: string): number {
-  if (!printableAscii(a) || !printableAscii(b)) {
+  if (a === b) return 0;
+  if (!PRINTABLE_ASCII.test(a) || !PRINTABLE_ASCII.test(b)) {
     collator ??= new Intl.Collator('en').compare;
     return collator(a, b);
   }
   const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   // Letters first without their case; the first difference decides, then the shorter text.
-  for (let i = 0; i < n; i++) {
-    const d = PRIMARY[a.charCodeAt(i)]! - PRIMARY[b.charCodeAt(i)]!;
+  for (let k = i; k < n; k++) {
+    const d = PRIMARY[a.charCodeAt(k)]! - PRIMARY[b.charCodeAt(k)]!;
     if (d !== 0) return d < 0 ? -1 : 1;
   }
   if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  // Texts equal but for case: lower case first, at the first position where they differ.
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return x > y ? -1 : 1; // 'a' (97) comes before 'A' (65)
-  }
-  return 0;
+  // Equal but for case: lower case first, where they first differ ('a' is 97, 'A' 65).
+  return a.charCodeAt(i) > b.charCodeAt(i) ? -1 : 1;
 }
