@@ -7,6 +7,7 @@ import type { Config } from '../src/config/types.js';
 import { DEFAULT_OUTPUT } from '../src/config/types.js';
 import {
   guessOutput,
+  type ManifestPrefetch,
   type PrefetchedEntry,
   prefetchManifests,
 } from '../src/core/manifest-prefetch.js';
@@ -38,6 +39,10 @@ sops:
 
 const config = (output: string) => ({ output }) as unknown as Config;
 
+/** The manifests of `root` for the default template, read with this prefetch (or without). */
+const read = (root: string, prefetch?: ManifestPrefetch) =>
+  readManifestsFromDisk(root, config(DEFAULT_OUTPUT), prefetch);
+
 /** A tree of 1,203 manifests, more than two of the worker's 500-file chunks, and odd entries. */
 async function tree(t: { teardown(fn: () => Promise<void>): void }) {
   const root = await mkdtemp(join(tmpdir(), 'gs-prefetch-'));
@@ -62,12 +67,8 @@ async function tree(t: { teardown(fn: () => Promise<void>): void }) {
 
 test('manifests read on the worker thread are what the main thread reads', async (t) => {
   const root = await tree(t);
-  const alone = await readManifestsFromDisk(root, config(DEFAULT_OUTPUT));
-  const prefetched = await readManifestsFromDisk(
-    root,
-    config(DEFAULT_OUTPUT),
-    prefetchManifests(root, DEFAULT_OUTPUT),
-  );
+  const alone = await read(root);
+  const prefetched = await read(root, prefetchManifests(root, DEFAULT_OUTPUT));
   t.is(alone.size, 3 * 401 + 4);
   t.deepEqual([...prefetched], [...alone]); // same entries, same (readdir) order
   t.like(prefetched.get('secrets/ns0/link.yaml'), { problem: 'is a symlink' });
@@ -120,10 +121,7 @@ test('a prefetch is used only for its own tree and template', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'gs-prefetch-stub-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const used = made(root, DEFAULT_OUTPUT);
-  t.deepEqual(
-    [...(await readManifestsFromDisk(root, config(DEFAULT_OUTPUT), used)).keys()],
-    ['secrets/a/b.yaml'],
-  );
+  t.deepEqual([...(await read(root, used)).keys()], ['secrets/a/b.yaml']);
   // A worker that failed: the tree is read here.
   await mkdir(join(root, 'secrets/a'), { recursive: true });
   await writeFile(join(root, 'secrets/a/c.yaml'), 'kind: [unclosed\n');
@@ -133,51 +131,32 @@ test('a prefetch is used only for its own tree and template', async (t) => {
       yield undefined;
     },
   };
-  t.deepEqual(
-    [...(await readManifestsFromDisk(root, config(DEFAULT_OUTPUT), failed)).keys()],
-    ['secrets/a/c.yaml'],
-  );
+  t.deepEqual([...(await read(root, failed)).keys()], ['secrets/a/c.yaml']);
   for (const other of [
     made(root, 'x/{namespace}/{name}.yaml'),
     made(`${root}/x`, DEFAULT_OUTPUT),
   ]) {
-    t.deepEqual(
-      [...(await readManifestsFromDisk(root, config(DEFAULT_OUTPUT), other)).keys()],
-      ['secrets/a/c.yaml'],
-    );
+    t.deepEqual([...(await read(root, other)).keys()], ['secrets/a/c.yaml']);
     t.true(other.cancelled);
   }
 });
 
 test('a prefetch for another template or tree is not used', async (t) => {
   const root = await tree(t);
-  const alone = await readManifestsFromDisk(root, config(DEFAULT_OUTPUT));
+  const alone = await read(root);
   // The guess was wrong: nothing of the other template's directory is taken.
-  const other = await readManifestsFromDisk(
-    root,
-    config(DEFAULT_OUTPUT),
-    prefetchManifests(root, 'elsewhere/{namespace}/{name}.yaml'),
-  );
+  const other = await read(root, prefetchManifests(root, 'elsewhere/{namespace}/{name}.yaml'));
   t.deepEqual([...other], [...alone]);
   const elsewhere = await mkdtemp(join(tmpdir(), 'gs-prefetch-other-'));
   t.teardown(() => rm(elsewhere, { recursive: true, force: true }));
-  const otherTree = await readManifestsFromDisk(
-    root,
-    config(DEFAULT_OUTPUT),
-    prefetchManifests(elsewhere, DEFAULT_OUTPUT),
-  );
+  const otherTree = await read(root, prefetchManifests(elsewhere, DEFAULT_OUTPUT));
   t.deepEqual([...otherTree], [...alone]);
 });
 
 test('a tree without the output directory reads as empty, with or without the worker', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'gs-prefetch-empty-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
-  const prefetched = await readManifestsFromDisk(
-    root,
-    config(DEFAULT_OUTPUT),
-    prefetchManifests(root, DEFAULT_OUTPUT),
-  );
-  t.is(prefetched.size, 0);
+  t.is((await read(root, prefetchManifests(root, DEFAULT_OUTPUT))).size, 0);
 });
 
 test('the output template is guessed from the config text', (t) => {
