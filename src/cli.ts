@@ -15,7 +15,7 @@ import { list } from './commands/list.js';
 import { checkValue, readValue, resolveSlots, setInPlan } from './commands/set.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
-import { guessOutput, type ManifestPrefetch, prefetchManifests } from './core/manifest-prefetch.js';
+import { type ManifestPrefetch, prefetchFor } from './core/manifest-prefetch.js';
 import type { Job } from './core/plan.js';
 import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
 import { formatCheck, formatJob, formatList } from './format.js';
@@ -89,7 +89,7 @@ async function configFor(o: CommonOptions, onText?: (repo: string, text: string)
 async function configAndManifests(o: CommonOptions) {
   let prefetch: ManifestPrefetch | undefined;
   const { repo, config } = await configFor(o, (root, text) => {
-    prefetch = prefetchManifests(root, guessOutput(text));
+    prefetch = prefetchFor(root, text);
   });
   return { repo, config, prefetch };
 }

@@ -9,6 +9,7 @@ import {
   guessOutput,
   type ManifestPrefetch,
   type PrefetchedEntry,
+  prefetchFor,
   prefetchManifests,
 } from '../src/core/manifest-prefetch.js';
 import { readManifestsFromDisk } from '../src/core/repo-state.js';
@@ -169,4 +170,17 @@ test('the output template is guessed from the config text', (t) => {
   t.is(guessOutput('output: "a/{namespace}/{name}.yaml"\r\n'), 'a/{namespace}/{name}.yaml');
   // Only a top-level key counts.
   t.is(guessOutput('secrets:\n  - output: x/{name}.yaml\n'), DEFAULT_OUTPUT);
+});
+
+test('a guessed template outside the repo is not read', (t) => {
+  const root = join(tmpdir(), 'gs-prefetch-none');
+  for (const output of [
+    '../../{namespace}/{name}.yaml',
+    '/etc/{namespace}/{name}.yaml',
+    '.git/{name}.yaml',
+  ])
+    t.is(prefetchFor(root, `version: 1\noutput: ${output}\n`), undefined, output);
+  const inside = prefetchFor(root, 'version: 1\noutput: k8s/{namespace}/{name}.yaml\n');
+  t.is(inside?.template, 'k8s/{namespace}/{name}.yaml');
+  inside?.cancel();
 });

@@ -1,6 +1,6 @@
 import { lazyBuiltin } from '../builtin.js';
 import { DEFAULT_OUTPUT } from '../config/types.js';
-import { templateMatcher } from './paths.js';
+import { relativePathProblem, templateMatcher } from './paths.js';
 
 const threads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
@@ -36,6 +36,17 @@ export function guessOutput(text: string): string {
   if (!m?.[1]) return DEFAULT_OUTPUT;
   const v = m[1];
   return /^(['"]).*\1$/.test(v) ? v.slice(1, -1) : v;
+}
+
+/**
+ * The prefetch for a config's text: its output template guessed, and read only when that is a
+ * path inside the repo (the config is not checked yet: `../..` must not send the worker
+ * through the directories above it).
+ */
+export function prefetchFor(root: string, configText: string): ManifestPrefetch | undefined {
+  const template = guessOutput(configText);
+  if (relativePathProblem(template.replace(/\{[a-z]+\}/g, 'x'))) return undefined;
+  return prefetchManifests(root, template);
 }
 
 /** The directories below which a template can put files (its static prefix). */
@@ -121,6 +132,7 @@ interface Chunk {
   done?: true;
 }
 
+/** Starts the worker reading the manifests `template` can put under `root`. */
 export function prefetchManifests(root: string, template: string): ManifestPrefetch {
   const worker = new (threads().Worker)(WORKER, {
     eval: true,
