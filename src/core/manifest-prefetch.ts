@@ -1,6 +1,6 @@
 import { lazyBuiltin } from '../builtin.js';
 import { DEFAULT_OUTPUT } from '../config/types.js';
-import { relativePathProblem, templateMatcher } from './paths.js';
+import { templateDirs, templateMatcher, templatePathProblem } from './paths.js';
 
 const threads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
@@ -45,15 +45,8 @@ export function guessOutput(text: string): string {
  */
 export function prefetchFor(root: string, configText: string): ManifestPrefetch | undefined {
   const template = guessOutput(configText);
-  if (relativePathProblem(template.replace(/\{[a-z]+\}/g, 'x'))) return undefined;
+  if (templatePathProblem(template)) return undefined;
   return prefetchManifests(root, template);
-}
-
-/** The directories below which a template can put files (its static prefix). */
-export function templateDirs(template: string): string[] {
-  const prefix = template.split('{')[0] ?? '';
-  const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-  return dir ? [dir] : ['.'];
 }
 
 // The worker: plain CommonJS, node built-ins only. It walks each directory as the main thread

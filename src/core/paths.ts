@@ -28,9 +28,21 @@ export function templateProblems(template: string, hasEnvironments: boolean): st
     problems.push('uses {environment} but the config declares no `environments`');
   }
   if (!/\.ya?ml$/.test(template)) problems.push('must end in .yaml or .yml');
-  const pathProblem = relativePathProblem(template.replace(PLACEHOLDER_RE, 'x'));
+  const pathProblem = templatePathProblem(template);
   if (pathProblem) problems.push(pathProblem);
   return problems;
+}
+
+/** Why the paths a template renders are not acceptable repo-relative paths, if they are not. */
+export function templatePathProblem(template: string): string | undefined {
+  return relativePathProblem(template.replace(PLACEHOLDER_RE, 'x'));
+}
+
+/** The directories below which a template can put files (its static prefix). */
+export function templateDirs(template: string): string[] {
+  const prefix = template.split('{')[0] ?? '';
+  const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+  return dir ? [dir] : ['.'];
 }
 
 /** The template split at its placeholders: literal text at even indexes, names at odd ones. */

@@ -3,8 +3,8 @@ import { join, relative, sep } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { GitPort } from '../ports/git.js';
 import { type ManifestInfo, type ManifestProblem, readManifest } from './manifest.js';
-import { type ManifestPrefetch, templateDirs } from './manifest-prefetch.js';
-import { templateMatcher } from './paths.js';
+import type { ManifestPrefetch } from './manifest-prefetch.js';
+import { templateDirs, templateMatcher } from './paths.js';
 
 /** The directories below which the output template can put files (its static prefix). */
 export function outputDirs(config: Config): string[] {
@@ -83,10 +83,7 @@ export async function readManifestsFromDisk(
   return readTree(root, config);
 }
 
-async function readTree(
-  root: string,
-  config: Config,
-): Promise<Map<string, ManifestInfo | ManifestProblem>> {
+function readTree(root: string, config: Config): Map<string, ManifestInfo | ManifestProblem> {
   const matcher = templateMatcher(config.output);
   const out = new Map<string, ManifestInfo | ManifestProblem>();
   const prefix = join(root, sep);
