@@ -38,6 +38,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
+  minifyWhitespace: true,
   // The one use of import.meta in src/ (the package.json next to dist/) in a CommonJS bundle.
   define: { 'import.meta.url': '__gitopsSecretsUrl' },
   banner: { js: "const __gitopsSecretsUrl = require('node:url').pathToFileURL(__filename).href;" },
