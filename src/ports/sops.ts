@@ -3,7 +3,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
-import { type ProcessResult, runProcess } from './run-process.js';
+import type { ProcessResult } from './run-process.js';
+import { createLauncher } from './sops-launcher.js';
 
 /** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
 export interface SopsPort {
@@ -58,6 +59,11 @@ export interface SopsOptions {
   /** Milliseconds before a sops process is stopped. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The POSIX shell that starts sops processes (see sops-launcher.ts); null: each is started
+   * directly. Default /bin/sh, except on Windows.
+   */
+  shell?: string | null;
 }
 
 /** Stable sops exit codes (cmd/sops/codes/codes.go) and what to tell the user. */
@@ -129,6 +135,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     ...shortLivedGo(env),
     SOPS_DISABLE_VERSION_CHECK: '1',
   };
+  const launcher = createLauncher(childEnv, options.shell);
   const run = async (
     args: string[],
     input: string | undefined,
@@ -142,7 +149,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     if (!proven && !ready && args[0] !== 'encrypt' && args[0] !== '--version')
       sops.ensureReady().catch(() => undefined);
     started++;
-    const result = await runProcess(bin, args, {
+    const result = await launcher.run(bin, args, {
       cwd,
       env: childEnv,
       input,
