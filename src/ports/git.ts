@@ -12,6 +12,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
 import { runProcess } from './run-process.js';
+import { createLauncher, type Launch } from './sops-launcher.js';
 
 /** A commit of the tool's branch, as far as the tool must know. */
 export interface CommitInfo {
@@ -107,10 +108,15 @@ const GIT_TIMEOUT_MS = 15 * 60_000;
  * waits 50 ms after every command that prints nothing (update-ref, worktree prune, a config
  * miss), about half a second per run.
  */
-function gitIn(cwd: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Raw {
+function gitIn(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+  run: Launch['run'] = runProcess,
+): Raw {
   return async (args, input) => {
     if (signal?.aborted) throw new Error('stopped: the run ended before this git command');
-    const r = await runProcess('git', args, {
+    const r = await run('git', args, {
       cwd,
       env,
       input,
@@ -149,8 +155,16 @@ export async function openRepo(
   // git gets the token only through the per-command auth below, never as an inherited variable.
   const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
   const baseEnv: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  const make = (baseDir: string, extra: NodeJS.ProcessEnv = {}): Raw =>
-    gitIn(baseDir, { ...baseEnv, ...extra }, signal);
+  // git commands start from small shells, as sops processes do (see sops-launcher.ts): a fork
+  // of this process blocks it for 2-12 ms per command, most of all while sops processes hold
+  // both cores. Those with the run's environment share launchers, a worktree's commands have
+  // their own (`shell`); those that authenticate to a remote, and one-off ones, start directly.
+  const shared = createLauncher(baseEnv);
+  const make = (baseDir: string, extra?: NodeJS.ProcessEnv, shell = false): Raw => {
+    if (!extra) return gitIn(baseDir, baseEnv, signal, shared.run);
+    const env = { ...baseEnv, ...extra };
+    return gitIn(baseDir, env, signal, shell ? createLauncher(env).run : runProcess);
+  };
   let root: string;
   let gitDir: string;
   try {
@@ -382,7 +396,7 @@ export async function openRepo(
       // gone (runs in other containers sharing the temp directory have other pids).
       writeFileSync(join(tmp, OWNER_FILE), owner(process.pid));
       const index = join(tmp, 'index');
-      const wt = make(root, { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir });
+      const wt = make(root, { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir }, true);
       const wtRaw = (args: string[], input?: string) =>
         wrap(args[0] ?? 'command', () => wt(args, input));
       const pathList = (paths: string[]) => paths.map((p) => `${p}\0`).join('');

@@ -26,7 +26,8 @@ import { type ProcessResult, type RunOptions, runProcess } from './run-process.j
  *   3 each job's stdin descriptor and process id, so that a timeout stops sops itself, by its id;
  *   4-9 each job's stdin.
  */
-const SCRIPT = `bin=$1 mark=$2
+const SCRIPT = `bin=$1 mark=$GITOPS_SECRETS_MARK
+unset GITOPS_SECRETS_MARK
 while read -r fd line; do
   case $fd in [4-9]) ;; *) exit 70 ;; esac
   eval "set -- $line"
@@ -103,9 +104,10 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     // The end of a job's output: a newline and a random token of this shell's, which no output
     // holds by chance.
     const mark = crypto().randomBytes(12).toString('hex');
-    const child = spawn(shell as string, ['-c', SCRIPT, 'gitops-secrets-sops', bin, mark], {
+    // In the environment, which only this user can read, not in the argv, which anyone can.
+    const child = spawn(shell as string, ['-c', SCRIPT, 'gitops-secrets-sops', bin], {
       cwd,
-      env: shellEnv,
+      env: { ...shellEnv, GITOPS_SECRETS_MARK: mark },
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     const l: Launcher = { key, child, next: FIRST_FD, job: undefined, dead: false };
