@@ -1,7 +1,7 @@
 /**
  * The benchmark (issue 6): gitops-secrets against the sops floor, on a scratch GitOps repo.
  *
- *   npm run bench                          # N = 1000: first sync once, the other runs 5 times
+ *   npm run bench                          # N = 1000: first sync once, the other runs 7 times
  *   npm run bench -- --n 1000 --rounds 3   # first sync too: medians of 3 (floor and tool interleaved)
  *   npm run bench -- --samples 9           # the shorter runs (no-op, rotate, check): 9 times each
  *   npx tsx bench/run.ts --n 200 --out /tmp/r.json [--keep] [--cli other/dist/cli.js]
@@ -43,7 +43,7 @@ const { values: args } = parseArgs({
      * few seconds each; the figures are their medians. One sample of a 2.5 s rotation on a
      * shared 2-core machine moves ±10% from run to run.
      */
-    samples: { type: 'string', default: '5' },
+    samples: { type: 'string', default: '7' },
     /** Another build of the CLI to measure (e.g. a branch's dist/cli.js), for A/B comparisons. */
     cli: { type: 'string', default: CLI },
     keep: { type: 'boolean', default: false },

@@ -11,8 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
+import { createLauncher, type Launch } from './launcher.js';
 import { runProcess } from './run-process.js';
-import { createLauncher, type Launch } from './sops-launcher.js';
 
 /** A commit of the tool's branch, as far as the tool must know. */
 export interface CommitInfo {
@@ -155,10 +155,13 @@ export async function openRepo(
   // git gets the token only through the per-command auth below, never as an inherited variable.
   const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
   const baseEnv: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  // git commands start from small shells, as sops processes do (see sops-launcher.ts): a fork
+  // git commands start from small shells, as sops processes do (see launcher.ts): a fork
   // of this process blocks it for 2-12 ms per command, most of all while sops processes hold
   // both cores. Those with the run's environment share launchers, a worktree's commands have
   // their own (`shell`); those that authenticate to a remote, and one-off ones, start directly.
+  // The first command starts directly: its answer comes sooner than through a shell that has
+  // yet to start, and the commands that follow it are then sent off before the config's parse
+  // holds this thread. The shell for them starts alongside it.
   const shared = createLauncher(baseEnv);
   const make = (baseDir: string, extra?: NodeJS.ProcessEnv, shell = false): Raw => {
     if (!extra) return gitIn(baseDir, baseEnv, signal, shared.run);
@@ -168,11 +171,9 @@ export async function openRepo(
   let root: string;
   let gitDir: string;
   try {
-    const [top = '', common = '.git'] = (
-      await make(dir)(['rev-parse', '--show-toplevel', '--git-common-dir'])
-    )
-      .trim()
-      .split('\n');
+    const first = gitIn(dir, baseEnv, signal)(['rev-parse', '--show-toplevel', '--git-common-dir']);
+    shared.warm(dir, 'git');
+    const [top = '', common = '.git'] = (await first).trim().split('\n');
     root = top;
     gitDir = resolvePath(dir, common);
   } catch (err) {

@@ -3,8 +3,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
+import { createLauncher } from './launcher.js';
 import type { ProcessResult } from './run-process.js';
-import { createLauncher } from './sops-launcher.js';
 
 /** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
 export interface SopsPort {
@@ -60,7 +60,7 @@ export interface SopsOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /**
-   * The POSIX shell that starts sops processes (see sops-launcher.ts); null: each is started
+   * The POSIX shell that starts sops processes (see launcher.ts); null: each is started
    * directly. Default /bin/sh, except on Windows.
    */
   shell?: string | null;

@@ -5,14 +5,14 @@ import { lazyBuiltin } from '../builtin.js';
 import { type ProcessResult, type RunOptions, runProcess } from './run-process.js';
 
 /**
- * Starts sops processes from small POSIX shells instead of from this process.
+ * Starts sops and git processes from small POSIX shells instead of from this process.
  *
  * Node's `spawn` forks this whole process and waits until the child has exec'd: with the
  * config, the manifests and the plan in memory that blocks the thread that starts every sops
  * process for ~3.9 ms each, against ~2.3 ms from a small node process and a fraction of a
  * millisecond from `/bin/sh` (measured over 100 encryptions). A launcher is one `/bin/sh`
- * started by `spawn` that starts up to six sops processes, one after the other, each on its own
- * stdin: one spawn from here per six encryptions.
+ * started by `spawn` that runs its jobs one after the other: up to six with input, each on a
+ * stdin of its own, and any number without: one spawn from here per six encryptions.
  *
  * Plaintext still goes only to sops's stdin: each job's stdin is a socket of its own that this
  * process writes and sops reads; the shell holds it and never reads it. sops's stdout and stderr
@@ -20,22 +20,26 @@ import { type ProcessResult, type RunOptions, runProcess } from './run-process.j
  * writes a mark (a newline and a random token) to both, and the job's exit status after the one
  * on stdout, so every job's output is known to be complete without waiting for an end of file.
  *
- * The shell knows only file descriptors 0 to 9 (dash), hence six jobs per launcher:
- *   0 the jobs (one line each: the stdin descriptor, then the words of the command, quoted);
- *   1 sops's stdout, then the mark and the exit status; 2 sops's stderr, then the mark;
- *   3 each job's stdin descriptor and process id, so that a timeout stops sops itself, by its id;
+ * The shell knows only file descriptors 0 to 9 (dash), hence six jobs with input per launcher
+ * (a job without one reads /dev/null and takes no descriptor):
+ *   0 the jobs (one line each: its number, its stdin descriptor or -, the command's words quoted);
+ *   1 the job's stdout, then the mark and the exit status; 2 its stderr, then the mark;
+ *   3 each job's number and process id, so that a timeout stops the process itself, by its id;
  *   4-9 each job's stdin.
  */
 const SCRIPT = `bin=$1 mark=$GITOPS_SECRETS_MARK
 unset GITOPS_SECRETS_MARK
-while read -r fd line; do
-  case $fd in [4-9]) ;; *) exit 70 ;; esac
+while read -r n fd line; do
   eval "set -- $line"
-  "$bin" "$@" <&$fd &
-  echo "$fd $!" >&3
+  case $fd in
+  -) "$bin" "$@" </dev/null & ;;
+  [4-9]) "$bin" "$@" <&$fd & ;;
+  *) exit 70 ;;
+  esac
+  echo "$n $!" >&3
   wait "$!"
   code=$?
-  eval "exec $fd<&-"
+  case $fd in [4-9]) eval "exec $fd<&-" ;; esac
   printf '\\n%s %s\\n' "$mark" "$code"
   printf '\\n%s\\n' "$mark" >&2
 done
@@ -50,8 +54,10 @@ function quote(word: string): string {
 }
 
 interface Job {
-  /** Its stdin: descriptor 4 to 9 of its launcher. */
-  fd: number;
+  /** Its number in its launcher, which names it in the process id lines. */
+  serial: number;
+  /** Its stdin: descriptor 4 to 9 of its launcher, or none (/dev/null) for a job without input. */
+  fd: number | undefined;
   bin: string;
   args: string[];
   options: RunOptions;
@@ -76,6 +82,8 @@ interface Launcher {
   child: ChildProcess;
   /** The next stdin descriptor to hand out; past LAST_FD the launcher takes no more jobs. */
   next: number;
+  /** Jobs given to it so far. */
+  jobs: number;
   job: Job | undefined;
   dead: boolean;
 }
@@ -83,6 +91,8 @@ interface Launcher {
 export interface Launch {
   /** Runs `bin args` as runProcess does, through a launcher when there is one to use. */
   run(bin: string, args: string[], options: RunOptions): Promise<ProcessResult>;
+  /** Starts an idle launcher for jobs to come in `cwd`, unless one is idle there already. */
+  warm(cwd: string, bin: string): void;
 }
 
 /**
@@ -105,12 +115,12 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     // holds by chance.
     const mark = crypto().randomBytes(12).toString('hex');
     // In the environment, which only this user can read, not in the argv, which anyone can.
-    const child = spawn(shell as string, ['-c', SCRIPT, 'gitops-secrets-sops', bin], {
+    const child = spawn(shell as string, ['-c', SCRIPT, 'gitops-secrets-launcher', bin], {
       cwd,
       env: { ...shellEnv, GITOPS_SECRETS_MARK: mark },
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
-    const l: Launcher = { key, child, next: FIRST_FD, job: undefined, dead: false };
+    const l: Launcher = { key, child, next: FIRST_FD, jobs: 0, job: undefined, dead: false };
     const stdout = child.stdout as Readable;
     const stderr = child.stderr as Readable;
     const pids = child.stdio[3] as Readable;
@@ -141,18 +151,18 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
       job.errDone = true;
       if (job.code !== undefined) finish(l, job);
     });
-    // "FD PID" lines: a job's id may come after its end (another socket), even after the next
-    // job has started, so each names the job by its stdin descriptor.
+    // "N PID" lines: a job's id may come after its end (another socket), even after the next
+    // job has started, so each names its job.
     let ids = '';
     pids.on('data', (chunk: Buffer) => {
       ids += chunk.toString('latin1');
       let nl = ids.indexOf('\n');
       while (nl >= 0) {
-        const [fd, pid] = ids.slice(0, nl).split(' ');
+        const [n, pid] = ids.slice(0, nl).split(' ');
         ids = ids.slice(nl + 1);
         nl = ids.indexOf('\n');
         const job = l.job;
-        if (!job || job.fd !== Number(fd)) continue;
+        if (!job || job.serial !== Number(n)) continue;
         job.pid = Number(pid);
         if (job.sent) signal(job, job.sent);
       }
@@ -272,16 +282,21 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     else l.child.ref();
   };
 
-  const take = (cwd: string, bin: string): Launcher => {
-    const key = `${cwd}\0${bin}`;
+  const idleFor = (key: string): Launcher[] => {
     let list = idle.get(key);
     if (!list) {
       list = [];
       idle.set(key, list);
     }
+    return list;
+  };
+
+  const take = (cwd: string, bin: string, withInput: boolean): Launcher => {
+    const key = `${cwd}\0${bin}`;
+    const list = idleFor(key);
     const l = list.pop() ?? start(key, cwd, bin);
-    // The last job of this launcher: the next one is started now, while sops runs.
-    if (l.next === LAST_FD && list.length === 0) {
+    // The last job with input of this launcher: the next one is started now, while it runs.
+    if (withInput && l.next === LAST_FD && list.length === 0) {
       const spare = start(key, cwd, bin);
       rest(spare, true);
       list.push(spare);
@@ -290,14 +305,24 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
   };
 
   return {
+    warm(cwd, bin) {
+      const key = `${cwd}\0${bin}`;
+      const list = idleFor(key);
+      if (broken || list.length > 0) return;
+      const l = start(key, cwd, bin);
+      rest(l, true);
+      list.push(l);
+    },
     run(bin, args, options) {
       if (broken || args.some((a) => a.includes('\n')) || bin.includes('\n'))
         return runProcess(bin, args, options);
-      const l = take(options.cwd, bin);
+      const withInput = options.input !== undefined && options.input !== '';
+      const l = take(options.cwd, bin, withInput);
       rest(l, false);
-      const fd = l.next++;
+      const fd = withInput ? l.next++ : undefined;
       return new Promise((resolve) => {
         const job: Job = {
+          serial: l.jobs++,
           fd,
           bin,
           args,
@@ -326,8 +351,10 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
           if (options.signal.aborted) stop(job);
           else options.signal.addEventListener('abort', job.onAbort, { once: true });
         }
-        (l.child.stdio[fd] as Writable).end(options.input ?? '');
-        (l.child.stdin as Writable).write(`${fd} ${args.map(quote).join(' ')}\n`);
+        if (fd !== undefined) (l.child.stdio[fd] as Writable).end(options.input);
+        (l.child.stdin as Writable).write(
+          `${job.serial} ${fd ?? '-'} ${args.map(quote).join(' ')}\n`,
+        );
       });
     },
   };

@@ -1,5 +1,5 @@
 /**
- * The shells that start sops processes (src/ports/sops-launcher.ts): each job gets exactly its
+ * The shells that start sops processes (src/ports/launcher.ts): each job gets exactly its
  * argv and stdin, and its own stdout, stderr and exit status, whatever ran before it in the same
  * shell; a timeout, an abort or a dead shell ends the job with a result, never a hang.
  */
@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { createLauncher } from '../src/ports/launcher.js';
 import type { RunOptions } from '../src/ports/run-process.js';
-import { createLauncher } from '../src/ports/sops-launcher.js';
 import { REAL_SOPS } from './helpers/reliability.js';
 import { ROOT } from './helpers/scenario.js';
 
@@ -144,6 +144,19 @@ test('each job gets its argv word for word and its stdin byte for byte; its stdo
   }
 });
 
+test('jobs without input read an empty stdin and take no descriptor: 30 of them and 5 with input, one shell', async (t) => {
+  const dir = await scratch(t);
+  const log = join(dir, 'shells');
+  const cat = await script(dir, 'cat', 'printf "%s:" "$1"; cat');
+  const launch = createLauncher(process.env, await countingShell(dir, log));
+  for (let i = 0; i < 35; i++) {
+    const input = i % 7 === 3 ? `in${i}` : i % 2 ? '' : undefined;
+    const r = await launch.run(cat, [String(i)], opts(dir, { input }));
+    t.is(r.stdout, `${i}:${input ?? ''}`);
+  }
+  t.is((await readFile(log, 'utf8')).trim().split('\n').length, 1);
+});
+
 test('exit codes, a crash by signal, a missing or unexecutable sops: the same results as a direct start', async (t) => {
   const dir = await scratch(t);
   const fail = await script(dir, 'fail', 'cat >/dev/null; echo "no key" >&2; exit "$1"');
@@ -234,7 +247,7 @@ test('shells left idle do not keep the process alive', async (t) => {
       '--import=tsx',
       '--input-type=module',
       '-e',
-      `import { createLauncher } from ${JSON.stringify(join(ROOT, 'src/ports/sops-launcher.ts'))};
+      `import { createLauncher } from ${JSON.stringify(join(ROOT, 'src/ports/launcher.ts'))};
 const l = createLauncher(process.env);
 const r = await Promise.all([1, 2, 3].map(() => l.run(${JSON.stringify(ok)}, [], { cwd: ${JSON.stringify(dir)}, env: process.env, input: '', timeoutMs: 10000, maxBuffer: 1e6 })));
 console.log(r.map((x) => x.stdout.trim()).join(','));`,
