@@ -60,6 +60,14 @@ test('14 encryptions and their decryptions, 2 at a time, 6 to a shell: each outp
     (_, i) =>
       `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s${i}\nstringData:\n  v: value-${i}-${randomBytes(6).toString('hex')}\n`,
   );
+  const stdinYaml = (i: number) => [
+    '--filename-override',
+    `s${i}.yaml`,
+    '--input-type',
+    'yaml',
+    '--output-type',
+    'yaml',
+  ];
   const outputs: string[] = [];
   let next = 0;
   await Promise.all(
@@ -68,19 +76,7 @@ test('14 encryptions and their decryptions, 2 at a time, 6 to a shell: each outp
         const i = next++;
         const r = await launch.run(
           REAL_SOPS,
-          [
-            'encrypt',
-            '--filename-override',
-            `s${i}.yaml`,
-            '--input-type',
-            'yaml',
-            '--output-type',
-            'yaml',
-            '--age',
-            age,
-            '--encrypted-regex',
-            '^stringData$',
-          ],
+          ['encrypt', ...stdinYaml(i), '--age', age, '--encrypted-regex', '^stringData$'],
           opts(dir, { env, input: inputs[i] }),
         );
         t.is(r.exitCode, 0, r.stderr);
@@ -93,15 +89,7 @@ test('14 encryptions and their decryptions, 2 at a time, 6 to a shell: each outp
     t.notRegex(outputs[i]!, /value-/, 'the value is encrypted');
     const back = await launch.run(
       REAL_SOPS,
-      [
-        'decrypt',
-        '--filename-override',
-        `s${i}.yaml`,
-        '--input-type',
-        'yaml',
-        '--output-type',
-        'yaml',
-      ],
+      ['decrypt', ...stdinYaml(i)],
       opts(dir, { env, input: outputs[i] }),
     );
     t.is(back.exitCode, 0, back.stderr);
