@@ -152,7 +152,7 @@ test('exit codes, a crash by signal, a missing or unexecutable sops: the same re
   const plain = join(dir, 'not-executable');
   await writeFile(plain, 'echo hi\n');
   const launch = createLauncher(process.env);
-  for (const code of ['128', '3', '0', '203']) {
+  for (const code of ['128', '129', '3', '0', '203']) {
     const r = await launch.run(fail, [code], opts(dir, { input: 'x' }));
     t.is(r.exitCode, Number(code));
     t.is(r.signal, undefined);
@@ -205,7 +205,7 @@ test('a shell that dies ends its job with a result; the next job gets a new shel
   const launch = createLauncher(process.env);
   const r = await launch.run(killShell, [], opts(dir));
   t.is(r.exitCode, undefined);
-  t.regex(r.stderr, /the shell that started sops \(\/bin\/sh\) exited/);
+  t.regex(r.stderr, /the shell that started kill-shell \(\/bin\/sh\) exited/);
   t.is((await launch.run(ok, [], opts(dir))).stdout, 'fine\n');
 });
 

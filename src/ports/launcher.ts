@@ -226,8 +226,9 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     let sig: string | undefined;
     let spawnError: string | undefined;
     // The shell reports a process ended by signal N as 128 + N, and one it could not start as
-    // 127 (not found) or 126 (not executable); sops's own exit codes are none of these.
-    if (exitCode !== undefined && exitCode > 128 && exitCode < 128 + 65) {
+    // 127 (not found) or 126 (not executable). sops's own exit codes are none of these; git's
+    // are 128 (fatal) and 129 (usage), so SIGHUP (129) is taken for an exit code.
+    if (exitCode !== undefined && exitCode > 129 && exitCode < 128 + 65) {
       sig = job.sent ?? signalName(exitCode - 128);
       exitCode = undefined;
     } else if (exitCode === 127 && /not found/.test(stderr)) spawnError = 'ENOENT';
@@ -267,7 +268,7 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
       timedOut: job.timedOut,
       spawnError: undefined,
       stdout: '',
-      stderr: `${Buffer.concat(job.err).toString('utf8')}\nthe shell that started sops (${shell}) exited`,
+      stderr: `${Buffer.concat(job.err).toString('utf8')}\nthe shell that started ${job.bin.split('/').pop()} (${shell}) exited`,
     });
   };
 
