@@ -96,9 +96,9 @@ export interface Launch {
 }
 
 /**
- * Launchers for one binary and environment, each started in the working directory of its jobs.
- * Falls back to runProcess for a command the shell line cannot carry (a newline in a word), on
- * Windows, and once a shell could not be started at all.
+ * Launchers for one environment, each started in the working directory and for the binary of its
+ * jobs. Falls back to runProcess for a job with another environment, a command the shell line
+ * cannot carry (a newline in a word), on Windows, and once a shell could not be started at all.
  */
 export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): Launch {
   const shell = choice === undefined ? (process.platform === 'win32' ? null : '/bin/sh') : choice;
@@ -179,8 +179,7 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
       l.job = undefined;
       died(l);
       if (!job) return;
-      clearTimeout(job.timer);
-      if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+      settle(job);
       runProcess(job.bin, job.args, job.options).then(job.resolve);
     });
     child.on('exit', () => died(l));
@@ -216,11 +215,16 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     job.killer.unref();
   };
 
+  /** A job's timers and abort listener are done with once it has a result. */
+  const settle = (job: Job) => {
+    clearTimeout(job.timer);
+    clearTimeout(job.killer);
+    if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+  };
+
   const finish = (l: Launcher, job: Job) => {
     l.job = undefined;
-    clearTimeout(job.timer);
-    if (job.killer) clearTimeout(job.killer);
-    if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+    settle(job);
     const stderr = Buffer.concat(job.err).toString('utf8');
     let exitCode: number | undefined = job.code;
     let sig: string | undefined;
@@ -260,8 +264,7 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     const job = l.job;
     if (!job) return;
     l.job = undefined;
-    clearTimeout(job.timer);
-    if (job.killer) clearTimeout(job.killer);
+    settle(job);
     job.resolve({
       exitCode: undefined,
       signal: job.sent,
@@ -292,16 +295,19 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     return list;
   };
 
+  /** Starts a launcher that waits, idle, for the jobs to come under `key`. */
+  const startIdle = (key: string, cwd: string, bin: string, list: Launcher[]) => {
+    const l = start(key, cwd, bin);
+    rest(l, true);
+    list.push(l);
+  };
+
   const take = (cwd: string, bin: string, withInput: boolean): Launcher => {
     const key = `${cwd}\0${bin}`;
     const list = idleFor(key);
     const l = list.pop() ?? start(key, cwd, bin);
     // The last job with input of this launcher: the next one is started now, while it runs.
-    if (withInput && l.next === LAST_FD && list.length === 0) {
-      const spare = start(key, cwd, bin);
-      rest(spare, true);
-      list.push(spare);
-    }
+    if (withInput && l.next === LAST_FD && list.length === 0) startIdle(key, cwd, bin, list);
     return l;
   };
 
@@ -309,13 +315,11 @@ export function createLauncher(env: NodeJS.ProcessEnv, choice?: string | null): 
     warm(cwd, bin) {
       const key = `${cwd}\0${bin}`;
       const list = idleFor(key);
-      if (broken || list.length > 0) return;
-      const l = start(key, cwd, bin);
-      rest(l, true);
-      list.push(l);
+      if (!broken && list.length === 0) startIdle(key, cwd, bin, list);
     },
     run(bin, args, options) {
-      if (broken || args.some((a) => a.includes('\n')) || bin.includes('\n'))
+      // A launcher's environment is the one it was made with: a job with another starts directly.
+      if (broken || options.env !== env || args.some((a) => a.includes('\n')) || bin.includes('\n'))
         return runProcess(bin, args, options);
       const withInput = options.input !== undefined && options.input !== '';
       const l = take(options.cwd, bin, withInput);
