@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/parse.js';
 import { configSchema } from '../src/config/schema.js';
 import { surelyValid } from '../src/config/sure.js';
+import { SOURCE_FIELDS } from '../src/config/vocabulary.js';
 import { configLike, validFixtures, YAML_TOKENS } from './helpers/config-fixtures.js';
 
 /**
@@ -244,6 +245,31 @@ test('surelyValid takes every valid fixture (they get the fast path) and refuses
     secrets: [{ name: 'app', namespace: 'web', keys: { a: null, b: { length: 8 } } }],
   };
   t.true(surelyValid(base));
+  // Each field a key can have, with a valid value, keeps the fast path: a field that sure.ts
+  // does not know would send every config using it to zod.
+  const everyField: Record<string, unknown> = {
+    length: 8,
+    charset: 'hex',
+    chars: 'ab',
+    bytes: 16,
+    encoding: 'hex',
+    uuid: true,
+    provided: true,
+    description: 'd',
+    pattern: 'p',
+    minLength: 2,
+    rotateEvery: '30d',
+    keepPrevious: true,
+  };
+  t.deepEqual(Object.keys(everyField).sort(), [...SOURCE_FIELDS].sort());
+  for (const [field, value] of [...Object.entries(everyField), ['from', 'db']] as const) {
+    const c = structuredClone(base) as { secrets: { keys: Record<string, unknown> }[] };
+    c.secrets[0]!.keys.b = { [field]: value };
+    t.true(surelyValid(c), field);
+    t.true(configSchema.safeParse(c).success, `zod too: ${field}`);
+    if (field === 'from') continue;
+    t.true(surelyValid({ ...base, shared: { db: { [field]: value } } }), `shared ${field}`);
+  }
   // biome-ignore lint/suspicious/noExplicitAny: each change breaks the config's type on purpose
   const wrong: Array<(c: any) => void> = [
     (c) => (c.version = 2),

@@ -107,87 +107,101 @@ const FLOW_KEY = /[-A-Za-z0-9_./$]*/y;
  */
 const FLOW_SCALAR = /(?:[^,[\]{}:]|:(?![ ,[\]{}]|$))*/y;
 
-/** A flow collection that opens and closes within `text` (no quotes in it). */
-function flowValue(text: string): unknown {
-  let i = 0;
-  const n = text.length;
-  const skip = () => {
-    while (i < n && text.charCodeAt(i) === 32) i++;
-  };
-  // A plain scalar in flow context, trimmed: up to a flow indicator, or a `:` before a space,
-  // a flow indicator or the end (as js-yaml's readPlainScalar). Scanned by a sticky regular
-  // expression: irregexp's native code, where a loop over the characters would run in V8's
-  // interpreter on the cold start every run is.
-  const scalar = (): unknown => {
-    const from = i;
-    FLOW_SCALAR.lastIndex = i;
-    FLOW_SCALAR.test(text);
-    i = FLOW_SCALAR.lastIndex;
-    return plain(trimSpaces(text.slice(from, i)), true);
-  };
-  const value = (): unknown => {
-    skip();
-    const c = text.charCodeAt(i);
-    if (c === 123 /* { */) return mapping();
-    if (c === 91 /* [ */) return sequence();
-    return scalar();
-  };
-  const mapping = (): Record<string, unknown> => {
-    i++;
-    const map: Record<string, unknown> = {};
-    skip();
-    if (text.charCodeAt(i) === 125) {
-      i++;
+/**
+ * Where the flow reader below stopped: each of its functions takes the position to start at and
+ * leaves the one after what it read here. Positions live in locals (registers), not in a
+ * closure's context: the reader runs cold, in V8's interpreter, on every run.
+ */
+let flowEnd = 0;
+
+/** The position of the first character at or after `i` that is not a space. */
+function skipSpaces(text: string, i: number): number {
+  while (text.charCodeAt(i) === 32) i++;
+  return i;
+}
+
+/**
+ * A plain scalar in flow context, trimmed: up to a flow indicator, or a `:` before a space,
+ * a flow indicator or the end (as js-yaml's readPlainScalar). Scanned by a sticky regular
+ * expression: irregexp's native code, where a loop over the characters would run in V8's
+ * interpreter.
+ */
+function flowScalar(text: string, from: number): unknown {
+  FLOW_SCALAR.lastIndex = from;
+  FLOW_SCALAR.test(text);
+  flowEnd = FLOW_SCALAR.lastIndex;
+  return plain(trimSpaces(text.slice(from, flowEnd)), true);
+}
+
+/** A flow mapping, a flow sequence or a plain scalar at `i` (spaces before it skipped). */
+function flowNode(text: string, i: number): unknown {
+  i = skipSpaces(text, i);
+  const c = text.charCodeAt(i);
+  if (c === 123 /* { */) return flowMapping(text, i);
+  if (c === 91 /* [ */) return flowSequence(text, i);
+  return flowScalar(text, i);
+}
+
+/** The flow mapping whose `{` is at `i`. */
+function flowMapping(text: string, i: number): Record<string, unknown> {
+  const map: Record<string, unknown> = {};
+  i = skipSpaces(text, i + 1);
+  if (text.charCodeAt(i) === 125) {
+    flowEnd = i + 1;
+    return map;
+  }
+  // Flow mappings are small: duplicates are found among the keys so far, without a lookup.
+  const seen: string[] = [];
+  for (;;) {
+    const from = skipSpaces(text, i);
+    FLOW_KEY.lastIndex = from;
+    FLOW_KEY.test(text);
+    i = FLOW_KEY.lastIndex;
+    // `key: value`, with the colon right after the key and a space after it.
+    if (i === from || text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32) out();
+    if (text.charCodeAt(from) === 45) out(); // `-x:`
+    const key = keyOf(text.slice(from, i));
+    for (let k = 0; k < seen.length; k++) if (seen[k] === key) out();
+    seen.push(key);
+    map[key] = flowNode(text, i + 2);
+    i = skipSpaces(text, flowEnd);
+    const c = text.charCodeAt(i++);
+    if (c === 125) {
+      flowEnd = i;
       return map;
     }
-    // Flow mappings are small: duplicates are found among the keys so far, without a lookup.
-    const seen: string[] = [];
-    for (;;) {
-      skip();
-      const from = i;
-      FLOW_KEY.lastIndex = i;
-      FLOW_KEY.test(text);
-      i = FLOW_KEY.lastIndex;
-      const raw = text.slice(from, i);
-      // `key: value`, with the colon right after the key and a space after it.
-      if (raw === '' || text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32) out();
-      if (raw.charCodeAt(0) === 45) out(); // `-x:`
-      const key = keyOf(raw);
-      for (const k of seen) if (k === key) out();
-      seen.push(key);
-      i += 2;
-      map[key] = value();
-      skip();
-      const c = text.charCodeAt(i);
-      i++;
-      if (c === 125) return map;
-      if (c !== 44) out();
-    }
-  };
-  const sequence = (): unknown[] => {
-    i++;
-    const list: unknown[] = [];
-    skip();
-    if (text.charCodeAt(i) === 93) {
-      i++;
+    if (c !== 44) out();
+  }
+}
+
+/** The flow sequence whose `[` is at `i`. */
+function flowSequence(text: string, i: number): unknown[] {
+  const list: unknown[] = [];
+  i = skipSpaces(text, i + 1);
+  if (text.charCodeAt(i) === 93) {
+    flowEnd = i + 1;
+    return list;
+  }
+  for (;;) {
+    i = skipSpaces(text, i);
+    // `[a, , b]` and a trailing comma are for js-yaml to judge.
+    const first = text.charCodeAt(i);
+    if (first === 44 || first === 93 || i === text.length) out();
+    list.push(flowNode(text, i));
+    i = skipSpaces(text, flowEnd);
+    const c = text.charCodeAt(i++);
+    if (c === 93) {
+      flowEnd = i;
       return list;
     }
-    for (;;) {
-      skip();
-      // `[a, , b]` and a trailing comma are for js-yaml to judge.
-      const first = text.charCodeAt(i);
-      if (first === 44 || first === 93 || i === n) out();
-      list.push(value());
-      skip();
-      const c = text.charCodeAt(i);
-      i++;
-      if (c === 93) return list;
-      if (c !== 44) out();
-    }
-  };
-  const result = value();
-  skip();
-  if (i !== n) out();
+    if (c !== 44) out();
+  }
+}
+
+/** A flow collection that opens and closes within `text` (no quotes in it). */
+function flowValue(text: string): unknown {
+  const result = flowNode(text, 0);
+  if (skipSpaces(text, flowEnd) !== text.length) out();
   return result;
 }
 
