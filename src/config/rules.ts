@@ -93,12 +93,12 @@ export function checkRules(
     else seenSecrets.set(id, i);
 
     const keys: KeySpec[] = [];
-    const keyNames = new Set(Object.keys(secret.keys));
-    if (keyNames.size === 0 && !hints?.partialSecrets.has(i))
-      fail([...path, 'keys'], 'must declare at least one key');
-    for (const [name, rawKey] of Object.entries(secret.keys)) {
-      const keyPath = [...path, 'keys', name];
-      const key = rawKey ?? {};
+    // The keys are read with for-in (own properties of a plain object): no array per entry.
+    let declared = false;
+    for (const name in secret.keys) {
+      declared = true;
+      const keyPath = ['secrets', i, 'keys', name];
+      const key = secret.keys[name] ?? {};
       // keepPrevious on the shared entry a key takes its value from applies to that key too.
       const sharedKeeps =
         key.from !== undefined &&
@@ -107,7 +107,7 @@ export function checkRules(
         raw.shared[key.from]?.keepPrevious === true;
       const nameProblem = keyNameProblem(name, key.keepPrevious === true || sharedKeeps);
       if (nameProblem) fail(keyPath, nameProblem, { key: true });
-      if ((key.keepPrevious || sharedKeeps) && keyNames.has(`${name}_PREVIOUS`)) {
+      if ((key.keepPrevious || sharedKeeps) && Object.hasOwn(secret.keys, `${name}_PREVIOUS`)) {
         fail(
           keyPath,
           `keepPrevious${sharedKeeps ? ` (of shared.${key.from})` : ''} needs the name ${name}_PREVIOUS, which is declared as a key too`,
@@ -135,6 +135,8 @@ export function checkRules(
           description: key.description,
         });
     }
+    if (!declared && !hints?.partialSecrets.has(i))
+      fail([...path, 'keys'], 'must declare at least one key');
 
     let secretEnvs: (string | undefined)[] = [undefined];
     if (environments.length > 0) {
@@ -233,10 +235,10 @@ function keySource(
 ): KeySource | undefined {
   if (key.from === undefined) return ownSource(key, path, defaults, fail);
   // Every source field but the ones a `from` key may carry (description) or must not (rotation).
-  const others = SOURCE_FIELDS.filter(
-    (f) =>
-      f !== 'description' && f !== 'rotateEvery' && f !== 'keepPrevious' && key[f] !== undefined,
-  );
+  const others: string[] = [];
+  for (const f of SOURCE_FIELDS)
+    if (f !== 'description' && f !== 'rotateEvery' && f !== 'keepPrevious' && key[f] !== undefined)
+      others.push(f);
   if (others.length > 0) {
     fail(
       [...path, others[0]!],
