@@ -151,6 +151,13 @@ const PRIMARY = new Uint8Array(128);
 let collator: Intl.Collator['compare'] | undefined;
 const PRINTABLE_ASCII = /^[ -~]*$/;
 
+/**
+ * The order rows, keys and paths are shown in (PR tables, commit messages, `check`): that of
+ * `new Intl.Collator('en').compare`, whatever the machine's locale (a runner's C.UTF-8 and a
+ * laptop's da_DK would otherwise order "aa" differently). Text of printable ASCII, which is
+ * nearly all there is (names, keys, paths), is compared here: setting up ICU's collator takes
+ * ~14 ms, which every run paid when it loaded. Anything else goes to the collator itself.
+ */
 export function compareText(a: string, b: string): number {
   if (a === b) return 0;
   if (!PRINTABLE_ASCII.test(a) || !PRINTABLE_ASCII.test(b)) {
