@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { codeSpan, inlineText } from './markdown.js';
 import type { Job } from './plan.js';
 import { ROLLOUT_ANNOTATION } from './rollout.js';
 import type { ChangeRow } from './summary.js';
@@ -40,7 +41,7 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
   out.push(`## gitops-secrets ${job}`);
   out.push('');
   out.push(
-    `This pull request ${job === 'rotate' ? 'rotates' : 'adds'} ${count(changed.filter((r) => r.key !== '*').length, 'key')} in ${count(secrets.size, 'secret')} against \`${base}\`. ` +
+    `This pull request ${job === 'rotate' ? 'rotates' : 'adds'} ${count(changed.filter((r) => r.key !== '*').length, 'key')} in ${count(secrets.size, 'secret')} against ${codeSpan(base)}. ` +
       'Values are encrypted with sops; this page shows key names only, never values.',
   );
   out.push('');
@@ -49,7 +50,7 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
   const visible = rows.slice(0, shown);
   for (const r of visible)
     out.push(
-      `| \`${cell(r.id)}\` | ${r.key === '*' ? '(all keys)' : `\`${cell(r.key)}\``} | ${r.action} | ${cell(r.reason)} |`,
+      `| ${codeSpan(r.id, true)} | ${r.key === '*' ? '(all keys)' : codeSpan(r.key, true)} | ${r.action} | ${inlineText(r.reason)} |`,
     );
   if (shown < rows.length) {
     const rest = rows.slice(shown);
@@ -73,7 +74,8 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
     out.push('### Restart after merge');
     out.push('');
     const list = restarts.slice(0, 200);
-    for (const s of list) out.push(`- \`${s.namespace}/${s.name}\`: \`${cell(s.restart!)}\``);
+    for (const s of list)
+      out.push(`- ${codeSpan(`${s.namespace}/${s.name}`)}: ${codeSpan(s.restart!)}`);
     if (restarts.length > list.length) out.push(`- …and ${restarts.length - list.length} more`);
   }
   const changedValues = new Set(
@@ -92,7 +94,7 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
     out.push('');
     for (const s of rollouts.slice(0, 200))
       out.push(
-        `- \`${s.namespace}/${s.name}\`: ${s.rollout.map((p) => `\`${cell(p)}\``).join(', ')}`,
+        `- ${codeSpan(`${s.namespace}/${s.name}`)}: ${s.rollout.map((p) => codeSpan(p)).join(', ')}`,
       );
   }
   if (rows.some((r) => r.reason.startsWith('value of ') && r.key.endsWith('_PREVIOUS'))) {
@@ -108,7 +110,7 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
     for (const r of needs.slice(0, 100)) {
       const env = r.id.includes('@') ? ` --env ${r.id.split('@')[1]}` : '';
       out.push(
-        `- \`${r.id}\` \`${r.key}\`: ${cell(r.reason)} (\`gitops-secrets set ${r.id.split('@')[0]} ${r.key}${env}\`)`,
+        `- ${codeSpan(r.id)} ${codeSpan(r.key)}: ${inlineText(r.reason)} (${codeSpan(`gitops-secrets set ${r.id.split('@')[0]} ${r.key}${env}`)})`,
       );
     }
     if (needs.length > 100) out.push(`- …and ${needs.length - 100} more`);
@@ -133,8 +135,4 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
 
 function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function cell(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'");
 }

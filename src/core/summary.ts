@@ -1,4 +1,5 @@
 import type { ManifestInfo } from './manifest.js';
+import { oneLine } from './markdown.js';
 import type { Plan } from './plan.js';
 
 /** One line of the change table shown in PRs, commit messages and `--dry-run`. */
@@ -123,7 +124,9 @@ export function commitSubject(job: Plan['job'], rows: ChangeRow[]): string {
     parts.push('remove orphaned secrets');
   const ids = [...secrets].sort();
   const where = ids.length <= 3 ? ids.join(', ') : `${ids.length} secrets`;
-  return `chore(secrets): ${parts.join(', ') || job} in ${where}`;
+  // One line, whatever the ids hold: the subject is also the PR title, and a line break in it
+  // would let text into the commit's body and trailers.
+  return oneLine(`chore(secrets): ${parts.join(', ') || job} in ${where}`);
 }
 
 export const JOB_TRAILER = 'Gitops-Secrets-Job';
