@@ -165,6 +165,10 @@ export function checkRules(
       const problem = relativePathProblem(p);
       if (problem) fail([...path, 'rollout', j], problem);
     });
+    for (const field of ['labels', 'annotations'] as const)
+      for (const name in secret[field])
+        if (RESERVED_PREFIX_RE.test(name))
+          fail([...path, field, name], reservedMessage(field, name), { key: true });
 
     // A broken template was reported once above; its rendered paths would only repeat that.
     for (const env of outputProblems.length > 0 ? [] : secretEnvs) {
@@ -208,6 +212,14 @@ export function checkRules(
     shared,
     secrets,
   };
+}
+
+/** The tool's own prefix (and its subdomains): the annotations and labels it writes itself. */
+const RESERVED_PREFIX_RE = /^([^/]*\.)?gitops-secrets\.io\//i;
+
+function reservedMessage(field: 'labels' | 'annotations', name: string): string {
+  const what = field === 'labels' ? 'label' : 'annotation';
+  return `${what} ${name} uses the prefix gitops-secrets.io/, which is reserved for what gitops-secrets writes itself (such as gitops-secrets.io/state); use a prefix of your own`;
 }
 
 /**
