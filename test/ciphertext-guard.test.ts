@@ -144,21 +144,26 @@ for (const fault of FAULTS) {
     await expectStopped(t, s, fault, args);
   });
 
-  test(`${fault.mode}: a new recipient (updatekeys) stops, nothing pushed`, async (t) => {
-    const s = await synced();
-    t.teardown(() => s.cleanup());
-    const second = (
-      await execa(join(TOOLS_BIN, 'age-keygen'), [
-        '-y',
-        join(ROOT, 'fixtures/keys/test-only-age-key-2.txt'),
-      ])
-    ).stdout.trim();
-    await s.writeConfig(
-      CONFIG.replace('secrets:\n', `sops:\n  age: [${s.recipient}, ${second}]\nsecrets:\n`),
-    );
-    await s.commitAndPush('a second recipient');
-    await expectStopped(t, s, fault, ['sync']);
-  });
+  for (const [verb, args] of [
+    ['updatekeys', ['sync']],
+    ['sops rotate', ['sync', '--rotate-data-key']],
+  ] as const) {
+    test(`${fault.mode}: a new recipient (${verb}) stops, nothing pushed`, async (t) => {
+      const s = await synced();
+      t.teardown(() => s.cleanup());
+      const second = (
+        await execa(join(TOOLS_BIN, 'age-keygen'), [
+          '-y',
+          join(ROOT, 'fixtures/keys/test-only-age-key-2.txt'),
+        ])
+      ).stdout.trim();
+      await s.writeConfig(
+        CONFIG.replace('secrets:\n', `sops:\n  age: [${s.recipient}, ${second}]\nsecrets:\n`),
+      );
+      await s.commitAndPush('a second recipient');
+      await expectStopped(t, s, fault, [...args]);
+    });
+  }
 }
 
 test('real sops, config encryptedRegex "^stringData$": not pushed (exit 1, or 2 once the config check refuses it)', async (t) => {

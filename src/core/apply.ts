@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import { parse } from 'yaml';
 import { ExternalError } from '../errors.js';
 import type { SopsPort } from '../ports/sops.js';
+import { assertCiphertext } from './ciphertext-guard.js';
 import {
   type KeyState,
   type ManifestInfo,
@@ -130,12 +131,12 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
    * 100 started its second sops 44 ms after the first), and each plaintext lives only as long
    * as its encryption.
    */
-  const encryptWhole = (
+  const encryptWhole = async (
     file: FilePlan,
     state: ManifestState,
     data: () => Promise<Map<string, string>>,
-  ) =>
-    limit(async () =>
+  ): Promise<string> => {
+    const ciphertext = await limit(async () =>
       ports.sops.encrypt(
         renderPlainSecret({
           name: file.secret.name,
@@ -149,6 +150,25 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
         { filename: file.path, cwd: dir, settings: file.sops },
       ),
     );
+    // The ciphertext guard: what sops returned holds every value, encrypted, before it is used.
+    assertCiphertext(file.path, ciphertext, (await data()).keys());
+    return ciphertext;
+  };
+
+  /**
+   * The ciphertext guard for a file sops changed in place (`set`, `unset`, `rotate`,
+   * `updatekeys`): read back before it is staged, with the keys it must hold now.
+   */
+  const guardInPlace = (file: FilePlan, info: ManifestInfo, writes: KeyChange[]) => {
+    const keys = new Set(info.dataKeys);
+    for (const change of writes)
+      if (change.action === 'remove') keys.delete(change.key);
+      else keys.add(change.key);
+    const text = readText(file.path);
+    if (text === undefined)
+      throw new ExternalError('sops', `ciphertext guard: ${file.path} is gone after sops`);
+    assertCiphertext(file.path, text, keys);
+  };
 
   const rewriteWhole = async (
     file: FilePlan,
@@ -261,6 +281,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
             }),
       );
     }
+    guardInPlace(file, info, writes);
     finished(file.path);
   };
 
