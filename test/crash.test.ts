@@ -5,10 +5,11 @@
  * commit on the branch, every key generated once from the moment it was pushed, nothing left
  * behind (worktrees, temp dirs, locks), and no plaintext anywhere.
  */
-import { readdir } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Step } from '../src/core/checkpoint.js';
+import { killGroupAt, type Moment, runDirs } from './helpers/group-kill.js';
 import {
   expectCleanState,
   expectNoLeaks,
@@ -272,6 +273,80 @@ test('fixed bug: rotate --force killed after its push; the rerun keeps the pushe
 test('fixed bug: a PR whose reviewer request was lost to a crash gets its reviewers on the rerun', async (t) => {
   const { h } = await crashThenRerun(t, JOBS[0]!, COMMON[5]!);
   t.deepEqual(h.openPulls()[0]?.requestedReviewers, ['alice']);
+});
+
+/**
+ * The whole process group killed (the CLI and every process it started), at each phase of a
+ * sync. The next, normal sync must remove every directory the killed run left under TMPDIR
+ * (whatever state it was in), succeed, and leave the remote consistent: one commit on the
+ * branch, values pushed before the kill kept, one open PR.
+ */
+const GROUP_MOMENTS: { what: string; moment: Moment }[] = [
+  { what: 'before its first sops call', moment: { kind: 'sops', call: 1, when: 'before' } },
+  { what: 'in the middle of the sops calls', moment: { kind: 'sops', call: 2, when: 'after' } },
+  { what: 'at the push (not landed)', moment: { kind: 'hook', hook: 'pre-receive' } },
+  { what: 'at the push (landed)', moment: { kind: 'hook', hook: 'post-receive' } },
+  { what: 'during the cleanup of its temporary directory', moment: { kind: 'cleanup' } },
+  {
+    what: 'while the PR is created',
+    moment: { kind: 'github', method: 'POST', path: '/repos/{owner}/{repo}/pulls' },
+  },
+];
+
+async function groupKilledThenSync(t: ExecutionContext, h: Harness, moment: Moment) {
+  const job = JOBS[0]!;
+  const { result, held } = await killGroupAt(h, job.args, moment);
+  t.true(held, `the run reached the moment and was killed there: exit ${result.exitCode}`);
+  t.is(result.signal, 'SIGKILL');
+  t.log(`left under TMPDIR by the killed run: ${(await runDirs(h)).join(', ') || 'nothing'}`);
+  await leftoverValues(h);
+  const pushed = (await h.head(job.branch)) ? await h.branchValues(job.branch) : undefined;
+  const rerun = await h.run([...job.args, '--json']);
+  t.is(rerun.exitCode, 0, rerun.stderr);
+  t.deepEqual(await runDirs(h), [], 'no directory of the killed run is left');
+  const after = await h.branchValues(job.branch);
+  expectKeys(t, after);
+  if (pushed) t.deepEqual(after, pushed, 'values pushed before the kill are kept');
+  t.is((await h.commitsAhead(job.branch)).length, 1, 'one commit on the branch');
+  t.is(h.openPulls().filter((p) => p.head.ref === job.branch).length, 1, 'one open PR');
+  const again = await h.run([...job.args, '--json']);
+  t.is(again.exitCode, 0, again.stderr);
+  t.is(JSON.parse(again.stdout).commit, null, 'nothing left to do');
+  await expectCleanState(t, h);
+  await expectNoLeaks(t, h);
+}
+
+for (const { what, moment } of GROUP_MOMENTS) {
+  test(`sync: its whole process group killed ${what}, the next sync removes what it left and converges`, async (t) => {
+    const h = await makeHarness(CONFIG);
+    t.teardown(() => h.close());
+    await groupKilledThenSync(t, h, moment);
+  });
+}
+
+test('fixed bug: what a kill part-way through removing a temporary directory leaves (no owner file, only ciphertext, an empty directory) is removed by the next sync', async (t) => {
+  const h = await makeHarness(CONFIG);
+  t.teardown(() => h.close());
+  const { held } = await killGroupAt(h, JOBS[0]!.args, { kind: 'sops', call: 2, when: 'after' });
+  t.true(held);
+  const [left, ...more] = await runDirs(h);
+  t.truthy(left, 'the killed run left its directory');
+  t.deepEqual(more, []);
+  // A recursive removal deletes entries in directory order: any of them may be gone already,
+  // the file naming the owner among them. The same run's name, three states.
+  const tmp = h.s.env.TMPDIR!;
+  const stem = left!.slice(0, left!.lastIndexOf('-'));
+  await cp(join(tmp, left!), join(tmp, `${stem}-cipher`), { recursive: true });
+  for (const name of await readdir(join(tmp, `${stem}-cipher`)))
+    if (name !== 'tree') await rm(join(tmp, `${stem}-cipher`, name), { recursive: true });
+  await mkdir(join(tmp, `${stem}-empty0`));
+  for (const name of ['owner', 'index']) await rm(join(tmp, left!, name), { force: true });
+  t.log(`made: ${(await runDirs(h)).join(', ')}`);
+  const rerun = await h.run([...JOBS[0]!.args, '--json']);
+  t.is(rerun.exitCode, 0, rerun.stderr);
+  t.deepEqual(await runDirs(h), [], 'every half-deleted directory of the dead run is removed');
+  await expectCleanState(t, h);
+  await expectNoLeaks(t, h);
 });
 
 test.after.always('counts', (t) => {

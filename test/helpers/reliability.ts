@@ -50,8 +50,11 @@ export interface Harness {
   /** Every plaintext value the test has seen (decrypted, provided); searched by `expectNoLeaks`. */
   values: Set<string>;
   run(args: string[], options?: { env?: Env; cwd?: string; input?: string }): Promise<CliResult>;
-  /** Starts the CLI and hands back the process (to kill it, or to race it). */
-  start(args: string[], options?: { env?: Env; cwd?: string }): ResultPromise;
+  /**
+   * Starts the CLI and hands back the process (to kill it, or to race it); `detached`: in a
+   * process group of its own (its pid is the group's id), to kill it with all it started.
+   */
+  start(args: string[], options?: { env?: Env; cwd?: string; detached?: boolean }): ResultPromise;
   /** Waits for a started process; its output joins the scenario's outputs. */
   finish(p: ResultPromise): Promise<CliResult & { signal: string | undefined }>;
   pulls(): PullSnapshot[];
@@ -115,6 +118,7 @@ export async function makeHarness(config: string): Promise<Harness> {
         reject: false,
         input: '',
         timeout: 120_000,
+        detached: options.detached ?? false,
       });
     },
     async finish(p) {
