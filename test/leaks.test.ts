@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { scanObjects } from './helpers/object-scan.js';
 import {
   expectCleanState,
   expectNoLeaks,
@@ -19,7 +20,7 @@ import {
   leakCheckCount,
   makeHarness,
 } from './helpers/reliability.js';
-import { ROOT } from './helpers/scenario.js';
+import { findLeaks, makeScenario, ROOT } from './helpers/scenario.js';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T31 = '2026-02-01T00:00:00Z';
@@ -152,6 +153,27 @@ test('a repo’s whole life: no value and no token in any sops argv, git object,
   t.true(h.pulls().length >= 2);
   await expectCleanState(t, h);
   await expectNoLeaks(t, h);
+  // Every object the remote holds, reachable or not, read in full: no value, plain or base64.
+  const remote = await scanObjects(h.s, h.values);
+  t.true(remote.objects >= 20, `${remote.objects} objects of the remote searched`);
+  t.deepEqual(remote.leaks, [], 'no value, plain or base64, in any object of the remote');
+});
+
+test('the leak scans see a value’s base64 form in an unreachable object of the remote, and in a file', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  const value = 'a-value-the-scan-must-find-8Hq2';
+  const base64 = Buffer.from(value).toString('base64');
+  // A blob no ref reaches, as a push that was refused or a run that died could leave behind.
+  await execa('git', ['--git-dir', s.remote, 'hash-object', '-w', '--stdin'], {
+    input: `data:\n  KEY: ${base64}\n`,
+    env: s.env,
+  });
+  const remote = await scanObjects(s, [value]);
+  t.deepEqual(remote.leaks, [`a value (base64) in an object of ${s.remote}`]);
+  t.deepEqual(await findLeaks(s, [value]), [`a value (base64) in git objects of ${s.remote}`]);
+  await writeFile(join(s.dir, 'left-behind.yaml'), `data:\n  KEY: ${base64}\n`);
+  t.true((await findLeaks(s, [value]))[0]?.startsWith('files under the scratch dir:'));
 });
 
 /**

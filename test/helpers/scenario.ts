@@ -190,8 +190,10 @@ export async function exampleScenario(name: string): Promise<Scenario> {
 }
 
 /**
- * Searches every git object of the repo and the remote, every output captured, and the
- * scratch directory's files for each value (and its base64 form) and for the sentinel token.
+ * Searches every git object of the repo and the remote (all of them, reachable or not:
+ * `cat-file --batch-all-objects`), every output captured, and the scratch directory's files for
+ * each value, plain and in its base64 form (as it stands under a Secret's `data:` when sops left
+ * it unencrypted), and for the sentinel token.
  */
 export async function findLeaks(
   s: Scenario,
@@ -230,7 +232,9 @@ export async function findLeaks(
       '--exclude=test-only-age-key.txt',
       '-e',
       SENTINEL_TOKEN,
-      ...values.filter((v) => v.length >= 6).flatMap((v) => ['-e', v]),
+      ...values
+        .filter((v) => v.length >= 6)
+        .flatMap((v) => ['-e', v, '-e', Buffer.from(v).toString('base64')]),
       s.dir,
     ],
     { reject: false },
