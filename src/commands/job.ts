@@ -441,7 +441,8 @@ export async function runJob(
       await wt.remove();
       throw err;
     }
-    // The directory is removed while the commit is pushed and the branch moved.
+    // The directory is removed while the commit is pushed and the branch moved: renamed to its
+    // dead name first, so a kill in either leaves nothing the next run's sweep does not know.
     const removed = wt.remove();
     removed.catch(() => undefined); // awaited below
     const commit = result.commit;

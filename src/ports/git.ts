@@ -1,17 +1,10 @@
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
 import { createLauncher, type Launch } from './launcher.js';
+import { isAlive, makeRunDir, removeRunDir, sweepRunDirs } from './run-dirs.js';
 import { runProcess } from './run-process.js';
 
 /** A commit of the tool's branch, as far as the tool must know. */
@@ -89,9 +82,8 @@ export interface PushAuth {
   token: string;
 }
 
-const WORKTREE_PREFIX = 'gitops-secrets-wt-';
-/** A run's directory name: the prefix and the pid of the run that made it. */
-const RUN_DIR_RE = new RegExp(`^${WORKTREE_PREFIX}(\\d+)-`);
+/** A `git worktree` an earlier version registered for a run: the pid of the run that made it. */
+const RUN_DIR_RE = /^gitops-secrets-wt-(\d+)-/;
 
 /**
  * A git command's output; rejects with git's own message (stderr) when it exits non-zero.
@@ -390,12 +382,11 @@ export async function openRepo(
       // registered `git worktree`: nothing of the run is recorded in .git (no worktree entry, no
       // HEAD) and none of `worktree add`'s and `worktree remove`'s processes (three of them,
       // ~40 ms) are started. The user's checkout, index and HEAD are never touched.
-      const tmp = await mkdtemp(join(tmpdir(), `${WORKTREE_PREFIX}${process.pid}-`));
+      // Whose it is, in its name (src/ports/run-dirs.ts): a later run removes it when its
+      // process is gone, in whatever state a kill left it.
+      const tmp = await makeRunDir('wt');
       const dir = join(tmp, 'tree');
       mkdirSync(dir);
-      // Whose it is: a later run removes it only when it is from this host and its process is
-      // gone (runs in other containers sharing the temp directory have other pids).
-      writeFileSync(join(tmp, OWNER_FILE), owner(process.pid));
       const index = join(tmp, 'index');
       const wt = make(root, { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir }, true);
       const wtRaw = (args: string[], input?: string) =>
@@ -513,7 +504,7 @@ export async function openRepo(
           removed = true;
           hasher?.end();
           await hasher?.closed;
-          await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
+          await removeRunDir(tmp);
         },
       };
     },
@@ -583,17 +574,7 @@ export async function openRepo(
     async pruneStale() {
       // Directories of runs that were killed (their process is gone): sops's ciphertext and an
       // index. Earlier versions registered a `git worktree` for a run; those are pruned too.
-      let names: string[] = [];
-      try {
-        names = readdirSync(tmpdir());
-      } catch {
-        // no temporary directory to look in: nothing left behind there
-      }
-      for (const name of names) {
-        const m = RUN_DIR_RE.exec(name);
-        if (!m || isAlive(Number(m[1])) || !staleRun(join(tmpdir(), name), Number(m[1]))) continue;
-        await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
-      }
+      await sweepRunDirs();
       if (!existsSync(join(gitDir, 'worktrees'))) return;
       const out = await git(['worktree', 'list', '--porcelain']).catch(() => '');
       for (const line of out.split('\n')) {
@@ -608,38 +589,6 @@ export async function openRepo(
     },
   };
   return port;
-}
-
-const OWNER_FILE = 'owner';
-
-/** The host and process a run's directory belongs to. */
-function owner(pid: number): string {
-  return `gitops-secrets run ${pid} on ${hostname()}\n`;
-}
-
-/**
- * A directory (not a symlink to one) of this user's that a run on this host made, by a process
- * that is gone: what a killed run left in tmpdir.
- */
-function staleRun(path: string, pid: number): boolean {
-  try {
-    const st = lstatSync(path);
-    if (!st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid()))
-      return false;
-    return readFileSync(join(path, OWNER_FILE), 'utf8') === owner(pid);
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The committer: the user's git identity if set, else a bot identity. */

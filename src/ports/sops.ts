@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
 import { createLauncher } from './launcher.js';
+import { makeRunDir, removeRunDir } from './run-dirs.js';
 import type { ProcessResult } from './run-process.js';
 
 /** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
@@ -197,7 +198,9 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     },
     encrypt(plaintext, { filename, cwd, settings }) {
       const args = ['encrypt', ...stdinYaml(filename)];
-      args.push('--encrypted-regex', settings.encryptedRegex);
+      // Unset when the .sops.yaml rule's own selector applies: sops refuses two selectors.
+      if (settings.encryptedRegex !== undefined)
+        args.push('--encrypted-regex', settings.encryptedRegex);
       const lists: [string, string[]][] = [
         ['--age', settings.age],
         ['--pgp', settings.pgp],
@@ -258,7 +261,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
         return;
       }
       // Recipients named in the config: a one-rule sops config in a temp dir (public keys only).
-      const dir = await mkdtemp(join(tmpdir(), 'gitops-secrets-sops-'));
+      const dir = await makeRunDir('sops');
       try {
         const rule: Record<string, string> = {};
         if (settings.age.length > 0) rule.age = settings.age.join(',');
@@ -272,7 +275,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
         await writeFile(config, JSON.stringify({ creation_rules: [rule] }));
         await run(['--config', config, 'updatekeys', '--yes', file], undefined, cwd, file);
       } finally {
-        await rm(dir, { recursive: true, force: true });
+        await removeRunDir(dir);
       }
     },
     async unset(file, path, { cwd }) {
