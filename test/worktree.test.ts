@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { cleanMessage, openRepo } from '../src/ports/git.js';
+import { hostTag, startTime } from '../src/ports/run-dirs.js';
 import { exampleScenario, gitTrace, runTraced } from './helpers/scenario.js';
 
 /** The git subcommands a run started, from git's own trace (GIT_TRACE2_EVENT). */
@@ -82,6 +83,40 @@ test('what killed runs left behind (a directory, a worktree an earlier version r
     .split('\n')
     .filter((l) => l.startsWith('worktree '));
   t.deepEqual(worktrees, [`worktree ${s.repo}`]);
+});
+
+test('a run directory is known by its name alone: a dead run’s is removed in any state (no owner file, half-deleted, empty, renamed to dead), and so is one whose pid was reused; a live run’s, another host’s and a symlink are kept', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  const tmp = s.env.TMPDIR!;
+  const dead = deadPid();
+  const host = hostTag(hostname());
+  const me = startTime(process.pid);
+  t.truthy(me, 'this test needs /proc');
+  const gone = [
+    `gitops-secrets-wt-${dead}-${me}-${host}-aaaaaa`, // only ciphertext left
+    `gitops-secrets-dead-${dead}-0-${host}-bbbbbb`, // renamed for removal, then killed
+    `gitops-secrets-sops-${dead}-123-${host}-cccccc`, // empty
+    `gitops-secrets-wt-${process.pid}-1-${host}-reused`, // the pid now belongs to another process
+  ];
+  const kept = [
+    `gitops-secrets-wt-${process.pid}-${me}-${host}-live00`,
+    `gitops-secrets-wt-${process.pid}-0-${host}-live01`, // no start time known: the pid decides
+    `gitops-secrets-wt-${dead}-${me}-${hostTag('another-host')}-other0`,
+    `gitops-secrets-dead-${dead}-0-${host}-link00`,
+  ];
+  await mkdir(join(tmp, gone[0]!, 'tree/secrets'), { recursive: true });
+  await writeFile(join(tmp, gone[0]!, 'tree/secrets/x.yaml'), 'sops: {}\n');
+  for (const name of [...gone.slice(1), ...kept.slice(0, 3)]) await mkdir(join(tmp, name));
+  const precious = join(s.dir, 'precious');
+  await mkdir(precious);
+  await writeFile(join(precious, 'file'), 'keep');
+  await symlink(precious, join(tmp, kept[3]!));
+
+  const r = await s.run(['sync', '--no-push', '--json']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.deepEqual((await readdir(tmp)).sort(), kept.sort());
+  t.is(await readFile(join(precious, 'file'), 'utf8'), 'keep');
 });
 
 test('a wrong config stops the git work started alongside it: exit 2 at once, the remote never contacted, nothing written', async (t) => {
