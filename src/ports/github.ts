@@ -1,8 +1,16 @@
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import { ExternalError, UsageError } from '../errors.js';
-import type { PullRequest, PullRequestPort } from './github-port.js';
+import { UsageError } from '../errors.js';
+import { checkShape, type ErrorContext, type Shape, toError } from './github-errors.js';
+import {
+  msFromEnv,
+  REQUEST_TIMEOUT_MS,
+  rateLimitHandler,
+  STEP_TIMEOUT_MS,
+  StepClock,
+} from './github-limits.js';
+import type { PullRequest, PullRequestPort, PullRequestState } from './github-port.js';
 
 export interface GitHubOptions {
   token: string;
@@ -12,8 +20,12 @@ export interface GitHubOptions {
   baseUrl: string;
   /** Base delay for retries of 5xx, in ms (Octokit's default is 1000). */
   retryBaseMs?: number;
-  /** Time limit of one API request, in ms (default 60 s). */
+  /** Time limit of one API request, in ms (default 30 s; GITOPS_SECRETS_GITHUB_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Time limit of the whole PR step, in ms (default 90 s; GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS). */
+  stepTimeoutMs?: number;
+  /** Where rate-limit waits are announced; default stderr. */
+  notice?: (line: string) => void;
 }
 
 const MyOctokit = Octokit.plugin(retry, throttling);
@@ -50,54 +62,54 @@ function stripCredentials(url: string): string {
 /** The PR port on Octokit, with GitHub's retry and throttling rules; errors converted here. */
 export function createGitHub(options: GitHubOptions): PullRequestPort {
   const [owner, repo] = options.repo.split('/') as [string, string];
+  const env = process.env;
+  const clock = new StepClock(
+    options.timeoutMs ?? msFromEnv(env.GITOPS_SECRETS_GITHUB_TIMEOUT_MS, REQUEST_TIMEOUT_MS),
+    options.stepTimeoutMs ?? msFromEnv(env.GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS, STEP_TIMEOUT_MS),
+  );
+  const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const onLimit = rateLimitHandler(clock, notice);
   let calls = 0;
   const octokit = new MyOctokit({
     auth: options.token,
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     userAgent: 'gitops-secrets',
     log: quiet,
+    // Each request's time limit is applied by this fetch: Octokit's hooks cannot hand a signal
+    // to the fetch (every hook gets the options of the first call), and `timeout` is ignored.
+    request: { fetch: clock.fetch },
     retry: {
       doNotRetry: [400, 401, 403, 404, 410, 422, 451],
       ...(options.retryBaseMs !== undefined ? { retryAfterBaseValue: options.retryBaseMs } : {}),
     },
-    throttle: {
-      onRateLimit: (_after: number, _opts: unknown, _o: unknown, retryCount: number) =>
-        retryCount < 2,
-      onSecondaryRateLimit: (_after: number, _opts: unknown, _o: unknown, retryCount: number) =>
-        retryCount < 2,
-    },
+    throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit },
   });
   octokit.hook.before('request', () => {
     calls++;
   });
-  // A GitHub that never answers must not hang the run: a time limit per request.
-  octokit.hook.wrap('request', (request, opts) =>
-    request({
-      ...opts,
-      request: { ...opts.request, signal: AbortSignal.timeout(options.timeoutMs ?? 60_000) },
-    }),
-  );
 
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toError(err, what, options.repo);
-    }
-  };
-  const toPr = (d: {
-    number: number;
-    html_url: string;
-    title: string;
-    body?: string | null;
-    labels?: { name?: string }[];
-  }): PullRequest => ({
-    number: d.number,
-    url: d.html_url,
-    title: d.title,
-    body: d.body ?? '',
-    labels: (d.labels ?? []).map((l) => l.name ?? '').filter(Boolean),
+  const ctx = (what: string): ErrorContext => ({
+    what,
+    slug: options.repo,
+    baseUrl: stripCredentials(options.baseUrl),
+    clock,
   });
+  /** One API call: its errors converted, its answer checked to be the API's JSON. */
+  const call = async <T>(
+    what: string,
+    method: string,
+    shape: Shape,
+    fn: () => Promise<{ data: T; url: string; headers: Record<string, unknown> }>,
+  ): Promise<T> => {
+    let response: Awaited<ReturnType<typeof fn>>;
+    try {
+      response = await fn();
+    } catch (err) {
+      throw toError(err, ctx(what));
+    }
+    checkShape(response, method, shape, ctx(what));
+    return response.data;
+  };
 
   return {
     repo: options.repo,
@@ -105,13 +117,13 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
       return calls;
     },
     async defaultBranch() {
-      const { data } = await call('read the repository', () =>
+      const data = await call('read the repository', 'GET', 'repo', () =>
         octokit.rest.repos.get({ owner, repo }),
       );
       return data.default_branch;
     },
     async findOpen(head, base) {
-      const { data } = await call('list pull requests', () =>
+      const data = await call('list pull requests', 'GET', 'pulls', () =>
         octokit.rest.pulls.list({
           owner,
           repo,
@@ -121,28 +133,42 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
           per_page: 10,
         }),
       );
-      const pr = data.find((p) => p.head.ref === head);
+      const pr = data.find((p) => p.head?.ref === head);
       return pr ? toPr(pr) : undefined;
     },
+    async listForHead(head) {
+      const data = await call('list pull requests', 'GET', 'pulls', () =>
+        octokit.rest.pulls.list({
+          owner,
+          repo,
+          state: 'all',
+          head: `${owner}:${head}`,
+          per_page: 100,
+        }),
+      );
+      return data
+        .filter((p) => p.head?.ref === head)
+        .map((p) => ({ ...toPr(p), state: p.state as PullRequestState, base: p.base?.ref ?? '' }));
+    },
     async create(pr) {
-      const { data } = await call('open the pull request', () =>
+      const data = await call('open the pull request', 'POST', 'pull', () =>
         octokit.rest.pulls.create({ owner, repo, ...pr, maintainer_can_modify: true }),
       );
       return toPr(data);
     },
     async update(number, pr) {
-      const { data } = await call('update the pull request', () =>
+      const data = await call('update the pull request', 'PATCH', 'pull', () =>
         octokit.rest.pulls.update({ owner, repo, pull_number: number, ...pr }),
       );
       return toPr(data);
     },
     async addLabels(number, labels) {
-      await call('label the pull request', () =>
+      await call('label the pull request', 'POST', 'json', () =>
         octokit.rest.issues.addLabels({ owner, repo, issue_number: number, labels }),
       );
     },
     async requestReviewers(number, reviewers, teamReviewers) {
-      await call('request reviewers', () =>
+      await call('request reviewers', 'POST', 'json', () =>
         octokit.rest.pulls.requestReviewers({
           owner,
           repo,
@@ -155,82 +181,18 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
   };
 }
 
-function baseUrlOf(err: unknown): string {
-  const url = (err as { request?: { url?: unknown } }).request?.url;
-  if (typeof url !== 'string') return 'GITHUB_API_URL';
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'GITHUB_API_URL';
-  }
-}
-
-/** Converts Octokit's RequestError (which carries the request and its headers) into our own. */
-function toError(err: unknown, what: string, slug: string): ExternalError {
-  const e = err as {
-    status?: number;
-    response?: { data?: { message?: unknown; errors?: { message?: unknown }[] } };
+function toPr(d: {
+  number: number;
+  html_url: string;
+  title: string;
+  body?: string | null;
+  labels?: { name?: string }[];
+}): PullRequest {
+  return {
+    number: d.number,
+    url: d.html_url,
+    title: typeof d.title === 'string' ? d.title : '',
+    body: typeof d.body === 'string' ? d.body : '',
+    labels: (Array.isArray(d.labels) ? d.labels : []).map((l) => l?.name ?? '').filter(Boolean),
   };
-  const status = typeof e.status === 'number' ? e.status : undefined;
-  const data = e.response?.data;
-  const said = typeof data?.message === 'string' ? data.message.slice(0, 200) : '';
-  const details = (data?.errors ?? [])
-    .map((x) => (typeof x?.message === 'string' ? x.message : ''))
-    .filter(Boolean)
-    .join('; ');
-  const msg = `GitHub could not ${what} in ${slug}`;
-  // Octokit reports network failures and timeouts as status 500 without a response.
-  if (status === undefined || (status === 500 && !e.response)) {
-    const cause = (err as { cause?: { code?: string; name?: string } }).cause;
-    const why =
-      (err as { name?: string }).name === 'AbortError' ||
-      cause?.name === 'TimeoutError' ||
-      cause?.name === 'AbortError'
-        ? 'timed out'
-        : (cause?.code ?? (err as { code?: string }).code ?? 'network error');
-    return new ExternalError(
-      'github',
-      `${msg}: could not reach the GitHub API at ${baseUrlOf(err)} (${why})`,
-      'check GITHUB_API_URL and the network; GITOPS_SECRETS_GITHUB_TIMEOUT_MS sets the time limit',
-    );
-  }
-  if ((status === 403 || status === 429) && /rate limit/i.test(said)) {
-    return new ExternalError(
-      'github',
-      `${msg}: ${status} ${said}`,
-      'GitHub rate-limited this token and retrying did not help; wait until the limit resets and run again',
-    );
-  }
-  switch (status) {
-    case 401:
-      return new ExternalError(
-        'github',
-        `${msg}: 401 ${said || 'Bad credentials'}`,
-        'the token in GITHUB_TOKEN/GH_TOKEN is invalid or expired; create a new one',
-      );
-    case 403:
-      return new ExternalError(
-        'github',
-        `${msg}: 403 ${said || 'Forbidden'}`,
-        'the token needs contents: write and pull-requests: write on this repository (fine-grained PAT: Contents and Pull requests read/write)',
-      );
-    case 404:
-      return new ExternalError(
-        'github',
-        `${msg}: 404 Not Found`,
-        `check the repository name (${slug}, from GITHUB_REPOSITORY or the remote URL) and that the token can see it`,
-      );
-    case 422:
-      return new ExternalError(
-        'github',
-        `${msg}: 422 ${said}${details ? ` (${details})` : ''}`,
-        'GitHub refused the request as invalid; check the base branch and pullRequest settings in the config',
-      );
-    default:
-      return new ExternalError(
-        'github',
-        `${msg}: ${status} ${said}`,
-        status >= 500 ? 'GitHub had an error; run again later' : undefined,
-      );
-  }
 }
