@@ -98,7 +98,12 @@ test('config encryptedRegex and a rule with another selector: a config error nam
     'unencrypted_regex: ^(apiVersion|kind|metadata|type)$',
   );
   t.teardown(() => s.cleanup());
-  await refused(t, s, /\.sops\.yaml:3:24: creation_rules\[0\]\.unencrypted_regex: /, /encryptedRegex/);
+  await refused(
+    t,
+    s,
+    /\.sops\.yaml:3:24: creation_rules\[0\]\.unencrypted_regex: /,
+    /encryptedRegex/,
+  );
 });
 
 test('a .sops.yaml rule with unencrypted_regex of the Secret fields is respected: sync pushes ciphertext', async (t) => {
@@ -166,14 +171,20 @@ test('encryptionProblem: unsafe selectors name the value left unencrypted; safe 
   const keys = ['token', 'password'];
   t.is(encryptionProblem({ encrypted_regex: '^(data|stringData)$' }, keys), undefined);
   t.is(encryptionProblem({ encrypted_regex: '^(data|stringData|password)$' }, keys), undefined);
-  t.is(encryptionProblem({ unencrypted_regex: '^(apiVersion|kind|metadata|type)$' }, keys), undefined);
+  t.is(
+    encryptionProblem({ unencrypted_regex: '^(apiVersion|kind|metadata|type)$' }, keys),
+    undefined,
+  );
   t.is(encryptionProblem({ encrypted_suffix: '_secret' }, ['db_secret', 'api_secret']), undefined);
   // "metadata" ends with "ta" too: the state annotation would be ciphertext.
   t.regex(encryptionProblem({ encrypted_suffix: 'ta' }, keys) ?? '', /gitops-secrets\.io\/state/);
   t.regex(encryptionProblem({ encrypted_regex: '^data$' }, keys) ?? '', /stringData\.token/);
   t.regex(encryptionProblem({ encrypted_regex: '^stringData$' }, keys) ?? '', /data\.token/);
   t.regex(encryptionProblem({ encrypted_regex: '^metadata$' }, keys) ?? '', /data\.token/);
-  t.regex(encryptionProblem({ encrypted_regex: '(' }, keys) ?? '', /not a valid regular expression/);
+  t.regex(
+    encryptionProblem({ encrypted_regex: '(' }, keys) ?? '',
+    /not a valid regular expression/,
+  );
   t.regex(encryptionProblem({ encrypted_comment_regex: 'x' }, keys) ?? '', /comment/);
   t.regex(encryptionProblem({ unencrypted_suffix: 'word' }, ['password']) ?? '', /data\.password/);
   // Everything encrypted, the state annotation too: the tool could not read its own metadata.

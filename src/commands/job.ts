@@ -21,8 +21,9 @@ import {
 import { cryptoRandom } from '../core/random.js';
 import { managedPaths, outputDirs } from '../core/repo-state.js';
 import { readSopsRules } from '../core/sops-rules.js';
+import { checkSopsYaml, ruleSelected } from '../core/sops-yaml-check.js';
 import { type ChangeRow, changeRows, commitMessage, JOB_TRAILER } from '../core/summary.js';
-import { ExternalError, UsageError } from '../errors.js';
+import { ConfigError, ExternalError, UsageError } from '../errors.js';
 import type { GitPort } from '../ports/git.js';
 import type { SopsPort } from '../ports/sops.js';
 import { type PrOutcome, type PullRequestContext, upsertPullRequest } from './pull-request.js';
@@ -273,7 +274,12 @@ export async function runJob(
   for (const [path, blob] of startRead) existing.set(path, read.byBlob(blob, path));
   const baseInfo = infos(new Map([...baseRead].map(([p, id]) => [p, read.byBlob(id, p)])));
 
-  const sopsRules = readSopsRules(sopsYamlBlob ? read.text(sopsYamlBlob) : undefined);
+  const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : undefined;
+  const sopsRules = readSopsRules(sopsYamlText);
+  // Encryption selectors of .sops.yaml that would leave values unencrypted, or that sops would
+  // refuse next to the config's encryptedRegex: config errors, before anything is written.
+  const selectors = checkSopsYaml(config, sopsYamlText);
+  if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
   let plan = makePlan({
     config,
     job: options.job,
@@ -285,6 +291,8 @@ export async function runJob(
     ...(options.rotate ? { rotate: options.rotate } : {}),
   });
   if (plan.problems.length > 0) throw repoProblems(plan.problems);
+  // A rule's own (safe) selector applies to its files: sops refuses a second one.
+  for (const f of plan.files) if (selectors.ruleSelects.has(f.path)) f.sops = ruleSelected(f.sops);
   options.adjust?.(plan, existing);
   // Paths the run would write through a symlink (or where a file must be a directory): looked
   // up while the first sops processes encrypt from stdin; nothing is written before it passed.

@@ -1,5 +1,7 @@
+import { goRegExp } from '../core/encryption-selectors.js';
 import { relativePathProblem, renderPath, templateProblems } from '../core/paths.js';
 import { ALPHABETS } from './charsets.js';
+import { checkEncryptedRegexes } from './encrypted-regex.js';
 import type { Report } from './parse.js';
 import type { SalvageHints } from './salvage.js';
 import type { RawConfig, RawKey, RawShared, RawSops } from './schema.js';
@@ -198,6 +200,8 @@ export function checkRules(
     });
   });
 
+  checkEncryptedRegexes(raw, environments, secrets, shared, fail);
+
   if (!ok) return undefined;
   return {
     file,
@@ -357,7 +361,7 @@ function sopsSettings(
 ): SopsSettings {
   const encryptedRegex = raw?.encryptedRegex ?? DEFAULT_ENCRYPTED_REGEX;
   try {
-    new RegExp(encryptedRegex);
+    goRegExp(encryptedRegex);
     // sops uses Go's RE2: no lookaround, no backreferences.
     if (/\(\?<?[=!]|\\[1-9]/.test(encryptedRegex)) {
       fail(
@@ -381,6 +385,7 @@ function sopsSettings(
     azureKv: raw?.azureKv ?? [],
     hcVaultTransit: raw?.hcVaultTransit ?? [],
     encryptedRegex,
+    ownEncryptedRegex: raw?.encryptedRegex !== undefined,
   };
   const hasRecipients = [s.age, s.pgp, s.kms, s.gcpKms, s.azureKv, s.hcVaultTransit].some(
     (l) => l.length > 0,

@@ -40,7 +40,14 @@ export interface SopsSettings {
   gcpKms: string[];
   azureKv: string[];
   hcVaultTransit: string[];
+  /**
+   * Passed as `--encrypted-regex`; empty (sops reads that as unset) when the `.sops.yaml`
+   * creation rule of the file sets a selector of its own and the config sets none: the job
+   * decides, once it has read `.sops.yaml` (src/core/sops-yaml-check.ts).
+   */
   encryptedRegex: string;
+  /** The config sets `encryptedRegex` itself (not the default). */
+  ownEncryptedRegex: boolean;
   /** False when the config names no recipients: `.sops.yaml` creation rules decide. */
   hasRecipients: boolean;
 }

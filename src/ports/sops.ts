@@ -199,8 +199,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     encrypt(plaintext, { filename, cwd, settings }) {
       const args = ['encrypt', ...stdinYaml(filename)];
       // Unset when the .sops.yaml rule's own selector applies: sops refuses two selectors.
-      if (settings.encryptedRegex !== undefined)
-        args.push('--encrypted-regex', settings.encryptedRegex);
+      if (settings.encryptedRegex !== '') args.push('--encrypted-regex', settings.encryptedRegex);
       const lists: [string, string[]][] = [
         ['--age', settings.age],
         ['--pgp', settings.pgp],
