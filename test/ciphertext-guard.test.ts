@@ -177,6 +177,11 @@ test('real sops, config encryptedRegex "^stringData$": not pushed (exit 1, or 2 
   const r = await s.run(['sync']);
   t.log(`exit ${r.exitCode}: ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
   t.true(r.exitCode === 1 || r.exitCode === 2, r.stdout + r.stderr);
+  // Stopped by the guard (exit 1), or refused up front as a config error (exit 2).
+  t.regex(
+    r.stderr,
+    r.exitCode === 1 ? /ciphertext guard: .*data\.\S+ is not sops ciphertext/ : /config/,
+  );
   t.is(await remoteRefs(s), refs);
   t.deepEqual(await readdir(s.env.TMPDIR!), []);
 });
