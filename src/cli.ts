@@ -79,7 +79,8 @@ function parseNow(text: string | undefined): Date {
 async function configFor(o: CommonOptions, onText?: (repo: string, text: string) => void) {
   const repo = resolve(o.repo);
   const path = isAbsolute(o.config) ? o.config : resolve(repo, o.config);
-  return { repo, config: await loadConfig(path, o.config, onText && ((t) => onText(repo, t))) };
+  const seen = onText && ((t: string) => onText(repo, t));
+  return { repo, config: await loadConfig(path, o.config, seen, repo) };
 }
 
 /**

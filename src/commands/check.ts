@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { isProblem } from '../core/manifest.js';
 import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
 import { plan as makePlan, type Plan } from '../core/plan.js';
+import { readRepoText } from '../core/repo-file.js';
 import { readManifestsFromDisk } from '../core/repo-state.js';
 import { readSopsRules } from '../core/sops-rules.js';
 import { type ChangeRow, changeRows } from '../core/summary.js';
@@ -31,7 +30,7 @@ export async function check(
   const existing = await readManifestsFromDisk(root, config, prefetch);
   const sopsYaml = config.sops.hasRecipients
     ? undefined
-    : await readFile(join(root, '.sops.yaml'), 'utf8').catch(() => undefined);
+    : await readRepoText(root, '.sops.yaml', 'sops config');
   const syncPlan = makePlan({
     config,
     job: 'sync',

@@ -22,6 +22,7 @@ import { cryptoRandom } from '../core/random.js';
 import { managedPaths, outputDirs } from '../core/repo-state.js';
 import { readSopsRules } from '../core/sops-rules.js';
 import { checkSopsYaml, ruleSelected } from '../core/sops-yaml-check.js';
+import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink } from '../core/sops-yaml-file.js';
 import { type ChangeRow, changeRows, commitMessage, JOB_TRAILER } from '../core/summary.js';
 import { ConfigError, ExternalError, UsageError } from '../errors.js';
 import type { GitPort } from '../ports/git.js';
@@ -221,6 +222,8 @@ export async function runJob(
     files: baseFiles,
     sopsYamlBlob,
   } = await baseFilesOf(git, config, baseSha, dirs);
+  const sopsYamlFile = refuseSopsYamlSymlink(git, baseSha, base, baseListing);
+  sopsYamlFile.catch(() => undefined); // awaited before the plan
   const branchFiles = branchSha
     ? managedPaths(config, await git.listFiles(branchSha, dirs))
     : new Map<string, string>();
@@ -273,6 +276,8 @@ export async function runJob(
   const existing = new Map<string, ManifestInfo | ManifestProblem>();
   for (const [path, blob] of startRead) existing.set(path, read.byBlob(blob, path));
   const baseInfo = infos(new Map([...baseRead].map(([p, id]) => [p, read.byBlob(id, p)])));
+  await sopsYamlFile;
+  if (sopsYamlBlob) refuseNonUtf8SopsYaml(read.text(sopsYamlBlob), base);
 
   const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : undefined;
   const sopsRules = readSopsRules(sopsYamlText);

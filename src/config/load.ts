@@ -1,22 +1,29 @@
 import { readFile, stat } from 'node:fs/promises';
+import { refuseOutsideRepo } from '../core/repo-file.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { MAX_CONFIG_BYTES, parseFast } from './fast.js';
 import type { Config } from './types.js';
+import { decodeUtf8, notUtf8Message } from './utf8.js';
 
 export { MAX_CONFIG_BYTES } from './fast.js';
 
 /**
  * Reads and validates a config file; throws ConfigError (exit 2) with every problem found.
- * `onText` gets the text as soon as it is read, before it is parsed.
+ * `onText` gets the text as soon as it is read, before it is parsed. With `root` (the
+ * repository), a config that resolves to a file outside it (a symlink) is refused (exit 2).
  */
 export async function loadConfig(
   path: string,
   displayName = path,
   onText?: (text: string) => void,
+  root?: string,
 ): Promise<Config> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    const info = await stat(path);
+    const [info] = await Promise.all([
+      stat(path),
+      root === undefined ? undefined : refuseOutsideRepo(root, path, displayName, 'config'),
+    ]);
     if (!info.isFile()) throw new UsageError(`config ${displayName} is not a file`);
     if (info.size > MAX_CONFIG_BYTES) {
       throw new ConfigError([
@@ -29,7 +36,7 @@ export async function loadConfig(
         },
       ]);
     }
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) throw err;
     throw new UsageError(
@@ -37,6 +44,14 @@ export async function loadConfig(
       'pass --config PATH, or run `gitops-secrets init` to write a starter config',
     );
   }
+  const decoded = decodeUtf8(bytes);
+  if (decoded.text === undefined) {
+    const { line, column } = decoded;
+    throw new ConfigError([
+      { file: displayName, line, column, path: '', message: notUtf8Message(decoded) },
+    ]);
+  }
+  const text = decoded.text;
   onText?.(text);
   // A valid config needs neither zod nor the yaml package's positions: they load only when a
   // config has a problem to report.
