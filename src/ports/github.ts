@@ -79,7 +79,8 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
     // to the fetch (every hook gets the options of the first call), and `timeout` is ignored.
     request: { fetch: clock.fetch },
     retry: {
-      doNotRetry: [400, 401, 403, 404, 410, 422, 451],
+      // 429 too: a rate limit is the throttling plugin's (it reads retry-after; blind retries do not).
+      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
       ...(options.retryBaseMs !== undefined ? { retryAfterBaseValue: options.retryBaseMs } : {}),
     },
     throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit },
