@@ -61,15 +61,20 @@ function stripCredentials(url: string): string {
 
 /** The PR port on Octokit, with GitHub's retry and throttling rules; errors converted here. */
 export function createGitHub(options: GitHubOptions): PullRequestPort {
-  const [owner, repo] = options.repo.split('/') as [string, string];
   const env = process.env;
+  // A limit that is not a positive number (NaN from a mistyped env var) is the default.
   const clock = new StepClock(
-    options.timeoutMs ?? msFromEnv(env.GITOPS_SECRETS_GITHUB_TIMEOUT_MS, REQUEST_TIMEOUT_MS),
-    options.stepTimeoutMs ?? msFromEnv(env.GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS, STEP_TIMEOUT_MS),
+    msFromEnv(
+      String(options.timeoutMs ?? env.GITOPS_SECRETS_GITHUB_TIMEOUT_MS),
+      REQUEST_TIMEOUT_MS,
+    ),
+    msFromEnv(
+      String(options.stepTimeoutMs ?? env.GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS),
+      STEP_TIMEOUT_MS,
+    ),
   );
   const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
   const onLimit = rateLimitHandler(clock, notice);
-  let calls = 0;
   const octokit = new MyOctokit({
     auth: options.token,
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
@@ -85,101 +90,132 @@ export function createGitHub(options: GitHubOptions): PullRequestPort {
     },
     throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit },
   });
-  octokit.hook.before('request', () => {
-    calls++;
-  });
+  return new GitHubPort(octokit, options, clock);
+}
 
-  const ctx = (what: string): ErrorContext => ({
-    what,
-    slug: options.repo,
-    baseUrl: stripCredentials(options.baseUrl),
-    clock,
-  });
+type Api = InstanceType<typeof MyOctokit>;
+type Response<T> = { data: T; url: string; headers: Record<string, unknown> };
+
+class GitHubPort implements PullRequestPort {
+  readonly repo: string;
+  private count = 0;
+  private readonly owner: string;
+  private readonly name: string;
+
+  constructor(
+    private readonly octokit: Api,
+    private readonly options: GitHubOptions,
+    private readonly clock: StepClock,
+  ) {
+    this.repo = options.repo;
+    [this.owner, this.name] = options.repo.split('/') as [string, string];
+    octokit.hook.before('request', () => {
+      this.count++;
+    });
+  }
+
+  get calls(): number {
+    return this.count;
+  }
+
   /** One API call: its errors converted, its answer checked to be the API's JSON. */
-  const call = async <T>(
+  private async call<T>(
     what: string,
     method: string,
     shape: Shape,
-    fn: () => Promise<{ data: T; url: string; headers: Record<string, unknown> }>,
-  ): Promise<T> => {
-    let response: Awaited<ReturnType<typeof fn>>;
+    fn: () => Promise<Response<T>>,
+  ): Promise<T> {
+    const ctx: ErrorContext = {
+      what,
+      slug: this.repo,
+      baseUrl: stripCredentials(this.options.baseUrl),
+      clock: this.clock,
+    };
+    let response: Response<T>;
     try {
       response = await fn();
     } catch (err) {
-      throw toError(err, ctx(what));
+      throw toError(err, ctx);
     }
-    checkShape(response, method, shape, ctx(what));
+    checkShape(response, method, shape, ctx);
     return response.data;
-  };
+  }
 
-  return {
-    repo: options.repo,
-    get calls() {
-      return calls;
-    },
-    async defaultBranch() {
-      const data = await call('read the repository', 'GET', 'repo', () =>
-        octokit.rest.repos.get({ owner, repo }),
-      );
-      return data.default_branch;
-    },
-    async findOpen(head, base) {
-      const data = await call('list pull requests', 'GET', 'pulls', () =>
-        octokit.rest.pulls.list({
-          owner,
-          repo,
-          state: 'open',
-          head: `${owner}:${head}`,
-          base,
-          per_page: 10,
-        }),
-      );
-      const pr = data.find((p) => p.head?.ref === head);
-      return pr ? toPr(pr) : undefined;
-    },
-    async listForHead(head) {
-      const data = await call('list pull requests', 'GET', 'pulls', () =>
-        octokit.rest.pulls.list({
-          owner,
-          repo,
-          state: 'all',
-          head: `${owner}:${head}`,
-          per_page: 100,
-        }),
-      );
-      return data
-        .filter((p) => p.head?.ref === head)
-        .map((p) => ({ ...toPr(p), state: p.state as PullRequestState, base: p.base?.ref ?? '' }));
-    },
-    async create(pr) {
-      const data = await call('open the pull request', 'POST', 'pull', () =>
-        octokit.rest.pulls.create({ owner, repo, ...pr, maintainer_can_modify: true }),
-      );
-      return toPr(data);
-    },
-    async update(number, pr) {
-      const data = await call('update the pull request', 'PATCH', 'pull', () =>
-        octokit.rest.pulls.update({ owner, repo, pull_number: number, ...pr }),
-      );
-      return toPr(data);
-    },
-    async addLabels(number, labels) {
-      await call('label the pull request', 'POST', 'json', () =>
-        octokit.rest.issues.addLabels({ owner, repo, issue_number: number, labels }),
-      );
-    },
-    async requestReviewers(number, reviewers, teamReviewers) {
-      await call('request reviewers', 'POST', 'json', () =>
-        octokit.rest.pulls.requestReviewers({
-          owner,
-          repo,
-          pull_number: number,
-          reviewers,
-          team_reviewers: teamReviewers,
-        }),
-      );
-    },
-  };
+  async defaultBranch() {
+    const { owner, name: repo } = this;
+    const data = await this.call('read the repository', 'GET', 'repo', () =>
+      this.octokit.rest.repos.get({ owner, repo }),
+    );
+    return data.default_branch;
+  }
+
+  async findOpen(head: string, base: string) {
+    const { owner, name: repo } = this;
+    const data = await this.call('list pull requests', 'GET', 'pulls', () =>
+      this.octokit.rest.pulls.list({
+        owner,
+        repo,
+        state: 'open',
+        head: `${owner}:${head}`,
+        base,
+        per_page: 10,
+      }),
+    );
+    const pr = data.find((p) => p.head?.ref === head);
+    return pr ? toPr(pr) : undefined;
+  }
+
+  async listForHead(head: string) {
+    const { owner, name: repo } = this;
+    const data = await this.call('list pull requests', 'GET', 'pulls', () =>
+      this.octokit.rest.pulls.list({
+        owner,
+        repo,
+        state: 'all',
+        head: `${owner}:${head}`,
+        per_page: 100,
+      }),
+    );
+    return data
+      .filter((p) => p.head?.ref === head)
+      .map((p) => ({ ...toPr(p), state: p.state as PullRequestState, base: p.base?.ref ?? '' }));
+  }
+
+  async create(pr: { head: string; base: string; title: string; body: string }) {
+    const { owner, name: repo } = this;
+    const data = await this.call('open the pull request', 'POST', 'pull', () =>
+      this.octokit.rest.pulls.create({ owner, repo, ...pr, maintainer_can_modify: true }),
+    );
+    return toPr(data);
+  }
+
+  async update(number: number, pr: { title: string; body: string }) {
+    const { owner, name: repo } = this;
+    const data = await this.call('update the pull request', 'PATCH', 'pull', () =>
+      this.octokit.rest.pulls.update({ owner, repo, pull_number: number, ...pr }),
+    );
+    return toPr(data);
+  }
+
+  async addLabels(number: number, labels: string[]) {
+    const { owner, name: repo } = this;
+    await this.call('label the pull request', 'POST', 'json', () =>
+      this.octokit.rest.issues.addLabels({ owner, repo, issue_number: number, labels }),
+    );
+  }
+
+  async requestReviewers(number: number, reviewers: string[], teamReviewers: string[]) {
+    const { owner, name: repo } = this;
+    await this.call('request reviewers', 'POST', 'json', () =>
+      this.octokit.rest.pulls.requestReviewers({
+        owner,
+        repo,
+        pull_number: number,
+        reviewers,
+        team_reviewers: teamReviewers,
+      }),
+    );
+  }
 }
 
 function toPr(d: {
