@@ -194,3 +194,11 @@ test('encryptionProblem: unsafe selectors name the value left unencrypted; safe 
     /gitops-secrets\.io\/state/,
   );
 });
+
+test('check refuses an unsafe .sops.yaml rule too: exit 2 with .sops.yaml:line:col', async (t) => {
+  const s = await scenario(`version: 1\n${SECRETS}`, 'unencrypted_regex: ^data$');
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['check']);
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /\.sops\.yaml:3:24: creation_rules\[0\]\.unencrypted_regex: /);
+});

@@ -5,7 +5,9 @@ import { plan as makePlan, type Plan } from '../core/plan.js';
 import { readRepoText } from '../core/repo-file.js';
 import { readManifestsFromDisk } from '../core/repo-state.js';
 import { readSopsRules } from '../core/sops-rules.js';
+import { checkSopsYaml } from '../core/sops-yaml-check.js';
 import { type ChangeRow, changeRows } from '../core/summary.js';
+import { ConfigError } from '../errors.js';
 
 export interface CheckResult {
   pending: boolean;
@@ -31,6 +33,9 @@ export async function check(
   const sopsYaml = config.sops.hasRecipients
     ? undefined
     : await readRepoText(root, '.sops.yaml', 'sops config');
+  // The same refusal as sync: a .sops.yaml rule that would leave values unencrypted.
+  const selectors = checkSopsYaml(config, sopsYaml);
+  if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
   const syncPlan = makePlan({
     config,
     job: 'sync',
