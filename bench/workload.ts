@@ -8,9 +8,9 @@
  */
 
 import type { Config } from '../src/config/types.js';
-import { type ManifestState, renderPlainSecret } from '../src/core/manifest.js';
-import { renderPath } from '../src/core/paths.js';
-import { cryptoRandom, generateValue } from '../src/core/random.js';
+import { type ManifestState, renderPlainSecret } from '../src/model/manifest.js';
+import { renderPath } from '../src/model/paths.js';
+import { cryptoRandom, generateValue } from '../src/model/random.js';
 
 /** Random strings of several charsets and lengths (`~`: the defaults, 32 alphanumeric). */
 const PASSWORD = [

@@ -2,23 +2,17 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { type JobOptions, type JobResult, type Located, locateJob, runJob } from './apply/job.js';
 import { check } from './commands/check.js';
 import { init } from './commands/init.js';
-import {
-  type JobOptions,
-  type JobResult,
-  type Located,
-  locateJob,
-  runJob,
-} from './commands/job.js';
 import { list } from './commands/list.js';
 import { checkValue, readValue, resolveSlots, setInPlan } from './commands/set.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { type ManifestPrefetch, prefetchFor } from './core/manifest-prefetch.js';
-import type { Job } from './core/plan.js';
 import { ExitCode, GitopsSecretsError, UsageError } from './errors.js';
 import { formatCheck, formatJob, formatList } from './format.js';
+import type { Job } from './plan/plan.js';
 import { type GitPort, openRepo } from './ports/git.js';
 import { createSops } from './ports/sops.js';
 

@@ -1,7 +1,7 @@
+import type { JobResult } from './apply/job.js';
 import type { CheckResult } from './commands/check.js';
-import type { JobResult } from './commands/job.js';
 import type { ListResult } from './commands/list.js';
-import type { ChangeRow } from './core/summary.js';
+import type { ChangeRow } from './plan/summary.js';
 
 /** Aligned text table; every cell is our own text or a name from the config. */
 export function table(rows: string[][]): string[] {

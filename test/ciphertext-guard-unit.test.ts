@@ -1,7 +1,7 @@
 /** The ciphertext guard's check, on texts made by hand (the e2e cases are in ciphertext-guard.test.ts). */
 import test from 'ava';
-import { assertCiphertext, findCiphertextProblem } from '../src/core/ciphertext-guard.js';
 import { ExternalError } from '../src/errors.js';
+import { assertCiphertext, findCiphertextProblem } from '../src/model/ciphertext-guard.js';
 
 const ENC = (data: string) =>
   `ENC[AES256_GCM,data:${data},iv:vqZO4adMDRUleNhEtonYjzEw71eE4gxQ0mkOg69udQE=,tag:CbHc8V/mlYZNg9D19emLpA==,type:str]`;

@@ -8,7 +8,7 @@
 import { cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import type { Step } from '../src/core/checkpoint.js';
+import type { Step } from '../src/checkpoint.js';
 import { killGroupAt, type Moment, runDirs } from './helpers/group-kill.js';
 import {
   expectCleanState,

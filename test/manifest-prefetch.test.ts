@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import test from 'ava';
+import { readManifestsFromDisk } from '../src/apply/repo-state.js';
 import type { Config } from '../src/config/types.js';
 import { DEFAULT_OUTPUT } from '../src/config/types.js';
 import {
@@ -12,7 +13,6 @@ import {
   prefetchFor,
   prefetchManifests,
 } from '../src/core/manifest-prefetch.js';
-import { readManifestsFromDisk } from '../src/core/repo-state.js';
 
 /** A manifest as sops writes it (ciphertext shortened; no key behind it). */
 const manifest = (ns: string, name: string, pad = '') => `apiVersion: v1

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { parseDocument, stringify } from 'yaml';
-import { readManifest, readYamlSubset } from '../src/core/manifest.js';
+import { readManifest, readYamlSubset } from '../src/model/manifest.js';
 
 /** What sops 3.13 writes for a Secret (ciphertext shortened; no real key behind it). */
 const SOPS_OUTPUT = `apiVersion: v1

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
-import { emptyState, type ManifestInfo, type ManifestProblem } from '../src/core/manifest.js';
-import { isEmptyPlan, plan } from '../src/core/plan.js';
+import { emptyState, type ManifestInfo, type ManifestProblem } from '../src/model/manifest.js';
+import { isEmptyPlan, plan } from '../src/plan/plan.js';
 
 function config(text: string): Config {
   const r = parseConfig(text, 'config/secrets.yaml');

@@ -7,16 +7,16 @@ import test from 'ava';
 import MarkdownIt from 'markdown-it';
 import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
-import { codeSpan, inlineText } from '../src/core/markdown.js';
-import { plan } from '../src/core/plan.js';
-import { pullRequestBody } from '../src/core/pr-body.js';
+import { codeSpan, inlineText } from '../src/plan/markdown.js';
+import { plan } from '../src/plan/plan.js';
+import { pullRequestBody } from '../src/plan/pr-body.js';
 import {
   type ChangeRow,
   changeRows,
   commitMessage,
   commitSubject,
   JOB_TRAILER,
-} from '../src/core/summary.js';
+} from '../src/plan/summary.js';
 
 const HTML = '</details><img src=x onerror=alert(1)><script>alert(2)</script>';
 

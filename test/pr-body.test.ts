@@ -1,8 +1,8 @@
 import test from 'ava';
 import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
-import { MAX_BODY, pullRequestBody } from '../src/core/pr-body.js';
-import { type ChangeRow, commitSubject } from '../src/core/summary.js';
+import { MAX_BODY, pullRequestBody } from '../src/plan/pr-body.js';
+import { type ChangeRow, commitSubject } from '../src/plan/summary.js';
 
 function config(text: string): Config {
   const r = parseConfig(text, 'config/secrets.yaml');

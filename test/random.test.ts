@@ -13,7 +13,7 @@ import {
   generateValue,
   type RandomSource,
   randomString,
-} from '../src/core/random.js';
+} from '../src/model/random.js';
 import { ROOT } from './helpers/config-fixtures.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -337,7 +337,7 @@ test('src/ draws randomness from node:crypto only', (t) => {
   );
   t.deepEqual(found, []);
   // The generator itself uses node:crypto (loaded when first used).
-  const source = readFileSync(join(ROOT, 'src/core/random.ts'), 'utf8');
+  const source = readFileSync(join(ROOT, 'src/model/random.ts'), 'utf8');
   t.regex(source, /const crypto = lazyBuiltin<typeof import\('node:crypto'\)>\('node:crypto'\);/);
   t.regex(source, /bytes: \(n\) => crypto\(\)\.randomBytes\(n\)/);
   t.regex(source, /uuid: \(\) => crypto\(\)\.randomUUID\(\)/);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { bumpRollout } from '../src/core/rollout.js';
+import { bumpRollout } from '../src/model/rollout.js';
 
 const deployment = `# bridge deployment
 apiVersion: apps/v1

@@ -2,10 +2,10 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { execa } from 'execa';
 import fc from 'fast-check';
-import { compareText } from '../src/core/summary.js';
+import { compareText } from '../src/plan/summary.js';
 
 const icu = new Intl.Collator('en').compare;
-const SUMMARY = fileURLToPath(new URL('../src/core/summary.ts', import.meta.url));
+const SUMMARY = fileURLToPath(new URL('../src/plan/summary.ts', import.meta.url));
 const sign = (n: number) => Math.sign(n);
 
 const printable = fc.string({

@@ -12,7 +12,7 @@ import {
   encryptionProblem,
   type Selectors,
   shouldBeEncrypted,
-} from '../src/core/encryption-selectors.js';
+} from '../src/model/encryption-selectors.js';
 import { makeScenario, type Scenario } from './helpers/scenario.js';
 
 const SECRETS = `secrets:

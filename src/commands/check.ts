@@ -1,13 +1,13 @@
+import { readManifestsFromDisk } from '../apply/repo-state.js';
+import { readRepoText } from '../config/repo-file.js';
 import type { Config } from '../config/types.js';
-import { isProblem } from '../core/manifest.js';
 import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
-import { plan as makePlan, type Plan } from '../core/plan.js';
-import { readRepoText } from '../core/repo-file.js';
-import { readManifestsFromDisk } from '../core/repo-state.js';
-import { readSopsRules } from '../core/sops-rules.js';
-import { checkSopsYaml } from '../core/sops-yaml-check.js';
-import { type ChangeRow, changeRows } from '../core/summary.js';
 import { ConfigError } from '../errors.js';
+import { isProblem } from '../model/manifest.js';
+import { readSopsRules } from '../model/recipients.js';
+import { checkSopsYaml } from '../model/sops-yaml-check.js';
+import { plan as makePlan, type Plan } from '../plan/plan.js';
+import { type ChangeRow, changeRows } from '../plan/summary.js';
 
 export interface CheckResult {
   pending: boolean;

@@ -1,9 +1,9 @@
+import { readManifestsFromDisk } from '../apply/repo-state.js';
 import type { Config, KeySource, KeySpec } from '../config/types.js';
-import { isProblem } from '../core/manifest.js';
 import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
-import { renderPath } from '../core/paths.js';
-import { nextDue } from '../core/plan.js';
-import { readManifestsFromDisk } from '../core/repo-state.js';
+import { isProblem } from '../model/manifest.js';
+import { renderPath } from '../model/paths.js';
+import { nextDue } from '../plan/plan.js';
 
 export interface ListedKey {
   key: string;

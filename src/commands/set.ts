@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Config, KeySpec, SecretSpec } from '../config/types.js';
-import type { Plan } from '../core/plan.js';
 import { UsageError } from '../errors.js';
+import type { Plan } from '../plan/plan.js';
 
 /** What `set` fills: one provided slot, or every consumer of one shared value. */
 export interface SetTarget {

@@ -3,7 +3,7 @@ import {
   goRegExp,
   NOT_RE2,
   secretDataKeys,
-} from '../core/encryption-selectors.js';
+} from '../model/encryption-selectors.js';
 import type { Report } from './parse.js';
 import type { RawConfig } from './schema.js';
 import type { EnvironmentSpec, SecretSpec, SharedSpec } from './types.js';
@@ -14,7 +14,7 @@ type FieldPath = (string | number)[];
  * An `encryptedRegex` the config sets (top level, or an environment's own) that would leave a
  * value under `data` or `stringData` of a Secret it applies to in plaintext, or encrypt the
  * metadata the tool reads, is a problem at that `encryptedRegex`. sops matches it against every
- * key on a value's path (src/core/encryption-selectors.ts). A regex that does not compile was
+ * key on a value's path (src/model/encryption-selectors.ts). A regex that does not compile was
  * reported already.
  */
 export function checkEncryptedRegexes(

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
-import { refuseOutsideRepo } from '../core/repo-file.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { MAX_CONFIG_BYTES, parseFast } from './fast.js';
+import { refuseOutsideRepo } from './repo-file.js';
 import type { Config } from './types.js';
 import { decodeUtf8, notUtf8Message } from './utf8.js';
 

@@ -1,5 +1,5 @@
-import { goRegExp } from '../core/encryption-selectors.js';
-import { relativePathProblem, renderPath, templateProblems } from '../core/paths.js';
+import { goRegExp } from '../model/encryption-selectors.js';
+import { relativePathProblem, renderPath, templateProblems } from '../model/paths.js';
 import { ALPHABETS } from './charsets.js';
 import { checkEncryptedRegexes } from './encrypted-regex.js';
 import type { Report } from './parse.js';

@@ -43,7 +43,7 @@ export interface SopsSettings {
   /**
    * Passed as `--encrypted-regex`; empty (sops reads that as unset) when the `.sops.yaml`
    * creation rule of the file sets a selector of its own and the config sets none: the job
-   * decides, once it has read `.sops.yaml` (src/core/sops-yaml-check.ts).
+   * decides, once it has read `.sops.yaml` (src/model/sops-yaml-check.ts).
    */
   encryptedRegex: string;
   /** The config sets `encryptedRegex` itself (not the default). */

@@ -1,6 +1,6 @@
 import { lazyBuiltin } from '../builtin.js';
 import { DEFAULT_OUTPUT } from '../config/types.js';
-import { templateDirs, templateMatcher, templatePathProblem } from './paths.js';
+import { templateDirs, templateMatcher, templatePathProblem } from '../model/paths.js';
 
 const threads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 

@@ -21,7 +21,7 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { hold } from '../core/checkpoint.js';
+import { hold } from '../checkpoint.js';
 
 export type RunDirKind = 'wt' | 'sops';
 

@@ -8,7 +8,7 @@
  * - sops: fixtures/fake-sops/hold-at.sh, before or after the real sops of call N;
  * - the push: a pre-receive (not yet landed) or post-receive (landed) hook of the bare remote,
  *   which waits; nothing on the client side is replaced, git is the real git;
- * - the cleanup: GITOPS_SECRETS_TEST_HOLD_AT=cleanup (src/core/checkpoint.ts `hold`), read only
+ * - the cleanup: GITOPS_SECRETS_TEST_HOLD_AT=cleanup (src/checkpoint.ts `hold`), read only
  *   by that test hook;
  * - a GitHub request: the loopback server holds it (`delayNext`) and the test sees it arrive.
  */

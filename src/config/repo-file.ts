@@ -4,8 +4,8 @@
 
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { decodeUtf8, notUtf8Message } from '../config/utf8.js';
 import { UsageError } from '../errors.js';
+import { decodeUtf8, notUtf8Message } from './utf8.js';
 
 /** `path` (real, absolute) is `root` (real, absolute) or below it. */
 function isInside(root: string, path: string): boolean {

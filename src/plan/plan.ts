@@ -1,7 +1,12 @@
 import type { Config, KeySpec, OwnSource, SecretSpec, SopsSettings } from '../config/types.js';
-import { isProblem, type KeyState, type ManifestInfo, type ManifestProblem } from './manifest.js';
-import { renderPath, templateMatcher } from './paths.js';
-import type { SopsRules } from './sops-rules.js';
+import {
+  isProblem,
+  type KeyState,
+  type ManifestInfo,
+  type ManifestProblem,
+} from '../model/manifest.js';
+import { renderPath, templateMatcher } from '../model/paths.js';
+import type { SopsRules } from '../model/recipients.js';
 import { compareText } from './summary.js';
 
 export type Job = 'sync' | 'rotate';

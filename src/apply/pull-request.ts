@@ -1,8 +1,8 @@
 import type { Config } from '../config/types.js';
-import type { Job, Plan } from '../core/plan.js';
-import { pullRequestBody } from '../core/pr-body.js';
-import { type ChangeRow, commitSubject } from '../core/summary.js';
 import { ExternalError } from '../errors.js';
+import type { Job, Plan } from '../plan/plan.js';
+import { pullRequestBody } from '../plan/pr-body.js';
+import { type ChangeRow, commitSubject } from '../plan/summary.js';
 import type { PullRequest, PullRequestPort } from '../ports/github-port.js';
 
 /** Marks a PR whose labels and reviewers are not all set yet. */

@@ -1,15 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { checkpoint } from '../checkpoint.js';
 import type { Config } from '../config/types.js';
-import { applyPlan, type Carried, decodeData } from '../core/apply.js';
-import { checkpoint } from '../core/checkpoint.js';
+import { ConfigError, ExternalError, UsageError } from '../errors.js';
 import {
   isProblem,
   type ManifestInfo,
   type ManifestProblem,
   readManifest,
-} from '../core/manifest.js';
+} from '../model/manifest.js';
+import { cryptoRandom } from '../model/random.js';
+import { readSopsRules } from '../model/recipients.js';
+import { checkSopsYaml, ruleSelected } from '../model/sops-yaml-check.js';
 import {
   isEmptyPlan,
   type Job,
@@ -17,17 +20,14 @@ import {
   type Plan,
   type RotateSelection,
   selectionPaths,
-} from '../core/plan.js';
-import { cryptoRandom } from '../core/random.js';
-import { managedPaths, outputDirs } from '../core/repo-state.js';
-import { readSopsRules } from '../core/sops-rules.js';
-import { checkSopsYaml, ruleSelected } from '../core/sops-yaml-check.js';
-import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink } from '../core/sops-yaml-file.js';
-import { type ChangeRow, changeRows, commitMessage, JOB_TRAILER } from '../core/summary.js';
-import { ConfigError, ExternalError, UsageError } from '../errors.js';
+} from '../plan/plan.js';
+import { type ChangeRow, changeRows, commitMessage, JOB_TRAILER } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
 import type { SopsPort } from '../ports/sops.js';
+import { applyPlan, type Carried, decodeData } from './apply.js';
 import { type PrOutcome, type PullRequestContext, upsertPullRequest } from './pull-request.js';
+import { managedPaths, outputDirs } from './repo-state.js';
+import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink } from './sops-yaml-file.js';
 
 export const JOB_BRANCH: Record<Job, string> = {
   sync: 'gitops-secrets/sync',

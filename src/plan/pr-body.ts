@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
+import { ROLLOUT_ANNOTATION } from '../model/rollout.js';
 import { codeSpan, inlineText } from './markdown.js';
 import type { Job } from './plan.js';
-import { ROLLOUT_ANNOTATION } from './rollout.js';
 import type { ChangeRow } from './summary.js';
 
 /** GitHub refuses PR bodies over 65,536 characters; stay well inside it. */

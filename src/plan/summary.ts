@@ -1,4 +1,4 @@
-import type { ManifestInfo } from './manifest.js';
+import type { ManifestInfo } from '../model/manifest.js';
 import { oneLine } from './markdown.js';
 import type { Plan } from './plan.js';
 

@@ -1,10 +1,10 @@
 import { closeSync, type Dirent, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../config/types.js';
+import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
+import { type ManifestInfo, type ManifestProblem, readManifest } from '../model/manifest.js';
+import { templateDirs, templateMatcher } from '../model/paths.js';
 import type { GitPort } from '../ports/git.js';
-import { type ManifestInfo, type ManifestProblem, readManifest } from './manifest.js';
-import type { ManifestPrefetch } from './manifest-prefetch.js';
-import { templateDirs, templateMatcher } from './paths.js';
 
 /** The directories below which the output template can put files (its static prefix). */
 export function outputDirs(config: Config): string[] {

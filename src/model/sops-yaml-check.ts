@@ -66,7 +66,7 @@ function readRules(text: string, lines: LineCounter): Rule[] | undefined {
 /**
  * Checks, for every output file of the config, the selector of the `.sops.yaml` creation rule
  * sops picks for it (the first whose path_regex matches the repo-relative path): more than one
- * selector, a selector that would leave values unencrypted (src/core/encryption-selectors.ts),
+ * selector, a selector that would leave values unencrypted (src/model/encryption-selectors.ts),
  * or one next to the config's own `encryptedRegex` that sops would refuse (sops takes the
  * flag over the rule's `encrypted_regex` only) are config errors at `.sops.yaml:line:column`.
  */

@@ -4,8 +4,7 @@ import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { parse } from 'yaml';
 import { ExternalError } from '../errors.js';
-import type { SopsPort } from '../ports/sops.js';
-import { assertCiphertext } from './ciphertext-guard.js';
+import { assertCiphertext } from '../model/ciphertext-guard.js';
 import {
   type KeyState,
   type ManifestInfo,
@@ -13,10 +12,11 @@ import {
   readYamlSubset,
   renderPlainSecret,
   STATE_ANNOTATION,
-} from './manifest.js';
-import type { FilePlan, KeyChange, Plan } from './plan.js';
-import { generateValue, type RandomSource } from './random.js';
-import { bumpRollout } from './rollout.js';
+} from '../model/manifest.js';
+import { generateValue, type RandomSource } from '../model/random.js';
+import { bumpRollout } from '../model/rollout.js';
+import type { FilePlan, KeyChange, Plan } from '../plan/plan.js';
+import type { SopsPort } from '../ports/sops.js';
 
 export interface ApplyPorts {
   sops: SopsPort;
