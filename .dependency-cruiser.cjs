@@ -1,8 +1,20 @@
 /**
- * The layering rules (issue 19): no import cycles; the pure layers (config, model, plan) import
- * nothing from ports, apply or commands; nothing imports node:child_process (execa and simple-git
- * start every process). Run by `npm test` (scripts/test.sh) through `npm run depcruise`.
+ * The layering rules (issue 19), checked by `npm test` (test/structure.test.ts runs
+ * `npm run depcruise`):
+ *
+ *   cli → commands → apply → ports (execa, simple-git, Octokit)
+ *                      ↓
+ *                    plan → model, config   (pure: no processes, no network, no ports)
+ *
+ * - no import cycles;
+ * - config, model and plan import nothing from ports, apply, commands or the cli;
+ * - config and model do not import the planner;
+ * - execa, simple-git and Octokit are imported in src/ports/ only (their errors become the
+ *   project's there); nothing imports node:child_process; js-yaml is gone (`yaml` reads all);
+ * - every module is reachable from src/cli.ts (a module the CLI never loads is dead code).
  */
+const FOREIGN = '^node_modules/(execa|simple-git|@octokit)/';
+
 module.exports = {
   forbidden: [
     {
@@ -15,9 +27,24 @@ module.exports = {
     {
       name: 'pure-layers-stay-pure',
       severity: 'error',
-      comment: 'config, model and plan are pure: no ports, apply or commands.',
+      comment: 'config, model and plan are pure: no ports, apply, commands or cli.',
       from: { path: '^src/(config|model|plan)/' },
       to: { path: '^src/(ports|apply|commands)/|^src/cli\\.ts$' },
+    },
+    {
+      name: 'plan-on-top-of-model',
+      severity: 'error',
+      comment: 'The planner uses config and model; they never use the planner.',
+      from: { path: '^src/(config|model)/' },
+      to: { path: '^src/plan/' },
+    },
+    {
+      name: 'foreign-libraries-in-ports',
+      severity: 'error',
+      comment:
+        'execa, simple-git and Octokit are used in src/ports/ only; their errors become the project errors (src/errors.ts) there.',
+      from: { path: '^src/', pathNot: '^src/ports/' },
+      to: { path: FOREIGN },
     },
     {
       name: 'no-child-process',
@@ -27,11 +54,19 @@ module.exports = {
       to: { path: '^(node:)?child_process$', dependencyTypes: ['core'] },
     },
     {
-      name: 'no-orphans',
+      name: 'one-yaml-library',
       severity: 'error',
-      comment: 'A module nothing imports is dead code.',
-      from: { orphan: true, path: '^src/', pathNot: '^src/(cli|action)\\.ts$|\\.d\\.ts$' },
-      to: {},
+      comment: 'The `yaml` package reads and writes every YAML file.',
+      from: { path: '^src/' },
+      to: { path: '^node_modules/js-yaml/' },
+    },
+    {
+      name: 'reachable-from-the-cli',
+      severity: 'error',
+      comment:
+        'A module src/cli.ts never loads (directly or through others) is dead code. (The "orphan" rule of dependency-cruiser misses dead modules that import something.)',
+      from: { path: '^src/cli\\.ts$' },
+      to: { path: '^src/', pathNot: '\\.d\\.ts$', reachable: false },
     },
   ],
   options: {
