@@ -87,7 +87,7 @@ export interface CliOptions {
 let seq = 0;
 
 /** Environment variables the CLI runs without in the benchmark (see runCli). */
-export const MACHINE_NODE_SETTINGS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'] as const;
+const MACHINE_NODE_SETTINGS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'] as const;
 
 /** Runs `node dist/cli.js ARGS` and measures wall time (spawn to exit) and peak RSS. */
 export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
@@ -97,7 +97,7 @@ export async function runCli(args: string[], o: CliOptions): Promise<CliRun> {
   // Node settings of the machine, not of the tool: NODE_EXTRA_CA_CERTS (set machine-wide here)
   // makes every Node process parse a CA bundle as it starts, 60-90 ms on this machine, for TLS
   // that no benchmark run uses (the GitHub API is plain HTTP on loopback). The floor's Node
-  // process is not timed until it has started, so neither pays it. See EXTRA_CA_COST below.
+  // process is not timed until it has started, so neither pays it.
   for (const k of MACHINE_NODE_SETTINGS) delete env[k];
   if (o.shim) {
     env.PATH = `${o.shim.dir}:${env.PATH ?? ''}`;

@@ -3,51 +3,67 @@
  * manifests sops gets for them (for the sops floor), and a 10×N copy for `check`.
  *
  * The config is written in flow style, one line per secret, with short key names: the tool
- * refuses configs over 1 MiB (MAX_CONFIG_BYTES in src/config/load.ts), and 10,000 secrets in
- * block style with longer key names do not fit in that.
+ * refuses configs over 1 MiB (MAX_CONFIG_BYTES below), and 10,000 secrets in block style with
+ * longer key names do not fit in that.
+ *
+ * Nothing here imports the tool's source: the benchmark measures the built CLI from outside, and
+ * the floor's manifests are written here in the tool's format (same keys, value lengths, labels
+ * and state annotation), so that sops has the same work in both.
  */
+import { randomBytes } from 'node:crypto';
 
-import type { Config } from '../src/config/types.js';
-import { type ManifestState, renderPlainSecret } from '../src/model/manifest.js';
-import { renderPath } from '../src/model/paths.js';
-import { cryptoRandom, generateValue } from '../src/model/random.js';
+/** The largest config the tool reads (docs/config.md); 10×N copies that do not fit are skipped. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** What the bench config leaves to the default (docs/config.md). */
+export const ENCRYPTED_REGEX = '^(data|stringData)$';
+
+/** A key's spec in flow-style YAML and the length of the value the tool generates for it. */
+type Spec = [yaml: string, valueLength: number];
 
 /** Random strings of several charsets and lengths (`~`: the defaults, 32 alphanumeric). */
-const PASSWORD = [
-  '~',
-  '{length: 45}',
-  '{length: 24, charset: printable}',
-  '{length: 64, charset: hex}',
-  '{length: 20, chars: abcdef123456}',
+const PASSWORD: Spec[] = [
+  ['~', 32],
+  ['{length: 45}', 45],
+  ['{length: 24, charset: printable}', 24],
+  ['{length: 64, charset: hex}', 64],
+  ['{length: 20, chars: abcdef123456}', 20],
 ];
-const TOKEN = [
-  '{length: 43, charset: base64url}',
-  '{length: 8, charset: numeric}',
-  '{charset: lower}',
+const TOKEN: Spec[] = [
+  ['{length: 43, charset: base64url}', 43],
+  ['{length: 8, charset: numeric}', 8],
+  ['{charset: lower}', 32],
 ];
 /** Random bytes in each encoding. */
-const BYTES = ['{bytes: 32}', '{bytes: 16, encoding: hex}', '{bytes: 24, encoding: base64url}'];
+const BYTES: Spec[] = [
+  ['{bytes: 32}', 44],
+  ['{bytes: 16, encoding: hex}', 32],
+  ['{bytes: 24, encoding: base64url}', 32],
+];
+const UUID: Spec = ['{uuid: true}', 36];
+const SHARED_LENGTH = 40;
+/** A slot a person fills: the tool writes no value for it. */
+const PROVIDED: Spec = ['{provided: true, description: API token}', 0];
 export const SHARED_GROUPS = 10;
 
 export interface BenchSecret {
   index: number;
   name: string;
   namespace: string;
-  /** Key name → flow-style YAML spec. */
-  keys: [string, string][];
+  /** Key name → spec. */
+  keys: [string, Spec][];
 }
 
 /** Secret i: 3 to 6 keys: random strings, bytes, a uuid on every 2nd, a shared value on every
  * 4th, a provided slot on every 20th. */
 export function benchSecret(i: number, copy = 0): BenchSecret {
-  const keys: [string, string][] = [
+  const keys: [string, Spec][] = [
     ['pass', PASSWORD[i % PASSWORD.length]!],
     ['tok', TOKEN[i % TOKEN.length]!],
     ['key', BYTES[(i + 1) % BYTES.length]!],
   ];
-  if (i % 2 === 0) keys.push(['id', '{uuid: true}']);
-  if (i % 4 === 1) keys.push(['db', `{from: db${i % SHARED_GROUPS}}`]);
-  if (i % 20 === 5) keys.push(['api', '{provided: true, description: API token}']);
+  if (i % 2 === 0) keys.push(['id', UUID]);
+  if (i % 4 === 1) keys.push(['db', [`{from: db${i % SHARED_GROUPS}}`, SHARED_LENGTH]]);
+  if (i % 20 === 5) keys.push(['api', PROVIDED]);
   const ns = `ns${String(i % 50).padStart(2, '0')}`;
   return {
     index: i,
@@ -62,7 +78,7 @@ export function benchSecret(i: number, copy = 0): BenchSecret {
  * charsets and encodings (which `check` never looks at), so that 10,000 secrets fit in 1 MiB.
  */
 export function secretLine(s: BenchSecret, compact = false): string {
-  const keys = s.keys.map(([k, v]) => `${k}: ${compact ? compactSpec(v) : v}`).join(', ');
+  const keys = s.keys.map(([k, [v]]) => `${k}: ${compact ? compactSpec(v) : v}`).join(', ');
   return `- {name: ${s.name}, namespace: ${s.namespace}, keys: {${keys}}}`;
 }
 
@@ -77,7 +93,7 @@ function compactSpec(spec: string): string {
 export function configText(secrets: BenchSecret[], compact = false): string {
   const shared = Array.from(
     { length: SHARED_GROUPS },
-    (_, g) => `  db${g}: {length: 40, rotateEvery: 30d}`,
+    (_, g) => `  db${g}: {length: ${SHARED_LENGTH}, rotateEvery: 30d}`,
   );
   return [
     'version: 1',
@@ -101,45 +117,34 @@ export interface Plaintext {
 }
 
 /**
- * The plaintext manifests the tool gives sops for a first sync of this config: the same
- * renderer, value generators and state annotation, so the floor encrypts the same bytes.
+ * The plaintext manifests the tool gives sops for a first sync of these secrets, as the tool
+ * writes them (every scalar a JSON string, values base64 under `data`, the managed-by label and
+ * the state annotation), with random values of the lengths the tool generates.
  */
-export function plaintextManifests(config: Config, now: Date): Plaintext[] {
+export function plaintextManifests(secrets: BenchSecret[], now: Date): Plaintext[] {
   const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const shared = new Map<string, string>();
-  for (const [name, spec] of config.shared) {
-    if (spec.source.kind !== 'provided') shared.set(name, generateValue(spec.source, cryptoRandom));
-  }
-  return config.secrets.map((secret) => {
-    const data = new Map<string, string>();
-    const state: ManifestState = { version: 1, keys: {} };
-    for (const key of secret.keys) {
-      const src = key.source;
-      if (src.kind === 'provided') continue;
-      const value = src.kind === 'shared' ? shared.get(src.from) : generateValue(src, cryptoRandom);
-      if (value === undefined) continue;
-      data.set(key.name, value);
-      state.keys[key.name] = {
-        generated: stamp,
-        rotated: stamp,
-        ...(src.kind === 'shared' ? { shared: src.from } : {}),
-      };
-    }
-    return {
-      path: renderPath(config.output, {
-        namespace: secret.namespace,
-        name: secret.name,
-        environment: undefined,
-      }),
-      text: renderPlainSecret({
-        name: secret.name,
-        namespace: secret.namespace,
-        type: secret.type,
-        labels: secret.labels,
-        annotations: secret.annotations,
-        state,
-        data,
-      }),
+  const q = (x: string) => JSON.stringify(x);
+  return secrets.map((s) => {
+    const keys = s.keys.filter(([, [, length]]) => length > 0).sort(([a], [b]) => (a < b ? -1 : 1));
+    const state = {
+      version: 1,
+      keys: Object.fromEntries(
+        keys.map(([k, [spec]]) => {
+          const shared = /^\{from: (\w+)\}$/.exec(spec)?.[1];
+          return [k, { generated: stamp, rotated: stamp, ...(shared ? { shared } : {}) }];
+        }),
+      ),
     };
+    const value = (length: number) =>
+      Buffer.from(randomBytes(length).toString('base64url').slice(0, length)).toString('base64');
+    const text = [
+      'apiVersion: v1\nkind: Secret\nmetadata:\n',
+      `  name: ${q(s.name)}\n  namespace: ${q(s.namespace)}\n`,
+      `  labels:\n    ${q('app.kubernetes.io/managed-by')}: ${q('gitops-secrets')}\n`,
+      `  annotations:\n    ${q('gitops-secrets.io/state')}: ${q(JSON.stringify(state))}\n`,
+      `type: ${q('Opaque')}\ndata:\n`,
+      ...keys.map(([k, [, length]]) => `  ${q(k)}: ${q(value(length))}\n`),
+    ].join('');
+    return { path: `secrets/${s.namespace}/${s.name}.yaml`, text };
   });
 }

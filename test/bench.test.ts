@@ -1,13 +1,14 @@
 /**
  * The benchmark at N = 20, so that it cannot rot. Asserts only that it completes, that the no-op
- * sync starts no sops process, and that every figure is there; times are not asserted here
- * (that is the benchmark's job: `npm run bench`).
+ * sync starts no sops process, that every figure is there and that the budget table has its five
+ * rows; times are not asserted here (that is the benchmark's job: `npm run bench`).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import type { Results } from '../bench/report.js';
 import { ROOT, TOOLS_BIN } from './helpers/scenario.js';
 
 test('the benchmark runs at N=20 and reports 0 sops processes for the no-op sync', async (t) => {
@@ -26,14 +27,21 @@ test('the benchmark runs at N=20 and reports 0 sops processes for the no-op sync
     },
   );
   t.is(r.exitCode, 0, `${r.stderr}`.slice(-3000));
-  t.regex(String(r.stdout), /\| target \(issue 6\) \|/);
+  const budget = String(r.stdout)
+    .split('\n')
+    .filter((line) => /\| (PASS|MISS) \|$/.test(line))
+    .map((line) => line.split(' | ')[0]);
+  t.deepEqual(budget, [
+    '| first sync, N=20',
+    '| no-op sync, N=20',
+    '| rotate 2 of 20',
+    '| `check`, N=200',
+    '| GitHub API calls per sync',
+  ]);
 
-  const results = JSON.parse(await readFile(out, 'utf8')) as Record<
-    string,
-    Record<string, unknown>
-  >;
-  t.is(results.noopSync!.sopsProcesses, 0);
-  t.is(results.noopSync!.commit, null);
+  const results = JSON.parse(await readFile(out, 'utf8')) as Results;
+  t.is(results.noopSync.sopsProcesses, 0);
+  t.is(results.noopSync.commit, null);
   const figure = (path: string) => {
     const value = path
       .split('.')
@@ -48,22 +56,21 @@ test('the benchmark runs at N=20 and reports 0 sops processes for the no-op sync
     'floor.cpuMs',
     'firstSync.ms',
     'firstSync.ratio',
-    'firstSync.cpuRatio',
+    'firstSync.cpuMs',
     'firstSync.sopsProcesses',
     'firstSync.files',
     'firstSync.rssMb',
     'noopSync.ms',
     'noopSync.ratio',
-    'noopSync.cpuRatio',
     'noopSync.rssMb',
     'rotate.secrets',
     'rotate.files',
     'rotate.ms',
-    'rotate.floorMs',
     'rotate.ratio',
-    'rotate.cpuRatio',
     'rotate.sopsProcesses',
     'rotate.rssMb',
+    'rotateFloor.ms',
+    'rotateFloor.files',
     'checkN.ms',
     'checkN.rssMb',
     'checkN.sopsProcesses',
@@ -75,13 +82,16 @@ test('the benchmark runs at N=20 and reports 0 sops processes for the no-op sync
     'github.openPr.calls',
     'github.updatePr.calls',
     'github.noop.calls',
+    'github.noop.sopsProcesses',
     'github.maxCalls',
   ])
     figure(path);
-  t.is(results.n as unknown as number, 20);
-  t.is((results.check10N!.secrets as number) / 10, 20);
-  t.is(results.firstSync!.files, 20);
-  t.is(results.checkN!.sopsProcesses, 0, 'check starts no sops process');
-  t.deepEqual(results.github!.violations, []);
-  t.is((results.targets as unknown as unknown[]).length, 7);
+  t.is(results.n, 20);
+  t.is(results.check10N!.secrets / 10, 20);
+  t.is(results.firstSync.files, 20);
+  t.is(results.checkN.sopsProcesses, 0, 'check starts no sops process');
+  t.deepEqual(results.github.violations, []);
+  t.is(results.budget.length, 5);
+  t.is(results.rotate.files, 2);
+  t.is(results.github.noop.sopsProcesses, 0);
 });
