@@ -4,11 +4,9 @@ import {
   NOT_RE2,
   secretDataKeys,
 } from '../model/encryption-selectors.js';
-import type { Report } from './parse.js';
+import type { FieldPath, Report } from './report.js';
 import type { RawConfig } from './schema.js';
 import type { EnvironmentSpec, SecretSpec, SharedSpec } from './types.js';
-
-type FieldPath = (string | number)[];
 
 /**
  * An `encryptedRegex` the config sets (top level, or an environment's own) that would leave a

@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, UsageError } from '../errors.js';
-import { MAX_CONFIG_BYTES, parseFast } from './fast.js';
+import { MAX_CONFIG_BYTES, parseConfig } from './parse.js';
 import { refuseOutsideRepo } from './repo-file.js';
 import type { Config } from './types.js';
 import { decodeUtf8, notUtf8Message } from './utf8.js';
 
-export { MAX_CONFIG_BYTES } from './fast.js';
+export { MAX_CONFIG_BYTES } from './parse.js';
 
 /**
  * Reads and validates a config file; throws ConfigError (exit 2) with every problem found.
@@ -53,12 +53,7 @@ export async function loadConfig(
   }
   const text = decoded.text;
   onText?.(text);
-  // A valid config needs neither zod nor the yaml package's positions: they load only when a
-  // config has a problem to report.
-  const fast = parseFast(text, displayName);
-  if (fast) return fast;
-  const { parseConfig } = await import('./parse.js');
-  const result = parseConfig(text, displayName, { fast: false });
+  const result = parseConfig(text, displayName);
   if (!result.config) throw new ConfigError(result.problems);
   return result.config;
 }

@@ -1,25 +1,26 @@
 import { z } from 'zod';
 
-import {
-  CHARSETS,
-  DNS1123_LABEL_RE,
-  DNS1123_SUBDOMAIN_RE,
-  DURATION_RE,
-  ENCODINGS,
-  type SOURCE_FIELDS,
-} from './vocabulary.js';
+/** The charsets a random string can be drawn from. */
+export const CHARSETS = [
+  'alphanumeric',
+  'alpha',
+  'lower',
+  'upper',
+  'numeric',
+  'hex',
+  'base64url',
+  'printable',
+] as const;
+export type Charset = (typeof CHARSETS)[number];
 
-export {
-  CHARSETS,
-  type Charset,
-  DNS1123_LABEL_RE,
-  DNS1123_SUBDOMAIN_RE,
-  DURATION_RE,
-  ENCODINGS,
-  type Encoding,
-  KEY_NAME_RE,
-  SOURCE_FIELDS,
-} from './vocabulary.js';
+export const ENCODINGS = ['base64', 'base64url', 'hex'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+export const DURATION_RE = /^[1-9][0-9]{0,5}[hdw]$/;
+export const KEY_NAME_RE = /^[-._a-zA-Z0-9]+$/;
+export const DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS1123_SUBDOMAIN_RE =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const duration = z
   .string()
@@ -68,10 +69,8 @@ const sourceFields = {
     .describe('Keep the value before the last rotation as <KEY>_PREVIOUS.'),
 };
 
-// SOURCE_FIELDS (vocabulary.ts, for the checks that do not go through zod) names exactly these.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameFields: Same<keyof typeof sourceFields, (typeof SOURCE_FIELDS)[number]> = true;
-void sameFields;
+/** The fields a key (or a shared value) can carry, in order. */
+export const SOURCE_FIELDS = Object.keys(sourceFields) as (keyof typeof sourceFields)[];
 
 export const keySchema = z
   .strictObject({
@@ -181,6 +180,7 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type RawKey = z.infer<typeof keySchema>;
 export type RawShared = z.infer<typeof sharedSchema>;
 export type RawSops = z.infer<typeof sopsSchema>;
+export type RawSecret = z.infer<typeof secretSchema>;
 
 /** The JSON Schema shipped as config/schema.json. */
 export function configJsonSchema(): Record<string, unknown> {

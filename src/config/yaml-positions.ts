@@ -1,16 +1,5 @@
 import { type Document, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
-
-export type FieldPath = readonly (string | number)[];
-
-/** Formats a field path the way users write it: `secrets[0].keys.session_secret`. */
-export function formatPath(path: FieldPath): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? part : `.${part}`;
-  }
-  return out;
-}
+import type { FieldPath } from './report.js';
 
 /**
  * Finds the line and column of a field in a parsed document. With `key`, points at the key of

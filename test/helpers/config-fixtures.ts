@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { CHARSETS } from '../../src/config/vocabulary.js';
+import { CHARSETS } from '../../src/config/schema.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const VALID_DIR = join(ROOT, 'fixtures/configs/valid');
