@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
 import { renderPlainSecret } from '../src/model/manifest.js';
 import { selectionPaths } from '../src/plan/plan.js';
-import { shortLivedGo, sopsJobs, writtenBy } from '../src/ports/sops.js';
+import { rotateFlags, shortLivedGo, sopsJobs } from '../src/ports/sops.js';
 import { FAKE_SOPS, REAL_SOPS } from './helpers/reliability.js';
 import { example, exampleScenario, makeScenario } from './helpers/scenario.js';
 
@@ -190,7 +190,7 @@ secrets:
   t.is(Buffer.from(doc.data.token ?? '', 'base64').toString().length, 20);
 });
 
-test('a run whose encryptions name a recent sops starts no `sops --version`; one whose output does not checks it before it commits', async (t) => {
+test('a run checks the sops version once, before its first sops process; --json counts every process', async (t) => {
   const s = await exampleScenario('fairwinds-insights.yaml');
   t.teardown(() => s.cleanup());
   const log = join(s.dir, 'argv.log');
@@ -202,56 +202,60 @@ test('a run whose encryptions name a recent sops starts no `sops --version`; one
   const first = await s.run(['sync', '--no-push', '--json'], { env });
   t.is(first.exitCode, 0, first.stderr);
   const calls = (await readFile(log, 'utf8')).trim().split('\n');
+  t.is(calls[0], '--version --disable-version-check');
   t.true(
-    calls.every((c) => c.startsWith('encrypt ')),
+    calls.slice(1).every((c) => c.startsWith('encrypt ')),
     calls.join('\n'),
   );
   t.is((JSON.parse(first.stdout) as { sopsProcesses: number }).sopsProcesses, calls.length);
-
-  await s.git(['branch', '-D', 'gitops-secrets/sync']);
-  const log2 = join(s.dir, 'argv2.log');
-  const second = await s.run(['sync', '--no-push', '--json'], {
-    env: { ...env, SOPS_ARGV_LOG: log2, SOPS_RECORD_NEXT: join(FAKE_SOPS, 'no-version-line.sh') },
-  });
-  t.is(second.exitCode, 0, second.stderr);
-  const calls2 = (await readFile(log2, 'utf8')).trim().split('\n');
-  t.true(calls2[0]!.startsWith('encrypt '));
-  t.deepEqual(
-    calls2.filter((c) => !c.startsWith('encrypt ')),
-    ['--version --disable-version-check'],
-  );
   t.regex(
     await s.git(['log', '-1', '--format=%s', 'gitops-secrets/sync']),
     /^chore\(secrets\): generate 5 keys/,
   );
 });
 
-test('writtenBy reads the sops version an encrypted document records, and nothing else', async (t) => {
-  const s = await makeScenario();
-  t.teardown(() => s.cleanup());
-  const out = await execa(
-    REAL_SOPS,
+test('recipient changes become sops rotate flags for all six kinds of key', (t) => {
+  t.deepEqual(
+    rotateFlags({
+      add: [
+        'age:age1a',
+        'age:age1b',
+        'pgp:FP1',
+        'kms:arn:aws:kms:eu-west-1:1:key/k',
+        'gcpKms:projects/p/locations/l/keyRings/r/cryptoKeys/k',
+        'azureKv:https://v.vault.azure.net/keys/k/1',
+        'hcVault:https://vault:8200/v1/transit/keys/k',
+      ],
+      remove: [
+        'age:age1old',
+        'hcVaultTransit:https://vault:8200/v1/transit/keys/old',
+        'azureKv:https://v.vault.azure.net/keys/old/2',
+      ],
+    }),
     [
-      'encrypt',
-      '--filename-override',
-      'secret.yaml',
-      '--input-type',
-      'yaml',
-      '--output-type',
-      'yaml',
-      '--age',
-      s.recipient,
-      '--encrypted-regex',
-      '^data$',
+      '--add-age',
+      'age1a,age1b',
+      '--add-pgp',
+      'FP1',
+      '--add-kms',
+      'arn:aws:kms:eu-west-1:1:key/k',
+      '--add-gcp-kms',
+      'projects/p/locations/l/keyRings/r/cryptoKeys/k',
+      '--add-azure-kv',
+      'https://v.vault.azure.net/keys/k/1',
+      '--add-hc-vault-transit',
+      'https://vault:8200/v1/transit/keys/k',
+      '--rm-age',
+      'age1old',
+      '--rm-azure-kv',
+      'https://v.vault.azure.net/keys/old/2',
+      '--rm-hc-vault-transit',
+      'https://vault:8200/v1/transit/keys/old',
     ],
-    { env: s.env, input: 'kind: Secret\ndata:\n    version: "3.99.0"\n' },
   );
-  t.deepEqual(writtenBy(out.stdout), [3, 13, 2]);
-  t.deepEqual(writtenBy(`${out.stdout}\n`), [3, 13, 2]);
-  t.is(writtenBy('data:\n    version: 3.13.2\n'), undefined, 'no sops section');
-  t.is(writtenBy(`${out.stdout}\nextra: 1\n`), undefined, 'a top-level key after it');
-  t.is(writtenBy(out.stdout.replace(/\n {4}version: .*$/, '')), undefined, 'no version line');
-  t.deepEqual(writtenBy('a: 1\nsops:\n    mac: x\n    version: 3.8.0\n'), [3, 8, 0]);
+  t.throws(() => rotateFlags({ add: ['hckms:x'], remove: [] }), {
+    message: /unknown recipient kind/,
+  });
 });
 
 test('a run that starts with no encryption (set) still checks the sops version, once; a sops too old fails it, nothing committed', async (t) => {

@@ -1,0 +1,137 @@
+import { ExternalError } from '../errors.js';
+
+/** Stable sops exit codes (getsops/sops cmd/sops/codes/codes.go) and what to tell the user. */
+const EXIT_CODES: Record<number, { what: string; remedy: string }> = {
+  2: { what: 'could not read the input file', remedy: 'check the file exists and is readable' },
+  3: { what: 'could not write the output file', remedy: 'check the disk and its permissions' },
+  5: { what: 'could not read .sops.yaml', remedy: 'fix the syntax of .sops.yaml' },
+  7: { what: 'invalid value for sops set', remedy: 'report this as a bug' },
+  21: {
+    what: 'could not encrypt the MAC',
+    remedy: 'check the recipients in the config or .sops.yaml',
+  },
+  23: {
+    what: 'could not encrypt the document',
+    remedy: 'check the recipients in the config or .sops.yaml',
+  },
+  24: {
+    what: 'could not decrypt the MAC',
+    remedy: 'check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+  },
+  25: {
+    what: 'could not decrypt the document',
+    remedy: 'check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+  },
+  49: { what: 'cannot change keys of a file that does not exist', remedy: 'run sync again' },
+  51: {
+    what: 'MAC mismatch: the file was changed after it was encrypted (e.g. an annotation edited by hand)',
+    remedy: 'restore the file from git history, or re-create it with sops',
+  },
+  52: { what: 'the file has no MAC', remedy: 'restore the file from git history' },
+  61: {
+    what: 'no recipients: the config names none and no .sops.yaml creation rule matches',
+    remedy: 'add `sops: { age: [age1...] }` to the config, or a creation rule to .sops.yaml',
+  },
+  91: { what: 'invalid tree path', remedy: 'report this as a bug' },
+  100: { what: 'no file given', remedy: 'report this as a bug' },
+  111: { what: 'no encryption key found', remedy: 'name recipients in the config or .sops.yaml' },
+  128: {
+    what: 'could not retrieve the data key: no private key here can open this file',
+    remedy: 'provide the private key of one of its recipients (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+  },
+  203: { what: 'the file is already encrypted', remedy: 'report this as a bug' },
+};
+
+/** How a sops process ended: the fields of execa's result the message is built from. */
+export interface SopsOutcome {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  timedOut: boolean;
+  isMaxBuffer: boolean;
+  /** Node's error code when the process could not start (ENOENT, EACCES). */
+  code: string | undefined;
+  stderr: string;
+}
+
+/**
+ * The user's message for a failed sops process, from its exit code and its stderr (scrubbed);
+ * never from its stdout or its input, and never execa's `message`, which embeds stdout.
+ */
+export function sopsError(
+  bin: string,
+  outcome: SopsOutcome,
+  file: string | undefined,
+  input: string | undefined,
+): ExternalError {
+  if (outcome.code === 'ENOENT' || outcome.code === 'EACCES') return missing(bin, outcome.code);
+  const where = file ? ` on ${file}` : '';
+  if (outcome.timedOut) {
+    return new ExternalError(
+      'sops',
+      `sops timed out${where}`,
+      'check that sops can reach its key service; GITOPS_SECRETS_SOPS_TIMEOUT_MS raises the limit',
+    );
+  }
+  if (outcome.isMaxBuffer) return new ExternalError('sops', `sops printed too much${where}`);
+  if (outcome.signal)
+    return new ExternalError('sops', `sops was stopped by ${outcome.signal}${where}`);
+  const stderr = scrub(outcome.stderr.trim(), input);
+  const known = outcome.exitCode !== undefined ? EXIT_CODES[outcome.exitCode] : undefined;
+  const detail = stderr ? `\n  sops said: ${stderr.split('\n').slice(0, 6).join('\n  ')}` : '';
+  return new ExternalError(
+    'sops',
+    `sops failed${where} (exit ${outcome.exitCode ?? '?'}${known ? `: ${known.what}` : ''})${detail}`,
+    known?.remedy,
+  );
+}
+
+function missing(bin: string, code: string): ExternalError {
+  return new ExternalError(
+    'sops',
+    code === 'ENOENT'
+      ? `sops not found (looked for "${bin}" on PATH)`
+      : `could not start sops (${code})`,
+    'install sops 3.11 or newer (npm run tools installs the pinned one into .tools/bin), or set GITOPS_SECRETS_SOPS',
+  );
+}
+
+/**
+ * sops's stderr, safe to show: any run of 8+ characters that also occurs in what it was given
+ * on stdin (a value, its base64) is withheld, and so are long hex strings (a MAC mismatch
+ * prints digests of the plaintext values).
+ */
+export function scrub(stderr: string, input: string | undefined): string {
+  let out = stderr.replace(/[0-9a-fA-F]{32,}/g, '[digest withheld]');
+  const values = secretsIn(input);
+  if (values.length > 0) {
+    out = out.replace(/[^\s"'`,;:()[\]{}<>=]{8,}/g, (token) =>
+      values.some((v) => v.includes(token)) ? '[withheld]' : token,
+    );
+  }
+  return out;
+}
+
+/** The secret parts of what sops was given: a `set` value, or the values under `data:`. */
+function secretsIn(input: string | undefined): string[] {
+  if (!input) return [];
+  if (input.startsWith('"')) {
+    try {
+      const v = JSON.parse(input) as unknown;
+      return typeof v === 'string' ? [v, Buffer.from(v, 'base64').toString('utf8')] : [input];
+    } catch {
+      return [input];
+    }
+  }
+  const out: string[] = [];
+  let inData = false;
+  for (const line of input.split('\n')) {
+    if (/^\S/.test(line)) inData = /^(data|stringData):/.test(line);
+    else if (inData) {
+      const m = /^\s+[^:]+:\s*(.+)$/.exec(line);
+      // The renderer writes each value as a JSON string: the secret is what is inside the quotes.
+      const v = m?.[1]?.replace(/^"(.*)"$/, '$1');
+      if (v) out.push(v, Buffer.from(v, 'base64').toString('utf8'));
+    }
+  }
+  return out;
+}
