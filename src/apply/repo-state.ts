@@ -1,10 +1,20 @@
-import { closeSync, type Dirent, openSync, readdirSync, readSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../config/types.js';
-import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
-import { type ManifestInfo, type ManifestProblem, readManifest } from '../model/manifest.js';
+import {
+  isProblem,
+  type ManifestInfo,
+  type ManifestProblem,
+  readManifest,
+} from '../model/manifest.js';
 import { templateDirs, templateMatcher } from '../model/paths.js';
+import type { Plan } from '../plan/plan.js';
 import type { GitPort } from '../ports/git.js';
+import type { Carried } from './apply.js';
+import type { Located } from './locate.js';
+import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink, SOPS_YAML } from './sops-yaml-file.js';
+
+type Manifests = Map<string, ManifestInfo | ManifestProblem>;
 
 /** The directories below which the output template can put files (its static prefix). */
 export function outputDirs(config: Config): string[] {
@@ -17,41 +27,177 @@ export function managedPaths(config: Config, files: Map<string, string>): Map<st
   return new Map([...files].filter(([path]) => matcher.test(path)));
 }
 
-/** Reads manifests by blob id (one `git cat-file --batch`) and parses their plaintext parts. */
-export async function readManifestsFromGit(
-  git: GitPort,
-  blobs: Map<string, string>,
-): Promise<Map<string, ManifestInfo | ManifestProblem>> {
-  const texts = await git.readBlobs([...blobs.values()]);
-  const out = new Map<string, ManifestInfo | ManifestProblem>();
-  for (const [path, id] of blobs) out.set(path, readManifest(path, texts.get(id) ?? ''));
-  return out;
+/** The manifests read without decrypting, keeping those that could be read. */
+export function infos(map: Manifests): Map<string, ManifestInfo> {
+  return new Map([...map].filter((e): e is [string, ManifestInfo] => !isProblem(e[1])));
 }
 
-let readBuffer = Buffer.allocUnsafe(64 * 1024);
+/**
+ * What a job starts from: the base, plus what earlier runs left on the job branch (paths by
+ * blob id, manifests read without decrypting).
+ */
+export interface RepoState {
+  /** The base's files below the output directories, and its `.sops.yaml`. */
+  baseListing: Map<string, string>;
+  /** The base's managed manifests. */
+  baseFiles: Map<string, string>;
+  /** The blob each managed path starts from: the base's, or the job branch's (below). */
+  startBlobs: Map<string, string>;
+  /** Paths the job branch changed (or removed: prune) and the base did not since: kept. */
+  fromBranch: Set<string>;
+  /** Paths both changed: the job branch's blob (its generated keys are carried over). */
+  conflicted: Map<string, string>;
+  /** Workload manifests an earlier rotation on the job branch bumped: kept. */
+  rolloutFromBranch: Map<string, string>;
+  /** The start state of each managed path the run looks at. */
+  existing: Manifests;
+  /** The base's manifests (for the PR's table, and rotations the branch already made). */
+  base: Map<string, ManifestInfo>;
+  /** The job branch's version of each conflicted path the run looks at. */
+  onBranch: Manifests;
+  /** The base's `.sops.yaml`, when the config names no recipients. */
+  sopsYamlText: string | undefined;
+}
 
 /**
- * A small file's text, read into one buffer reused for every file: `readFileSync(path, 'utf8')`
- * also takes an fstat and a buffer per call, about a fifth of the reading time over 10,000
- * manifests of 2 KB.
+ * Reads the state a job plans from. `scope` (the paths a `rotate --secret` can touch) limits
+ * what is read; what an earlier run changed on the job branch is added to it.
  */
-function readText(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, readBuffer, n, readBuffer.length - n, null);
-      if (got === 0) return readBuffer.toString('utf8', 0, n);
-      n += got;
-      if (n === readBuffer.length) {
-        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
-        readBuffer.copy(bigger);
-        readBuffer = bigger;
-      }
+export async function readRepoState(
+  git: GitPort,
+  config: Config,
+  where: Located,
+  scope: Set<string> | undefined,
+): Promise<RepoState> {
+  const { base, baseSha, branchSha } = where;
+  const dirs = outputDirs(config);
+  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML]);
+  await refuseSopsYamlSymlink(git, baseSha, base, baseListing);
+  const baseFiles = managedPaths(config, baseListing);
+  const mb = branchSha ? await git.mergeBase(baseSha, branchSha) : undefined;
+  const listManaged = async (commit: string | undefined) =>
+    commit ? managedPaths(config, await git.listFiles(commit, dirs)) : new Map<string, string>();
+  const start = startFrom(baseFiles, await listManaged(branchSha), await listManaged(mb), {
+    onBranch: branchSha !== undefined,
+  });
+  const rolloutFromBranch = await rolloutCarried(git, config, where, mb);
+  if (scope) for (const path of [...start.fromBranch, ...start.conflicted.keys()]) scope.add(path);
+  const inScope = <T>(m: Map<string, T>) =>
+    scope ? new Map([...m].filter(([path]) => scope.has(path))) : m;
+  const sopsYamlBlob = config.sops.hasRecipients ? undefined : baseListing.get(SOPS_YAML);
+  const read = readerOf(
+    await git.readBlobs([
+      ...new Set([
+        ...inScope(baseFiles).values(),
+        ...inScope(start.startBlobs).values(),
+        ...inScope(start.conflicted).values(),
+        ...(sopsYamlBlob ? [sopsYamlBlob] : []),
+      ]),
+    ]),
+  );
+  const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : undefined;
+  refuseNonUtf8SopsYaml(sopsYamlText, base);
+  return {
+    baseListing,
+    baseFiles,
+    ...start,
+    rolloutFromBranch,
+    existing: read.manifests(inScope(start.startBlobs)),
+    base: infos(read.manifests(inScope(baseFiles))),
+    onBranch: read.manifests(inScope(start.conflicted)),
+    sopsYamlText,
+  };
+}
+
+/**
+ * Which blob each path starts from, from the base's, the job branch's and their merge base's
+ * listings: a change only the branch made is kept; one both made is the base's, and the
+ * branch's version is remembered (`conflicted`).
+ */
+function startFrom(
+  baseFiles: Map<string, string>,
+  branchFiles: Map<string, string>,
+  mbFiles: Map<string, string>,
+  { onBranch }: { onBranch: boolean },
+) {
+  const startBlobs = new Map<string, string>();
+  const fromBranch = new Set<string>();
+  const conflicted = new Map<string, string>();
+  for (const path of new Set([...baseFiles.keys(), ...branchFiles.keys()])) {
+    const b = baseFiles.get(path);
+    const s = branchFiles.get(path);
+    const m = mbFiles.get(path);
+    if (s !== undefined && s !== b && b === m) {
+      startBlobs.set(path, s);
+      fromBranch.add(path);
+    } else if (s === undefined && b !== undefined && b === m && onBranch) {
+      fromBranch.add(path); // removed on the branch (prune)
+    } else if (b !== undefined) {
+      startBlobs.set(path, b);
+      if (s !== undefined && s !== b && s !== m) conflicted.set(path, s);
     }
-  } finally {
-    closeSync(fd);
   }
+  return { startBlobs, fromBranch, conflicted };
+}
+
+/** Workload manifests bumped by an earlier rotation on the branch, the base unchanged since. */
+async function rolloutCarried(
+  git: GitPort,
+  config: Config,
+  where: Located,
+  mb: string | undefined,
+): Promise<Map<string, string>> {
+  const paths = [...new Set(config.secrets.flatMap((x) => x.rollout))];
+  const carried = new Map<string, string>();
+  if (paths.length === 0 || !where.branchSha) return carried;
+  const b = await git.listFiles(where.baseSha, paths);
+  const s = await git.listFiles(where.branchSha, paths);
+  const m = mb ? await git.listFiles(mb, paths) : new Map<string, string>();
+  for (const [p, blob] of s) if (blob !== b.get(p) && b.get(p) === m.get(p)) carried.set(p, blob);
+  return carried;
+}
+
+/** Blob texts, and the manifests they hold (each blob parsed once per path). */
+function readerOf(texts: Map<string, string>) {
+  const cache = new Map<string, ManifestInfo | ManifestProblem>();
+  const byBlob = (id: string, path: string) => {
+    const key = `${id}\0${path}`;
+    let m = cache.get(key);
+    if (!m) {
+      m = readManifest(path, texts.get(id) ?? '');
+      cache.set(key, m);
+    }
+    return m;
+  };
+  return {
+    text: (id: string) => texts.get(id),
+    manifests: (blobs: Map<string, string>): Manifests =>
+      new Map([...blobs].map(([path, id]) => [path, byBlob(id, path)])),
+  };
+}
+
+/**
+ * Keys an earlier run generated on the job branch, in a file the base has changed since: the
+ * plan takes their state from the branch, and the values (decrypted when the run applies) are
+ * carried over instead of generated again.
+ */
+export function carryValues(plan: Plan, state: RepoState): Carried {
+  const carried: Carried = new Map();
+  for (const [path, onBranch] of state.onBranch) {
+    const now = state.existing.get(path);
+    const file = plan.files.find((f) => f.path === path);
+    if (isProblem(onBranch) || !now || isProblem(now) || !file) continue;
+    const keys = file.changes
+      .filter((c) => c.action === 'generate' && onBranch.dataKeys.includes(c.key))
+      .map((c) => c.key);
+    if (keys.length === 0) continue;
+    carried.set(path, new Map(keys.map((k) => [k, ''])));
+    for (const c of file.changes) {
+      const st = onBranch.state.keys[c.key];
+      if (keys.includes(c.key) && st) c.value = { kind: 'carried', state: st };
+    }
+  }
+  return carried;
 }
 
 const SYMLINK: Omit<ManifestProblem, 'path'> = {
@@ -60,60 +206,25 @@ const SYMLINK: Omit<ManifestProblem, 'path'> = {
 };
 
 /**
- * Reads the manifests of a working tree (used by `check` and `list`), without decrypting: those
- * a prefetch read on a worker thread when it read this tree for this template, else here.
+ * Reads the manifests of a working tree (`check`, `list`) without decrypting: the files below
+ * the output template's directory at a path it can render; a symlink there is a problem.
  */
-export async function readManifestsFromDisk(
-  root: string,
-  config: Config,
-  prefetch?: ManifestPrefetch,
-): Promise<Map<string, ManifestInfo | ManifestProblem>> {
-  if (prefetch && prefetch.root === root && prefetch.template === config.output) {
-    const out = new Map<string, ManifestInfo | ManifestProblem>();
-    for await (const chunk of prefetch.entries()) {
-      if (!chunk) return readTree(root, config); // the worker failed: read it all here
-      for (const e of chunk) {
-        if (e.kind === 'symlink') out.set(e.path, { path: e.path, ...SYMLINK });
-        else out.set(e.path, readManifest(e.path, e.kind === 'file' ? e.text : readText(e.full)));
-      }
-    }
-    return out;
-  }
-  prefetch?.cancel();
-  return readTree(root, config);
-}
-
-function readTree(root: string, config: Config): Map<string, ManifestInfo | ManifestProblem> {
+export function readWorkingTree(root: string, config: Config): Manifests {
   const matcher = templateMatcher(config.output);
-  const out = new Map<string, ManifestInfo | ManifestProblem>();
-  const prefix = join(root, sep);
+  const out: Manifests = new Map();
   for (const dir of outputDirs(config)) {
-    const start = join(root, dir);
-    // The order of readdirSync, which the prefetch's worker walks in too.
     let entries: Dirent[];
     try {
-      entries = readdirSync(start, { recursive: true, withFileTypes: true });
+      entries = readdirSync(join(root, dir), { recursive: true, withFileTypes: true });
     } catch {
-      continue;
+      continue; // no such directory: no manifests yet
     }
-    // Read one at a time, synchronously: for thousands of small files this is several times
-    // faster than as many concurrent fs.promises reads, and each text is dropped once parsed.
     for (const e of entries) {
-      const full = e.parentPath.endsWith(sep)
-        ? `${e.parentPath}${e.name}`
-        : `${e.parentPath}${sep}${e.name}`;
-      // readdir's parentPath starts with `start`, itself under `root`: the repo-relative path is
-      // a slice (path.relative normalizes both sides, ~4 µs a file).
-      const path = (full.startsWith(prefix) ? full.slice(prefix.length) : relative(root, full))
-        .split(sep)
-        .join('/');
+      const full = join(e.parentPath, e.name);
+      const path = relative(root, full).split(sep).join('/');
       if (!matcher.test(path)) continue;
-      if (e.isSymbolicLink()) {
-        out.set(path, { path, ...SYMLINK });
-        continue;
-      }
-      if (!e.isFile()) continue;
-      out.set(path, readManifest(path, readText(full)));
+      if (e.isSymbolicLink()) out.set(path, { path, ...SYMLINK });
+      else if (e.isFile()) out.set(path, readManifest(path, readFileSync(full, 'utf8')));
     }
   }
   return out;

@@ -1,13 +1,14 @@
-import { readManifestsFromDisk } from '../apply/repo-state.js';
+import { readWorkingTree } from '../apply/repo-state.js';
 import { readRepoText } from '../config/repo-file.js';
 import type { Config } from '../config/types.js';
-import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
-import { ConfigError } from '../errors.js';
-import { isProblem } from '../model/manifest.js';
+import { ConfigError, ExitCode } from '../errors.js';
+import { changeTable } from '../format.js';
+import { isProblem, type ManifestInfo, type ManifestProblem } from '../model/manifest.js';
 import { readSopsRules } from '../model/recipients.js';
 import { checkSopsYaml } from '../model/sops-yaml-check.js';
 import { plan as makePlan, type Plan } from '../plan/plan.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
+import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
 
 export interface CheckResult {
   pending: boolean;
@@ -22,14 +23,21 @@ export interface CheckResult {
   secrets: number;
 }
 
-/** Reports pending work from plaintext metadata alone: no private key, no sops process. */
-export async function check(
-  config: Config,
-  root: string,
-  now: Date,
-  prefetch?: ManifestPrefetch,
-): Promise<CheckResult> {
-  const existing = await readManifestsFromDisk(root, config, prefetch);
+/**
+ * `check`: reports pending work from the working tree's plaintext metadata alone (no private
+ * key, no sops process, no git); exit 3 when work is pending.
+ */
+export async function check(options: RepoOptions, io: Output): Promise<ExitCode> {
+  const { root, config } = await loadRepoConfig(options);
+  const result = await checkRepo(config, root, options.now);
+  if (options.json) io.out(JSON.stringify(result, null, 2));
+  else for (const line of formatCheck(result)) io.out(line);
+  return result.pending ? ExitCode.pending : ExitCode.ok;
+}
+
+/** The pending work in a working tree (what `check` reports). */
+export async function checkRepo(config: Config, root: string, now: Date): Promise<CheckResult> {
+  const existing = readWorkingTree(root, config);
   const sopsYaml = config.sops.hasRecipients
     ? undefined
     : await readRepoText(root, '.sops.yaml', 'sops config');
@@ -49,26 +57,7 @@ export async function check(
   const due = changeRows(rotatePlan, empty, empty).filter(
     (r) => !r.key.endsWith('_PREVIOUS') || r.action === 'needs input',
   );
-
-  // Consumers of one shared value must record the same rotation; a key added by hand records
-  // none. Either means the values may differ (checked without decrypting).
-  const byShared = new Map<string, Map<string, string>>();
-  for (const file of syncPlan.files) {
-    const info = existing.get(file.path);
-    if (!info || isProblem(info)) continue;
-    for (const key of file.secret.keys) {
-      if (key.source.kind !== 'shared' || !info.dataKeys.includes(key.name)) continue;
-      const st = info.state.keys[key.name];
-      const group = file.environment ? `${key.source.from}@${file.environment}` : key.source.from;
-      const m = byShared.get(group) ?? new Map<string, string>();
-      m.set(`${file.path}#${key.name}`, st?.shared === key.source.from ? st.rotated : 'unrecorded');
-      byShared.set(group, m);
-    }
-  }
-  const sharedDrift = [...byShared]
-    .filter(([, m]) => new Set(m.values()).size > 1 || [...m.values()].includes('unrecorded'))
-    .map(([shared, m]) => ({ shared, paths: [...m.keys()].sort() }));
-
+  const sharedDrift = sharedValueDrift(syncPlan, existing);
   const pending =
     sync.length > 0 ||
     due.length > 0 ||
@@ -84,4 +73,64 @@ export async function check(
     sharedDrift,
     secrets: syncPlan.files.length,
   };
+}
+
+/**
+ * Consumers of one shared value must record the same rotation; a key added by hand records
+ * none. Either means the values may differ (checked without decrypting).
+ */
+function sharedValueDrift(
+  syncPlan: Plan,
+  existing: Map<string, ManifestInfo | ManifestProblem>,
+): CheckResult['sharedDrift'] {
+  const byShared = new Map<string, Map<string, string>>();
+  for (const file of syncPlan.files) {
+    const info = existing.get(file.path);
+    if (!info || isProblem(info)) continue;
+    for (const key of file.secret.keys) {
+      if (key.source.kind !== 'shared' || !info.dataKeys.includes(key.name)) continue;
+      const st = info.state.keys[key.name];
+      const group = file.environment ? `${key.source.from}@${file.environment}` : key.source.from;
+      const m = byShared.get(group) ?? new Map<string, string>();
+      m.set(`${file.path}#${key.name}`, st?.shared === key.source.from ? st.rotated : 'unrecorded');
+      byShared.set(group, m);
+    }
+  }
+  return [...byShared]
+    .filter(([, m]) => new Set(m.values()).size > 1 || [...m.values()].includes('unrecorded'))
+    .map(([shared, m]) => ({ shared, paths: [...m.keys()].sort() }));
+}
+
+export function formatCheck(result: CheckResult): string[] {
+  const out: string[] = [];
+  if (!result.pending) {
+    out.push(`ok: ${result.secrets} secret${result.secrets === 1 ? '' : 's'}, nothing pending`);
+    return out;
+  }
+  for (const p of result.problems) out.push(`problem: ${p.path} ${p.problem}; fix: ${p.remedy}`);
+  const missing = result.sync.filter((r) => r.action !== 'needs input');
+  if (missing.length > 0) {
+    out.push('pending for sync:');
+    out.push(...changeTable(missing));
+  }
+  const needs = result.sync.filter((r) => r.action === 'needs input');
+  if (needs.length > 0) {
+    out.push('empty slots (fill with `gitops-secrets set`):');
+    out.push(...changeTable(needs));
+  }
+  if (result.due.length > 0) {
+    out.push('due for rotation:');
+    out.push(...changeTable(result.due));
+  }
+  if (result.orphans.length > 0) {
+    out.push('orphaned (not in the config; `sync --prune` removes):');
+    for (const o of result.orphans)
+      out.push(`  ${o.path}${o.keys.length > 0 ? `: ${o.keys.join(', ')}` : ''}`);
+  }
+  for (const d of result.sharedDrift) {
+    out.push(
+      `shared value ${d.shared} may differ between consumers (rotation dates differ, or one was added by hand): ${d.paths.join(', ')}`,
+    );
+  }
+  return out;
 }

@@ -1,8 +1,10 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { dirname, join, resolve } from 'node:path';
+import { ExitCode, UsageError } from '../errors.js';
+import type { Output } from './common.js';
 
 export interface InitOptions {
+  /** The repository (`--repo`). */
   repo: string;
   config: string;
   age: string | undefined;
@@ -98,8 +100,22 @@ jobs:
 `;
 }
 
+/** `init`: writes the starter files and says what to do next. */
+export async function init(options: InitOptions, io: Output): Promise<ExitCode> {
+  const written = await writeStarterFiles({ ...options, repo: resolve(options.repo) });
+  for (const f of written) io.out(`wrote ${f}`);
+  if (!options.age)
+    io.out(
+      'no --age given: add recipients to .sops.yaml or to `sops:` in the config before the first sync',
+    );
+  io.out(
+    `next: edit ${options.config}, then run \`gitops-secrets check\` and \`gitops-secrets sync\``,
+  );
+  return ExitCode.ok;
+}
+
 /** Writes a starter config, a .sops.yaml (with --age) and the workflows; never overwrites without --force. */
-export async function init(options: InitOptions): Promise<string[]> {
+export async function writeStarterFiles(options: InitOptions): Promise<string[]> {
   if (options.age !== undefined && !/^age1[0-9a-z]{20,}$/.test(options.age)) {
     throw new UsageError(
       `--age ${options.age} is not an age recipient (age1...)`,

@@ -1,9 +1,11 @@
-import { readManifestsFromDisk } from '../apply/repo-state.js';
+import { readWorkingTree } from '../apply/repo-state.js';
 import type { Config, KeySource, KeySpec } from '../config/types.js';
-import type { ManifestPrefetch } from '../core/manifest-prefetch.js';
-import { isProblem } from '../model/manifest.js';
+import { ExitCode } from '../errors.js';
+import { table } from '../format.js';
+import { isProblem, type ManifestInfo, type ManifestProblem } from '../model/manifest.js';
 import { renderPath } from '../model/paths.js';
 import { nextDue } from '../plan/plan.js';
+import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
 
 export interface ListedKey {
   key: string;
@@ -52,14 +54,18 @@ export function describeSource(source: KeySource): string {
   }
 }
 
-/** Every secret and shared value with its state, from plaintext metadata only. */
-export async function list(
-  config: Config,
-  root: string,
-  now: Date,
-  prefetch?: ManifestPrefetch,
-): Promise<ListResult> {
-  const existing = await readManifestsFromDisk(root, config, prefetch);
+/** `list`: every secret and shared value with its state, from plaintext metadata only. */
+export async function list(options: RepoOptions, io: Output): Promise<ExitCode> {
+  const { root, config } = await loadRepoConfig(options);
+  const result = listRepo(config, root, options.now);
+  if (options.json) io.out(JSON.stringify(result, null, 2));
+  else for (const line of formatList(result)) io.out(line);
+  return ExitCode.ok;
+}
+
+/** What `list` reports for a working tree. */
+export function listRepo(config: Config, root: string, now: Date): ListResult {
+  const existing = readWorkingTree(root, config);
   const secrets: ListedSecret[] = [];
   const shared = new Map<string, ListedShared>();
   for (const secret of config.secrets) {
@@ -70,39 +76,7 @@ export async function list(
         environment,
       });
       const info = existing.get(path);
-      const keys: ListedKey[] = secret.keys.map((key: KeySpec) => {
-        const policy =
-          key.source.kind === 'shared'
-            ? config.shared.get(key.source.from)?.rotateEvery
-            : key.rotateEvery;
-        if (info && isProblem(info))
-          return {
-            key: key.name,
-            source: describeSource(key.source),
-            state: 'unreadable',
-            lastRotated: null,
-            nextDue: null,
-          };
-        const present = info?.dataKeys.includes(key.name) ?? false;
-        const st = info?.state.keys[key.name];
-        const due = present ? nextDue(policy, st?.rotated) : undefined;
-        const state: ListedKey['state'] = !present
-          ? key.source.kind === 'provided' ||
-            (key.source.kind === 'shared' &&
-              config.shared.get(key.source.from)?.source.kind === 'provided')
-            ? 'needs input'
-            : 'missing'
-          : due && Date.parse(due) <= now.getTime()
-            ? 'due'
-            : 'present';
-        return {
-          key: key.name,
-          source: describeSource(key.source),
-          state,
-          lastRotated: present ? (st?.rotated ?? null) : null,
-          nextDue: due ?? null,
-        };
-      });
+      const keys = secret.keys.map((key) => listKey(config, key, info, now));
       const id = `${secret.namespace}/${secret.name}`;
       secrets.push({
         id,
@@ -114,28 +88,105 @@ export async function list(
       });
       for (const [i, key] of secret.keys.entries()) {
         if (key.source.kind !== 'shared') continue;
-        const spec = config.shared.get(key.source.from)!;
         const group = `${key.source.from}\0${environment ?? ''}`;
-        const entry = shared.get(group) ?? {
-          name: key.source.from,
-          environment: environment ?? null,
-          source: describeSource(spec.source),
-          state: 'missing' as ListedKey['state'],
-          lastRotated: null,
-          nextDue: null,
-          usedBy: [],
-        };
-        const listed = keys[i]!;
+        const entry = shared.get(group) ?? newShared(config, key.source.from, environment);
         entry.usedBy.push({ secret: id, key: key.name, path });
-        if (listed.lastRotated && (!entry.lastRotated || listed.lastRotated > entry.lastRotated)) {
-          entry.lastRotated = listed.lastRotated;
-          entry.nextDue = listed.nextDue;
-          entry.state = listed.state;
-        } else if (!entry.lastRotated && listed.state === 'needs input')
-          entry.state = 'needs input';
+        addUse(entry, keys[i]!);
         shared.set(group, entry);
       }
     }
   }
   return { secrets, shared: [...shared.values()] };
+}
+
+/** One key of one secret's manifest (absent: not written yet). */
+function listKey(
+  config: Config,
+  key: KeySpec,
+  info: ManifestInfo | ManifestProblem | undefined,
+  now: Date,
+): ListedKey {
+  const source = describeSource(key.source);
+  if (info && isProblem(info))
+    return { key: key.name, source, state: 'unreadable', lastRotated: null, nextDue: null };
+  const spec = key.source.kind === 'shared' ? config.shared.get(key.source.from) : undefined;
+  const policy = key.source.kind === 'shared' ? spec?.rotateEvery : key.rotateEvery;
+  const present = info?.dataKeys.includes(key.name) ?? false;
+  const st = info?.state.keys[key.name];
+  const due = present ? nextDue(policy, st?.rotated) : undefined;
+  const state: ListedKey['state'] = !present
+    ? key.source.kind === 'provided' || spec?.source.kind === 'provided'
+      ? 'needs input'
+      : 'missing'
+    : due && Date.parse(due) <= now.getTime()
+      ? 'due'
+      : 'present';
+  return {
+    key: key.name,
+    source,
+    state,
+    lastRotated: present ? (st?.rotated ?? null) : null,
+    nextDue: due ?? null,
+  };
+}
+
+function newShared(config: Config, name: string, environment: string | undefined): ListedShared {
+  return {
+    name,
+    environment: environment ?? null,
+    source: describeSource(config.shared.get(name)!.source),
+    state: 'missing',
+    lastRotated: null,
+    nextDue: null,
+    usedBy: [],
+  };
+}
+
+/** A shared value shows the latest rotation among its consumers. */
+function addUse(entry: ListedShared, listed: ListedKey): void {
+  if (listed.lastRotated && (!entry.lastRotated || listed.lastRotated > entry.lastRotated)) {
+    entry.lastRotated = listed.lastRotated;
+    entry.nextDue = listed.nextDue;
+    entry.state = listed.state;
+  } else if (!entry.lastRotated && listed.state === 'needs input') entry.state = 'needs input';
+}
+
+export function formatList(result: ListResult): string[] {
+  const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
+  const rows: string[][] = [
+    ['SECRET', 'ENV', 'KEY', 'SOURCE', 'STATE', 'LAST ROTATED', 'NEXT DUE'],
+  ];
+  for (const s of result.secrets) {
+    for (const k of s.keys) {
+      rows.push([
+        s.id,
+        s.environment ?? '-',
+        k.key,
+        k.source,
+        k.state,
+        day(k.lastRotated),
+        day(k.nextDue),
+      ]);
+    }
+  }
+  const out = table(rows);
+  if (result.shared.length > 0) {
+    out.push('');
+    const shared: string[][] = [
+      ['SHARED VALUE', 'ENV', 'STATE', 'LAST ROTATED', 'NEXT DUE', 'USED BY'],
+    ];
+    for (const v of result.shared) {
+      const users = v.usedBy.map((u) => `${u.secret} ${u.key}`).join(', ');
+      shared.push([
+        v.name,
+        v.environment ?? '-',
+        v.state,
+        day(v.lastRotated),
+        day(v.nextDue),
+        users,
+      ]);
+    }
+    out.push(...table(shared));
+  }
+  return out;
 }

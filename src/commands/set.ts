@@ -1,8 +1,48 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Config, KeySpec, SecretSpec } from '../config/types.js';
-import { UsageError } from '../errors.js';
+import { type ExitCode, UsageError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
+import {
+  type JobCommandOptions,
+  type JobCommandPorts,
+  loadRepoConfig,
+  runJobCommand,
+} from './common.js';
+
+export interface SetOptions extends JobCommandOptions {
+  /** NAMESPACE/NAME of the secret (with `key`). */
+  secret: string | undefined;
+  key: string | undefined;
+  /** A shared value to replace in every secret that uses it (instead of secret and key). */
+  shared: string | undefined;
+  /** The environment to fill, when the config has environments. */
+  env: string | undefined;
+}
+
+export interface SetPorts extends JobCommandPorts {
+  /** The value, from stdin or a prompt that does not echo it. */
+  readValue(label: string): Promise<string>;
+}
+
+/** `set`: fills a provided slot, or replaces a shared value, in a sync of its own. */
+export async function set(options: SetOptions, ports: SetPorts): Promise<ExitCode> {
+  const loaded = await loadRepoConfig(options);
+  const { secret, key, shared, env } = options;
+  if (shared && (secret || key))
+    throw new UsageError('use either NS/NAME KEY or --shared NAME, not both');
+  const target = { secret, key, shared, environment: env };
+  const { slots, rules, label } = resolveSlots(loaded.config, target);
+  const value = options.dryRun ? 'dry-run' : await ports.readValue(label);
+  if (!options.dryRun) checkValue(value, rules, label);
+  const reason = shared
+    ? `shared value ${shared} replaced by a person`
+    : 'value provided by a person';
+  return runJobCommand('sync', options, loaded, ports, {
+    prune: false,
+    adjust: setInPlan(slots, value, reason),
+  });
+}
 
 /** What `set` fills: one provided slot, or every consumer of one shared value. */
 export interface SetTarget {

@@ -1,0 +1,134 @@
+import { checkpoint } from '../checkpoint.js';
+import type { Config } from '../config/types.js';
+import { isEmptyPlan, type Job, type Plan, selectionPaths } from '../plan/plan.js';
+import { type ChangeRow, changeRows } from '../plan/summary.js';
+import type { GitPort } from '../ports/git.js';
+import type { SopsPort } from '../ports/sops.js';
+import { commitAndPush } from './commit.js';
+import { JOB_BRANCH, type Located, locateJob } from './locate.js';
+import { type PlanOptions, planJob, refuseBlockedPaths } from './plan-job.js';
+import { type PrOutcome, type PullRequestContext, upsertPullRequest } from './pull-request.js';
+import { carryValues, infos, readRepoState } from './repo-state.js';
+
+export interface JobOptions extends PlanOptions {
+  remote: string;
+  /** The base branch; undefined: the remote's default branch. */
+  base: string | undefined;
+  push: boolean;
+  dryRun: boolean;
+}
+
+export interface JobPorts {
+  git: GitPort;
+  sops: SopsPort;
+  /** Builds the PR port once the remote URL is known; undefined when there is no token. */
+  pullRequests: PullRequestContext;
+  log: (line: string) => void;
+}
+
+export interface JobResult {
+  job: Job;
+  branch: string;
+  base: string;
+  rows: ChangeRow[];
+  plan: Plan;
+  commit: string | undefined;
+  pushed: boolean;
+  pullRequest: PrOutcome | undefined;
+  sopsProcesses: number;
+  /** The plan had work beyond what the job branch already holds. */
+  work: boolean;
+}
+
+/**
+ * `sync` and `rotate`: locate the base and the job branch, read what they hold (plaintext
+ * metadata only), plan, apply in a work tree, commit, push, open or update the pull request.
+ */
+export async function runJob(
+  config: Config,
+  options: JobOptions,
+  ports: JobPorts,
+): Promise<JobResult> {
+  const { git } = ports;
+  // Work trees of crashed runs go first (this never fails: what it cannot remove stays for the
+  // next run).
+  await git.pruneStale();
+  const where = await locateJob(git, options);
+  const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
+  const state = await readRepoState(git, config, where, scope);
+  const plan = planJob(config, options, state);
+  await refuseBlockedPaths(git, where.baseSha, plan, [
+    ...state.fromBranch,
+    ...state.rolloutFromBranch.keys(),
+  ]);
+  const carried = carryValues(plan, state);
+  const rows = changeRows(plan, state.base, infos(state.existing));
+  const result: JobResult = {
+    job: options.job,
+    branch: JOB_BRANCH[options.job],
+    base: where.base,
+    rows,
+    plan,
+    commit: undefined,
+    pushed: false,
+    pullRequest: undefined,
+    sopsProcesses: 0,
+    work: !isEmptyPlan(plan),
+  };
+  if (options.dryRun) return result;
+  checkpoint('planned');
+  if (result.work) {
+    const done = await commitAndPush(
+      {
+        job: options.job,
+        branch: result.branch,
+        remote: options.remote,
+        push: options.push,
+        rotateDataKey: options.rotateDataKey ?? false,
+        where,
+        state,
+        plan,
+        rows,
+        carried,
+      },
+      ports,
+    );
+    result.commit = done.commit;
+    result.pushed = done.pushed;
+  }
+  result.sopsProcesses = ports.sops.started;
+  result.pullRequest = await pullRequestStep(config, options, ports, where, result);
+  return result;
+}
+
+/**
+ * Opens or updates the job's pull request when the branch has changes: a new commit, or (for
+ * the PR's upkeep) the changes an earlier run pushed.
+ */
+async function pullRequestStep(
+  config: Config,
+  options: JobOptions,
+  ports: JobPorts,
+  where: Located,
+  result: JobResult,
+): Promise<PrOutcome | undefined> {
+  const hasBranchChanges =
+    result.pushed ||
+    (options.push &&
+      where.remoteBranchSha !== undefined &&
+      result.rows.some((r) => r.action !== 'needs input'));
+  if (!options.push || !where.remoteUrl || !hasBranchChanges) return undefined;
+  const outcome = await upsertPullRequest(ports.pullRequests, {
+    remoteUrl: where.remoteUrl,
+    config,
+    job: result.job,
+    branch: result.branch,
+    base: result.base,
+    rows: result.rows,
+    plan: result.plan,
+    wrote: result.pushed,
+    log: ports.log,
+  });
+  checkpoint('pull-request');
+  return outcome;
+}

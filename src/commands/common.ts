@@ -1,0 +1,103 @@
+import { appendFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { PullRequestContext } from '../apply/pull-request.js';
+import { type JobOptions, type JobResult, runJob } from '../apply/run-job.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { ExitCode } from '../errors.js';
+import { formatJob } from '../format.js';
+import type { Job } from '../plan/plan.js';
+import type { GitPort } from '../ports/git.js';
+import type { SopsPort } from '../ports/sops.js';
+
+/** Where a command prints. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** What `sync`, `rotate` and `set` need besides printing; the CLI passes the real ones. */
+export interface JobCommandPorts extends Output {
+  /** Opens the repository; called only once the config is valid. */
+  openGit(dir: string): Promise<GitPort>;
+  createSops(): SopsPort;
+  pullRequests: PullRequestContext;
+  /** The file GitHub Actions reads step outputs from (GITHUB_OUTPUT), inside Actions only. */
+  actionOutputs: string | undefined;
+}
+
+/** Options every command that reads a repository takes. */
+export interface RepoOptions {
+  /** The repository (`--repo`). */
+  repo: string;
+  /** The config file, relative to the repository (`--config`). */
+  config: string;
+  now: Date;
+  json: boolean;
+}
+
+/** Options of the commands that run a job (`sync`, `rotate`, `set`). */
+export interface JobCommandOptions extends RepoOptions {
+  base: string | undefined;
+  remote: string;
+  push: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * The repository's root and its config, checked (exit 2 with every problem). Nothing else is
+ * read, and no git command runs, before the config is found valid.
+ */
+export async function loadRepoConfig(o: RepoOptions): Promise<{ root: string; config: Config }> {
+  const root = resolve(o.repo);
+  const path = isAbsolute(o.config) ? o.config : resolve(root, o.config);
+  return { root, config: await loadConfig(path, o.config, undefined, root) };
+}
+
+/** Runs a job with a valid config and prints its outcome (and the GitHub Actions outputs). */
+export async function runJobCommand(
+  job: Job,
+  o: JobCommandOptions,
+  loaded: { root: string; config: Config },
+  ports: JobCommandPorts,
+  extra: Pick<JobOptions, 'prune' | 'rotate' | 'rotateDataKey' | 'adjust'>,
+): Promise<ExitCode> {
+  const git = await ports.openGit(loaded.root);
+  const log = o.json ? ports.err : ports.out;
+  const result = await runJob(
+    loaded.config,
+    { job, remote: o.remote, base: o.base, push: o.push, dryRun: o.dryRun, now: o.now, ...extra },
+    { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests },
+  );
+  if (o.json) ports.out(JSON.stringify(jobJson(result, o.dryRun), null, 2));
+  else for (const line of formatJob(result, o.dryRun)) ports.out(line);
+  if (ports.actionOutputs) await writeActionOutputs(ports.actionOutputs, result);
+  return ExitCode.ok;
+}
+
+function jobJson(r: JobResult, dryRun: boolean) {
+  return {
+    job: r.job,
+    dryRun,
+    base: r.base,
+    branch: r.branch,
+    changes: r.rows.filter((x) => x.action !== 'needs input'),
+    needsInput: r.rows.filter((x) => x.action === 'needs input'),
+    orphans: r.plan.prune ? [] : r.plan.orphans,
+    commit: r.commit ?? null,
+    pushed: r.pushed,
+    pullRequest: r.pullRequest
+      ? { number: r.pullRequest.number, url: r.pullRequest.url, action: r.pullRequest.action }
+      : null,
+    sopsProcesses: r.sopsProcesses,
+  };
+}
+
+async function writeActionOutputs(file: string, r: JobResult): Promise<void> {
+  const lines = [
+    `pull-request-number=${r.pullRequest?.number ?? ''}`,
+    `pull-request-url=${r.pullRequest?.url ?? ''}`,
+    `commit=${r.commit ?? ''}`,
+  ];
+  await appendFile(file, `${lines.join('\n')}\n`);
+}
