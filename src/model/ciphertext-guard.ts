@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import { ExternalError } from '../errors.js';
+import { RECIPIENT_KINDS } from './recipients.js';
 
 /**
  * The ciphertext guard: what sops returned, checked before it can reach git. Every value under
@@ -13,7 +14,7 @@ const CIPHERTEXT =
   /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
 
 /** Where sops records recipients in its block (also inside each of `key_groups`). */
-const RECIPIENT_FIELDS = ['age', 'pgp', 'kms', 'gcp_kms', 'azure_kv', 'hc_vault'] as const;
+const RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k) => k.block);
 
 const CAUSE_PLAINTEXT =
   'likely an encryptedRegex or .sops.yaml rule that does not match data, or an encrypted_regex ' +

@@ -1,7 +1,5 @@
-import { lazyBuiltin } from '../builtin.js';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { OwnSource } from '../config/types.js';
-
-const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 /** The source of randomness; `node:crypto` in production, injectable for exact tests. */
 export interface RandomSource {
@@ -10,8 +8,8 @@ export interface RandomSource {
 }
 
 export const cryptoRandom: RandomSource = {
-  bytes: (n) => crypto().randomBytes(n),
-  uuid: () => crypto().randomUUID(),
+  bytes: (n) => randomBytes(n),
+  uuid: () => randomUUID(),
 };
 
 /**

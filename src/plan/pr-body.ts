@@ -34,21 +34,33 @@ export function pullRequestBody(input: BodyInput, max = MAX_BODY): string {
 }
 
 function render({ job, base, rows, config }: BodyInput, shown: number): string {
-  const out: string[] = [];
   const changed = rows.filter((r) => r.action !== 'needs input');
-  const needs = rows.filter((r) => r.action === 'needs input');
   const secrets = new Set(changed.map((r) => r.id));
-  out.push(`## gitops-secrets ${job}`);
-  out.push('');
-  out.push(
-    `This pull request ${job === 'rotate' ? 'rotates' : 'adds'} ${count(changed.filter((r) => r.key !== '*').length, 'key')} in ${count(secrets.size, 'secret')} against ${codeSpan(base)}. ` +
+  const keys = count(changed.filter((r) => r.key !== '*').length, 'key');
+  const out = [
+    `## gitops-secrets ${job}`,
+    '',
+    `This pull request ${job === 'rotate' ? 'rotates' : 'adds'} ${keys} in ${count(secrets.size, 'secret')} against ${codeSpan(base)}. ` +
       'Values are encrypted with sops; this page shows key names only, never values.',
-  );
-  out.push('');
-  out.push('| Secret | Key | Action | Reason |');
-  out.push('| --- | --- | --- | --- |');
-  const visible = rows.slice(0, shown);
-  for (const r of visible)
+    '',
+    ...table(rows, shown),
+    ...restarts(config, secrets),
+    ...rollouts(config, rows),
+  ];
+  if (rows.some((r) => r.reason.startsWith('value of ') && r.key.endsWith('_PREVIOUS')))
+    out.push(
+      '',
+      'Keys ending in `_PREVIOUS` keep the value before this rotation, so consumers that accept two keys keep working during the rollover; the next rotation replaces them.',
+    );
+  out.push(...needsInput(rows.filter((r) => r.action === 'needs input')), ...checklist(job));
+  out.push('', `${BODY_MARKER}${job} -->`);
+  return out.join('\n');
+}
+
+/** The change table: the first `shown` rows, then a count per action of the rest. */
+function table(rows: ChangeRow[], shown: number): string[] {
+  const out = ['| Secret | Key | Action | Reason |', '| --- | --- | --- | --- |'];
+  for (const r of rows.slice(0, shown))
     out.push(
       `| ${codeSpan(r.id, true)} | ${r.key === '*' ? '(all keys)' : codeSpan(r.key, true)} | ${r.action} | ${inlineText(r.reason)} |`,
     );
@@ -57,80 +69,81 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
     const byAction = new Map<string, number>();
     for (const r of rest) byAction.set(r.action, (byAction.get(r.action) ?? 0) + 1);
     const parts = [...byAction].map(([a, n]) => `${n} ${a}`).join(', ');
-    out.push('');
     out.push(
+      '',
       `…and ${rest.length} more changes (${parts}) in ${new Set(rest.map((r) => r.id)).size} secrets; the commit lists every file.`,
     );
   }
-  const restarts = config.secrets.filter(
+  return out;
+}
+
+function restarts(config: Config, secrets: Set<string>): string[] {
+  const list = config.secrets.filter(
     (s) =>
       s.restart &&
       [...secrets].some(
         (id) => id === `${s.namespace}/${s.name}` || id.startsWith(`${s.namespace}/${s.name}@`),
       ),
   );
-  if (restarts.length > 0) {
-    out.push('');
-    out.push('### Restart after merge');
-    out.push('');
-    const list = restarts.slice(0, 200);
-    for (const s of list)
-      out.push(`- ${codeSpan(`${s.namespace}/${s.name}`)}: ${codeSpan(s.restart!)}`);
-    if (restarts.length > list.length) out.push(`- …and ${restarts.length - list.length} more`);
-  }
+  if (list.length === 0) return [];
+  const out = ['', '### Restart after merge', ''];
+  const shown = list.slice(0, 200);
+  for (const s of shown)
+    out.push(`- ${codeSpan(`${s.namespace}/${s.name}`)}: ${codeSpan(s.restart!)}`);
+  if (list.length > shown.length) out.push(`- …and ${list.length - shown.length} more`);
+  return out;
+}
+
+function rollouts(config: Config, rows: ChangeRow[]): string[] {
   const changedValues = new Set(
     rows.filter((r) => r.action === 'rotated' || r.action === 'set').map((r) => r.id.split('@')[0]),
   );
-  const rollouts = config.secrets.filter(
+  const list = config.secrets.filter(
     (s) => s.rollout.length > 0 && changedValues.has(`${s.namespace}/${s.name}`),
   );
-  if (rollouts.length > 0) {
-    out.push('');
-    out.push('### Rollout');
-    out.push('');
+  if (list.length === 0) return [];
+  return [
+    '',
+    '### Rollout',
+    '',
+    `These workloads get a new \`${ROLLOUT_ANNOTATION}\` pod annotation in this PR, so the GitOps controller restarts them after merge:`,
+    '',
+    ...list
+      .slice(0, 200)
+      .map(
+        (s) =>
+          `- ${codeSpan(`${s.namespace}/${s.name}`)}: ${s.rollout.map((p) => codeSpan(p)).join(', ')}`,
+      ),
+  ];
+}
+
+function needsInput(needs: ChangeRow[]): string[] {
+  if (needs.length === 0) return [];
+  const out = ['', '### Needs input from a person', ''];
+  for (const r of needs.slice(0, 100)) {
+    const env = r.id.includes('@') ? ` --env ${r.id.split('@')[1]}` : '';
     out.push(
-      `These workloads get a new \`${ROLLOUT_ANNOTATION}\` pod annotation in this PR, so the GitOps controller restarts them after merge:`,
-    );
-    out.push('');
-    for (const s of rollouts.slice(0, 200))
-      out.push(
-        `- ${codeSpan(`${s.namespace}/${s.name}`)}: ${s.rollout.map((p) => codeSpan(p)).join(', ')}`,
-      );
-  }
-  if (rows.some((r) => r.reason.startsWith('value of ') && r.key.endsWith('_PREVIOUS'))) {
-    out.push('');
-    out.push(
-      'Keys ending in `_PREVIOUS` keep the value before this rotation, so consumers that accept two keys keep working during the rollover; the next rotation replaces them.',
+      `- ${codeSpan(r.id)} ${codeSpan(r.key)}: ${inlineText(r.reason)} (${codeSpan(`gitops-secrets set ${r.id.split('@')[0]} ${r.key}${env}`)})`,
     );
   }
-  if (needs.length > 0) {
-    out.push('');
-    out.push('### Needs input from a person');
-    out.push('');
-    for (const r of needs.slice(0, 100)) {
-      const env = r.id.includes('@') ? ` --env ${r.id.split('@')[1]}` : '';
-      out.push(
-        `- ${codeSpan(r.id)} ${codeSpan(r.key)}: ${inlineText(r.reason)} (${codeSpan(`gitops-secrets set ${r.id.split('@')[0]} ${r.key}${env}`)})`,
-      );
-    }
-    if (needs.length > 100) out.push(`- …and ${needs.length - 100} more`);
-  }
-  out.push('');
-  out.push('### Reviewer checklist');
-  out.push('');
-  out.push('- [ ] The secrets and keys above are the ones you expect.');
-  if (job === 'rotate') {
-    out.push(
-      '- [ ] Merge, let the GitOps controller apply it, then run the restart commands (or check the rollout).',
-    );
-    out.push('- [ ] Consumers that cache the old value are restarted before the next rotation.');
-  } else {
-    out.push('- [ ] Merge before deploying the consumers that read these keys.');
-  }
-  out.push('- [ ] Only files under the secrets output path changed.');
-  out.push('');
-  out.push(`${BODY_MARKER}${job} -->`);
-  return out.join('\n');
+  if (needs.length > 100) out.push(`- …and ${needs.length - 100} more`);
+  return out;
+}
+
+function checklist(job: Job): string[] {
+  return [
+    '',
+    '### Reviewer checklist',
+    '',
+    '- [ ] The secrets and keys above are the ones you expect.',
+    ...(job === 'rotate'
+      ? [
+          '- [ ] Merge, let the GitOps controller apply it, then run the restart commands (or check the rollout).',
+          '- [ ] Consumers that cache the old value are restarted before the next rotation.',
+        ]
+      : ['- [ ] Merge before deploying the consumers that read these keys.']),
+    '- [ ] Only files under the secrets output path changed.',
+  ];
 }
 
 function count(n: number, word: string): string {

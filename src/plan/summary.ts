@@ -1,6 +1,7 @@
 import type { ManifestInfo } from '../model/manifest.js';
 import { oneLine } from './markdown.js';
-import type { Plan } from './plan.js';
+import type { FilePlan, KeyChange, Plan } from './plan.js';
+import { compareText } from './text-order.js';
 
 /** One line of the change table shown in PRs, commit messages and `--dry-run`. */
 export interface ChangeRow {
@@ -10,6 +11,14 @@ export interface ChangeRow {
   action: 'generated' | 'rotated' | 'removed' | 'needs input' | 're-encrypted' | 'set';
   reason: string;
 }
+
+const ACTION_WORDS: Record<KeyChange['action'], ChangeRow['action']> = {
+  generate: 'generated',
+  rotate: 'rotated',
+  remove: 'removed',
+  set: 'set',
+  'needs-input': 'needs input',
+};
 
 /**
  * Everything the job branch changes relative to the base: what earlier runs left on the
@@ -29,19 +38,14 @@ export function changeRows(
     rows.push(row);
   };
   for (const file of plan.files) {
-    for (const c of file.changes) {
-      const action =
-        c.action === 'generate'
-          ? 'generated'
-          : c.action === 'rotate'
-            ? 'rotated'
-            : c.action === 'remove'
-              ? 'removed'
-              : c.action === 'set'
-                ? 'set'
-                : 'needs input';
-      add({ id: file.id, path: file.path, key: c.key, action, reason: c.reason });
-    }
+    for (const c of file.changes)
+      add({
+        id: file.id,
+        path: file.path,
+        key: c.key,
+        action: ACTION_WORDS[c.action],
+        reason: c.reason,
+      });
     if (file.reencrypt)
       add({
         id: file.id,
@@ -50,38 +54,7 @@ export function changeRows(
         action: 're-encrypted',
         reason: `${file.reencrypt.reason}; no value changes`,
       });
-    // Changes an earlier run made on the branch, which this PR still carries.
-    const b = base.get(file.path);
-    const s = start.get(file.path);
-    if (!s || s === b) continue;
-    for (const key of s.dataKeys) {
-      const after = s.state.keys[key];
-      const before = b?.state.keys[key];
-      if (!b?.dataKeys.includes(key)) {
-        const reason = after?.previousOf
-          ? `value of ${after.previousOf} before this rotation`
-          : 'missing';
-        add({ id: file.id, path: file.path, key, action: 'generated', reason });
-      } else if (after && before && after.rotated !== before.rotated) {
-        add({
-          id: file.id,
-          path: file.path,
-          key,
-          action: 'rotated',
-          reason: `rotated ${after.rotated.slice(0, 10)}`,
-        });
-      }
-    }
-    for (const key of b?.dataKeys ?? []) {
-      if (!s.dataKeys.includes(key))
-        add({
-          id: file.id,
-          path: file.path,
-          key,
-          action: 'removed',
-          reason: 'no longer in the config',
-        });
-    }
+    for (const row of branchRows(file, base.get(file.path), start.get(file.path))) add(row);
   }
   if (plan.prune) {
     for (const o of plan.orphans) {
@@ -97,6 +70,33 @@ export function changeRows(
   }
   // A stable order, so that a rerun with nothing new renders the same PR body.
   return rows.sort((a, b) => compareText(a.id, b.id) || compareText(a.key, b.key));
+}
+
+/** Changes an earlier run made to a file on the branch (base `b` → start `s`), which the PR still carries. */
+function branchRows(
+  file: FilePlan,
+  b: ManifestInfo | undefined,
+  s: ManifestInfo | undefined,
+): ChangeRow[] {
+  if (!s || s === b) return [];
+  const rows: ChangeRow[] = [];
+  const row = (key: string, action: ChangeRow['action'], reason: string) =>
+    rows.push({ id: file.id, path: file.path, key, action, reason });
+  for (const key of s.dataKeys) {
+    const after = s.state.keys[key];
+    const before = b?.state.keys[key];
+    if (!b?.dataKeys.includes(key)) {
+      const reason = after?.previousOf
+        ? `value of ${after.previousOf} before this rotation`
+        : 'missing';
+      row(key, 'generated', reason);
+    } else if (after && before && after.rotated !== before.rotated) {
+      row(key, 'rotated', `rotated ${after.rotated.slice(0, 10)}`);
+    }
+  }
+  for (const key of b?.dataKeys ?? [])
+    if (!s.dataKeys.includes(key)) row(key, 'removed', 'no longer in the config');
+  return rows;
 }
 
 /** The one-line commit subject: what changed, counted. */
@@ -133,49 +133,4 @@ export const JOB_TRAILER = 'Gitops-Secrets-Job';
 
 export function commitMessage(job: Plan['job'], rows: ChangeRow[]): string {
   return `${commitSubject(job, rows)}\n\n${JOB_TRAILER}: ${job}\n`;
-}
-
-/**
- * Printable ASCII in the order of the Unicode root collation (CLDR, as ICU has it for "en"):
- * spaces and punctuation, symbols, digits, then letters, each lower-case letter just before its
- * capital. test/text-order.test.ts checks it against Intl.Collator.
- */
-const ASCII_ORDER =
-  ' _-,;:!?.\'"()[]{}@*/\\&#%`^+<=>|~$0123456789aAbBcCdDeEfFgGhHiIjJkKlLmMnNoOpPqQrRsStTuUvVwWxXyYzZ';
-/** Each printable ASCII character's primary weight (a letter's two cases share one); 0 elsewhere. */
-const PRIMARY = new Uint8Array(128);
-{
-  let weight = 0;
-  for (const c of ASCII_ORDER) {
-    const code = c.charCodeAt(0);
-    PRIMARY[code] = code >= 65 && code <= 90 ? weight : ++weight;
-  }
-}
-let collator: Intl.Collator['compare'] | undefined;
-const PRINTABLE_ASCII = /^[ -~]*$/;
-
-/**
- * The order rows, keys and paths are shown in (PR tables, commit messages, `check`): that of
- * `new Intl.Collator('en').compare`, whatever the machine's locale (a runner's C.UTF-8 and a
- * laptop's da_DK would otherwise order "aa" differently). Text of printable ASCII, which is
- * nearly all there is (names, keys, paths), is compared here: setting up ICU's collator takes
- * ~14 ms, which every run paid when it loaded. Anything else goes to the collator itself.
- */
-export function compareText(a: string, b: string): number {
-  if (a === b) return 0;
-  if (!PRINTABLE_ASCII.test(a) || !PRINTABLE_ASCII.test(b)) {
-    collator ??= new Intl.Collator('en').compare;
-    return collator(a, b);
-  }
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  // Letters first without their case; the first difference decides, then the shorter text.
-  for (let k = i; k < n; k++) {
-    const d = PRIMARY[a.charCodeAt(k)]! - PRIMARY[b.charCodeAt(k)]!;
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  // Equal but for case: lower case first, where they first differ ('a' is 97, 'A' 65).
-  return a.charCodeAt(i) > b.charCodeAt(i) ? -1 : 1;
 }

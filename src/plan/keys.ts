@@ -1,0 +1,141 @@
+import type { KeySpec } from '../config/types.js';
+import type { ManifestInfo } from '../model/manifest.js';
+import { declaredKeys, groupOf, type Instance, isSelected } from './instances.js';
+import { dueReason } from './rotation.js';
+import { needShared, type PlanContext, rotatedOnBranch } from './shared.js';
+import type { KeyChange } from './types.js';
+
+/** What happens to each key of one Secret's file (`info`: the file as it is, if it exists). */
+export function keyChanges(
+  ctx: PlanContext,
+  inst: Instance,
+  info: ManifestInfo | undefined,
+): KeyChange[] {
+  const job = ctx.input.job;
+  const present = new Set(info?.dataKeys ?? []);
+  const changes: KeyChange[] = [];
+  for (const key of inst.secret.keys) {
+    if (!present.has(key.name)) {
+      if (job !== 'rotate') changes.push(missingKey(ctx, inst, key));
+    } else if (job === 'rotate') {
+      // A shared value that is due rotates in every secret that uses it, selected or not: they
+      // must keep holding the same value.
+      changes.push(
+        ...(key.source.kind === 'shared'
+          ? dueSharedKey(ctx, inst, key, key.source.from, present)
+          : dueOwnKey(ctx, inst, key, info!, present)),
+      );
+    }
+  }
+  // Keys in the file that the config no longer declares.
+  if (info && job === 'sync') {
+    const declared = declaredKeys(ctx.input.config, inst.secret);
+    for (const k of info.dataKeys)
+      if (!declared.has(k))
+        changes.push({ key: k, action: 'remove', reason: 'no longer in the config' });
+  }
+  return changes;
+}
+
+/** A key the file does not hold yet. */
+function missingKey(ctx: PlanContext, inst: Instance, key: KeySpec): KeyChange {
+  const src = key.source;
+  if (src.kind === 'provided')
+    return { key: key.name, action: 'needs-input', reason: src.description };
+  if (src.kind !== 'shared')
+    return {
+      key: key.name,
+      action: 'generate',
+      reason: 'missing',
+      value: { kind: 'own', source: src },
+    };
+  const need = needShared(ctx, src.from, inst.environment);
+  if (need.action === 'needs-input')
+    return {
+      key: key.name,
+      action: 'needs-input',
+      reason: `shared value ${src.from}: ${need.reason}`,
+    };
+  return {
+    key: key.name,
+    action: 'generate',
+    reason:
+      need.action === 'reuse'
+        ? `shared value ${src.from}, already in use`
+        : `shared value ${src.from}`,
+    value: { kind: 'shared', group: need.group },
+  };
+}
+
+/** A key that carries the shared value `name`: it rotates when that value is due. */
+function dueSharedKey(
+  ctx: PlanContext,
+  inst: Instance,
+  key: KeySpec,
+  name: string,
+  present: Set<string>,
+): KeyChange[] {
+  const due = ctx.due.get(groupOf(name, inst.environment));
+  if (!due) return [];
+  const need = needShared(ctx, name, inst.environment, due);
+  if (need.action === 'needs-input')
+    return [
+      {
+        key: key.name,
+        action: 'needs-input',
+        reason: `shared value ${name} is due (${due}): needs a new value from a person`,
+      },
+    ];
+  const rotate: KeyChange = {
+    key: key.name,
+    action: 'rotate',
+    reason: `shared value ${name}: ${due}`,
+    value: { kind: 'shared', group: need.group },
+  };
+  const keep = ctx.input.config.shared.get(name)?.keepPrevious;
+  return keep ? [rotate, previous(key.name, present)] : [rotate];
+}
+
+/** A key with its own value: it rotates when selected and due. */
+function dueOwnKey(
+  ctx: PlanContext,
+  inst: Instance,
+  key: KeySpec,
+  info: ManifestInfo,
+  present: Set<string>,
+): KeyChange[] {
+  const src = key.source;
+  if (src.kind === 'shared' || !isSelected(ctx.selection, inst.secret, key.name)) return [];
+  if (rotatedOnBranch(ctx.input, inst.path, key.name)) return [];
+  const state = info.state.keys[key.name];
+  const rotated = state?.rotated ?? state?.generated ?? '';
+  const force = ctx.selection?.force ?? false;
+  const reason = dueReason(key.rotateEvery, rotated, ctx.input.now, force);
+  if (!reason) return [];
+  if (src.kind === 'provided')
+    return [
+      {
+        key: key.name,
+        action: 'needs-input',
+        reason: `${reason}: needs a new value from a person`,
+      },
+    ];
+  const rotate: KeyChange = {
+    key: key.name,
+    action: 'rotate',
+    reason,
+    value: { kind: 'own', source: src },
+  };
+  return key.keepPrevious ? [rotate, previous(key.name, present)] : [rotate];
+}
+
+/** The `_PREVIOUS` companion of a rotated key: it keeps the value before the rotation. */
+function previous(key: string, present: Set<string>): KeyChange {
+  const name = `${key}_PREVIOUS`;
+  return {
+    key: name,
+    action: present.has(name) ? 'rotate' : 'generate',
+    reason: `value of ${key} before this rotation`,
+    value: { kind: 'previous', of: key },
+  };
+}
