@@ -3,11 +3,12 @@
  * - the layering rules (`npm run depcruise`, dependency-cruiser with .dependency-cruiser.cjs): no
  *   import cycles, pure config/model/plan, execa/simple-git/Octokit in ports only, no
  *   node:child_process, no js-yaml, every module reachable from src/cli.ts;
- * - the sizes (scripts/sizes.mjs): no file in src/ over 300 lines, no function over 80.
+ * - the sizes (scripts/sizes.mjs): no file in src/ over 300 lines, no function over 80;
+ * - package.json: the chosen libraries at run time, no js-yaml.
  * Each check's own output is the failure message. Two more tests run both checks on a small
  * tree that breaks every rule, so that a rule that silently stopped matching is noticed.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'ava';
@@ -30,6 +31,21 @@ test('sizes: no file in src/ over 300 lines, no function over 80', async (t) => 
   const r = await run(process.execPath, [SIZES]);
   t.is(r.exitCode, 0, `node scripts/sizes.mjs:\n${r.all}`);
   t.is(r.all, '');
+});
+
+test('one library per concern: simple-git, execa, yaml and @octokit/rest at run time; no js-yaml', async (t) => {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  const runtime = Object.keys(pkg.dependencies);
+  for (const name of ['simple-git', 'execa', 'yaml', '@octokit/rest', 'zod', 'commander'])
+    t.true(runtime.includes(name), `${name} is not a runtime dependency`);
+  for (const name of ['js-yaml', '@types/js-yaml'])
+    t.false(
+      name in pkg.dependencies || name in pkg.devDependencies,
+      `${name} is still a dependency`,
+    );
 });
 
 /** A scratch tree with these files, a tsconfig.json and stand-ins for execa and js-yaml. */
