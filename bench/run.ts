@@ -64,12 +64,11 @@ const wholeNumber = (text: string | undefined, name: string, min: number, max = 
 const n = wholeNumber(args.n, 'n', 2);
 const rounds = wholeNumber(args.rounds, 'rounds', 1);
 const samples = wholeNumber(args.samples, 'samples', 1);
-const parallelism = wholeNumber(
-  args.jobs ?? process.env.GITOPS_SECRETS_SOPS_JOBS ?? String(availableParallelism()),
-  'jobs',
-  1,
-  64,
-);
+/** As the tool reads GITOPS_SECRETS_SOPS_JOBS: 1..64, anything else means the cores. */
+const envJobs = Number(process.env.GITOPS_SECRETS_SOPS_JOBS);
+const defaultJobs =
+  Number.isInteger(envJobs) && envJobs >= 1 && envJobs <= 64 ? envJobs : availableParallelism();
+const parallelism = wholeNumber(args.jobs ?? String(defaultJobs), 'jobs', 1, 64);
 const outFile = resolve(args.out);
 const log = (line: string) => console.error(`bench: ${line}`);
 
