@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkpoint } from '../checkpoint.js';
 import { cryptoRandom } from '../model/random.js';
+import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { Job, Plan } from '../plan/plan.js';
 import { type ChangeRow, commitMessage } from '../plan/summary.js';
 import type { GitPort, Worktree } from '../ports/git.js';
@@ -10,7 +11,6 @@ import type { SopsPort } from '../ports/sops.js';
 import { applyPlan, type Carried, decodeData } from './apply.js';
 import type { Located } from './locate.js';
 import { infos, type RepoState } from './repo-state.js';
-import { SOPS_YAML } from './sops-yaml-file.js';
 
 export interface CommitInput {
   job: Job;

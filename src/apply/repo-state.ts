@@ -8,11 +8,12 @@ import {
   readManifest,
 } from '../model/manifest.js';
 import { templateDirs, templateMatcher } from '../model/paths.js';
+import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { Plan } from '../plan/plan.js';
 import type { GitPort } from '../ports/git.js';
 import type { Carried } from './apply.js';
 import type { Located } from './locate.js';
-import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink, SOPS_YAML } from './sops-yaml-file.js';
+import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink } from './sops-yaml-file.js';
 
 type Manifests = Map<string, ManifestInfo | ManifestProblem>;
 

@@ -4,9 +4,8 @@
 // follow it wherever it leads.
 
 import { UsageError } from '../errors.js';
+import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { GitPort } from '../ports/git.js';
-
-export const SOPS_YAML = '.sops.yaml';
 
 /**
  * Refuses a base whose `.sops.yaml` is a symlink. `listing` is the base's listing, which has
