@@ -1,7 +1,8 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { makeScenario, TOOLS_BIN } from './helpers/scenario.js';
+import { makeScenario, ROOT, TOOLS_BIN } from './helpers/scenario.js';
 
 test('new recipients in the config: sync re-encrypts the file for them, no value changes, and says so', async (t) => {
   const s = await makeScenario({ sopsYaml: false });
@@ -116,3 +117,75 @@ test('recipients from .sops.yaml: a new creation-rule recipient is noticed by ch
   t.is(r.exitCode, 0, r.stderr);
   t.true((await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml')).includes(r2));
 });
+
+/**
+ * Azure Key Vault and Vault transit recipients in `.sops.yaml`. `check` needs no sops and no key
+ * service to see that a file's recipients differ from its rule's. Encrypting for such a key needs
+ * the service, which a test machine does not have: `sync` runs with the fake sops
+ * fixtures/fake-sops/key-services.mjs, which lets the real sops do everything with the age
+ * recipient and writes the azure_kv / hc_vault entries of the sops block itself (see there).
+ * Only these tests use it.
+ */
+const KEY_SERVICES = join(ROOT, 'fixtures/fake-sops/key-services.mjs');
+
+const keyServiceCases = [
+  {
+    kind: 'an Azure Key Vault key',
+    field: 'azure_keyvault',
+    block: 'azure_kv',
+    before: 'https://vault-one.vault.azure.net/keys/sops-key/0123abcd',
+    after: 'https://vault-two.vault.azure.net/keys/sops-key/4567ef01',
+    shown: (url: string) => url.split('/')[2]!,
+  },
+  {
+    kind: 'a Vault transit key',
+    field: 'hc_vault_transit_uri',
+    block: 'hc_vault',
+    before: 'https://vault.example.org:8200/v1/transit/keys/team-one',
+    after: 'https://vault.example.org:8200/v1/transit/keys/team-two',
+    shown: (uri: string) => uri.slice(uri.lastIndexOf('/') + 1),
+  },
+];
+
+for (const c of keyServiceCases) {
+  test(`.sops.yaml: changing ${c.kind} makes check report work and sync re-key the file`, async (t) => {
+    const s = await makeScenario();
+    t.teardown(() => s.cleanup());
+    const fake = { GITOPS_SECRETS_SOPS: KEY_SERVICES };
+    const sopsYaml = (key: string) =>
+      `creation_rules:\n  - path_regex: ^secrets/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${s.recipient}\n    ${c.field}: ${key}\n`;
+    await writeFile(join(s.repo, '.sops.yaml'), sopsYaml(c.before));
+    await s.writeConfig(
+      'version: 1\nsecrets:\n  - name: app\n    namespace: prod\n    keys:\n      token: { length: 24 }\n',
+    );
+    await s.commitAndPush('config');
+    const first = await s.run(['sync'], { env: fake });
+    t.is(first.exitCode, 0, first.stderr);
+    await s.mergePullRequest('gitops-secrets/sync');
+    const mainFile = await s.show('main', 'secrets/prod/app.yaml');
+    t.true(mainFile.includes(`${c.block}:`) && mainFile.includes(c.shown(c.before)));
+    const before = (await s.decrypt(mainFile)).data;
+    // The file's recipients match its rule: nothing to do (no sops started for this).
+    t.is((await s.run(['check'])).exitCode, 0);
+
+    await writeFile(join(s.repo, '.sops.yaml'), sopsYaml(c.after));
+    await s.commitAndPush(`another ${c.kind}`);
+    const check = await s.run(['check']);
+    t.is(check.exitCode, 3, check.stdout + check.stderr);
+    t.regex(check.stdout, /re-encrypted/);
+
+    const r = await s.run(['sync'], { env: fake });
+    t.is(r.exitCode, 0, r.stderr);
+    t.regex(
+      r.stdout,
+      /prod\/app\s+\(all keys\)\s+re-encrypted\s+recipients changed \(1 added, 1 removed\); no value changes/,
+    );
+    const file = await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml');
+    t.true(file.includes(c.shown(c.after)));
+    t.false(file.includes(c.shown(c.before)));
+    t.true(file.includes(s.recipient), 'the age recipient stays');
+    t.deepEqual((await s.decrypt(file)).data, before, 'no value changes');
+    await s.mergePullRequest('gitops-secrets/sync');
+    t.is((await s.run(['check'])).exitCode, 0, 'nothing left to do');
+  });
+}
