@@ -5,7 +5,17 @@ import { execa } from 'execa';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
 import { makeRunDir, removeRunDir } from './run-dirs.js';
+import {
+  creationRule,
+  encryptArgs,
+  indexOf,
+  type RecipientChange,
+  rotateFlags,
+  stdinYaml,
+} from './sops-args.js';
 import { sopsError } from './sops-errors.js';
+
+export { type RecipientChange, rotateFlags } from './sops-args.js';
 
 /** What the tool needs from sops. Plaintext only ever crosses this boundary through stdin/stdout. */
 export interface SopsPort {
@@ -41,12 +51,6 @@ export interface SopsPort {
   readonly jobs: number;
 }
 
-/** Recipients to add and remove, as `kind:id` (age, pgp, kms, gcpKms, azureKv, hcVault). */
-export interface RecipientChange {
-  add: string[];
-  remove: string[];
-}
-
 export const MIN_SOPS_VERSION = [3, 11, 0] as const;
 
 export interface SopsOptions {
@@ -57,36 +61,6 @@ export interface SopsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The sops flag of each recipient kind (`--age`, `--add-age`, `--rm-age`, ...). */
-const FLAGS = {
-  age: 'age',
-  pgp: 'pgp',
-  kms: 'kms',
-  gcpKms: 'gcp-kms',
-  azureKv: 'azure-kv',
-  hcVaultTransit: 'hc-vault-transit',
-} as const satisfies Record<RecipientKind, string>;
-type RecipientKind = keyof Omit<
-  SopsSettings,
-  'encryptedRegex' | 'ownEncryptedRegex' | 'hasRecipients'
->;
-/** Other spellings of a kind in recipient ids. */
-const ALIASES: Record<string, RecipientKind> = {
-  hcVault: 'hcVaultTransit',
-  azureKeyVault: 'azureKv',
-  gcp_kms: 'gcpKms',
-};
-/** The keys of a `.sops.yaml` creation rule, per kind. */
-const RULE_KEYS: Record<RecipientKind, string> = {
-  age: 'age',
-  pgp: 'pgp',
-  kms: 'kms',
-  gcpKms: 'gcp_kms',
-  azureKv: 'azure_keyvault',
-  hcVaultTransit: 'hc_vault_transit_uri',
-};
-const KINDS = Object.keys(FLAGS) as RecipientKind[];
-
 export function createSops(options: SopsOptions = {}): SopsPort {
   const env = options.env ?? process.env;
   const bin = options.bin ?? env.GITOPS_SECRETS_SOPS ?? 'sops';
@@ -96,36 +70,9 @@ export function createSops(options: SopsOptions = {}): SopsPort {
   let started = 0;
   let ready: Promise<void> | undefined;
 
-  /** The one place sops starts. Plaintext goes in through `input` (stdin) only. */
-  const exec = async (args: string[], input: string | undefined, cwd: string, file?: string) => {
+  const exec = (args: string[], input: string | undefined, cwd: string, file?: string) => {
     started++;
-    const result = await execa(bin, args, {
-      cwd,
-      env: childEnv,
-      extendEnv: false,
-      ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
-      // Never log: NODE_DEBUG=execa would otherwise print every argv, stdout and stderr.
-      verbose: 'none',
-      timeout,
-      forceKillAfterDelay: 2_000,
-      maxBuffer: 64 * 1024 * 1024,
-      stripFinalNewline: false,
-      reject: false,
-    });
-    if (!result.failed) return result.stdout;
-    throw sopsError(
-      bin,
-      {
-        exitCode: result.exitCode,
-        signal: result.signal,
-        timedOut: result.timedOut,
-        isMaxBuffer: result.isMaxBuffer,
-        code: result.code,
-        stderr: typeof result.stderr === 'string' ? result.stderr : '',
-      },
-      file,
-      input,
-    );
+    return execSops(bin, args, { input, cwd, file, env: childEnv, timeout });
   };
   const ensureReady = () => {
     ready ??= exec(['--version', '--disable-version-check'], undefined, process.cwd()).then((out) =>
@@ -146,12 +93,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     jobs: sopsJobs(env),
     ensureReady,
     encrypt(plaintext, { filename, cwd, settings }) {
-      const args = ['encrypt', ...stdinYaml(filename)];
-      // Unset when the .sops.yaml rule's own selector applies: sops refuses two selectors.
-      if (settings.encryptedRegex !== '') args.push('--encrypted-regex', settings.encryptedRegex);
-      for (const kind of KINDS)
-        if (settings[kind].length > 0) args.push(`--${FLAGS[kind]}`, settings[kind].join(','));
-      return run(args, plaintext, cwd, filename);
+      return run(encryptArgs(filename, settings), plaintext, cwd, filename);
     },
     decrypt(file, { cwd, ciphertext }) {
       const args =
@@ -175,17 +117,64 @@ export function createSops(options: SopsOptions = {}): SopsPort {
         await run(['updatekeys', '--yes', file], undefined, cwd, file);
         return;
       }
-      // Recipients named in the config: a one-rule sops config in a temp dir (public keys only).
-      const dir = await makeRunDir('sops');
-      try {
-        const config = join(dir, 'sops.yaml');
-        await writeFile(config, JSON.stringify({ creation_rules: [creationRule(settings)] }));
-        await run(['--config', config, 'updatekeys', '--yes', file], undefined, cwd, file);
-      } finally {
-        await removeRunDir(dir);
-      }
+      await withRuleFile(settings, (config) =>
+        run(['--config', config, 'updatekeys', '--yes', file], undefined, cwd, file),
+      );
     },
   };
+}
+
+/** The one place sops starts. Plaintext goes in through `input` (stdin) only. */
+async function execSops(
+  bin: string,
+  args: string[],
+  call: {
+    input: string | undefined;
+    cwd: string;
+    file: string | undefined;
+    env: NodeJS.ProcessEnv;
+    timeout: number;
+  },
+): Promise<string> {
+  const { input } = call;
+  const result = await execa(bin, args, {
+    cwd: call.cwd,
+    env: call.env,
+    extendEnv: false,
+    ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
+    // Never log: NODE_DEBUG=execa would otherwise print every argv, stdout and stderr.
+    verbose: 'none',
+    timeout: call.timeout,
+    forceKillAfterDelay: 2_000,
+    maxBuffer: 64 * 1024 * 1024,
+    stripFinalNewline: false,
+    reject: false,
+  });
+  if (!result.failed) return result.stdout;
+  const outcome = {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    timedOut: result.timedOut,
+    isMaxBuffer: result.isMaxBuffer,
+    code: result.code,
+    stderr: typeof result.stderr === 'string' ? result.stderr : '',
+  };
+  throw sopsError(bin, outcome, call.file, input);
+}
+
+/** Recipients named in the config: a one-rule sops config in a temp dir (public keys only). */
+async function withRuleFile(
+  settings: SopsSettings,
+  use: (config: string) => Promise<unknown>,
+): Promise<void> {
+  const dir = await makeRunDir('sops');
+  try {
+    const config = join(dir, 'sops.yaml');
+    await writeFile(config, JSON.stringify({ creation_rules: [creationRule(settings)] }));
+    await use(config);
+  } finally {
+    await removeRunDir(dir);
+  }
 }
 
 function checkVersion(bin: string, out: string): void {
@@ -205,42 +194,6 @@ function checkVersion(bin: string, out: string): void {
   }
 }
 
-/** `--add-age a,b --rm-kms c ...` for a change of recipients given as `kind:id`. */
-export function rotateFlags(change: RecipientChange): string[] {
-  const args: string[] = [];
-  for (const [verb, list] of [
-    ['add', change.add],
-    ['rm', change.remove],
-  ] as const) {
-    const byKind = new Map<RecipientKind, string[]>();
-    for (const id of list) {
-      const colon = id.indexOf(':');
-      const prefix = id.slice(0, colon);
-      const kind = prefix in FLAGS ? (prefix as RecipientKind) : ALIASES[prefix];
-      if (colon < 0 || !kind)
-        throw new ExternalError(
-          'sops',
-          `unknown recipient kind in "${id}"`,
-          'report this as a bug',
-        );
-      byKind.set(kind, [...(byKind.get(kind) ?? []), id.slice(colon + 1)]);
-    }
-    for (const kind of KINDS) {
-      const ids = byKind.get(kind);
-      if (ids) args.push(`--${verb}-${FLAGS[kind]}`, ids.join(','));
-    }
-  }
-  return args;
-}
-
-/** A `.sops.yaml` creation rule naming the recipients of `settings`. */
-function creationRule(settings: SopsSettings): Record<string, string> {
-  const rule: Record<string, string> = {};
-  for (const kind of KINDS)
-    if (settings[kind].length > 0) rule[RULE_KEYS[kind]] = settings[kind].join(',');
-  return rule;
-}
-
 /**
  * sops processes to run at once: GITOPS_SECRETS_SOPS_JOBS (a whole number from 1 to 64; more
  * than the cores pays off when sops waits on a key service such as a cloud KMS), else as many
@@ -249,11 +202,6 @@ function creationRule(settings: SopsSettings): Record<string, string> {
 export function sopsJobs(env: NodeJS.ProcessEnv): number {
   const n = Number(env.GITOPS_SECRETS_SOPS_JOBS);
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : availableParallelism();
-}
-
-/** Flags for a YAML document on stdin that sops treats as if it were `filename`. */
-function stdinYaml(filename: string): string[] {
-  return ['--filename-override', filename, '--input-type', 'yaml', '--output-type', 'yaml'];
 }
 
 /**
@@ -270,11 +218,6 @@ export function shortLivedGo(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function withoutTokens(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { GITHUB_TOKEN: _a, GH_TOKEN: _b, ...rest } = env;
   return rest;
-}
-
-/** sops's tree path syntax: `["data"]["KEY"]`. */
-function indexOf(path: string[]): string {
-  return path.map((p) => `[${JSON.stringify(p)}]`).join('');
 }
 
 function compare(a: readonly number[], b: readonly number[]): number {
