@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { startGitHttpServer } from './helpers/git-http-server.js';
 import { startGitHubServer } from './helpers/github-server.js';
-import { example, findLeaks, makeScenario, SENTINEL_TOKEN } from './helpers/scenario.js';
+import { example, findLeaks, gitTrace, makeScenario, SENTINEL_TOKEN } from './helpers/scenario.js';
 
 test('over https, the push authenticates with the token per command: never in the remote URL or git config', async (t) => {
   const s = await makeScenario();
@@ -40,7 +40,17 @@ test('over https, the push authenticates with the token per command: never in th
 
   // Fetching needs the token too here: the tool passes it to the push only, so give the
   // remote read access through the same mechanism for ls-remote and fetch.
-  const env = { GITHUB_TOKEN: SENTINEL_TOKEN, GITHUB_API_URL: github.url };
+  // The user's own GIT_CONFIG_* settings stay in effect beside the tool's header.
+  const trace = join(s.dir, 'trace.json');
+  const env = {
+    GITHUB_TOKEN: SENTINEL_TOKEN,
+    GITHUB_API_URL: github.url,
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.userAgent',
+    GIT_CONFIG_VALUE_0: 'agent-from-the-users-env',
+    GIT_TRACE2_EVENT: trace,
+  };
+  const seen = gitServer.userAgents.length;
   const r = await s.run(['sync', '--json'], { env });
   t.is(r.exitCode, 0, r.stderr);
   const out = JSON.parse(r.stdout);
@@ -53,6 +63,13 @@ test('over https, the push authenticates with the token per command: never in th
   t.is(github.pulls('acme', 'infra').length, 1);
   t.true(gitServer.auth.includes('ok'));
   t.false(gitServer.auth.includes('wrong'));
+  t.deepEqual(new Set(gitServer.userAgents.slice(seen)), new Set(['agent-from-the-users-env']));
+  // Never on a command line (which `ps` shows): not the token, not its header.
+  const argv = (await gitTrace(trace)).flat().join('\n');
+  t.true(argv.includes('push'), 'the trace has the push');
+  t.false(argv.includes(SENTINEL_TOKEN));
+  t.false(argv.includes(Buffer.from(`x-access-token:${SENTINEL_TOKEN}`).toString('base64')));
+  t.false(argv.includes('extraheader'));
   const branch = await s.git(
     ['--git-dir', join(s.dir, 'served/acme/infra.git'), 'rev-parse', 'gitops-secrets/sync'],
     s.dir,

@@ -72,7 +72,7 @@ async function merged() {
   return s;
 }
 
-test('when the checkout is the base, its files are listed and read while the remote answers, each once', async (t) => {
+test('the base is listed once and its manifests read by one git process; a commit rev-parse peeled is not looked up again', async (t) => {
   const s = await merged();
   t.teardown(() => s.cleanup());
   const { r, git } = await runTraced(s, [
@@ -86,9 +86,16 @@ test('when the checkout is the base, its files are listed and read while the rem
   t.is(r.exitCode, 0, r.stderr);
   const listings = git.filter((a) => a[0] === 'ls-tree' && a.includes('-r'));
   t.is(listings.length, 1, JSON.stringify(listings));
-  t.is(git.filter((a) => a[0] === 'cat-file' && a[1] === '--batch').length, 1);
-  // The base's commit was peeled by rev-parse already: no object lookup for it.
-  t.false(git.some((a) => a[0] === 'cat-file' && a[1] === '--batch-check'));
+  // The manifests' blobs in one `git show`, not a process per blob.
+  const reads = git.filter((a) => a[0] === 'show' || a[0] === 'cat-file');
+  t.deepEqual(
+    reads.map((a) => a[0]),
+    ['show'],
+    JSON.stringify(reads),
+  );
+  // The base's commit was peeled by rev-parse already: no second lookup for it.
+  const peels = git.filter((a) => a[0] === 'rev-parse' && a.some((x) => x.endsWith('^{commit}')));
+  t.is(new Set(peels.map((a) => a.at(-1))).size, peels.length, JSON.stringify(peels));
   const out = JSON.parse(r.stdout) as { changes: { key: string; action: string }[] };
   t.deepEqual(out.changes.map((c) => `${c.key} ${c.action}`).sort(), [
     'database_encrypt_secret rotated',

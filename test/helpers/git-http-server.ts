@@ -11,13 +11,17 @@ export interface GitHttpServer {
   url: string;
   /** Authorization outcomes, in order: 'ok', 'missing' or 'wrong'. */
   auth: string[];
+  /** The User-Agent of each request, in order. */
+  userAgents: string[];
   close(): Promise<void>;
 }
 
 export async function startGitHttpServer(root: string, token: string): Promise<GitHttpServer> {
   const auth: string[] = [];
+  const userAgents: string[] = [];
   const expected = `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    userAgents.push(req.headers['user-agent'] ?? '');
     const header = req.headers.authorization;
     if (header?.toLowerCase() !== expected.toLowerCase()) {
       auth.push(header ? 'wrong' : 'missing');
@@ -79,6 +83,7 @@ export async function startGitHttpServer(root: string, token: string): Promise<G
   return {
     url: `http://127.0.0.1:${port}`,
     auth,
+    userAgents,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
