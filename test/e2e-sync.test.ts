@@ -7,6 +7,7 @@ import {
   example,
   findLeaks,
   makeScenario,
+  runTraced,
   type Scenario,
   TOOLS_BIN,
 } from './helpers/scenario.js';
@@ -280,13 +281,14 @@ test('check: exit 3 while keys are missing, 0 once they exist, without any priva
   t.false(JSON.parse(ok.stdout).pending);
 });
 
-test('a broken config exits 2 with file:line:column and writes nothing', async (t) => {
+test('a broken config exits 2 with file:line:column, before any git command, and writes nothing', async (t) => {
   const s = await makeScenario();
   t.teardown(() => s.cleanup());
   await s.writeConfig(
     'version: 1\nsecrets:\n  - name: Bad_Name\n    namespace: keptn\n    keys:\n      a: { length: 0 }\n',
   );
-  const r = await s.run(['sync']);
+  const { r, git } = await runTraced(s, ['sync']);
+  t.deepEqual(git, [], 'the config is checked before git is asked anything');
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /config\/secrets.yaml:3:11: secrets\[0\].name: must be a DNS-1123 subdomain/);
   t.regex(
