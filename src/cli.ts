@@ -34,7 +34,6 @@ const io: Output = { out: write(process.stdout), err: write(process.stderr) };
 function realPorts(env: NodeJS.ProcessEnv): SetPorts {
   const token = env.GITHUB_TOKEN || env.GH_TOKEN || undefined;
   const inActions = env.GITHUB_ACTIONS === 'true';
-  const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
   return {
     ...io,
     openGit: (dir) => openRepo(dir, env, token ? { token } : undefined),
@@ -47,8 +46,10 @@ function realPorts(env: NodeJS.ProcessEnv): SetPorts {
           token: token!,
           repo: repoSlug(env, remoteUrl),
           baseUrl: env.GITHUB_API_URL || 'https://api.github.com',
-          timeoutMs: number('GITOPS_SECRETS_GITHUB_TIMEOUT_MS'),
-          retryBaseMs: number('GITOPS_SECRETS_RETRY_BASE_MS'),
+          // The time limits (GITOPS_SECRETS_GITHUB_*TIMEOUT_MS) the port reads itself.
+          ...(env.GITOPS_SECRETS_RETRY_BASE_MS
+            ? { retryBaseMs: Number(env.GITOPS_SECRETS_RETRY_BASE_MS) }
+            : {}),
         }),
     },
     actionOutputs: inActions ? env.GITHUB_OUTPUT || undefined : undefined,
