@@ -228,7 +228,7 @@ test('recipient changes become sops rotate flags for all six kinds of key', (t) 
       ],
       remove: [
         'age:age1old',
-        'hcVaultTransit:https://vault:8200/v1/transit/keys/old',
+        'hcVault:https://vault:8200/v1/transit/keys/old',
         'azureKv:https://v.vault.azure.net/keys/old/2',
       ],
     }),

@@ -1,49 +1,30 @@
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
+import { RECIPIENT_KINDS } from '../model/recipients.js';
 
-/** Recipients to add and remove, as `kind:id` (age, pgp, kms, gcpKms, azureKv, hcVault). */
+/** Recipients to add and remove, as ids `kind:value` (src/model/recipients.ts). */
 export interface RecipientChange {
   add: string[];
   remove: string[];
 }
 
-/** The sops flag of each recipient kind (`--age`, `--add-age`, `--rm-age`, ...). */
-const FLAGS = {
+/** The sops flag of each kind of key (`--age`, `--add-age`, `--rm-age`, ...). */
+const FLAGS: Record<(typeof RECIPIENT_KINDS)[number]['settings'], string> = {
   age: 'age',
   pgp: 'pgp',
   kms: 'kms',
   gcpKms: 'gcp-kms',
   azureKv: 'azure-kv',
   hcVaultTransit: 'hc-vault-transit',
-} as const satisfies Record<RecipientKind, string>;
-type RecipientKind = keyof Omit<
-  SopsSettings,
-  'encryptedRegex' | 'ownEncryptedRegex' | 'hasRecipients'
->;
-/** Other spellings of a kind in recipient ids. */
-const ALIASES: Record<string, RecipientKind> = {
-  hcVault: 'hcVaultTransit',
-  azureKeyVault: 'azureKv',
-  gcp_kms: 'gcpKms',
 };
-/** The keys of a `.sops.yaml` creation rule, per kind. */
-const RULE_KEYS: Record<RecipientKind, string> = {
-  age: 'age',
-  pgp: 'pgp',
-  kms: 'kms',
-  gcpKms: 'gcp_kms',
-  azureKv: 'azure_keyvault',
-  hcVaultTransit: 'hc_vault_transit_uri',
-};
-const KINDS = Object.keys(FLAGS) as RecipientKind[];
 
 /** The argv of an encryption from stdin. */
 export function encryptArgs(filename: string, settings: SopsSettings): string[] {
   const args = ['encrypt', ...stdinYaml(filename)];
   // Unset when the .sops.yaml rule's own selector applies: sops refuses two selectors.
   if (settings.encryptedRegex !== '') args.push('--encrypted-regex', settings.encryptedRegex);
-  for (const kind of KINDS)
-    if (settings[kind].length > 0) args.push(`--${FLAGS[kind]}`, settings[kind].join(','));
+  for (const { settings: field } of RECIPIENT_KINDS)
+    if (settings[field].length > 0) args.push(`--${FLAGS[field]}`, settings[field].join(','));
   return args;
 }
 
@@ -54,23 +35,21 @@ export function rotateFlags(change: RecipientChange): string[] {
     ['add', change.add],
     ['rm', change.remove],
   ] as const) {
-    const byKind = new Map<RecipientKind, string[]>();
-    for (const id of list) {
-      const colon = id.indexOf(':');
-      const prefix = id.slice(0, colon);
-      const kind = prefix in FLAGS ? (prefix as RecipientKind) : ALIASES[prefix];
-      if (colon < 0 || !kind)
-        throw new ExternalError(
-          'sops',
-          `unknown recipient kind in "${id}"`,
-          'report this as a bug',
+    for (const kind of RECIPIENT_KINDS) {
+      const ids = list.filter((id) => id.startsWith(`${kind.kind}:`));
+      if (ids.length > 0)
+        args.push(
+          `--${verb}-${FLAGS[kind.settings]}`,
+          ids.map((id) => id.slice(kind.kind.length + 1)).join(','),
         );
-      byKind.set(kind, [...(byKind.get(kind) ?? []), id.slice(colon + 1)]);
     }
-    for (const kind of KINDS) {
-      const ids = byKind.get(kind);
-      if (ids) args.push(`--${verb}-${FLAGS[kind]}`, ids.join(','));
-    }
+    const unknown = list.find((id) => !RECIPIENT_KINDS.some((k) => id.startsWith(`${k.kind}:`)));
+    if (unknown !== undefined)
+      throw new ExternalError(
+        'sops',
+        `unknown recipient kind in "${unknown}"`,
+        'report this as a bug',
+      );
   }
   return args;
 }
@@ -78,8 +57,10 @@ export function rotateFlags(change: RecipientChange): string[] {
 /** A `.sops.yaml` creation rule naming the recipients of `settings`. */
 export function creationRule(settings: SopsSettings): Record<string, string> {
   const rule: Record<string, string> = {};
-  for (const kind of KINDS)
-    if (settings[kind].length > 0) rule[RULE_KEYS[kind]] = settings[kind].join(',');
+  for (const kind of RECIPIENT_KINDS) {
+    const values = settings[kind.settings];
+    if (values.length > 0) rule[kind.rule] = values.join(',');
+  }
   return rule;
 }
 
