@@ -338,3 +338,35 @@ test('a work tree removed under the run (another process cleaning the temp direc
   t.is((await s.git(['rev-parse', 'HEAD'])).trim(), base);
   t.deepEqual(await readdir(s.env.TMPDIR!), []);
 });
+
+test('git failures are the project’s errors with a remedy: not a repository, no git on PATH, a push whose lease is stale', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  const notRepo = await t.throwsAsync(openRepo(s.env.TMPDIR!, s.env));
+  t.is(notRepo?.name, 'ExternalError');
+  t.regex(notRepo?.message ?? '', /is not inside a git repository \(fatal: not a git repository/);
+  t.regex((notRepo as { remedy?: string }).remedy ?? '', /--repo DIR/);
+
+  const noGit = await t.throwsAsync(openRepo(s.repo, { ...s.env, PATH: s.dir }));
+  t.is(noGit?.message, 'git not found on PATH');
+
+  const git = await openRepo(s.repo, s.env);
+  const main = (await s.git(['rev-parse', 'main'])).trim();
+  const ours = (await s.git(['commit-tree', 'main^{tree}', '-p', 'main', '-m', 'ours'])).trim();
+  // The lease says the branch must not exist on the remote; someone else pushed it meanwhile.
+  await s.git(['push', '--quiet', 'origin', 'main:refs/heads/gitops-secrets/sync']);
+  const stale = await t.throwsAsync(git.push('origin', ours, 'gitops-secrets/sync', undefined));
+  t.regex(
+    stale?.message ?? '',
+    /was rejected: the branch changed on the remote while this run worked/,
+  );
+  t.regex((stale as { remedy?: string }).remedy ?? '', /run the command again/);
+  // With the lease it expects, the same push goes through.
+  await git.push('origin', ours, 'gitops-secrets/sync', main);
+  t.is(
+    (await git.lsRemote('origin', ['gitops-secrets/sync'])).heads.get('gitops-secrets/sync'),
+    ours,
+  );
+  t.is(await git.resolve('refs/heads/no-such-branch'), undefined);
+  t.is(await git.mergeBase(main, main), main);
+});
