@@ -201,6 +201,8 @@ class Repo implements GitPort {
   }
 
   async commitsBetween(base: string, head: string): Promise<CommitInfo[]> {
+    // None (and git would print nothing: see GitRunner.instance).
+    if (base === head) return [];
     const format = '--format=%H%x1f%an <%ae>%x1f%s%x1f%b%x1e';
     const out = await this.git.run(['log', format, `${base}..${head}`]);
     return out
