@@ -339,7 +339,7 @@ test('a work tree removed under the run (another process cleaning the temp direc
   t.deepEqual(await readdir(s.env.TMPDIR!), []);
 });
 
-test('git failures are the project’s errors with a remedy: not a repository, no git on PATH, a push whose lease is stale', async (t) => {
+test('git failures are the project’s errors with a remedy: not a repository, no directory, no git on PATH, a push whose lease is stale', async (t) => {
   const s = await exampleScenario('keptn-bridge.yaml');
   t.teardown(() => s.cleanup());
   const notRepo = await t.throwsAsync(openRepo(s.env.TMPDIR!, s.env));
@@ -347,6 +347,8 @@ test('git failures are the project’s errors with a remedy: not a repository, n
   t.regex(notRepo?.message ?? '', /is not inside a git repository \(fatal: not a git repository/);
   t.regex((notRepo as { remedy?: string }).remedy ?? '', /--repo DIR/);
 
+  const gone = await t.throwsAsync(openRepo(join(s.dir, 'no-such-dir'), s.env));
+  t.regex(gone?.message ?? '', /no-such-dir is not a directory/);
   const noGit = await t.throwsAsync(openRepo(s.repo, { ...s.env, PATH: s.dir }));
   t.is(noGit?.message, 'git not found on PATH');
 

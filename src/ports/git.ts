@@ -3,7 +3,7 @@
  * stash are never touched; the run commits in a work tree of its own (git-worktree.ts) and
  * authenticates to the remote per command (git-remote.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
@@ -77,6 +77,9 @@ export async function openRepo(
   env: NodeJS.ProcessEnv = process.env,
   auth?: PushAuth,
 ): Promise<GitPort> {
+  const remedy = 'pass --repo DIR, the root of your GitOps repo';
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new ExternalError('git', `${dir} is not a directory`, remedy);
   const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
   const git = new GitRunner(
     dir,
@@ -91,7 +94,7 @@ export async function openRepo(
     throw new ExternalError(
       'git',
       `${dir} is not inside a git repository (${git.said(err)})`,
-      'pass --repo DIR, the root of your GitOps repo',
+      remedy,
     );
   }
   const [top = '', common = '.git'] = out.trim().split('\n');
