@@ -49,6 +49,8 @@ test('over https, the push authenticates with the token per command: never in th
     GIT_CONFIG_KEY_0: 'http.userAgent',
     GIT_CONFIG_VALUE_0: 'agent-from-the-users-env',
     GIT_TRACE2_EVENT: trace,
+    // simple-git's own log (the `debug` library) would print each command's environment.
+    DEBUG: '*',
   };
   const seen = gitServer.userAgents.length;
   const r = await s.run(['sync', '--json'], { env });

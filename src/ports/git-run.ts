@@ -4,8 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import debug from 'debug';
 import { GitError, GitPluginError, type SimpleGit, simpleGit } from 'simple-git';
 import { ExternalError } from '../errors.js';
+
+// simple-git logs every command with its environment through the `debug` library when DEBUG
+// names it (DEBUG=* too): the environment of a push holds the token's header. Its namespaces
+// stay off whatever DEBUG says; GIT_TRACE=1 shows what git does, without the environment.
+debug.enable([debug.disable(), '-simple-git*'].filter(Boolean).join(','));
 
 /** git is given plenty of time (a fetch of a big repo), but not forever: this long silent. */
 const GIT_TIMEOUT_MS = 15 * 60_000;
