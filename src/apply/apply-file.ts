@@ -52,7 +52,7 @@ export async function applyFile(
       if (change.action !== 'remove')
         state.keys[change.key] = keyState(file, change, ctx.now, undefined);
     if (Object.keys(state.keys).length === 0) return false;
-    await ctx.files.write(file.path, await encryptWhole(ctx, file, state, values));
+    ctx.files.write(file.path, await encryptWhole(ctx, file, state, values));
     return true;
   }
   if (writes.length > 0) {
@@ -61,7 +61,7 @@ export async function applyFile(
   }
   const change = file.reencrypt;
   if (change) {
-    await ctx.files.guard(file.path);
+    ctx.files.guard(file.path);
     await ctx.limit(() =>
       ctx.sops.updateKeys(file.path, {
         cwd: ctx.dir,
@@ -159,10 +159,10 @@ async function rewriteWhole(
   for (const change of writes)
     state.keys[change.key] = keyState(file, change, ctx.now, info.state.keys[change.key]);
   const ciphertext = await encryptWhole(ctx, file, state, values);
-  await ctx.files.guard(file.path);
+  ctx.files.guard(file.path);
   const current = ctx.files.read(file.path);
   if (current === undefined || !sameButValues(current, ciphertext)) return false;
-  await ctx.files.write(file.path, ciphertext);
+  ctx.files.write(file.path, ciphertext);
   return true;
 }
 
@@ -174,7 +174,7 @@ async function setEach(
   writes: KeyChange[],
   values: Map<string, string>,
 ): Promise<void> {
-  await ctx.files.guard(file.path);
+  ctx.files.guard(file.path);
   const cwd = ctx.dir;
   const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
   for (const change of writes) {

@@ -30,11 +30,6 @@ export interface ApplyInput {
   concurrency?: number;
   /** Re-encrypt with a new data key (`sops rotate`) instead of re-wrapping it (`updatekeys`). */
   rotateDataKey?: boolean;
-  /**
-   * Resolves once the files to change are in the worktree (they may be checked out while the
-   * first sops processes encrypt from stdin); nothing on disk is read or written before.
-   */
-  filesReady?: Promise<void>;
   /** Called once a file is in its final state (nothing in this run writes it again). */
   onWritten?: (path: string) => void;
 }
@@ -51,8 +46,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   let failed: { error: unknown } | undefined;
   const limit = <T>(fn: () => Promise<T>): Promise<T> =>
     jobs(() => (failed ? Promise.reject(failed.error) : fn()));
-  const disk = input.filesReady ?? Promise.resolve();
-  const files = worktreeFiles(dir, disk);
+  const files = worktreeFiles(dir);
   const touched: string[] = [];
   const finished = (path: string) => {
     touched.push(path);
@@ -62,9 +56,9 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   const valuesOf = (path: string) => {
     let p = decrypted.get(path);
     if (!p) {
-      p = disk
-        .then(() => limit(() => ports.sops.decrypt(path, { cwd: dir })))
-        .then((text) => decodeData(text, path));
+      p = limit(() => ports.sops.decrypt(path, { cwd: dir })).then((text) =>
+        decodeData(text, path),
+      );
       decrypted.set(path, p);
     }
     return p;
@@ -96,7 +90,7 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
   if (plan.prune) {
     for (const orphan of plan.orphans) {
       if (orphan.keys.length > 0) continue;
-      await files.remove(orphan.path);
+      files.remove(orphan.path);
       touched.push(orphan.path);
     }
   }
@@ -139,7 +133,7 @@ async function bumpRollouts(plan: Plan, files: WorktreeFiles): Promise<string[]>
   }
   const remedy = 'fix the path under `rollout` in the config, or the manifest';
   for (const [path, ids] of rollouts) {
-    await files.guard(path);
+    files.guard(path);
     const text = files.read(path);
     if (text === undefined)
       throw new ExternalError(
@@ -154,7 +148,7 @@ async function bumpRollouts(plan: Plan, files: WorktreeFiles): Promise<string[]>
         `rollout ${path} (of ${ids.join(', ')}) ${bumped.problem}`,
         remedy,
       );
-    await files.write(path, bumped.text);
+    files.write(path, bumped.text);
   }
   return [...rollouts.keys()];
 }

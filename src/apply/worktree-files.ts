@@ -2,26 +2,21 @@ import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { dirname, join } from 'node:path';
 import { ExternalError } from '../errors.js';
 
-/** The files of a run's worktree, as apply reads and writes them: never through a symlink. */
+/**
+ * The files of a run's worktree, as apply reads and writes them: never through a symlink. They
+ * are small and few per Secret: synchronous calls keep this simple.
+ */
 export interface WorktreeFiles {
-  /** Refuses a path that runs through a symlink (waits until the files are checked out). */
-  guard(path: string): Promise<void>;
+  /** Refuses a path that runs through a symlink. */
+  guard(path: string): void;
   /** A file's text, undefined when it does not exist. */
   read(path: string): string | undefined;
-  write(path: string, text: string): Promise<void>;
-  remove(path: string): Promise<void>;
+  write(path: string, text: string): void;
+  remove(path: string): void;
 }
 
-/**
- * `ready` resolves once the files to change are in the worktree: nothing is read or written
- * before. The files are small and few per Secret; synchronous calls keep this simple.
- */
-export function worktreeFiles(dir: string, ready: Promise<void>): WorktreeFiles {
-  const check = symlinkGuard(dir);
-  const guard = async (path: string) => {
-    await ready;
-    check(path);
-  };
+export function worktreeFiles(dir: string): WorktreeFiles {
+  const guard = symlinkGuard(dir);
   return {
     guard,
     read(path) {
@@ -31,14 +26,14 @@ export function worktreeFiles(dir: string, ready: Promise<void>): WorktreeFiles 
         return undefined;
       }
     },
-    async write(path, text) {
-      await guard(path);
+    write(path, text) {
+      guard(path);
       const full = join(dir, path);
       mkdirSync(dirname(full), { recursive: true });
       writeFileSync(full, text, { mode: 0o644 });
     },
-    async remove(path) {
-      await guard(path);
+    remove(path) {
+      guard(path);
       rmSync(join(dir, path), { force: true });
     },
   };
