@@ -37,7 +37,7 @@ export interface SopsPort {
   unset(file: string, path: string[], options: { cwd: string }): Promise<void>;
   /**
    * Gives a file its new recipients. Without `rotate`: re-wraps its data key for the recipients
-   * of `settings` (of `.sops.yaml` when undefined) with `sops updatekeys`, no value's
+   * `settings` names (else those of `.sops.yaml`) with `sops updatekeys`, no value's
    * ciphertext changes. With `rotate` (recipient ids such as `age:…`, `azureKv:…` to add and
    * remove): `sops rotate`, a new data key, every ciphertext changes.
    */
