@@ -372,3 +372,29 @@ test('git failures are the project’s errors with a remedy: not a repository, n
   t.is(await git.resolve('refs/heads/no-such-branch'), undefined);
   t.is(await git.mergeBase(main, main), main);
 });
+
+test('git runs with the user’s environment as their shell has it: editor, pager, askpass, SSH command and GIT_CONFIG_* settings do not stop it', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  const env = {
+    ...s.env,
+    EDITOR: 'vi',
+    GIT_EDITOR: 'vi',
+    PAGER: 'less',
+    GIT_PAGER: 'less',
+    GIT_ASKPASS: '/bin/true',
+    SSH_ASKPASS: '/bin/true',
+    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
+    GIT_PROXY_COMMAND: '/bin/false',
+    GIT_TEMPLATE_DIR: s.dir,
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'credential.helper',
+    GIT_CONFIG_VALUE_0: '',
+    GIT_CONFIG_KEY_1: 'core.hooksPath',
+    GIT_CONFIG_VALUE_1: join(s.dir, 'no-hooks'),
+  };
+  const git = await openRepo(s.repo, env);
+  const main = (await s.git(['rev-parse', 'main'])).trim();
+  t.is(await git.resolve('main'), main);
+  t.is((await git.lsRemote('origin', ['main'])).heads.get('main'), main);
+});
