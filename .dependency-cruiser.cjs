@@ -8,6 +8,7 @@
  *
  * - no import cycles;
  * - config, model and plan import nothing from ports, apply, commands or the cli;
+ * - model and plan do no I/O (no fs, os, net, http, processes, checkpoint or terminal output);
  * - config and model do not import the planner;
  * - execa, simple-git and Octokit are imported in src/ports/ only (their errors become the
  *   project's there); nothing imports node:child_process; js-yaml is gone (`yaml` reads all);
@@ -30,6 +31,16 @@ module.exports = {
       comment: 'config, model and plan are pure: no ports, apply, commands or cli.',
       from: { path: '^src/(config|model|plan)/' },
       to: { path: '^src/(ports|apply|commands)/|^src/cli\\.ts$' },
+    },
+    {
+      name: 'model-and-plan-do-no-io',
+      severity: 'error',
+      comment:
+        'model and plan touch no file, network, process or terminal (config reads its one file); time and randomness come in as inputs.',
+      from: { path: '^src/(model|plan)/' },
+      to: {
+        path: '^(node:)?(fs|fs/promises|os|net|http|https|child_process|worker_threads)$|^src/(checkpoint|format)\\.ts$',
+      },
     },
     {
       name: 'plan-on-top-of-model',
