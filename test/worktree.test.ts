@@ -398,3 +398,30 @@ test('git runs with the user’s environment as their shell has it: editor, page
   t.is(await git.resolve('main'), main);
   t.is((await git.lsRemote('origin', ['main'])).heads.get('main'), main);
 });
+
+test('a listing is read once per commit: a later ask within the directories of an earlier one is answered from it, exactly', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  for (const path of ['a/x.yaml', 'a/b/y.yaml', 'ab/z.yaml', 'c.yaml']) {
+    await mkdir(dirname(join(s.repo, path)), { recursive: true });
+    await writeFile(join(s.repo, path), `${path}\n`);
+  }
+  await s.git(['add', '-A']);
+  await s.git(['commit', '--quiet', '-m', 'files']);
+  const head = (await s.git(['rev-parse', 'HEAD'])).trim();
+  const trace = join(s.dir, 'trace.json');
+  const git = await openRepo(s.repo, { ...s.env, GIT_TRACE2_EVENT: trace });
+  const keys = async (dirs: string[]) => [...(await git.listFiles(head, dirs)).keys()].sort();
+  t.deepEqual(await keys(['a', 'c.yaml']), ['a/b/y.yaml', 'a/x.yaml', 'c.yaml']);
+  t.deepEqual(await keys(['a']), ['a/b/y.yaml', 'a/x.yaml'], 'ab/ is not below a/');
+  t.deepEqual(await keys(['a/b']), ['a/b/y.yaml']);
+  t.deepEqual(await keys(['c.yaml']), ['c.yaml']);
+  const listed = async () => (await gitTrace(trace)).filter((a) => a[0] === 'ls-tree').length;
+  t.is(await listed(), 1);
+  t.deepEqual(await keys(['ab']), ['ab/z.yaml'], 'outside the first: read');
+  t.true((await keys(['.'])).includes('README.md'));
+  t.is(await listed(), 3);
+  const copy = await git.listFiles(head, ['a']);
+  copy.clear();
+  t.is((await git.listFiles(head, ['a'])).size, 2, 'a caller’s change stays its own');
+});

@@ -16,7 +16,7 @@ export interface Blockers {
  * The files of a commit below the given directories (`ls-tree -r -z -l`): path → blob id.
  * Symlinks and submodules are left out. Each blob's size goes into `sizes`, for readBlobs.
  */
-export async function listFiles(
+async function listFiles(
   git: GitRunner,
   commit: string,
   dirs: string[],
@@ -32,6 +32,45 @@ export async function listFiles(
     sizes.set(id, Number(size));
   }
   return files;
+}
+
+interface Listing {
+  dirs: string[];
+  files: Promise<Map<string, string>>;
+}
+
+/**
+ * listFiles, each commit read once for the directories first asked: a later ask within them
+ * (the same directories, or fewer) is answered from that listing. A commit never changes.
+ */
+export class Listings {
+  private readonly byCommit = new Map<string, Listing[]>();
+
+  constructor(
+    private readonly git: GitRunner,
+    private readonly sizes: Map<string, number>,
+  ) {}
+
+  get(commit: string, dirs: string[]): Promise<Map<string, string>> {
+    const listings = this.byCommit.get(commit) ?? [];
+    this.byCommit.set(commit, listings);
+    let listing = listings.find((l) =>
+      dirs.length > 0 ? dirs.every((d) => within(d, l.dirs)) : l.dirs.length === 0,
+    );
+    if (!listing) {
+      const made = { dirs, files: listFiles(this.git, commit, dirs, this.sizes) };
+      listings.push(made);
+      made.files.catch(() => listings.splice(listings.indexOf(made), 1));
+      listing = made;
+    }
+    // A new map: callers may change what they get.
+    return listing.files.then((files) => new Map([...files].filter(([p]) => within(p, dirs))));
+  }
+}
+
+/** A path is within listed directories when they are the whole tree, or it is one or below one. */
+function within(path: string, dirs: string[]): boolean {
+  return dirs.length === 0 || dirs.some((d) => d === '.' || path === d || path.startsWith(`${d}/`));
 }
 
 /**

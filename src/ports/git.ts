@@ -10,7 +10,7 @@ import { ExternalError } from '../errors.js';
 import * as remoteOps from './git-remote.js';
 import { type PushAuth, remoteRunner } from './git-remote.js';
 import { GitRunner } from './git-run.js';
-import { type Blockers, blockers, listFiles, readBlobs } from './git-trees.js';
+import { type Blockers, blockers, Listings, readBlobs } from './git-trees.js';
 import { addWorktree, type Worktree } from './git-worktree.js';
 import { isAlive, sweepRunDirs } from './run-dirs.js';
 
@@ -43,8 +43,8 @@ export interface GitPort {
   symbolicRef(ref: string): Promise<string | undefined>;
   mergeBase(a: string, b: string): Promise<string | undefined>;
   /**
-   * Files of a commit below the given directories, with their blob ids. A commit never changes:
-   * the same listing asked twice is read once.
+   * Files of a commit below the given directories (`.`: all), with their blob ids. A commit never
+   * changes: a listing within one asked before is read once.
    */
   listFiles(commit: string, dirs: string[]): Promise<Map<string, string>>;
   /**
@@ -105,9 +105,9 @@ class Repo implements GitPort {
   readonly root: string;
   /** Commits rev-parse has peeled in this run: they are in the object store. */
   private readonly knownCommits = new Set<string>();
-  private readonly listings = new Map<string, Promise<Map<string, string>>>();
   /** Blob sizes from the listings: readBlobs splits `git show`'s output by them. */
   private readonly sizes = new Map<string, number>();
+  private readonly listings: Listings;
   private readonly remotes = new Map<string, Promise<GitRunner>>();
 
   constructor(
@@ -116,6 +116,7 @@ class Repo implements GitPort {
     private readonly auth: PushAuth | undefined,
   ) {
     this.root = git.cwd;
+    this.listings = new Listings(git, this.sizes);
   }
 
   /** The runner for commands that talk to `remote` (with the token, if any). */
@@ -184,15 +185,7 @@ class Repo implements GitPort {
   }
 
   listFiles(commit: string, dirs: string[]): Promise<Map<string, string>> {
-    const key = [commit, ...dirs].join('\0');
-    let listing = this.listings.get(key);
-    if (!listing) {
-      listing = listFiles(this.git, commit, dirs, this.sizes);
-      this.listings.set(key, listing);
-      listing.catch(() => this.listings.delete(key));
-    }
-    // A copy: callers may change what they get.
-    return listing.then((files) => new Map(files));
+    return this.listings.get(commit, dirs);
   }
 
   blockers(commit: string, paths: string[]): Promise<Blockers> {
