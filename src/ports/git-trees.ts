@@ -131,7 +131,9 @@ export async function blockers(git: GitRunner, commit: string, paths: string[]):
   // A set: an entry two batches both reach is one.
   const entries = new Set<string>();
   for (const batch of batches([...prefixes])) {
-    const out = await git.run(['ls-tree', '-z', '--full-tree', commit, '--', ...batch]);
+    // `.` adds the top-level entries (left out below): git always says something, and simple-git
+    // waits 50 ms after a command that printed nothing (see GitRunner.instance).
+    const out = await git.run(['ls-tree', '-z', '--full-tree', commit, '--', '.', ...batch]);
     for (const entry of out.split('\0')) entries.add(entry);
   }
   for (const entry of entries) {
