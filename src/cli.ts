@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
 import type { JobCommandOptions, Output, RepoOptions } from './commands/common.js';
-import { init } from './commands/init.js';
+import { type ActionRelease, init } from './commands/init.js';
 import { list } from './commands/list.js';
 import { rotate } from './commands/rotate.js';
 import { readValue, type SetPorts, set } from './commands/set.js';
@@ -191,7 +191,18 @@ function addInit(program: Command, run: Run): void {
     )
     .option('--force', 'overwrite existing files')
     .action((f: { repo: string; config: string; age?: string; force?: boolean }) =>
-      run(() => init({ repo: f.repo, config: f.config, age: f.age, force: f.force ?? false }, io)),
+      run(async () =>
+        init(
+          {
+            repo: f.repo,
+            config: f.config,
+            age: f.age,
+            force: f.force ?? false,
+            action: await actionRelease(),
+          },
+          io,
+        ),
+      ),
     );
 }
 
@@ -213,11 +224,26 @@ export function buildProgram(run: Run, ports: Ports = () => realPorts(process.en
   return program;
 }
 
+/** The package's package.json; the release workflow adds `gitopsSecrets.actionCommit`. */
+interface PackageJson {
+  version: string;
+  gitopsSecrets?: { actionCommit?: string };
+}
+
+async function packageJson(): Promise<PackageJson> {
+  return JSON.parse(
+    await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+  ) as PackageJson;
+}
+
 async function version(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+  return (await packageJson()).version;
+}
+
+/** The Action release `init`'s workflows use: this package's version and release commit. */
+async function actionRelease(): Promise<ActionRelease> {
+  const pkg = await packageJson();
+  return { version: pkg.version, commit: pkg.gitopsSecrets?.actionCommit };
 }
 
 /** The one exit point: a command's exit code, or the exit code of what it threw. */

@@ -1,5 +1,5 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from './common.js';
 
@@ -9,6 +9,8 @@ export interface InitOptions {
   config: string;
   age: string | undefined;
   force: boolean;
+  /** The Action release the workflows reference. */
+  action: ActionRelease;
 }
 
 const SCHEMA_URL =
@@ -61,19 +63,50 @@ creation_rules:
 `;
 }
 
-function workflow(job: 'sync' | 'rotate'): string {
+/**
+ * The Action release the written workflows use. `commit` is the release commit, which the release
+ * workflow records in the published package.json (`gitopsSecrets.actionCommit`); a build from a
+ * checkout has none.
+ */
+export interface ActionRelease {
+  version: string;
+  commit?: string | undefined;
+}
+
+const ACTION = 'gitops-secrets/gitops-secrets';
+const CHECKOUT = 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2';
+
+/**
+ * `uses:` for the Action: the release commit with its tag in a comment, as Dependabot writes pins;
+ * without a recorded commit, the major tag (`v1`) that the release workflow moves to each release.
+ */
+export function actionUses(release: ActionRelease): string {
+  if (release.commit !== undefined && /^[0-9a-f]{40}$/.test(release.commit))
+    return `${ACTION}@${release.commit} # v${release.version}`;
+  return `${ACTION}@v${/^\d+/.exec(release.version)?.[0] ?? '1'}`;
+}
+
+/** A YAML scalar for a path from the command line: plain when that is unambiguous. */
+function scalar(text: string): string {
+  return /^[\w][\w./-]*$/.test(text) ? text : JSON.stringify(text);
+}
+
+function workflow(job: 'sync' | 'rotate', config: string, uses: string): string {
   const on =
     job === 'sync'
       ? `on:
   push:
     branches: [main]
-    paths: [config/secrets.yaml, .sops.yaml]
+    paths: [${scalar(config)}, .sops.yaml]
   workflow_dispatch:`
       : `on:
   schedule:
     - cron: "17 6 * * 1"
   workflow_dispatch:`;
-  return `# Written by \`gitops-secrets init\`. Pin the action to a commit SHA of the release you use.
+  const pin = uses.includes(' # ')
+    ? 'The Action is pinned to a release commit; Dependabot (github-actions) updates the pin.'
+    : 'To pin a commit instead of the tag, as Dependabot does: @<commit SHA> # vX.Y.Z.';
+  return `# Written by \`gitops-secrets init\`. ${pin}
 name: gitops-secrets ${job}
 ${on}
 permissions:
@@ -87,16 +120,20 @@ jobs:
     runs-on: ubuntu-latest
     timeout-minutes: 20
     steps:
-      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - uses: ${CHECKOUT}
         with:
           fetch-depth: 0
-      - uses: gitops-secrets/gitops-secrets@v0
+          # gitops-secrets passes its token to git per command.
+          persist-credentials: false
+      - uses: ${uses}
         with:
           command: ${job}
-          # A GitHub App token or fine-grained PAT lets the PR trigger your other workflows.
+          config: ${scalar(config)}
+          # A GitHub App token or a fine-grained PAT lets the pull request start your other
+          # workflows; github.token needs "Allow GitHub Actions to create and approve pull requests".
           github-token: \${{ secrets.GITOPS_SECRETS_TOKEN || github.token }}
-        env:
-          SOPS_AGE_KEY: \${{ secrets.SOPS_AGE_KEY }}
+          # The age private key: masked, and given to sops only.
+          age-key: \${{ secrets.SOPS_AGE_KEY }}
 `;
 }
 
@@ -124,8 +161,10 @@ export async function writeStarterFiles(options: InitOptions): Promise<string[]>
   }
   const files = new Map<string, string>([[options.config, starterConfig()]]);
   if (options.age) files.set('.sops.yaml', sopsYaml(options.age));
-  files.set('.github/workflows/gitops-secrets-sync.yml', workflow('sync'));
-  files.set('.github/workflows/gitops-secrets-rotate.yml', workflow('rotate'));
+  const uses = actionUses(options.action);
+  const config = posix.normalize(options.config);
+  files.set('.github/workflows/gitops-secrets-sync.yml', workflow('sync', config, uses));
+  files.set('.github/workflows/gitops-secrets-rotate.yml', workflow('rotate', config, uses));
   const existing: string[] = [];
   for (const path of files.keys()) {
     if (
