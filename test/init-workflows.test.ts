@@ -125,6 +125,14 @@ test('--config elsewhere: the sync trigger and the Action input follow it', asyn
   t.is(actionStep(sync)!.with!.config, 'deploy/my secrets.yaml');
 });
 
+test('every input the workflows give the Action is one the Action declares', async (t) => {
+  const { texts } = await runInit(t);
+  const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: object };
+  for (const text of texts)
+    for (const input of Object.keys(actionStep(parse(text) as Workflow)!.with!))
+      t.true(input in action.inputs, `action.yml has no input ${input}`);
+});
+
 test('a recorded commit that is not a full SHA is not used', (t) => {
   t.is(actionUses({ version: '1.4.2', commit: 'main' }), 'gitops-secrets/gitops-secrets@v1');
   t.is(actionUses({ version: '1.4.2', commit: undefined }), 'gitops-secrets/gitops-secrets@v1');
