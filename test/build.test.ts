@@ -49,6 +49,12 @@ test('a copy of dist/ away from node_modules runs: --help, --version, and a comm
   t.regex(r.stderr, /cannot read config config\/secrets\.yaml/);
 });
 
-test('dist/ holds the bundle, its source map and the package.json that makes it CommonJS', (t) => {
-  t.deepEqual(readdirSync(join(ROOT, 'dist')).sort(), ['cli.js', 'cli.js.map', 'package.json']);
+test('dist/ holds the bundle, its source map, the package.json that makes it CommonJS, and the Action', (t) => {
+  t.deepEqual(readdirSync(join(ROOT, 'dist')).sort(), [
+    'action',
+    'cli.js',
+    'cli.js.map',
+    'package.json',
+  ]);
+  t.deepEqual(readdirSync(join(ROOT, 'dist/action')).sort(), ['index.js', 'package.json']);
 });
