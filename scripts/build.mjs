@@ -5,6 +5,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { actionBundle } from './action-bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -26,20 +27,8 @@ await build({
   define: { 'import.meta.url': '__cliUrl' },
   banner: { js: "const __cliUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-// The GitHub Action (action.yml runs dist/action/index.js, committed: nothing is built or
-// installed when it runs): the Action's logic, the CLI's commands and every dependency
-// (@actions/* included) in one file, without a source map. Built from the repository root so
-// that the bundle is the same byte for byte wherever it is built (test/action-dist.test.ts).
-await build({
-  entryPoints: [join(root, 'src/action/index.ts')],
-  outfile: join(dist, 'action/index.js'),
-  absWorkingDir: root,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
-});
+// The GitHub Action's bundle (committed; scripts/action-bundle.mjs says why and how).
+await build(actionBundle(root));
 // The package is "type": "module"; dist/ holds CommonJS.
 writeFileSync(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
 // Committed with the bundle: a checkout of the Action has no other dist/package.json.

@@ -29,7 +29,7 @@ test('every workflow (and action.yml through `uses: ./`) passes actionlint', asy
   t.is(r.exitCode, 0, r.stdout + r.stderr);
 });
 
-test('rotate.yml: weekly schedule, dispatch inputs, only the two write permissions, concurrency, timeout, SOPS_AGE_KEY', async (t) => {
+test('rotate.yml: weekly schedule, dispatch inputs, only the two write permissions, concurrency, timeout, the key as the age-key input', async (t) => {
   const w = await load('.github/workflows/rotate.yml');
   t.regex(String((w.on.schedule as { cron: string }[])[0]!.cron), /^\d+ \d+ \* \* \d$/);
   t.deepEqual(Object.keys((w.on.workflow_dispatch as { inputs: object }).inputs).sort(), [
@@ -43,7 +43,9 @@ test('rotate.yml: weekly schedule, dispatch inputs, only the two write permissio
   const action = steps.find((s) => s.uses === './');
   t.is(action?.with?.command, 'rotate');
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression
-  t.is(action?.env?.SOPS_AGE_KEY, '${{ secrets.SOPS_AGE_KEY }}');
+  t.is(action?.with?.['age-key'], '${{ secrets.SOPS_AGE_KEY }}');
+  // The key is an input of the Action, never in a step's environment (every child would see it).
+  t.is(action?.env, undefined);
 });
 
 test('sync.yml runs on pushes to the base branch touching the config, and by hand', async (t) => {
@@ -60,21 +62,7 @@ test('third-party actions are pinned by commit SHA, and no ${{ }} expression is 
   const files = (await readdir(join(ROOT, '.github/workflows'))).map(
     (f) => `.github/workflows/${f}`,
   );
-  const action = parse(await readFile(join(ROOT, 'action.yml'), 'utf8')) as {
-    runs: { using: string; steps: Step[] };
-    inputs: object;
-    outputs: object;
-  };
-  t.is(action.runs.using, 'composite');
-  t.deepEqual(Object.keys(action.inputs).sort(), [
-    'args',
-    'command',
-    'config',
-    'github-token',
-    'sops-version',
-  ]);
-  t.deepEqual(Object.keys(action.outputs).sort(), ['pull-request-number', 'pull-request-url']);
-  const steps: [string, Step][] = action.runs.steps.map((s) => ['action.yml', s]);
+  const steps: [string, Step][] = [];
   for (const f of files)
     for (const job of Object.values((await load(f)).jobs))
       for (const s of job.steps) steps.push([f, s]);
@@ -83,4 +71,37 @@ test('third-party actions are pinned by commit SHA, and no ${{ }} expression is 
       t.regex(s.uses, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${file}: ${s.uses}`);
     if (s.run) t.false(s.run.includes('${{'), `${file}: run script inlines an expression`);
   }
+});
+
+test('action.yml: a JavaScript action on node24 running the committed bundle, with the inputs and outputs of the docs', async (t) => {
+  const action = parse(await readFile(join(ROOT, 'action.yml'), 'utf8')) as {
+    runs: { using: string; main: string; steps?: unknown };
+    inputs: Record<string, { default?: string }>;
+    outputs: Record<string, { description: string; value?: string }>;
+  };
+  t.deepEqual(action.runs, { using: 'node24', main: 'dist/action/index.js' });
+  t.deepEqual(Object.keys(action.inputs).sort(), [
+    'age-key',
+    'args',
+    'command',
+    'config',
+    'github-token',
+    'sops-mirror',
+    'sops-sha256',
+    'sops-version',
+    'working-directory',
+  ]);
+  t.is(action.inputs['sops-version']?.default, 'v3.13.2');
+  t.deepEqual(Object.keys(action.outputs).sort(), [
+    'branch',
+    'changes',
+    'commit',
+    'pending',
+    'pull-request-number',
+    'pull-request-operation',
+    'pull-request-url',
+  ]);
+  const docs = await readFile(join(ROOT, 'docs/github-action.md'), 'utf8');
+  for (const name of [...Object.keys(action.inputs), ...Object.keys(action.outputs)])
+    t.true(docs.includes(`\`${name}\``), `docs/github-action.md names ${name}`);
 });

@@ -32,6 +32,7 @@ export async function reportJob(command: ActionCommand, doc: JobJson): Promise<v
   core.setOutput('commit', doc.commit ?? '');
   core.setOutput('branch', doc.branch);
   core.setOutput('changes', JSON.stringify(doc.changes));
+  core.info(doc.changes.length > 0 ? 'changes:' : 'nothing to change');
   for (const line of changeTable(doc.changes)) core.info(line);
   const summary = core.summary.addHeading(`gitops-secrets ${command}`, 3);
   if (pr) {
@@ -49,6 +50,7 @@ export async function reportCheck(doc: CheckJson): Promise<void> {
   core.setOutput('pending', String(doc.pending));
   core.setOutput('changes', JSON.stringify(rows));
   core.setOutput('pull-request-operation', 'none');
+  core.info(doc.pending ? 'pending:' : 'nothing pending');
   for (const line of changeTable(rows)) core.info(line);
   const summary = core.summary.addHeading('gitops-secrets check', 3);
   summary.addRaw(doc.pending ? 'Work is pending.' : 'Nothing is pending.').addBreak();
@@ -64,7 +66,9 @@ async function writeTable(summary: typeof core.summary, rows: ChangeRow[]): Prom
     );
     summary.addTable([head, ...cells]);
   }
-  await summary.write();
+  // A runner without job summaries (an old GitHub Enterprise Server) still gets the outputs.
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.write();
+  else core.info('no job summary: GITHUB_STEP_SUMMARY is not set');
 }
 
 /**
