@@ -2,13 +2,15 @@
  * The apply step's own rules, with the fake sops of test/helpers/fakes.ts: after the first sops
  * failure no further sops process starts; no more at once than the limit; an existing file is
  * changed key by key with its state annotation last; a recipient change re-keys the file
- * (updatekeys, or rotate with the change); nothing is written through a symlink.
+ * (updatekeys, or rotate with the change); a file whose every value is replaced is encrypted
+ * again whole only when that changes nothing else (hand-added fields stay); nothing is written
+ * through a symlink.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { parseDocument } from 'yaml';
+import { type Document, parseDocument } from 'yaml';
 import { applyPlan } from '../src/apply/apply.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { Config } from '../src/config/types.js';
@@ -134,6 +136,49 @@ test('a changed recipient re-keys the file: updatekeys with the config recipient
         hasRecipients: true,
       },
     ]);
+  }
+});
+
+test('rotating every key encrypts the file again whole, unless that would drop a hand-added label, annotation, type or other field', async (t) => {
+  const PATH = 'secrets/ns/s0.yaml';
+  const keys = 'KEY: { length: 20 }, OTHER: { length: 12 }';
+  const edits: [string, (doc: Document) => void][] = [
+    ['nothing', () => {}],
+    ['a label', (doc) => doc.setIn(['metadata', 'labels', 'team'], 'payments')],
+    ['an annotation', (doc) => doc.setIn(['metadata', 'annotations', 'owner'], 'alice')],
+    ['a metadata field', (doc) => doc.setIn(['metadata', 'finalizers'], ['keep'])],
+    ['the type', (doc) => doc.set('type', 'kubernetes.io/basic-auth')],
+    ['a top-level field', (doc) => doc.set('immutable', true)],
+    [
+      'stringData',
+      (doc) => doc.set('stringData', { note: 'ENC[AES256_GCM,data:,iv:a,tag:b,type:str]' }),
+    ],
+    ['a sops setting', (doc) => doc.setIn(['sops', 'shamir_threshold'], 2)],
+  ];
+  for (const [edit, change] of edits) {
+    const dir = await scratch(t);
+    await synced(config(1, keys), dir);
+    const doc = parseDocument(await readFile(join(dir, PATH), 'utf8'));
+    change(doc);
+    const handEdited = doc.toString();
+    await writeFile(join(dir, PATH), handEdited);
+    const info = readManifest(PATH, handEdited);
+    if (isProblem(info)) return t.fail(info.problem);
+    const existing = new Map([[PATH, info]]);
+    const rotate = { secrets: [], key: undefined, force: true };
+    const p = plan({ config: config(1, keys), job: 'rotate', existing, now: now(), rotate });
+    const sops = fakeSops();
+    await applyPlan({ plan: p, dir, existing }, { sops, random: seededRandom('b') });
+    const ops = sops.calls.map((c) => c.op);
+    const after = await readFile(join(dir, PATH), 'utf8');
+    if (edit === 'nothing') {
+      t.deepEqual(ops, ['encrypt'], 'one sops process for the whole file');
+      t.not(after, handEdited);
+      continue;
+    }
+    // The whole new encryption is dropped: key by key, the file keeps what was added by hand.
+    t.deepEqual(ops, ['encrypt', 'set', 'set', 'set'], edit);
+    t.is(after, handEdited, edit);
   }
 });
 

@@ -7,10 +7,11 @@ import {
   STATE_ANNOTATION,
   stateToString,
 } from '../model/manifest.js';
+import { layoutOf } from '../model/manifest-layout.js';
 import { generateValue, type RandomSource } from '../model/random.js';
 import type { FilePlan, KeyChange } from '../plan/plan.js';
 import type { SopsPort } from '../ports/sops.js';
-import { keyState, sameButValues } from './secret-state.js';
+import { keyState } from './secret-state.js';
 import type { WorktreeFiles } from './worktree-files.js';
 
 /** What applying one file needs from the run. */
@@ -52,7 +53,7 @@ export async function applyFile(
       if (change.action !== 'remove')
         state.keys[change.key] = keyState(file, change, ctx.now, undefined);
     if (Object.keys(state.keys).length === 0) return false;
-    ctx.files.write(file.path, await encryptWhole(ctx, file, state, values));
+    ctx.files.write(file.path, (await encryptWhole(ctx, file, state, values)).text);
     return true;
   }
   if (writes.length > 0) {
@@ -114,33 +115,34 @@ function missingValue(file: FilePlan, change: KeyChange): ExternalError {
 
 /**
  * The whole Secret rendered in memory and encrypted by sops from stdin, then the ciphertext
- * guard: what sops returned holds every value, encrypted, before it is used.
+ * guard: what sops returned holds every value, encrypted, before it is used. Returns the
+ * ciphertext and the document the guard parsed.
  */
 async function encryptWhole(
   ctx: FileContext,
   file: FilePlan,
   state: ManifestState,
   data: Map<string, string>,
-): Promise<string> {
+): Promise<{ text: string; doc: Record<string, unknown> }> {
   const { name, namespace, type, labels, annotations } = file.secret;
-  const ciphertext = await ctx.limit(() =>
+  const text = await ctx.limit(() =>
     ctx.sops.encrypt(
       renderPlainSecret({ name, namespace, type, labels, annotations, state, data }),
       { filename: file.path, cwd: ctx.dir, settings: file.sops },
     ),
   );
-  assertCiphertext(file.path, ciphertext, data.keys());
-  return ciphertext;
+  return { text, doc: assertCiphertext(file.path, text, data.keys()) };
 }
 
 /**
  * When every value (two or more) of an existing file is replaced (e.g. rotating all its keys),
  * the Secret is encrypted again, whole, from stdin: one sops process instead of one `sops set`
  * per key plus one for the state annotation (and a new data key, as a rotation should have).
- * The result is kept only if it differs from the current file in values and volatile sops
- * fields alone (same metadata, type, recipients, key groups, encryption settings); otherwise
- * false, and the caller uses `sops set`. A single value keeps the `sops set` path: its PR diff
- * stays one ciphertext (same data key).
+ * The result is kept only if its layout (model/manifest-layout.ts: metadata, type, any other
+ * field, recipients, key groups, encryption settings) is the current file's, as read by
+ * readManifest; otherwise false, and the caller uses `sops set`. No text is parsed for it: the
+ * new document is the one the ciphertext guard parsed. A single value keeps the `sops set` path:
+ * its PR diff stays one ciphertext (same data key).
  */
 async function rewriteWhole(
   ctx: FileContext,
@@ -151,6 +153,7 @@ async function rewriteWhole(
 ): Promise<boolean> {
   const keys = new Set(writes.map((c) => c.key));
   const whole =
+    info.layout !== undefined &&
     keys.size >= 2 &&
     writes.every((c) => c.action !== 'remove' && c.value?.kind !== 'previous') &&
     info.dataKeys.every((k) => keys.has(k));
@@ -158,11 +161,9 @@ async function rewriteWhole(
   const state: ManifestState = { version: 1, keys: { ...info.state.keys } };
   for (const change of writes)
     state.keys[change.key] = keyState(file, change, ctx.now, info.state.keys[change.key]);
-  const ciphertext = await encryptWhole(ctx, file, state, values);
-  ctx.files.guard(file.path);
-  const current = ctx.files.read(file.path);
-  if (current === undefined || !sameButValues(current, ciphertext)) return false;
-  ctx.files.write(file.path, ciphertext);
+  const { text, doc } = await encryptWhole(ctx, file, state, values);
+  if (layoutOf(doc) !== info.layout) return false;
+  ctx.files.write(file.path, text);
   return true;
 }
 

@@ -83,13 +83,43 @@ export function findCiphertextProblem(
   text: string,
   keys: Iterable<string>,
 ): CiphertextProblem | undefined {
+  return guarded(text, keys).problem;
+}
+
+/**
+ * Throws an ExternalError (exit 1) naming the file and the key when the manifest is unfit;
+ * returns the document, parsed once, for the caller to look further without parsing again.
+ */
+export function assertCiphertext(path: string, text: string, keys: Iterable<string>): Mapping {
+  const { doc, problem: found } = guarded(text, keys);
+  if (!found) return doc;
+  const what = found.key ? `${path}: ${found.key} ${found.problem}` : `${path} ${found.problem}`;
+  throw new ExternalError(
+    'sops',
+    `ciphertext guard: ${what} after sops (${found.cause}); nothing was committed`,
+    found.cause === CAUSE_PLAINTEXT
+      ? 'make the encryptedRegex of the config, the encrypted_regex of .sops.yaml and of the file match data and stringData'
+      : 'check the sops binary in use (sops --version, GITOPS_SECRETS_SOPS) and run again',
+  );
+}
+
+function guarded(
+  text: string,
+  keys: Iterable<string>,
+): { doc: Mapping; problem?: undefined } | { doc?: undefined; problem: CiphertextProblem } {
   let doc: unknown;
   try {
     doc = parse(text);
   } catch {
-    return { problem: 'is not valid YAML', cause: CAUSE_UNREADABLE };
+    return { problem: { problem: 'is not valid YAML', cause: CAUSE_UNREADABLE } };
   }
-  if (!isMapping(doc)) return { problem: 'is not a YAML mapping', cause: CAUSE_UNREADABLE };
+  if (!isMapping(doc))
+    return { problem: { problem: 'is not a YAML mapping', cause: CAUSE_UNREADABLE } };
+  const problem = problemOf(doc, keys);
+  return problem ? { problem } : { doc };
+}
+
+function problemOf(doc: Mapping, keys: Iterable<string>): CiphertextProblem | undefined {
   const plaintext = plaintextKey(doc);
   if (plaintext) return plaintext;
   if (!isMapping(doc.sops)) return { problem: 'has no sops block', cause: CAUSE_NO_SOPS };
@@ -100,18 +130,4 @@ export function findCiphertextProblem(
     if (!Object.hasOwn(data, key))
       return { key: `data.${key}`, problem: 'is missing', cause: CAUSE_MISSING };
   return undefined;
-}
-
-/** Throws an ExternalError (exit 1) naming the file and the key when the manifest is unfit. */
-export function assertCiphertext(path: string, text: string, keys: Iterable<string>): void {
-  const found = findCiphertextProblem(text, keys);
-  if (!found) return;
-  const what = found.key ? `${path}: ${found.key} ${found.problem}` : `${path} ${found.problem}`;
-  throw new ExternalError(
-    'sops',
-    `ciphertext guard: ${what} after sops (${found.cause}); nothing was committed`,
-    found.cause === CAUSE_PLAINTEXT
-      ? 'make the encryptedRegex of the config, the encrypted_regex of .sops.yaml and of the file match data and stringData'
-      : 'check the sops binary in use (sops --version, GITOPS_SECRETS_SOPS) and run again',
-  );
 }

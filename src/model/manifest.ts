@@ -1,4 +1,5 @@
 import { parseDocument } from 'yaml';
+import { layoutOf } from './manifest-layout.js';
 import { recipientsOfBlock } from './recipients.js';
 import {
   emptyState,
@@ -23,6 +24,12 @@ export interface ManifestInfo {
   /** Recipients recorded in the file's `sops` section, e.g. `age:age1...` (model/recipients.ts). */
   recipients: string[];
   managed: boolean;
+  /**
+   * What a whole new encryption must leave as it is (model/manifest-layout.ts): apply encrypts
+   * an existing file again whole only when the result has the same layout. Undefined: unknown,
+   * the file is changed key by key.
+   */
+  layout?: string;
 }
 
 /** Why a file at a managed path cannot be used as it is. */
@@ -122,5 +129,6 @@ export function readManifest(path: string, text: string): ManifestInfo | Manifes
     state: state ?? emptyState(),
     recipients: recipientsOfBlock(sops),
     managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== undefined,
+    layout: layoutOf(data),
   };
 }
