@@ -36526,6 +36526,58 @@ var import_node_path2 = require("node:path");
 // src/model/manifest.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 
+// src/model/state.ts
+var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+var MANAGED_BY = "gitops-secrets";
+var STATE_ANNOTATION = "gitops-secrets.io/state";
+function emptyState() {
+  return { version: 1, keys: {} };
+}
+function stateToString(state) {
+  const keys = {};
+  for (const name of Object.keys(state.keys).sort()) {
+    const k2 = state.keys[name];
+    keys[name] = Object.fromEntries(
+      Object.entries(k2).filter(([, v]) => v !== void 0)
+    );
+  }
+  return JSON.stringify({ version: 1, keys });
+}
+function parseState(text) {
+  if (typeof text !== "string") return void 0;
+  try {
+    const data = JSON.parse(text);
+    if (data.version !== 1 || !data.keys || typeof data.keys !== "object") return void 0;
+    const keys = {};
+    for (const [name, raw] of Object.entries(data.keys)) {
+      const k2 = raw;
+      if (typeof k2.generated !== "string" || typeof k2.rotated !== "string") return void 0;
+      keys[name] = k2;
+    }
+    return { version: 1, keys };
+  } catch {
+    return void 0;
+  }
+}
+
+// src/model/manifest-layout.ts
+var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
+function layoutOf(doc) {
+  const { data: _data, sops, metadata, ...rest } = doc;
+  const meta3 = { ...metadata };
+  const annotations = { ...meta3.annotations };
+  delete annotations[STATE_ANNOTATION];
+  meta3.annotations = annotations;
+  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
+}
+function withoutVolatile(node2) {
+  if (Array.isArray(node2)) return node2.map(withoutVolatile);
+  if (!node2 || typeof node2 !== "object") return node2;
+  return Object.fromEntries(
+    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
+  );
+}
+
 // src/model/recipients.ts
 var import_yaml = __toESM(require_dist(), 1);
 var str = (v) => typeof v === "string" && v !== "" ? v : void 0;
@@ -36657,40 +36709,6 @@ function recipientChange(wanted, have) {
   };
 }
 
-// src/model/state.ts
-var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-var MANAGED_BY = "gitops-secrets";
-var STATE_ANNOTATION = "gitops-secrets.io/state";
-function emptyState() {
-  return { version: 1, keys: {} };
-}
-function stateToString(state) {
-  const keys = {};
-  for (const name of Object.keys(state.keys).sort()) {
-    const k2 = state.keys[name];
-    keys[name] = Object.fromEntries(
-      Object.entries(k2).filter(([, v]) => v !== void 0)
-    );
-  }
-  return JSON.stringify({ version: 1, keys });
-}
-function parseState(text) {
-  if (typeof text !== "string") return void 0;
-  try {
-    const data = JSON.parse(text);
-    if (data.version !== 1 || !data.keys || typeof data.keys !== "object") return void 0;
-    const keys = {};
-    for (const [name, raw] of Object.entries(data.keys)) {
-      const k2 = raw;
-      if (typeof k2.generated !== "string" || typeof k2.rotated !== "string") return void 0;
-      keys[name] = k2;
-    }
-    return { version: 1, keys };
-  } catch {
-    return void 0;
-  }
-}
-
 // src/model/manifest-render.ts
 var YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 function yamlString(value) {
@@ -36807,7 +36825,8 @@ function readManifest(path9, text) {
     dataKeys,
     state: state ?? emptyState(),
     recipients: recipientsOfBlock(sops),
-    managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== void 0
+    managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== void 0,
+    layout: layoutOf(data)
   };
 }
 
@@ -38232,14 +38251,29 @@ function plaintextKey(doc) {
   }
   return void 0;
 }
-function findCiphertextProblem(text, keys) {
+function assertCiphertext(path9, text, keys) {
+  const { doc, problem: found } = guarded(text, keys);
+  if (!found) return doc;
+  const what = found.key ? `${path9}: ${found.key} ${found.problem}` : `${path9} ${found.problem}`;
+  throw new ExternalError(
+    "sops",
+    `ciphertext guard: ${what} after sops (${found.cause}); nothing was committed`,
+    found.cause === CAUSE_PLAINTEXT ? "make the encryptedRegex of the config, the encrypted_regex of .sops.yaml and of the file match data and stringData" : "check the sops binary in use (sops --version, GITOPS_SECRETS_SOPS) and run again"
+  );
+}
+function guarded(text, keys) {
   let doc;
   try {
     doc = (0, import_yaml5.parse)(text);
   } catch {
-    return { problem: "is not valid YAML", cause: CAUSE_UNREADABLE };
+    return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
   }
-  if (!isMapping2(doc)) return { problem: "is not a YAML mapping", cause: CAUSE_UNREADABLE };
+  if (!isMapping2(doc))
+    return { problem: { problem: "is not a YAML mapping", cause: CAUSE_UNREADABLE } };
+  const problem = problemOf(doc, keys);
+  return problem ? { problem } : { doc };
+}
+function problemOf(doc, keys) {
   const plaintext = plaintextKey(doc);
   if (plaintext) return plaintext;
   if (!isMapping2(doc.sops)) return { problem: "has no sops block", cause: CAUSE_NO_SOPS };
@@ -38250,16 +38284,6 @@ function findCiphertextProblem(text, keys) {
     if (!Object.hasOwn(data, key))
       return { key: `data.${key}`, problem: "is missing", cause: CAUSE_MISSING };
   return void 0;
-}
-function assertCiphertext(path9, text, keys) {
-  const found = findCiphertextProblem(text, keys);
-  if (!found) return;
-  const what = found.key ? `${path9}: ${found.key} ${found.problem}` : `${path9} ${found.problem}`;
-  throw new ExternalError(
-    "sops",
-    `ciphertext guard: ${what} after sops (${found.cause}); nothing was committed`,
-    found.cause === CAUSE_PLAINTEXT ? "make the encryptedRegex of the config, the encrypted_regex of .sops.yaml and of the file match data and stringData" : "check the sops binary in use (sops --version, GITOPS_SECRETS_SOPS) and run again"
-  );
 }
 
 // src/apply/secret-state.ts
@@ -38287,41 +38311,6 @@ function decodeData(text, path9) {
   }
   return out;
 }
-var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
-function sameButValues(before, after) {
-  const a2 = shape(before);
-  return a2 !== void 0 && a2 === shape(after);
-}
-function shape(text) {
-  let doc;
-  try {
-    doc = (0, import_yaml6.parse)(text);
-  } catch {
-    return void 0;
-  }
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) return void 0;
-  const { data: _data, sops, metadata, ...rest } = doc;
-  const meta3 = { ...metadata };
-  const annotations = { ...meta3.annotations };
-  delete annotations[STATE_ANNOTATION];
-  meta3.annotations = annotations;
-  return canonical({ ...rest, metadata: meta3, sops: stripVolatile(sops) });
-}
-function stripVolatile(node2) {
-  if (Array.isArray(node2)) return node2.map(stripVolatile);
-  if (!node2 || typeof node2 !== "object") return node2;
-  return Object.fromEntries(
-    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, stripVolatile(v)])
-  );
-}
-function canonical(node2) {
-  if (Array.isArray(node2)) return `[${node2.map(canonical).join(",")}]`;
-  if (node2 && typeof node2 === "object") {
-    const entries = Object.entries(node2).sort(([a2], [b2]) => a2 < b2 ? -1 : a2 > b2 ? 1 : 0);
-    return `{${entries.map(([k2, v]) => `${JSON.stringify(k2)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(node2) ?? "undefined";
-}
 
 // src/apply/apply-file.ts
 async function applyFile(ctx, file2, info2) {
@@ -38334,7 +38323,7 @@ async function applyFile(ctx, file2, info2) {
       if (change2.action !== "remove")
         state.keys[change2.key] = keyState(file2, change2, ctx.now, void 0);
     if (Object.keys(state.keys).length === 0) return false;
-    ctx.files.write(file2.path, await encryptWhole(ctx, file2, state, values));
+    ctx.files.write(file2.path, (await encryptWhole(ctx, file2, state, values)).text);
     return true;
   }
   if (writes.length > 0) {
@@ -38388,27 +38377,24 @@ function missingValue(file2, change) {
 }
 async function encryptWhole(ctx, file2, state, data) {
   const { name, namespace, type, labels, annotations } = file2.secret;
-  const ciphertext = await ctx.limit(
+  const text = await ctx.limit(
     () => ctx.sops.encrypt(
       renderPlainSecret({ name, namespace, type, labels, annotations, state, data }),
       { filename: file2.path, cwd: ctx.dir, settings: file2.sops }
     )
   );
-  assertCiphertext(file2.path, ciphertext, data.keys());
-  return ciphertext;
+  return { text, doc: assertCiphertext(file2.path, text, data.keys()) };
 }
 async function rewriteWhole(ctx, file2, info2, writes, values) {
   const keys = new Set(writes.map((c5) => c5.key));
-  const whole = keys.size >= 2 && writes.every((c5) => c5.action !== "remove" && c5.value?.kind !== "previous") && info2.dataKeys.every((k2) => keys.has(k2));
+  const whole = info2.layout !== void 0 && keys.size >= 2 && writes.every((c5) => c5.action !== "remove" && c5.value?.kind !== "previous") && info2.dataKeys.every((k2) => keys.has(k2));
   if (!whole) return false;
   const state = { version: 1, keys: { ...info2.state.keys } };
   for (const change of writes)
     state.keys[change.key] = keyState(file2, change, ctx.now, info2.state.keys[change.key]);
-  const ciphertext = await encryptWhole(ctx, file2, state, values);
-  ctx.files.guard(file2.path);
-  const current = ctx.files.read(file2.path);
-  if (current === void 0 || !sameButValues(current, ciphertext)) return false;
-  ctx.files.write(file2.path, ciphertext);
+  const { text, doc } = await encryptWhole(ctx, file2, state, values);
+  if (layoutOf(doc) !== info2.layout) return false;
+  ctx.files.write(file2.path, text);
   return true;
 }
 async function setEach(ctx, file2, info2, writes, values) {
@@ -40353,9 +40339,9 @@ function stringifyPrimitive(value) {
     return `"${value}"`;
   return `${value}`;
 }
-function optionalKeys(shape2) {
-  return Object.keys(shape2).filter((k2) => {
-    return shape2[k2]._zod.optin !== void 0 && shape2[k2]._zod.optout === "optional";
+function optionalKeys(shape) {
+  return Object.keys(shape).filter((k2) => {
+    return shape[k2]._zod.optin !== void 0 && shape[k2]._zod.optout === "optional";
   });
 }
 var NUMBER_FORMAT_RANGES = /* @__PURE__ */ (() => ({
@@ -40404,33 +40390,33 @@ function omit(schema, mask2) {
   mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)).filter((key) => !omitted.has(key)));
   return clone(schema, mergeDefs(currDef, { shape: newShape, checks: [] }));
 }
-function extend(schema, shape2) {
-  if (!isPlainObject(shape2)) {
+function extend(schema, shape) {
+  if (!isPlainObject(shape)) {
     throw new Error("Invalid input to extend: expected a plain object");
   }
   const checks = schema._zod.def.checks;
   const hasChecks = checks && checks.length > 0;
   if (hasChecks) {
     const existingShape = sourceShape(schema);
-    for (const key of Reflect.ownKeys(shape2)) {
+    for (const key of Reflect.ownKeys(shape)) {
       if (Object.getOwnPropertyDescriptor(existingShape, key) !== void 0) {
         throw new Error("Cannot overwrite keys on object schemas containing refinements. Use `.safeExtend()` instead.");
       }
     }
   }
-  return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape2) }));
+  return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape) }));
 }
-function extended(schema, shape2) {
+function extended(schema, shape) {
   const newShape = {};
   mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)));
-  mirrorProps(newShape, shape2);
+  mirrorProps(newShape, shape);
   return newShape;
 }
-function safeExtend(schema, shape2) {
-  if (!isPlainObject(shape2)) {
+function safeExtend(schema, shape) {
+  if (!isPlainObject(shape)) {
     throw new Error("Invalid input to safeExtend: expected a plain object");
   }
-  return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape2) }));
+  return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape) }));
 }
 function merge(a2, b2) {
   if (!b2?._zod?.def) {
@@ -42878,10 +42864,10 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   }
   const _normalized = cached(() => normalizeDef(def));
   defineLazyInternal(inst, "propValues", (zod) => {
-    const shape2 = zod.def.shape;
+    const shape = zod.def.shape;
     const propValues = {};
-    for (const key in shape2) {
-      const field = shape2[key]._zod;
+    for (const key in shape) {
+      const field = shape[key]._zod;
       if (field.values) {
         if (!Object.prototype.hasOwnProperty.call(propValues, key)) {
           assignProp(propValues, key, /* @__PURE__ */ new Set());
@@ -42913,7 +42899,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     }
     payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
     const proms = [];
-    const shape2 = value.shape;
+    const shape = value.shape;
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
     for (const key of value.allKeys) {
@@ -42924,7 +42910,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
       }
       if (key === "__proto__")
         continue;
-      const el = shape2[key];
+      const el = shape[key];
       const optin = el._zod.optin;
       const optout = el._zod.optout;
       const r2 = el._zod.run({ value: input2[key], issues: [] }, ctx);
@@ -42945,10 +42931,10 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
   const superParse = inst._zod.parse;
   const _normalized = cached(() => normalizeDef(def));
   const memo2 = globalConfig.memoizer;
-  const generateFastpass = (shape2) => {
+  const generateFastpass = (shape) => {
     const normalized = _normalized.value;
     const syms = normalized.symbolKeys;
-    const doc = new Doc(["payload", "ctx"], { shape: shape2, inst, memo: memo2, syms });
+    const doc = new Doc(["payload", "ctx"], { shape, inst, memo: memo2, syms });
     const parseStr = (k2) => `shape[${k2}]._zod.run({ value: input[${k2}], issues: [] }, ctx)`;
     const prefixStr = (id, k2) => `
           let ${id}_ab = false;
@@ -42975,7 +42961,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
       const id = ids2[key];
       const k2 = typeof key === "symbol" ? `syms[${syms.indexOf(key)}]` : esc(key);
       const isPresent = `${k2} in input`;
-      const schema = shape2[key];
+      const schema = shape[key];
       const optin = schema?._zod?.optin;
       const isOptionalIn = optin !== void 0;
       const isOptionalOut = schema?._zod?.optout === "optional";
@@ -44414,7 +44400,7 @@ function isRecursive(inst, stack, resolve5) {
         result = answer;
     }
   };
-  const shape2 = (sh, spread) => {
+  const shape = (sh, spread) => {
     let answer = NONE;
     for (const key of Reflect.ownKeys(sh)) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
@@ -44435,7 +44421,7 @@ function isRecursive(inst, stack, resolve5) {
   switch (kind) {
     case "object": {
       const raw = rawShape(def);
-      merge3(raw ? shape2(raw, true) : ASSUMED);
+      merge3(raw ? shape(raw, true) : ASSUMED);
       check3(def.catchall);
       break;
     }
@@ -52646,12 +52632,12 @@ function generatePropertiesChecks(doc, ctx, def, accessor) {
     throw new ZodCompileUnsupportedError(`check with a custom "when" condition`);
   }
   doc.write(`if (${accessor} == null) return INVALID;`);
-  const shape2 = def.shape;
-  for (const key of Reflect.ownKeys(shape2)) {
+  const shape = def.shape;
+  for (const key of Reflect.ownKeys(shape)) {
     const keyExpr = typeof key === "symbol" ? addConstant(ctx, key) : esc(key);
     const inputVar = newVar(ctx);
     doc.write(`const ${inputVar} = ${accessor}[${keyExpr}];`);
-    compileChild(doc, ctx, shape2[key], inputVar, false);
+    compileChild(doc, ctx, shape[key], inputVar, false);
   }
 }
 function generatePropertyCheck(doc, ctx, def, accessor) {
@@ -53033,13 +53019,13 @@ function generateDateCheck(doc, accessor) {
 function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
   const def = schema._zod.def;
   doc.write(`if (typeof ${accessor} !== "object" || ${accessor} === null || Array.isArray(${accessor})) return INVALID;`);
-  const shape2 = def.shape;
-  const keys = Object.keys(shape2);
-  const symbolKeys = Object.getOwnPropertySymbols(shape2);
+  const shape = def.shape;
+  const keys = Object.keys(shape);
+  const symbolKeys = Object.getOwnPropertySymbols(shape);
   const allKeys = symbolKeys.length ? [...keys, ...symbolKeys] : keys;
   const keyExpr = (k2) => typeof k2 === "symbol" ? addConstant(ctx, k2) : esc(k2);
   const propKey = (k2) => typeof k2 === "symbol" ? `[${keyExpr(k2)}]` : esc(k2);
-  const propShape = shape2;
+  const propShape = shape;
   if (keys.includes("__proto__")) {
     throw new ZodCompileUnsupportedError('object shape key "__proto__"');
   }
@@ -54546,10 +54532,10 @@ function _property(property, schema, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _properties(shape2, params) {
+function _properties(shape, params) {
   return new $ZodCheckProperties({
     check: "properties",
-    shape: shape2,
+    shape,
     ...normalizeParams(params)
   });
 }
@@ -55811,21 +55797,21 @@ function inputOptin(schema) {
 var objectProcessor = (schema, ctx, _json, params) => {
   const json2 = _json;
   const def = schema._zod.def;
-  const shape2 = def.shape;
-  const symbolKeys = Object.getOwnPropertySymbols(shape2);
+  const shape = def.shape;
+  const symbolKeys = Object.getOwnPropertySymbols(shape);
   if (symbolKeys.length && handleUnrepresentable(schema, ctx, json2, params, "Symbol keys cannot be represented in JSON Schema")) {
     return;
   }
   json2.type = "object";
   json2.properties = {};
-  for (const key in shape2) {
-    assignProp(json2.properties, key, processSchema(shape2[key], ctx, {
+  for (const key in shape) {
+    assignProp(json2.properties, key, processSchema(shape[key], ctx, {
       ...params,
       path: [...params.path, "properties", key]
     }));
   }
   const requiredKeys = [];
-  for (const key of Object.keys(shape2)) {
+  for (const key of Object.keys(shape)) {
     const field = def.shape[key];
     if (ctx.io === "input" ? inputOptin(field) === void 0 : field._zod.optout === void 0) {
       requiredKeys.push(key);
@@ -57387,8 +57373,8 @@ function array(element, params) {
   return _array(ZodArray, element, params);
 }
 function keyof(schema) {
-  const shape2 = schema._zod.def.shape;
-  return _enum2(Object.keys(shape2));
+  const shape = schema._zod.def.shape;
+  return _enum2(Object.keys(shape));
 }
 var ZodObject = /* @__PURE__ */ $constructor("ZodObject", (inst, def) => {
   _ensureDefaultMemoizer();
@@ -57440,26 +57426,26 @@ var ZodObject = /* @__PURE__ */ $constructor("ZodObject", (inst, def) => {
     return util_exports.required(ZodNonOptional, this, args[0]);
   }
 });
-function object(shape2, params) {
+function object(shape, params) {
   const def = {
     type: "object",
-    shape: shape2 ?? {},
+    shape: shape ?? {},
     ...util_exports.normalizeParams(params)
   };
   return new ZodObject(def);
 }
-function strictObject(shape2, params) {
+function strictObject(shape, params) {
   return new ZodObject({
     type: "object",
-    shape: shape2,
+    shape,
     catchall: never(),
     ...util_exports.normalizeParams(params)
   });
 }
-function looseObject(shape2, params) {
+function looseObject(shape, params) {
   return new ZodObject({
     type: "object",
-    shape: shape2,
+    shape,
     catchall: unknown(),
     ...util_exports.normalizeParams(params)
   });
@@ -57998,8 +57984,8 @@ var meta2 = meta;
 var ZodInstanceOf = /* @__PURE__ */ $constructor("ZodInstanceOf", (inst, def) => {
   ZodCustom.init(inst, def);
 }, {
-  properties(shape2, params) {
-    return this.check(_properties(shape2, params));
+  properties(shape, params) {
+    return this.check(_properties(shape, params));
   }
 });
 function _instanceof(cls, params = {}) {
@@ -58585,13 +58571,13 @@ function convertBaseSchema(schema, ctx) {
       break;
     }
     case "object": {
-      const shape2 = {};
+      const shape = {};
       const properties = schema.properties || {};
       const requiredSet = new Set(schema.required || []);
       const additionalSchema = typeof schema.additionalProperties === "object" ? convertSchema(schema.additionalProperties, ctx) : void 0;
       for (const [key, propSchema] of Object.entries(properties)) {
         const propZodSchema = convertSchema(propSchema, ctx);
-        assignProp(shape2, key, requiredSet.has(key) ? propZodSchema : propZodSchema.optional());
+        assignProp(shape, key, requiredSet.has(key) ? propZodSchema : propZodSchema.optional());
       }
       if (schema.patternProperties) {
         const patternProps = schema.patternProperties;
@@ -58603,8 +58589,8 @@ function convertBaseSchema(schema, ctx) {
           looseRecords.push(z.looseRecord(keySchema2, patternValue));
         }
         const schemasToIntersect = [];
-        if (Object.keys(shape2).length > 0) {
-          schemasToIntersect.push(z.object(shape2).passthrough());
+        if (Object.keys(shape).length > 0) {
+          schemasToIntersect.push(z.object(shape).passthrough());
         }
         schemasToIntersect.push(...looseRecords);
         if (schemasToIntersect.length === 0) {
@@ -58619,7 +58605,7 @@ function convertBaseSchema(schema, ctx) {
           zodSchema = result;
         }
         if (schema.additionalProperties === false) {
-          const propertyKeys = Object.keys(shape2);
+          const propertyKeys = Object.keys(shape);
           const patterns = patternKeys.map((p2) => new RegExp(p2));
           const basePatternSchema = zodSchema;
           zodSchema = zodSchema.check((payload) => {
@@ -58644,7 +58630,7 @@ function convertBaseSchema(schema, ctx) {
           });
         }
       } else {
-        const objectSchema = z.object(shape2);
+        const objectSchema = z.object(shape);
         if (schema.additionalProperties === false) {
           zodSchema = objectSchema.strict();
         } else if (additionalSchema) {
@@ -59503,9 +59489,9 @@ function salvage(data) {
     brokenShared: /* @__PURE__ */ new Set(),
     partialSecrets: /* @__PURE__ */ new Set()
   };
-  const shape2 = configSchema.shape;
+  const shape = configSchema.shape;
   const pick3 = (k2) => {
-    const r2 = shape2[k2].safeParse(data[k2]);
+    const r2 = shape[k2].safeParse(data[k2]);
     return r2.success ? r2.data : void 0;
   };
   const shared = {};
@@ -70349,8 +70335,8 @@ var EXPECTED = {
   repo: "a repository",
   json: "an object or a list"
 };
-function fits(data, shape2) {
-  switch (shape2) {
+function fits(data, shape) {
+  switch (shape) {
     case "pulls":
       return Array.isArray(data) && data.every(isPull);
     case "pull":
@@ -70361,11 +70347,11 @@ function fits(data, shape2) {
       return typeof data === "object" && data !== null;
   }
 }
-function checkShape(response, method, shape2, ctx) {
-  if (fits(response.data, shape2)) return;
+function checkShape(response, method, shape, ctx) {
+  if (fits(response.data, shape)) return;
   const type = String(response.headers["content-type"] ?? "").split(";")[0].trim();
   const text = typeof response.data === "string" ? response.data.trimStart() : "";
-  const got = typeof response.data !== "string" ? `JSON that is not ${EXPECTED[shape2]}` : type === "text/html" || /^<(?:!doctype|html)/i.test(text) ? "an HTML page" : `${type || "a body without content-type"}, not JSON`;
+  const got = typeof response.data !== "string" ? `JSON that is not ${EXPECTED[shape]}` : type === "text/html" || /^<(?:!doctype|html)/i.test(text) ? "an HTML page" : `${type || "a body without content-type"}, not JSON`;
   throw new ExternalError(
     "github",
     `GitHub could not ${ctx.what} in ${ctx.slug}: ${method} ${pathOf(response.url)} answered with ${got}; that is not the GitHub API`,
@@ -70561,7 +70547,7 @@ var GitHubPort = class {
     return this.count;
   }
   /** One API call: its errors converted, its answer checked to be the API's JSON. */
-  async call(what, method, shape2, fn) {
+  async call(what, method, shape, fn) {
     const ctx = {
       what,
       slug: this.repo,
@@ -70574,7 +70560,7 @@ var GitHubPort = class {
     } catch (err) {
       throw toError(err, ctx);
     }
-    checkShape(response, method, shape2, ctx);
+    checkShape(response, method, shape, ctx);
     return response.data;
   }
   async defaultBranch() {
