@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -104,4 +105,50 @@ test('action.yml: a JavaScript action on node24 running the committed bundle, wi
   const docs = await readFile(join(ROOT, 'docs/github-action.md'), 'utf8');
   for (const name of [...Object.keys(action.inputs), ...Object.keys(action.outputs)])
     t.true(docs.includes(`\`${name}\``), `docs/github-action.md names ${name}`);
+});
+
+test('actionlint reads action.yml: a workflow using every input and output passes, an unknown input fails, and main must exist', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gitops-secrets-actionlint-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, '.github/workflows'), { recursive: true });
+  await mkdir(join(dir, 'dist/action'), { recursive: true });
+  await copyFile(join(ROOT, 'action.yml'), join(dir, 'action.yml'));
+  await execa('git', ['init', '-q'], { cwd: dir });
+  const action = parse(await readFile(join(ROOT, 'action.yml'), 'utf8')) as {
+    inputs: object;
+    outputs: object;
+  };
+  const workflow = (extra: string) =>
+    [
+      'on: workflow_dispatch',
+      'permissions: {}',
+      'jobs:',
+      '  run:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - uses: ./',
+      '        id: secrets',
+      '        with:',
+      ...Object.keys(action.inputs).map((name) => `          ${name}: x`),
+      extra,
+      '      - run: echo "$OUT"',
+      '        env:',
+      `          OUT: ${Object.keys(action.outputs)
+        .map((name) => `\${{ steps.secrets.outputs.${name} }}`)
+        .join(' ')}`,
+      '',
+    ].join('\n');
+  const lint = () =>
+    execa(join(TOOLS_BIN, 'actionlint'), ['-color=false'], { cwd: dir, reject: false });
+  await writeFile(join(dir, '.github/workflows/use.yml'), workflow(''));
+  const missing = await lint();
+  t.is(missing.exitCode, 1);
+  t.regex(missing.stdout, /file "dist\/action\/index\.js" does not exist/);
+  await copyFile(join(ROOT, 'dist/action/index.js'), join(dir, 'dist/action/index.js'));
+  const ok = await lint();
+  t.is(ok.exitCode, 0, ok.stdout);
+  await writeFile(join(dir, '.github/workflows/use.yml'), workflow('          sops-key: x'));
+  const unknown = await lint();
+  t.is(unknown.exitCode, 1);
+  t.regex(unknown.stdout, /input "sops-key" is not defined in action "gitops-secrets"/);
 });
