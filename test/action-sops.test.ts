@@ -132,7 +132,7 @@ test('the pinned checksum of the official v3.13.2 binary is the default: any oth
   t.regex(r.log, process.arch === 'x64' ? /expected SHA-256 154dfe4c/ : /expected SHA-256/);
 });
 
-test('another sops version needs sops-sha256; nothing is downloaded without one', async (t) => {
+test('another sops version needs sops-sha256, nothing is downloaded without one; a download that fails says which URL', async (t) => {
   const s = await scenario();
   const release = await releaseServer();
   t.teardown(async () => {
@@ -147,4 +147,19 @@ test('another sops version needs sops-sha256; nothing is downloaded without one'
   t.is(r.exitCode, 1);
   t.regex(r.log, /::error::no pinned checksum for sops-v3\.12\.1\.\S+%0A {2}fix: pass its SHA-256/);
   t.deepEqual(release.hits, []);
+  const given = await runAction(
+    s,
+    {
+      command: 'check',
+      'sops-version': 'v3.12.1',
+      'sops-sha256': 'ab'.repeat(32),
+      'sops-mirror': release.url,
+    },
+    { PATH: await pathWithoutSops() },
+  );
+  t.is(given.exitCode, 1);
+  t.regex(
+    given.log,
+    /::error::could not download http:\/\/127\.0\.0\.1:\d+\/releases\/v3\.12\.1\/sops-v3\.12\.1\.\S+: Unexpected HTTP response: 404/,
+  );
 });

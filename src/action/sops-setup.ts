@@ -64,7 +64,13 @@ async function download(asset: ReleaseAsset, given: string | undefined, exe: str
     );
   }
   core.info(`downloading ${asset.url}`);
-  const file = await tc.downloadTool(asset.url);
+  const file = await tc.downloadTool(asset.url).catch((e: Error) => {
+    throw new ExternalError(
+      'sops',
+      `could not download ${asset.url}: ${e.message}`,
+      'check sops-version and sops-mirror; without internet access, use sops-mirror or install sops in an earlier step',
+    );
+  });
   const actual = await sha256(file);
   if (actual !== expected) {
     await rm(file, { force: true });
