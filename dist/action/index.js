@@ -78223,7 +78223,13 @@ async function download(asset, given, exe) {
     );
   }
   info(`downloading ${asset.url}`);
-  const file2 = await downloadTool(asset.url);
+  const file2 = await downloadTool(asset.url).catch((e) => {
+    throw new ExternalError(
+      "sops",
+      `could not download ${asset.url}: ${e.message}`,
+      "check sops-version and sops-mirror; without internet access, use sops-mirror or install sops in an earlier step"
+    );
+  });
   const actual = await sha256(file2);
   if (actual !== expected2) {
     await (0, import_promises21.rm)(file2, { force: true });
