@@ -72,7 +72,7 @@ export function createSops(options: SopsOptions = {}): SopsPort {
 
   const exec = (args: string[], input: string | undefined, cwd: string, file?: string) => {
     started++;
-    return execSops(bin, args, { input, cwd, file, env: childEnv, timeout });
+    return execSops(bin, args, { input, cwd, file, env: childEnv, timeout, stdout: 'pipe' });
   };
   const ensureReady = () => {
     ready ??= exec(['--version', '--disable-version-check'], undefined, process.cwd()).then((out) =>
@@ -84,6 +84,12 @@ export function createSops(options: SopsOptions = {}): SopsPort {
   const run = async (args: string[], input: string | undefined, cwd: string, file: string) => {
     await ensureReady();
     return exec(args, input, cwd, file);
+  };
+  /** A call that changes `file` in place: nothing to read from its stdout. */
+  const inPlace = async (args: string[], input: string | undefined, cwd: string, file: string) => {
+    await ensureReady();
+    started++;
+    await execSops(bin, args, { input, cwd, file, env: childEnv, timeout, stdout: 'ignore' });
   };
 
   return {
@@ -102,29 +108,34 @@ export function createSops(options: SopsOptions = {}): SopsPort {
           : ['decrypt', ...stdinYaml(file)];
       return run(args, ciphertext, cwd, file);
     },
-    async set(file, path, valueJson, { cwd }) {
-      await run(['set', '--value-stdin', file, indexOf(path)], valueJson, cwd, file);
+    set(file, path, valueJson, { cwd }) {
+      return inPlace(['set', '--value-stdin', file, indexOf(path)], valueJson, cwd, file);
     },
-    async unset(file, path, { cwd }) {
-      await run(['unset', file, indexOf(path)], undefined, cwd, file);
+    unset(file, path, { cwd }) {
+      return inPlace(['unset', file, indexOf(path)], undefined, cwd, file);
     },
     async updateKeys(file, { cwd, settings, rotate }) {
-      if (rotate) {
-        await run(['rotate', '--in-place', ...rotateFlags(rotate), file], undefined, cwd, file);
-        return;
-      }
-      if (!settings?.hasRecipients) {
-        await run(['updatekeys', '--yes', file], undefined, cwd, file);
-        return;
-      }
+      if (rotate)
+        return inPlace(
+          ['rotate', '--in-place', ...rotateFlags(rotate), file],
+          undefined,
+          cwd,
+          file,
+        );
+      if (!settings?.hasRecipients)
+        return inPlace(['updatekeys', '--yes', file], undefined, cwd, file);
       await withRuleFile(settings, (config) =>
-        run(['--config', config, 'updatekeys', '--yes', file], undefined, cwd, file),
+        inPlace(['--config', config, 'updatekeys', '--yes', file], undefined, cwd, file),
       );
     },
   };
 }
 
-/** The one place sops starts. Plaintext goes in through `input` (stdin) only. */
+/**
+ * The one place sops starts. Plaintext goes in through `input` (stdin) only. Configured for no
+ * more than a sops call needs: no stdin without input, no stdout pipe when the file is changed in
+ * place, output kept as sops wrote it, never logged.
+ */
 async function execSops(
   bin: string,
   args: string[],
@@ -134,6 +145,8 @@ async function execSops(
     file: string | undefined;
     env: NodeJS.ProcessEnv;
     timeout: number;
+    /** 'ignore' when the file is changed in place: no pipe, nothing buffered. */
+    stdout: 'pipe' | 'ignore';
   },
 ): Promise<string> {
   const { input } = call;
@@ -142,6 +155,7 @@ async function execSops(
     env: call.env,
     extendEnv: false,
     ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
+    stdout: call.stdout,
     // Never log: NODE_DEBUG=execa would otherwise print every argv, stdout and stderr.
     verbose: 'none',
     timeout: call.timeout,
@@ -150,7 +164,7 @@ async function execSops(
     stripFinalNewline: false,
     reject: false,
   });
-  if (!result.failed) return result.stdout;
+  if (!result.failed) return result.stdout ?? '';
   const outcome = {
     exitCode: result.exitCode,
     signal: result.signal,
