@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
 import type { Output } from './commands/common.js';
 import type { ActionRelease } from './commands/init.js';
@@ -9,6 +10,12 @@ import { openRepo } from './ports/git.js';
 import { createGitHub, repoSlug } from './ports/github.js';
 import { createSops } from './ports/sops.js';
 import { buildProgram } from './program.js';
+
+// The config's parse tree lives long, so V8 learns to allocate yaml's nodes straight into the old
+// generation; every manifest's short-lived Document then stays there until a full collection.
+// Without that learning, `check` of 10,000 secrets peaks at 292 MB instead of 482 (and 10% less
+// CPU); a no-op sync of 1,000 uses 5% less CPU.
+setFlagsFromString('--no-allocation-site-pretenuring');
 
 /**
  * A reader that has gone away (`gitops-secrets check --json | head -1`) is not this tool's
