@@ -10,13 +10,13 @@ const cases = [
     name: 'sops missing',
     sops: join(ROOT, 'no-such-sops'),
     message: /sops not found \(looked for ".*no-such-sops" on PATH\)/,
-    fix: /install sops 3.11 or newer/,
+    fix: /install sops 3\.11 or newer \(https:\/\/github\.com\/getsops\/sops\/releases\)/,
   },
   {
     name: 'sops too old',
     sops: join(FAKE, 'old-version.sh'),
     message: /is version 3\.8\.0; gitops-secrets needs sops 3\.11\.0 or newer/,
-    fix: /npm run tools/,
+    fix: /install sops 3\.11 or newer \(https:\/\/github\.com\/getsops\/sops\/releases\)/,
   },
   {
     name: 'sops exits 128',
@@ -30,6 +30,14 @@ const cases = [
     sops: join(FAKE, 'hang.sh'),
     message: /sops timed out on secrets\/keptn\/bridge-oauth.yaml/,
     fix: /GITOPS_SECRETS_SOPS_TIMEOUT_MS/,
+  },
+  {
+    // sops prints a chain of errors with the cause last: all 20 lines are shown, the last too.
+    name: 'sops prints 20 lines of stderr',
+    sops: join(FAKE, 'long-stderr.sh'),
+    message:
+      /sops failed on secrets\/keptn\/bridge-oauth.yaml \(exit 1\)\n {2}sops said: context line 1: [\s\S]*context line 19: [\s\S]*THE-CAUSE: age: no identity matched any of the recipients/,
+    fix: /THE-CAUSE/,
   },
 ];
 
@@ -49,6 +57,8 @@ for (const c of cases) {
     t.is(r.exitCode, 1, r.stdout + r.stderr);
     t.regex(r.stderr, c.message);
     t.regex(r.stderr, c.fix);
+    // A hint names what an installed user can do, never a script of this source tree.
+    t.notRegex(r.stdout + r.stderr, /npm run|\.tools\//);
     t.notRegex(r.stderr, /\n\s+at /);
     t.is(await s.git(['branch', '--list', 'gitops-secrets/*']), '');
     t.is(await s.git(['--git-dir', s.remote, 'branch', '--list', 'gitops-secrets/*'], s.dir), '');

@@ -77,7 +77,7 @@ export function sopsError(
     return new ExternalError('sops', `sops was stopped by ${outcome.signal}${where}`);
   const stderr = scrub(outcome.stderr.trim(), input);
   const known = outcome.exitCode !== undefined ? EXIT_CODES[outcome.exitCode] : undefined;
-  const detail = stderr ? `\n  sops said: ${stderr.split('\n').slice(0, 6).join('\n  ')}` : '';
+  const detail = stderr ? `\n  sops said: ${tail(stderr).split('\n').join('\n  ')}` : '';
   return new ExternalError(
     'sops',
     `sops failed${where} (exit ${outcome.exitCode ?? '?'}${known ? `: ${known.what}` : ''})${detail}`,
@@ -91,8 +91,28 @@ function missing(bin: string, code: string): ExternalError {
     code === 'ENOENT'
       ? `sops not found (looked for "${bin}" on PATH)`
       : `could not start sops (${code})`,
-    'install sops 3.11 or newer (npm run tools installs the pinned one into .tools/bin), or set GITOPS_SECRETS_SOPS',
+    `${INSTALL_SOPS}, or set GITOPS_SECRETS_SOPS to the path of the sops binary`,
   );
+}
+
+/** Where an installed user gets sops: never a script of this source tree. */
+export const INSTALL_SOPS =
+  'install sops 3.11 or newer (https://github.com/getsops/sops/releases) on PATH';
+
+/** sops's stderr is shown whole up to this many bytes; past it, only its end (the cause is last). */
+export const MAX_STDERR = 4096;
+
+/** The end of `text` that fits in MAX_STDERR bytes, cut at a line start, saying what was cut. */
+export function tail(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= MAX_STDERR) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  let kept = bytes.subarray(bytes.length - MAX_STDERR).toString('utf8');
+  const nl = kept.indexOf('\n');
+  if (nl >= 0 && nl < kept.length - 1) kept = kept.slice(nl + 1);
+  // A character cut in half decodes as U+FFFD: drop it.
+  kept = kept.replace(/^\uFFFD+/, '');
+  const cut = bytes.length - Buffer.byteLength(kept, 'utf8');
+  return `[${cut} earlier bytes not shown]\n${kept}`;
 }
 
 /**

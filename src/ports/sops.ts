@@ -203,7 +203,7 @@ function checkVersion(bin: string, out: string): void {
     throw new ExternalError(
       'sops',
       `${bin} is version ${version.join('.')}; gitops-secrets needs sops ${MIN_SOPS_VERSION.join('.')} or newer`,
-      'install a newer sops (npm run tools installs the pinned one into .tools/bin)',
+      'install sops 3.11 or newer (https://github.com/getsops/sops/releases), or set GITOPS_SECRETS_SOPS to its path',
     );
   }
 }
