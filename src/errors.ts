@@ -30,10 +30,15 @@ export class GitopsSecretsError extends Error {
   }
 }
 
-/** The config is invalid: every problem found, each with `file:line:column`. Exit 2. */
+/**
+ * The config is invalid: every problem found, each with `file:line:column`, sorted by file,
+ * line and column (a stable sort: problems at one position keep the order they were found in).
+ * Exit 2.
+ */
 export class ConfigError extends GitopsSecretsError {
   readonly problems: ConfigProblem[];
-  constructor(problems: ConfigProblem[]) {
+  constructor(found: ConfigProblem[]) {
+    const problems = sortProblems(found);
     super(
       `${problems.length} problem${problems.length === 1 ? '' : 's'} in config:\n${problems
         .map(formatProblem)
@@ -42,6 +47,14 @@ export class ConfigError extends GitopsSecretsError {
     );
     this.problems = problems;
   }
+}
+
+/** Problems in reading order: by file (code-unit order), then line, then column. */
+export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  return [...problems].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column,
+  );
 }
 
 export function formatProblem(p: ConfigProblem): string {

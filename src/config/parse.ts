@@ -1,4 +1,4 @@
-import type { ConfigProblem } from '../errors.js';
+import { type ConfigProblem, sortProblems } from '../errors.js';
 import { readYaml } from './read-yaml.js';
 import { formatPath, type Report } from './report.js';
 import { checkRules } from './rules.js';
@@ -62,8 +62,4 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     seen.add(id);
     return true;
   });
-}
-
-function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
-  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
 }
