@@ -8162,10 +8162,10 @@ var require_fixed_queue = __commonJS({
         this.head.push(data);
       }
       shift() {
-        const tail = this.tail;
-        const next = tail.shift();
-        if (tail.isEmpty() && tail.next !== null) {
-          this.tail = tail.next;
+        const tail2 = this.tail;
+        const next = tail2.shift();
+        if (tail2.isEmpty() && tail2.next !== null) {
+          this.tail = tail2.next;
         }
         return next;
       }
@@ -17344,7 +17344,7 @@ var require_permessage_deflate = __commonJS({
     var { createInflateRaw, Z_DEFAULT_WINDOWBITS } = require("node:zlib");
     var { isValidClientWindowBits } = require_util7();
     var { MessageSizeExceededError } = require_errors();
-    var tail = Buffer.from([0, 0, 255, 255]);
+    var tail2 = Buffer.from([0, 0, 255, 255]);
     var kBuffer = /* @__PURE__ */ Symbol("kBuffer");
     var kLength = /* @__PURE__ */ Symbol("kLength");
     var PerMessageDeflate = class {
@@ -17402,7 +17402,7 @@ var require_permessage_deflate = __commonJS({
         }
         this.#inflate.write(chunk);
         if (fin) {
-          this.#inflate.write(tail);
+          this.#inflate.write(tail2);
         }
         this.#inflate.flush(() => {
           if (!this.#inflate) {
@@ -36477,7 +36477,8 @@ var GitopsSecretsError = class extends Error {
 };
 var ConfigError = class extends GitopsSecretsError {
   problems;
-  constructor(problems) {
+  constructor(found) {
+    const problems = sortProblems(found);
     super(
       `${problems.length} problem${problems.length === 1 ? "" : "s"} in config:
 ${problems.map(formatProblem).join("\n")}`,
@@ -36486,6 +36487,11 @@ ${problems.map(formatProblem).join("\n")}`,
     this.problems = problems;
   }
 };
+function sortProblems(problems) {
+  return [...problems].sort(
+    (a2, b2) => (a2.file < b2.file ? -1 : a2.file > b2.file ? 1 : 0) || a2.line - b2.line || a2.column - b2.column
+  );
+}
 function formatProblem(p2) {
   return `${p2.file}:${p2.line}:${p2.column}: ${p2.path ? `${p2.path}: ` : ""}${p2.message}`;
 }
@@ -36818,7 +36824,7 @@ function readManifest(path9, text) {
       dataKeys.push(k2);
     }
   }
-  return {
+  return structuredClone({
     path: path9,
     name: String(meta3.name ?? ""),
     namespace: String(meta3.namespace ?? ""),
@@ -36827,7 +36833,7 @@ function readManifest(path9, text) {
     recipients: recipientsOfBlock(sops),
     managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== void 0,
     layout: layoutOf(data)
-  };
+  });
 }
 
 // src/model/paths.ts
@@ -59664,9 +59670,6 @@ function dedupe(problems) {
     return true;
   });
 }
-function sortProblems(problems) {
-  return [...problems].sort((a2, b2) => a2.line - b2.line || a2.column - b2.column);
-}
 
 // src/config/load.ts
 async function loadConfig(path9, displayName = path9, onText, root) {
@@ -77575,7 +77578,7 @@ function sopsError(bin, outcome, file2, input2) {
   const stderr = scrub(outcome.stderr.trim(), input2);
   const known = outcome.exitCode !== void 0 ? EXIT_CODES[outcome.exitCode] : void 0;
   const detail = stderr ? `
-  sops said: ${stderr.split("\n").slice(0, 6).join("\n  ")}` : "";
+  sops said: ${tail(stderr).split("\n").join("\n  ")}` : "";
   return new ExternalError(
     "sops",
     `sops failed${where} (exit ${outcome.exitCode ?? "?"}${known ? `: ${known.what}` : ""})${detail}`,
@@ -77586,8 +77589,21 @@ function missing(bin, code) {
   return new ExternalError(
     "sops",
     code === "ENOENT" ? `sops not found (looked for "${bin}" on PATH)` : `could not start sops (${code})`,
-    "install sops 3.11 or newer (npm run tools installs the pinned one into .tools/bin), or set GITOPS_SECRETS_SOPS"
+    `${INSTALL_SOPS}, or set GITOPS_SECRETS_SOPS to the path of the sops binary`
   );
+}
+var INSTALL_SOPS = "install sops 3.11 or newer (https://github.com/getsops/sops/releases) on PATH";
+var MAX_STDERR = 4096;
+function tail(text) {
+  if (Buffer.byteLength(text, "utf8") <= MAX_STDERR) return text;
+  const bytes = Buffer.from(text, "utf8");
+  let kept = bytes.subarray(bytes.length - MAX_STDERR).toString("utf8");
+  const nl = kept.indexOf("\n");
+  if (nl >= 0 && nl < kept.length - 1) kept = kept.slice(nl + 1);
+  kept = kept.replace(/^\uFFFD+/, "");
+  const cut = bytes.length - Buffer.byteLength(kept, "utf8");
+  return `[${cut} earlier bytes not shown]
+${kept}`;
 }
 function scrub(stderr, input2) {
   let out = stderr.replace(/[0-9a-fA-F]{32,}/g, "[digest withheld]");
@@ -77634,7 +77650,7 @@ function createSops(options = {}) {
   let ready;
   const exec2 = (args, input2, cwd, file2) => {
     started++;
-    return execSops(bin, args, { input: input2, cwd, file: file2, env: childEnv2, timeout });
+    return execSops(bin, args, { input: input2, cwd, file: file2, env: childEnv2, timeout, stdout: "pipe" });
   };
   const ensureReady = () => {
     ready ??= exec2(["--version", "--disable-version-check"], void 0, process.cwd()).then(
@@ -77645,6 +77661,11 @@ function createSops(options = {}) {
   const run2 = async (args, input2, cwd, file2) => {
     await ensureReady();
     return exec2(args, input2, cwd, file2);
+  };
+  const inPlace = async (args, input2, cwd, file2) => {
+    await ensureReady();
+    started++;
+    await execSops(bin, args, { input: input2, cwd, file: file2, env: childEnv2, timeout, stdout: "ignore" });
   };
   return {
     get started() {
@@ -77659,24 +77680,25 @@ function createSops(options = {}) {
       const args = ciphertext === void 0 ? ["decrypt", "--input-type", "yaml", "--output-type", "yaml", file2] : ["decrypt", ...stdinYaml(file2)];
       return run2(args, ciphertext, cwd, file2);
     },
-    async set(file2, path9, valueJson, { cwd }) {
-      await run2(["set", "--value-stdin", file2, indexOf(path9)], valueJson, cwd, file2);
+    set(file2, path9, valueJson, { cwd }) {
+      return inPlace(["set", "--value-stdin", file2, indexOf(path9)], valueJson, cwd, file2);
     },
-    async unset(file2, path9, { cwd }) {
-      await run2(["unset", file2, indexOf(path9)], void 0, cwd, file2);
+    unset(file2, path9, { cwd }) {
+      return inPlace(["unset", file2, indexOf(path9)], void 0, cwd, file2);
     },
     async updateKeys(file2, { cwd, settings, rotate: rotate2 }) {
-      if (rotate2) {
-        await run2(["rotate", "--in-place", ...rotateFlags(rotate2), file2], void 0, cwd, file2);
-        return;
-      }
-      if (!settings?.hasRecipients) {
-        await run2(["updatekeys", "--yes", file2], void 0, cwd, file2);
-        return;
-      }
+      if (rotate2)
+        return inPlace(
+          ["rotate", "--in-place", ...rotateFlags(rotate2), file2],
+          void 0,
+          cwd,
+          file2
+        );
+      if (!settings?.hasRecipients)
+        return inPlace(["updatekeys", "--yes", file2], void 0, cwd, file2);
       await withRuleFile(
         settings,
-        (config2) => run2(["--config", config2, "updatekeys", "--yes", file2], void 0, cwd, file2)
+        (config2) => inPlace(["--config", config2, "updatekeys", "--yes", file2], void 0, cwd, file2)
       );
     }
   };
@@ -77688,6 +77710,7 @@ async function execSops(bin, args, call) {
     env: call.env,
     extendEnv: false,
     ...input2 === void 0 ? { stdin: "ignore" } : { input: input2 },
+    stdout: call.stdout,
     // Never log: NODE_DEBUG=execa would otherwise print every argv, stdout and stderr.
     verbose: "none",
     timeout: call.timeout,
@@ -77696,7 +77719,7 @@ async function execSops(bin, args, call) {
     stripFinalNewline: false,
     reject: false
   });
-  if (!result.failed) return result.stdout;
+  if (!result.failed) return result.stdout ?? "";
   const outcome = {
     exitCode: result.exitCode,
     signal: result.signal,
@@ -77729,7 +77752,7 @@ function checkVersion(bin, out) {
     throw new ExternalError(
       "sops",
       `${bin} is version ${version2.join(".")}; gitops-secrets needs sops ${MIN_SOPS_VERSION.join(".")} or newer`,
-      "install a newer sops (npm run tools installs the pinned one into .tools/bin)"
+      "install sops 3.11 or newer (https://github.com/getsops/sops/releases), or set GITOPS_SECRETS_SOPS to its path"
     );
   }
 }
