@@ -1,5 +1,5 @@
 import type { JobResult } from './apply/run-job.js';
-import type { ChangeRow } from './plan/summary.js';
+import { actionText, type ChangeRow, changeCounts, type RestartHint } from './plan/summary.js';
 
 /** Aligned text table; every cell is our own text or a name from the config. */
 export function table(rows: string[][]): string[] {
@@ -19,11 +19,17 @@ export function table(rows: string[][]): string[] {
 
 export function changeTable(rows: ChangeRow[]): string[] {
   return table(
-    rows.map((r) => [`  ${r.id}`, r.key === '*' ? '(all keys)' : r.key, r.action, r.reason]),
+    rows.map((r) => [`  ${r.id}`, r.key === '*' ? '(all keys)' : r.key, actionText(r), r.reason]),
   );
 }
 
-export function formatJob(result: JobResult, dryRun: boolean): string[] {
+/** The restart commands of changed secrets, to run once the change is deployed. */
+export function restartLines(hints: RestartHint[]): string[] {
+  if (hints.length === 0) return [];
+  return ['restart after merge:', ...hints.map((h) => `  ${h.secret}: ${h.command}`)];
+}
+
+export function formatJob(result: JobResult, dryRun: boolean, restart: RestartHint[]): string[] {
   const out: string[] = [];
   const { plan } = result;
   const changes = result.rows.filter((r) => r.action !== 'needs input');
@@ -39,10 +45,14 @@ export function formatJob(result: JobResult, dryRun: boolean): string[] {
     );
   } else {
     const already = !result.work;
-    out.push(
-      already ? `nothing new; already on ${result.branch}:` : dryRun ? 'would change:' : 'changes:',
-    );
+    const head = already
+      ? `nothing new; already on ${result.branch}:`
+      : dryRun
+        ? 'would change:'
+        : 'changes:';
+    out.push(`${head} ${changeCounts(changes).join(', ')}`);
     out.push(...changeTable(changes));
+    out.push(...restartLines(restart));
   }
   if (needs.length > 0) {
     out.push('needs input (fill with `gitops-secrets set`):');

@@ -26,7 +26,7 @@ test('new recipients in the config: sync re-encrypts the file for them, no value
   t.is(r.exitCode, 0, r.stderr);
   t.regex(
     r.stdout,
-    /prod\/app\s+\(all keys\)\s+re-encrypted\s+recipients changed \(1 added, 0 removed\); no value changes/,
+    /prod\/app\s+\(all keys\)\s+re-keyed\s+recipients changed \(1 added, 0 removed\); no value changes/,
   );
   const file = await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml');
   t.true(file.includes(r2));
@@ -70,7 +70,7 @@ test('--rotate-data-key: a removed recipient can no longer open the file; values
   t.is(r.exitCode, 0, r.stderr);
   t.regex(
     r.stdout,
-    /re-encrypted\s+recipients changed \(0 added, 1 removed\), with a new data key; no value changes/,
+    /re-keyed\s+recipients changed \(0 added, 1 removed\), with a new data key; no value changes/,
   );
   const file = await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml');
   t.false(file.includes(r2));
@@ -112,7 +112,7 @@ test('recipients from .sops.yaml: a new creation-rule recipient is noticed by ch
   await s.commitAndPush('add a recipient to .sops.yaml');
   const check = await s.run(['check']);
   t.is(check.exitCode, 3);
-  t.regex(check.stdout, /re-encrypted/);
+  t.regex(check.stdout, /re-keyed/);
   const r = await s.run(['sync']);
   t.is(r.exitCode, 0, r.stderr);
   t.true((await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml')).includes(r2));
@@ -172,13 +172,13 @@ for (const c of keyServiceCases) {
     await s.commitAndPush(`another ${c.kind}`);
     const check = await s.run(['check']);
     t.is(check.exitCode, 3, check.stdout + check.stderr);
-    t.regex(check.stdout, /re-encrypted/);
+    t.regex(check.stdout, /re-keyed/);
 
     const r = await s.run(['sync'], { env: fake });
     t.is(r.exitCode, 0, r.stderr);
     t.regex(
       r.stdout,
-      /prod\/app\s+\(all keys\)\s+re-encrypted\s+recipients changed \(1 added, 1 removed\); no value changes/,
+      /prod\/app\s+\(all keys\)\s+re-keyed\s+recipients changed \(1 added, 1 removed\); no value changes/,
     );
     const file = await s.show('gitops-secrets/sync', 'secrets/prod/app.yaml');
     t.true(file.includes(c.shown(c.after)));

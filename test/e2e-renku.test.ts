@@ -38,7 +38,7 @@ test('Renku slots end to end: sync, set a slot from stdin, list where-used, repl
     input: `${API_TOKEN}\n`,
   });
   t.is(set.exitCode, 0, set.stderr);
-  t.regex(set.stdout, /renku\/analytics@prod\s+API_TOKEN\s+set\s+value provided by a person/);
+  t.regex(set.stdout, /renku\/analytics@prod\s+API_TOKEN\s+provided\s+value provided by a person/);
   t.is((await secret(s, 'prod', 'analytics')).data.API_TOKEN, API_TOKEN);
   t.false('API_TOKEN' in (await secret(s, 'dev', 'analytics')).data, 'dev keeps its empty slot');
   t.is(

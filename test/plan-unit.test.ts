@@ -181,7 +181,7 @@ test('PR body of a sync: the change table, the slot to fill with its set command
   const rows = changeRows(p, new Map(), new Map());
   const body = pullRequestBody({ job: 'sync', base: 'main', rows, config: CONFIG });
   t.regex(body, /^## gitops-secrets sync$/m);
-  t.true(body.includes('This pull request adds 3 keys in 2 secrets against `main`.'));
+  t.true(body.includes('This pull request changes 2 secrets against `main`: generate 3 keys.'));
   t.true(body.includes('| `shop/worker` | `DB_PASSWORD` | generated | shared value db |'));
   t.true(
     body.includes('- `shop/api` `TOKEN`: the payment token (`gitops-secrets set shop/api TOKEN`)'),
@@ -196,7 +196,7 @@ test('PR body of a rotation: the rotated key with its reason, the restart checkl
   const p = plan({ config: CONFIG, job: 'rotate', existing, now: clock.now() });
   const rows = changeRows(p, new Map(), new Map());
   const body = pullRequestBody({ job: 'rotate', base: 'main', rows, config: CONFIG });
-  t.true(body.includes('This pull request rotates 1 key in 1 secret against `main`.'));
+  t.true(body.includes('This pull request changes 1 secret against `main`: rotate 1 key.'));
   t.true(body.includes('| `shop/api` | `KEY` | rotated | last rotated 2026-01-01, policy 90d |'));
   t.true(body.includes('Consumers that cache the old value are restarted'));
   t.true(body.trimEnd().endsWith('<!-- gitops-secrets:job=rotate -->'));

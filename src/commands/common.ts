@@ -7,6 +7,7 @@ import type { Config } from '../config/types.js';
 import { ExitCode } from '../errors.js';
 import { formatJob } from '../format.js';
 import type { Job } from '../plan/plan.js';
+import { type RestartHint, restartHints } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
 import type { SopsPort } from '../ports/sops.js';
 
@@ -69,13 +70,19 @@ export async function runJobCommand(
     { job, remote: o.remote, base: o.base, push: o.push, dryRun: o.dryRun, now: o.now, ...extra },
     { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests },
   );
-  if (o.json) ports.out(JSON.stringify(jobJson(result, o.dryRun), null, 2));
-  else for (const line of formatJob(result, o.dryRun)) ports.out(line);
+  const restart = restartHints(loaded.config, result.rows);
+  if (o.json) ports.out(JSON.stringify(jobJson(result, o.dryRun, restart), null, 2));
+  else for (const line of formatJob(result, o.dryRun, restart)) ports.out(line);
   if (ports.actionOutputs) await writeActionOutputs(ports.actionOutputs, result);
   return ExitCode.ok;
 }
 
-function jobJson(r: JobResult, dryRun: boolean) {
+/**
+ * `--json` of a job. `changes[].action` is the change's kind (generated, rotated, provided,
+ * removed, re-keyed; `forced: true` on a forced rotation); `restart` lists the restart command of
+ * each changed secret that declares one.
+ */
+export function jobJson(r: JobResult, dryRun: boolean, restart: RestartHint[]) {
   return {
     job: r.job,
     dryRun,
@@ -83,6 +90,7 @@ function jobJson(r: JobResult, dryRun: boolean) {
     branch: r.branch,
     changes: r.rows.filter((x) => x.action !== 'needs input'),
     needsInput: r.rows.filter((x) => x.action === 'needs input'),
+    restart,
     orphans: r.plan.prune ? [] : r.plan.orphans,
     commit: r.commit ?? null,
     pushed: r.pushed,

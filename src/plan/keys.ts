@@ -86,14 +86,16 @@ function dueSharedKey(
         reason: `shared value ${name} is due (${due}): needs a new value from a person`,
       },
     ];
+  const forced = ctx.selection?.force ?? false;
   const rotate: KeyChange = {
     key: key.name,
     action: 'rotate',
     reason: `shared value ${name}: ${due}`,
+    ...(forced ? { forced } : {}),
     value: { kind: 'shared', group: need.group },
   };
   const keep = ctx.input.config.shared.get(name)?.keepPrevious;
-  return keep ? [rotate, previous(key.name, present)] : [rotate];
+  return keep ? [rotate, previous(key.name, present, forced)] : [rotate];
 }
 
 /** A key with its own value: it rotates when selected and due. */
@@ -124,18 +126,20 @@ function dueOwnKey(
     key: key.name,
     action: 'rotate',
     reason,
+    ...(force ? { forced: true } : {}),
     value: { kind: 'own', source: src },
   };
-  return key.keepPrevious ? [rotate, previous(key.name, present)] : [rotate];
+  return key.keepPrevious ? [rotate, previous(key.name, present, force)] : [rotate];
 }
 
 /** The `_PREVIOUS` companion of a rotated key: it keeps the value before the rotation. */
-function previous(key: string, present: Set<string>): KeyChange {
+function previous(key: string, present: Set<string>, forced: boolean): KeyChange {
   const name = `${key}_PREVIOUS`;
   return {
     key: name,
     action: present.has(name) ? 'rotate' : 'generate',
     reason: `value of ${key} before this rotation`,
+    ...(forced && present.has(name) ? { forced } : {}),
     value: { kind: 'previous', of: key },
   };
 }

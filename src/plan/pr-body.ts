@@ -2,7 +2,13 @@ import type { Config } from '../config/types.js';
 import { ROLLOUT_ANNOTATION } from '../model/rollout.js';
 import { codeSpan, inlineText } from './markdown.js';
 import type { Job } from './plan.js';
-import type { ChangeRow } from './summary.js';
+import {
+  actionText,
+  type ChangeRow,
+  changeCounts,
+  isPreviousCompanion,
+  restartHints,
+} from './summary.js';
 
 /** GitHub refuses PR bodies over 65,536 characters; stay well inside it. */
 export const MAX_BODY = 60_000;
@@ -36,18 +42,21 @@ export function pullRequestBody(input: BodyInput, max = MAX_BODY): string {
 function render({ job, base, rows, config }: BodyInput, shown: number): string {
   const changed = rows.filter((r) => r.action !== 'needs input');
   const secrets = new Set(changed.map((r) => r.id));
-  const keys = count(changed.filter((r) => r.key !== '*').length, 'key');
+  const what = changeCounts(rows);
   const out = [
     `## gitops-secrets ${job}`,
     '',
-    `This pull request ${job === 'rotate' ? 'rotates' : 'adds'} ${keys} in ${count(secrets.size, 'secret')} against ${codeSpan(base)}. ` +
-      'Values are encrypted with sops; this page shows key names only, never values.',
+    `${
+      what.length > 0
+        ? `This pull request changes ${count(secrets.size, 'secret')} against ${codeSpan(base)}: ${what.join(', ')}. `
+        : `This pull request changes no value against ${codeSpan(base)}. `
+    }Values are encrypted with sops; this page shows key names only, never values.`,
     '',
     ...table(rows, shown),
-    ...restarts(config, secrets),
+    ...restarts(config, rows),
     ...rollouts(config, rows),
   ];
-  if (rows.some((r) => r.reason.startsWith('value of ') && r.key.endsWith('_PREVIOUS')))
+  if (rows.some(isPreviousCompanion))
     out.push(
       '',
       'Keys ending in `_PREVIOUS` keep the value before this rotation, so consumers that accept two keys keep working during the rollover; the next rotation replaces them.',
@@ -62,12 +71,12 @@ function table(rows: ChangeRow[], shown: number): string[] {
   const out = ['| Secret | Key | Action | Reason |', '| --- | --- | --- | --- |'];
   for (const r of rows.slice(0, shown))
     out.push(
-      `| ${codeSpan(r.id, true)} | ${r.key === '*' ? '(all keys)' : codeSpan(r.key, true)} | ${r.action} | ${inlineText(r.reason)} |`,
+      `| ${codeSpan(r.id, true)} | ${r.key === '*' ? '(all keys)' : codeSpan(r.key, true)} | ${actionText(r)} | ${inlineText(r.reason)} |`,
     );
   if (shown < rows.length) {
     const rest = rows.slice(shown);
     const byAction = new Map<string, number>();
-    for (const r of rest) byAction.set(r.action, (byAction.get(r.action) ?? 0) + 1);
+    for (const r of rest) byAction.set(actionText(r), (byAction.get(actionText(r)) ?? 0) + 1);
     const parts = [...byAction].map(([a, n]) => `${n} ${a}`).join(', ');
     out.push(
       '',
@@ -77,26 +86,21 @@ function table(rows: ChangeRow[], shown: number): string[] {
   return out;
 }
 
-function restarts(config: Config, secrets: Set<string>): string[] {
-  const list = config.secrets.filter(
-    (s) =>
-      s.restart &&
-      [...secrets].some(
-        (id) => id === `${s.namespace}/${s.name}` || id.startsWith(`${s.namespace}/${s.name}@`),
-      ),
-  );
+function restarts(config: Config, rows: ChangeRow[]): string[] {
+  const list = restartHints(config, rows);
   if (list.length === 0) return [];
   const out = ['', '### Restart after merge', ''];
   const shown = list.slice(0, 200);
-  for (const s of shown)
-    out.push(`- ${codeSpan(`${s.namespace}/${s.name}`)}: ${codeSpan(s.restart!)}`);
+  for (const h of shown) out.push(`- ${codeSpan(h.secret)}: ${codeSpan(h.command)}`);
   if (list.length > shown.length) out.push(`- …and ${list.length - shown.length} more`);
   return out;
 }
 
 function rollouts(config: Config, rows: ChangeRow[]): string[] {
   const changedValues = new Set(
-    rows.filter((r) => r.action === 'rotated' || r.action === 'set').map((r) => r.id.split('@')[0]),
+    rows
+      .filter((r) => r.action === 'rotated' || r.action === 'provided')
+      .map((r) => r.id.split('@')[0]),
   );
   const list = config.secrets.filter(
     (s) => s.rollout.length > 0 && changedValues.has(`${s.namespace}/${s.name}`),

@@ -21,6 +21,8 @@ export interface KeyChange {
   action: 'generate' | 'rotate' | 'needs-input' | 'remove' | 'set';
   /** Why, for people: "missing", "last rotated 2026-08-01, policy 90d". */
   reason: string;
+  /** A rotation asked for with `rotate --force`, whatever the policy says. */
+  forced?: boolean;
   value?: ValueSource;
 }
 
