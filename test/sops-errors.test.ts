@@ -49,7 +49,12 @@ test('the whole stderr is still scrubbed: values given on stdin and long hex are
 test('no hint names a script of this source tree; a missing sops links its releases', (t) => {
   const e = sopsError('sops', { ...failed(''), code: 'ENOENT' }, undefined, undefined);
   t.regex(e.remedy ?? '', /https:\/\/github\.com\/getsops\/sops\/releases/);
-  for (const code of [2, 3, 5, 24, 25, 49, 51, 61, 111, 128, 203]) {
+  const bug = sopsError('sops', failed('x', 7), 'a.yaml', undefined);
+  t.regex(
+    bug.remedy ?? '',
+    /^report this as a bug at https:\/\/github\.com\/gitops-secrets\/gitops-secrets\/issues/,
+  );
+  for (const code of [2, 3, 5, 7, 24, 25, 49, 51, 61, 91, 100, 111, 128, 203]) {
     const known = sopsError('sops', failed('x', code), 'a.yaml', undefined);
     t.notRegex(`${known.message} ${known.remedy ?? ''}`, /npm run|\.tools\//);
   }
