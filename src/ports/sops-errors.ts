@@ -3,17 +3,15 @@ import { ExternalError } from '../errors.js';
 /** Where a user who meets a bug of this tool reports it. */
 const REPORT_BUG =
   'report this as a bug at https://github.com/gitops-secrets/gitops-secrets/issues, with the sops version and this message';
-
 const RECIPIENTS = 'check the recipients in the config or .sops.yaml';
 const PRIVATE_KEY = 'check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)';
-const BUG = 'report this as a bug';
 
 /** Stable sops exit codes (getsops/sops cmd/sops/codes/codes.go) and what to tell the user. */
 const EXIT_CODES: Record<number, { what: string; remedy: string }> = {
   2: { what: 'could not read the input file', remedy: 'check the file exists and is readable' },
   3: { what: 'could not write the output file', remedy: 'check the disk and its permissions' },
   5: { what: 'could not read .sops.yaml', remedy: 'fix the syntax of .sops.yaml' },
-  7: { what: 'invalid value for sops set', remedy: BUG },
+  7: { what: 'invalid value for sops set', remedy: REPORT_BUG },
   21: { what: 'could not encrypt the MAC', remedy: RECIPIENTS },
   23: { what: 'could not encrypt the document', remedy: RECIPIENTS },
   24: { what: 'could not decrypt the MAC', remedy: PRIVATE_KEY },
@@ -28,14 +26,14 @@ const EXIT_CODES: Record<number, { what: string; remedy: string }> = {
     what: 'no recipients: the config names none and no .sops.yaml creation rule matches',
     remedy: 'add `sops: { age: [age1...] }` to the config, or a creation rule to .sops.yaml',
   },
-  91: { what: 'invalid tree path', remedy: BUG },
-  100: { what: 'no file given', remedy: BUG },
+  91: { what: 'invalid tree path', remedy: REPORT_BUG },
+  100: { what: 'no file given', remedy: REPORT_BUG },
   111: { what: 'no encryption key found', remedy: 'name recipients in the config or .sops.yaml' },
   128: {
     what: 'could not retrieve the data key: no private key here can open this file',
     remedy: 'provide the private key of one of its recipients (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
   },
-  203: { what: 'the file is already encrypted', remedy: BUG },
+  203: { what: 'the file is already encrypted', remedy: REPORT_BUG },
 };
 
 /** How a sops process ended: the fields of execa's result the message is built from. */
