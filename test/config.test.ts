@@ -38,6 +38,14 @@ function assertWellFormed(t: ExecutionContext, problem: ConfigProblem, file: str
   );
 }
 
+/** The problems of a config that must not load, each of them well formed. */
+function rejected(t: ExecutionContext, text: string, file: string): ConfigProblem[] {
+  const result = parseConfig(text, file);
+  t.is(result.config, undefined);
+  for (const problem of result.problems) assertWellFormed(t, problem, file, text);
+  return result.problems;
+}
+
 const parsesValid = test.macro({
   exec(t, file: string, text: string) {
     const result = parseConfig(text, file);
@@ -51,22 +59,20 @@ const parsesValid = test.macro({
 
 const reportsExpected = test.macro({
   exec(t, file: string, text: string, expected: ExpectedProblem[]) {
-    const result = parseConfig(text, file);
-    t.is(result.config, undefined);
-    t.true(result.problems.length >= 1);
-    for (const problem of result.problems) assertWellFormed(t, problem, file, text);
-    const got = result.problems.map(formatProblem).join('\n');
+    const problems = rejected(t, text, file);
+    t.true(problems.length >= 1);
+    const got = problems.map(formatProblem).join('\n');
     t.deepEqual(
-      result.problems.map(({ line, column, path }) => ({ line, column, path })),
+      problems.map(({ line, column, path }) => ({ line, column, path })),
       expected.map(({ line, column, path }) => ({ line, column, path })),
       got,
     );
     expected.forEach((e, i) => {
-      const message = result.problems[i]?.message ?? '';
+      const message = problems[i]?.message ?? '';
       t.true(message.includes(e.messageIncludes), `${got}\nexpected: ${e.messageIncludes}`);
     });
     // The error the CLI prints names file:line:column of each problem.
-    const error = new ConfigError(result.problems);
+    const error = new ConfigError(problems);
     for (const e of expected) t.true(error.message.includes(`${file}:${e.line}:${e.column}: `));
   },
   title: (_, file: string) => `invalid config is reported: ${file}`,
@@ -173,11 +179,9 @@ test('several independent problems are reported at once: schema errors and rule 
     '      "x y": {}', // 17: rule (key name)
     '',
   ].join('\n');
-  const result = parseConfig(text, 'many.yaml');
-  t.is(result.config, undefined);
-  for (const problem of result.problems) assertWellFormed(t, problem, 'many.yaml', text);
+  const problems = rejected(t, text, 'many.yaml');
   t.deepEqual(
-    result.problems.map((p) => `${p.line}:${p.column} ${p.path}`),
+    problems.map((p) => `${p.line}:${p.column} ${p.path}`),
     [
       '2:9 output',
       '4:34 shared.db.rotateEvery',
@@ -188,7 +192,7 @@ test('several independent problems are reported at once: schema errors and rule 
       '14:11 secrets[1].name',
       '17:7 secrets[1].keys.x y',
     ],
-    result.problems.map(formatProblem).join('\n'),
+    problems.map(formatProblem).join('\n'),
   );
 });
 
@@ -206,11 +210,8 @@ test('a schema error in one secret and a rule error in another are reported in t
     '      id: { uuid: true, length: 8 }', // 10: rule (two sources)
     '',
   ].join('\n');
-  const result = parseConfig(text, 'two.yaml');
-  t.is(result.config, undefined);
-  for (const problem of result.problems) assertWellFormed(t, problem, 'two.yaml', text);
   t.deepEqual(
-    result.problems.map((p) => `${formatProblem(p)}`),
+    rejected(t, text, 'two.yaml').map((p) => `${formatProblem(p)}`),
     [
       'two.yaml:6:24: secrets[0].keys.token.length: must be a whole number from 1 to 4096, not a string',
       'two.yaml:10:11: secrets[1].keys.id: has more than one source (length/charset/chars and uuid); a key takes exactly one',
