@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parse } from 'yaml';
-import { findLeaks, makeScenario, type Scenario } from './helpers/scenario.js';
+import { findLeaks, mergedScenario } from './helpers/scenario.js';
 
 const CONFIG = `version: 1
 secrets:
@@ -14,15 +14,7 @@ secrets:
 const T0 = '2026-01-01T00:00:00Z';
 const PATH = 'secrets/apps/api.yaml';
 
-async function merged(): Promise<Scenario> {
-  const s = await makeScenario();
-  await s.writeConfig(CONFIG);
-  await s.commitAndPush('config');
-  const r = await s.run(['sync', '--now', T0]);
-  if (r.exitCode !== 0) throw new Error(r.stderr);
-  await s.mergePullRequest('gitops-secrets/sync');
-  return s;
-}
+const merged = () => mergedScenario(CONFIG, T0);
 
 const plainParts = (text: string) => {
   const doc = parse(text) as {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { findLeaks, makeScenario, type Scenario } from './helpers/scenario.js';
+import { findLeaks, makeScenario, mergedScenario, type Scenario } from './helpers/scenario.js';
 
 const CONFIG = `version: 1
 shared:
@@ -25,15 +25,7 @@ secrets:
 const T0 = '2026-01-01T00:00:00Z';
 
 /** Syncs at T0 and merges the PR, so the base holds every generated key. */
-async function merged(): Promise<Scenario> {
-  const s = await makeScenario();
-  await s.writeConfig(CONFIG);
-  await s.commitAndPush('config');
-  const r = await s.run(['sync', '--now', T0]);
-  if (r.exitCode !== 0) throw new Error(r.stderr);
-  await s.mergePullRequest('gitops-secrets/sync');
-  return s;
-}
+const merged = () => mergedScenario(CONFIG, T0);
 
 const file = (s: Scenario, ref: string, ns: string, name: string) =>
   s.show(ref, `secrets/${ns}/${name}.yaml`).then((t) => s.decrypt(t));

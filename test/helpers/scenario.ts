@@ -189,6 +189,17 @@ export async function exampleScenario(name: string): Promise<Scenario> {
   return s;
 }
 
+/** A scratch repo whose main holds `config` and what `sync --now <now>` made of it (PR merged). */
+export async function mergedScenario(config: string, now: string): Promise<Scenario> {
+  const s = await makeScenario();
+  await s.writeConfig(config);
+  await s.commitAndPush('config');
+  const r = await s.run(['sync', '--now', now]);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  await s.mergePullRequest('gitops-secrets/sync');
+  return s;
+}
+
 /**
  * Searches every git object of the repo and the remote (all of them, reachable or not:
  * `cat-file --batch-all-objects`), every output captured, and the scratch directory's files for
