@@ -6,7 +6,7 @@
  * and that the branch is pushed; a short rate-limit wait is said on stderr.
  */
 import test, { type ExecutionContext } from 'ava';
-import { primaryRateLimit, secondaryRateLimit } from './helpers/github-server.js';
+import { type FaultSpec, primaryRateLimit, secondaryRateLimit } from './helpers/github-server.js';
 import {
   KEPTN_CONFIG as CONFIG,
   expectNoLeaks,
@@ -59,16 +59,35 @@ async function expectPushedFailure(t: ExecutionContext, h: Harness, r: CliResult
   await expectNoLeaks(t, h);
 }
 
-test('a 200 answer with an HTML page names the request and says it is not the GitHub API', async (t) => {
+/** A sync whose GitHub answers `failure` once; it must fail as expectPushedFailure says. */
+async function failedSync(t: ExecutionContext, failure: FaultSpec) {
   const h = await harness(t);
-  h.github.failNext({
+  h.github.failNext(failure);
+  const r = await timedSync(h);
+  await expectPushedFailure(t, h, r);
+  return { h, r };
+}
+
+/** A sync against a GitHub API that never answers a list of the PRs, with these time limits. */
+async function stalledSync(t: ExecutionContext, requestMs: string, stepMs: string) {
+  const h = await harness(t);
+  h.github.delayNext({ method: 'GET', path: PULLS, times: Number.POSITIVE_INFINITY });
+  const r = await timedSync(h, {
+    GITOPS_SECRETS_GITHUB_TIMEOUT_MS: requestMs,
+    GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS: stepMs,
+  });
+  await expectPushedFailure(t, h, r);
+  t.true(r.seconds < 25, `ended after ${r.seconds} s`);
+  return { h, r };
+}
+
+test('a 200 answer with an HTML page names the request and says it is not the GitHub API', async (t) => {
+  const { h, r } = await failedSync(t, {
     method: 'GET',
     path: PULLS,
     status: 200,
     body: '<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head><body><form></form></body></html>',
   });
-  const r = await timedSync(h);
-  await expectPushedFailure(t, h, r);
   t.regex(
     r.stderr,
     /GET \/repos\/acme\/infra\/pulls answered with an HTML page; that is not the GitHub API/,
@@ -81,15 +100,12 @@ test('a 200 answer with an HTML page names the request and says it is not the Gi
 });
 
 test('JSON of the wrong shape where a list is expected says it is not the GitHub API', async (t) => {
-  const h = await harness(t);
-  h.github.failNext({
+  const { r } = await failedSync(t, {
     method: 'GET',
     path: PULLS,
     status: 200,
     body: { status: 'ok', service: 'api-gateway' },
   });
-  const r = await timedSync(h);
-  await expectPushedFailure(t, h, r);
   t.regex(
     r.stderr,
     /GET \/repos\/acme\/infra\/pulls answered with JSON that is not a list of pull requests; that is not the GitHub API/,
@@ -132,40 +148,27 @@ test('422 "already exists" with a closed PR and an open one into another base: s
 });
 
 test('a GitHub API that accepts requests and never answers: each request times out, exit 1 in seconds', async (t) => {
-  const h = await harness(t);
-  h.github.delayNext({ method: 'GET', path: PULLS, times: Number.POSITIVE_INFINITY });
-  const r = await timedSync(h, {
-    GITOPS_SECRETS_GITHUB_TIMEOUT_MS: '400',
-    GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS: '20000',
-  });
-  await expectPushedFailure(t, h, r);
+  const { h, r } = await stalledSync(t, '400', '20000');
   t.regex(r.stderr, /GitHub did not answer GET \/repos\/acme\/infra\/pulls within 1 s/);
-  t.true(r.seconds < 25, `ended after ${r.seconds} s`);
   const lists = h.github.requests.filter((q) => q.operationId === 'pulls/list').length;
   t.is(lists, 4, 'the first try and the retry plugin’s three');
 });
 
 test('a stalled GitHub API ends the PR step at its time limit, whatever the request limit', async (t) => {
-  const h = await harness(t);
-  h.github.delayNext({ method: 'GET', path: PULLS, times: Number.POSITIVE_INFINITY });
-  const r = await timedSync(h, {
-    GITOPS_SECRETS_GITHUB_TIMEOUT_MS: '60000',
-    GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS: '2000',
-  });
-  await expectPushedFailure(t, h, r);
+  const { r } = await stalledSync(t, '60000', '2000');
   t.regex(
     r.stderr,
     /GitHub did not answer within 2 s, the time limit of the pull-request step \(last request: GET \/repos\/acme\/infra\/pulls\)/,
   );
   t.regex(r.stderr, /GITOPS_SECRETS_GITHUB_STEP_TIMEOUT_MS/);
-  t.true(r.seconds < 25, `ended after ${r.seconds} s`);
 });
 
 test('a primary rate limit that resets in an hour is not waited: exit 1 at once naming the reset', async (t) => {
-  const h = await harness(t);
-  h.github.failNext({ method: 'GET', path: PULLS, ...primaryRateLimit({ resetInSeconds: 3600 }) });
-  const r = await timedSync(h);
-  await expectPushedFailure(t, h, r);
+  const { h, r } = await failedSync(t, {
+    method: 'GET',
+    path: PULLS,
+    ...primaryRateLimit({ resetInSeconds: 3600 }),
+  });
   t.regex(
     r.stderr,
     new RegExp(`403 API rate limit exceeded.* \\(the rate limit resets at ${CLOCK}, in 60 min\\)`),
@@ -180,14 +183,11 @@ test('a primary rate limit that resets in an hour is not waited: exit 1 at once 
 });
 
 test('a secondary rate limit with retry-after: 3600 is not waited: exit 1 at once naming the reset', async (t) => {
-  const h = await harness(t);
-  h.github.failNext({
+  const { h, r } = await failedSync(t, {
     method: 'POST',
     path: PULLS,
     ...secondaryRateLimit({ retryAfter: 3600, status: 429 }),
   });
-  const r = await timedSync(h);
-  await expectPushedFailure(t, h, r);
   t.regex(
     r.stderr,
     new RegExp(`429 .*secondary rate limit.* \\(the rate limit resets at ${CLOCK}, in 60 min\\)`),
