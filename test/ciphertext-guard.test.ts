@@ -9,22 +9,14 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { remoteRefs, scanObjects } from './helpers/object-scan.js';
+import { FAKE_SOPS as FAKE, KEPTN_CONFIG } from './helpers/reliability.js';
 import { findLeaks, makeScenario, ROOT, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
 
-const FAKE = join(ROOT, 'fixtures/fake-sops');
 const FILE = 'secrets/keptn/bridge-oauth.yaml';
 const PROVIDED = 'vendor-token-typed-by-a-person-4Kd9';
 
-const CONFIG = `version: 1
-output: secrets/{namespace}/{name}.yaml
-secrets:
-  - name: bridge-oauth
-    namespace: keptn
-    keys:
-      session_secret: { length: 45 }
-      database_encrypt_secret: { length: 32 }
-      vendor_token: { provided: true, minLength: 16, description: vendor API token }
-`;
+/** The Keptn Bridge secret of the reliability tests, with a provided key too. */
+const CONFIG = `${KEPTN_CONFIG}      vendor_token: { provided: true, minLength: 16, description: vendor API token }\n`;
 
 const FAULTS = [
   {
