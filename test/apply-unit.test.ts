@@ -9,36 +9,17 @@ import { join } from 'node:path';
 import test from 'ava';
 import { applyPlan } from '../src/apply/apply.js';
 import { upsertPullRequest } from '../src/apply/pull-request.js';
-import { parseConfig } from '../src/config/parse.js';
-import type { Config } from '../src/config/types.js';
 import { findCiphertextProblem } from '../src/model/ciphertext-guard.js';
 import { isProblem, type ManifestInfo, readManifest } from '../src/model/manifest.js';
 import { isEmptyPlan, plan } from '../src/plan/plan.js';
 import { changeRows } from '../src/plan/summary.js';
 import { fakeGitHub, fakeSops, fixedClock, seededRandom } from './helpers/fakes.js';
+import { shopConfig } from './helpers/shop-config.js';
 
-const parsed = parseConfig(
-  `version: 1
-sops: { age: [age17qedulsl98xzye6ugztw20ae8dmw67ywzx5vcd7xkmv4gyy7zcqqe863nf] }
-pullRequest: { labels: [secrets], reviewers: [alice], teamReviewers: [platform] }
-shared:
-  db: { length: 40 }
-secrets:
-  - name: api
-    namespace: shop
-    keys:
-      DB: { from: db }
-      TOKEN: { provided: true, description: the payment token }
-      KEY: { bytes: 16, encoding: hex }
-  - name: worker
-    namespace: shop
-    keys:
-      DB_PASSWORD: { from: db }
-`,
-  'config/secrets.yaml',
+const CONFIG = shopConfig(
+  '{ bytes: 16, encoding: hex }',
+  'pullRequest: { labels: [secrets], reviewers: [alice], teamReviewers: [platform] }\n',
 );
-if (!parsed.config) throw new Error(JSON.stringify(parsed.problems));
-const CONFIG: Config = parsed.config;
 const PATHS = ['secrets/shop/api.yaml', 'secrets/shop/worker.yaml'];
 
 /** A first sync applied into a scratch directory with the fake sops and a seeded random. */

@@ -5,8 +5,6 @@
  * (readManifest), and time is a fixed clock moved by hand. No process, no disk, no network.
  */
 import test from 'ava';
-import { parseConfig } from '../src/config/parse.js';
-import type { Config } from '../src/config/types.js';
 import {
   type KeyState,
   type ManifestInfo,
@@ -18,32 +16,11 @@ import { isEmptyPlan, type Plan, plan } from '../src/plan/plan.js';
 import { pullRequestBody } from '../src/plan/pr-body.js';
 import { changeRows, commitMessage, commitSubject } from '../src/plan/summary.js';
 import { fakeSops, fixedClock } from './helpers/fakes.js';
+import { SHOP_RECIPIENT, shopConfig } from './helpers/shop-config.js';
 
-const NEW = 'age17qedulsl98xzye6ugztw20ae8dmw67ywzx5vcd7xkmv4gyy7zcqqe863nf';
+const NEW = SHOP_RECIPIENT;
 const OLD = 'age173k90tk8j8qnyrjrpz7q9sqkl43s0en3e9asl83clkzm03345f2q7pma59';
-
-function config(text: string): Config {
-  const r = parseConfig(text, 'config/secrets.yaml');
-  if (!r.config) throw new Error(JSON.stringify(r.problems));
-  return r.config;
-}
-
-const CONFIG = config(`version: 1
-sops: { age: [${NEW}] }
-shared:
-  db: { length: 40 }
-secrets:
-  - name: api
-    namespace: shop
-    keys:
-      DB: { from: db }
-      TOKEN: { provided: true, description: the payment token }
-      KEY: { length: 10, rotateEvery: 90d }
-  - name: worker
-    namespace: shop
-    keys:
-      DB_PASSWORD: { from: db }
-`);
+const CONFIG = shopConfig('{ length: 10, rotateEvery: 90d }');
 
 type Repo = Map<string, ManifestInfo | ManifestProblem>;
 
