@@ -54,6 +54,11 @@ function planEdit(text: string, counter: LineCounter, template: YAMLMap, value: 
   const indentOf = (offset: number) => ' '.repeat(counter.linePos(offset).col - 1);
   const firstKey = (map: YAMLMap) =>
     (map.items[0]?.key as { range?: [number, number, number] } | undefined)?.range?.[0];
+  /** New lines above the line of the key at `key`, indented as that key is. */
+  const above = (key: number, lines: (indent: string) => string) => {
+    const start = lineStart(key);
+    return { at: start, end: start, insert: lines(indentOf(key)) };
+  };
   if (isMap(metadata)) {
     if (metadata.flow)
       return 'has a flow-style spec.template.metadata; write it as a block mapping';
@@ -68,29 +73,18 @@ function planEdit(text: string, counter: LineCounter, template: YAMLMap, value: 
         return { at: scalar.range[0], end: scalar.range[1], insert: quoted };
       const at = firstKey(annotations);
       if (at === undefined) return 'has empty pod annotations; remove the empty key';
-      return {
-        at: lineStart(at),
-        end: lineStart(at),
-        insert: `${indentOf(at)}${ROLLOUT_ANNOTATION}: ${quoted}\n`,
-      };
+      return above(at, (i) => `${i}${ROLLOUT_ANNOTATION}: ${quoted}\n`);
     }
     if (annotations !== undefined) return 'has pod annotations that are not a mapping';
     const at = firstKey(metadata);
     if (at === undefined) return 'has an empty spec.template.metadata';
-    const indent = indentOf(at);
-    return {
-      at: lineStart(at),
-      end: lineStart(at),
-      insert: `${indent}annotations:\n${indent}  ${ROLLOUT_ANNOTATION}: ${quoted}\n`,
-    };
+    return above(at, (i) => `${i}annotations:\n${i}  ${ROLLOUT_ANNOTATION}: ${quoted}\n`);
   }
   if (template.flow) return 'has a flow-style spec.template; write it as a block mapping';
   const at = firstKey(template);
   if (at === undefined) return 'has an empty spec.template';
-  const indent = indentOf(at);
-  return {
-    at: lineStart(at),
-    end: lineStart(at),
-    insert: `${indent}metadata:\n${indent}  annotations:\n${indent}    ${ROLLOUT_ANNOTATION}: ${quoted}\n`,
-  };
+  return above(
+    at,
+    (i) => `${i}metadata:\n${i}  annotations:\n${i}    ${ROLLOUT_ANNOTATION}: ${quoted}\n`,
+  );
 }
