@@ -149,36 +149,30 @@ class GitHubPort implements PullRequestPort {
     return data.default_branch;
   }
 
-  async findOpen(head: string, base: string) {
+  /** The pull requests from branch `head` (asked as `owner:head`; the head ref checked too). */
+  private async pullsFrom(
+    head: string,
+    query: { state: 'open' | 'all'; base?: string; per_page: number },
+  ) {
     const { owner, name: repo } = this;
     const data = await this.call('list pull requests', 'GET', 'pulls', () =>
-      this.octokit.rest.pulls.list({
-        owner,
-        repo,
-        state: 'open',
-        head: `${owner}:${head}`,
-        base,
-        per_page: 10,
-      }),
+      this.octokit.rest.pulls.list({ owner, repo, head: `${owner}:${head}`, ...query }),
     );
-    const pr = data.find((p) => p.head?.ref === head);
+    return data.filter((p) => p.head?.ref === head);
+  }
+
+  async findOpen(head: string, base: string) {
+    const [pr] = await this.pullsFrom(head, { state: 'open', base, per_page: 10 });
     return pr ? toPr(pr) : undefined;
   }
 
   async listForHead(head: string) {
-    const { owner, name: repo } = this;
-    const data = await this.call('list pull requests', 'GET', 'pulls', () =>
-      this.octokit.rest.pulls.list({
-        owner,
-        repo,
-        state: 'all',
-        head: `${owner}:${head}`,
-        per_page: 100,
-      }),
-    );
-    return data
-      .filter((p) => p.head?.ref === head)
-      .map((p) => ({ ...toPr(p), state: p.state as PullRequestState, base: p.base?.ref ?? '' }));
+    const pulls = await this.pullsFrom(head, { state: 'all', per_page: 100 });
+    return pulls.map((p) => ({
+      ...toPr(p),
+      state: p.state as PullRequestState,
+      base: p.base?.ref ?? '',
+    }));
   }
 
   async create(pr: { head: string; base: string; title: string; body: string }) {
