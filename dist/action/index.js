@@ -11234,11 +11234,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count3) {
-        const one = count3 === 1;
+      pluralize(count4) {
+        const one = count4 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count3, noun };
+        return { ...keys, count: count4, noun };
       }
     };
   }
@@ -18657,15 +18657,15 @@ ${value}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count3) {
-        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count4) {
+        while (count4 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count3 < remaining) {
-            this.linePos += count3;
-            count3 = 0;
+          if (count4 < remaining) {
+            this.linePos += count4;
+            count4 = 0;
           } else {
-            count3 -= remaining;
+            count4 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -23141,8 +23141,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count3, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count3);
+          for (const { count: count4, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count4);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -23250,13 +23250,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity3.isCollection(node2)) {
-        let count3 = 0;
+        let count4 = 0;
         for (const item of node2.items) {
           const c5 = getAliasCount(doc, item, anchors2);
-          if (c5 > count3)
-            count3 = c5;
+          if (c5 > count4)
+            count4 = c5;
         }
-        return count3;
+        return count4;
       } else if (identity3.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
@@ -26209,8 +26209,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count3, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count3);
+          for (const { count: count4, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count4);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -26287,12 +26287,12 @@ var require_errors2 = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count3 = 1;
+        let count4 = 1;
         const end = error63.linePos[1];
         if (end?.line === line && end.col > col) {
-          count3 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count4 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count3);
+        const pointer = " ".repeat(ci) + "^".repeat(count4);
         error63.message += `:
 
 ${lineStr}
@@ -37365,6 +37365,177 @@ async function readRepoText(root, rel, what) {
   return utf8Text(bytes, rel);
 }
 
+// src/plan/markdown.ts
+var BREAKS = /\r\n|[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/g;
+function oneLine(text) {
+  return text.replace(BREAKS, " ");
+}
+var ZWSP = "\u200B";
+var ESCAPES = {
+  "<": "&lt;",
+  ">": "&gt;",
+  "&": "&amp;",
+  // A zero-width space after them: GitHub links `@name`, `#1` and `org/repo#1` in rendered text,
+  // whatever the Markdown source spelled them as (`\@` and `&#64;` are both an `@` once rendered).
+  "@": `@${ZWSP}`,
+  "#": `\\#${ZWSP}`
+};
+function inlineText(text) {
+  return oneLine(text).replace(/[\\`*[\]()!~|{}$^<>&@#]|:(?=\/\/)/g, (c5) => ESCAPES[c5] ?? `\\${c5}`).replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, "\\_").replace(/\b(www)\./gi, "$1\\.");
+}
+function codeSpan(text, cell = false) {
+  let body = oneLine(text);
+  if (cell) {
+    if (body.includes("\\|")) return inlineText(body);
+    body = body.replace(/\|/g, "\\|");
+  }
+  let longest = 0;
+  for (const run2 of body.match(/`+/g) ?? []) longest = Math.max(longest, run2.length);
+  const fence = "`".repeat(longest + 1);
+  const pad = /^[` ]|[` ]$/.test(body) ? " " : "";
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
+
+// src/plan/text-order.ts
+var collator;
+function compareText(a2, b2) {
+  collator ??= new Intl.Collator("en");
+  return collator.compare(a2, b2) || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0);
+}
+
+// src/plan/summary.ts
+var ACTION_WORDS = {
+  generate: "generated",
+  rotate: "rotated",
+  remove: "removed",
+  set: "provided",
+  "needs-input": "needs input"
+};
+function actionText(row) {
+  return row.forced ? `${row.action} (forced)` : row.action;
+}
+function changeRows(plan2, base, start) {
+  const rows = [];
+  const seen = /* @__PURE__ */ new Set();
+  const add = (row) => {
+    const id = `${row.path}\0${row.key}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    rows.push(row);
+  };
+  for (const file2 of plan2.files) {
+    for (const c5 of file2.changes)
+      add({
+        id: file2.id,
+        path: file2.path,
+        key: c5.key,
+        action: ACTION_WORDS[c5.action],
+        ...c5.forced && c5.action === "rotate" ? { forced: true } : {},
+        reason: c5.reason
+      });
+    if (file2.reencrypt)
+      add({
+        id: file2.id,
+        path: file2.path,
+        key: "*",
+        action: "re-keyed",
+        reason: `${file2.reencrypt.reason}; no value changes`
+      });
+    for (const row of branchRows(file2, base.get(file2.path), start.get(file2.path))) add(row);
+  }
+  if (plan2.prune) {
+    for (const o3 of plan2.orphans) {
+      if (o3.keys.length === 0)
+        add({
+          id: o3.id,
+          path: o3.path,
+          key: "*",
+          action: "removed",
+          reason: "secret no longer in the config"
+        });
+    }
+  }
+  return rows.sort((a2, b2) => compareText(a2.id, b2.id) || compareText(a2.key, b2.key));
+}
+function branchRows(file2, b2, s) {
+  if (!s || s === b2) return [];
+  const rows = [];
+  const row = (key, action, reason) => rows.push({ id: file2.id, path: file2.path, key, action, reason });
+  for (const key of s.dataKeys) {
+    const after = s.state.keys[key];
+    const before = b2?.state.keys[key];
+    if (!b2?.dataKeys.includes(key)) {
+      if (after?.provided) row(key, "provided", "value provided by a person");
+      else
+        row(
+          key,
+          "generated",
+          after?.previousOf ? `value of ${after.previousOf} before this rotation` : "missing"
+        );
+    } else if (after && before && after.rotated !== before.rotated) {
+      if (after.provided) row(key, "provided", "value replaced by a person");
+      else row(key, "rotated", `rotated ${after.rotated.slice(0, 10)}`);
+    }
+  }
+  for (const key of b2?.dataKeys ?? [])
+    if (!s.dataKeys.includes(key)) row(key, "removed", "no longer in the config");
+  return rows;
+}
+function changeCounts(all) {
+  const rows = all.filter((r2) => !isPreviousCompanion(r2));
+  const keys = (kind) => rows.filter((r2) => r2.action === kind && r2.key !== "*");
+  const secrets = (kind) => new Set(rows.filter((r2) => r2.action === kind && r2.key === "*").map((r2) => r2.id)).size;
+  const parts = [];
+  const generated = keys("generated").length;
+  if (generated) parts.push(`generate ${count(generated, "key")}`);
+  const provided = keys("provided").length;
+  if (provided) parts.push(`provide ${count(provided, "key")}`);
+  const rotated = keys("rotated");
+  if (rotated.length) {
+    const forced = rotated.filter((r2) => r2.forced).length;
+    const note = forced === 0 ? "" : forced === rotated.length ? " (forced)" : ` (${forced} forced)`;
+    parts.push(`rotate ${count(rotated.length, "key")}${note}`);
+  }
+  const removed = [secrets("removed"), keys("removed").length];
+  const what = [
+    ...removed[0] ? [count(removed[0], "secret")] : [],
+    ...removed[1] ? [count(removed[1], "key")] : []
+  ];
+  if (what.length) parts.push(`remove ${what.join(" and ")}`);
+  const rekeyed = secrets("re-keyed");
+  if (rekeyed) parts.push(`re-key ${count(rekeyed, "secret")} for new recipients`);
+  return parts;
+}
+function isPreviousCompanion(row) {
+  return row.key.endsWith("_PREVIOUS") && row.reason.startsWith("value of ");
+}
+function commitSubject(job, rows) {
+  const ids2 = [...new Set(rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id))].sort(
+    compareText
+  );
+  const where = ids2.length <= 3 ? ids2.join(", ") : `${ids2.length} secrets`;
+  return oneLine(`chore(secrets): ${changeCounts(rows).join(", ") || job} in ${where}`);
+}
+function restartHints(config2, rows) {
+  const changed = new Set(
+    rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id.split("@")[0])
+  );
+  return config2.secrets.flatMap((s) => {
+    const secret = `${s.namespace}/${s.name}`;
+    return s.restart && changed.has(secret) ? [{ secret, command: s.restart }] : [];
+  });
+}
+function count(n2, word) {
+  return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
+}
+var JOB_TRAILER = "Gitops-Secrets-Job";
+function commitMessage(job, rows) {
+  return `${commitSubject(job, rows)}
+
+${JOB_TRAILER}: ${job}
+`;
+}
+
 // src/format.ts
 function table(rows) {
   const widths = [];
@@ -37379,10 +37550,14 @@ function table(rows) {
 }
 function changeTable(rows) {
   return table(
-    rows.map((r2) => [`  ${r2.id}`, r2.key === "*" ? "(all keys)" : r2.key, r2.action, r2.reason])
+    rows.map((r2) => [`  ${r2.id}`, r2.key === "*" ? "(all keys)" : r2.key, actionText(r2), r2.reason])
   );
 }
-function formatJob(result, dryRun) {
+function restartLines(hints) {
+  if (hints.length === 0) return [];
+  return ["restart after merge:", ...hints.map((h3) => `  ${h3.secret}: ${h3.command}`)];
+}
+function formatJob(result, dryRun, restart) {
   const out = [];
   const { plan: plan2 } = result;
   const changes = result.rows.filter((r2) => r2.action !== "needs input");
@@ -37396,10 +37571,10 @@ function formatJob(result, dryRun) {
     );
   } else {
     const already = !result.work;
-    out.push(
-      already ? `nothing new; already on ${result.branch}:` : dryRun ? "would change:" : "changes:"
-    );
+    const head = already ? `nothing new; already on ${result.branch}:` : dryRun ? "would change:" : "changes:";
+    out.push(`${head} ${changeCounts(changes).join(", ")}`);
     out.push(...changeTable(changes));
+    out.push(...restartLines(restart));
   }
   if (needs.length > 0) {
     out.push("needs input (fill with `gitops-secrets set`):");
@@ -37654,14 +37829,16 @@ function dueSharedKey(ctx, inst, key, name, present) {
         reason: `shared value ${name} is due (${due}): needs a new value from a person`
       }
     ];
+  const forced = ctx.selection?.force ?? false;
   const rotate2 = {
     key: key.name,
     action: "rotate",
     reason: `shared value ${name}: ${due}`,
+    ...forced ? { forced } : {},
     value: { kind: "shared", group: need.group }
   };
   const keep = ctx.input.config.shared.get(name)?.keepPrevious;
-  return keep ? [rotate2, previous(key.name, present)] : [rotate2];
+  return keep ? [rotate2, previous(key.name, present, forced)] : [rotate2];
 }
 function dueOwnKey(ctx, inst, key, info2, present) {
   const src = key.source;
@@ -37684,25 +37861,20 @@ function dueOwnKey(ctx, inst, key, info2, present) {
     key: key.name,
     action: "rotate",
     reason,
+    ...force ? { forced: true } : {},
     value: { kind: "own", source: src }
   };
-  return key.keepPrevious ? [rotate2, previous(key.name, present)] : [rotate2];
+  return key.keepPrevious ? [rotate2, previous(key.name, present, force)] : [rotate2];
 }
-function previous(key, present) {
+function previous(key, present, forced) {
   const name = `${key}_PREVIOUS`;
   return {
     key: name,
     action: present.has(name) ? "rotate" : "generate",
     reason: `value of ${key} before this rotation`,
+    ...forced && present.has(name) ? { forced } : {},
     value: { kind: "previous", of: key }
   };
-}
-
-// src/plan/text-order.ts
-var collator;
-function compareText(a2, b2) {
-  collator ??= new Intl.Collator("en");
-  return collator.compare(a2, b2) || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0);
 }
 
 // src/plan/plan.ts
@@ -37769,139 +37941,6 @@ function isEmptyPlan(p2) {
   return p2.files.every(
     (f) => f.reencrypt === void 0 && f.changes.every((c5) => c5.action === "needs-input")
   ) && !(p2.prune && p2.orphans.some((o3) => o3.keys.length === 0));
-}
-
-// src/plan/markdown.ts
-var BREAKS = /\r\n|[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/g;
-function oneLine(text) {
-  return text.replace(BREAKS, " ");
-}
-var ZWSP = "\u200B";
-var ESCAPES = {
-  "<": "&lt;",
-  ">": "&gt;",
-  "&": "&amp;",
-  // A zero-width space after them: GitHub links `@name`, `#1` and `org/repo#1` in rendered text,
-  // whatever the Markdown source spelled them as (`\@` and `&#64;` are both an `@` once rendered).
-  "@": `@${ZWSP}`,
-  "#": `\\#${ZWSP}`
-};
-function inlineText(text) {
-  return oneLine(text).replace(/[\\`*[\]()!~|{}$^<>&@#]|:(?=\/\/)/g, (c5) => ESCAPES[c5] ?? `\\${c5}`).replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, "\\_").replace(/\b(www)\./gi, "$1\\.");
-}
-function codeSpan(text, cell = false) {
-  let body = oneLine(text);
-  if (cell) {
-    if (body.includes("\\|")) return inlineText(body);
-    body = body.replace(/\|/g, "\\|");
-  }
-  let longest = 0;
-  for (const run2 of body.match(/`+/g) ?? []) longest = Math.max(longest, run2.length);
-  const fence = "`".repeat(longest + 1);
-  const pad = /^[` ]|[` ]$/.test(body) ? " " : "";
-  return `${fence}${pad}${body}${pad}${fence}`;
-}
-
-// src/plan/summary.ts
-var ACTION_WORDS = {
-  generate: "generated",
-  rotate: "rotated",
-  remove: "removed",
-  set: "set",
-  "needs-input": "needs input"
-};
-function changeRows(plan2, base, start) {
-  const rows = [];
-  const seen = /* @__PURE__ */ new Set();
-  const add = (row) => {
-    const id = `${row.path}\0${row.key}`;
-    if (seen.has(id)) return;
-    seen.add(id);
-    rows.push(row);
-  };
-  for (const file2 of plan2.files) {
-    for (const c5 of file2.changes)
-      add({
-        id: file2.id,
-        path: file2.path,
-        key: c5.key,
-        action: ACTION_WORDS[c5.action],
-        reason: c5.reason
-      });
-    if (file2.reencrypt)
-      add({
-        id: file2.id,
-        path: file2.path,
-        key: "*",
-        action: "re-encrypted",
-        reason: `${file2.reencrypt.reason}; no value changes`
-      });
-    for (const row of branchRows(file2, base.get(file2.path), start.get(file2.path))) add(row);
-  }
-  if (plan2.prune) {
-    for (const o3 of plan2.orphans) {
-      if (o3.keys.length === 0)
-        add({
-          id: o3.id,
-          path: o3.path,
-          key: "*",
-          action: "removed",
-          reason: "secret no longer in the config"
-        });
-    }
-  }
-  return rows.sort((a2, b2) => compareText(a2.id, b2.id) || compareText(a2.key, b2.key));
-}
-function branchRows(file2, b2, s) {
-  if (!s || s === b2) return [];
-  const rows = [];
-  const row = (key, action, reason) => rows.push({ id: file2.id, path: file2.path, key, action, reason });
-  for (const key of s.dataKeys) {
-    const after = s.state.keys[key];
-    const before = b2?.state.keys[key];
-    if (!b2?.dataKeys.includes(key)) {
-      const reason = after?.previousOf ? `value of ${after.previousOf} before this rotation` : "missing";
-      row(key, "generated", reason);
-    } else if (after && before && after.rotated !== before.rotated) {
-      row(key, "rotated", `rotated ${after.rotated.slice(0, 10)}`);
-    }
-  }
-  for (const key of b2?.dataKeys ?? [])
-    if (!s.dataKeys.includes(key)) row(key, "removed", "no longer in the config");
-  return rows;
-}
-function commitSubject(job, rows) {
-  const counts = /* @__PURE__ */ new Map();
-  const secrets = /* @__PURE__ */ new Set();
-  for (const r2 of rows) {
-    if (r2.action === "needs input") continue;
-    counts.set(r2.action, (counts.get(r2.action) ?? 0) + (r2.key === "*" ? 0 : 1));
-    secrets.add(r2.id);
-  }
-  const parts = [];
-  const verbs = {
-    set: "set",
-    generated: "generate",
-    rotated: "rotate",
-    removed: "remove"
-  };
-  for (const [action, verb] of Object.entries(verbs)) {
-    const n2 = counts.get(action);
-    if (n2) parts.push(`${verb} ${n2} key${n2 === 1 ? "" : "s"}`);
-  }
-  if (rows.some((r2) => r2.action === "re-encrypted")) parts.push("re-encrypt for new recipients");
-  if (rows.some((r2) => r2.action === "removed" && r2.key === "*"))
-    parts.push("remove orphaned secrets");
-  const ids2 = [...secrets].sort();
-  const where = ids2.length <= 3 ? ids2.join(", ") : `${ids2.length} secrets`;
-  return oneLine(`chore(secrets): ${parts.join(", ") || job} in ${where}`);
-}
-var JOB_TRAILER = "Gitops-Secrets-Job";
-function commitMessage(job, rows) {
-  return `${commitSubject(job, rows)}
-
-${JOB_TRAILER}: ${job}
-`;
 }
 
 // src/commands/common.ts
@@ -38170,6 +38209,10 @@ function planEdit(text, counter, template, value) {
   const lineStart = (offset) => text.lastIndexOf("\n", offset - 1) + 1;
   const indentOf = (offset) => " ".repeat(counter.linePos(offset).col - 1);
   const firstKey = (map2) => map2.items[0]?.key?.range?.[0];
+  const above = (key, lines) => {
+    const start = lineStart(key);
+    return { at: start, end: start, insert: lines(indentOf(key)) };
+  };
   if ((0, import_yaml4.isMap)(metadata)) {
     if (metadata.flow)
       return "has a flow-style spec.template.metadata; write it as a block mapping";
@@ -38184,37 +38227,26 @@ function planEdit(text, counter, template, value) {
         return { at: scalar2.range[0], end: scalar2.range[1], insert: quoted };
       const at3 = firstKey(annotations);
       if (at3 === void 0) return "has empty pod annotations; remove the empty key";
-      return {
-        at: lineStart(at3),
-        end: lineStart(at3),
-        insert: `${indentOf(at3)}${ROLLOUT_ANNOTATION}: ${quoted}
-`
-      };
+      return above(at3, (i3) => `${i3}${ROLLOUT_ANNOTATION}: ${quoted}
+`);
     }
     if (annotations !== void 0) return "has pod annotations that are not a mapping";
     const at2 = firstKey(metadata);
     if (at2 === void 0) return "has an empty spec.template.metadata";
-    const indent2 = indentOf(at2);
-    return {
-      at: lineStart(at2),
-      end: lineStart(at2),
-      insert: `${indent2}annotations:
-${indent2}  ${ROLLOUT_ANNOTATION}: ${quoted}
-`
-    };
+    return above(at2, (i3) => `${i3}annotations:
+${i3}  ${ROLLOUT_ANNOTATION}: ${quoted}
+`);
   }
   if (template.flow) return "has a flow-style spec.template; write it as a block mapping";
   const at = firstKey(template);
   if (at === void 0) return "has an empty spec.template";
-  const indent = indentOf(at);
-  return {
-    at: lineStart(at),
-    end: lineStart(at),
-    insert: `${indent}metadata:
-${indent}  annotations:
-${indent}    ${ROLLOUT_ANNOTATION}: ${quoted}
+  return above(
+    at,
+    (i3) => `${i3}metadata:
+${i3}  annotations:
+${i3}    ${ROLLOUT_ANNOTATION}: ${quoted}
 `
-  };
+  );
 }
 
 // src/model/ciphertext-guard.ts
@@ -38855,17 +38887,17 @@ function pullRequestBody(input2, max = MAX_BODY) {
 function render({ job, base, rows, config: config2 }, shown) {
   const changed = rows.filter((r2) => r2.action !== "needs input");
   const secrets = new Set(changed.map((r2) => r2.id));
-  const keys = count(changed.filter((r2) => r2.key !== "*").length, "key");
+  const what = changeCounts(rows);
   const out = [
     `## gitops-secrets ${job}`,
     "",
-    `This pull request ${job === "rotate" ? "rotates" : "adds"} ${keys} in ${count(secrets.size, "secret")} against ${codeSpan(base)}. Values are encrypted with sops; this page shows key names only, never values.`,
+    `${what.length > 0 ? `This pull request changes ${count2(secrets.size, "secret")} against ${codeSpan(base)}: ${what.join(", ")}. ` : `This pull request changes no value against ${codeSpan(base)}. `}Values are encrypted with sops; this page shows key names only, never values.`,
     "",
     ...table2(rows, shown),
-    ...restarts(config2, secrets),
+    ...restarts(config2, rows),
     ...rollouts(config2, rows)
   ];
-  if (rows.some((r2) => r2.reason.startsWith("value of ") && r2.key.endsWith("_PREVIOUS")))
+  if (rows.some(isPreviousCompanion))
     out.push(
       "",
       "Keys ending in `_PREVIOUS` keep the value before this rotation, so consumers that accept two keys keep working during the rollover; the next rotation replaces them."
@@ -38878,12 +38910,12 @@ function table2(rows, shown) {
   const out = ["| Secret | Key | Action | Reason |", "| --- | --- | --- | --- |"];
   for (const r2 of rows.slice(0, shown))
     out.push(
-      `| ${codeSpan(r2.id, true)} | ${r2.key === "*" ? "(all keys)" : codeSpan(r2.key, true)} | ${r2.action} | ${inlineText(r2.reason)} |`
+      `| ${codeSpan(r2.id, true)} | ${r2.key === "*" ? "(all keys)" : codeSpan(r2.key, true)} | ${actionText(r2)} | ${inlineText(r2.reason)} |`
     );
   if (shown < rows.length) {
     const rest = rows.slice(shown);
     const byAction = /* @__PURE__ */ new Map();
-    for (const r2 of rest) byAction.set(r2.action, (byAction.get(r2.action) ?? 0) + 1);
+    for (const r2 of rest) byAction.set(actionText(r2), (byAction.get(actionText(r2)) ?? 0) + 1);
     const parts = [...byAction].map(([a2, n2]) => `${n2} ${a2}`).join(", ");
     out.push(
       "",
@@ -38892,23 +38924,18 @@ function table2(rows, shown) {
   }
   return out;
 }
-function restarts(config2, secrets) {
-  const list3 = config2.secrets.filter(
-    (s) => s.restart && [...secrets].some(
-      (id) => id === `${s.namespace}/${s.name}` || id.startsWith(`${s.namespace}/${s.name}@`)
-    )
-  );
+function restarts(config2, rows) {
+  const list3 = restartHints(config2, rows);
   if (list3.length === 0) return [];
   const out = ["", "### Restart after merge", ""];
   const shown = list3.slice(0, 200);
-  for (const s of shown)
-    out.push(`- ${codeSpan(`${s.namespace}/${s.name}`)}: ${codeSpan(s.restart)}`);
+  for (const h3 of shown) out.push(`- ${codeSpan(h3.secret)}: ${codeSpan(h3.command)}`);
   if (list3.length > shown.length) out.push(`- \u2026and ${list3.length - shown.length} more`);
   return out;
 }
 function rollouts(config2, rows) {
   const changedValues = new Set(
-    rows.filter((r2) => r2.action === "rotated" || r2.action === "set").map((r2) => r2.id.split("@")[0])
+    rows.filter((r2) => r2.action === "rotated" || r2.action === "provided").map((r2) => r2.id.split("@")[0])
   );
   const list3 = config2.secrets.filter(
     (s) => s.rollout.length > 0 && changedValues.has(`${s.namespace}/${s.name}`)
@@ -38950,7 +38977,7 @@ function checklist(job) {
     "- [ ] Only files under the secrets output path changed."
   ];
 }
-function count(n2, word) {
+function count2(n2, word) {
   return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
 }
 
@@ -40551,14 +40578,14 @@ function codePointLength(str2) {
   const units = str2.length;
   if (!highSurrogate.test(str2))
     return units;
-  let count3 = units;
+  let count4 = units;
   for (let i3 = 0; i3 < units - 1; i3++) {
     if ((str2.charCodeAt(i3) & 64512) === 55296 && (str2.charCodeAt(i3 + 1) & 64512) === 56320) {
-      count3--;
+      count4--;
       i3++;
     }
   }
-  return count3;
+  return count4;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -44941,8 +44968,8 @@ function az_default() {
 }
 
 // node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count3, one, few, many) {
-  const absCount = Math.abs(count3);
+function getBelarusianPlural(count4, one, few, many) {
+  const absCount = Math.abs(count4);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -47589,8 +47616,8 @@ function hu_default() {
 }
 
 // node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count3, one, many) {
-  return Math.abs(count3) === 1 ? one : many;
+function getArmenianPlural(count4, one, many) {
+  return Math.abs(count4) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -50328,8 +50355,8 @@ function ro_default() {
 }
 
 // node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count3, one, few, many) {
-  const absCount = Math.abs(count3);
+function getRussianPlural(count4, one, few, many) {
+  const absCount = Math.abs(count4);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -59727,12 +59754,13 @@ async function runJobCommand(job, o3, loaded, ports, extra) {
     { job, remote: o3.remote, base: o3.base, push: o3.push, dryRun: o3.dryRun, now: o3.now, ...extra },
     { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests }
   );
-  if (o3.json) ports.out(JSON.stringify(jobJson(result, o3.dryRun), null, 2));
-  else for (const line of formatJob(result, o3.dryRun)) ports.out(line);
+  const restart = restartHints(loaded.config, result.rows);
+  if (o3.json) ports.out(JSON.stringify(jobJson(result, o3.dryRun, restart), null, 2));
+  else for (const line of formatJob(result, o3.dryRun, restart)) ports.out(line);
   if (ports.actionOutputs) await writeActionOutputs(ports.actionOutputs, result);
   return ExitCode2.ok;
 }
-function jobJson(r2, dryRun) {
+function jobJson(r2, dryRun, restart) {
   return {
     job: r2.job,
     dryRun,
@@ -59740,6 +59768,7 @@ function jobJson(r2, dryRun) {
     branch: r2.branch,
     changes: r2.rows.filter((x2) => x2.action !== "needs input"),
     needsInput: r2.rows.filter((x2) => x2.action === "needs input"),
+    restart,
     orphans: r2.plan.prune ? [] : r2.plan.orphans,
     commit: r2.commit ?? null,
     pushed: r2.pushed,
@@ -62652,11 +62681,11 @@ var init_parse_commit = __esm({
         /^(\d+)[^,]*(?:,\s*(\d+)[^(]+\(([+-]))?/,
         (result, [changes, lines, direction]) => {
           result.summary.changes = parseInt(changes, 10) || 0;
-          const count3 = parseInt(lines, 10) || 0;
+          const count4 = parseInt(lines, 10) || 0;
           if (direction === "-") {
-            result.summary.deletions = count3;
+            result.summary.deletions = count4;
           } else if (direction === "+") {
-            result.summary.insertions = count3;
+            result.summary.insertions = count4;
           }
         }
       )
@@ -63248,10 +63277,10 @@ function objectEnumerationResult(remoteMessages) {
   };
 }
 function asObjectCount(source) {
-  const count3 = /^\s*(\d+)/.exec(source);
+  const count4 = /^\s*(\d+)/.exec(source);
   const delta = /delta (\d+)/i.exec(source);
   return {
-    count: asNumber(count3 && count3[1] || "0"),
+    count: asNumber(count4 && count4[1] || "0"),
     delta: asNumber(delta && delta[1] || "0")
   };
 }
@@ -63263,18 +63292,18 @@ var init_parse_remote_objects = __esm({
     remoteMessagesObjectParsers = [
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: (\d+),/i,
-        (result, [action, count3]) => {
+        (result, [action, count4]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count3) });
+          Object.assign(enumeration, { [key]: asNumber(count4) });
         }
       ),
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: \d+% \(\d+\/(\d+)\),/i,
-        (result, [action, count3]) => {
+        (result, [action, count4]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count3) });
+          Object.assign(enumeration, { [key]: asNumber(count4) });
         }
       ),
       new RemoteLineParser(
@@ -63313,9 +63342,9 @@ var init_parse_remote_messages = __esm({
       ),
       new RemoteLineParser(
         [/found (\d+) vulnerabilities.+\(([^)]+)\)/i, /\s(https?:\/\/\S+)$/],
-        (result, [count3, summary2, url2]) => {
+        (result, [count4, summary2, url2]) => {
           result.remoteMessages.vulnerabilities = {
-            count: asNumber(count3),
+            count: asNumber(count4),
             summary: summary2,
             url: url2
           };
@@ -70576,39 +70605,28 @@ var GitHubPort = class {
     );
     return data.default_branch;
   }
-  async findOpen(head, base) {
+  /** The pull requests from branch `head` (asked as `owner:head`; the head ref checked too). */
+  async pullsFrom(head, query) {
     const { owner, name: repo } = this;
     const data = await this.call(
       "list pull requests",
       "GET",
       "pulls",
-      () => this.octokit.rest.pulls.list({
-        owner,
-        repo,
-        state: "open",
-        head: `${owner}:${head}`,
-        base,
-        per_page: 10
-      })
+      () => this.octokit.rest.pulls.list({ owner, repo, head: `${owner}:${head}`, ...query })
     );
-    const pr = data.find((p2) => p2.head?.ref === head);
+    return data.filter((p2) => p2.head?.ref === head);
+  }
+  async findOpen(head, base) {
+    const [pr] = await this.pullsFrom(head, { state: "open", base, per_page: 10 });
     return pr ? toPr(pr) : void 0;
   }
   async listForHead(head) {
-    const { owner, name: repo } = this;
-    const data = await this.call(
-      "list pull requests",
-      "GET",
-      "pulls",
-      () => this.octokit.rest.pulls.list({
-        owner,
-        repo,
-        state: "all",
-        head: `${owner}:${head}`,
-        per_page: 100
-      })
-    );
-    return data.filter((p2) => p2.head?.ref === head).map((p2) => ({ ...toPr(p2), state: p2.state, base: p2.base?.ref ?? "" }));
+    const pulls = await this.pullsFrom(head, { state: "all", per_page: 100 });
+    return pulls.map((p2) => ({
+      ...toPr(p2),
+      state: p2.state,
+      base: p2.base?.ref ?? ""
+    }));
   }
   async create(pr) {
     const { owner, name: repo } = this;
@@ -72465,13 +72483,13 @@ var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) 
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
   return {
-    id: count2++,
+    id: count3++,
     type: REQUEST_TYPE,
     message,
     hasListeners
   };
 };
-var count2 = 0n;
+var count3 = 0n;
 var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
   if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
     return;
@@ -73769,7 +73787,7 @@ function parseMilliseconds(milliseconds) {
 
 // node_modules/pretty-ms/index.js
 var isZero = (value) => value === 0 || value === 0n;
-var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
+var pluralize = (word, count4) => count4 === 1 || count4 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
 function prettyMilliseconds(milliseconds, options) {
@@ -76001,12 +76019,12 @@ var SignalExit = class extends SignalExitBase {
     for (const sig of signals) {
       this.#sigListeners[sig] = () => {
         const listeners = this.#process.listeners(sig);
-        let { count: count3 } = this.#emitter;
+        let { count: count4 } = this.#emitter;
         const p2 = process10;
         if (typeof p2.__signal_exit_emitter__ === "object" && typeof p2.__signal_exit_emitter__.count === "number") {
-          count3 += p2.__signal_exit_emitter__.count;
+          count4 += p2.__signal_exit_emitter__.count;
         }
-        if (listeners.length === count3) {
+        if (listeners.length === count4) {
           this.unload();
           const ret = this.#emitter.emit("exit", null, sig);
           const s = sig === "SIGHUP" ? this.#hupSig : sig;
@@ -77522,27 +77540,18 @@ function indexOf(path9) {
 }
 
 // src/ports/sops-errors.ts
+var REPORT_BUG = "report this as a bug at https://github.com/gitops-secrets/gitops-secrets/issues, with the sops version and this message";
+var RECIPIENTS = "check the recipients in the config or .sops.yaml";
+var PRIVATE_KEY = "check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)";
 var EXIT_CODES = {
   2: { what: "could not read the input file", remedy: "check the file exists and is readable" },
   3: { what: "could not write the output file", remedy: "check the disk and its permissions" },
   5: { what: "could not read .sops.yaml", remedy: "fix the syntax of .sops.yaml" },
-  7: { what: "invalid value for sops set", remedy: "report this as a bug" },
-  21: {
-    what: "could not encrypt the MAC",
-    remedy: "check the recipients in the config or .sops.yaml"
-  },
-  23: {
-    what: "could not encrypt the document",
-    remedy: "check the recipients in the config or .sops.yaml"
-  },
-  24: {
-    what: "could not decrypt the MAC",
-    remedy: "check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)"
-  },
-  25: {
-    what: "could not decrypt the document",
-    remedy: "check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)"
-  },
+  7: { what: "invalid value for sops set", remedy: REPORT_BUG },
+  21: { what: "could not encrypt the MAC", remedy: RECIPIENTS },
+  23: { what: "could not encrypt the document", remedy: RECIPIENTS },
+  24: { what: "could not decrypt the MAC", remedy: PRIVATE_KEY },
+  25: { what: "could not decrypt the document", remedy: PRIVATE_KEY },
   49: { what: "cannot change keys of a file that does not exist", remedy: "run sync again" },
   51: {
     what: "MAC mismatch: the file was changed after it was encrypted (e.g. an annotation edited by hand)",
@@ -77553,14 +77562,14 @@ var EXIT_CODES = {
     what: "no recipients: the config names none and no .sops.yaml creation rule matches",
     remedy: "add `sops: { age: [age1...] }` to the config, or a creation rule to .sops.yaml"
   },
-  91: { what: "invalid tree path", remedy: "report this as a bug" },
-  100: { what: "no file given", remedy: "report this as a bug" },
+  91: { what: "invalid tree path", remedy: REPORT_BUG },
+  100: { what: "no file given", remedy: REPORT_BUG },
   111: { what: "no encryption key found", remedy: "name recipients in the config or .sops.yaml" },
   128: {
     what: "could not retrieve the data key: no private key here can open this file",
     remedy: "provide the private key of one of its recipients (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)"
   },
-  203: { what: "the file is already encrypted", remedy: "report this as a bug" }
+  203: { what: "the file is already encrypted", remedy: REPORT_BUG }
 };
 function sopsError(bin, outcome, file2, input2) {
   if (outcome.code === "ENOENT" || outcome.code === "EACCES") return missing(bin, outcome.code);
