@@ -9,6 +9,7 @@ import {
 } from '../model/manifest.js';
 import { layoutOf } from '../model/manifest-layout.js';
 import { generateValue, type RandomSource } from '../model/random.js';
+import { metadataDrift } from '../plan/metadata.js';
 import type { FilePlan, KeyChange } from '../plan/plan.js';
 import type { SopsPort } from '../ports/sops.js';
 import { keyState } from './secret-state.js';
@@ -44,8 +45,9 @@ export async function applyFile(
   file: FilePlan,
   info: ManifestInfo | undefined,
 ): Promise<boolean> {
-  const writes = file.changes.filter((c) => c.action !== 'needs-input');
-  if (writes.length === 0 && !file.reencrypt) return false;
+  const writes = file.changes.filter((c) => c.action !== 'needs-input' && c.action !== 'metadata');
+  const metadata = info && file.changes.some((c) => c.action === 'metadata');
+  if (writes.length === 0 && !file.reencrypt && !metadata) return false;
   const values = await valuesFor(ctx, file, writes);
   if (!info) {
     const state: ManifestState = { version: 1, keys: {} };
@@ -56,8 +58,10 @@ export async function applyFile(
     ctx.files.write(file.path, (await encryptWhole(ctx, file, state, values)).text);
     return true;
   }
+  if (metadata) await setMetadata(ctx, file, info);
   if (writes.length > 0) {
-    if (!file.reencrypt && (await rewriteWhole(ctx, file, info, writes, values))) return true;
+    if (!file.reencrypt && !metadata && (await rewriteWhole(ctx, file, info, writes, values)))
+      return true;
     await setEach(ctx, file, info, writes, values);
   }
   const change = file.reencrypt;
@@ -165,6 +169,30 @@ async function rewriteWhole(
   if (layoutOf(doc) !== info.layout) return false;
   ctx.files.write(file.path, text);
   return true;
+}
+
+/**
+ * The labels, annotations and type the config declares that the file lacks (plan/metadata.ts),
+ * each with `sops set`: they stay plaintext (sops encrypts only what the file's rules match) and
+ * sops computes the MAC again, which covers them. What the file holds besides is left as it is.
+ */
+async function setMetadata(ctx: FileContext, file: FilePlan, info: ManifestInfo): Promise<void> {
+  const drift = info.metadata && metadataDrift(file.secret, info.metadata);
+  if (!drift) return;
+  ctx.files.guard(file.path);
+  const sets: [string[], string][] = [
+    ...Object.entries(drift.labels).map(([k, v]): [string[], string] => [
+      ['metadata', 'labels', k],
+      v,
+    ]),
+    ...Object.entries(drift.annotations).map(([k, v]): [string[], string] => [
+      ['metadata', 'annotations', k],
+      v,
+    ]),
+    ...(drift.type !== undefined ? [[['type'], drift.type] as [string[], string]] : []),
+  ];
+  for (const [path, value] of sets)
+    await ctx.limit(() => ctx.sops.set(file.path, path, JSON.stringify(value), { cwd: ctx.dir }));
 }
 
 /** Each change with `sops set` (value on stdin) or `sops unset`, then the state annotation. */

@@ -30,6 +30,15 @@ export interface ManifestInfo {
    * the file is changed key by key.
    */
   layout?: string;
+  /** The plaintext metadata the config declares too (plan/metadata.ts compares them). */
+  metadata?: ManifestMeta;
+}
+
+/** A manifest's `type`, labels and annotations, but the tool's own label and state annotation. */
+export interface ManifestMeta {
+  type: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 /** Why a file at a managed path cannot be used as it is. */
@@ -132,5 +141,20 @@ export function readManifest(path: string, text: string): ManifestInfo | Manifes
     recipients: recipientsOfBlock(sops),
     managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== undefined,
     layout: layoutOf(data),
+    metadata: {
+      type: data.type === undefined ? 'Opaque' : String(data.type),
+      labels: strings(labels, MANAGED_BY_LABEL),
+      annotations: strings(annotations, STATE_ANNOTATION),
+    },
   });
+}
+
+/** A mapping's entries as strings, but the tool's own `skip` (kept by itself elsewhere). */
+function strings(m: unknown, skip: string): Record<string, string> {
+  if (!isMapping(m)) return {};
+  return Object.fromEntries(
+    Object.entries(m)
+      .filter(([k]) => k !== skip)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }

@@ -3,6 +3,7 @@ import { templateMatcher } from '../model/paths.js';
 import { recipientChange, recipientsOfSettings } from '../model/recipients.js';
 import { instancesOf } from './instances.js';
 import { keyChanges } from './keys.js';
+import { metadataDrift } from './metadata.js';
 import { dueShared, findHolders, type PlanContext } from './shared.js';
 import { compareText } from './text-order.js';
 import type { FilePlan, Orphan, Plan, PlanInput } from './types.js';
@@ -32,6 +33,9 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const changes = keyChanges(ctx, inst, info);
+    const drift =
+      input.job === 'sync' && info?.metadata && metadataDrift(inst.secret, info.metadata);
+    if (drift) changes.push({ key: '*', action: 'metadata', reason: drift.text });
     // The file's recipients against the config's, else against its `.sops.yaml` rule's.
     const wanted = recipientsOfSettings(inst.sops) ?? input.sopsRules?.(inst.path);
     files.push({

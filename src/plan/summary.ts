@@ -15,6 +15,7 @@ export type ChangeKind =
   | 'provided'
   | 'removed'
   | 're-keyed'
+  | 'metadata changed'
   | 'needs input';
 
 /** One line of the change table shown in PRs, commit messages, the terminal and `--json`. */
@@ -34,6 +35,7 @@ const ACTION_WORDS: Record<KeyChange['action'], ChangeKind> = {
   remove: 'removed',
   set: 'provided',
   'needs-input': 'needs input',
+  metadata: 'metadata changed',
 };
 
 /** The action as shown in tables: `rotated (forced)` for a forced rotation. */
@@ -156,6 +158,8 @@ export function changeCounts(all: ChangeRow[]): string[] {
   if (what.length) parts.push(`remove ${what.join(' and ')}`);
   const rekeyed = secrets('re-keyed');
   if (rekeyed) parts.push(`re-key ${count(rekeyed, 'secret')} for new recipients`);
+  const metadata = secrets('metadata changed');
+  if (metadata) parts.push(`update metadata of ${count(metadata, 'secret')}`);
   return parts;
 }
 

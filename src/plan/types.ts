@@ -17,8 +17,13 @@ export type ValueSource =
   | { kind: 'given'; value: string };
 
 export interface KeyChange {
+  /** The data key; `*` for the whole secret (`metadata`). */
   key: string;
-  action: 'generate' | 'rotate' | 'needs-input' | 'remove' | 'set';
+  /**
+   * `metadata`: the labels, annotations or type the config declares differ from the manifest's
+   * (plan/metadata.ts); `sync` sets them, the values stay.
+   */
+  action: 'generate' | 'rotate' | 'needs-input' | 'remove' | 'set' | 'metadata';
   /** Why, for people: "missing", "last rotated 2026-08-01, policy 90d". */
   reason: string;
   /** A rotation asked for with `rotate --force`, whatever the policy says. */
