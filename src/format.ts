@@ -37,6 +37,8 @@ export function formatJob(result: JobResult, dryRun: boolean, restart: RestartHi
   out.push(
     `gitops-secrets ${result.job}${dryRun ? ' --dry-run' : ''}: ${plan.files.length} secret${plan.files.length === 1 ? '' : 's'}, base ${result.base}, branch ${result.branch}`,
   );
+  for (const f of result.carriedFiles ?? [])
+    out.push(`${f.path}: ${f.kind} (carried from the working copy)`);
   if (changes.length === 0) {
     out.push(
       result.job === 'rotate'

@@ -99,10 +99,14 @@ function addRotate(program: Command, run: Run, ports: Ports): void {
     );
 }
 
-function addCheck(program: Command, run: Run, io: Output): void {
+function addCheck(program: Command, run: Run, io: Output, ports: Ports): void {
   repoFlags(program.command('check'))
-    .description('report pending work without any private key; exit 3 when work is pending')
-    .action((f: RepoFlags) => run(() => check(repoOptions(f), io)));
+    .description(
+      'report pending work without any private key; exit 3 when work is to do beyond what is proposed',
+    )
+    .action((f: RepoFlags) =>
+      run(() => check({ ...repoOptions(f), remote: f.remote }, io, ports())),
+    );
 }
 
 function addSet(program: Command, run: Run, ports: Ports): void {
@@ -123,12 +127,14 @@ function addSet(program: Command, run: Run, ports: Ports): void {
     );
 }
 
-function addList(program: Command, run: Run, io: Output): void {
+function addList(program: Command, run: Run, io: Output, ports: Ports): void {
   repoFlags(program.command('list'))
     .description(
       'secrets, keys, sources, last rotation, next due, and where each shared value is used',
     )
-    .action((f: RepoFlags) => run(() => list(repoOptions(f), io)));
+    .action((f: RepoFlags) =>
+      run(() => list({ ...repoOptions(f), remote: f.remote }, io, ports())),
+    );
 }
 
 function addInit(program: Command, { run, io, actionRelease }: ProgramContext): void {
@@ -185,9 +191,9 @@ export function buildProgram({ run, ports, io, actionRelease }: ProgramContext):
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   addSync(program, run, ports);
   addRotate(program, run, ports);
-  addCheck(program, run, io);
+  addCheck(program, run, io, ports);
   addSet(program, run, ports);
-  addList(program, run, io);
+  addList(program, run, io, ports);
   addInit(program, { run, ports, io, actionRelease });
   return program;
 }

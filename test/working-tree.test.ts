@@ -89,6 +89,7 @@ test('check and list read each manifest at an output path; symlinks and broken f
       state: 'present',
       lastRotated: ROTATED,
       nextDue: null,
+      proposed: null,
     },
     'ns0/s1': {
       key: 'pass',
@@ -96,6 +97,7 @@ test('check and list read each manifest at an output path; symlinks and broken f
       state: 'present',
       lastRotated: ROTATED,
       nextDue: null,
+      proposed: null,
     },
     'ns0/link': {
       key: 'pass',
@@ -103,6 +105,7 @@ test('check and list read each manifest at an output path; symlinks and broken f
       state: 'unreadable',
       lastRotated: null,
       nextDue: null,
+      proposed: null,
     },
     'ns1/s0': {
       key: 'pass',
@@ -110,6 +113,7 @@ test('check and list read each manifest at an output path; symlinks and broken f
       state: 'present',
       lastRotated: ROTATED,
       nextDue: null,
+      proposed: null,
     },
     'ns1/broken': {
       key: 'pass',
@@ -117,6 +121,7 @@ test('check and list read each manifest at an output path; symlinks and broken f
       state: 'unreadable',
       lastRotated: null,
       nextDue: null,
+      proposed: null,
     },
     'ns2/absent': {
       key: 'pass',
@@ -124,6 +129,7 @@ test('check and list read each manifest at an output path; symlinks and broken f
       state: 'missing',
       lastRotated: null,
       nextDue: null,
+      proposed: null,
     },
   });
 

@@ -9,6 +9,7 @@ import { type ChangeRow, commitMessage } from '../plan/summary.js';
 import type { GitPort, Worktree } from '../ports/git.js';
 import type { SopsPort } from '../ports/sops.js';
 import { applyPlan, type Carried, decodeData } from './apply.js';
+import type { CarriedFile } from './carried-files.js';
 import type { Located } from './locate.js';
 import { infos, type RepoState } from './repo-state.js';
 
@@ -23,6 +24,8 @@ export interface CommitInput {
   plan: Plan;
   rows: ChangeRow[];
   carried: Carried;
+  /** The working copy's config and `.sops.yaml`, where they differ from the base's. */
+  files: CarriedFile[];
 }
 
 export interface CommitPorts {
@@ -84,6 +87,11 @@ async function fillWorktree(wt: Worktree, input: CommitInput, ports: CommitPorts
   const { plan, state, carried } = input;
   await checkOutNeeded(wt, input, ports.git);
   await writeFromBranch(wt, state, ports.git);
+  for (const f of input.files) {
+    await mkdir(dirname(join(wt.dir, f.path)), { recursive: true });
+    await writeFile(join(wt.dir, f.path), f.text);
+    wt.stage(f.path);
+  }
   // Keys an earlier run generated on the branch, in a file the base has changed since.
   for (const [path, blob] of state.conflicted) {
     const values = carried.get(path);

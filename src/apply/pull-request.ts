@@ -32,6 +32,8 @@ export interface UpsertInput {
   plan: Plan;
   /** This run pushed a new commit. */
   wrote: boolean;
+  /** The working copy's files the commit carries (config, `.sops.yaml`). */
+  carriedFiles?: { path: string; kind: string }[];
   log: (line: string) => void;
 }
 
@@ -85,6 +87,7 @@ class PullRequestStep {
       base: input.base,
       rows: input.rows,
       config: input.config,
+      ...(input.carriedFiles ? { carriedFiles: input.carriedFiles } : {}),
     });
     this.config = input.config.pullRequest;
   }

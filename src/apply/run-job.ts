@@ -1,9 +1,11 @@
 import { checkpoint } from '../checkpoint.js';
 import type { Config } from '../config/types.js';
+import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import { isEmptyPlan, type Job, type Plan, selectionPaths } from '../plan/plan.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
 import type { SopsPort } from '../ports/sops.js';
+import { type CarriedFile, workingCopyFiles } from './carried-files.js';
 import { commitAndPush } from './commit.js';
 import { JOB_BRANCH, type Located, locateJob } from './locate.js';
 import { type PlanOptions, planJob, refuseBlockedPaths } from './plan-job.js';
@@ -16,6 +18,8 @@ export interface JobOptions extends PlanOptions {
   base: string | undefined;
   push: boolean;
   dryRun: boolean;
+  /** The config's path in the repository: carried to the base when the working copy's differs. */
+  configPath?: string | undefined;
 }
 
 export interface JobPorts {
@@ -38,6 +42,8 @@ export interface JobResult {
   sopsProcesses: number;
   /** The plan had work beyond what the job branch already holds. */
   work: boolean;
+  /** The working copy's config and `.sops.yaml` the commit carries (they differ from the base's). */
+  carriedFiles?: CarriedFile[];
 }
 
 /**
@@ -55,11 +61,16 @@ export async function runJob(
   await git.pruneStale();
   const where = await locateJob(git, options);
   const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
+  const files = await workingCopyFiles(git, where, options.configPath, options.remote);
   const state = await readRepoState(git, config, where, scope);
+  const sopsYaml = files.find((f) => f.path === SOPS_YAML);
+  // The run plans with the `.sops.yaml` it proposes.
+  if (sopsYaml && !config.sops.hasRecipients) state.sopsYamlText = sopsYaml.text;
   const plan = planJob(config, options, state);
   await refuseBlockedPaths(git, where.baseSha, plan, [
     ...state.fromBranch,
     ...state.rolloutFromBranch.keys(),
+    ...files.map((f) => f.path),
   ]);
   const carried = carryValues(plan, state);
   const rows = changeRows(plan, state.base, infos(state.existing));
@@ -73,7 +84,8 @@ export async function runJob(
     pushed: false,
     pullRequest: undefined,
     sopsProcesses: 0,
-    work: !isEmptyPlan(plan),
+    work: !isEmptyPlan(plan) || files.some((f) => !f.proposed),
+    carriedFiles: files,
   };
   if (options.dryRun) return result;
   checkpoint('planned');
@@ -90,6 +102,7 @@ export async function runJob(
         plan,
         rows,
         carried,
+        files,
       },
       ports,
     );
@@ -116,7 +129,8 @@ async function pullRequestStep(
     result.pushed ||
     (options.push &&
       where.remoteBranchSha !== undefined &&
-      result.rows.some((r) => r.action !== 'needs input'));
+      (result.rows.some((r) => r.action !== 'needs input') ||
+        (result.carriedFiles ?? []).length > 0));
   if (!options.push || !where.remoteUrl || !hasBranchChanges) return undefined;
   const outcome = await upsertPullRequest(ports.pullRequests, {
     remoteUrl: where.remoteUrl,
@@ -127,6 +141,7 @@ async function pullRequestStep(
     rows: result.rows,
     plan: result.plan,
     wrote: result.pushed,
+    carriedFiles: (result.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
     log: ports.log,
   });
   checkpoint('pull-request');

@@ -1,3 +1,4 @@
+import { type ProposedBranch, type ProposedPorts, readProposed } from '../apply/proposed.js';
 import { readWorkingTree } from '../apply/repo-state.js';
 import { readRepoText } from '../config/repo-file.js';
 import type { Config } from '../config/types.js';
@@ -10,8 +11,14 @@ import { plan as makePlan, type Plan } from '../plan/plan.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
 import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
 
+/** A change an open job branch already holds. */
+export type ProposedRow = ChangeRow & { branch: string; pullRequest: number | null };
+
 export interface CheckResult {
+  /** Something is to do beyond what the job branches propose. */
   pending: boolean;
+  /** Changes an open job branch (`gitops-secrets/sync`, `/rotate`) already proposes. */
+  proposed: ProposedRow[];
   /** Keys to generate, slots to fill, keys to remove, re-encryptions. */
   sync: ChangeRow[];
   /** Keys due for rotation (and provided slots due for a new value). */
@@ -24,19 +31,33 @@ export interface CheckResult {
 }
 
 /**
- * `check`: reports pending work from the working tree's plaintext metadata alone (no private
- * key, no sops process, no git); exit 3 when work is pending.
+ * `check`: reports pending work from plaintext metadata alone (no private key, no sops
+ * process): the working tree's (on base), and the job branches' of the remote (proposed); exit 3
+ * when something is to do beyond what is proposed.
  */
-export async function check(options: RepoOptions, io: Output): Promise<ExitCode> {
+export async function check(
+  options: RepoOptions & { remote?: string },
+  io: Output,
+  ports?: ProposedPorts,
+): Promise<ExitCode> {
   const { root, config } = await loadRepoConfig(options);
-  const result = await checkRepo(config, root, options.now);
+  // The job branches are read when they can be: without them, everything is on base or to do.
+  const proposed = ports
+    ? await readProposed(root, config, options.remote ?? 'origin', ports).catch(() => [])
+    : [];
+  const result = await checkRepo(config, root, options.now, proposed);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);
   return result.pending ? ExitCode.pending : ExitCode.ok;
 }
 
 /** The pending work in a working tree (what `check` reports). */
-export async function checkRepo(config: Config, root: string, now: Date): Promise<CheckResult> {
+export async function checkRepo(
+  config: Config,
+  root: string,
+  now: Date,
+  branches: ProposedBranch[] = [],
+): Promise<CheckResult> {
   const existing = readWorkingTree(root, config);
   const sopsYaml = config.sops.hasRecipients
     ? undefined
@@ -44,6 +65,47 @@ export async function checkRepo(config: Config, root: string, now: Date): Promis
   // The same refusal as sync: a .sops.yaml rule that would leave values unencrypted.
   const selectors = checkSopsYaml(config, sopsYaml);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
+  const all = rowsOf(config, existing, now, sopsYaml);
+  const proposed: ProposedRow[] = [];
+  for (const b of branches) {
+    const onBranch = rowsOf(config, new Map([...existing, ...b.manifests]), now, sopsYaml);
+    const left = new Set([...onBranch.sync, ...onBranch.due].map(rowId));
+    for (const r of [...all.sync, ...all.due])
+      if (!left.has(rowId(r)) && !proposed.some((p) => rowId(p) === rowId(r)))
+        proposed.push({ ...r, branch: b.branch, pullRequest: b.pullRequest ?? null });
+  }
+  const isProposed = (r: ChangeRow) => proposed.some((p) => rowId(p) === rowId(r));
+  const sync = all.sync.filter((r) => !isProposed(r));
+  const due = all.due.filter((r) => !isProposed(r));
+  const { syncPlan } = all;
+  const sharedDrift = sharedValueDrift(syncPlan, existing);
+  const pending =
+    sync.length > 0 ||
+    due.length > 0 ||
+    syncPlan.orphans.length > 0 ||
+    syncPlan.problems.length > 0 ||
+    sharedDrift.length > 0;
+  return {
+    pending,
+    proposed,
+    sync,
+    due,
+    orphans: syncPlan.orphans,
+    problems: syncPlan.problems,
+    sharedDrift,
+    secrets: syncPlan.files.length,
+  };
+}
+
+const rowId = (r: ChangeRow) => `${r.id}\0${r.key}`;
+
+/** What sync and rotate would change, from these manifests. */
+function rowsOf(
+  config: Config,
+  existing: Map<string, ManifestInfo | ManifestProblem>,
+  now: Date,
+  sopsYaml: string | undefined,
+) {
   const syncPlan = makePlan({
     config,
     job: 'sync',
@@ -57,22 +119,7 @@ export async function checkRepo(config: Config, root: string, now: Date): Promis
   const due = changeRows(rotatePlan, empty, empty).filter(
     (r) => !r.key.endsWith('_PREVIOUS') || r.action === 'needs input',
   );
-  const sharedDrift = sharedValueDrift(syncPlan, existing);
-  const pending =
-    sync.length > 0 ||
-    due.length > 0 ||
-    syncPlan.orphans.length > 0 ||
-    syncPlan.problems.length > 0 ||
-    sharedDrift.length > 0;
-  return {
-    pending,
-    sync,
-    due,
-    orphans: syncPlan.orphans,
-    problems: syncPlan.problems,
-    sharedDrift,
-    secrets: syncPlan.files.length,
-  };
+  return { syncPlan, sync, due };
 }
 
 /**
@@ -103,10 +150,20 @@ function sharedValueDrift(
 
 export function formatCheck(result: CheckResult): string[] {
   const out: string[] = [];
+  for (const [where, rows] of proposedGroups(result.proposed)) {
+    out.push(`proposed ${where}:`);
+    out.push(...changeTable(rows));
+  }
   if (!result.pending) {
-    out.push(`ok: ${result.secrets} secret${result.secrets === 1 ? '' : 's'}, nothing pending`);
+    const secrets = `${result.secrets} secret${result.secrets === 1 ? '' : 's'}`;
+    out.push(
+      result.proposed.length > 0
+        ? `ok: ${secrets}, nothing to do beyond what is proposed`
+        : `ok: ${secrets}, nothing pending`,
+    );
     return out;
   }
+  if (result.proposed.length > 0) out.push('to do beyond what is proposed:');
   for (const p of result.problems) out.push(`problem: ${p.path} ${p.problem}; fix: ${p.remedy}`);
   const missing = result.sync.filter((r) => r.action !== 'needs input');
   if (missing.length > 0) {
@@ -133,4 +190,17 @@ export function formatCheck(result: CheckResult): string[] {
     );
   }
   return out;
+}
+
+/** Proposed rows by where they are proposed ("in #2 (branch X)", or "on branch X"). */
+function proposedGroups(rows: ProposedRow[]): Map<string, ProposedRow[]> {
+  const groups = new Map<string, ProposedRow[]>();
+  for (const r of rows) {
+    const where =
+      r.pullRequest !== null
+        ? `in #${r.pullRequest} (branch ${r.branch})`
+        : `on branch ${r.branch}`;
+    groups.set(where, [...(groups.get(where) ?? []), r]);
+  }
+  return groups;
 }

@@ -1,5 +1,6 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFile, realpath } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { repoRelative } from '../apply/carried-files.js';
 import type { PullRequestContext } from '../apply/pull-request.js';
 import { type JobOptions, type JobResult, runJob } from '../apply/run-job.js';
 import { loadConfig } from '../config/load.js';
@@ -49,25 +50,31 @@ export interface JobCommandOptions extends RepoOptions {
  * The repository's root and its config, checked (exit 2 with every problem). Nothing else is
  * read, and no git command runs, before the config is found valid.
  */
-export async function loadRepoConfig(o: RepoOptions): Promise<{ root: string; config: Config }> {
+export async function loadRepoConfig(
+  o: RepoOptions,
+): Promise<{ root: string; config: Config; path: string }> {
   const root = resolve(o.repo);
   const path = isAbsolute(o.config) ? o.config : resolve(root, o.config);
-  return { root, config: await loadConfig(path, o.config, undefined, root) };
+  return { root, path, config: await loadConfig(path, o.config, undefined, root) };
 }
 
 /** Runs a job with a valid config and prints its outcome (and the GitHub Actions outputs). */
 export async function runJobCommand(
   job: Job,
   o: JobCommandOptions,
-  loaded: { root: string; config: Config },
+  loaded: { root: string; config: Config; path?: string },
   ports: JobCommandPorts,
   extra: Pick<JobOptions, 'prune' | 'rotate' | 'rotateDataKey' | 'adjust'>,
 ): Promise<ExitCode> {
   const git = await ports.openGit(loaded.root);
   const log = o.json ? ports.err : ports.out;
+  const configPath = loaded.path
+    ? repoRelative(git.root, await realpath(loaded.path).catch(() => loaded.path ?? ''))
+    : undefined;
+  const { remote, base, push, dryRun, now } = o;
   const result = await runJob(
     loaded.config,
-    { job, remote: o.remote, base: o.base, push: o.push, dryRun: o.dryRun, now: o.now, ...extra },
+    { job, remote, base, push, dryRun, now, configPath, ...extra },
     { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests },
   );
   const restart = restartHints(loaded.config, result.rows);
@@ -98,6 +105,7 @@ export function jobJson(r: JobResult, dryRun: boolean, restart: RestartHint[]) {
       ? { number: r.pullRequest.number, url: r.pullRequest.url, action: r.pullRequest.action }
       : null,
     sopsProcesses: r.sopsProcesses,
+    carriedFiles: (r.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
   };
 }
 

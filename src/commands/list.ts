@@ -1,3 +1,4 @@
+import { type ProposedBranch, type ProposedPorts, readProposed } from '../apply/proposed.js';
 import { readWorkingTree } from '../apply/repo-state.js';
 import type { Config, KeySource, KeySpec } from '../config/types.js';
 import { ExitCode } from '../errors.js';
@@ -13,6 +14,8 @@ export interface ListedKey {
   state: 'present' | 'missing' | 'needs input' | 'due' | 'unreadable';
   lastRotated: string | null;
   nextDue: string | null;
+  /** On base `state`, but an open job branch holds the key (new, or rotated): proposed there. */
+  proposed: { branch: string; pullRequest: number | null } | null;
 }
 
 export interface ListedSecret {
@@ -31,6 +34,7 @@ export interface ListedShared {
   state: ListedKey['state'];
   lastRotated: string | null;
   nextDue: string | null;
+  proposed: ListedKey['proposed'];
   usedBy: { secret: string; key: string; path: string }[];
 }
 
@@ -54,17 +58,32 @@ export function describeSource(source: KeySource): string {
   }
 }
 
-/** `list`: every secret and shared value with its state, from plaintext metadata only. */
-export async function list(options: RepoOptions, io: Output): Promise<ExitCode> {
+/**
+ * `list`: every secret and shared value with its state, from plaintext metadata only: the
+ * working tree's (on base), and what the open job branches propose.
+ */
+export async function list(
+  options: RepoOptions & { remote?: string },
+  io: Output,
+  ports?: ProposedPorts,
+): Promise<ExitCode> {
   const { root, config } = await loadRepoConfig(options);
-  const result = listRepo(config, root, options.now);
+  const branches = ports
+    ? await readProposed(root, config, options.remote ?? 'origin', ports).catch(() => [])
+    : [];
+  const result = listRepo(config, root, options.now, branches);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);
   return ExitCode.ok;
 }
 
 /** What `list` reports for a working tree. */
-export function listRepo(config: Config, root: string, now: Date): ListResult {
+export function listRepo(
+  config: Config,
+  root: string,
+  now: Date,
+  branches: ProposedBranch[] = [],
+): ListResult {
   const existing = readWorkingTree(root, config);
   const secrets: ListedSecret[] = [];
   const shared = new Map<string, ListedShared>();
@@ -76,7 +95,11 @@ export function listRepo(config: Config, root: string, now: Date): ListResult {
         environment,
       });
       const info = existing.get(path);
-      const keys = secret.keys.map((key) => listKey(config, key, info, now));
+      const keys = secret.keys.map((key) => {
+        const listed = listKey(config, key, info, now);
+        listed.proposed = proposedOn(branches, path, (b) => listKey(config, key, b, now), listed);
+        return listed;
+      });
       const id = `${secret.namespace}/${secret.name}`;
       secrets.push({
         id,
@@ -99,6 +122,24 @@ export function listRepo(config: Config, root: string, now: Date): ListResult {
   return { secrets, shared: [...shared.values()] };
 }
 
+/** The first job branch where the key is present (and not due) while on base it is not. */
+function proposedOn(
+  branches: ProposedBranch[],
+  path: string,
+  list: (info: ManifestInfo | ManifestProblem | undefined) => ListedKey,
+  onBase: ListedKey,
+): ListedKey['proposed'] {
+  if (onBase.state === 'present') return null;
+  for (const b of branches) {
+    const info = b.manifests.get(path);
+    if (!info) continue;
+    const there = list(info);
+    if (there.state === 'present' && there.lastRotated !== onBase.lastRotated)
+      return { branch: b.branch, pullRequest: b.pullRequest ?? null };
+  }
+  return null;
+}
+
 /** One key of one secret's manifest (absent: not written yet). */
 function listKey(
   config: Config,
@@ -108,7 +149,14 @@ function listKey(
 ): ListedKey {
   const source = describeSource(key.source);
   if (info && isProblem(info))
-    return { key: key.name, source, state: 'unreadable', lastRotated: null, nextDue: null };
+    return {
+      key: key.name,
+      source,
+      state: 'unreadable',
+      lastRotated: null,
+      nextDue: null,
+      proposed: null,
+    };
   const spec = key.source.kind === 'shared' ? config.shared.get(key.source.from) : undefined;
   const policy = key.source.kind === 'shared' ? spec?.rotateEvery : key.rotateEvery;
   const present = info?.dataKeys.includes(key.name) ?? false;
@@ -127,6 +175,7 @@ function listKey(
     state,
     lastRotated: present ? (st?.rotated ?? null) : null,
     nextDue: due ?? null,
+    proposed: null,
   };
 }
 
@@ -138,6 +187,7 @@ function newShared(config: Config, name: string, environment: string | undefined
     state: 'missing',
     lastRotated: null,
     nextDue: null,
+    proposed: null,
     usedBy: [],
   };
 }
@@ -149,6 +199,7 @@ function addUse(entry: ListedShared, listed: ListedKey): void {
     entry.nextDue = listed.nextDue;
     entry.state = listed.state;
   } else if (!entry.lastRotated && listed.state === 'needs input') entry.state = 'needs input';
+  if (listed.proposed && !entry.proposed) entry.proposed = listed.proposed;
 }
 
 export function formatList(result: ListResult): string[] {
@@ -163,7 +214,9 @@ export function formatList(result: ListResult): string[] {
         s.environment ?? '-',
         k.key,
         k.source,
-        k.state,
+        k.proposed
+          ? `${k.state}, proposed ${k.proposed.pullRequest !== null ? `in #${k.proposed.pullRequest}` : `on branch ${k.proposed.branch}`}`
+          : k.state,
         day(k.lastRotated),
         day(k.nextDue),
       ]);

@@ -19,6 +19,8 @@ export interface BodyInput {
   base: string;
   rows: ChangeRow[];
   config: Config;
+  /** Files of the working copy the commit carries to the base ("config added", ...). */
+  carriedFiles?: { path: string; kind: string }[];
 }
 
 /**
@@ -39,7 +41,7 @@ export function pullRequestBody(input: BodyInput, max = MAX_BODY): string {
   return render(input, lo);
 }
 
-function render({ job, base, rows, config }: BodyInput, shown: number): string {
+function render({ job, base, rows, config, carriedFiles }: BodyInput, shown: number): string {
   const changed = rows.filter((r) => r.action !== 'needs input');
   const secrets = new Set(changed.map((r) => r.id));
   const what = changeCounts(rows);
@@ -52,6 +54,7 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
         : `This pull request changes no value against ${codeSpan(base)}. `
     }Values are encrypted with sops; this page shows key names only, never values.`,
     '',
+    ...carried(carriedFiles ?? []),
     ...table(rows, shown),
     ...restarts(config, rows),
     ...rollouts(config, rows),
@@ -64,6 +67,12 @@ function render({ job, base, rows, config }: BodyInput, shown: number): string {
   out.push(...needsInput(rows.filter((r) => r.action === 'needs input')), ...checklist(job));
   out.push('', `${BODY_MARKER}${job} -->`);
   return out.join('\n');
+}
+
+/** The working copy's files the commit carries, one line each. */
+function carried(files: { path: string; kind: string }[]): string[] {
+  if (files.length === 0) return [];
+  return [...files.map((f) => `- ${codeSpan(f.path)}: ${f.kind}`), ''];
 }
 
 /** The change table: the first `shown` rows, then a count per action of the rest. */

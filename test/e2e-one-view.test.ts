@@ -1,0 +1,124 @@
+/**
+ * Issue 20, "one view" and "three states": a first run works with nothing pushed by hand (the
+ * config and `.sops.yaml` of the working copy travel in the job's commit), a value already
+ * proposed on the job branch is not "to do", and a working copy behind the base is refused.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { startGitHubServer } from './helpers/github-server.js';
+import { makeScenario, SENTINEL_TOKEN } from './helpers/scenario.js';
+
+async function github() {
+  const server = await startGitHubServer({
+    tokens: [SENTINEL_TOKEN],
+    repos: [{ owner: 'acme', repo: 'infra' }],
+  });
+  const env = {
+    GITHUB_TOKEN: SENTINEL_TOKEN,
+    GITHUB_API_URL: server.url,
+    GITHUB_REPOSITORY: 'acme/infra',
+    GITOPS_SECRETS_RETRY_BASE_MS: '50',
+  };
+  return { server, env };
+}
+
+test('init, edit, sync: one PR carries config, .sops.yaml and manifests; a set value is proposed', async (t) => {
+  const s = await makeScenario({ sopsYaml: false });
+  const { server, env } = await github();
+  t.teardown(async () => {
+    await server.close();
+    await s.cleanup();
+  });
+  const init = await s.run(['init', '--age', s.recipient]);
+  t.is(init.exitCode, 0, init.stderr);
+  const path = join(s.repo, 'config/secrets.yaml');
+  const edited = (await readFile(path, 'utf8')).replace('# API_TOKEN:', 'API_TOKEN:');
+  await writeFile(path, edited);
+
+  const r = await s.run(['sync'], { env });
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /config\/secrets\.yaml: config added/);
+  t.regex(r.stdout, /\.sops\.yaml: recipients (added|changed)/);
+  const pulls = server.pulls('acme', 'infra');
+  t.is(pulls.length, 1);
+  t.regex(pulls[0]!.body ?? '', /config added/);
+  const files = (
+    await s.git(['--git-dir', s.remote, 'show', '--name-only', '--format=', 'gitops-secrets/sync'])
+  )
+    .split('\n')
+    .filter(Boolean)
+    .sort();
+  t.deepEqual(files, ['.sops.yaml', 'config/secrets.yaml', 'secrets/default/example-app.yaml']);
+  t.is(await s.show('gitops-secrets/sync', 'config/secrets.yaml'), edited.trimEnd());
+
+  // The reviewer merges; the working copy's untracked copies give way to the merged ones.
+  await rm(join(s.repo, '.sops.yaml'));
+  await rm(path);
+  await s.mergePullRequest();
+  t.is(await readFile(path, 'utf8'), edited);
+  const before = await s.run(['check']);
+  t.is(before.exitCode, 3, before.stdout);
+  t.regex(before.stdout, /API_TOKEN/);
+
+  const set = await s.run(['set', 'default/example-app', 'API_TOKEN'], {
+    env,
+    input: 'vendor-token-1234\n',
+  });
+  t.is(set.exitCode, 0, set.stderr);
+  const after = await s.run(['check'], { env });
+  t.is(after.exitCode, 0, after.stdout + after.stderr);
+  t.regex(after.stdout, /proposed/);
+  t.regex(after.stdout, /proposed in #\d+ \(branch gitops-secrets\/sync\)/);
+  const json = JSON.parse((await s.run(['check', '--json'], { env })).stdout) as {
+    pending: boolean;
+    proposed: { key: string }[];
+  };
+  t.false(json.pending);
+  t.deepEqual(
+    json.proposed.map((p) => p.key),
+    ['API_TOKEN'],
+  );
+  const listed = JSON.parse((await s.run(['list', '--json'], { env })).stdout) as {
+    secrets: { keys: { key: string; state: string; proposed: unknown }[] }[];
+  };
+  const token = listed.secrets[0]!.keys.find((k) => k.key === 'API_TOKEN')!;
+  t.is(token.state, 'needs input');
+  const open = server.pulls('acme', 'infra').at(-1)!.number;
+  t.deepEqual(token.proposed, { branch: 'gitops-secrets/sync', pullRequest: open });
+  t.regex((await s.run(['list'])).stdout, /needs input, proposed on branch gitops-secrets\/sync/);
+  // Without a token: the branch, not the PR number.
+  const plain = await s.run(['check']);
+  t.is(plain.exitCode, 0, plain.stdout);
+  t.regex(plain.stdout, /proposed on branch gitops-secrets\/sync/);
+});
+
+test('a working copy behind the base in the config: which file, pull first, exit 2, nothing written', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  const config = `version: 1
+output: secrets/{namespace}/{name}.yaml
+secrets:
+  - name: app
+    namespace: default
+    keys:
+      TOKEN: {}
+`;
+  await s.writeConfig(config);
+  await s.commitAndPush('config');
+  const other = join(s.dir, 'other');
+  await s.git(['clone', '--quiet', s.remote, other], s.dir);
+  await writeFile(
+    join(other, 'config/secrets.yaml'),
+    config.replace('TOKEN: {}', 'TOKEN: {}\n      OTHER: {}'),
+  );
+  await s.git(['commit', '--quiet', '-am', 'second key'], other);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main'], other);
+
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 2, r.stdout + r.stderr);
+  t.regex(r.stderr, /config\/secrets\.yaml/);
+  t.regex(r.stderr, /pull/);
+  const heads = await s.git(['ls-remote', '--heads', s.remote]);
+  t.notRegex(heads, /gitops-secrets/);
+});
