@@ -73,7 +73,7 @@ export async function runJob(
     ...files.map((f) => f.path),
   ]);
   const carried = carryValues(plan, state);
-  const rows = changeRows(plan, state.base, infos(state.existing));
+  const rows = changeRows(plan, state.base, infos(state.existing), config.shared);
   const result: JobResult = {
     job: options.job,
     branch: JOB_BRANCH[options.job],

@@ -1,6 +1,6 @@
 import type { KeySpec } from '../config/types.js';
 import type { ManifestInfo } from '../model/manifest.js';
-import { declaredKeys, groupOf, type Instance, isSelected } from './instances.js';
+import { consumersOf, declaredKeys, groupOf, type Instance, isSelected } from './instances.js';
 import { dueReason } from './rotation.js';
 import { needShared, type PlanContext, rotatedOnBranch } from './shared.js';
 import type { KeyChange } from './types.js';
@@ -60,11 +60,31 @@ function missingKey(ctx: PlanContext, inst: Instance, key: KeySpec): KeyChange {
     key: key.name,
     action: 'generate',
     reason:
-      need.action === 'reuse'
+      need.action === 'reuse' && heldOnBase(ctx, src.from, inst.environment)
         ? `shared value ${src.from}, already in use`
         : `shared value ${src.from}`,
     value: { kind: 'shared', group: need.group },
   };
+}
+
+/**
+ * The base already holds the shared value `name` in the environment. A value only an open job
+ * branch holds is new to the base: its consumers read `shared value X` on every run
+ * (plan/branch-rows.ts describes the branch against the base the same way).
+ */
+function heldOnBase(ctx: PlanContext, name: string, environment: string | undefined): boolean {
+  const base = ctx.input.base;
+  if (!base) return true;
+  return (consumersOf(ctx.input.config).get(name) ?? []).some(
+    (c) =>
+      c.environment === environment &&
+      c.secret.keys.some(
+        (k) =>
+          k.source.kind === 'shared' &&
+          k.source.from === name &&
+          base.get(c.path)?.dataKeys.includes(k.name),
+      ),
+  );
 }
 
 /** A key that carries the shared value `name`: it rotates when that value is due. */

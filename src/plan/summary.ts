@@ -1,7 +1,8 @@
-import type { Config } from '../config/types.js';
+import type { Config, SharedSpec } from '../config/types.js';
 import type { ManifestInfo } from '../model/manifest.js';
+import { branchRows } from './branch-rows.js';
 import { oneLine } from './markdown.js';
-import type { FilePlan, KeyChange, Plan } from './plan.js';
+import type { KeyChange, Plan } from './plan.js';
 import { compareText } from './text-order.js';
 
 /**
@@ -51,11 +52,13 @@ export function changeRows(
   plan: Plan,
   base: Map<string, ManifestInfo>,
   start: Map<string, ManifestInfo>,
+  shared?: Map<string, SharedSpec>,
 ): ChangeRow[] {
   const rows: ChangeRow[] = [];
   const seen = new Set<string>();
   const add = (row: ChangeRow) => {
-    const id = `${row.path}\0${row.key}`;
+    // A whole-secret row (`*`) per kind: a file can be re-keyed and have its metadata changed.
+    const id = `${row.path}\0${row.key}${row.key === '*' ? `\0${row.action}` : ''}`;
     if (seen.has(id)) return;
     seen.add(id);
     rows.push(row);
@@ -78,8 +81,8 @@ export function changeRows(
         action: 're-keyed',
         reason: `${file.reencrypt.reason}; no value changes`,
       });
-    for (const row of branchRows(file, base.get(file.path), start.get(file.path))) add(row);
   }
+  for (const row of branchRows(plan, base, start, shared)) add(row);
   if (plan.prune) {
     for (const o of plan.orphans) {
       if (o.keys.length === 0)
@@ -93,38 +96,10 @@ export function changeRows(
     }
   }
   // A stable order, so that a rerun with nothing new renders the same PR body.
-  return rows.sort((a, b) => compareText(a.id, b.id) || compareText(a.key, b.key));
-}
-
-/** Changes an earlier run made to a file on the branch (base `b` → start `s`), which the PR still carries. */
-function branchRows(
-  file: FilePlan,
-  b: ManifestInfo | undefined,
-  s: ManifestInfo | undefined,
-): ChangeRow[] {
-  if (!s || s === b) return [];
-  const rows: ChangeRow[] = [];
-  const row = (key: string, action: ChangeRow['action'], reason: string) =>
-    rows.push({ id: file.id, path: file.path, key, action, reason });
-  for (const key of s.dataKeys) {
-    const after = s.state.keys[key];
-    const before = b?.state.keys[key];
-    if (!b?.dataKeys.includes(key)) {
-      if (after?.provided) row(key, 'provided', 'value provided by a person');
-      else
-        row(
-          key,
-          'generated',
-          after?.previousOf ? `value of ${after.previousOf} before this rotation` : 'missing',
-        );
-    } else if (after && before && after.rotated !== before.rotated) {
-      if (after.provided) row(key, 'provided', 'value replaced by a person');
-      else row(key, 'rotated', `rotated ${after.rotated.slice(0, 10)}`);
-    }
-  }
-  for (const key of b?.dataKeys ?? [])
-    if (!s.dataKeys.includes(key)) row(key, 'removed', 'no longer in the config');
-  return rows;
+  return rows.sort(
+    (a, b) =>
+      compareText(a.id, b.id) || compareText(a.key, b.key) || compareText(a.action, b.action),
+  );
 }
 
 /**
