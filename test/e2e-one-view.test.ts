@@ -122,3 +122,50 @@ secrets:
   const heads = await s.git(['ls-remote', '--heads', s.remote]);
   t.notRegex(heads, /gitops-secrets/);
 });
+
+test('a slot set on the job branch is proposed, not to do: check exit 0, list says where', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+output: secrets/{namespace}/{name}.yaml
+secrets:
+  - name: app
+    namespace: default
+    keys:
+      TOKEN: {}
+      API_KEY: { provided: true, description: from the vendor }
+`);
+  await s.commitAndPush('config');
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest();
+  t.is((await s.run(['check'])).exitCode, 3);
+  const set = await s.run(['set', 'default/app', 'API_KEY'], { input: 'vendor-key-5678\n' });
+  t.is(set.exitCode, 0, set.stderr);
+  const r = await s.run(['check']);
+  t.is(r.exitCode, 0, r.stdout);
+  t.regex(r.stdout, /proposed on branch gitops-secrets\/sync:\n\s+default\/app\s+API_KEY/);
+  t.regex(r.stdout, /nothing to do beyond what is proposed/);
+  const json = JSON.parse((await s.run(['check', '--json'])).stdout) as {
+    pending: boolean;
+    sync: unknown[];
+    proposed: { key: string; branch: string; pullRequest: number | null }[];
+  };
+  t.false(json.pending);
+  t.deepEqual(json.sync, []);
+  t.like(json.proposed[0], { key: 'API_KEY', branch: 'gitops-secrets/sync', pullRequest: null });
+  t.regex(
+    (await s.run(['list'])).stdout,
+    /API_KEY\s.*needs input, proposed on branch gitops-secrets\/sync/,
+  );
+  // Something new in the config is to do beyond what is proposed: exit 3, and said so.
+  await s.writeConfig(
+    (await readFile(join(s.repo, 'config/secrets.yaml'), 'utf8')).replace(
+      'TOKEN: {}',
+      'TOKEN: {}\n      SECOND: {}',
+    ),
+  );
+  const more = await s.run(['check']);
+  t.is(more.exitCode, 3, more.stdout);
+  t.regex(more.stdout, /to do beyond what is proposed:/);
+  t.regex(more.stdout, /SECOND/);
+});
