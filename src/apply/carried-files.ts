@@ -88,7 +88,7 @@ async function refuseBehind(
   if (newer.length === 0) return;
   const lines = newer.map(
     (p) =>
-      `  ${p}: ${where.base} ${onBase.has(p) ? 'changed' : 'removed'} it since ${mb ? `the commit your working copy is on (${mb.slice(0, 7)})` : 'your working copy (no common commit)'}, and your working copy's differs`,
+      `  ${p}: ${where.base} ${!onBase.has(p) ? 'removed' : atMb.has(p) ? 'changed' : 'added'} it since ${mb ? `the commit your working copy is on (${mb.slice(0, 7)})` : 'your working copy (no common commit)'}, and your working copy's differs`,
   );
   throw new UsageError(
     `the working copy is behind or has diverged from ${where.base}:\n${lines.join('\n')}`,
