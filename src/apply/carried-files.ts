@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isAbsolute, relative, sep } from 'node:path';
 import { readRepoText } from '../config/repo-file.js';
 import { UsageError } from '../errors.js';
@@ -55,22 +56,34 @@ export async function workingCopyFiles(
   }
   if (texts.size === 0) return [];
   const paths = [...texts.keys()];
+  // Compared by blob id, hashed here: no git process when nothing differs (the listing of the
+  // base is the one the run made already).
   const onBase = await git.listFiles(where.baseSha, paths);
-  const onBranch = where.branchSha
-    ? await git.listFiles(where.branchSha, paths)
-    : new Map<string, string>();
-  const blobs = await git.readBlobs([...new Set([...onBase.values(), ...onBranch.values()])]);
-  const differ = paths.filter((p) => blobs.get(onBase.get(p) ?? '') !== texts.get(p));
+  const sha256 = [...onBase.values()].some((id) => id.length === 64);
+  const ids = new Map(paths.map((p) => [p, blobId(texts.get(p) ?? '', sha256)]));
+  const differ = paths.filter((p) => onBase.get(p) !== ids.get(p));
   if (differ.length === 0) return [];
   await refuseBehind(git, where, differ, onBase, remote);
+  const onBranch = where.branchSha
+    ? await git.listFiles(where.branchSha, differ)
+    : new Map<string, string>();
   return wanted
     .filter((w) => differ.includes(w.path))
     .map((w) => ({
       path: w.path,
       kind: `${w.what} ${onBase.has(w.path) ? 'changed' : 'added'}` as CarriedKind,
       text: texts.get(w.path) ?? '',
-      proposed: blobs.get(onBranch.get(w.path) ?? '') === texts.get(w.path),
+      proposed: onBranch.get(w.path) === ids.get(w.path),
     }));
+}
+
+/** git's id of a blob holding `text` (`git hash-object`). */
+function blobId(text: string, sha256: boolean): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return createHash(sha256 ? 'sha256' : 'sha1')
+    .update(`blob ${bytes.length}\0`)
+    .update(bytes)
+    .digest('hex');
 }
 
 /** Exit 2 when the base changed one of these files since the working copy's merge base. */

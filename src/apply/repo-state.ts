@@ -69,10 +69,12 @@ export async function readRepoState(
   config: Config,
   where: Located,
   scope: Set<string> | undefined,
+  /** Other paths of the base listed with it (the config: compared with the working copy's). */
+  alsoList: string[] = [],
 ): Promise<RepoState> {
   const { base, baseSha, branchSha } = where;
   const dirs = outputDirs(config);
-  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML]);
+  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML, ...alsoList]);
   await refuseSopsYamlSymlink(git, baseSha, base, baseListing);
   const baseFiles = managedPaths(config, baseListing);
   const mb = branchSha ? await git.mergeBase(baseSha, branchSha) : undefined;

@@ -61,8 +61,9 @@ export async function runJob(
   await git.pruneStale();
   const where = await locateJob(git, options);
   const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
+  const also = options.configPath ? [options.configPath] : [];
+  const state = await readRepoState(git, config, where, scope, also);
   const files = await workingCopyFiles(git, where, options.configPath, options.remote);
-  const state = await readRepoState(git, config, where, scope);
   const sopsYaml = files.find((f) => f.path === SOPS_YAML);
   // The run plans with the `.sops.yaml` it proposes.
   if (sopsYaml && !config.sops.hasRecipients) state.sopsYamlText = sopsYaml.text;
