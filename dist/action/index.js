@@ -26536,10 +26536,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep5, value } = collItem;
+        const { start, key, sep: sep6, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep5?.[0],
+          next: key ?? sep6?.[0],
           offset,
           onError: onError2,
           parentIndent: bm.indent,
@@ -26553,7 +26553,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError2(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep5) {
+          if (!keyProps.anchor && !keyProps.tag && !sep6) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -26577,7 +26577,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep6 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -26593,7 +26593,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError2(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError2);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep6, null, valueProps, onError2);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError2);
           offset = valueNode.range[2];
@@ -26684,7 +26684,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep5 = "";
+        let sep6 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -26698,13 +26698,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep5 + cb;
-              sep5 = "";
+                comment += sep6 + cb;
+              sep6 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep5 += source;
+                sep6 += source;
               hasSpace = true;
               break;
             default:
@@ -26747,18 +26747,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i3 = 0; i3 < fc.items.length; ++i3) {
         const collItem = fc.items[i3];
-        const { start, key, sep: sep5, value } = collItem;
+        const { start, key, sep: sep6, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep5?.[0],
+          next: key ?? sep6?.[0],
           offset,
           onError: onError2,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep5 && !value) {
+          if (!props.anchor && !props.tag && !sep6 && !value) {
             if (i3 === 0 && props.comma)
               onError2(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i3 < fc.items.length - 1)
@@ -26812,8 +26812,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap4 && !sep5 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep5, null, props, onError2);
+        if (!isMap4 && !sep6 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep6, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -26825,7 +26825,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError2(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep6 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -26836,8 +26836,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap4 && !props.found && ctx.options.strict) {
-              if (sep5)
-                for (const st of sep5) {
+              if (sep6)
+                for (const st of sep6) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -26854,7 +26854,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError2(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError2) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep6, null, valueProps, onError2) : null;
           if (valueNode) {
             if (isBlock(value))
               onError2(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -27034,7 +27034,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i3 + 1;
       }
       let value = "";
-      let sep5 = "";
+      let sep6 = "";
       let prevMoreIndented = false;
       for (let i3 = 0; i3 < contentStart; ++i3)
         value += lines[i3][0].slice(trimIndent) + "\n";
@@ -27051,24 +27051,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep5 + indent.slice(trimIndent) + content;
-          sep5 = "\n";
+          value += sep6 + indent.slice(trimIndent) + content;
+          sep6 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep5 === " ")
-            sep5 = "\n";
-          else if (!prevMoreIndented && sep5 === "\n")
-            sep5 = "\n\n";
-          value += sep5 + indent.slice(trimIndent) + content;
-          sep5 = "\n";
+          if (sep6 === " ")
+            sep6 = "\n";
+          else if (!prevMoreIndented && sep6 === "\n")
+            sep6 = "\n\n";
+          value += sep6 + indent.slice(trimIndent) + content;
+          sep6 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep5 === "\n")
+          if (sep6 === "\n")
             value += "\n";
           else
-            sep5 = "\n";
+            sep6 = "\n";
         } else {
-          value += sep5 + content;
-          sep5 = " ";
+          value += sep6 + content;
+          sep6 = " ";
           prevMoreIndented = false;
         }
       }
@@ -27251,25 +27251,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep5 = " ";
+      let sep6 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep5 === "\n")
-            res += sep5;
+          if (sep6 === "\n")
+            res += sep6;
           else
-            sep5 = "\n";
+            sep6 = "\n";
         } else {
-          res += sep5 + lm;
-          sep5 = " ";
+          res += sep6 + lm;
+          sep6 = " ";
         }
         pos = line.lastIndex;
       }
       const last2 = /[ \t]*(.*)/sy;
       last2.lastIndex = pos;
       match = last2.exec(source);
-      return res + sep5 + (match?.[1] ?? "");
+      return res + sep6 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError2) {
       let res = "";
@@ -28079,14 +28079,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep5, value }) {
+    function stringifyItem({ start, key, sep: sep6, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep5)
-        for (const st of sep5)
+      if (sep6)
+        for (const st of sep6)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -29253,18 +29253,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep5;
+          let sep6;
           if (scalar2.end) {
-            sep5 = scalar2.end;
-            sep5.push(this.sourceToken);
+            sep6 = scalar2.end;
+            sep6.push(this.sourceToken);
             delete scalar2.end;
           } else
-            sep5 = [this.sourceToken];
+            sep6 = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar2.offset,
             indent: scalar2.indent,
-            items: [{ start, key: scalar2, sep: sep5 }]
+            items: [{ start, key: scalar2, sep: sep6 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -29417,15 +29417,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep5 = it.sep;
-                  sep5.push(this.sourceToken);
+                  const sep6 = it.sep;
+                  sep6.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep5 }]
+                    items: [{ start: start2, key, sep: sep6 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -29619,13 +29619,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep5 = fc.end.splice(1, fc.end.length);
-            sep5.push(this.sourceToken);
+            const sep6 = fc.end.splice(1, fc.end.length);
+            sep6.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep5 }]
+              items: [{ start, key: fc, sep: sep6 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -34933,7 +34933,7 @@ var require_semver2 = __commonJS({
 });
 
 // src/action/main.ts
-var import_node_path20 = require("node:path");
+var import_node_path21 = require("node:path");
 
 // node_modules/@actions/core/lib/command.js
 var os = __toESM(require("os"), 1);
@@ -36525,10 +36525,6 @@ var {
   Help
 } = import_index.default;
 
-// src/apply/repo-state.ts
-var import_node_fs = require("node:fs");
-var import_node_path2 = require("node:path");
-
 // src/model/manifest.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 
@@ -36832,9 +36828,392 @@ function readManifest(path9, text) {
     state: state ?? emptyState(),
     recipients: recipientsOfBlock(sops),
     managed: labels[MANAGED_BY_LABEL] === MANAGED_BY || state !== void 0,
-    layout: layoutOf(data)
+    layout: layoutOf(data),
+    metadata: {
+      type: data.type === void 0 ? "Opaque" : String(data.type),
+      labels: strings(labels, MANAGED_BY_LABEL),
+      annotations: strings(annotations, STATE_ANNOTATION)
+    }
   });
 }
+function strings(m, skip) {
+  if (!isMapping(m)) return {};
+  return Object.fromEntries(
+    Object.entries(m).filter(([k2]) => k2 !== skip).map(([k2, v]) => [k2, String(v)])
+  );
+}
+
+// src/plan/metadata.ts
+function metadataDrift(secret, meta3) {
+  const parts = [];
+  const labels = entriesToSet("label", secret.labels, meta3.labels, MANAGED_BY_LABEL, parts);
+  const annotations = entriesToSet(
+    "annotation",
+    secret.annotations,
+    meta3.annotations,
+    STATE_ANNOTATION,
+    parts
+  );
+  const type = secret.type !== meta3.type ? secret.type : void 0;
+  if (type !== void 0) parts.push(`type ${meta3.type} \u2192 ${type}`);
+  if (parts.length === 0) return void 0;
+  return { labels, annotations, ...type !== void 0 ? { type } : {}, text: parts.join(", ") };
+}
+function entriesToSet(what, wanted, actual, own2, parts) {
+  const out = {};
+  for (const [k2, v] of Object.entries(wanted)) {
+    if (k2 === own2 || actual[k2] === v) continue;
+    out[k2] = v;
+    parts.push(`${what} ${k2} ${Object.hasOwn(actual, k2) ? "changed" : "added"}`);
+  }
+  return out;
+}
+
+// src/plan/rotation.ts
+function dueReason(rotateEvery, rotated, now, force) {
+  const last2 = rotated ? rotated.slice(0, 10) : "never";
+  if (force) return `forced; last rotated ${last2}`;
+  if (!rotateEvery) return void 0;
+  const at = Date.parse(rotated);
+  if (Number.isNaN(at)) return `no rotation date recorded, policy ${rotateEvery.text}`;
+  if (now.getTime() - at >= rotateEvery.ms)
+    return `last rotated ${last2}, policy ${rotateEvery.text}`;
+  return void 0;
+}
+function nextDue(rotateEvery, rotated) {
+  if (!rotateEvery || !rotated) return void 0;
+  const at = Date.parse(rotated);
+  return Number.isNaN(at) ? void 0 : new Date(at + rotateEvery.ms).toISOString();
+}
+
+// src/plan/branch-rows.ts
+function branchRows(plan2, base, start, shared) {
+  const ctx = { plan: plan2, base, shared: shared ?? /* @__PURE__ */ new Map() };
+  const rows = plan2.files.flatMap((f) => fileRows(ctx, f, base.get(f.path), start.get(f.path)));
+  const planned = new Set(plan2.files.map((f) => f.path));
+  for (const [path9, b2] of base) {
+    if (start.has(path9) || planned.has(path9) || plan2.job !== "sync" || !b2.managed) continue;
+    rows.push({
+      id: `${b2.namespace}/${b2.name}`,
+      path: path9,
+      key: "*",
+      action: "removed",
+      reason: "secret no longer in the config"
+    });
+  }
+  return rows;
+}
+function fileRows(ctx, file2, b2, s) {
+  if (!s || s === b2) return [];
+  const rows = [];
+  const row = (key, action, reason, forced = false) => rows.push({
+    id: file2.id,
+    path: file2.path,
+    key,
+    action,
+    ...forced ? { forced: true } : {},
+    reason
+  });
+  for (const key of s.dataKeys) {
+    const after = s.state.keys[key];
+    const before = b2?.state.keys[key];
+    if (!after) continue;
+    if (!b2?.dataKeys.includes(key)) {
+      const [action, reason] = added(ctx, file2, after);
+      row(key, action, reason);
+    } else if (before && after.rotated !== before.rotated) {
+      if (after.previousOf) {
+        const main = rotation(ctx, file2, after.previousOf, b2, s);
+        row(key, "rotated", `value of ${after.previousOf} before this rotation`, main.forced);
+      } else if (ctx.plan.job === "sync") {
+        row(key, "provided", replacedReason(after));
+      } else {
+        const r2 = rotation(ctx, file2, key, b2, s);
+        row(key, "rotated", r2.reason, r2.forced);
+      }
+    }
+  }
+  for (const key of b2?.dataKeys ?? [])
+    if (!s.dataKeys.includes(key)) row(key, "removed", "no longer in the config");
+  const rekey = b2 ? recipientChange(s.recipients, b2.recipients) : void 0;
+  if (rekey) row("*", "re-keyed", `${rekey.reason}; no value changes`);
+  const drift = b2?.metadata && s.metadata && !sameMeta(b2.metadata, s.metadata) ? metadataDrift(file2.secret, b2.metadata) : void 0;
+  if (drift) row("*", "metadata changed", drift.text);
+  return rows;
+}
+function added(ctx, file2, after) {
+  if (after.previousOf) return ["generated", `value of ${after.previousOf} before this rotation`];
+  if (after.provided) return ["provided", "value provided by a person"];
+  if (!after.shared) return ["generated", "missing"];
+  if (ctx.shared.get(after.shared)?.source.kind === "provided")
+    return ["provided", `shared value ${after.shared} replaced by a person`];
+  const inUse = holderOnBase(ctx, file2, after.shared) !== void 0;
+  return ["generated", `shared value ${after.shared}${inUse ? ", already in use" : ""}`];
+}
+function replacedReason(after) {
+  return after.shared ? `shared value ${after.shared} replaced by a person` : "value provided by a person";
+}
+function rotation(ctx, file2, key, b2, s) {
+  const after = s.state.keys[key];
+  const at = new Date(after?.rotated ?? "");
+  const name = after?.shared;
+  const spec = file2.secret.keys.find((k2) => k2.name === key);
+  const policy = name ? ctx.shared.get(name)?.rotateEvery : spec?.rotateEvery;
+  const before = b2.state.keys[key];
+  const last2 = name ? holderOnBase(ctx, file2, name) ?? "" : before?.rotated ?? before?.generated ?? "";
+  const due = Number.isNaN(at.getTime()) ? void 0 : dueReason(policy, last2, at, false);
+  const reason = due ?? dueReason(policy, last2, at, true);
+  return { reason: name ? `shared value ${name}: ${reason}` : reason, forced: due === void 0 };
+}
+function holderOnBase(ctx, file2, name) {
+  let latest;
+  for (const f of ctx.plan.files) {
+    if (f.environment !== file2.environment) continue;
+    const info2 = ctx.base.get(f.path);
+    if (!info2) continue;
+    for (const k2 of f.secret.keys) {
+      if (k2.source.kind !== "shared" || k2.source.from !== name) continue;
+      if (!info2.dataKeys.includes(k2.name)) continue;
+      const rotated = info2.state.keys[k2.name]?.rotated ?? "";
+      if (latest === void 0 || rotated > latest) latest = rotated;
+    }
+  }
+  return latest;
+}
+function sameMeta(a2, b2) {
+  const same = (x2, y2) => Object.keys(x2).length === Object.keys(y2).length && Object.entries(x2).every(([k2, v]) => y2[k2] === v);
+  return a2.type === b2.type && same(a2.labels, b2.labels) && same(a2.annotations, b2.annotations);
+}
+
+// src/plan/markdown.ts
+var BREAKS = /\r\n|[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/g;
+function oneLine(text) {
+  return text.replace(BREAKS, " ");
+}
+var ZWSP = "\u200B";
+var ESCAPES = {
+  "<": "&lt;",
+  ">": "&gt;",
+  "&": "&amp;",
+  // A zero-width space after them: GitHub links `@name`, `#1` and `org/repo#1` in rendered text,
+  // whatever the Markdown source spelled them as (`\@` and `&#64;` are both an `@` once rendered).
+  "@": `@${ZWSP}`,
+  "#": `\\#${ZWSP}`
+};
+function inlineText(text) {
+  return oneLine(text).replace(/[\\`*[\]()!~|{}$^<>&@#]|:(?=\/\/)/g, (c5) => ESCAPES[c5] ?? `\\${c5}`).replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, "\\_").replace(/\b(www)\./gi, "$1\\.");
+}
+function codeSpan(text, cell = false) {
+  let body = oneLine(text);
+  if (cell) {
+    if (body.includes("\\|")) return inlineText(body);
+    body = body.replace(/\|/g, "\\|");
+  }
+  let longest = 0;
+  for (const run2 of body.match(/`+/g) ?? []) longest = Math.max(longest, run2.length);
+  const fence = "`".repeat(longest + 1);
+  const pad = /^[` ]|[` ]$/.test(body) ? " " : "";
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
+
+// src/plan/text-order.ts
+var collator;
+function compareText(a2, b2) {
+  collator ??= new Intl.Collator("en");
+  return collator.compare(a2, b2) || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0);
+}
+
+// src/plan/summary.ts
+var ACTION_WORDS = {
+  generate: "generated",
+  rotate: "rotated",
+  remove: "removed",
+  set: "provided",
+  "needs-input": "needs input",
+  metadata: "metadata changed"
+};
+function actionText(row) {
+  return row.forced ? `${row.action} (forced)` : row.action;
+}
+function changeRows(plan2, base, start, shared) {
+  const rows = [];
+  const seen = /* @__PURE__ */ new Set();
+  const add = (row) => {
+    const id = `${row.path}\0${row.key}${row.key === "*" ? `\0${row.action}` : ""}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    rows.push(row);
+  };
+  for (const file2 of plan2.files) {
+    for (const c5 of file2.changes)
+      add({
+        id: file2.id,
+        path: file2.path,
+        key: c5.key,
+        action: ACTION_WORDS[c5.action],
+        ...c5.forced && c5.action === "rotate" ? { forced: true } : {},
+        reason: c5.reason
+      });
+    if (file2.reencrypt)
+      add({
+        id: file2.id,
+        path: file2.path,
+        key: "*",
+        action: "re-keyed",
+        reason: `${file2.reencrypt.reason}; no value changes`
+      });
+  }
+  for (const row of branchRows(plan2, base, start, shared)) add(row);
+  if (plan2.prune) {
+    for (const o3 of plan2.orphans) {
+      if (o3.keys.length === 0)
+        add({
+          id: o3.id,
+          path: o3.path,
+          key: "*",
+          action: "removed",
+          reason: "secret no longer in the config"
+        });
+    }
+  }
+  return rows.sort(
+    (a2, b2) => compareText(a2.id, b2.id) || compareText(a2.key, b2.key) || compareText(a2.action, b2.action)
+  );
+}
+function changeCounts(all) {
+  const rows = all.filter((r2) => !isPreviousCompanion(r2));
+  const keys = (kind) => rows.filter((r2) => r2.action === kind && r2.key !== "*");
+  const secrets = (kind) => new Set(rows.filter((r2) => r2.action === kind && r2.key === "*").map((r2) => r2.id)).size;
+  const parts = [];
+  const generated = keys("generated").length;
+  if (generated) parts.push(`generate ${count(generated, "key")}`);
+  const provided = keys("provided").length;
+  if (provided) parts.push(`provide ${count(provided, "key")}`);
+  const rotated = keys("rotated");
+  if (rotated.length) {
+    const forced = rotated.filter((r2) => r2.forced).length;
+    const note = forced === 0 ? "" : forced === rotated.length ? " (forced)" : ` (${forced} forced)`;
+    parts.push(`rotate ${count(rotated.length, "key")}${note}`);
+  }
+  const removed = [secrets("removed"), keys("removed").length];
+  const what = [
+    ...removed[0] ? [count(removed[0], "secret")] : [],
+    ...removed[1] ? [count(removed[1], "key")] : []
+  ];
+  if (what.length) parts.push(`remove ${what.join(" and ")}`);
+  const rekeyed = secrets("re-keyed");
+  if (rekeyed) parts.push(`re-key ${count(rekeyed, "secret")} for new recipients`);
+  const metadata = secrets("metadata changed");
+  if (metadata) parts.push(`update metadata of ${count(metadata, "secret")}`);
+  return parts;
+}
+function isPreviousCompanion(row) {
+  return row.key.endsWith("_PREVIOUS") && row.reason.startsWith("value of ");
+}
+function commitSubject(job, rows) {
+  const ids2 = [...new Set(rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id))].sort(
+    compareText
+  );
+  const where = ids2.length <= 3 ? ids2.join(", ") : `${ids2.length} secrets`;
+  return oneLine(`chore(secrets): ${changeCounts(rows).join(", ") || job} in ${where}`);
+}
+function restartHints(config2, rows) {
+  const changed = new Set(
+    rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id.split("@")[0])
+  );
+  return config2.secrets.flatMap((s) => {
+    const secret = `${s.namespace}/${s.name}`;
+    return s.restart && changed.has(secret) ? [{ secret, command: s.restart }] : [];
+  });
+}
+function count(n2, word) {
+  return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
+}
+var JOB_TRAILER = "Gitops-Secrets-Job";
+function commitMessage(job, rows) {
+  return `${commitSubject(job, rows)}
+
+${JOB_TRAILER}: ${job}
+`;
+}
+
+// src/apply/locate.ts
+var JOB_BRANCH = {
+  sync: "gitops-secrets/sync",
+  rotate: "gitops-secrets/rotate"
+};
+async function locateJob(git, options) {
+  const branch = JOB_BRANCH[options.job];
+  const remoteUrl = await git.remoteUrl(options.remote);
+  const found = remoteUrl ? await locateOnRemote(git, options, branch) : await locateLocally(git, options, branch);
+  if (found.branchSha)
+    await assertOnlyOurCommits(git, found.baseSha, found.branchSha, branch, options.job);
+  return { ...found, remoteUrl };
+}
+async function locateOnRemote(git, options, branch) {
+  const { remote } = options;
+  const refs = await git.lsRemote(remote, []);
+  const base = options.base ?? refs.defaultBranch ?? await fallbackBase(git, remote, refs.heads);
+  if (!base)
+    throw new UsageError(`cannot tell the default branch of ${remote}`, "pass --base BRANCH");
+  const remoteBaseSha = refs.heads.get(base);
+  if (!remoteBaseSha)
+    throw new UsageError(`branch ${base} does not exist on ${remote}`, "pass --base BRANCH");
+  const remoteBranchSha = refs.heads.get(branch);
+  let baseSha = remoteBaseSha;
+  if (!await git.hasCommits(remoteBranchSha ? [remoteBaseSha, remoteBranchSha] : [remoteBaseSha])) {
+    await git.fetch(remote, remoteBranchSha ? [base, branch] : [base]);
+    baseSha = await git.resolve(`refs/remotes/${remote}/${base}`);
+  }
+  if (!baseSha)
+    throw new UsageError(`cannot resolve the base branch ${base}`, "pass --base BRANCH");
+  let branchSha = remoteBranchSha;
+  if (!options.push) {
+    const local = await git.resolve(`refs/heads/${branch}`);
+    if (local && (!remoteBranchSha || await git.mergeBase(remoteBranchSha, local) === remoteBranchSha))
+      branchSha = local;
+  }
+  return { base, baseSha, remoteBranchSha, branchSha };
+}
+async function locateLocally(git, options, branch) {
+  if (options.push) {
+    throw new UsageError(
+      `the repository has no remote "${options.remote}"`,
+      "pass --remote NAME, or --no-push to commit locally only"
+    );
+  }
+  const base = options.base ?? await git.currentBranch();
+  if (!base)
+    throw new UsageError("cannot tell the base branch (detached HEAD)", "pass --base BRANCH");
+  const baseSha = await git.resolve(`refs/heads/${base}`);
+  if (!baseSha)
+    throw new UsageError(`cannot resolve the base branch ${base}`, "pass --base BRANCH");
+  const branchSha = await git.resolve(`refs/heads/${branch}`);
+  return { base, baseSha, remoteBranchSha: void 0, branchSha };
+}
+async function fallbackBase(git, remote, heads) {
+  const tracked = await git.symbolicRef(`refs/remotes/${remote}/HEAD`);
+  const prefix = `refs/remotes/${remote}/`;
+  if (tracked?.startsWith(prefix)) return tracked.slice(prefix.length);
+  const current = await git.currentBranch();
+  if (current && heads.has(current)) return current;
+  return ["main", "master"].find((b2) => heads.has(b2));
+}
+async function assertOnlyOurCommits(git, baseSha, branchSha, branch, job) {
+  const commits = await git.commitsBetween(baseSha, branchSha);
+  const foreign = commits.filter((c5) => !c5.body.includes(`${JOB_TRAILER}: ${job}`));
+  if (foreign.length === 0) return;
+  const list3 = foreign.slice(0, 5).map((c5) => `${c5.sha.slice(0, 7)} ${c5.subject} (${c5.author})`).join("; ");
+  throw new ExternalError(
+    "git",
+    `${branch} has ${foreign.length} commit${foreign.length === 1 ? "" : "s"} not made by gitops-secrets: ${list3}`,
+    `merge or close its pull request, or delete the branch ${branch}, then run again`
+  );
+}
+
+// src/apply/repo-state.ts
+var import_node_fs = require("node:fs");
+var import_node_path2 = require("node:path");
 
 // src/model/paths.ts
 var import_node_path = require("node:path");
@@ -37149,10 +37528,10 @@ function managedPaths(config2, files) {
 function infos(map2) {
   return new Map([...map2].filter((e) => !isProblem(e[1])));
 }
-async function readRepoState(git, config2, where, scope) {
+async function readRepoState(git, config2, where, scope, alsoList = []) {
   const { base, baseSha, branchSha } = where;
   const dirs = outputDirs(config2);
-  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML]);
+  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML, ...alsoList]);
   await refuseSopsYamlSymlink(git, baseSha, base, baseListing);
   const baseFiles = managedPaths(config2, baseListing);
   const mb = branchSha ? await git.mergeBase(baseSha, branchSha) : void 0;
@@ -37209,13 +37588,13 @@ function startFrom(baseFiles, branchFiles, mbFiles, { onBranch }) {
 }
 async function rolloutCarried(git, config2, where, mb) {
   const paths = [...new Set(config2.secrets.flatMap((x2) => x2.rollout))];
-  const carried = /* @__PURE__ */ new Map();
-  if (paths.length === 0 || !where.branchSha) return carried;
+  const carried2 = /* @__PURE__ */ new Map();
+  if (paths.length === 0 || !where.branchSha) return carried2;
   const b2 = await git.listFiles(where.baseSha, paths);
   const s = await git.listFiles(where.branchSha, paths);
   const m = mb ? await git.listFiles(mb, paths) : /* @__PURE__ */ new Map();
-  for (const [p2, blob] of s) if (blob !== b2.get(p2) && b2.get(p2) === m.get(p2)) carried.set(p2, blob);
-  return carried;
+  for (const [p2, blob] of s) if (blob !== b2.get(p2) && b2.get(p2) === m.get(p2)) carried2.set(p2, blob);
+  return carried2;
 }
 function readerOf(texts) {
   const cache = /* @__PURE__ */ new Map();
@@ -37234,20 +37613,20 @@ function readerOf(texts) {
   };
 }
 function carryValues(plan2, state) {
-  const carried = /* @__PURE__ */ new Map();
+  const carried2 = /* @__PURE__ */ new Map();
   for (const [path9, onBranch] of state.onBranch) {
     const now = state.existing.get(path9);
     const file2 = plan2.files.find((f) => f.path === path9);
     if (isProblem(onBranch) || !now || isProblem(now) || !file2) continue;
     const keys = file2.changes.filter((c5) => c5.action === "generate" && onBranch.dataKeys.includes(c5.key)).map((c5) => c5.key);
     if (keys.length === 0) continue;
-    carried.set(path9, new Map(keys.map((k2) => [k2, ""])));
+    carried2.set(path9, new Map(keys.map((k2) => [k2, ""])));
     for (const c5 of file2.changes) {
       const st = onBranch.state.keys[c5.key];
       if (keys.includes(c5.key) && st) c5.value = { kind: "carried", state: st };
     }
   }
-  return carried;
+  return carried2;
 }
 var SYMLINK = {
   problem: "is a symlink",
@@ -37272,6 +37651,71 @@ function readWorkingTree(root, config2) {
     }
   }
   return out;
+}
+
+// src/apply/proposed.ts
+async function readProposed(root, config2, remote, ports) {
+  let git;
+  try {
+    git = await ports.openGit(root);
+  } catch {
+    return [];
+  }
+  const remoteUrl = await git.remoteUrl(remote);
+  const shas = remoteUrl ? await remoteBranches(git, remote) : await localBranches(git);
+  const out = [];
+  for (const [job, sha] of shas) {
+    const branch = JOB_BRANCH[job];
+    const files = managedPaths(config2, await git.listFiles(sha, outputDirs(config2)));
+    const texts = await git.readBlobs([...new Set(files.values())]);
+    const manifests = new Map(
+      [...files].map(([path9, blob]) => [path9, readManifest(path9, texts.get(blob) ?? "")])
+    );
+    const pullRequest = remoteUrl ? await openPullRequest(ports, remoteUrl, branch) : void 0;
+    out.push({ job, branch, pullRequest, manifests });
+  }
+  return out;
+}
+var JOBS = ["sync", "rotate"];
+async function localBranches(git) {
+  const out = [];
+  for (const job of JOBS) {
+    const sha = await git.resolve(`refs/heads/${JOB_BRANCH[job]}`);
+    if (sha) out.push([job, sha]);
+  }
+  return out;
+}
+async function remoteBranches(git, remote) {
+  let jobs = JOBS;
+  try {
+    const { heads } = await git.lsRemote(
+      remote,
+      JOBS.map((j2) => JOB_BRANCH[j2])
+    );
+    jobs = JOBS.filter((j2) => heads.has(JOB_BRANCH[j2]));
+    if (jobs.length > 0)
+      await git.fetch(
+        remote,
+        jobs.map((j2) => JOB_BRANCH[j2])
+      );
+  } catch {
+  }
+  const out = [];
+  for (const job of jobs) {
+    const sha = await git.resolve(`refs/remotes/${remote}/${JOB_BRANCH[job]}`);
+    if (sha) out.push([job, sha]);
+  }
+  return out;
+}
+async function openPullRequest(ports, remoteUrl, branch) {
+  if (!ports.pullRequests.token) return void 0;
+  try {
+    const port = await ports.pullRequests.create(remoteUrl);
+    const pulls = await port.listForHead(branch);
+    return pulls.find((p2) => p2.state === "open")?.number;
+  } catch {
+    return void 0;
+  }
 }
 
 // src/config/repo-file.ts
@@ -37365,177 +37809,6 @@ async function readRepoText(root, rel, what) {
   return utf8Text(bytes, rel);
 }
 
-// src/plan/markdown.ts
-var BREAKS = /\r\n|[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/g;
-function oneLine(text) {
-  return text.replace(BREAKS, " ");
-}
-var ZWSP = "\u200B";
-var ESCAPES = {
-  "<": "&lt;",
-  ">": "&gt;",
-  "&": "&amp;",
-  // A zero-width space after them: GitHub links `@name`, `#1` and `org/repo#1` in rendered text,
-  // whatever the Markdown source spelled them as (`\@` and `&#64;` are both an `@` once rendered).
-  "@": `@${ZWSP}`,
-  "#": `\\#${ZWSP}`
-};
-function inlineText(text) {
-  return oneLine(text).replace(/[\\`*[\]()!~|{}$^<>&@#]|:(?=\/\/)/g, (c5) => ESCAPES[c5] ?? `\\${c5}`).replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, "\\_").replace(/\b(www)\./gi, "$1\\.");
-}
-function codeSpan(text, cell = false) {
-  let body = oneLine(text);
-  if (cell) {
-    if (body.includes("\\|")) return inlineText(body);
-    body = body.replace(/\|/g, "\\|");
-  }
-  let longest = 0;
-  for (const run2 of body.match(/`+/g) ?? []) longest = Math.max(longest, run2.length);
-  const fence = "`".repeat(longest + 1);
-  const pad = /^[` ]|[` ]$/.test(body) ? " " : "";
-  return `${fence}${pad}${body}${pad}${fence}`;
-}
-
-// src/plan/text-order.ts
-var collator;
-function compareText(a2, b2) {
-  collator ??= new Intl.Collator("en");
-  return collator.compare(a2, b2) || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0);
-}
-
-// src/plan/summary.ts
-var ACTION_WORDS = {
-  generate: "generated",
-  rotate: "rotated",
-  remove: "removed",
-  set: "provided",
-  "needs-input": "needs input"
-};
-function actionText(row) {
-  return row.forced ? `${row.action} (forced)` : row.action;
-}
-function changeRows(plan2, base, start) {
-  const rows = [];
-  const seen = /* @__PURE__ */ new Set();
-  const add = (row) => {
-    const id = `${row.path}\0${row.key}`;
-    if (seen.has(id)) return;
-    seen.add(id);
-    rows.push(row);
-  };
-  for (const file2 of plan2.files) {
-    for (const c5 of file2.changes)
-      add({
-        id: file2.id,
-        path: file2.path,
-        key: c5.key,
-        action: ACTION_WORDS[c5.action],
-        ...c5.forced && c5.action === "rotate" ? { forced: true } : {},
-        reason: c5.reason
-      });
-    if (file2.reencrypt)
-      add({
-        id: file2.id,
-        path: file2.path,
-        key: "*",
-        action: "re-keyed",
-        reason: `${file2.reencrypt.reason}; no value changes`
-      });
-    for (const row of branchRows(file2, base.get(file2.path), start.get(file2.path))) add(row);
-  }
-  if (plan2.prune) {
-    for (const o3 of plan2.orphans) {
-      if (o3.keys.length === 0)
-        add({
-          id: o3.id,
-          path: o3.path,
-          key: "*",
-          action: "removed",
-          reason: "secret no longer in the config"
-        });
-    }
-  }
-  return rows.sort((a2, b2) => compareText(a2.id, b2.id) || compareText(a2.key, b2.key));
-}
-function branchRows(file2, b2, s) {
-  if (!s || s === b2) return [];
-  const rows = [];
-  const row = (key, action, reason) => rows.push({ id: file2.id, path: file2.path, key, action, reason });
-  for (const key of s.dataKeys) {
-    const after = s.state.keys[key];
-    const before = b2?.state.keys[key];
-    if (!b2?.dataKeys.includes(key)) {
-      if (after?.provided) row(key, "provided", "value provided by a person");
-      else
-        row(
-          key,
-          "generated",
-          after?.previousOf ? `value of ${after.previousOf} before this rotation` : "missing"
-        );
-    } else if (after && before && after.rotated !== before.rotated) {
-      if (after.provided) row(key, "provided", "value replaced by a person");
-      else row(key, "rotated", `rotated ${after.rotated.slice(0, 10)}`);
-    }
-  }
-  for (const key of b2?.dataKeys ?? [])
-    if (!s.dataKeys.includes(key)) row(key, "removed", "no longer in the config");
-  return rows;
-}
-function changeCounts(all) {
-  const rows = all.filter((r2) => !isPreviousCompanion(r2));
-  const keys = (kind) => rows.filter((r2) => r2.action === kind && r2.key !== "*");
-  const secrets = (kind) => new Set(rows.filter((r2) => r2.action === kind && r2.key === "*").map((r2) => r2.id)).size;
-  const parts = [];
-  const generated = keys("generated").length;
-  if (generated) parts.push(`generate ${count(generated, "key")}`);
-  const provided = keys("provided").length;
-  if (provided) parts.push(`provide ${count(provided, "key")}`);
-  const rotated = keys("rotated");
-  if (rotated.length) {
-    const forced = rotated.filter((r2) => r2.forced).length;
-    const note = forced === 0 ? "" : forced === rotated.length ? " (forced)" : ` (${forced} forced)`;
-    parts.push(`rotate ${count(rotated.length, "key")}${note}`);
-  }
-  const removed = [secrets("removed"), keys("removed").length];
-  const what = [
-    ...removed[0] ? [count(removed[0], "secret")] : [],
-    ...removed[1] ? [count(removed[1], "key")] : []
-  ];
-  if (what.length) parts.push(`remove ${what.join(" and ")}`);
-  const rekeyed = secrets("re-keyed");
-  if (rekeyed) parts.push(`re-key ${count(rekeyed, "secret")} for new recipients`);
-  return parts;
-}
-function isPreviousCompanion(row) {
-  return row.key.endsWith("_PREVIOUS") && row.reason.startsWith("value of ");
-}
-function commitSubject(job, rows) {
-  const ids2 = [...new Set(rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id))].sort(
-    compareText
-  );
-  const where = ids2.length <= 3 ? ids2.join(", ") : `${ids2.length} secrets`;
-  return oneLine(`chore(secrets): ${changeCounts(rows).join(", ") || job} in ${where}`);
-}
-function restartHints(config2, rows) {
-  const changed = new Set(
-    rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id.split("@")[0])
-  );
-  return config2.secrets.flatMap((s) => {
-    const secret = `${s.namespace}/${s.name}`;
-    return s.restart && changed.has(secret) ? [{ secret, command: s.restart }] : [];
-  });
-}
-function count(n2, word) {
-  return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
-}
-var JOB_TRAILER = "Gitops-Secrets-Job";
-function commitMessage(job, rows) {
-  return `${commitSubject(job, rows)}
-
-${JOB_TRAILER}: ${job}
-`;
-}
-
 // src/format.ts
 function table(rows) {
   const widths = [];
@@ -37565,6 +37838,8 @@ function formatJob(result, dryRun, restart) {
   out.push(
     `gitops-secrets ${result.job}${dryRun ? " --dry-run" : ""}: ${plan2.files.length} secret${plan2.files.length === 1 ? "" : "s"}, base ${result.base}, branch ${result.branch}`
   );
+  for (const f of result.carriedFiles ?? [])
+    out.push(`${f.path}: ${f.kind} (carried from the working copy)`);
   if (changes.length === 0) {
     out.push(
       result.job === "rotate" ? "nothing to rotate: no key is due" : "nothing to do: every declared key exists"
@@ -37670,23 +37945,6 @@ function selectionPaths(config2, selection) {
       );
   }
   return paths;
-}
-
-// src/plan/rotation.ts
-function dueReason(rotateEvery, rotated, now, force) {
-  const last2 = rotated ? rotated.slice(0, 10) : "never";
-  if (force) return `forced; last rotated ${last2}`;
-  if (!rotateEvery) return void 0;
-  const at = Date.parse(rotated);
-  if (Number.isNaN(at)) return `no rotation date recorded, policy ${rotateEvery.text}`;
-  if (now.getTime() - at >= rotateEvery.ms)
-    return `last rotated ${last2}, policy ${rotateEvery.text}`;
-  return void 0;
-}
-function nextDue(rotateEvery, rotated) {
-  if (!rotateEvery || !rotated) return void 0;
-  const at = Date.parse(rotated);
-  return Number.isNaN(at) ? void 0 : new Date(at + rotateEvery.ms).toISOString();
 }
 
 // src/plan/shared.ts
@@ -37813,9 +38071,18 @@ function missingKey(ctx, inst, key) {
   return {
     key: key.name,
     action: "generate",
-    reason: need.action === "reuse" ? `shared value ${src.from}, already in use` : `shared value ${src.from}`,
+    reason: need.action === "reuse" && heldOnBase(ctx, src.from, inst.environment) ? `shared value ${src.from}, already in use` : `shared value ${src.from}`,
     value: { kind: "shared", group: need.group }
   };
+}
+function heldOnBase(ctx, name, environment) {
+  const base = ctx.input.base;
+  if (!base) return true;
+  return (consumersOf(ctx.input.config).get(name) ?? []).some(
+    (c5) => c5.environment === environment && c5.secret.keys.some(
+      (k2) => k2.source.kind === "shared" && k2.source.from === name && base.get(c5.path)?.dataKeys.includes(k2.name)
+    )
+  );
 }
 function dueSharedKey(ctx, inst, key, name, present) {
   const due = ctx.due.get(groupOf(name, inst.environment));
@@ -37898,6 +38165,8 @@ function plan(input2) {
       continue;
     }
     const changes = keyChanges(ctx, inst, info2);
+    const drift = input2.job === "sync" && info2?.metadata && metadataDrift(inst.secret, info2.metadata);
+    if (drift) changes.push({ key: "*", action: "metadata", reason: drift.text });
     const wanted = recipientsOfSettings(inst.sops) ?? input2.sopsRules?.(inst.path);
     files.push({
       path: inst.path,
@@ -37945,7 +38214,65 @@ function isEmptyPlan(p2) {
 
 // src/commands/common.ts
 var import_promises4 = require("node:fs/promises");
-var import_node_path6 = require("node:path");
+var import_node_path7 = require("node:path");
+
+// src/apply/carried-files.ts
+var import_node_crypto = require("node:crypto");
+var import_node_path4 = require("node:path");
+function repoRelative(root, configPath) {
+  const rel = (0, import_node_path4.relative)(root, configPath);
+  if (rel === "" || rel === ".." || rel.startsWith(`..${import_node_path4.sep}`) || (0, import_node_path4.isAbsolute)(rel)) return void 0;
+  return rel.split(import_node_path4.sep).join("/");
+}
+async function workingCopyFiles(git, where, configRel, remote) {
+  const wanted = [
+    ...configRel ? [{ path: configRel, what: "config" }] : [],
+    { path: SOPS_YAML, what: "recipients" }
+  ];
+  const texts = /* @__PURE__ */ new Map();
+  for (const w of wanted) {
+    const text = await readRepoText(
+      git.root,
+      w.path,
+      w.what === "config" ? "config" : "sops config"
+    );
+    if (text !== void 0) texts.set(w.path, text);
+  }
+  if (texts.size === 0) return [];
+  const paths = [...texts.keys()];
+  const onBase = await git.listFiles(where.baseSha, paths);
+  const sha2562 = [...onBase.values()].some((id) => id.length === 64);
+  const ids2 = new Map(paths.map((p2) => [p2, blobId(texts.get(p2) ?? "", sha2562)]));
+  const differ = paths.filter((p2) => onBase.get(p2) !== ids2.get(p2));
+  if (differ.length === 0) return [];
+  await refuseBehind(git, where, differ, onBase, remote);
+  const onBranch = where.branchSha ? await git.listFiles(where.branchSha, differ) : /* @__PURE__ */ new Map();
+  return wanted.filter((w) => differ.includes(w.path)).map((w) => ({
+    path: w.path,
+    kind: `${w.what} ${onBase.has(w.path) ? "changed" : "added"}`,
+    text: texts.get(w.path) ?? "",
+    proposed: onBranch.get(w.path) === ids2.get(w.path)
+  }));
+}
+function blobId(text, sha2562) {
+  const bytes = Buffer.from(text, "utf8");
+  return (0, import_node_crypto.createHash)(sha2562 ? "sha256" : "sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+async function refuseBehind(git, where, paths, onBase, remote) {
+  const head = await git.resolve("HEAD");
+  const mb = head ? await git.mergeBase(head, where.baseSha) : void 0;
+  const atMb = mb ? await git.listFiles(mb, paths) : /* @__PURE__ */ new Map();
+  const newer = paths.filter((p2) => onBase.get(p2) !== atMb.get(p2));
+  if (newer.length === 0) return;
+  const lines = newer.map(
+    (p2) => `  ${p2}: ${where.base} ${!onBase.has(p2) ? "removed" : atMb.has(p2) ? "changed" : "added"} it since ${mb ? `the commit your working copy is on (${mb.slice(0, 7)})` : "your working copy (no common commit)"}, and your working copy's differs`
+  );
+  throw new UsageError(
+    `the working copy is behind or has diverged from ${where.base}:
+${lines.join("\n")}`,
+    `pull first (git pull ${remote} ${where.base}), merge your edits of ${newer.join(", ")} into ${where.base}'s, then run again`
+  );
+}
 
 // src/checkpoint.ts
 var import_node_fs2 = require("node:fs");
@@ -37963,13 +38290,13 @@ async function hold(point) {
 // src/apply/commit.ts
 var import_node_fs4 = require("node:fs");
 var import_promises2 = require("node:fs/promises");
-var import_node_path5 = require("node:path");
+var import_node_path6 = require("node:path");
 
 // src/model/random.ts
-var import_node_crypto = require("node:crypto");
+var import_node_crypto2 = require("node:crypto");
 var cryptoRandom = {
-  bytes: (n2) => (0, import_node_crypto.randomBytes)(n2),
-  uuid: () => (0, import_node_crypto.randomUUID)()
+  bytes: (n2) => (0, import_node_crypto2.randomBytes)(n2),
+  uuid: () => (0, import_node_crypto2.randomUUID)()
 };
 function randomString(length2, alphabet, random) {
   const chars = Array.from(alphabet);
@@ -38352,8 +38679,9 @@ function decodeData(text, path9) {
 
 // src/apply/apply-file.ts
 async function applyFile(ctx, file2, info2) {
-  const writes = file2.changes.filter((c5) => c5.action !== "needs-input");
-  if (writes.length === 0 && !file2.reencrypt) return false;
+  const writes = file2.changes.filter((c5) => c5.action !== "needs-input" && c5.action !== "metadata");
+  const metadata = info2 && file2.changes.some((c5) => c5.action === "metadata");
+  if (writes.length === 0 && !file2.reencrypt && !metadata) return false;
   const values = await valuesFor(ctx, file2, writes);
   if (!info2) {
     const state = { version: 1, keys: {} };
@@ -38364,8 +38692,10 @@ async function applyFile(ctx, file2, info2) {
     ctx.files.write(file2.path, (await encryptWhole(ctx, file2, state, values)).text);
     return true;
   }
+  if (metadata) await setMetadata(ctx, file2, info2);
   if (writes.length > 0) {
-    if (!file2.reencrypt && await rewriteWhole(ctx, file2, info2, writes, values)) return true;
+    if (!file2.reencrypt && !metadata && await rewriteWhole(ctx, file2, info2, writes, values))
+      return true;
     await setEach(ctx, file2, info2, writes, values);
   }
   const change = file2.reencrypt;
@@ -38435,6 +38765,24 @@ async function rewriteWhole(ctx, file2, info2, writes, values) {
   ctx.files.write(file2.path, text);
   return true;
 }
+async function setMetadata(ctx, file2, info2) {
+  const drift = info2.metadata && metadataDrift(file2.secret, info2.metadata);
+  if (!drift) return;
+  ctx.files.guard(file2.path);
+  const sets = [
+    ...Object.entries(drift.labels).map(([k2, v]) => [
+      ["metadata", "labels", k2],
+      v
+    ]),
+    ...Object.entries(drift.annotations).map(([k2, v]) => [
+      ["metadata", "annotations", k2],
+      v
+    ]),
+    ...drift.type !== void 0 ? [[["type"], drift.type]] : []
+  ];
+  for (const [path9, value] of sets)
+    await ctx.limit(() => ctx.sops.set(file2.path, path9, JSON.stringify(value), { cwd: ctx.dir }));
+}
 async function setEach(ctx, file2, info2, writes, values) {
   ctx.files.guard(file2.path);
   const cwd = ctx.dir;
@@ -38469,27 +38817,27 @@ function guardInPlace(ctx, file2, info2, writes) {
 
 // src/apply/worktree-files.ts
 var import_node_fs3 = require("node:fs");
-var import_node_path4 = require("node:path");
+var import_node_path5 = require("node:path");
 function worktreeFiles(dir) {
   const guard = symlinkGuard(dir);
   return {
     guard,
     read(path9) {
       try {
-        return (0, import_node_fs3.readFileSync)((0, import_node_path4.join)(dir, path9), "utf8");
+        return (0, import_node_fs3.readFileSync)((0, import_node_path5.join)(dir, path9), "utf8");
       } catch {
         return void 0;
       }
     },
     write(path9, text) {
       guard(path9);
-      const full = (0, import_node_path4.join)(dir, path9);
-      (0, import_node_fs3.mkdirSync)((0, import_node_path4.dirname)(full), { recursive: true });
+      const full = (0, import_node_path5.join)(dir, path9);
+      (0, import_node_fs3.mkdirSync)((0, import_node_path5.dirname)(full), { recursive: true });
       (0, import_node_fs3.writeFileSync)(full, text, { mode: 420 });
     },
     remove(path9) {
       guard(path9);
-      (0, import_node_fs3.rmSync)((0, import_node_path4.join)(dir, path9), { force: true });
+      (0, import_node_fs3.rmSync)((0, import_node_path5.join)(dir, path9), { force: true });
     }
   };
 }
@@ -38499,7 +38847,7 @@ function symlinkGuard(root) {
     let kind = seen.get(rel);
     if (!kind) {
       try {
-        kind = (0, import_node_fs3.lstatSync)((0, import_node_path4.join)(root, rel)).isSymbolicLink() ? "link" : "other";
+        kind = (0, import_node_fs3.lstatSync)((0, import_node_path5.join)(root, rel)).isSymbolicLink() ? "link" : "other";
       } catch {
         kind = "absent";
       }
@@ -38661,11 +39009,16 @@ async function commitInWorktree(input2, ports) {
   }
 }
 async function fillWorktree(wt, input2, ports) {
-  const { plan: plan2, state, carried } = input2;
+  const { plan: plan2, state, carried: carried2 } = input2;
   await checkOutNeeded(wt, input2, ports.git);
   await writeFromBranch(wt, state, ports.git);
+  for (const f of input2.files) {
+    await (0, import_promises2.mkdir)((0, import_node_path6.dirname)((0, import_node_path6.join)(wt.dir, f.path)), { recursive: true });
+    await (0, import_promises2.writeFile)((0, import_node_path6.join)(wt.dir, f.path), f.text);
+    wt.stage(f.path);
+  }
   for (const [path9, blob] of state.conflicted) {
-    const values = carried.get(path9);
+    const values = carried2.get(path9);
     if (!values) continue;
     const text = (await ports.git.readBlobs([blob])).get(blob) ?? "";
     const plain = decodeData(
@@ -38679,7 +39032,7 @@ async function fillWorktree(wt, input2, ports) {
       plan: plan2,
       dir: wt.dir,
       existing: infos(state.existing),
-      carried,
+      carried: carried2,
       rotateDataKey: input2.rotateDataKey,
       onWritten: (path9) => wt.stage(path9)
     },
@@ -38699,7 +39052,7 @@ async function checkOutNeeded(wt, input2, git) {
   files.push(...await existingPaths(git, input2.where.baseSha, [...new Set(rollout)]));
   if (state.baseListing.has(SOPS_YAML)) {
     if (state.sopsYamlText !== void 0)
-      (0, import_node_fs4.writeFileSync)((0, import_node_path5.join)(wt.dir, SOPS_YAML), state.sopsYamlText);
+      (0, import_node_fs4.writeFileSync)((0, import_node_path6.join)(wt.dir, SOPS_YAML), state.sopsYamlText);
     else files.push(SOPS_YAML);
   }
   if (files.length > 0) await wt.checkout([...new Set(files)]);
@@ -38713,88 +39066,14 @@ async function writeFromBranch(wt, state, git) {
   if (blobs.size === 0) return;
   const texts = await git.readBlobs([...new Set(blobs.values())]);
   for (const [path9, blob] of blobs) {
-    await (0, import_promises2.mkdir)((0, import_node_path5.dirname)((0, import_node_path5.join)(wt.dir, path9)), { recursive: true });
-    await (0, import_promises2.writeFile)((0, import_node_path5.join)(wt.dir, path9), texts.get(blob) ?? "");
+    await (0, import_promises2.mkdir)((0, import_node_path6.dirname)((0, import_node_path6.join)(wt.dir, path9)), { recursive: true });
+    await (0, import_promises2.writeFile)((0, import_node_path6.join)(wt.dir, path9), texts.get(blob) ?? "");
   }
 }
 async function existingPaths(git, commit, paths) {
   if (paths.length === 0) return [];
   const files = await git.listFiles(commit, paths);
   return paths.filter((p2) => files.has(p2));
-}
-
-// src/apply/locate.ts
-var JOB_BRANCH = {
-  sync: "gitops-secrets/sync",
-  rotate: "gitops-secrets/rotate"
-};
-async function locateJob(git, options) {
-  const branch = JOB_BRANCH[options.job];
-  const remoteUrl = await git.remoteUrl(options.remote);
-  const found = remoteUrl ? await locateOnRemote(git, options, branch) : await locateLocally(git, options, branch);
-  if (found.branchSha)
-    await assertOnlyOurCommits(git, found.baseSha, found.branchSha, branch, options.job);
-  return { ...found, remoteUrl };
-}
-async function locateOnRemote(git, options, branch) {
-  const { remote } = options;
-  const refs = await git.lsRemote(remote, []);
-  const base = options.base ?? refs.defaultBranch ?? await fallbackBase(git, remote, refs.heads);
-  if (!base)
-    throw new UsageError(`cannot tell the default branch of ${remote}`, "pass --base BRANCH");
-  const remoteBaseSha = refs.heads.get(base);
-  if (!remoteBaseSha)
-    throw new UsageError(`branch ${base} does not exist on ${remote}`, "pass --base BRANCH");
-  const remoteBranchSha = refs.heads.get(branch);
-  let baseSha = remoteBaseSha;
-  if (!await git.hasCommits(remoteBranchSha ? [remoteBaseSha, remoteBranchSha] : [remoteBaseSha])) {
-    await git.fetch(remote, remoteBranchSha ? [base, branch] : [base]);
-    baseSha = await git.resolve(`refs/remotes/${remote}/${base}`);
-  }
-  if (!baseSha)
-    throw new UsageError(`cannot resolve the base branch ${base}`, "pass --base BRANCH");
-  let branchSha = remoteBranchSha;
-  if (!options.push) {
-    const local = await git.resolve(`refs/heads/${branch}`);
-    if (local && (!remoteBranchSha || await git.mergeBase(remoteBranchSha, local) === remoteBranchSha))
-      branchSha = local;
-  }
-  return { base, baseSha, remoteBranchSha, branchSha };
-}
-async function locateLocally(git, options, branch) {
-  if (options.push) {
-    throw new UsageError(
-      `the repository has no remote "${options.remote}"`,
-      "pass --remote NAME, or --no-push to commit locally only"
-    );
-  }
-  const base = options.base ?? await git.currentBranch();
-  if (!base)
-    throw new UsageError("cannot tell the base branch (detached HEAD)", "pass --base BRANCH");
-  const baseSha = await git.resolve(`refs/heads/${base}`);
-  if (!baseSha)
-    throw new UsageError(`cannot resolve the base branch ${base}`, "pass --base BRANCH");
-  const branchSha = await git.resolve(`refs/heads/${branch}`);
-  return { base, baseSha, remoteBranchSha: void 0, branchSha };
-}
-async function fallbackBase(git, remote, heads) {
-  const tracked = await git.symbolicRef(`refs/remotes/${remote}/HEAD`);
-  const prefix = `refs/remotes/${remote}/`;
-  if (tracked?.startsWith(prefix)) return tracked.slice(prefix.length);
-  const current = await git.currentBranch();
-  if (current && heads.has(current)) return current;
-  return ["main", "master"].find((b2) => heads.has(b2));
-}
-async function assertOnlyOurCommits(git, baseSha, branchSha, branch, job) {
-  const commits = await git.commitsBetween(baseSha, branchSha);
-  const foreign = commits.filter((c5) => !c5.body.includes(`${JOB_TRAILER}: ${job}`));
-  if (foreign.length === 0) return;
-  const list3 = foreign.slice(0, 5).map((c5) => `${c5.sha.slice(0, 7)} ${c5.subject} (${c5.author})`).join("; ");
-  throw new ExternalError(
-    "git",
-    `${branch} has ${foreign.length} commit${foreign.length === 1 ? "" : "s"} not made by gitops-secrets: ${list3}`,
-    `merge or close its pull request, or delete the branch ${branch}, then run again`
-  );
 }
 
 // src/apply/plan-job.ts
@@ -38827,8 +39106,8 @@ function repoProblems(problems) {
 ${lines.join("\n")}`
   );
 }
-function pathsWritten(plan2, carried) {
-  const paths = new Set(carried);
+function pathsWritten(plan2, carried2) {
+  const paths = new Set(carried2);
   for (const f of plan2.files) {
     if (f.reencrypt || f.changes.some((c5) => c5.action !== "needs-input")) paths.add(f.path);
     if (f.changes.some((c5) => c5.action === "rotate" || c5.action === "set"))
@@ -38839,9 +39118,9 @@ function pathsWritten(plan2, carried) {
   }
   return paths;
 }
-async function refuseBlockedPaths(git, baseSha, plan2, carried) {
+async function refuseBlockedPaths(git, baseSha, plan2, carried2) {
   if (isEmptyPlan(plan2)) return;
-  const paths = [...pathsWritten(plan2, carried)].sort();
+  const paths = [...pathsWritten(plan2, carried2)].sort();
   if (paths.length === 0) return;
   const found = await git.blockers(baseSha, paths);
   const links = paths.flatMap((p2) => {
@@ -38884,7 +39163,7 @@ function pullRequestBody(input2, max = MAX_BODY) {
   }
   return render(input2, lo);
 }
-function render({ job, base, rows, config: config2 }, shown) {
+function render({ job, base, rows, config: config2, carriedFiles }, shown) {
   const changed = rows.filter((r2) => r2.action !== "needs input");
   const secrets = new Set(changed.map((r2) => r2.id));
   const what = changeCounts(rows);
@@ -38893,6 +39172,7 @@ function render({ job, base, rows, config: config2 }, shown) {
     "",
     `${what.length > 0 ? `This pull request changes ${count2(secrets.size, "secret")} against ${codeSpan(base)}: ${what.join(", ")}. ` : `This pull request changes no value against ${codeSpan(base)}. `}Values are encrypted with sops; this page shows key names only, never values.`,
     "",
+    ...carried(carriedFiles ?? []),
     ...table2(rows, shown),
     ...restarts(config2, rows),
     ...rollouts(config2, rows)
@@ -38905,6 +39185,10 @@ function render({ job, base, rows, config: config2 }, shown) {
   out.push(...needsInput(rows.filter((r2) => r2.action === "needs input")), ...checklist(job));
   out.push("", `${BODY_MARKER}${job} -->`);
   return out.join("\n");
+}
+function carried(files) {
+  if (files.length === 0) return [];
+  return [...files.map((f) => `- ${codeSpan(f.path)}: ${f.kind}`), ""];
 }
 function table2(rows, shown) {
   const out = ["| Secret | Key | Action | Reason |", "| --- | --- | --- | --- |"];
@@ -39019,7 +39303,8 @@ var PullRequestStep = class {
       job: input2.job,
       base: input2.base,
       rows: input2.rows,
-      config: input2.config
+      config: input2.config,
+      ...input2.carriedFiles ? { carriedFiles: input2.carriedFiles } : {}
     });
     this.config = input2.config.pullRequest;
   }
@@ -39123,14 +39408,19 @@ async function runJob(config2, options, ports) {
   await git.pruneStale();
   const where = await locateJob(git, options);
   const scope = options.job === "rotate" ? selectionPaths(config2, options.rotate) : void 0;
-  const state = await readRepoState(git, config2, where, scope);
+  const also = options.configPath ? [options.configPath] : [];
+  const state = await readRepoState(git, config2, where, scope, also);
+  const files = await workingCopyFiles(git, where, options.configPath, options.remote);
+  const sopsYaml2 = files.find((f) => f.path === SOPS_YAML);
+  if (sopsYaml2 && !config2.sops.hasRecipients) state.sopsYamlText = sopsYaml2.text;
   const plan2 = planJob(config2, options, state);
   await refuseBlockedPaths(git, where.baseSha, plan2, [
     ...state.fromBranch,
-    ...state.rolloutFromBranch.keys()
+    ...state.rolloutFromBranch.keys(),
+    ...files.map((f) => f.path)
   ]);
-  const carried = carryValues(plan2, state);
-  const rows = changeRows(plan2, state.base, infos(state.existing));
+  const carried2 = carryValues(plan2, state);
+  const rows = changeRows(plan2, state.base, infos(state.existing), config2.shared);
   const result = {
     job: options.job,
     branch: JOB_BRANCH[options.job],
@@ -39141,7 +39431,8 @@ async function runJob(config2, options, ports) {
     pushed: false,
     pullRequest: void 0,
     sopsProcesses: 0,
-    work: !isEmptyPlan(plan2)
+    work: !isEmptyPlan(plan2) || files.some((f) => !f.proposed),
+    carriedFiles: files
   };
   if (options.dryRun) return result;
   checkpoint("planned");
@@ -39157,7 +39448,8 @@ async function runJob(config2, options, ports) {
         state,
         plan: plan2,
         rows,
-        carried
+        carried: carried2,
+        files
       },
       ports
     );
@@ -39169,7 +39461,7 @@ async function runJob(config2, options, ports) {
   return result;
 }
 async function pullRequestStep(config2, options, ports, where, result) {
-  const hasBranchChanges = result.pushed || options.push && where.remoteBranchSha !== void 0 && result.rows.some((r2) => r2.action !== "needs input");
+  const hasBranchChanges = result.pushed || options.push && where.remoteBranchSha !== void 0 && (result.rows.some((r2) => r2.action !== "needs input") || (result.carriedFiles ?? []).length > 0);
   if (!options.push || !where.remoteUrl || !hasBranchChanges) return void 0;
   const outcome = await upsertPullRequest(ports.pullRequests, {
     remoteUrl: where.remoteUrl,
@@ -39180,6 +39472,7 @@ async function pullRequestStep(config2, options, ports, where, result) {
     rows: result.rows,
     plan: result.plan,
     wrote: result.pushed,
+    carriedFiles: (result.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
     log: ports.log
   });
   checkpoint("pull-request");
@@ -59742,16 +60035,18 @@ async function loadConfig(path9, displayName = path9, onText, root) {
 
 // src/commands/common.ts
 async function loadRepoConfig(o3) {
-  const root = (0, import_node_path6.resolve)(o3.repo);
-  const path9 = (0, import_node_path6.isAbsolute)(o3.config) ? o3.config : (0, import_node_path6.resolve)(root, o3.config);
-  return { root, config: await loadConfig(path9, o3.config, void 0, root) };
+  const root = (0, import_node_path7.resolve)(o3.repo);
+  const path9 = (0, import_node_path7.isAbsolute)(o3.config) ? o3.config : (0, import_node_path7.resolve)(root, o3.config);
+  return { root, path: path9, config: await loadConfig(path9, o3.config, void 0, root) };
 }
 async function runJobCommand(job, o3, loaded, ports, extra) {
   const git = await ports.openGit(loaded.root);
   const log = o3.json ? ports.err : ports.out;
+  const configPath = loaded.path ? repoRelative(git.root, await (0, import_promises4.realpath)(loaded.path).catch(() => loaded.path ?? "")) : void 0;
+  const { remote, base, push: push2, dryRun, now } = o3;
   const result = await runJob(
     loaded.config,
-    { job, remote: o3.remote, base: o3.base, push: o3.push, dryRun: o3.dryRun, now: o3.now, ...extra },
+    { job, remote, base, push: push2, dryRun, now, configPath, ...extra },
     { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests }
   );
   const restart = restartHints(loaded.config, result.rows);
@@ -59773,7 +60068,8 @@ function jobJson(r2, dryRun, restart) {
     commit: r2.commit ?? null,
     pushed: r2.pushed,
     pullRequest: r2.pullRequest ? { number: r2.pullRequest.number, url: r2.pullRequest.url, action: r2.pullRequest.action } : null,
-    sopsProcesses: r2.sopsProcesses
+    sopsProcesses: r2.sopsProcesses,
+    carriedFiles: (r2.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind }))
   };
 }
 async function writeActionOutputs(file2, r2) {
@@ -59787,18 +60083,47 @@ async function writeActionOutputs(file2, r2) {
 }
 
 // src/commands/check.ts
-async function check2(options, io) {
+async function check2(options, io, ports) {
   const { root, config: config2 } = await loadRepoConfig(options);
-  const result = await checkRepo(config2, root, options.now);
+  const proposed = ports ? await readProposed(root, config2, options.remote ?? "origin", ports).catch(() => []) : [];
+  const result = await checkRepo(config2, root, options.now, proposed);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);
   return result.pending ? ExitCode2.pending : ExitCode2.ok;
 }
-async function checkRepo(config2, root, now) {
+async function checkRepo(config2, root, now, branches = []) {
   const existing = readWorkingTree(root, config2);
   const sopsYaml2 = config2.sops.hasRecipients ? void 0 : await readRepoText(root, ".sops.yaml", "sops config");
   const selectors = checkSopsYaml(config2, sopsYaml2);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
+  const all = rowsOf(config2, existing, now, sopsYaml2);
+  const proposed = [];
+  for (const b2 of branches) {
+    const onBranch = rowsOf(config2, new Map([...existing, ...b2.manifests]), now, sopsYaml2);
+    const left = new Set([...onBranch.sync, ...onBranch.due].map(rowId));
+    for (const r2 of [...all.sync, ...all.due])
+      if (!left.has(rowId(r2)) && !proposed.some((p2) => rowId(p2) === rowId(r2)))
+        proposed.push({ ...r2, branch: b2.branch, pullRequest: b2.pullRequest ?? null });
+  }
+  const isProposed = (r2) => proposed.some((p2) => rowId(p2) === rowId(r2));
+  const sync2 = all.sync.filter((r2) => !isProposed(r2));
+  const due = all.due.filter((r2) => !isProposed(r2));
+  const { syncPlan } = all;
+  const sharedDrift = sharedValueDrift(syncPlan, existing);
+  const pending = sync2.length > 0 || due.length > 0 || syncPlan.orphans.length > 0 || syncPlan.problems.length > 0 || sharedDrift.length > 0;
+  return {
+    pending,
+    proposed,
+    sync: sync2,
+    due,
+    orphans: syncPlan.orphans,
+    problems: syncPlan.problems,
+    sharedDrift,
+    secrets: syncPlan.files.length
+  };
+}
+var rowId = (r2) => `${r2.id}\0${r2.key}`;
+function rowsOf(config2, existing, now, sopsYaml2) {
   const syncPlan = plan({
     config: config2,
     job: "sync",
@@ -59812,17 +60137,7 @@ async function checkRepo(config2, root, now) {
   const due = changeRows(rotatePlan, empty, empty).filter(
     (r2) => !r2.key.endsWith("_PREVIOUS") || r2.action === "needs input"
   );
-  const sharedDrift = sharedValueDrift(syncPlan, existing);
-  const pending = sync2.length > 0 || due.length > 0 || syncPlan.orphans.length > 0 || syncPlan.problems.length > 0 || sharedDrift.length > 0;
-  return {
-    pending,
-    sync: sync2,
-    due,
-    orphans: syncPlan.orphans,
-    problems: syncPlan.problems,
-    sharedDrift,
-    secrets: syncPlan.files.length
-  };
+  return { syncPlan, sync: sync2, due };
 }
 function sharedValueDrift(syncPlan, existing) {
   const byShared = /* @__PURE__ */ new Map();
@@ -59842,10 +60157,18 @@ function sharedValueDrift(syncPlan, existing) {
 }
 function formatCheck(result) {
   const out = [];
+  for (const [where, rows] of proposedGroups(result.proposed)) {
+    out.push(`proposed ${where}:`);
+    out.push(...changeTable(rows));
+  }
   if (!result.pending) {
-    out.push(`ok: ${result.secrets} secret${result.secrets === 1 ? "" : "s"}, nothing pending`);
+    const secrets = `${result.secrets} secret${result.secrets === 1 ? "" : "s"}`;
+    out.push(
+      result.proposed.length > 0 ? `ok: ${secrets}, nothing to do beyond what is proposed` : `ok: ${secrets}, nothing pending`
+    );
     return out;
   }
+  if (result.proposed.length > 0) out.push("to do beyond what is proposed:");
   for (const p2 of result.problems) out.push(`problem: ${p2.path} ${p2.problem}; fix: ${p2.remedy}`);
   const missing2 = result.sync.filter((r2) => r2.action !== "needs input");
   if (missing2.length > 0) {
@@ -59873,10 +60196,18 @@ function formatCheck(result) {
   }
   return out;
 }
+function proposedGroups(rows) {
+  const groups2 = /* @__PURE__ */ new Map();
+  for (const r2 of rows) {
+    const where = r2.pullRequest !== null ? `in #${r2.pullRequest} (branch ${r2.branch})` : `on branch ${r2.branch}`;
+    groups2.set(where, [...groups2.get(where) ?? [], r2]);
+  }
+  return groups2;
+}
 
 // src/commands/init.ts
 var import_promises5 = require("node:fs/promises");
-var import_node_path7 = require("node:path");
+var import_node_path8 = require("node:path");
 var SCHEMA_URL = "https://raw.githubusercontent.com/gitops-secrets/gitops-secrets/main/config/schema.json";
 function starterConfig() {
   return `# yaml-language-server: $schema=${SCHEMA_URL}
@@ -59974,7 +60305,7 @@ jobs:
 `;
 }
 async function init(options, io) {
-  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path7.resolve)(options.repo) });
+  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path8.resolve)(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
   if (!options.age)
     io.out(
@@ -59995,12 +60326,12 @@ async function writeStarterFiles(options) {
   const files = /* @__PURE__ */ new Map([[options.config, starterConfig()]]);
   if (options.age) files.set(".sops.yaml", sopsYaml(options.age));
   const uses = actionUses(options.action);
-  const config2 = import_node_path7.posix.normalize(options.config);
+  const config2 = import_node_path8.posix.normalize(options.config);
   files.set(".github/workflows/gitops-secrets-sync.yml", workflow("sync", config2, uses));
   files.set(".github/workflows/gitops-secrets-rotate.yml", workflow("rotate", config2, uses));
   const existing = [];
   for (const path9 of files.keys()) {
-    if (await (0, import_promises5.access)((0, import_node_path7.join)(options.repo, path9)).then(
+    if (await (0, import_promises5.access)((0, import_node_path8.join)(options.repo, path9)).then(
       () => true,
       () => false
     ))
@@ -60010,8 +60341,8 @@ async function writeStarterFiles(options) {
     throw new UsageError(`not overwriting ${existing.join(", ")}`, "pass --force to replace them");
   }
   for (const [path9, text] of files) {
-    await (0, import_promises5.mkdir)((0, import_node_path7.dirname)((0, import_node_path7.join)(options.repo, path9)), { recursive: true });
-    await (0, import_promises5.writeFile)((0, import_node_path7.join)(options.repo, path9), text);
+    await (0, import_promises5.mkdir)((0, import_node_path8.dirname)((0, import_node_path8.join)(options.repo, path9)), { recursive: true });
+    await (0, import_promises5.writeFile)((0, import_node_path8.join)(options.repo, path9), text);
   }
   return [...files.keys()];
 }
@@ -60031,14 +60362,15 @@ function describeSource(source) {
       return `shared: ${source.from}`;
   }
 }
-async function list2(options, io) {
+async function list2(options, io, ports) {
   const { root, config: config2 } = await loadRepoConfig(options);
-  const result = listRepo(config2, root, options.now);
+  const branches = ports ? await readProposed(root, config2, options.remote ?? "origin", ports).catch(() => []) : [];
+  const result = listRepo(config2, root, options.now, branches);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);
   return ExitCode2.ok;
 }
-function listRepo(config2, root, now) {
+function listRepo(config2, root, now, branches = []) {
   const existing = readWorkingTree(root, config2);
   const secrets = [];
   const shared = /* @__PURE__ */ new Map();
@@ -60050,7 +60382,11 @@ function listRepo(config2, root, now) {
         environment
       });
       const info2 = existing.get(path9);
-      const keys = secret.keys.map((key) => listKey(config2, key, info2, now));
+      const keys = secret.keys.map((key) => {
+        const listed = listKey(config2, key, info2, now);
+        listed.proposed = proposedOn(branches, path9, (b2) => listKey(config2, key, b2, now), listed);
+        return listed;
+      });
       const id = `${secret.namespace}/${secret.name}`;
       secrets.push({
         id,
@@ -60072,10 +60408,28 @@ function listRepo(config2, root, now) {
   }
   return { secrets, shared: [...shared.values()] };
 }
+function proposedOn(branches, path9, list3, onBase) {
+  if (onBase.state === "present") return null;
+  for (const b2 of branches) {
+    const info2 = b2.manifests.get(path9);
+    if (!info2) continue;
+    const there = list3(info2);
+    if (there.state === "present" && there.lastRotated !== onBase.lastRotated)
+      return { branch: b2.branch, pullRequest: b2.pullRequest ?? null };
+  }
+  return null;
+}
 function listKey(config2, key, info2, now) {
   const source = describeSource(key.source);
   if (info2 && isProblem(info2))
-    return { key: key.name, source, state: "unreadable", lastRotated: null, nextDue: null };
+    return {
+      key: key.name,
+      source,
+      state: "unreadable",
+      lastRotated: null,
+      nextDue: null,
+      proposed: null
+    };
   const spec = key.source.kind === "shared" ? config2.shared.get(key.source.from) : void 0;
   const policy = key.source.kind === "shared" ? spec?.rotateEvery : key.rotateEvery;
   const present = info2?.dataKeys.includes(key.name) ?? false;
@@ -60087,7 +60441,8 @@ function listKey(config2, key, info2, now) {
     source,
     state,
     lastRotated: present ? st?.rotated ?? null : null,
-    nextDue: due ?? null
+    nextDue: due ?? null,
+    proposed: null
   };
 }
 function newShared(config2, name, environment) {
@@ -60098,6 +60453,7 @@ function newShared(config2, name, environment) {
     state: "missing",
     lastRotated: null,
     nextDue: null,
+    proposed: null,
     usedBy: []
   };
 }
@@ -60107,6 +60463,7 @@ function addUse(entry, listed) {
     entry.nextDue = listed.nextDue;
     entry.state = listed.state;
   } else if (!entry.lastRotated && listed.state === "needs input") entry.state = "needs input";
+  if (listed.proposed && !entry.proposed) entry.proposed = listed.proposed;
 }
 function formatList(result) {
   const day = (iso) => iso ? iso.slice(0, 10) : "-";
@@ -60120,7 +60477,7 @@ function formatList(result) {
         s.environment ?? "-",
         k2.key,
         k2.source,
-        k2.state,
+        k2.proposed ? `${k2.state}, proposed ${k2.proposed.pullRequest !== null ? `in #${k2.proposed.pullRequest}` : `on branch ${k2.proposed.branch}`}` : k2.state,
         day(k2.lastRotated),
         day(k2.nextDue)
       ]);
@@ -60352,8 +60709,12 @@ function addRotate(program2, run2, ports) {
     )
   );
 }
-function addCheck(program2, run2, io) {
-  repoFlags(program2.command("check")).description("report pending work without any private key; exit 3 when work is pending").action((f) => run2(() => check2(repoOptions(f), io)));
+function addCheck(program2, run2, io, ports) {
+  repoFlags(program2.command("check")).description(
+    "report pending work without any private key; exit 3 when work is to do beyond what is proposed"
+  ).action(
+    (f) => run2(() => check2({ ...repoOptions(f), remote: f.remote }, io, ports()))
+  );
 }
 function addSet(program2, run2, ports) {
   repoFlags(program2.command("set")).description(
@@ -60362,10 +60723,12 @@ function addSet(program2, run2, ports) {
     (secret, key, f) => run2(() => set2({ ...jobOptions(f), secret, key, shared: f.shared, env: f.env }, ports()))
   );
 }
-function addList(program2, run2, io) {
+function addList(program2, run2, io, ports) {
   repoFlags(program2.command("list")).description(
     "secrets, keys, sources, last rotation, next due, and where each shared value is used"
-  ).action((f) => run2(() => list2(repoOptions(f), io)));
+  ).action(
+    (f) => run2(() => list2({ ...repoOptions(f), remote: f.remote }, io, ports()))
+  );
 }
 function addInit(program2, { run: run2, io, actionRelease }) {
   program2.command("init").description("write a starter config/secrets.yaml, a .sops.yaml (with --age) and the workflows").option("--repo <dir>", "the GitOps repository", ".").option(
@@ -60396,9 +60759,9 @@ function buildProgram({ run: run2, ports, io, actionRelease }) {
   ).showHelpAfterError("(run with --help for usage)").exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
   addSync(program2, run2, ports);
   addRotate(program2, run2, ports);
-  addCheck(program2, run2, io);
+  addCheck(program2, run2, io, ports);
   addSet(program2, run2, ports);
-  addList(program2, run2, io);
+  addList(program2, run2, io, ports);
   addInit(program2, { run: run2, ports, io, actionRelease });
   return program2;
 }
@@ -60481,7 +60844,7 @@ function mask(secret) {
 // src/ports/git.ts
 var import_node_fs8 = require("node:fs");
 var import_promises8 = require("node:fs/promises");
-var import_node_path11 = require("node:path");
+var import_node_path12 = require("node:path");
 
 // src/ports/git-remote.ts
 async function remoteRunner(git, remote, auth2) {
@@ -60591,7 +60954,7 @@ function o(n2) {
 var import_debug = __toESM(require_src(), 1);
 var import_child_process = require("child_process");
 var import_promise_deferred = __toESM(require_dist3(), 1);
-var import_node_path8 = require("node:path");
+var import_node_path9 = require("node:path");
 
 // node_modules/@simple-git/argv-parser/dist/index.mjs
 function* U(e, t2) {
@@ -64382,7 +64745,7 @@ var init_branch = __esm({
 });
 function toPath(input2) {
   const path9 = input2.trim().replace(/^["']|["']$/g, "");
-  return path9 && (0, import_node_path8.normalize)(path9);
+  return path9 && (0, import_node_path9.normalize)(path9);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -65777,13 +66140,13 @@ async function blockers(git, commit, paths) {
 // src/ports/git-worktree.ts
 var import_node_fs7 = require("node:fs");
 var import_promises7 = require("node:fs/promises");
-var import_node_path10 = require("node:path");
+var import_node_path11 = require("node:path");
 
 // src/ports/run-dirs.ts
 var import_node_fs6 = require("node:fs");
 var import_promises6 = require("node:fs/promises");
 var import_node_os2 = require("node:os");
-var import_node_path9 = require("node:path");
+var import_node_path10 = require("node:path");
 var NAME_RE = /^gitops-secrets-(wt|sops|dead)-(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
 var LEGACY_RE = /^gitops-secrets-wt-(\d+)-/;
 var LEGACY_OWNER_FILE = "owner";
@@ -65794,12 +66157,12 @@ function me() {
 }
 function makeRunDir(kind) {
   const { start, host } = me();
-  return (0, import_promises6.mkdtemp)((0, import_node_path9.join)((0, import_node_os2.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
+  return (0, import_promises6.mkdtemp)((0, import_node_path10.join)((0, import_node_os2.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
 }
 async function removeRunDir(path9) {
-  const dead = (0, import_node_path9.join)(
-    (0, import_node_path9.dirname)(path9),
-    (0, import_node_path9.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
+  const dead = (0, import_node_path10.join)(
+    (0, import_node_path10.dirname)(path9),
+    (0, import_node_path10.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
   );
   let target = dead;
   try {
@@ -65821,13 +66184,13 @@ async function sweepRunDirs() {
   }
   for (const name of names2) {
     if (!name.startsWith("gitops-secrets-") || !ownerGone(tmp, name)) continue;
-    await (0, import_promises6.rm)((0, import_node_path9.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
+    await (0, import_promises6.rm)((0, import_node_path10.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
   }
 }
 function ownerGone(tmp, name) {
   const m = NAME_RE.exec(name);
   if (m) {
-    if (m[4] !== me().host || !ours((0, import_node_path9.join)(tmp, name))) return false;
+    if (m[4] !== me().host || !ours((0, import_node_path10.join)(tmp, name))) return false;
     const pid2 = Number(m[2]);
     if (!isAlive(pid2)) return true;
     if (m[3] === "0") return false;
@@ -65837,9 +66200,9 @@ function ownerGone(tmp, name) {
   const legacy = LEGACY_RE.exec(name);
   if (!legacy) return false;
   const pid = Number(legacy[1]);
-  if (isAlive(pid) || !ours((0, import_node_path9.join)(tmp, name))) return false;
+  if (isAlive(pid) || !ours((0, import_node_path10.join)(tmp, name))) return false;
   try {
-    const owner = (0, import_node_fs6.readFileSync)((0, import_node_path9.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
+    const owner = (0, import_node_fs6.readFileSync)((0, import_node_path10.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
     return owner === `gitops-secrets run ${pid} on ${(0, import_node_os2.hostname)()}
 `;
   } catch {
@@ -65885,9 +66248,9 @@ function hostTag(host) {
 // src/ports/git-worktree.ts
 async function addWorktree(repo, gitDir, commit) {
   const tmp = await makeRunDir("wt");
-  const dir = (0, import_node_path10.join)(tmp, "tree");
+  const dir = (0, import_node_path11.join)(tmp, "tree");
   (0, import_node_fs7.mkdirSync)(dir);
-  const index = (0, import_node_path10.join)(tmp, "index");
+  const index = (0, import_node_path11.join)(tmp, "index");
   const git = repo.with({ GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index }, dir);
   return new TempWorktree({ tmp, dir, index, commit, git, identity: commitIdentity(repo) });
 }
@@ -65932,7 +66295,7 @@ var TempWorktree = class {
     for (const batch of batches(all))
       await this.git.run(["update-index", "--add", "--remove", "--verbose", "--", ...batch]);
     const tree = (await this.git.run(["write-tree"])).trim();
-    const file2 = (0, import_node_path10.join)(this.tmp, "message");
+    const file2 = (0, import_node_path11.join)(this.tmp, "message");
     await (0, import_promises7.writeFile)(file2, cleanMessage(message));
     const identity3 = await this.identity;
     const args = ["commit-tree", "--no-gpg-sign", "-p", this.commitSha, "-F", file2, tree];
@@ -65995,7 +66358,7 @@ async function openRepo(dir, env = process.env, auth2) {
     );
   }
   const [top = "", common2 = ".git"] = out.trim().split("\n");
-  return new Repo(git.with({}, top), (0, import_node_path11.resolve)(dir, common2), auth2);
+  return new Repo(git.with({}, top), (0, import_node_path12.resolve)(dir, common2), auth2);
 }
 var Repo = class {
   constructor(git, gitDir, auth2) {
@@ -66090,8 +66453,8 @@ var Repo = class {
   }
   async updateBranch(branch, sha) {
     const { gitDir } = this;
-    const heads = (0, import_node_fs8.existsSync)((0, import_node_path11.join)(gitDir, "worktrees")) || (0, import_node_fs8.existsSync)((0, import_node_path11.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
-      (0, import_node_fs8.readFileSync)((0, import_node_path11.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
+    const heads = (0, import_node_fs8.existsSync)((0, import_node_path12.join)(gitDir, "worktrees")) || (0, import_node_fs8.existsSync)((0, import_node_path12.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
+      (0, import_node_fs8.readFileSync)((0, import_node_path12.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
     ];
     if (heads.includes(`branch refs/heads/${branch}`)) return false;
     await this.git.run(["update-ref", `refs/heads/${branch}`, sha]);
@@ -66099,12 +66462,12 @@ var Repo = class {
   }
   async pruneStale() {
     await sweepRunDirs();
-    if (!(0, import_node_fs8.existsSync)((0, import_node_path11.join)(this.gitDir, "worktrees"))) return;
+    if (!(0, import_node_fs8.existsSync)((0, import_node_path12.join)(this.gitDir, "worktrees"))) return;
     const out = await this.git.attempt(["worktree", "list", "--porcelain"]) ?? "";
     for (const line of out.split("\n")) {
       if (!line.startsWith("worktree ")) continue;
       const path9 = line.slice("worktree ".length);
-      const m = LEGACY_WORKTREE_RE.exec((0, import_node_path11.basename)(path9));
+      const m = LEGACY_WORKTREE_RE.exec((0, import_node_path12.basename)(path9));
       if (!m || isAlive(Number(m[1]))) continue;
       await this.git.attempt(["worktree", "remove", "--force", path9]);
       await (0, import_promises8.rm)(path9, { recursive: true, force: true }).catch(() => void 0);
@@ -67520,8 +67883,8 @@ function withCustomRequest(customRequest) {
 
 // node_modules/@octokit/auth-token/dist-bundle/index.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
-var sep4 = "\\.";
-var jwtRE = new RegExp(`^${b64url}${sep4}${b64url}${sep4}${b64url}$`);
+var sep5 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep5}${b64url}${sep5}${b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 async function auth(token) {
   const isApp = isJWT(token);
@@ -70686,7 +71049,7 @@ function toPr(d) {
 // src/ports/sops.ts
 var import_promises20 = require("node:fs/promises");
 var import_node_os6 = require("node:os");
-var import_node_path17 = require("node:path");
+var import_node_path18 = require("node:path");
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject4(value) {
@@ -70745,17 +71108,17 @@ var stringToUint8Array = (string4) => textEncoder.encode(string4);
 var textDecoder = new TextDecoder();
 var uint8ArrayToString = (uint8Array) => textDecoder.decode(uint8Array);
 var joinToString = (uint8ArraysOrStrings, encoding) => {
-  const strings = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
-  return strings.join("");
+  const strings2 = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
+  return strings2.join("");
 };
 var uint8ArraysToStrings = (uint8ArraysOrStrings, encoding) => {
   if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
     return uint8ArraysOrStrings;
   }
   const decoder2 = new import_node_string_decoder.StringDecoder(encoding);
-  const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder2.write(uint8Array));
+  const strings2 = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder2.write(uint8Array));
   const finalString = decoder2.end();
-  return finalString === "" ? strings : [...strings, finalString];
+  return finalString === "" ? strings2 : [...strings2, finalString];
 };
 var joinToUint8Array = (uint8ArraysOrStrings) => {
   if (uint8ArraysOrStrings.length === 1 && isUint8Array(uint8ArraysOrStrings[0])) {
@@ -71552,13 +71915,13 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
 };
 
 // node_modules/execa/lib/arguments/options.js
-var import_node_path16 = __toESM(require("node:path"), 1);
+var import_node_path17 = __toESM(require("node:path"), 1);
 var import_node_process8 = __toESM(require("node:process"), 1);
 var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 
 // node_modules/npm-run-path/index.js
 var import_node_process5 = __toESM(require("node:process"), 1);
-var import_node_path13 = __toESM(require("node:path"), 1);
+var import_node_path14 = __toESM(require("node:path"), 1);
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey2(options = {}) {
@@ -71575,7 +71938,7 @@ function pathKey2(options = {}) {
 // node_modules/unicorn-magic/node.js
 var import_node_util4 = require("node:util");
 var import_node_child_process2 = require("node:child_process");
-var import_node_path12 = __toESM(require("node:path"), 1);
+var import_node_path13 = __toESM(require("node:path"), 1);
 var import_node_url2 = require("node:url");
 var execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
 function toPath2(urlOrPath) {
@@ -71584,12 +71947,12 @@ function toPath2(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = import_node_path12.default.resolve(toPath2(startPath));
+      let currentPath = import_node_path13.default.resolve(toPath2(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = import_node_path12.default.resolve(currentPath, "..");
+        currentPath = import_node_path13.default.resolve(currentPath, "..");
       }
     }
   };
@@ -71604,27 +71967,27 @@ var npmRunPath = ({
   execPath: execPath2 = import_node_process5.default.execPath,
   addExecPath = true
 } = {}) => {
-  const cwdPath = import_node_path13.default.resolve(toPath2(cwd));
+  const cwdPath = import_node_path14.default.resolve(toPath2(cwd));
   const result = [];
-  const pathParts = pathOption.split(import_node_path13.default.delimiter);
+  const pathParts = pathOption.split(import_node_path14.default.delimiter);
   if (preferLocal) {
     applyPreferLocal(result, pathParts, cwdPath);
   }
   if (addExecPath) {
     applyExecPath(result, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === import_node_path13.default.delimiter ? `${result.join(import_node_path13.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path13.default.delimiter);
+  return pathOption === "" || pathOption === import_node_path14.default.delimiter ? `${result.join(import_node_path14.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path14.default.delimiter);
 };
 var applyPreferLocal = (result, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
-    const pathPart = import_node_path13.default.join(directory, "node_modules/.bin");
+    const pathPart = import_node_path14.default.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
       result.push(pathPart);
     }
   }
 };
 var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
-  const pathPart = import_node_path13.default.resolve(cwdPath, toPath2(execPath2), "..");
+  const pathPart = import_node_path14.default.resolve(cwdPath, toPath2(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
     result.push(pathPart);
   }
@@ -72779,7 +73142,7 @@ var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
 
 // node_modules/execa/lib/methods/node.js
 var import_node_process6 = require("node:process");
-var import_node_path14 = __toESM(require("node:path"), 1);
+var import_node_path15 = __toESM(require("node:path"), 1);
 var mapNode = ({ options }) => {
   if (options.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
@@ -72798,7 +73161,7 @@ var handleNodeOption = (file2, commandArguments, {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
   }
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-  const resolvedNodePath = import_node_path14.default.resolve(cwd, normalizedNodePath);
+  const resolvedNodePath = import_node_path15.default.resolve(cwd, normalizedNodePath);
   const newOptions = {
     ...options,
     nodePath: resolvedNodePath,
@@ -72808,7 +73171,7 @@ var handleNodeOption = (file2, commandArguments, {
   if (!shouldHandleNode) {
     return [file2, commandArguments, newOptions];
   }
-  if (import_node_path14.default.basename(file2, ".exe") === "node") {
+  if (import_node_path15.default.basename(file2, ".exe") === "node") {
     throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
   }
   return [
@@ -72898,11 +73261,11 @@ var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encodin
 
 // node_modules/execa/lib/arguments/cwd.js
 var import_node_fs9 = require("node:fs");
-var import_node_path15 = __toESM(require("node:path"), 1);
+var import_node_path16 = __toESM(require("node:path"), 1);
 var import_node_process7 = __toESM(require("node:process"), 1);
 var normalizeCwd = (cwd = getDefaultCwd()) => {
   const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-  return import_node_path15.default.resolve(cwdString);
+  return import_node_path16.default.resolve(cwdString);
 };
 var getDefaultCwd = () => {
   try {
@@ -72949,7 +73312,7 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
   options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-  if (import_node_process8.default.platform === "win32" && import_node_path16.default.basename(file2, ".exe") === "cmd") {
+  if (import_node_process8.default.platform === "win32" && import_node_path17.default.basename(file2, ".exe") === "cmd") {
     commandArguments.unshift("/q");
   }
   return { file: file2, commandArguments, options };
@@ -77742,7 +78105,7 @@ async function execSops(bin, args, call) {
 async function withRuleFile(settings, use) {
   const dir = await makeRunDir("sops");
   try {
-    const config2 = (0, import_node_path17.join)(dir, "sops.yaml");
+    const config2 = (0, import_node_path18.join)(dir, "sops.yaml");
     await (0, import_promises20.writeFile)(config2, JSON.stringify({ creation_rules: [creationRule(settings)] }));
     await use(config2);
   } finally {
@@ -77824,7 +78187,7 @@ function sopsKeyOf(env) {
 }
 
 // src/action/report.ts
-var import_node_path18 = require("node:path");
+var import_node_path19 = require("node:path");
 async function reportJob(command, doc) {
   const pr = doc.pullRequest;
   const operation = pr && pr.action !== "unchanged" ? pr.action : "none";
@@ -77873,7 +78236,7 @@ function reportError(e, repo) {
     for (const p2 of e.problems) {
       error(`${p2.path ? `${p2.path}: ` : ""}${p2.message}`, {
         title: "gitops-secrets config",
-        file: (0, import_node_path18.relative)(workspace, (0, import_node_path18.resolve)(repo, p2.file)),
+        file: (0, import_node_path19.relative)(workspace, (0, import_node_path19.resolve)(repo, p2.file)),
         startLine: p2.line,
         startColumn: p2.column
       });
@@ -77893,10 +78256,10 @@ function escapeHtml(text) {
 }
 
 // src/action/sops-setup.ts
-var import_node_crypto2 = require("node:crypto");
+var import_node_crypto3 = require("node:crypto");
 var import_node_fs14 = require("node:fs");
 var import_promises21 = require("node:fs/promises");
-var import_node_path19 = require("node:path");
+var import_node_path20 = require("node:path");
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 var crypto2 = __toESM(require("crypto"), 1);
@@ -78241,7 +78604,7 @@ async function setupSops(wanted, env) {
   }
   const exe = process.platform === "win32" ? "sops.exe" : "sops";
   const cached2 = find("sops", asset.version, asset.arch);
-  const bin = cached2 ? (0, import_node_path19.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
+  const bin = cached2 ? (0, import_node_path20.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
   const version2 = await sopsVersion(bin, env);
   if (!version2) throw new ExternalError("sops", `${bin} does not run (sops --version failed)`);
   return { bin, version: version2, from: cached2 ? "the tool cache" : "a verified download" };
@@ -78274,10 +78637,10 @@ async function download(asset, given, exe) {
   await (0, import_promises21.chmod)(file2, 493);
   const dir = await cacheFile(file2, exe, "sops", asset.version, asset.arch);
   await (0, import_promises21.rm)(file2, { force: true });
-  return (0, import_node_path19.join)(dir, exe);
+  return (0, import_node_path20.join)(dir, exe);
 }
 async function sha256(file2) {
-  const hash2 = (0, import_node_crypto2.createHash)("sha256");
+  const hash2 = (0, import_node_crypto3.createHash)("sha256");
   for await (const chunk of (0, import_node_fs14.createReadStream)(file2)) hash2.update(chunk);
   return hash2.digest("hex");
 }
@@ -78309,7 +78672,7 @@ async function runSteps() {
   info(
     `sops ${sops.version} from ${sops.from} (${sops.bin}), ready ${Math.round(process.uptime() * 1e3)} ms after the Action started`
   );
-  const repo = (0, import_node_path20.resolve)(inputs.workingDirectory);
+  const repo = (0, import_node_path21.resolve)(inputs.workingDirectory);
   const json2 = [];
   const io = { out: (line) => json2.push(line), err: (line) => info(line) };
   const ports = actionPorts({
