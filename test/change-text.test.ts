@@ -8,24 +8,14 @@ import test from 'ava';
 import type { JobResult } from '../src/apply/run-job.js';
 import { jobJson } from '../src/commands/common.js';
 import { setInPlan } from '../src/commands/set.js';
-import { parseConfig } from '../src/config/parse.js';
-import type { Config } from '../src/config/types.js';
 import { formatJob } from '../src/format.js';
 import { emptyState, type ManifestInfo } from '../src/model/manifest.js';
 import { type Plan, type PlanInput, plan } from '../src/plan/plan.js';
 import { pullRequestBody } from '../src/plan/pr-body.js';
 import { changeRows, commitMessage, commitSubject, restartHints } from '../src/plan/summary.js';
+import { config, managedManifest, NEW, OLD, T0 } from './helpers/plan-fixtures.js';
 
-const NEW = 'age17qedulsl98xzye6ugztw20ae8dmw67ywzx5vcd7xkmv4gyy7zcqqe863nf';
-const OLD = 'age173k90tk8j8qnyrjrpz7q9sqkl43s0en3e9asl83clkzm03345f2q7pma59';
-const T0 = '2026-01-01T00:00:00Z';
 const NOW = new Date('2026-06-01T00:00:00Z');
-
-function config(text: string): Config {
-  const r = parseConfig(text, 'config/secrets.yaml');
-  if (!r.config) throw new Error(JSON.stringify(r.problems));
-  return r.config;
-}
 
 const CONFIG = config(`version: 1
 sops: { age: [${NEW}] }
@@ -44,20 +34,9 @@ secrets:
 
 /** A manifest as the tool leaves it, read back without decrypting. */
 function manifest(id: string, keys: string[], recipient = NEW): [string, ManifestInfo] {
-  const [namespace, name] = id.split('/') as [string, string];
-  const path = `secrets/${namespace}/${name}.yaml`;
   const state = emptyState();
   for (const k of keys) state.keys[k] = { generated: T0, rotated: T0 };
-  const info = {
-    path,
-    name,
-    namespace,
-    dataKeys: keys,
-    state,
-    recipients: [`age:${recipient}`],
-    managed: true,
-  };
-  return [path, info];
+  return managedManifest(id, keys, recipient, state);
 }
 
 const BRIDGE_KEYS = ['session_secret', 'database_encrypt_secret'];

@@ -1,0 +1,36 @@
+/** Fixtures shared by the tests that build plans from small configs and manifests, no process, no disk. */
+import { parseConfig } from '../../src/config/parse.js';
+import type { Config } from '../../src/config/types.js';
+import type { ManifestInfo, ManifestState } from '../../src/model/manifest.js';
+
+export const NEW = 'age17qedulsl98xzye6ugztw20ae8dmw67ywzx5vcd7xkmv4gyy7zcqqe863nf';
+export const OLD = 'age173k90tk8j8qnyrjrpz7q9sqkl43s0en3e9asl83clkzm03345f2q7pma59';
+export const T0 = '2026-01-01T00:00:00Z';
+
+/** A config parsed from its text; a problem fails the test. */
+export function config(text: string): Config {
+  const r = parseConfig(text, 'config/secrets.yaml');
+  if (!r.config) throw new Error(JSON.stringify(r.problems));
+  return r.config;
+}
+
+/** A manifest as the tool leaves it, read back without decrypting, with the given state. */
+export function managedManifest(
+  id: string,
+  keys: string[],
+  recipient: string,
+  state: ManifestState,
+): [string, ManifestInfo] {
+  const [namespace, name] = id.split('/') as [string, string];
+  const path = `secrets/${namespace}/${name}.yaml`;
+  const info = {
+    path,
+    name,
+    namespace,
+    dataKeys: keys,
+    state,
+    recipients: [`age:${recipient}`],
+    managed: true,
+  };
+  return [path, info];
+}
