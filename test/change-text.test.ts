@@ -13,24 +13,13 @@ import { emptyState, type ManifestInfo } from '../src/model/manifest.js';
 import { type Plan, type PlanInput, plan } from '../src/plan/plan.js';
 import { pullRequestBody } from '../src/plan/pr-body.js';
 import { changeRows, commitMessage, commitSubject, restartHints } from '../src/plan/summary.js';
-import { config, managedManifest, NEW, OLD, T0 } from './helpers/plan-fixtures.js';
+import { config, keptnSecrets, managedManifest, NEW, OLD, T0 } from './helpers/plan-fixtures.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 
 const CONFIG = config(`version: 1
 sops: { age: [${NEW}] }
-secrets:
-  - name: bridge-oauth
-    namespace: keptn
-    restart: kubectl delete pods -n keptn --selector=app.kubernetes.io/name=bridge
-    keys:
-      session_secret: { length: 45, rotateEvery: 90d }
-      database_encrypt_secret: { length: 32 }
-  - name: analytics
-    namespace: renku
-    keys:
-      API_TOKEN: { provided: true, description: Token for the analytics API }
-`);
+${keptnSecrets()}`);
 
 /** A manifest as the tool leaves it, read back without decrypting. */
 function manifest(id: string, keys: string[], recipient = NEW): [string, ManifestInfo] {

@@ -1,28 +1,10 @@
 import test from 'ava';
-import { parseConfig } from '../src/config/parse.js';
-import type { Config } from '../src/config/types.js';
 import { MAX_BODY, pullRequestBody } from '../src/plan/pr-body.js';
 import { type ChangeRow, commitSubject } from '../src/plan/summary.js';
-
-function config(text: string): Config {
-  const r = parseConfig(text, 'config/secrets.yaml');
-  if (!r.config) throw new Error(JSON.stringify(r.problems));
-  return r.config;
-}
+import { config, keptnSecrets } from './helpers/plan-fixtures.js';
 
 const keptn = config(`version: 1
-secrets:
-  - name: bridge-oauth
-    namespace: keptn
-    restart: kubectl delete pods -n keptn --selector=app.kubernetes.io/name=bridge
-    keys:
-      session_secret: { length: 45, rotateEvery: 90d }
-      database_encrypt_secret: { length: 32 }
-  - name: analytics
-    namespace: renku
-    keys:
-      API_TOKEN: { provided: true, description: "Token for the analytics API | vendor" }
-`);
+${keptnSecrets('"Token for the analytics API | vendor"')}`);
 
 const rows: ChangeRow[] = [
   {

@@ -14,6 +14,22 @@ export function config(text: string): Config {
   return r.config;
 }
 
+/** The keptn bridge-oauth and renku analytics secrets, the API token described as given. */
+export function keptnSecrets(apiTokenDescription = 'Token for the analytics API'): string {
+  return `secrets:
+  - name: bridge-oauth
+    namespace: keptn
+    restart: kubectl delete pods -n keptn --selector=app.kubernetes.io/name=bridge
+    keys:
+      session_secret: { length: 45, rotateEvery: 90d }
+      database_encrypt_secret: { length: 32 }
+  - name: analytics
+    namespace: renku
+    keys:
+      API_TOKEN: { provided: true, description: ${apiTokenDescription} }
+`;
+}
+
 /** A manifest as the tool leaves it, read back without decrypting, with the given state. */
 export function managedManifest(
   id: string,
