@@ -63,6 +63,16 @@ function outputs(p: Plan) {
 const sync = (existing: PlanInput['existing'], prune = false) =>
   plan({ config: CONFIG, job: 'sync', existing, now: NOW, prune });
 
+/** A rotate run over keptn/bridge-oauth with both keys in place, by policy or as selected. */
+const rotateBridge = (rotate?: PlanInput['rotate']) =>
+  plan({
+    config: CONFIG,
+    job: 'rotate',
+    existing: repo(manifest('keptn/bridge-oauth', BRIDGE_KEYS)),
+    now: NOW,
+    ...(rotate ? { rotate } : {}),
+  });
+
 test('generated: a missing key is generated', (t) => {
   const o = outputs(sync(repo(manifest('keptn/bridge-oauth', ['session_secret']))));
   t.snapshot(o);
@@ -75,12 +85,7 @@ test('generated: a missing key is generated', (t) => {
 });
 
 test('rotated: a key due by its policy is rotated, not "forced"', (t) => {
-  const p = plan({
-    config: CONFIG,
-    job: 'rotate',
-    existing: repo(manifest('keptn/bridge-oauth', BRIDGE_KEYS)),
-    now: NOW,
-  });
+  const p = rotateBridge();
   const o = outputs(p);
   t.snapshot(o);
   t.is(o.title, 'chore(secrets): rotate 1 key in keptn/bridge-oauth');
@@ -89,13 +94,7 @@ test('rotated: a key due by its policy is rotated, not "forced"', (t) => {
 });
 
 test('rotated (forced): rotate --force says it was forced in every output', (t) => {
-  const p = plan({
-    config: CONFIG,
-    job: 'rotate',
-    existing: repo(manifest('keptn/bridge-oauth', BRIDGE_KEYS)),
-    now: NOW,
-    rotate: { secrets: ['keptn/bridge-oauth'], key: undefined, force: true },
-  });
+  const p = rotateBridge({ secrets: ['keptn/bridge-oauth'], key: undefined, force: true });
   const o = outputs(p);
   t.snapshot(o);
   t.is(o.title, 'chore(secrets): rotate 2 keys (forced) in keptn/bridge-oauth');
@@ -196,12 +195,7 @@ test('kinds together: the title counts each kind, the forced share of rotations 
 
 test('restart hints: terminal, --dry-run and --json name the command of every changed secret', (t) => {
   const command = 'kubectl delete pods -n keptn --selector=app.kubernetes.io/name=bridge';
-  const p = plan({
-    config: CONFIG,
-    job: 'rotate',
-    existing: repo(manifest('keptn/bridge-oauth', BRIDGE_KEYS)),
-    now: NOW,
-  });
+  const p = rotateBridge();
   const o = outputs(p);
   t.true(o.terminal.includes(`restart after merge:\n  keptn/bridge-oauth: ${command}`), o.terminal);
   t.true(o.dryRun.includes(`restart after merge:\n  keptn/bridge-oauth: ${command}`), o.dryRun);
