@@ -7,19 +7,8 @@ import {
   serverError,
   startGitHubServer,
 } from './helpers/github-server.js';
-import {
-  example,
-  findLeaks,
-  makeScenario,
-  type Scenario,
-  SENTINEL_TOKEN,
-} from './helpers/scenario.js';
-
-interface Ctx {
-  s: Scenario;
-  github: GitHubServer;
-  env: Record<string, string>;
-}
+import { type GitHubCtx, setupWithGitHub, teardownGitHub } from './helpers/github-setup.js';
+import { example, findLeaks, makeScenario, SENTINEL_TOKEN } from './helpers/scenario.js';
 
 const KEPTN_LABELED = async () =>
   (await example('keptn-bridge.yaml')).replace(
@@ -27,33 +16,15 @@ const KEPTN_LABELED = async () =>
     'labels: [secrets]\n  reviewers: [alice]\n  teamReviewers: [platform]',
   );
 
-async function setup(config?: string): Promise<Ctx> {
-  const s = await makeScenario();
-  await s.writeConfig(config ?? (await KEPTN_LABELED()));
-  await s.commitAndPush('config');
-  const github = await startGitHubServer({
-    tokens: [SENTINEL_TOKEN],
-    repos: [{ owner: 'acme', repo: 'infra' }],
-  });
-  const env = {
-    GITHUB_TOKEN: SENTINEL_TOKEN,
-    GITHUB_API_URL: github.url,
-    GITHUB_REPOSITORY: 'acme/infra',
-    GITOPS_SECRETS_RETRY_BASE_MS: '50',
-  };
-  return { s, github, env };
-}
-
-async function teardown(c: Ctx) {
-  await c.github.close();
-  await c.s.cleanup();
+async function setup(config?: string): Promise<GitHubCtx> {
+  return setupWithGitHub(config ?? (await KEPTN_LABELED()));
 }
 
 const writes = (g: GitHubServer) => g.requests.filter((r) => r.method !== 'GET');
 
 test('first sync opens one PR with labels, reviewers and a reviewer-ready body; the second changes nothing', async (t) => {
   const c = await setup();
-  t.teardown(() => teardown(c));
+  t.teardown(() => teardownGitHub(c));
   const outFile = join(c.s.dir, 'github-output.txt');
   await writeFile(outFile, '');
   const r = await c.s.run(['sync', '--json'], {
@@ -105,7 +76,7 @@ test('first sync opens one PR with labels, reviewers and a reviewer-ready body; 
 
 test('a config change updates the same PR and branch; it never opens a second one', async (t) => {
   const c = await setup();
-  t.teardown(() => teardown(c));
+  t.teardown(() => teardownGitHub(c));
   t.is((await c.s.run(['sync'], { env: c.env })).exitCode, 0);
   const head1 = await c.s.git(
     ['--git-dir', c.s.remote, 'rev-parse', 'gitops-secrets/sync'],
@@ -137,7 +108,7 @@ test('a config change updates the same PR and branch; it never opens a second on
 
 test('500s and a secondary rate limit are retried; the PR is created once', async (t) => {
   const c = await setup();
-  t.teardown(() => teardown(c));
+  t.teardown(() => teardownGitHub(c));
   c.github.failNext({
     method: 'GET',
     path: '/repos/{owner}/{repo}/pulls',
@@ -159,7 +130,7 @@ test('500s and a secondary rate limit are retried; the PR is created once', asyn
 
 test('422 "already exists" from a race is resolved by updating the PR that won', async (t) => {
   const c = await setup();
-  t.teardown(() => teardown(c));
+  t.teardown(() => teardownGitHub(c));
   c.github.addPull('acme', 'infra', {
     title: 'opened by a concurrent run',
     head: 'gitops-secrets/sync',
@@ -197,7 +168,7 @@ const failures = [
 for (const f of failures) {
   test(`${f.name}: exit 1 with a message naming the fix, and the token never shown`, async (t) => {
     const c = await setup();
-    t.teardown(() => teardown(c));
+    t.teardown(() => teardownGitHub(c));
     const r = await c.s.run(['sync'], {
       env: { ...c.env, GITHUB_TOKEN: f.token, GITHUB_REPOSITORY: f.repo },
     });
@@ -246,7 +217,7 @@ test('inside GitHub Actions without a token: the branch is pushed, then exit 1',
 
 test('commits pushed to the branch by someone else are never overwritten', async (t) => {
   const c = await setup();
-  t.teardown(() => teardown(c));
+  t.teardown(() => teardownGitHub(c));
   t.is((await c.s.run(['sync'], { env: c.env })).exitCode, 0);
   await c.s.git(['fetch', '--quiet', 'origin']);
   await c.s.git(['checkout', '--quiet', '-b', 'hand', 'origin/gitops-secrets/sync']);

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { type GitHubServer, startGitHubServer } from './helpers/github-server.js';
-import { makeScenario, type Scenario, SENTINEL_TOKEN } from './helpers/scenario.js';
+import type { GitHubServer } from './helpers/github-server.js';
+import { setupWithGitHub, teardownGitHub } from './helpers/github-setup.js';
 
 // Issue 20, point 9: a rerun with nothing new makes no write call to GitHub, and the PR body
 // keeps every reason it had (a shared value's reason never turns into "missing").
@@ -25,29 +25,6 @@ secrets:
       PARTNER: { provided: true, description: Token issued by the partner }
 `;
 
-interface Ctx {
-  s: Scenario;
-  github: GitHubServer;
-  env: Record<string, string>;
-}
-
-async function setup(): Promise<Ctx> {
-  const s = await makeScenario();
-  await s.writeConfig(CONFIG);
-  await s.commitAndPush('config');
-  const github = await startGitHubServer({
-    tokens: [SENTINEL_TOKEN],
-    repos: [{ owner: 'acme', repo: 'infra' }],
-  });
-  const env = {
-    GITHUB_TOKEN: SENTINEL_TOKEN,
-    GITHUB_API_URL: github.url,
-    GITHUB_REPOSITORY: 'acme/infra',
-    GITOPS_SECRETS_RETRY_BASE_MS: '50',
-  };
-  return { s, github, env };
-}
-
 const writes = (g: GitHubServer, from: number) =>
   g.requests.slice(from).filter((r) => r.method !== 'GET');
 
@@ -55,11 +32,8 @@ const writes = (g: GitHubServer, from: number) =>
 const tableRows = (body: string) => body.split('\n').filter((l) => /^\| `/.test(l));
 
 test('a second sync with nothing new writes nothing to GitHub; a third after a new key keeps every reason', async (t) => {
-  const c = await setup();
-  t.teardown(async () => {
-    await c.github.close();
-    await c.s.cleanup();
-  });
+  const c = await setupWithGitHub(CONFIG);
+  t.teardown(() => teardownGitHub(c));
   const first = await c.s.run(['sync', '--now', '2026-09-01T00:00:00Z'], { env: c.env });
   t.is(first.exitCode, 0, first.stderr);
   const opened = c.github.pulls('acme', 'infra')[0]!;
@@ -105,11 +79,8 @@ test('a second sync with nothing new writes nothing to GitHub; a third after a n
 });
 
 test('a rotate rerun keeps the forced rotation in the PR text', async (t) => {
-  const c = await setup();
-  t.teardown(async () => {
-    await c.github.close();
-    await c.s.cleanup();
-  });
+  const c = await setupWithGitHub(CONFIG);
+  t.teardown(() => teardownGitHub(c));
   const sync = await c.s.run(['sync', '--now', '2026-09-01T00:00:00Z']);
   t.is(sync.exitCode, 0, sync.stderr);
   await c.s.mergePullRequest('gitops-secrets/sync');
