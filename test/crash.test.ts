@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Step } from '../src/checkpoint.js';
 import { killGroupAt, type Moment, runDirs } from './helpers/group-kill.js';
+import { PR_CONFIG_HEAD } from './helpers/plan-fixtures.js';
 import {
   expectCleanState,
   expectNoLeaks,
@@ -21,12 +22,7 @@ import {
   waitForOrphans,
 } from './helpers/reliability.js';
 
-const CONFIG = `version: 1
-output: secrets/{namespace}/{name}.yaml
-pullRequest:
-  labels: [secrets]
-  reviewers: [alice]
-shared:
+const CONFIG = `${PR_CONFIG_HEAD}shared:
   db-password: { length: 40 }
 secrets:
   - name: bridge-oauth

@@ -1,16 +1,12 @@
 import test from 'ava';
 import type { GitHubServer } from './helpers/github-server.js';
 import { setupWithGitHub, teardownGitHub } from './helpers/github-setup.js';
+import { PR_CONFIG_HEAD } from './helpers/plan-fixtures.js';
 
 // Issue 20, point 9: a rerun with nothing new makes no write call to GitHub, and the PR body
 // keeps every reason it had (a shared value's reason never turns into "missing").
 
-const CONFIG = `version: 1
-output: secrets/{namespace}/{name}.yaml
-pullRequest:
-  labels: [secrets]
-  reviewers: [alice]
-shared:
+const CONFIG = `${PR_CONFIG_HEAD}shared:
   analytics-db-password: { length: 40 }
 secrets:
   - name: analytics

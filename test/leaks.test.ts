@@ -12,6 +12,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { scanObjects } from './helpers/object-scan.js';
+import { PR_CONFIG_HEAD } from './helpers/plan-fixtures.js';
 import {
   expectCleanState,
   expectNoLeaks,
@@ -25,12 +26,7 @@ import { findLeaks, makeScenario, ROOT } from './helpers/scenario.js';
 const T0 = '2026-01-01T00:00:00Z';
 const T31 = '2026-02-01T00:00:00Z';
 
-const CONFIG = `version: 1
-output: secrets/{namespace}/{name}.yaml
-pullRequest:
-  labels: [secrets]
-  reviewers: [alice]
-shared:
+const CONFIG = `${PR_CONFIG_HEAD}shared:
   db-password: { length: 40, rotateEvery: 30d, keepPrevious: true }
 secrets:
   - name: every-source

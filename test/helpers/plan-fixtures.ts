@@ -1,4 +1,4 @@
-/** Fixtures shared by the tests that build plans from small configs and manifests, no process, no disk. */
+/** Config text and fixtures shared by the tests that build plans or runs from small configs and manifests. */
 import { parseConfig } from '../../src/config/parse.js';
 import type { Config } from '../../src/config/types.js';
 import type { ManifestInfo, ManifestState } from '../../src/model/manifest.js';
@@ -6,6 +6,14 @@ import type { ManifestInfo, ManifestState } from '../../src/model/manifest.js';
 export const NEW = 'age17qedulsl98xzye6ugztw20ae8dmw67ywzx5vcd7xkmv4gyy7zcqqe863nf';
 export const OLD = 'age173k90tk8j8qnyrjrpz7q9sqkl43s0en3e9asl83clkzm03345f2q7pma59';
 export const T0 = '2026-01-01T00:00:00Z';
+
+/** The head of a config whose runs open a labelled PR with a reviewer; the rest follows it. */
+export const PR_CONFIG_HEAD = `version: 1
+output: secrets/{namespace}/{name}.yaml
+pullRequest:
+  labels: [secrets]
+  reviewers: [alice]
+`;
 
 /** A config parsed from its text; a problem fails the test. */
 export function config(text: string): Config {
