@@ -6,26 +6,22 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { startGitHubServer } from './helpers/github-server.js';
-import { makeScenario, SENTINEL_TOKEN } from './helpers/scenario.js';
+import { startGitHub } from './helpers/github-setup.js';
+import { makeScenario } from './helpers/scenario.js';
 
-async function github() {
-  const server = await startGitHubServer({
-    tokens: [SENTINEL_TOKEN],
-    repos: [{ owner: 'acme', repo: 'infra' }],
-  });
-  const env = {
-    GITHUB_TOKEN: SENTINEL_TOKEN,
-    GITHUB_API_URL: server.url,
-    GITHUB_REPOSITORY: 'acme/infra',
-    GITOPS_SECRETS_RETRY_BASE_MS: '50',
-  };
-  return { server, env };
-}
+/** A config with one generated key, TOKEN, in default/app. */
+const APP_CONFIG = `version: 1
+output: secrets/{namespace}/{name}.yaml
+secrets:
+  - name: app
+    namespace: default
+    keys:
+      TOKEN: {}
+`;
 
 test('init, edit, sync: one PR carries config, .sops.yaml and manifests; a set value is proposed', async (t) => {
   const s = await makeScenario({ sopsYaml: false });
-  const { server, env } = await github();
+  const { server, env } = await startGitHub();
   t.teardown(async () => {
     await server.close();
     await s.cleanup();
@@ -96,14 +92,7 @@ test('init, edit, sync: one PR carries config, .sops.yaml and manifests; a set v
 test('a working copy behind the base in the config: which file, pull first, exit 2, nothing written', async (t) => {
   const s = await makeScenario();
   t.teardown(() => s.cleanup());
-  const config = `version: 1
-output: secrets/{namespace}/{name}.yaml
-secrets:
-  - name: app
-    namespace: default
-    keys:
-      TOKEN: {}
-`;
+  const config = APP_CONFIG;
   await s.writeConfig(config);
   await s.commitAndPush('config');
   const other = join(s.dir, 'other');
@@ -126,15 +115,9 @@ secrets:
 test('a slot set on the job branch is proposed, not to do: check exit 0, list says where', async (t) => {
   const s = await makeScenario();
   t.teardown(() => s.cleanup());
-  await s.writeConfig(`version: 1
-output: secrets/{namespace}/{name}.yaml
-secrets:
-  - name: app
-    namespace: default
-    keys:
-      TOKEN: {}
-      API_KEY: { provided: true, description: from the vendor }
-`);
+  await s.writeConfig(
+    `${APP_CONFIG}      API_KEY: { provided: true, description: from the vendor }\n`,
+  );
   await s.commitAndPush('config');
   t.is((await s.run(['sync'])).exitCode, 0);
   await s.mergePullRequest();
