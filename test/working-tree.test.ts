@@ -54,6 +54,16 @@ async function repo(t: { teardown(fn: () => Promise<void>): void }, files: Recor
   return root;
 }
 
+/** The row `list --json` gives the one key, pass, of a declared secret. */
+const passKey = (state: string, lastRotated: string | null) => ({
+  key: 'pass',
+  source: 'generated: 20 alphanumeric characters',
+  state,
+  lastRotated,
+  nextDue: null,
+  proposed: null,
+});
+
 const cli = (root: string, args: string[]) =>
   execa(process.execPath, [CLI, ...args, '--repo', root, '--now', '2026-12-01T00:00:00Z'], {
     reject: false,
@@ -83,54 +93,12 @@ test('check and list read each manifest at an output path; symlinks and broken f
     ).secrets.map((s) => [s.id, s.keys[0]]),
   );
   t.deepEqual(states, {
-    'ns0/s0': {
-      key: 'pass',
-      source: 'generated: 20 alphanumeric characters',
-      state: 'present',
-      lastRotated: ROTATED,
-      nextDue: null,
-      proposed: null,
-    },
-    'ns0/s1': {
-      key: 'pass',
-      source: 'generated: 20 alphanumeric characters',
-      state: 'present',
-      lastRotated: ROTATED,
-      nextDue: null,
-      proposed: null,
-    },
-    'ns0/link': {
-      key: 'pass',
-      source: 'generated: 20 alphanumeric characters',
-      state: 'unreadable',
-      lastRotated: null,
-      nextDue: null,
-      proposed: null,
-    },
-    'ns1/s0': {
-      key: 'pass',
-      source: 'generated: 20 alphanumeric characters',
-      state: 'present',
-      lastRotated: ROTATED,
-      nextDue: null,
-      proposed: null,
-    },
-    'ns1/broken': {
-      key: 'pass',
-      source: 'generated: 20 alphanumeric characters',
-      state: 'unreadable',
-      lastRotated: null,
-      nextDue: null,
-      proposed: null,
-    },
-    'ns2/absent': {
-      key: 'pass',
-      source: 'generated: 20 alphanumeric characters',
-      state: 'missing',
-      lastRotated: null,
-      nextDue: null,
-      proposed: null,
-    },
+    'ns0/s0': passKey('present', ROTATED),
+    'ns0/s1': passKey('present', ROTATED),
+    'ns0/link': passKey('unreadable', null),
+    'ns1/s0': passKey('present', ROTATED),
+    'ns1/broken': passKey('unreadable', null),
+    'ns2/absent': passKey('missing', null),
   });
 
   const checked = await cli(root, ['check', '--json']);
