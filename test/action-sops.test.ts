@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { runAction } from './helpers/action.js';
 import { example, makeScenario, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
@@ -40,11 +40,19 @@ async function pathWithoutSops(): Promise<string> {
   return [dirname(git), '/usr/bin', '/bin'].join(':');
 }
 
-async function scenario(): Promise<Scenario> {
+/** A scenario with the keptn config pushed, and a release server; both go when the test ends. */
+async function setup(
+  t: ExecutionContext,
+): Promise<{ s: Scenario; release: Awaited<ReturnType<typeof releaseServer>> }> {
   const s = await makeScenario();
   await s.writeConfig(await example('keptn-bridge.yaml'));
   await s.commitAndPush('config');
-  return s;
+  const release = await releaseServer();
+  t.teardown(async () => {
+    release.server.close();
+    await s.cleanup();
+  });
+  return { s, release };
 }
 
 const sha256 = async (file: string) =>
@@ -53,12 +61,7 @@ const sha256 = async (file: string) =>
     .digest('hex');
 
 test('no sops on PATH: the release binary is downloaded, its checksum checked, cached; the next run finds it in the tool cache', async (t) => {
-  const s = await scenario();
-  const release = await releaseServer();
-  t.teardown(async () => {
-    release.server.close();
-    await s.cleanup();
-  });
+  const { s, release } = await setup(t);
   const PATH = await pathWithoutSops();
   t.is((await execa('sh', ['-c', 'command -v sops'], { env: { PATH }, reject: false })).stdout, '');
   const inputs = {
@@ -85,12 +88,7 @@ test('no sops on PATH: the release binary is downloaded, its checksum checked, c
 });
 
 test('a wrong checksum is refused: the download is deleted, nothing is cached, nothing runs', async (t) => {
-  const s = await scenario();
-  const release = await releaseServer();
-  t.teardown(async () => {
-    release.server.close();
-    await s.cleanup();
-  });
+  const { s, release } = await setup(t);
   const PATH = await pathWithoutSops();
   const r = await runAction(
     s,
@@ -116,12 +114,7 @@ test('a wrong checksum is refused: the download is deleted, nothing is cached, n
 
 test('the pinned checksum of the official v3.13.2 binary is the default: any other file is refused', async (t) => {
   // .tools/bin/sops is sops 3.13.2 built with `go install`, not the official release binary.
-  const s = await scenario();
-  const release = await releaseServer();
-  t.teardown(async () => {
-    release.server.close();
-    await s.cleanup();
-  });
+  const { s, release } = await setup(t);
   const r = await runAction(
     s,
     { command: 'check', 'sops-mirror': release.url },
@@ -133,12 +126,7 @@ test('the pinned checksum of the official v3.13.2 binary is the default: any oth
 });
 
 test('another sops version needs sops-sha256, nothing is downloaded without one; a download that fails says which URL', async (t) => {
-  const s = await scenario();
-  const release = await releaseServer();
-  t.teardown(async () => {
-    release.server.close();
-    await s.cleanup();
-  });
+  const { s, release } = await setup(t);
   const r = await runAction(
     s,
     { command: 'check', 'sops-version': 'v3.12.1', 'sops-mirror': release.url },
