@@ -37676,6 +37676,10 @@ async function readProposed(root, config2, remote, ports) {
   }
   return out;
 }
+function proposedFor(root, config2, remote, ports) {
+  if (!ports) return Promise.resolve([]);
+  return readProposed(root, config2, remote ?? "origin", ports).catch(() => []);
+}
 var JOBS = ["sync", "rotate"];
 async function localBranches(git) {
   const out = [];
@@ -60085,7 +60089,7 @@ async function writeActionOutputs(file2, r2) {
 // src/commands/check.ts
 async function check2(options, io, ports) {
   const { root, config: config2 } = await loadRepoConfig(options);
-  const proposed = ports ? await readProposed(root, config2, options.remote ?? "origin", ports).catch(() => []) : [];
+  const proposed = await proposedFor(root, config2, options.remote, ports);
   const result = await checkRepo(config2, root, options.now, proposed);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);
@@ -60364,7 +60368,7 @@ function describeSource(source) {
 }
 async function list2(options, io, ports) {
   const { root, config: config2 } = await loadRepoConfig(options);
-  const branches = ports ? await readProposed(root, config2, options.remote ?? "origin", ports).catch(() => []) : [];
+  const branches = await proposedFor(root, config2, options.remote, ports);
   const result = listRepo(config2, root, options.now, branches);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);

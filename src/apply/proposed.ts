@@ -55,6 +55,20 @@ export async function readProposed(
   return out;
 }
 
+/**
+ * What `check` and `list` show as proposed: the job branches when they can be read (offline, or
+ * with no ports, everything is on base or to do).
+ */
+export function proposedFor(
+  root: string,
+  config: Config,
+  remote: string | undefined,
+  ports: ProposedPorts | undefined,
+): Promise<ProposedBranch[]> {
+  if (!ports) return Promise.resolve([]);
+  return readProposed(root, config, remote ?? 'origin', ports).catch(() => []);
+}
+
 const JOBS: Job[] = ['sync', 'rotate'];
 
 async function localBranches(git: GitPort): Promise<[Job, string][]> {

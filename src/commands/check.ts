@@ -1,4 +1,4 @@
-import { type ProposedBranch, type ProposedPorts, readProposed } from '../apply/proposed.js';
+import { type ProposedBranch, type ProposedPorts, proposedFor } from '../apply/proposed.js';
 import { readWorkingTree } from '../apply/repo-state.js';
 import { readRepoText } from '../config/repo-file.js';
 import type { Config } from '../config/types.js';
@@ -41,10 +41,7 @@ export async function check(
   ports?: ProposedPorts,
 ): Promise<ExitCode> {
   const { root, config } = await loadRepoConfig(options);
-  // The job branches are read when they can be: without them, everything is on base or to do.
-  const proposed = ports
-    ? await readProposed(root, config, options.remote ?? 'origin', ports).catch(() => [])
-    : [];
+  const proposed = await proposedFor(root, config, options.remote, ports);
   const result = await checkRepo(config, root, options.now, proposed);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);

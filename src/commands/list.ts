@@ -1,4 +1,4 @@
-import { type ProposedBranch, type ProposedPorts, readProposed } from '../apply/proposed.js';
+import { type ProposedBranch, type ProposedPorts, proposedFor } from '../apply/proposed.js';
 import { readWorkingTree } from '../apply/repo-state.js';
 import type { Config, KeySource, KeySpec } from '../config/types.js';
 import { ExitCode } from '../errors.js';
@@ -68,9 +68,7 @@ export async function list(
   ports?: ProposedPorts,
 ): Promise<ExitCode> {
   const { root, config } = await loadRepoConfig(options);
-  const branches = ports
-    ? await readProposed(root, config, options.remote ?? 'origin', ports).catch(() => [])
-    : [];
+  const branches = await proposedFor(root, config, options.remote, ports);
   const result = listRepo(config, root, options.now, branches);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);
