@@ -11234,11 +11234,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count4) {
-        const one = count4 === 1;
+      pluralize(count3) {
+        const one = count3 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count4, noun };
+        return { ...keys, count: count3, noun };
       }
     };
   }
@@ -18657,15 +18657,15 @@ ${value}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count4) {
-        while (count4 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count3) {
+        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count4 < remaining) {
-            this.linePos += count4;
-            count4 = 0;
+          if (count3 < remaining) {
+            this.linePos += count3;
+            count3 = 0;
           } else {
-            count4 -= remaining;
+            count3 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -23141,8 +23141,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count4, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count4);
+          for (const { count: count3, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count3);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -23250,13 +23250,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity3.isCollection(node2)) {
-        let count4 = 0;
+        let count3 = 0;
         for (const item of node2.items) {
           const c5 = getAliasCount(doc, item, anchors2);
-          if (c5 > count4)
-            count4 = c5;
+          if (c5 > count3)
+            count3 = c5;
         }
-        return count4;
+        return count3;
       } else if (identity3.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
@@ -26209,8 +26209,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count4, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count4);
+          for (const { count: count3, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count3);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -26287,12 +26287,12 @@ var require_errors2 = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count4 = 1;
+        let count3 = 1;
         const end = error63.linePos[1];
         if (end?.line === line && end.col > col) {
-          count4 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count3 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count4);
+        const pointer = " ".repeat(ci) + "^".repeat(count3);
         error63.message += `:
 
 ${lineStr}
@@ -36582,6 +36582,125 @@ function withoutVolatile(node2) {
 
 // src/model/recipients.ts
 var import_yaml = __toESM(require_dist(), 1);
+
+// src/model/encryption-selectors.ts
+var SELECTOR_FIELDS = [
+  "encrypted_regex",
+  "unencrypted_regex",
+  "encrypted_suffix",
+  "unencrypted_suffix",
+  "encrypted_comment_regex",
+  "unencrypted_comment_regex"
+];
+var POSIX_CLASSES = {
+  alnum: "0-9A-Za-z",
+  alpha: "A-Za-z",
+  ascii: "\\x00-\\x7F",
+  blank: "\\t ",
+  cntrl: "\\x00-\\x1F\\x7F",
+  digit: "0-9",
+  graph: "!-~",
+  lower: "a-z",
+  print: " -~",
+  punct: "!-\\/:-@[-`{-~",
+  space: "\\t\\n\\v\\f\\r ",
+  upper: "A-Z",
+  word: "0-9A-Za-z_",
+  xdigit: "0-9A-Fa-f"
+};
+var NOT_RE2 = /\(\?<?[=!]|\\[1-9]/;
+function goRegExp(source) {
+  let flags = "";
+  let body = source;
+  const lead = /^\(\?([ims]+)\)/.exec(body);
+  if (lead?.[1]) {
+    flags = [...new Set(lead[1])].join("");
+    body = body.slice(lead[0].length);
+  }
+  body = body.replace(/\[:(\^?)([a-z]+):\]/g, (all, neg, name) => {
+    const set3 = POSIX_CLASSES[name];
+    if (!set3) return all;
+    if (neg) throw new SyntaxError("negated ASCII classes are not supported here");
+    return set3;
+  }).replace(/(^|[^\\])((?:\\\\)*)\\A/g, "$1$2^").replace(/(^|[^\\])((?:\\\\)*)\\z/g, "$1$2$(?![\\s\\S])");
+  return new RegExp(body, flags);
+}
+var compiled = /* @__PURE__ */ new Map();
+function re(source) {
+  let r2 = compiled.get(source);
+  if (!r2) {
+    if (NOT_RE2.test(source)) throw new SyntaxError("lookaround and backreferences are not RE2");
+    r2 = goRegExp(source);
+    compiled.set(source, r2);
+  }
+  return r2;
+}
+function selectorValue(value) {
+  if (typeof value === "string") return value === "" ? void 0 : value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return void 0;
+}
+function shouldBeEncrypted(s, path9) {
+  let encrypted = true;
+  if (s.unencrypted_suffix) {
+    const suffix = s.unencrypted_suffix;
+    if (path9.some((k2) => k2.endsWith(suffix))) encrypted = false;
+  }
+  if (s.encrypted_suffix) {
+    const suffix = s.encrypted_suffix;
+    encrypted = path9.some((k2) => k2.endsWith(suffix));
+  }
+  if (s.unencrypted_regex) {
+    const r2 = re(s.unencrypted_regex);
+    if (path9.some((k2) => r2.test(k2))) encrypted = false;
+  }
+  if (s.encrypted_regex) {
+    const r2 = re(s.encrypted_regex);
+    encrypted = path9.some((k2) => r2.test(k2));
+  }
+  if (s.encrypted_comment_regex) {
+    re(s.encrypted_comment_regex);
+    encrypted = false;
+  }
+  if (s.unencrypted_comment_regex) re(s.unencrypted_comment_regex);
+  return encrypted;
+}
+var READABLE = [
+  ["metadata", "annotations", STATE_ANNOTATION],
+  ["metadata", "name"],
+  ["kind"]
+];
+function encryptionProblem(s, keys) {
+  try {
+    if (s.encrypted_comment_regex)
+      return "encrypts only values below a comment that matches it, and the Secrets gitops-secrets writes have no comments: every data value would be plaintext";
+    const parents = ["data", "stringData"];
+    const everyValue = Object.keys(s).length === 1 && s.encrypted_regex !== void 0 && parents.every((p2) => shouldBeEncrypted(s, [p2]));
+    if (!everyValue) {
+      for (const parent of parents)
+        for (const key of keys)
+          if (!shouldBeEncrypted(s, [parent, key]))
+            return `would leave ${parent}.${key} unencrypted: sops must encrypt every value under data and stringData (match "data" and "stringData", e.g. ^(data|stringData)$)`;
+    }
+    for (const path9 of READABLE)
+      if (shouldBeEncrypted(s, path9))
+        return `would encrypt ${path9.join(".")}, which gitops-secrets reads without a key: leave metadata, kind and type plaintext (e.g. ^(data|stringData)$)`;
+  } catch {
+    return "is not a valid regular expression (sops uses Go RE2 syntax: no lookaround, no backreferences)";
+  }
+  return void 0;
+}
+function secretDataKeys(secret, shared) {
+  const keys = [];
+  for (const k2 of secret.keys) {
+    keys.push(k2.name);
+    const keeps = k2.keepPrevious || k2.source.kind === "shared" && shared.get(k2.source.from)?.keepPrevious;
+    if (keeps) keys.push(`${k2.name}_PREVIOUS`);
+  }
+  return keys;
+}
+
+// src/model/recipients.ts
 var str = (v) => typeof v === "string" && v !== "" ? v : void 0;
 var RECIPIENT_KINDS = [
   {
@@ -36683,7 +36802,7 @@ function readSopsRules(text) {
       if (typeof rule.path_regex === "string") {
         let re2;
         try {
-          re2 = new RegExp(rule.path_regex);
+          re2 = goRegExp(rule.path_regex);
         } catch {
           return void 0;
         }
@@ -37249,12 +37368,12 @@ function templateDirs(template) {
   const dir = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
   return dir ? [dir] : ["."];
 }
-var compiled = /* @__PURE__ */ new Map();
+var compiled2 = /* @__PURE__ */ new Map();
 function renderPath(template, vars) {
-  let parts = compiled.get(template);
+  let parts = compiled2.get(template);
   if (!parts) {
     parts = template.split(/\{([a-z]+)\}/);
-    compiled.set(template, parts);
+    compiled2.set(template, parts);
   }
   let out = parts[0];
   for (let i3 = 1; i3 < parts.length; i3 += 2) {
@@ -37287,125 +37406,6 @@ function templateMatcher(template) {
 
 // src/model/sops-yaml-check.ts
 var import_yaml3 = __toESM(require_dist(), 1);
-
-// src/model/encryption-selectors.ts
-var SELECTOR_FIELDS = [
-  "encrypted_regex",
-  "unencrypted_regex",
-  "encrypted_suffix",
-  "unencrypted_suffix",
-  "encrypted_comment_regex",
-  "unencrypted_comment_regex"
-];
-var POSIX_CLASSES = {
-  alnum: "0-9A-Za-z",
-  alpha: "A-Za-z",
-  ascii: "\\x00-\\x7F",
-  blank: "\\t ",
-  cntrl: "\\x00-\\x1F\\x7F",
-  digit: "0-9",
-  graph: "!-~",
-  lower: "a-z",
-  print: " -~",
-  punct: "!-\\/:-@[-`{-~",
-  space: "\\t\\n\\v\\f\\r ",
-  upper: "A-Z",
-  word: "0-9A-Za-z_",
-  xdigit: "0-9A-Fa-f"
-};
-var NOT_RE2 = /\(\?<?[=!]|\\[1-9]/;
-function goRegExp(source) {
-  let flags = "";
-  let body = source;
-  const lead = /^\(\?([ims]+)\)/.exec(body);
-  if (lead?.[1]) {
-    flags = [...new Set(lead[1])].join("");
-    body = body.slice(lead[0].length);
-  }
-  body = body.replace(/\[:(\^?)([a-z]+):\]/g, (all, neg, name) => {
-    const set3 = POSIX_CLASSES[name];
-    if (!set3) return all;
-    if (neg) throw new SyntaxError("negated ASCII classes are not supported here");
-    return set3;
-  }).replace(/(^|[^\\])((?:\\\\)*)\\A/g, "$1$2^").replace(/(^|[^\\])((?:\\\\)*)\\z/g, "$1$2$(?![\\s\\S])");
-  return new RegExp(body, flags);
-}
-var compiled2 = /* @__PURE__ */ new Map();
-function re(source) {
-  let r2 = compiled2.get(source);
-  if (!r2) {
-    if (NOT_RE2.test(source)) throw new SyntaxError("lookaround and backreferences are not RE2");
-    r2 = goRegExp(source);
-    compiled2.set(source, r2);
-  }
-  return r2;
-}
-function selectorValue(value) {
-  if (typeof value === "string") return value === "" ? void 0 : value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return void 0;
-}
-function shouldBeEncrypted(s, path9) {
-  let encrypted = true;
-  if (s.unencrypted_suffix) {
-    const suffix = s.unencrypted_suffix;
-    if (path9.some((k2) => k2.endsWith(suffix))) encrypted = false;
-  }
-  if (s.encrypted_suffix) {
-    const suffix = s.encrypted_suffix;
-    encrypted = path9.some((k2) => k2.endsWith(suffix));
-  }
-  if (s.unencrypted_regex) {
-    const r2 = re(s.unencrypted_regex);
-    if (path9.some((k2) => r2.test(k2))) encrypted = false;
-  }
-  if (s.encrypted_regex) {
-    const r2 = re(s.encrypted_regex);
-    encrypted = path9.some((k2) => r2.test(k2));
-  }
-  if (s.encrypted_comment_regex) {
-    re(s.encrypted_comment_regex);
-    encrypted = false;
-  }
-  if (s.unencrypted_comment_regex) re(s.unencrypted_comment_regex);
-  return encrypted;
-}
-var READABLE = [
-  ["metadata", "annotations", STATE_ANNOTATION],
-  ["metadata", "name"],
-  ["kind"]
-];
-function encryptionProblem(s, keys) {
-  try {
-    if (s.encrypted_comment_regex)
-      return "encrypts only values below a comment that matches it, and the Secrets gitops-secrets writes have no comments: every data value would be plaintext";
-    const parents = ["data", "stringData"];
-    const everyValue = Object.keys(s).length === 1 && s.encrypted_regex !== void 0 && parents.every((p2) => shouldBeEncrypted(s, [p2]));
-    if (!everyValue) {
-      for (const parent of parents)
-        for (const key of keys)
-          if (!shouldBeEncrypted(s, [parent, key]))
-            return `would leave ${parent}.${key} unencrypted: sops must encrypt every value under data and stringData (match "data" and "stringData", e.g. ^(data|stringData)$)`;
-    }
-    for (const path9 of READABLE)
-      if (shouldBeEncrypted(s, path9))
-        return `would encrypt ${path9.join(".")}, which gitops-secrets reads without a key: leave metadata, kind and type plaintext (e.g. ^(data|stringData)$)`;
-  } catch {
-    return "is not a valid regular expression (sops uses Go RE2 syntax: no lookaround, no backreferences)";
-  }
-  return void 0;
-}
-function secretDataKeys(secret, shared) {
-  const keys = [];
-  for (const k2 of secret.keys) {
-    keys.push(k2.name);
-    const keeps = k2.keepPrevious || k2.source.kind === "shared" && shared.get(k2.source.from)?.keepPrevious;
-    if (keeps) keys.push(`${k2.name}_PREVIOUS`);
-  }
-  return keys;
-}
-
-// src/model/sops-yaml-check.ts
 var SOPS_YAML = ".sops.yaml";
 var MENTIONS_SELECTOR = /(?:en|un)crypted_(?:regex|suffix|comment_regex)/;
 function readRules(text, lines) {
@@ -39174,7 +39174,7 @@ function render({ job, base, rows, config: config2, carriedFiles }, shown) {
   const out = [
     `## gitops-secrets ${job}`,
     "",
-    `${what.length > 0 ? `This pull request changes ${count2(secrets.size, "secret")} against ${codeSpan(base)}: ${what.join(", ")}. ` : `This pull request changes no value against ${codeSpan(base)}. `}Values are encrypted with sops; this page shows key names only, never values.`,
+    `${what.length > 0 ? `This pull request changes ${count(secrets.size, "secret")} against ${codeSpan(base)}: ${what.join(", ")}. ` : `This pull request changes no value against ${codeSpan(base)}. `}Values are encrypted with sops; this page shows key names only, never values.`,
     "",
     ...carried(carriedFiles ?? []),
     ...table2(rows, shown),
@@ -39264,9 +39264,6 @@ function checklist(job) {
     ] : ["- [ ] Merge before deploying the consumers that read these keys."],
     "- [ ] Only files under the secrets output path changed."
   ];
-}
-function count2(n2, word) {
-  return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
 }
 
 // src/apply/pull-request.ts
@@ -40875,14 +40872,14 @@ function codePointLength(str2) {
   const units = str2.length;
   if (!highSurrogate.test(str2))
     return units;
-  let count4 = units;
+  let count3 = units;
   for (let i3 = 0; i3 < units - 1; i3++) {
     if ((str2.charCodeAt(i3) & 64512) === 55296 && (str2.charCodeAt(i3 + 1) & 64512) === 56320) {
-      count4--;
+      count3--;
       i3++;
     }
   }
-  return count4;
+  return count3;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -45265,8 +45262,8 @@ function az_default() {
 }
 
 // node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count4, one, few, many) {
-  const absCount = Math.abs(count4);
+function getBelarusianPlural(count3, one, few, many) {
+  const absCount = Math.abs(count3);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -47913,8 +47910,8 @@ function hu_default() {
 }
 
 // node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count4, one, many) {
-  return Math.abs(count4) === 1 ? one : many;
+function getArmenianPlural(count3, one, many) {
+  return Math.abs(count3) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -50652,8 +50649,8 @@ function ro_default() {
 }
 
 // node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count4, one, few, many) {
-  const absCount = Math.abs(count4);
+function getRussianPlural(count3, one, few, many) {
+  const absCount = Math.abs(count3);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -59762,7 +59759,7 @@ function encryptedRegexProblem(source) {
   } catch {
     return "is not a valid regular expression";
   }
-  if (/\(\?<?[=!]|\\[1-9]/.test(source))
+  if (NOT_RE2.test(source))
     return "uses lookaround or a backreference, which sops (Go RE2 syntax) does not support";
   return void 0;
 }
@@ -60151,7 +60148,7 @@ function sharedValueDrift(syncPlan, existing) {
     for (const key of file2.secret.keys) {
       if (key.source.kind !== "shared" || !info2.dataKeys.includes(key.name)) continue;
       const st = info2.state.keys[key.name];
-      const group2 = file2.environment ? `${key.source.from}@${file2.environment}` : key.source.from;
+      const group2 = groupOf(key.source.from, file2.environment);
       const m = byShared.get(group2) ?? /* @__PURE__ */ new Map();
       m.set(`${file2.path}#${key.name}`, st?.shared === key.source.from ? st.rotated : "unrecorded");
       byShared.set(group2, m);
@@ -60649,7 +60646,7 @@ function setInPlan(slots, value, reason) {
         value: { kind: "given", value }
       });
       if (slot.key.source.kind === "shared") {
-        const group2 = slot.environment ? `${slot.key.source.from}@${slot.environment}` : slot.key.source.from;
+        const group2 = groupOf(slot.key.source.from, slot.environment);
         plan2.shared = plan2.shared.filter((s) => s.group !== group2);
       }
     }
@@ -63048,11 +63045,11 @@ var init_parse_commit = __esm({
         /^(\d+)[^,]*(?:,\s*(\d+)[^(]+\(([+-]))?/,
         (result, [changes, lines, direction]) => {
           result.summary.changes = parseInt(changes, 10) || 0;
-          const count4 = parseInt(lines, 10) || 0;
+          const count3 = parseInt(lines, 10) || 0;
           if (direction === "-") {
-            result.summary.deletions = count4;
+            result.summary.deletions = count3;
           } else if (direction === "+") {
-            result.summary.insertions = count4;
+            result.summary.insertions = count3;
           }
         }
       )
@@ -63644,10 +63641,10 @@ function objectEnumerationResult(remoteMessages) {
   };
 }
 function asObjectCount(source) {
-  const count4 = /^\s*(\d+)/.exec(source);
+  const count3 = /^\s*(\d+)/.exec(source);
   const delta = /delta (\d+)/i.exec(source);
   return {
-    count: asNumber(count4 && count4[1] || "0"),
+    count: asNumber(count3 && count3[1] || "0"),
     delta: asNumber(delta && delta[1] || "0")
   };
 }
@@ -63659,18 +63656,18 @@ var init_parse_remote_objects = __esm({
     remoteMessagesObjectParsers = [
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: (\d+),/i,
-        (result, [action, count4]) => {
+        (result, [action, count3]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count4) });
+          Object.assign(enumeration, { [key]: asNumber(count3) });
         }
       ),
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: \d+% \(\d+\/(\d+)\),/i,
-        (result, [action, count4]) => {
+        (result, [action, count3]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count4) });
+          Object.assign(enumeration, { [key]: asNumber(count3) });
         }
       ),
       new RemoteLineParser(
@@ -63709,9 +63706,9 @@ var init_parse_remote_messages = __esm({
       ),
       new RemoteLineParser(
         [/found (\d+) vulnerabilities.+\(([^)]+)\)/i, /\s(https?:\/\/\S+)$/],
-        (result, [count4, summary2, url2]) => {
+        (result, [count3, summary2, url2]) => {
           result.remoteMessages.vulnerabilities = {
-            count: asNumber(count4),
+            count: asNumber(count3),
             summary: summary2,
             url: url2
           };
@@ -66339,7 +66336,6 @@ function cleanMessage(message) {
 }
 
 // src/ports/git.ts
-var LEGACY_WORKTREE_RE = /^gitops-secrets-wt-(\d+)-/;
 async function openRepo(dir, env = process.env, auth2) {
   const remedy = "pass --repo DIR, the root of your GitOps repo";
   if (!(0, import_node_fs8.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
@@ -66471,7 +66467,7 @@ var Repo = class {
     for (const line of out.split("\n")) {
       if (!line.startsWith("worktree ")) continue;
       const path9 = line.slice("worktree ".length);
-      const m = LEGACY_WORKTREE_RE.exec((0, import_node_path12.basename)(path9));
+      const m = LEGACY_RE.exec((0, import_node_path12.basename)(path9));
       if (!m || isAlive(Number(m[1]))) continue;
       await this.git.attempt(["worktree", "remove", "--force", path9]);
       await (0, import_promises8.rm)(path9, { recursive: true, force: true }).catch(() => void 0);
@@ -72850,13 +72846,13 @@ var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) 
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
   return {
-    id: count3++,
+    id: count2++,
     type: REQUEST_TYPE,
     message,
     hasListeners
   };
 };
-var count3 = 0n;
+var count2 = 0n;
 var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
   if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
     return;
@@ -74154,7 +74150,7 @@ function parseMilliseconds(milliseconds) {
 
 // node_modules/pretty-ms/index.js
 var isZero = (value) => value === 0 || value === 0n;
-var pluralize = (word, count4) => count4 === 1 || count4 === 1n ? word : `${word}s`;
+var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
 function prettyMilliseconds(milliseconds, options) {
@@ -76386,12 +76382,12 @@ var SignalExit = class extends SignalExitBase {
     for (const sig of signals) {
       this.#sigListeners[sig] = () => {
         const listeners = this.#process.listeners(sig);
-        let { count: count4 } = this.#emitter;
+        let { count: count3 } = this.#emitter;
         const p2 = process10;
         if (typeof p2.__signal_exit_emitter__ === "object" && typeof p2.__signal_exit_emitter__.count === "number") {
-          count4 += p2.__signal_exit_emitter__.count;
+          count3 += p2.__signal_exit_emitter__.count;
         }
-        if (listeners.length === count4) {
+        if (listeners.length === count3) {
           this.unload();
           const ret = this.#emitter.emit("exit", null, sig);
           const s = sig === "SIGHUP" ? this.#hupSig : sig;

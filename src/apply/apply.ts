@@ -9,8 +9,6 @@ import { applyFile, type FileContext } from './apply-file.js';
 import { decodeData } from './secret-state.js';
 import { type WorktreeFiles, worktreeFiles } from './worktree-files.js';
 
-export { decodeData } from './secret-state.js';
-
 export interface ApplyPorts {
   sops: SopsPort;
   random: RandomSource;

@@ -8,10 +8,11 @@ import type { Job, Plan } from '../plan/plan.js';
 import { type ChangeRow, commitMessage } from '../plan/summary.js';
 import type { GitPort, Worktree } from '../ports/git.js';
 import type { SopsPort } from '../ports/sops.js';
-import { applyPlan, type Carried, decodeData } from './apply.js';
+import { applyPlan, type Carried } from './apply.js';
 import type { CarriedFile } from './carried-files.js';
 import type { Located } from './locate.js';
 import { infos, type RepoState } from './repo-state.js';
+import { decodeData } from './secret-state.js';
 
 export interface CommitInput {
   job: Job;

@@ -7,6 +7,7 @@ import { changeTable } from '../format.js';
 import { isProblem, type ManifestInfo, type ManifestProblem } from '../model/manifest.js';
 import { readSopsRules } from '../model/recipients.js';
 import { checkSopsYaml } from '../model/sops-yaml-check.js';
+import { groupOf } from '../plan/instances.js';
 import { plan as makePlan, type Plan } from '../plan/plan.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
 import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
@@ -134,7 +135,7 @@ function sharedValueDrift(
     for (const key of file.secret.keys) {
       if (key.source.kind !== 'shared' || !info.dataKeys.includes(key.name)) continue;
       const st = info.state.keys[key.name];
-      const group = file.environment ? `${key.source.from}@${file.environment}` : key.source.from;
+      const group = groupOf(key.source.from, file.environment);
       const m = byShared.get(group) ?? new Map<string, string>();
       m.set(`${file.path}#${key.name}`, st?.shared === key.source.from ? st.rotated : 'unrecorded');
       byShared.set(group, m);

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Config, KeySpec, SecretSpec } from '../config/types.js';
 import { type ExitCode, UsageError } from '../errors.js';
+import { groupOf } from '../plan/instances.js';
 import type { Plan } from '../plan/plan.js';
 import {
   type JobCommandOptions,
@@ -169,9 +170,7 @@ export function setInPlan(slots: Slot[], value: string, reason: string) {
         value: { kind: 'given', value },
       });
       if (slot.key.source.kind === 'shared') {
-        const group = slot.environment
-          ? `${slot.key.source.from}@${slot.environment}`
-          : slot.key.source.from;
+        const group = groupOf(slot.key.source.from, slot.environment);
         plan.shared = plan.shared.filter((s) => s.group !== group);
       }
     }

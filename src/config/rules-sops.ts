@@ -1,4 +1,4 @@
-import { goRegExp } from '../model/encryption-selectors.js';
+import { goRegExp, NOT_RE2 } from '../model/encryption-selectors.js';
 import type { Report } from './report.js';
 import type { RawConfig, RawSops } from './schema.js';
 import { DEFAULT_ENCRYPTED_REGEX, type EnvironmentSpec, type SopsSettings } from './types.js';
@@ -59,7 +59,7 @@ function encryptedRegexProblem(source: string): string | undefined {
     return 'is not a valid regular expression';
   }
   // sops uses Go's RE2: no lookaround, no backreferences.
-  if (/\(\?<?[=!]|\\[1-9]/.test(source))
+  if (NOT_RE2.test(source))
     return 'uses lookaround or a backreference, which sops (Go RE2 syntax) does not support';
   return undefined;
 }

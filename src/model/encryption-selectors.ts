@@ -5,7 +5,7 @@
  * value's key. The Secrets the tool renders carry no comments.
  */
 import type { SecretSpec, SharedSpec } from '../config/types.js';
-import { STATE_ANNOTATION } from './manifest.js';
+import { STATE_ANNOTATION } from './state.js';
 
 /** The encryption selectors of sops: a `.sops.yaml` creation rule's fields, or the flags. */
 export interface Selectors {

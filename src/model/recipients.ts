@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import type { SopsSettings } from '../config/types.js';
+import { goRegExp } from './encryption-selectors.js';
 
 /**
  * Recipients: who can open a file. One id per master key, `kind:value`, with the value as the
@@ -152,7 +153,7 @@ export function readSopsRules(text: string | undefined): SopsRules {
       if (typeof rule.path_regex === 'string') {
         let re: RegExp;
         try {
-          re = new RegExp(rule.path_regex);
+          re = goRegExp(rule.path_regex);
         } catch {
           return undefined;
         }

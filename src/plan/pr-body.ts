@@ -6,6 +6,7 @@ import {
   actionText,
   type ChangeRow,
   changeCounts,
+  count,
   isPreviousCompanion,
   restartHints,
 } from './summary.js';
@@ -157,8 +158,4 @@ function checklist(job: Job): string[] {
       : ['- [ ] Merge before deploying the consumers that read these keys.']),
     '- [ ] Only files under the secrets output path changed.',
   ];
-}
-
-function count(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

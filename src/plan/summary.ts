@@ -175,7 +175,7 @@ export function restartHints(config: Config, rows: ChangeRow[]): RestartHint[] {
   });
 }
 
-function count(n: number, word: string): string {
+export function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 

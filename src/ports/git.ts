@@ -12,7 +12,7 @@ import { type PushAuth, remoteRunner } from './git-remote.js';
 import { GitRunner } from './git-run.js';
 import { type Blockers, blockers, Listings, readBlobs } from './git-trees.js';
 import { addWorktree, type Worktree } from './git-worktree.js';
-import { isAlive, sweepRunDirs } from './run-dirs.js';
+import { isAlive, LEGACY_RE, sweepRunDirs } from './run-dirs.js';
 
 export type { PushAuth } from './git-remote.js';
 export type { Worktree } from './git-worktree.js';
@@ -65,7 +65,6 @@ export interface GitPort {
 }
 
 /** A `git worktree` an earlier version registered for a run: the pid of the run that made it. */
-const LEGACY_WORKTREE_RE = /^gitops-secrets-wt-(\d+)-/;
 
 /**
  * The repository `dir` is in. git runs with the user's environment (their SSH setup, askpass
@@ -241,7 +240,7 @@ class Repo implements GitPort {
     for (const line of out.split('\n')) {
       if (!line.startsWith('worktree ')) continue;
       const path = line.slice('worktree '.length);
-      const m = LEGACY_WORKTREE_RE.exec(basename(path));
+      const m = LEGACY_RE.exec(basename(path));
       if (!m || isAlive(Number(m[1]))) continue;
       await this.git.attempt(['worktree', 'remove', '--force', path]);
       await rm(path, { recursive: true, force: true }).catch(() => undefined);

@@ -27,7 +27,8 @@ export type RunDirKind = 'wt' | 'sops';
 
 const NAME_RE = /^gitops-secrets-(wt|sops|dead)-(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
 /** The names of earlier versions: `gitops-secrets-wt-<pid>-<6 random>` and an owner file. */
-const LEGACY_RE = /^gitops-secrets-wt-(\d+)-/;
+/** The work tree name of earlier versions: the owner's pid after the prefix. */
+export const LEGACY_RE = /^gitops-secrets-wt-(\d+)-/;
 const LEGACY_OWNER_FILE = 'owner';
 
 let self: { start: string; host: string } | undefined;
