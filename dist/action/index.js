@@ -60847,6 +60847,12 @@ var import_node_fs8 = require("node:fs");
 var import_promises8 = require("node:fs/promises");
 var import_node_path12 = require("node:path");
 
+// src/ports/env.ts
+function withoutTokens(env) {
+  const { GITHUB_TOKEN: _a4, GH_TOKEN: _b, ...rest } = env;
+  return rest;
+}
+
 // src/ports/git-remote.ts
 async function remoteRunner(git, remote, auth2) {
   if (!auth2) return git.with({});
@@ -66340,7 +66346,7 @@ async function openRepo(dir, env = process.env, auth2) {
   const remedy = "pass --repo DIR, the root of your GitOps repo";
   if (!(0, import_node_fs8.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new ExternalError("git", `${dir} is not a directory`, remedy);
-  const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
+  const inherited = withoutTokens(env);
   const git = new GitRunner(
     dir,
     { ...inherited, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
@@ -78136,10 +78142,6 @@ function shortLivedGo(env) {
   if (env.GOGC !== void 0 || env.GOMEMLIMIT !== void 0) return {};
   return { GOGC: "off", GOMEMLIMIT: "512MiB" };
 }
-function withoutTokens(env) {
-  const { GITHUB_TOKEN: _a4, GH_TOKEN: _b, ...rest } = env;
-  return rest;
-}
 function compare(a2, b2) {
   for (let i3 = 0; i3 < 3; i3++) if ((a2[i3] ?? 0) !== (b2[i3] ?? 0)) return (a2[i3] ?? 0) - (b2[i3] ?? 0);
   return 0;
@@ -78575,7 +78577,7 @@ function _getGlobal(key, defaultValue) {
 // src/ports/tool-version.ts
 async function toolVersion(bin, args, env) {
   const r2 = await execa(bin, args, {
-    env,
+    env: withoutTokens(env),
     extendEnv: false,
     stdin: "ignore",
     verbose: "none",

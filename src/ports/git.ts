@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { ExternalError } from '../errors.js';
+import { withoutTokens } from './env.js';
 import * as remoteOps from './git-remote.js';
 import { type PushAuth, remoteRunner } from './git-remote.js';
 import { GitRunner } from './git-run.js';
@@ -79,7 +80,7 @@ export async function openRepo(
   const remedy = 'pass --repo DIR, the root of your GitOps repo';
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new ExternalError('git', `${dir} is not a directory`, remedy);
-  const { GITHUB_TOKEN: _t1, GH_TOKEN: _t2, ...inherited } = env;
+  const inherited = withoutTokens(env);
   const git = new GitRunner(
     dir,
     { ...inherited, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },

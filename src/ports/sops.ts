@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SopsSettings } from '../config/types.js';
 import { ExternalError } from '../errors.js';
+import { withoutTokens } from './env.js';
 import { makeRunDir, removeRunDir } from './run-dirs.js';
 import {
   creationRule,
@@ -227,11 +228,6 @@ export function sopsJobs(env: NodeJS.ProcessEnv): number {
 export function shortLivedGo(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (env.GOGC !== undefined || env.GOMEMLIMIT !== undefined) return {};
   return { GOGC: 'off', GOMEMLIMIT: '512MiB' };
-}
-
-function withoutTokens(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { GITHUB_TOKEN: _a, GH_TOKEN: _b, ...rest } = env;
-  return rest;
 }
 
 function compare(a: readonly number[], b: readonly number[]): number {

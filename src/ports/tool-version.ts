@@ -1,8 +1,9 @@
 import { execa } from 'execa';
+import { withoutTokens } from './env.js';
 
 /**
  * What `BIN ARGS` prints on stdout (e.g. `sops --version`), or undefined when it cannot run or
- * fails. The child gets only `env`; nothing it prints is logged.
+ * fails. The child gets only `env`, less the GitHub token; nothing it prints is logged.
  */
 export async function toolVersion(
   bin: string,
@@ -10,7 +11,7 @@ export async function toolVersion(
   env: NodeJS.ProcessEnv,
 ): Promise<string | undefined> {
   const r = await execa(bin, args, {
-    env,
+    env: withoutTokens(env),
     extendEnv: false,
     stdin: 'ignore',
     verbose: 'none',
