@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
 import type { Output } from './commands/common.js';
@@ -8,6 +9,7 @@ import { readValue, type SetPorts } from './commands/set.js';
 import { ExitCode, GitopsSecretsError } from './errors.js';
 import { openRepo } from './ports/git.js';
 import { createGitHub, repoSlug } from './ports/github.js';
+import { enableMemo, saveMemos } from './ports/memo.js';
 import { createSops } from './ports/sops.js';
 import { buildProgram } from './program.js';
 
@@ -86,6 +88,7 @@ async function actionRelease(): Promise<ActionRelease> {
 /** The one exit point: a command's exit code, or the exit code of what it threw. */
 export async function main(argv: string[]): Promise<number> {
   let code: number = ExitCode.ok;
+  enableMemo(fileURLToPath(import.meta.url));
   const program = buildProgram({
     run: async (command) => {
       code = await command();
@@ -100,6 +103,8 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (e) {
     return exitCodeOf(e, argv.includes('--debug'));
+  } finally {
+    saveMemos();
   }
 }
 

@@ -1,10 +1,11 @@
 import type { Config } from '../config/types.js';
-import { type ManifestInfo, type ManifestProblem, readManifest } from '../model/manifest.js';
+import type { ManifestInfo, ManifestProblem } from '../model/manifest.js';
 import type { Job } from '../plan/plan.js';
 import type { GitPort } from '../ports/git.js';
+import { type Memo, noMemo } from '../ports/memo.js';
 import { JOB_BRANCH } from './locate.js';
 import type { PullRequestContext } from './pull-request.js';
-import { managedPaths, outputDirs } from './repo-state.js';
+import { managedPaths, manifestReader, outputDirs } from './repo-state.js';
 
 type Manifests = Map<string, ManifestInfo | ManifestProblem>;
 
@@ -32,6 +33,7 @@ export async function readProposed(
   config: Config,
   remote: string,
   ports: ProposedPorts,
+  memo: Memo = noMemo,
 ): Promise<ProposedBranch[]> {
   let git: GitPort;
   try {
@@ -45,10 +47,7 @@ export async function readProposed(
   for (const [job, sha] of shas) {
     const branch = JOB_BRANCH[job];
     const files = managedPaths(config, await git.listFiles(sha, outputDirs(config)));
-    const texts = await git.readBlobs([...new Set(files.values())]);
-    const manifests: Manifests = new Map(
-      [...files].map(([path, blob]) => [path, readManifest(path, texts.get(blob) ?? '')]),
-    );
+    const manifests = (await manifestReader(git, memo, [files], undefined)).manifests(files);
     const pullRequest = remoteUrl ? await openPullRequest(ports, remoteUrl, branch) : undefined;
     out.push({ job, branch, pullRequest, manifests });
   }
@@ -64,9 +63,10 @@ export function proposedFor(
   config: Config,
   remote: string | undefined,
   ports: ProposedPorts | undefined,
+  memo?: Memo,
 ): Promise<ProposedBranch[]> {
   if (!ports) return Promise.resolve([]);
-  return readProposed(root, config, remote ?? 'origin', ports).catch(() => []);
+  return readProposed(root, config, remote ?? 'origin', ports, memo).catch(() => []);
 }
 
 const JOBS: Job[] = ['sync', 'rotate'];

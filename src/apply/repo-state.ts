@@ -11,6 +11,7 @@ import { templateDirs, templateMatcher } from '../model/paths.js';
 import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { Plan } from '../plan/plan.js';
 import type { GitPort } from '../ports/git.js';
+import { blobKey, type Memo, noMemo } from '../ports/memo.js';
 import type { Carried } from './apply.js';
 import type { Located } from './locate.js';
 import { refuseNonUtf8SopsYaml, refuseSopsYamlSymlink } from './sops-yaml-file.js';
@@ -71,6 +72,7 @@ export async function readRepoState(
   scope: Set<string> | undefined,
   /** Other paths of the base listed with it (the config: compared with the working copy's). */
   alsoList: string[] = [],
+  memo: Memo = noMemo,
 ): Promise<RepoState> {
   const { base, baseSha, branchSha } = where;
   const dirs = outputDirs(config);
@@ -88,15 +90,11 @@ export async function readRepoState(
   const inScope = <T>(m: Map<string, T>) =>
     scope ? new Map([...m].filter(([path]) => scope.has(path))) : m;
   const sopsYamlBlob = config.sops.hasRecipients ? undefined : baseListing.get(SOPS_YAML);
-  const read = readerOf(
-    await git.readBlobs([
-      ...new Set([
-        ...inScope(baseFiles).values(),
-        ...inScope(start.startBlobs).values(),
-        ...inScope(start.conflicted).values(),
-        ...(sopsYamlBlob ? [sopsYamlBlob] : []),
-      ]),
-    ]),
+  const read = await manifestReader(
+    git,
+    memo,
+    [inScope(baseFiles), inScope(start.startBlobs), inScope(start.conflicted)],
+    sopsYamlBlob,
   );
   const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : undefined;
   refuseNonUtf8SopsYaml(sopsYamlText, base);
@@ -160,15 +158,34 @@ async function rolloutCarried(
   return carried;
 }
 
-/** Blob texts, and the manifests they hold (each blob parsed once per path). */
-function readerOf(texts: Map<string, string>) {
-  const cache = new Map<string, ManifestInfo | ManifestProblem>();
+/**
+ * The manifests at these paths (each blob read and parsed once per path, or taken from the memo
+ * of earlier runs), and the text of one more blob (`.sops.yaml`).
+ */
+export async function manifestReader(
+  git: GitPort,
+  memo: Memo,
+  wanted: Map<string, string>[],
+  extraBlob: string | undefined,
+) {
+  const known = new Map<string, ManifestInfo | ManifestProblem>();
+  const toRead = new Set(extraBlob ? [extraBlob] : []);
+  for (const blobs of wanted)
+    for (const [path, id] of blobs) {
+      const key = `${id}\0${path}`;
+      const m = known.get(key) ?? memo.get<ManifestInfo | ManifestProblem>('manifest', key);
+      if (m) known.set(key, m);
+      else toRead.add(id);
+    }
+  const texts = await git.readBlobs([...toRead]);
   const byBlob = (id: string, path: string) => {
     const key = `${id}\0${path}`;
-    let m = cache.get(key);
+    let m = known.get(key);
     if (!m) {
-      m = readManifest(path, texts.get(id) ?? '');
-      cache.set(key, m);
+      const text = texts.get(id);
+      m = readManifest(path, text ?? '');
+      known.set(key, m);
+      if (text !== undefined) memo.set('manifest', key, m);
     }
     return m;
   };
@@ -212,7 +229,7 @@ const SYMLINK: Omit<ManifestProblem, 'path'> = {
  * Reads the manifests of a working tree (`check`, `list`) without decrypting: the files below
  * the output template's directory at a path it can render; a symlink there is a problem.
  */
-export function readWorkingTree(root: string, config: Config): Manifests {
+export function readWorkingTree(root: string, config: Config, memo: Memo = noMemo): Manifests {
   const matcher = templateMatcher(config.output);
   const out: Manifests = new Map();
   for (const dir of outputDirs(config)) {
@@ -227,8 +244,18 @@ export function readWorkingTree(root: string, config: Config): Manifests {
       const path = relative(root, full).split(sep).join('/');
       if (!matcher.test(path)) continue;
       if (e.isSymbolicLink()) out.set(path, { path, ...SYMLINK });
-      else if (e.isFile()) out.set(path, readManifest(path, readFileSync(full, 'utf8')));
+      else if (e.isFile()) out.set(path, readCached(path, readFileSync(full), memo));
     }
   }
   return out;
+}
+
+/** A manifest's reading: the memo's, for bytes read before; else parsed (and remembered). */
+function readCached(path: string, bytes: Buffer, memo: Memo): ManifestInfo | ManifestProblem {
+  const key = blobKey(bytes, path);
+  const known = memo.get<ManifestInfo | ManifestProblem>('manifest', key);
+  if (known) return known;
+  const m = readManifest(path, bytes.toString('utf8'));
+  memo.set('manifest', key, m);
+  return m;
 }

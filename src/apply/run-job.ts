@@ -4,6 +4,7 @@ import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import { isEmptyPlan, type Job, type Plan, selectionPaths } from '../plan/plan.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
+import type { Memo } from '../ports/memo.js';
 import type { SopsPort } from '../ports/sops.js';
 import { type CarriedFile, workingCopyFiles } from './carried-files.js';
 import { commitAndPush } from './commit.js';
@@ -28,6 +29,8 @@ export interface JobPorts {
   /** Builds the PR port once the remote URL is known; undefined when there is no token. */
   pullRequests: PullRequestContext;
   log: (line: string) => void;
+  /** Readings of earlier runs (src/ports/memo.ts); none by default. */
+  memo?: Memo;
 }
 
 export interface JobResult {
@@ -62,7 +65,7 @@ export async function runJob(
   const where = await locateJob(git, options);
   const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
   const also = options.configPath ? [options.configPath] : [];
-  const state = await readRepoState(git, config, where, scope, also);
+  const state = await readRepoState(git, config, where, scope, also, ports.memo);
   const files = await workingCopyFiles(git, where, options.configPath, options.remote);
   const sopsYaml = files.find((f) => f.path === SOPS_YAML);
   // The run plans with the `.sops.yaml` it proposes.

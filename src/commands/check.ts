@@ -10,6 +10,7 @@ import { checkSopsYaml } from '../model/sops-yaml-check.js';
 import { groupOf } from '../plan/instances.js';
 import { plan as makePlan, type Plan } from '../plan/plan.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
+import { type Memo, noMemo } from '../ports/memo.js';
 import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
 
 /** A change an open job branch already holds. */
@@ -41,9 +42,9 @@ export async function check(
   io: Output,
   ports?: ProposedPorts,
 ): Promise<ExitCode> {
-  const { root, config } = await loadRepoConfig(options);
-  const proposed = await proposedFor(root, config, options.remote, ports);
-  const result = await checkRepo(config, root, options.now, proposed);
+  const { root, config, memo } = await loadRepoConfig(options);
+  const proposed = await proposedFor(root, config, options.remote, ports, memo);
+  const result = await checkRepo(config, root, options.now, proposed, memo);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);
   return result.pending ? ExitCode.pending : ExitCode.ok;
@@ -55,8 +56,9 @@ export async function checkRepo(
   root: string,
   now: Date,
   branches: ProposedBranch[] = [],
+  memo: Memo = noMemo,
 ): Promise<CheckResult> {
-  const existing = readWorkingTree(root, config);
+  const existing = readWorkingTree(root, config, memo);
   const sopsYaml = config.sops.hasRecipients
     ? undefined
     : await readRepoText(root, '.sops.yaml', 'sops config');

@@ -10,6 +10,7 @@ import { formatJob } from '../format.js';
 import type { Job } from '../plan/plan.js';
 import { type RestartHint, restartHints } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
+import { type Memo, openMemo } from '../ports/memo.js';
 import type { SopsPort } from '../ports/sops.js';
 
 /** Where a command prints. */
@@ -46,23 +47,37 @@ export interface JobCommandOptions extends RepoOptions {
   dryRun: boolean;
 }
 
+/** A repository's root, its config, and the readings of earlier runs there. */
+export interface LoadedConfig {
+  root: string;
+  config: Config;
+  path?: string;
+  memo?: Memo;
+}
+
 /**
  * The repository's root and its config, checked (exit 2 with every problem). Nothing else is
  * read, and no git command runs, before the config is found valid.
  */
 export async function loadRepoConfig(
   o: RepoOptions,
-): Promise<{ root: string; config: Config; path: string }> {
+): Promise<LoadedConfig & { path: string; memo: Memo }> {
   const root = resolve(o.repo);
   const path = isAbsolute(o.config) ? o.config : resolve(root, o.config);
-  return { root, path, config: await loadConfig(path, o.config, undefined, root) };
+  const memo = openMemo(root);
+  const configMemo = {
+    get: (key: string) => memo.get<Config>('config', key),
+    set: (key: string, config: Config) => memo.set('config', key, config),
+  };
+  const config = await loadConfig(path, o.config, undefined, root, configMemo);
+  return { root, path, config, memo };
 }
 
 /** Runs a job with a valid config and prints its outcome (and the GitHub Actions outputs). */
 export async function runJobCommand(
   job: Job,
   o: JobCommandOptions,
-  loaded: { root: string; config: Config; path?: string },
+  loaded: LoadedConfig,
   ports: JobCommandPorts,
   extra: Pick<JobOptions, 'prune' | 'rotate' | 'rotateDataKey' | 'adjust'>,
 ): Promise<ExitCode> {
@@ -75,7 +90,7 @@ export async function runJobCommand(
   const result = await runJob(
     loaded.config,
     { job, remote, base, push, dryRun, now, configPath, ...extra },
-    { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests },
+    { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests, memo: loaded.memo },
   );
   const restart = restartHints(loaded.config, result.rows);
   if (o.json) ports.out(JSON.stringify(jobJson(result, o.dryRun, restart), null, 2));

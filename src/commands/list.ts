@@ -6,6 +6,7 @@ import { table } from '../format.js';
 import { isProblem, type ManifestInfo, type ManifestProblem } from '../model/manifest.js';
 import { renderPath } from '../model/paths.js';
 import { nextDue } from '../plan/plan.js';
+import { type Memo, noMemo } from '../ports/memo.js';
 import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
 
 export interface ListedKey {
@@ -67,9 +68,9 @@ export async function list(
   io: Output,
   ports?: ProposedPorts,
 ): Promise<ExitCode> {
-  const { root, config } = await loadRepoConfig(options);
-  const branches = await proposedFor(root, config, options.remote, ports);
-  const result = listRepo(config, root, options.now, branches);
+  const { root, config, memo } = await loadRepoConfig(options);
+  const branches = await proposedFor(root, config, options.remote, ports, memo);
+  const result = listRepo(config, root, options.now, branches, memo);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);
   return ExitCode.ok;
@@ -81,8 +82,9 @@ export function listRepo(
   root: string,
   now: Date,
   branches: ProposedBranch[] = [],
+  memo: Memo = noMemo,
 ): ListResult {
-  const existing = readWorkingTree(root, config);
+  const existing = readWorkingTree(root, config, memo);
   const secrets: ListedSecret[] = [];
   const shared = new Map<string, ListedShared>();
   for (const secret of config.secrets) {

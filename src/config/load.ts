@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, UsageError } from '../errors.js';
 import { MAX_CONFIG_BYTES, parseConfig } from './parse.js';
@@ -7,16 +8,24 @@ import { decodeUtf8, notUtf8Message } from './utf8.js';
 
 export { MAX_CONFIG_BYTES } from './parse.js';
 
+/** Valid configs kept between runs, by a hash of their name and text (src/ports/memo.ts). */
+export interface ConfigMemo {
+  get(key: string): Config | undefined;
+  set(key: string, config: Config): void;
+}
+
 /**
  * Reads and validates a config file; throws ConfigError (exit 2) with every problem found.
  * `onText` gets the text as soon as it is read, before it is parsed. With `root` (the
  * repository), a config that resolves to a file outside it (a symlink) is refused (exit 2).
+ * With `memo`, a text validated before is not parsed again.
  */
 export async function loadConfig(
   path: string,
   displayName = path,
   onText?: (text: string) => void,
   root?: string,
+  memo?: ConfigMemo,
 ): Promise<Config> {
   let bytes: Buffer;
   try {
@@ -53,7 +62,11 @@ export async function loadConfig(
   }
   const text = decoded.text;
   onText?.(text);
+  const key = memo && createHash('sha256').update(`${displayName}\0${text}`).digest('hex');
+  const known = key ? memo?.get(key) : undefined;
+  if (known) return known;
   const result = parseConfig(text, displayName);
   if (!result.config) throw new ConfigError(result.problems);
+  if (key) memo?.set(key, result.config);
   return result.config;
 }

@@ -54,6 +54,7 @@ export async function makeScenario(options: { sopsYaml?: boolean } = {}): Promis
   const env: Record<string, string> = {
     PATH: `${TOOLS_BIN}:${process.env.PATH ?? ''}`,
     HOME: home,
+    XDG_CACHE_HOME: join(home, '.cache'),
     GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_AUTHOR_NAME: 'Test User',
