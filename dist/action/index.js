@@ -20361,7 +20361,7 @@ var require_command = __commonJS({
         this._outputConfiguration = {
           writeOut: (str2) => process10.stdout.write(str2),
           writeErr: (str2) => process10.stderr.write(str2),
-          outputError: (str2, write) => write(str2),
+          outputError: (str2, write2) => write2(str2),
           getOutHelpWidth: () => process10.stdout.isTTY ? process10.stdout.columns : void 0,
           getErrHelpWidth: () => process10.stderr.isTTY ? process10.stderr.columns : void 0,
           getOutHasColors: () => useColor() ?? (process10.stdout.isTTY && process10.stdout.hasColors?.()),
@@ -22342,11 +22342,11 @@ Expecting one of '${allowedValues.join("', '")}'`);
           hasColors2 = this._outputConfiguration.getOutHasColors();
           helpWidth = this._outputConfiguration.getOutHelpWidth();
         }
-        const write = (str2) => {
+        const write2 = (str2) => {
           if (!hasColors2) str2 = this._outputConfiguration.stripColor(str2);
           return baseWrite(str2);
         };
-        return { error: error63, write, hasColors: hasColors2, helpWidth };
+        return { error: error63, write: write2, hasColors: hasColors2, helpWidth };
       }
       /**
        * Output help information for this command.
@@ -30201,7 +30201,7 @@ var require_browser = __commonJS({
   "node_modules/debug/src/browser.js"(exports2, module2) {
     exports2.formatArgs = formatArgs;
     exports2.save = save;
-    exports2.load = load2;
+    exports2.load = load3;
     exports2.useColors = useColors;
     exports2.storage = localstorage();
     exports2.destroy = /* @__PURE__ */ (() => {
@@ -30337,7 +30337,7 @@ var require_browser = __commonJS({
       } catch (error63) {
       }
     }
-    function load2() {
+    function load3() {
       let r2;
       try {
         r2 = exports2.storage.getItem("debug") || exports2.storage.getItem("DEBUG");
@@ -30490,7 +30490,7 @@ var require_node = __commonJS({
     exports2.log = log;
     exports2.formatArgs = formatArgs;
     exports2.save = save;
-    exports2.load = load2;
+    exports2.load = load3;
     exports2.useColors = useColors;
     exports2.destroy = util2.deprecate(
       () => {
@@ -30632,7 +30632,7 @@ var require_node = __commonJS({
         delete process.env.DEBUG;
       }
     }
-    function load2() {
+    function load3() {
       return process.env.DEBUG;
     }
     function init2(debug4) {
@@ -30775,7 +30775,7 @@ var require_light = __commonJS({
       function getCjsExportFromNamespace(n2) {
         return n2 && n2["default"] || n2;
       }
-      var load2 = function(received, defaults, onto = {}) {
+      var load3 = function(received, defaults, onto = {}) {
         var k2, ref, v;
         for (k2 in defaults) {
           v = defaults[k2];
@@ -30794,7 +30794,7 @@ var require_light = __commonJS({
         return onto;
       };
       var parser4 = {
-        load: load2,
+        load: load3,
         overwrite
       };
       var DLList;
@@ -33585,8 +33585,8 @@ var require_coerce = __commonJS({
       const minor = match[3] || "0";
       const patch = match[4] || "0";
       const prerelease = options.includePrerelease && match[5] ? `-${match[5]}` : "";
-      const build = options.includePrerelease && match[6] ? `+${match[6]}` : "";
-      return parse8(`${major}.${minor}.${patch}${prerelease}${build}`, options);
+      const build2 = options.includePrerelease && match[6] ? `+${match[6]}` : "";
+      return parse8(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
     };
     module2.exports = coerce;
   }
@@ -34933,7 +34933,7 @@ var require_semver2 = __commonJS({
 });
 
 // src/action/main.ts
-var import_node_path21 = require("node:path");
+var import_node_path22 = require("node:path");
 
 // node_modules/@actions/core/lib/command.js
 var os = __toESM(require("os"), 1);
@@ -36525,8 +36525,81 @@ var {
   Help
 } = import_index.default;
 
-// src/model/manifest.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+// src/ports/memo.ts
+var import_node_crypto = require("node:crypto");
+var import_node_fs = require("node:fs");
+var import_node_os = require("node:os");
+var import_node_path = require("node:path");
+var import_node_v8 = require("node:v8");
+var noMemo = { get: () => void 0, set() {
+} };
+var build;
+var open2 = /* @__PURE__ */ new Map();
+function openMemo(root, env = process.env) {
+  if (!build) return noMemo;
+  const base = env.XDG_CACHE_HOME || (0, import_node_path.join)((0, import_node_os.homedir)(), ".cache");
+  const dir = (0, import_node_path.join)(base, "gitops-secrets", hashOf(root).slice(0, 16));
+  const file2 = (0, import_node_path.join)(dir, `readings-${build}.v8`);
+  const loaded = load(file2);
+  const used = { config: /* @__PURE__ */ new Map(), manifest: /* @__PURE__ */ new Map() };
+  let added2 = false;
+  const memo2 = {
+    get(kind, key) {
+      const v = loaded[kind].get(key);
+      if (v !== void 0) used[kind].set(key, v);
+      return v;
+    },
+    set(kind, key, value) {
+      used[kind].set(key, value);
+      added2 = true;
+    }
+  };
+  open2.set(root, {
+    save() {
+      const dropped = ["config", "manifest"].some((k2) => used[k2].size < loaded[k2].size);
+      if (added2 || dropped) write(dir, file2, used);
+    }
+  });
+  return memo2;
+}
+function blobKey(bytes, path9) {
+  const id = (0, import_node_crypto.createHash)("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+  return `${id}\0${path9}`;
+}
+function hashOf(text) {
+  return (0, import_node_crypto.createHash)("sha256").update(text).digest("hex");
+}
+function load(file2) {
+  try {
+    const data = (0, import_node_v8.deserialize)((0, import_node_fs.readFileSync)(file2));
+    if (data.config instanceof Map && data.manifest instanceof Map) return data;
+  } catch {
+  }
+  return { config: /* @__PURE__ */ new Map(), manifest: /* @__PURE__ */ new Map() };
+}
+function write(dir, file2, entries) {
+  try {
+    (0, import_node_fs.mkdirSync)(dir, { recursive: true, mode: 448 });
+    for (const name of (0, import_node_fs.readdirSync)(dir))
+      if ((0, import_node_path.join)(dir, name) !== file2) (0, import_node_fs.rmSync)((0, import_node_path.join)(dir, name), { force: true });
+    const tmp = `${file2}.${process.pid}.tmp`;
+    (0, import_node_fs.writeFileSync)(tmp, (0, import_node_v8.serialize)(entries), { mode: 384 });
+    (0, import_node_fs.renameSync)(tmp, file2);
+    removeUnused((0, import_node_path.dirname)(dir));
+  } catch {
+  }
+}
+var UNUSED_MS = 30 * 24 * 3600 * 1e3;
+function removeUnused(parent) {
+  const now = Date.now();
+  for (const name of (0, import_node_fs.readdirSync)(parent)) {
+    const dir = (0, import_node_path.join)(parent, name);
+    if (now - (0, import_node_fs.statSync)(dir).mtimeMs > UNUSED_MS) (0, import_node_fs.rmSync)(dir, { recursive: true, force: true });
+  }
+}
+
+// src/model/recipients.ts
+var import_yaml = __toESM(require_dist(), 1);
 
 // src/model/state.ts
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -36561,27 +36634,6 @@ function parseState(text) {
     return void 0;
   }
 }
-
-// src/model/manifest-layout.ts
-var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
-function layoutOf(doc) {
-  const { data: _data, sops, metadata, ...rest } = doc;
-  const meta3 = { ...metadata };
-  const annotations = { ...meta3.annotations };
-  delete annotations[STATE_ANNOTATION];
-  meta3.annotations = annotations;
-  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
-}
-function withoutVolatile(node2) {
-  if (Array.isArray(node2)) return node2.map(withoutVolatile);
-  if (!node2 || typeof node2 !== "object") return node2;
-  return Object.fromEntries(
-    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
-  );
-}
-
-// src/model/recipients.ts
-var import_yaml = __toESM(require_dist(), 1);
 
 // src/model/encryption-selectors.ts
 var SELECTOR_FIELDS = [
@@ -36828,6 +36880,27 @@ function recipientChange(wanted, have) {
     add,
     remove: remove2
   };
+}
+
+// src/model/manifest.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+
+// src/model/manifest-layout.ts
+var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
+function layoutOf(doc) {
+  const { data: _data, sops, metadata, ...rest } = doc;
+  const meta3 = { ...metadata };
+  const annotations = { ...meta3.annotations };
+  delete annotations[STATE_ANNOTATION];
+  meta3.annotations = annotations;
+  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
+}
+function withoutVolatile(node2) {
+  if (Array.isArray(node2)) return node2.map(withoutVolatile);
+  if (!node2 || typeof node2 !== "object") return node2;
+  return Object.fromEntries(
+    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
+  );
 }
 
 // src/model/manifest-render.ts
@@ -37331,11 +37404,11 @@ async function assertOnlyOurCommits(git, baseSha, branchSha, branch, job) {
 }
 
 // src/apply/repo-state.ts
-var import_node_fs = require("node:fs");
-var import_node_path2 = require("node:path");
+var import_node_fs2 = require("node:fs");
+var import_node_path3 = require("node:path");
 
 // src/model/paths.ts
-var import_node_path = require("node:path");
+var import_node_path2 = require("node:path");
 var PLACEHOLDER_RE = /\{([a-z]+)\}/g;
 var ALLOWED = /* @__PURE__ */ new Set(["namespace", "name", "environment"]);
 function templateProblems(template, hasEnvironments) {
@@ -37395,7 +37468,7 @@ function relativePathProblem(path9) {
   if (parts.some((p2) => p2 === "..")) return 'must stay inside the repo (no ".." segments)';
   if (parts.some((p2) => p2 === "" || p2 === ".")) return 'must not contain empty or "." segments';
   if (parts[0] === ".git") return "must not point into .git";
-  if (import_node_path.posix.normalize(path9) !== path9) return "must be a normalized path";
+  if (import_node_path2.posix.normalize(path9) !== path9) return "must be a normalized path";
   return void 0;
 }
 function templateMatcher(template) {
@@ -37528,7 +37601,7 @@ function managedPaths(config2, files) {
 function infos(map2) {
   return new Map([...map2].filter((e) => !isProblem(e[1])));
 }
-async function readRepoState(git, config2, where, scope, alsoList = []) {
+async function readRepoState(git, config2, where, scope, alsoList = [], memo2 = noMemo) {
   const { base, baseSha, branchSha } = where;
   const dirs = outputDirs(config2);
   const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML, ...alsoList]);
@@ -37543,15 +37616,11 @@ async function readRepoState(git, config2, where, scope, alsoList = []) {
   if (scope) for (const path9 of [...start.fromBranch, ...start.conflicted.keys()]) scope.add(path9);
   const inScope = (m) => scope ? new Map([...m].filter(([path9]) => scope.has(path9))) : m;
   const sopsYamlBlob = config2.sops.hasRecipients ? void 0 : baseListing.get(SOPS_YAML);
-  const read = readerOf(
-    await git.readBlobs([
-      .../* @__PURE__ */ new Set([
-        ...inScope(baseFiles).values(),
-        ...inScope(start.startBlobs).values(),
-        ...inScope(start.conflicted).values(),
-        ...sopsYamlBlob ? [sopsYamlBlob] : []
-      ])
-    ])
+  const read = await manifestReader(
+    git,
+    memo2,
+    [inScope(baseFiles), inScope(start.startBlobs), inScope(start.conflicted)],
+    sopsYamlBlob
   );
   const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : void 0;
   refuseNonUtf8SopsYaml(sopsYamlText, base);
@@ -37596,14 +37665,25 @@ async function rolloutCarried(git, config2, where, mb) {
   for (const [p2, blob] of s) if (blob !== b2.get(p2) && b2.get(p2) === m.get(p2)) carried2.set(p2, blob);
   return carried2;
 }
-function readerOf(texts) {
-  const cache = /* @__PURE__ */ new Map();
+async function manifestReader(git, memo2, wanted, extraBlob) {
+  const known = /* @__PURE__ */ new Map();
+  const toRead = new Set(extraBlob ? [extraBlob] : []);
+  for (const blobs of wanted)
+    for (const [path9, id] of blobs) {
+      const key = `${id}\0${path9}`;
+      const m = known.get(key) ?? memo2.get("manifest", key);
+      if (m) known.set(key, m);
+      else toRead.add(id);
+    }
+  const texts = await git.readBlobs([...toRead]);
   const byBlob = (id, path9) => {
     const key = `${id}\0${path9}`;
-    let m = cache.get(key);
+    let m = known.get(key);
     if (!m) {
-      m = readManifest(path9, texts.get(id) ?? "");
-      cache.set(key, m);
+      const text = texts.get(id);
+      m = readManifest(path9, text ?? "");
+      known.set(key, m);
+      if (text !== void 0) memo2.set("manifest", key, m);
     }
     return m;
   };
@@ -37632,29 +37712,37 @@ var SYMLINK = {
   problem: "is a symlink",
   remedy: "replace it with the file itself"
 };
-function readWorkingTree(root, config2) {
+function readWorkingTree(root, config2, memo2 = noMemo) {
   const matcher = templateMatcher(config2.output);
   const out = /* @__PURE__ */ new Map();
   for (const dir of outputDirs(config2)) {
     let entries;
     try {
-      entries = (0, import_node_fs.readdirSync)((0, import_node_path2.join)(root, dir), { recursive: true, withFileTypes: true });
+      entries = (0, import_node_fs2.readdirSync)((0, import_node_path3.join)(root, dir), { recursive: true, withFileTypes: true });
     } catch {
       continue;
     }
     for (const e of entries) {
-      const full = (0, import_node_path2.join)(e.parentPath, e.name);
-      const path9 = (0, import_node_path2.relative)(root, full).split(import_node_path2.sep).join("/");
+      const full = (0, import_node_path3.join)(e.parentPath, e.name);
+      const path9 = (0, import_node_path3.relative)(root, full).split(import_node_path3.sep).join("/");
       if (!matcher.test(path9)) continue;
       if (e.isSymbolicLink()) out.set(path9, { path: path9, ...SYMLINK });
-      else if (e.isFile()) out.set(path9, readManifest(path9, (0, import_node_fs.readFileSync)(full, "utf8")));
+      else if (e.isFile()) out.set(path9, readCached(path9, (0, import_node_fs2.readFileSync)(full), memo2));
     }
   }
   return out;
 }
+function readCached(path9, bytes, memo2) {
+  const key = blobKey(bytes, path9);
+  const known = memo2.get("manifest", key);
+  if (known) return known;
+  const m = readManifest(path9, bytes.toString("utf8"));
+  memo2.set("manifest", key, m);
+  return m;
+}
 
 // src/apply/proposed.ts
-async function readProposed(root, config2, remote, ports) {
+async function readProposed(root, config2, remote, ports, memo2 = noMemo) {
   let git;
   try {
     git = await ports.openGit(root);
@@ -37667,18 +37755,15 @@ async function readProposed(root, config2, remote, ports) {
   for (const [job, sha] of shas) {
     const branch = JOB_BRANCH[job];
     const files = managedPaths(config2, await git.listFiles(sha, outputDirs(config2)));
-    const texts = await git.readBlobs([...new Set(files.values())]);
-    const manifests = new Map(
-      [...files].map(([path9, blob]) => [path9, readManifest(path9, texts.get(blob) ?? "")])
-    );
+    const manifests = (await manifestReader(git, memo2, [files], void 0)).manifests(files);
     const pullRequest = remoteUrl ? await openPullRequest(ports, remoteUrl, branch) : void 0;
     out.push({ job, branch, pullRequest, manifests });
   }
   return out;
 }
-function proposedFor(root, config2, remote, ports) {
+function proposedFor(root, config2, remote, ports, memo2) {
   if (!ports) return Promise.resolve([]);
-  return readProposed(root, config2, remote ?? "origin", ports).catch(() => []);
+  return readProposed(root, config2, remote ?? "origin", ports, memo2).catch(() => []);
 }
 var JOBS = ["sync", "rotate"];
 async function localBranches(git) {
@@ -37724,7 +37809,7 @@ async function openPullRequest(ports, remoteUrl, branch) {
 
 // src/config/repo-file.ts
 var import_promises = require("node:fs/promises");
-var import_node_path3 = require("node:path");
+var import_node_path4 = require("node:path");
 
 // src/config/utf8.ts
 var decoder = new TextDecoder("utf-8", { fatal: true });
@@ -37779,8 +37864,8 @@ function notUtf8Message(where) {
 
 // src/config/repo-file.ts
 function isInside(root, path9) {
-  const rel = (0, import_node_path3.relative)(root, path9);
-  return rel === "" || rel !== ".." && !rel.startsWith(`..${import_node_path3.sep}`) && !(0, import_node_path3.isAbsolute)(rel);
+  const rel = (0, import_node_path4.relative)(root, path9);
+  return rel === "" || rel !== ".." && !rel.startsWith(`..${import_node_path4.sep}`) && !(0, import_node_path4.isAbsolute)(rel);
 }
 async function refuseOutsideRepo(root, path9, shown, what) {
   let real;
@@ -37802,7 +37887,7 @@ function utf8Text(bytes, shown) {
   throw new UsageError(`${shown}: ${notUtf8Message(r2)}`);
 }
 async function readRepoText(root, rel, what) {
-  const path9 = (0, import_node_path3.join)(root, rel);
+  const path9 = (0, import_node_path4.join)(root, rel);
   await refuseOutsideRepo(root, path9, rel, what);
   let bytes;
   try {
@@ -38218,15 +38303,15 @@ function isEmptyPlan(p2) {
 
 // src/commands/common.ts
 var import_promises4 = require("node:fs/promises");
-var import_node_path7 = require("node:path");
+var import_node_path8 = require("node:path");
 
 // src/apply/carried-files.ts
-var import_node_crypto = require("node:crypto");
-var import_node_path4 = require("node:path");
+var import_node_crypto2 = require("node:crypto");
+var import_node_path5 = require("node:path");
 function repoRelative(root, configPath) {
-  const rel = (0, import_node_path4.relative)(root, configPath);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${import_node_path4.sep}`) || (0, import_node_path4.isAbsolute)(rel)) return void 0;
-  return rel.split(import_node_path4.sep).join("/");
+  const rel = (0, import_node_path5.relative)(root, configPath);
+  if (rel === "" || rel === ".." || rel.startsWith(`..${import_node_path5.sep}`) || (0, import_node_path5.isAbsolute)(rel)) return void 0;
+  return rel.split(import_node_path5.sep).join("/");
 }
 async function workingCopyFiles(git, where, configRel, remote) {
   const wanted = [
@@ -38260,7 +38345,7 @@ async function workingCopyFiles(git, where, configRel, remote) {
 }
 function blobId(text, sha2562) {
   const bytes = Buffer.from(text, "utf8");
-  return (0, import_node_crypto.createHash)(sha2562 ? "sha256" : "sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+  return (0, import_node_crypto2.createHash)(sha2562 ? "sha256" : "sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 async function refuseBehind(git, where, paths, onBase, remote) {
   const head = await git.resolve("HEAD");
@@ -38279,28 +38364,28 @@ ${lines.join("\n")}`,
 }
 
 // src/checkpoint.ts
-var import_node_fs2 = require("node:fs");
+var import_node_fs3 = require("node:fs");
 function checkpoint(step) {
   if (process.env.GITOPS_SECRETS_TEST_KILL_AT === step) process.kill(process.pid, "SIGKILL");
 }
 async function hold(point) {
   const file2 = process.env.GITOPS_SECRETS_TEST_HOLD_FILE;
   if (process.env.GITOPS_SECRETS_TEST_HOLD_AT !== point || !file2) return;
-  (0, import_node_fs2.writeFileSync)(file2, `${process.pid}
+  (0, import_node_fs3.writeFileSync)(file2, `${process.pid}
 `);
   await new Promise((resolve5) => setTimeout(resolve5, 12e4));
 }
 
 // src/apply/commit.ts
-var import_node_fs4 = require("node:fs");
+var import_node_fs5 = require("node:fs");
 var import_promises2 = require("node:fs/promises");
-var import_node_path6 = require("node:path");
+var import_node_path7 = require("node:path");
 
 // src/model/random.ts
-var import_node_crypto2 = require("node:crypto");
+var import_node_crypto3 = require("node:crypto");
 var cryptoRandom = {
-  bytes: (n2) => (0, import_node_crypto2.randomBytes)(n2),
-  uuid: () => (0, import_node_crypto2.randomUUID)()
+  bytes: (n2) => (0, import_node_crypto3.randomBytes)(n2),
+  uuid: () => (0, import_node_crypto3.randomUUID)()
 };
 function randomString(length2, alphabet, random) {
   const chars = Array.from(alphabet);
@@ -38820,28 +38905,28 @@ function guardInPlace(ctx, file2, info2, writes) {
 }
 
 // src/apply/worktree-files.ts
-var import_node_fs3 = require("node:fs");
-var import_node_path5 = require("node:path");
+var import_node_fs4 = require("node:fs");
+var import_node_path6 = require("node:path");
 function worktreeFiles(dir) {
   const guard = symlinkGuard(dir);
   return {
     guard,
     read(path9) {
       try {
-        return (0, import_node_fs3.readFileSync)((0, import_node_path5.join)(dir, path9), "utf8");
+        return (0, import_node_fs4.readFileSync)((0, import_node_path6.join)(dir, path9), "utf8");
       } catch {
         return void 0;
       }
     },
     write(path9, text) {
       guard(path9);
-      const full = (0, import_node_path5.join)(dir, path9);
-      (0, import_node_fs3.mkdirSync)((0, import_node_path5.dirname)(full), { recursive: true });
-      (0, import_node_fs3.writeFileSync)(full, text, { mode: 420 });
+      const full = (0, import_node_path6.join)(dir, path9);
+      (0, import_node_fs4.mkdirSync)((0, import_node_path6.dirname)(full), { recursive: true });
+      (0, import_node_fs4.writeFileSync)(full, text, { mode: 420 });
     },
     remove(path9) {
       guard(path9);
-      (0, import_node_fs3.rmSync)((0, import_node_path5.join)(dir, path9), { force: true });
+      (0, import_node_fs4.rmSync)((0, import_node_path6.join)(dir, path9), { force: true });
     }
   };
 }
@@ -38851,7 +38936,7 @@ function symlinkGuard(root) {
     let kind = seen.get(rel);
     if (!kind) {
       try {
-        kind = (0, import_node_fs3.lstatSync)((0, import_node_path5.join)(root, rel)).isSymbolicLink() ? "link" : "other";
+        kind = (0, import_node_fs4.lstatSync)((0, import_node_path6.join)(root, rel)).isSymbolicLink() ? "link" : "other";
       } catch {
         kind = "absent";
       }
@@ -39017,8 +39102,8 @@ async function fillWorktree(wt, input2, ports) {
   await checkOutNeeded(wt, input2, ports.git);
   await writeFromBranch(wt, state, ports.git);
   for (const f of input2.files) {
-    await (0, import_promises2.mkdir)((0, import_node_path6.dirname)((0, import_node_path6.join)(wt.dir, f.path)), { recursive: true });
-    await (0, import_promises2.writeFile)((0, import_node_path6.join)(wt.dir, f.path), f.text);
+    await (0, import_promises2.mkdir)((0, import_node_path7.dirname)((0, import_node_path7.join)(wt.dir, f.path)), { recursive: true });
+    await (0, import_promises2.writeFile)((0, import_node_path7.join)(wt.dir, f.path), f.text);
     wt.stage(f.path);
   }
   for (const [path9, blob] of state.conflicted) {
@@ -39056,7 +39141,7 @@ async function checkOutNeeded(wt, input2, git) {
   files.push(...await existingPaths(git, input2.where.baseSha, [...new Set(rollout)]));
   if (state.baseListing.has(SOPS_YAML)) {
     if (state.sopsYamlText !== void 0)
-      (0, import_node_fs4.writeFileSync)((0, import_node_path6.join)(wt.dir, SOPS_YAML), state.sopsYamlText);
+      (0, import_node_fs5.writeFileSync)((0, import_node_path7.join)(wt.dir, SOPS_YAML), state.sopsYamlText);
     else files.push(SOPS_YAML);
   }
   if (files.length > 0) await wt.checkout([...new Set(files)]);
@@ -39070,8 +39155,8 @@ async function writeFromBranch(wt, state, git) {
   if (blobs.size === 0) return;
   const texts = await git.readBlobs([...new Set(blobs.values())]);
   for (const [path9, blob] of blobs) {
-    await (0, import_promises2.mkdir)((0, import_node_path6.dirname)((0, import_node_path6.join)(wt.dir, path9)), { recursive: true });
-    await (0, import_promises2.writeFile)((0, import_node_path6.join)(wt.dir, path9), texts.get(blob) ?? "");
+    await (0, import_promises2.mkdir)((0, import_node_path7.dirname)((0, import_node_path7.join)(wt.dir, path9)), { recursive: true });
+    await (0, import_promises2.writeFile)((0, import_node_path7.join)(wt.dir, path9), texts.get(blob) ?? "");
   }
 }
 async function existingPaths(git, commit, paths) {
@@ -39316,9 +39401,9 @@ var PullRequestStep = class {
   config;
   async run() {
     const { port, input: input2, title, body } = this;
-    const open3 = await port.findOpen(input2.branch, input2.base);
-    if (open3) {
-      const out = await this.update(open3);
+    const open4 = await port.findOpen(input2.branch, input2.base);
+    if (open4) {
+      const out = await this.update(open4);
       input2.log(
         `${out.action === "updated" ? "updated" : "pull request is up to date:"} #${out.number} ${out.url}`
       );
@@ -39410,7 +39495,7 @@ async function runJob(config2, options, ports) {
   const where = await locateJob(git, options);
   const scope = options.job === "rotate" ? selectionPaths(config2, options.rotate) : void 0;
   const also = options.configPath ? [options.configPath] : [];
-  const state = await readRepoState(git, config2, where, scope, also);
+  const state = await readRepoState(git, config2, where, scope, also, ports.memo);
   const files = await workingCopyFiles(git, where, options.configPath, options.remote);
   const sopsYaml2 = files.find((f) => f.path === SOPS_YAML);
   if (sopsYaml2 && !config2.sops.hasRecipients) state.sopsYamlText = sopsYaml2.text;
@@ -39481,6 +39566,7 @@ async function pullRequestStep(config2, options, ports, where, result) {
 }
 
 // src/config/load.ts
+var import_node_crypto4 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
 
 // src/config/read-yaml.ts
@@ -44861,7 +44947,7 @@ function bucketFor(state, inst) {
   return bucket;
 }
 var handoff;
-var open2 = [];
+var open3 = [];
 var memo = {
   alloc(_inst, payload, empty) {
     const bucket = handoff;
@@ -44870,7 +44956,7 @@ var memo = {
     handoff = void 0;
     const entry = { value: empty, issues: null };
     bucket.set(payload.value, entry);
-    open2.push(entry);
+    open3.push(entry);
     return empty;
   },
   guard(inst) {
@@ -44941,10 +45027,10 @@ var memo = {
           return payload;
         }
         handoff = bucket;
-        const depth = open2.length;
+        const depth = open3.length;
         const result = base(payload, ctx);
         handoff = void 0;
-        const entry = open2.length > depth ? open2.pop() : void 0;
+        const entry = open3.length > depth ? open3.pop() : void 0;
         if (result instanceof Promise) {
           return result.then((r2) => {
             if (entry)
@@ -59993,7 +60079,7 @@ function dedupe(problems) {
 }
 
 // src/config/load.ts
-async function loadConfig(path9, displayName = path9, onText, root) {
+async function loadConfig(path9, displayName = path9, onText, root, memo2) {
   let bytes;
   try {
     const [info2] = await Promise.all([
@@ -60029,16 +60115,26 @@ async function loadConfig(path9, displayName = path9, onText, root) {
   }
   const text = decoded.text;
   onText?.(text);
+  const key = memo2 && (0, import_node_crypto4.createHash)("sha256").update(`${displayName}\0${text}`).digest("hex");
+  const known = key ? memo2?.get(key) : void 0;
+  if (known) return known;
   const result = parseConfig(text, displayName);
   if (!result.config) throw new ConfigError(result.problems);
+  if (key) memo2?.set(key, result.config);
   return result.config;
 }
 
 // src/commands/common.ts
 async function loadRepoConfig(o3) {
-  const root = (0, import_node_path7.resolve)(o3.repo);
-  const path9 = (0, import_node_path7.isAbsolute)(o3.config) ? o3.config : (0, import_node_path7.resolve)(root, o3.config);
-  return { root, path: path9, config: await loadConfig(path9, o3.config, void 0, root) };
+  const root = (0, import_node_path8.resolve)(o3.repo);
+  const path9 = (0, import_node_path8.isAbsolute)(o3.config) ? o3.config : (0, import_node_path8.resolve)(root, o3.config);
+  const memo2 = openMemo(root);
+  const configMemo = {
+    get: (key) => memo2.get("config", key),
+    set: (key, config3) => memo2.set("config", key, config3)
+  };
+  const config2 = await loadConfig(path9, o3.config, void 0, root, configMemo);
+  return { root, path: path9, config: config2, memo: memo2 };
 }
 async function runJobCommand(job, o3, loaded, ports, extra) {
   const git = await ports.openGit(loaded.root);
@@ -60048,7 +60144,7 @@ async function runJobCommand(job, o3, loaded, ports, extra) {
   const result = await runJob(
     loaded.config,
     { job, remote, base, push: push2, dryRun, now, configPath, ...extra },
-    { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests }
+    { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests, memo: loaded.memo }
   );
   const restart = restartHints(loaded.config, result.rows);
   if (o3.json) ports.out(JSON.stringify(jobJson(result, o3.dryRun, restart), null, 2));
@@ -60085,15 +60181,15 @@ async function writeActionOutputs(file2, r2) {
 
 // src/commands/check.ts
 async function check2(options, io, ports) {
-  const { root, config: config2 } = await loadRepoConfig(options);
-  const proposed = await proposedFor(root, config2, options.remote, ports);
-  const result = await checkRepo(config2, root, options.now, proposed);
+  const { root, config: config2, memo: memo2 } = await loadRepoConfig(options);
+  const proposed = await proposedFor(root, config2, options.remote, ports, memo2);
+  const result = await checkRepo(config2, root, options.now, proposed, memo2);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);
   return result.pending ? ExitCode2.pending : ExitCode2.ok;
 }
-async function checkRepo(config2, root, now, branches = []) {
-  const existing = readWorkingTree(root, config2);
+async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
+  const existing = readWorkingTree(root, config2, memo2);
   const sopsYaml2 = config2.sops.hasRecipients ? void 0 : await readRepoText(root, ".sops.yaml", "sops config");
   const selectors = checkSopsYaml(config2, sopsYaml2);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
@@ -60208,7 +60304,7 @@ function proposedGroups(rows) {
 
 // src/commands/init.ts
 var import_promises5 = require("node:fs/promises");
-var import_node_path8 = require("node:path");
+var import_node_path9 = require("node:path");
 var SCHEMA_URL = "https://raw.githubusercontent.com/gitops-secrets/gitops-secrets/main/config/schema.json";
 function starterConfig() {
   return `# yaml-language-server: $schema=${SCHEMA_URL}
@@ -60306,7 +60402,7 @@ jobs:
 `;
 }
 async function init(options, io) {
-  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path8.resolve)(options.repo) });
+  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path9.resolve)(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
   if (!options.age)
     io.out(
@@ -60327,12 +60423,12 @@ async function writeStarterFiles(options) {
   const files = /* @__PURE__ */ new Map([[options.config, starterConfig()]]);
   if (options.age) files.set(".sops.yaml", sopsYaml(options.age));
   const uses = actionUses(options.action);
-  const config2 = import_node_path8.posix.normalize(options.config);
+  const config2 = import_node_path9.posix.normalize(options.config);
   files.set(".github/workflows/gitops-secrets-sync.yml", workflow("sync", config2, uses));
   files.set(".github/workflows/gitops-secrets-rotate.yml", workflow("rotate", config2, uses));
   const existing = [];
   for (const path9 of files.keys()) {
-    if (await (0, import_promises5.access)((0, import_node_path8.join)(options.repo, path9)).then(
+    if (await (0, import_promises5.access)((0, import_node_path9.join)(options.repo, path9)).then(
       () => true,
       () => false
     ))
@@ -60342,8 +60438,8 @@ async function writeStarterFiles(options) {
     throw new UsageError(`not overwriting ${existing.join(", ")}`, "pass --force to replace them");
   }
   for (const [path9, text] of files) {
-    await (0, import_promises5.mkdir)((0, import_node_path8.dirname)((0, import_node_path8.join)(options.repo, path9)), { recursive: true });
-    await (0, import_promises5.writeFile)((0, import_node_path8.join)(options.repo, path9), text);
+    await (0, import_promises5.mkdir)((0, import_node_path9.dirname)((0, import_node_path9.join)(options.repo, path9)), { recursive: true });
+    await (0, import_promises5.writeFile)((0, import_node_path9.join)(options.repo, path9), text);
   }
   return [...files.keys()];
 }
@@ -60364,15 +60460,15 @@ function describeSource(source) {
   }
 }
 async function list2(options, io, ports) {
-  const { root, config: config2 } = await loadRepoConfig(options);
-  const branches = await proposedFor(root, config2, options.remote, ports);
-  const result = listRepo(config2, root, options.now, branches);
+  const { root, config: config2, memo: memo2 } = await loadRepoConfig(options);
+  const branches = await proposedFor(root, config2, options.remote, ports, memo2);
+  const result = listRepo(config2, root, options.now, branches, memo2);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);
   return ExitCode2.ok;
 }
-function listRepo(config2, root, now, branches = []) {
-  const existing = readWorkingTree(root, config2);
+function listRepo(config2, root, now, branches = [], memo2 = noMemo) {
+  const existing = readWorkingTree(root, config2, memo2);
   const secrets = [];
   const shared = /* @__PURE__ */ new Map();
   for (const secret of config2.secrets) {
@@ -60843,9 +60939,9 @@ function mask(secret) {
 }
 
 // src/ports/git.ts
-var import_node_fs8 = require("node:fs");
+var import_node_fs9 = require("node:fs");
 var import_promises8 = require("node:fs/promises");
-var import_node_path12 = require("node:path");
+var import_node_path13 = require("node:path");
 
 // src/ports/env.ts
 function withoutTokens(env) {
@@ -60937,8 +61033,8 @@ function pushFailure(git, err, remote, branch) {
 }
 
 // src/ports/git-run.ts
-var import_node_fs5 = require("node:fs");
-var import_node_os = require("node:os");
+var import_node_fs6 = require("node:fs");
+var import_node_os2 = require("node:os");
 var import_debug2 = __toESM(require_src(), 1);
 
 // node_modules/simple-git/dist/esm/index.js
@@ -60961,7 +61057,7 @@ function o(n2) {
 var import_debug = __toESM(require_src(), 1);
 var import_child_process = require("child_process");
 var import_promise_deferred = __toESM(require_dist3(), 1);
-var import_node_path9 = require("node:path");
+var import_node_path10 = require("node:path");
 
 // node_modules/@simple-git/argv-parser/dist/index.mjs
 function* U(e, t2) {
@@ -63123,9 +63219,9 @@ var init_first_commit = __esm({
     init_task();
   }
 });
-function hashObjectTask(filePath, write) {
+function hashObjectTask(filePath, write2) {
   const commands = ["hash-object", filePath];
-  if (write) {
+  if (write2) {
     commands.push("-w");
   }
   return straightThroughStringTask(commands, true);
@@ -64395,9 +64491,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path9, write) {
+      hashObject(path9, write2) {
         return this._runTask(
-          hashObjectTask(path9, write === true),
+          hashObjectTask(path9, write2 === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -64752,7 +64848,7 @@ var init_branch = __esm({
 });
 function toPath(input2) {
   const path9 = input2.trim().replace(/^["']|["']$/g, "");
-  return path9 && (0, import_node_path9.normalize)(path9);
+  return path9 && (0, import_node_path10.normalize)(path9);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -65950,7 +66046,7 @@ var GitRunner = class _GitRunner {
   instance() {
     return simpleGit({
       baseDir: this.cwd,
-      maxConcurrentProcesses: (0, import_node_os.availableParallelism)(),
+      maxConcurrentProcesses: (0, import_node_os2.availableParallelism)(),
       trimmed: false,
       completion: { onClose: true, onExit: 50 },
       timeout: { block: GIT_TIMEOUT_MS },
@@ -66011,7 +66107,7 @@ var GitRunner = class _GitRunner {
   }
   failure(err, what, remedy) {
     if (err instanceof ExternalError) return err;
-    if (missingGit(err) && !(0, import_node_fs5.existsSync)(this.cwd))
+    if (missingGit(err) && !(0, import_node_fs6.existsSync)(this.cwd))
       return new ExternalError("git", `git ${what} failed: the directory ${this.cwd} is gone`);
     if (missingGit(err)) return new ExternalError("git", "git not found on PATH", "install git");
     if (err instanceof GitPluginError && err.plugin === "timeout")
@@ -66145,31 +66241,31 @@ async function blockers(git, commit, paths) {
 }
 
 // src/ports/git-worktree.ts
-var import_node_fs7 = require("node:fs");
+var import_node_fs8 = require("node:fs");
 var import_promises7 = require("node:fs/promises");
-var import_node_path11 = require("node:path");
+var import_node_path12 = require("node:path");
 
 // src/ports/run-dirs.ts
-var import_node_fs6 = require("node:fs");
+var import_node_fs7 = require("node:fs");
 var import_promises6 = require("node:fs/promises");
-var import_node_os2 = require("node:os");
-var import_node_path10 = require("node:path");
+var import_node_os3 = require("node:os");
+var import_node_path11 = require("node:path");
 var NAME_RE = /^gitops-secrets-(wt|sops|dead)-(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
 var LEGACY_RE = /^gitops-secrets-wt-(\d+)-/;
 var LEGACY_OWNER_FILE = "owner";
 var self2;
 function me() {
-  self2 ??= { start: startTime(process.pid) ?? "0", host: hostTag((0, import_node_os2.hostname)()) };
+  self2 ??= { start: startTime(process.pid) ?? "0", host: hostTag((0, import_node_os3.hostname)()) };
   return self2;
 }
 function makeRunDir(kind) {
   const { start, host } = me();
-  return (0, import_promises6.mkdtemp)((0, import_node_path10.join)((0, import_node_os2.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
+  return (0, import_promises6.mkdtemp)((0, import_node_path11.join)((0, import_node_os3.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
 }
 async function removeRunDir(path9) {
-  const dead = (0, import_node_path10.join)(
-    (0, import_node_path10.dirname)(path9),
-    (0, import_node_path10.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
+  const dead = (0, import_node_path11.join)(
+    (0, import_node_path11.dirname)(path9),
+    (0, import_node_path11.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
   );
   let target = dead;
   try {
@@ -66182,22 +66278,22 @@ async function removeRunDir(path9) {
   await (0, import_promises6.rm)(target, { recursive: true, force: true, maxRetries: 3 });
 }
 async function sweepRunDirs() {
-  const tmp = (0, import_node_os2.tmpdir)();
+  const tmp = (0, import_node_os3.tmpdir)();
   let names2 = [];
   try {
-    names2 = (0, import_node_fs6.readdirSync)(tmp);
+    names2 = (0, import_node_fs7.readdirSync)(tmp);
   } catch {
     return;
   }
   for (const name of names2) {
     if (!name.startsWith("gitops-secrets-") || !ownerGone(tmp, name)) continue;
-    await (0, import_promises6.rm)((0, import_node_path10.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
+    await (0, import_promises6.rm)((0, import_node_path11.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
   }
 }
 function ownerGone(tmp, name) {
   const m = NAME_RE.exec(name);
   if (m) {
-    if (m[4] !== me().host || !ours((0, import_node_path10.join)(tmp, name))) return false;
+    if (m[4] !== me().host || !ours((0, import_node_path11.join)(tmp, name))) return false;
     const pid2 = Number(m[2]);
     if (!isAlive(pid2)) return true;
     if (m[3] === "0") return false;
@@ -66207,10 +66303,10 @@ function ownerGone(tmp, name) {
   const legacy = LEGACY_RE.exec(name);
   if (!legacy) return false;
   const pid = Number(legacy[1]);
-  if (isAlive(pid) || !ours((0, import_node_path10.join)(tmp, name))) return false;
+  if (isAlive(pid) || !ours((0, import_node_path11.join)(tmp, name))) return false;
   try {
-    const owner = (0, import_node_fs6.readFileSync)((0, import_node_path10.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
-    return owner === `gitops-secrets run ${pid} on ${(0, import_node_os2.hostname)()}
+    const owner = (0, import_node_fs7.readFileSync)((0, import_node_path11.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
+    return owner === `gitops-secrets run ${pid} on ${(0, import_node_os3.hostname)()}
 `;
   } catch {
     return false;
@@ -66218,7 +66314,7 @@ function ownerGone(tmp, name) {
 }
 function ours(path9) {
   try {
-    const st = (0, import_node_fs6.lstatSync)(path9);
+    const st = (0, import_node_fs7.lstatSync)(path9);
     return st.isDirectory() && (process.getuid === void 0 || st.uid === process.getuid());
   } catch {
     return false;
@@ -66235,7 +66331,7 @@ function isAlive(pid) {
 }
 function startTime(pid) {
   try {
-    const stat3 = (0, import_node_fs6.readFileSync)(`/proc/${pid}/stat`, "latin1");
+    const stat3 = (0, import_node_fs7.readFileSync)(`/proc/${pid}/stat`, "latin1");
     const fields = stat3.slice(stat3.lastIndexOf(")") + 2).split(" ");
     const start = fields[19];
     return start && /^\d+$/.test(start) ? start : void 0;
@@ -66255,9 +66351,9 @@ function hostTag(host) {
 // src/ports/git-worktree.ts
 async function addWorktree(repo, gitDir, commit) {
   const tmp = await makeRunDir("wt");
-  const dir = (0, import_node_path11.join)(tmp, "tree");
-  (0, import_node_fs7.mkdirSync)(dir);
-  const index = (0, import_node_path11.join)(tmp, "index");
+  const dir = (0, import_node_path12.join)(tmp, "tree");
+  (0, import_node_fs8.mkdirSync)(dir);
+  const index = (0, import_node_path12.join)(tmp, "index");
   const git = repo.with({ GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index }, dir);
   return new TempWorktree({ tmp, dir, index, commit, git, identity: commitIdentity(repo) });
 }
@@ -66292,7 +66388,7 @@ var TempWorktree = class {
   }
   async commit(message, paths) {
     await this.indexed;
-    if (!(0, import_node_fs7.existsSync)(this.index) || !(0, import_node_fs7.existsSync)(this.dir))
+    if (!(0, import_node_fs8.existsSync)(this.index) || !(0, import_node_fs8.existsSync)(this.dir))
       throw new ExternalError(
         "git",
         `the temporary work tree ${this.tmp} was removed while the run worked; nothing was committed`,
@@ -66302,7 +66398,7 @@ var TempWorktree = class {
     for (const batch of batches(all))
       await this.git.run(["update-index", "--add", "--remove", "--verbose", "--", ...batch]);
     const tree = (await this.git.run(["write-tree"])).trim();
-    const file2 = (0, import_node_path11.join)(this.tmp, "message");
+    const file2 = (0, import_node_path12.join)(this.tmp, "message");
     await (0, import_promises7.writeFile)(file2, cleanMessage(message));
     const identity3 = await this.identity;
     const args = ["commit-tree", "--no-gpg-sign", "-p", this.commitSha, "-F", file2, tree];
@@ -66344,7 +66440,7 @@ function cleanMessage(message) {
 // src/ports/git.ts
 async function openRepo(dir, env = process.env, auth2) {
   const remedy = "pass --repo DIR, the root of your GitOps repo";
-  if (!(0, import_node_fs8.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
+  if (!(0, import_node_fs9.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new ExternalError("git", `${dir} is not a directory`, remedy);
   const inherited = withoutTokens(env);
   const git = new GitRunner(
@@ -66364,7 +66460,7 @@ async function openRepo(dir, env = process.env, auth2) {
     );
   }
   const [top = "", common2 = ".git"] = out.trim().split("\n");
-  return new Repo(git.with({}, top), (0, import_node_path12.resolve)(dir, common2), auth2);
+  return new Repo(git.with({}, top), (0, import_node_path13.resolve)(dir, common2), auth2);
 }
 var Repo = class {
   constructor(git, gitDir, auth2) {
@@ -66459,8 +66555,8 @@ var Repo = class {
   }
   async updateBranch(branch, sha) {
     const { gitDir } = this;
-    const heads = (0, import_node_fs8.existsSync)((0, import_node_path12.join)(gitDir, "worktrees")) || (0, import_node_fs8.existsSync)((0, import_node_path12.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
-      (0, import_node_fs8.readFileSync)((0, import_node_path12.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
+    const heads = (0, import_node_fs9.existsSync)((0, import_node_path13.join)(gitDir, "worktrees")) || (0, import_node_fs9.existsSync)((0, import_node_path13.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
+      (0, import_node_fs9.readFileSync)((0, import_node_path13.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
     ];
     if (heads.includes(`branch refs/heads/${branch}`)) return false;
     await this.git.run(["update-ref", `refs/heads/${branch}`, sha]);
@@ -66468,12 +66564,12 @@ var Repo = class {
   }
   async pruneStale() {
     await sweepRunDirs();
-    if (!(0, import_node_fs8.existsSync)((0, import_node_path12.join)(this.gitDir, "worktrees"))) return;
+    if (!(0, import_node_fs9.existsSync)((0, import_node_path13.join)(this.gitDir, "worktrees"))) return;
     const out = await this.git.attempt(["worktree", "list", "--porcelain"]) ?? "";
     for (const line of out.split("\n")) {
       if (!line.startsWith("worktree ")) continue;
       const path9 = line.slice("worktree ".length);
-      const m = LEGACY_RE.exec((0, import_node_path12.basename)(path9));
+      const m = LEGACY_RE.exec((0, import_node_path13.basename)(path9));
       if (!m || isAlive(Number(m[1]))) continue;
       await this.git.attempt(["worktree", "remove", "--force", path9]);
       await (0, import_promises8.rm)(path9, { recursive: true, force: true }).catch(() => void 0);
@@ -71054,8 +71150,8 @@ function toPr(d) {
 
 // src/ports/sops.ts
 var import_promises20 = require("node:fs/promises");
-var import_node_os6 = require("node:os");
-var import_node_path18 = require("node:path");
+var import_node_os7 = require("node:os");
+var import_node_path19 = require("node:path");
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject4(value) {
@@ -71683,11 +71779,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 var import_node_tty = __toESM(require("node:tty"), 1);
 var hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format = (open3, close) => {
+var format = (open4, close) => {
   if (!hasColors) {
     return (input2) => input2;
   }
-  const openCode = `\x1B[${open3}m`;
+  const openCode = `\x1B[${open4}m`;
   const closeCode = `\x1B[${close}m`;
   return (input2) => {
     const string4 = input2 + "";
@@ -71921,13 +72017,13 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
 };
 
 // node_modules/execa/lib/arguments/options.js
-var import_node_path17 = __toESM(require("node:path"), 1);
+var import_node_path18 = __toESM(require("node:path"), 1);
 var import_node_process8 = __toESM(require("node:process"), 1);
 var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 
 // node_modules/npm-run-path/index.js
 var import_node_process5 = __toESM(require("node:process"), 1);
-var import_node_path14 = __toESM(require("node:path"), 1);
+var import_node_path15 = __toESM(require("node:path"), 1);
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey2(options = {}) {
@@ -71944,7 +72040,7 @@ function pathKey2(options = {}) {
 // node_modules/unicorn-magic/node.js
 var import_node_util4 = require("node:util");
 var import_node_child_process2 = require("node:child_process");
-var import_node_path13 = __toESM(require("node:path"), 1);
+var import_node_path14 = __toESM(require("node:path"), 1);
 var import_node_url2 = require("node:url");
 var execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
 function toPath2(urlOrPath) {
@@ -71953,12 +72049,12 @@ function toPath2(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = import_node_path13.default.resolve(toPath2(startPath));
+      let currentPath = import_node_path14.default.resolve(toPath2(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = import_node_path13.default.resolve(currentPath, "..");
+        currentPath = import_node_path14.default.resolve(currentPath, "..");
       }
     }
   };
@@ -71973,27 +72069,27 @@ var npmRunPath = ({
   execPath: execPath2 = import_node_process5.default.execPath,
   addExecPath = true
 } = {}) => {
-  const cwdPath = import_node_path14.default.resolve(toPath2(cwd));
+  const cwdPath = import_node_path15.default.resolve(toPath2(cwd));
   const result = [];
-  const pathParts = pathOption.split(import_node_path14.default.delimiter);
+  const pathParts = pathOption.split(import_node_path15.default.delimiter);
   if (preferLocal) {
     applyPreferLocal(result, pathParts, cwdPath);
   }
   if (addExecPath) {
     applyExecPath(result, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === import_node_path14.default.delimiter ? `${result.join(import_node_path14.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path14.default.delimiter);
+  return pathOption === "" || pathOption === import_node_path15.default.delimiter ? `${result.join(import_node_path15.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path15.default.delimiter);
 };
 var applyPreferLocal = (result, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
-    const pathPart = import_node_path14.default.join(directory, "node_modules/.bin");
+    const pathPart = import_node_path15.default.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
       result.push(pathPart);
     }
   }
 };
 var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
-  const pathPart = import_node_path14.default.resolve(cwdPath, toPath2(execPath2), "..");
+  const pathPart = import_node_path15.default.resolve(cwdPath, toPath2(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
     result.push(pathPart);
   }
@@ -72042,10 +72138,10 @@ var ExecaSyncError = class extends Error {
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
 // node_modules/execa/lib/terminate/signal.js
-var import_node_os5 = require("node:os");
+var import_node_os6 = require("node:os");
 
 // node_modules/human-signals/build/src/main.js
-var import_node_os4 = require("node:os");
+var import_node_os5 = require("node:os");
 
 // node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
@@ -72063,7 +72159,7 @@ var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
 // node_modules/human-signals/build/src/signals.js
-var import_node_os3 = require("node:os");
+var import_node_os4 = require("node:os");
 
 // node_modules/human-signals/build/src/core.js
 var SIGNALS = [
@@ -72354,7 +72450,7 @@ var normalizeSignal = ({
 }) => {
   const {
     signals: { [name]: constantSignal }
-  } = import_node_os3.constants;
+  } = import_node_os4.constants;
   const supported = constantSignal !== void 0;
   const number4 = supported ? constantSignal : defaultNumber;
   return { name, number: number4, description, supported, action, forced, standard };
@@ -72403,7 +72499,7 @@ var getSignalByNumber = (number4, signals2) => {
   };
 };
 var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => import_node_os4.constants.signals[name] === number4);
+  const signal = signals2.find(({ name }) => import_node_os5.constants.signals[name] === number4);
   if (signal !== void 0) {
     return signal;
   }
@@ -72437,13 +72533,13 @@ var normalizeSignalInteger = (signalInteger, optionName) => {
   throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
 };
-var getSignalsIntegerToName = () => new Map(Object.entries(import_node_os5.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var getSignalsIntegerToName = () => new Map(Object.entries(import_node_os6.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
 var signalsIntegerToName = getSignalsIntegerToName();
 var normalizeSignalName = (signalName, optionName) => {
-  if (signalName in import_node_os5.constants.signals) {
+  if (signalName in import_node_os6.constants.signals) {
     return signalName;
   }
-  if (signalName.toUpperCase() in import_node_os5.constants.signals) {
+  if (signalName.toUpperCase() in import_node_os6.constants.signals) {
     throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
   }
   throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -72451,8 +72547,8 @@ ${getAvailableSignals()}`);
 };
 var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-var getAvailableSignalNames = () => Object.keys(import_node_os5.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-var getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os5.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getAvailableSignalNames = () => Object.keys(import_node_os6.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os6.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
 // node_modules/execa/lib/terminate/kill.js
@@ -73148,7 +73244,7 @@ var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
 
 // node_modules/execa/lib/methods/node.js
 var import_node_process6 = require("node:process");
-var import_node_path15 = __toESM(require("node:path"), 1);
+var import_node_path16 = __toESM(require("node:path"), 1);
 var mapNode = ({ options }) => {
   if (options.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
@@ -73167,7 +73263,7 @@ var handleNodeOption = (file2, commandArguments, {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
   }
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-  const resolvedNodePath = import_node_path15.default.resolve(cwd, normalizedNodePath);
+  const resolvedNodePath = import_node_path16.default.resolve(cwd, normalizedNodePath);
   const newOptions = {
     ...options,
     nodePath: resolvedNodePath,
@@ -73177,7 +73273,7 @@ var handleNodeOption = (file2, commandArguments, {
   if (!shouldHandleNode) {
     return [file2, commandArguments, newOptions];
   }
-  if (import_node_path15.default.basename(file2, ".exe") === "node") {
+  if (import_node_path16.default.basename(file2, ".exe") === "node") {
     throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
   }
   return [
@@ -73188,7 +73284,7 @@ var handleNodeOption = (file2, commandArguments, {
 };
 
 // node_modules/execa/lib/ipc/ipc-input.js
-var import_node_v8 = require("node:v8");
+var import_node_v82 = require("node:v8");
 var validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
   if (ipcInput === void 0) {
     return;
@@ -73200,7 +73296,7 @@ var validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
 };
 var validateAdvancedInput = (ipcInput) => {
   try {
-    (0, import_node_v8.serialize)(ipcInput);
+    (0, import_node_v82.serialize)(ipcInput);
   } catch (error63) {
     throw new Error("The `ipcInput` option is not serializable with a structured clone.", { cause: error63 });
   }
@@ -73266,12 +73362,12 @@ var ENCODING_ALIASES = {
 var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
 
 // node_modules/execa/lib/arguments/cwd.js
-var import_node_fs9 = require("node:fs");
-var import_node_path16 = __toESM(require("node:path"), 1);
+var import_node_fs10 = require("node:fs");
+var import_node_path17 = __toESM(require("node:path"), 1);
 var import_node_process7 = __toESM(require("node:process"), 1);
 var normalizeCwd = (cwd = getDefaultCwd()) => {
   const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-  return import_node_path16.default.resolve(cwdString);
+  return import_node_path17.default.resolve(cwdString);
 };
 var getDefaultCwd = () => {
   try {
@@ -73288,7 +73384,7 @@ var fixCwdError = (originalMessage, cwd) => {
   }
   let cwdStat;
   try {
-    cwdStat = (0, import_node_fs9.statSync)(cwd);
+    cwdStat = (0, import_node_fs10.statSync)(cwd);
   } catch (error63) {
     return `The "cwd" option is invalid: ${cwd}.
 ${error63.message}
@@ -73318,7 +73414,7 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
   options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-  if (import_node_process8.default.platform === "win32" && import_node_path17.default.basename(file2, ".exe") === "cmd") {
+  if (import_node_process8.default.platform === "win32" && import_node_path18.default.basename(file2, ".exe") === "cmd") {
     commandArguments.unshift("/q");
   }
   return { file: file2, commandArguments, options };
@@ -74294,7 +74390,7 @@ var handleResult = (result, verboseInfo, { reject }) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-var import_node_fs11 = require("node:fs");
+var import_node_fs12 = require("node:fs");
 
 // node_modules/execa/lib/stdio/type.js
 var getStdioItemType = (value, optionName) => {
@@ -74624,7 +74720,7 @@ var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((st
 var isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
 
 // node_modules/execa/lib/stdio/native.js
-var import_node_fs10 = require("node:fs");
+var import_node_fs11 = require("node:fs");
 var import_node_tty2 = __toESM(require("node:tty"), 1);
 var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
   if (!isStdioArray || type !== "native") {
@@ -74658,7 +74754,7 @@ var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
   if (import_node_tty2.default.isatty(targetFdNumber)) {
     throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
   }
-  return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs10.readFileSync)(targetFdNumber)), optionName };
+  return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs11.readFileSync)(targetFdNumber)), optionName };
 };
 var getTargetFdNumber = (value, fdNumber) => {
   if (value === "inherit") {
@@ -74991,8 +75087,8 @@ var addProperties = {
 var addPropertiesSync = {
   input: {
     ...addProperties,
-    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs11.readFileSync)(value))] }),
-    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array((0, import_node_fs11.readFileSync)(file2))] }),
+    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs12.readFileSync)(value))] }),
+    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array((0, import_node_fs12.readFileSync)(file2))] }),
     fileNumber: forbiddenIfSync,
     iterable: ({ value }) => ({ contents: [...value] }),
     string: ({ value }) => ({ contents: [value] }),
@@ -75338,7 +75434,7 @@ var validateSerializable = (newContents) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-var import_node_fs12 = require("node:fs");
+var import_node_fs13 = require("node:fs");
 
 // node_modules/execa/lib/verbose/output.js
 var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
@@ -75462,10 +75558,10 @@ var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
   for (const { path: path9, append: append2 } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
     const pathString = typeof path9 === "string" ? path9 : path9.toString();
     if (append2 || outputFiles.has(pathString)) {
-      (0, import_node_fs12.appendFileSync)(path9, serializedResult);
+      (0, import_node_fs13.appendFileSync)(path9, serializedResult);
     } else {
       outputFiles.add(pathString);
-      (0, import_node_fs12.writeFileSync)(path9, serializedResult);
+      (0, import_node_fs13.writeFileSync)(path9, serializedResult);
     }
   }
 };
@@ -75909,7 +76005,7 @@ var duplex = () => new import_node_stream2.Duplex({ read() {
 var handleDummyPromise = async (error63, verboseInfo, options) => handleResult(error63, verboseInfo, options);
 
 // node_modules/execa/lib/stdio/handle-async.js
-var import_node_fs13 = require("node:fs");
+var import_node_fs14 = require("node:fs");
 var import_node_buffer3 = require("node:buffer");
 var import_node_stream3 = require("node:stream");
 var handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
@@ -75933,8 +76029,8 @@ var addProperties2 = {
 var addPropertiesAsync = {
   input: {
     ...addProperties2,
-    fileUrl: ({ value }) => ({ stream: (0, import_node_fs13.createReadStream)(value) }),
-    filePath: ({ value: { file: file2 } }) => ({ stream: (0, import_node_fs13.createReadStream)(file2) }),
+    fileUrl: ({ value }) => ({ stream: (0, import_node_fs14.createReadStream)(value) }),
+    filePath: ({ value: { file: file2 } }) => ({ stream: (0, import_node_fs14.createReadStream)(file2) }),
     webStream: ({ value }) => ({ stream: import_node_stream3.Readable.fromWeb(value) }),
     iterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
     asyncIterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
@@ -75943,8 +76039,8 @@ var addPropertiesAsync = {
   },
   output: {
     ...addProperties2,
-    fileUrl: ({ value }) => ({ stream: (0, import_node_fs13.createWriteStream)(value) }),
-    filePath: ({ value: { file: file2, append: append2 } }) => ({ stream: (0, import_node_fs13.createWriteStream)(file2, append2 ? { flags: "a" } : {}) }),
+    fileUrl: ({ value }) => ({ stream: (0, import_node_fs14.createWriteStream)(value) }),
+    filePath: ({ value: { file: file2, append: append2 } }) => ({ stream: (0, import_node_fs14.createWriteStream)(file2, append2 ? { flags: "a" } : {}) }),
     webStream: ({ value }) => ({ stream: import_node_stream3.Writable.fromWeb(value) }),
     iterable: forbiddenIfAsync,
     asyncIterable: forbiddenIfAsync,
@@ -76503,7 +76599,7 @@ var {
    *
    * @internal
    */
-  load,
+  load: load2,
   /**
    * Unload the listeners.  Likely you never need to call this, unless
    * doing a rather deep integration with signal-exit functionality.
@@ -78111,7 +78207,7 @@ async function execSops(bin, args, call) {
 async function withRuleFile(settings, use) {
   const dir = await makeRunDir("sops");
   try {
-    const config2 = (0, import_node_path18.join)(dir, "sops.yaml");
+    const config2 = (0, import_node_path19.join)(dir, "sops.yaml");
     await (0, import_promises20.writeFile)(config2, JSON.stringify({ creation_rules: [creationRule(settings)] }));
     await use(config2);
   } finally {
@@ -78136,7 +78232,7 @@ function checkVersion(bin, out) {
 }
 function sopsJobs(env) {
   const n2 = Number(env.GITOPS_SECRETS_SOPS_JOBS);
-  return Number.isInteger(n2) && n2 >= 1 && n2 <= 64 ? n2 : (0, import_node_os6.availableParallelism)();
+  return Number.isInteger(n2) && n2 >= 1 && n2 <= 64 ? n2 : (0, import_node_os7.availableParallelism)();
 }
 function shortLivedGo(env) {
   if (env.GOGC !== void 0 || env.GOMEMLIMIT !== void 0) return {};
@@ -78189,7 +78285,7 @@ function sopsKeyOf(env) {
 }
 
 // src/action/report.ts
-var import_node_path19 = require("node:path");
+var import_node_path20 = require("node:path");
 async function reportJob(command, doc) {
   const pr = doc.pullRequest;
   const operation = pr && pr.action !== "unchanged" ? pr.action : "none";
@@ -78238,7 +78334,7 @@ function reportError(e, repo) {
     for (const p2 of e.problems) {
       error(`${p2.path ? `${p2.path}: ` : ""}${p2.message}`, {
         title: "gitops-secrets config",
-        file: (0, import_node_path19.relative)(workspace, (0, import_node_path19.resolve)(repo, p2.file)),
+        file: (0, import_node_path20.relative)(workspace, (0, import_node_path20.resolve)(repo, p2.file)),
         startLine: p2.line,
         startColumn: p2.column
       });
@@ -78258,10 +78354,10 @@ function escapeHtml(text) {
 }
 
 // src/action/sops-setup.ts
-var import_node_crypto3 = require("node:crypto");
-var import_node_fs14 = require("node:fs");
+var import_node_crypto5 = require("node:crypto");
+var import_node_fs15 = require("node:fs");
 var import_promises21 = require("node:fs/promises");
-var import_node_path20 = require("node:path");
+var import_node_path21 = require("node:path");
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 var crypto2 = __toESM(require("crypto"), 1);
@@ -78606,7 +78702,7 @@ async function setupSops(wanted, env) {
   }
   const exe = process.platform === "win32" ? "sops.exe" : "sops";
   const cached2 = find("sops", asset.version, asset.arch);
-  const bin = cached2 ? (0, import_node_path20.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
+  const bin = cached2 ? (0, import_node_path21.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
   const version2 = await sopsVersion(bin, env);
   if (!version2) throw new ExternalError("sops", `${bin} does not run (sops --version failed)`);
   return { bin, version: version2, from: cached2 ? "the tool cache" : "a verified download" };
@@ -78639,11 +78735,11 @@ async function download(asset, given, exe) {
   await (0, import_promises21.chmod)(file2, 493);
   const dir = await cacheFile(file2, exe, "sops", asset.version, asset.arch);
   await (0, import_promises21.rm)(file2, { force: true });
-  return (0, import_node_path20.join)(dir, exe);
+  return (0, import_node_path21.join)(dir, exe);
 }
 async function sha256(file2) {
-  const hash2 = (0, import_node_crypto3.createHash)("sha256");
-  for await (const chunk of (0, import_node_fs14.createReadStream)(file2)) hash2.update(chunk);
+  const hash2 = (0, import_node_crypto5.createHash)("sha256");
+  for await (const chunk of (0, import_node_fs15.createReadStream)(file2)) hash2.update(chunk);
   return hash2.digest("hex");
 }
 async function sopsVersion(bin, env) {
@@ -78674,7 +78770,7 @@ async function runSteps() {
   info(
     `sops ${sops.version} from ${sops.from} (${sops.bin}), ready ${Math.round(process.uptime() * 1e3)} ms after the Action started`
   );
-  const repo = (0, import_node_path21.resolve)(inputs.workingDirectory);
+  const repo = (0, import_node_path22.resolve)(inputs.workingDirectory);
   const json2 = [];
   const io = { out: (line) => json2.push(line), err: (line) => info(line) };
   const ports = actionPorts({
