@@ -36964,8 +36964,9 @@ function readYaml(path9, text) {
 }
 function readManifest(path9, text) {
   const read = readYaml(path9, text);
-  if (!("data" in read)) return read;
-  const data = read.data;
+  return "data" in read ? manifestOf(path9, read.data) : read;
+}
+function manifestOf(path9, data) {
   if (!isMapping(data))
     return {
       path: path9,
@@ -38778,7 +38779,9 @@ async function applyFile(ctx, file2, info2) {
       if (change2.action !== "remove")
         state.keys[change2.key] = keyState(file2, change2, ctx.now, void 0);
     if (Object.keys(state.keys).length === 0) return false;
-    ctx.files.write(file2.path, (await encryptWhole(ctx, file2, state, values)).text);
+    const { text, doc } = await encryptWhole(ctx, file2, state, values);
+    ctx.files.write(file2.path, text);
+    ctx.remember?.(file2.path, text, doc);
     return true;
   }
   if (metadata) await setMetadata(ctx, file2, info2);
@@ -38852,6 +38855,7 @@ async function rewriteWhole(ctx, file2, info2, writes, values) {
   const { text, doc } = await encryptWhole(ctx, file2, state, values);
   if (layoutOf(doc) !== info2.layout) return false;
   ctx.files.write(file2.path, text);
+  ctx.remember?.(file2.path, text, doc);
   return true;
 }
 async function setMetadata(ctx, file2, info2) {
@@ -38901,7 +38905,7 @@ function guardInPlace(ctx, file2, info2, writes) {
   const text = ctx.files.read(file2.path);
   if (text === void 0)
     throw new ExternalError("sops", `ciphertext guard: ${file2.path} is gone after sops`);
-  assertCiphertext(file2.path, text, keys);
+  ctx.remember?.(file2.path, text, assertCiphertext(file2.path, text, keys));
 }
 
 // src/apply/worktree-files.ts
@@ -38993,7 +38997,8 @@ async function applyPlan(input2, ports) {
     valuesOf,
     shared: await sharedValues(plan2, valuesOf, ports.random),
     carried: input2.carried,
-    rotateDataKey: input2.rotateDataKey ?? false
+    rotateDataKey: input2.rotateDataKey ?? false,
+    remember: (path9, text, doc) => ports.memo?.set("manifest", blobKey(Buffer.from(text), path9), manifestOf(path9, doc))
   };
   await Promise.allSettled(
     plan2.files.map(async (file2) => {
@@ -39125,7 +39130,7 @@ async function fillWorktree(wt, input2, ports) {
       rotateDataKey: input2.rotateDataKey,
       onWritten: (path9) => wt.stage(path9)
     },
-    { sops: ports.sops, random: cryptoRandom }
+    { sops: ports.sops, random: cryptoRandom, memo: ports.memo }
   );
 }
 async function checkOutNeeded(wt, input2, git) {

@@ -33,6 +33,8 @@ export interface FileContext {
   carried: Map<string, Map<string, string>> | undefined;
   /** Re-encrypt with a new data key (`sops rotate`) instead of re-wrapping it (`updatekeys`). */
   rotateDataKey: boolean;
+  /** Told each file's final text and the document the guard parsed (for the memo). */
+  remember?: (path: string, text: string, doc: Record<string, unknown>) => void;
 }
 
 /**
@@ -55,7 +57,9 @@ export async function applyFile(
       if (change.action !== 'remove')
         state.keys[change.key] = keyState(file, change, ctx.now, undefined);
     if (Object.keys(state.keys).length === 0) return false;
-    ctx.files.write(file.path, (await encryptWhole(ctx, file, state, values)).text);
+    const { text, doc } = await encryptWhole(ctx, file, state, values);
+    ctx.files.write(file.path, text);
+    ctx.remember?.(file.path, text, doc);
     return true;
   }
   if (metadata) await setMetadata(ctx, file, info);
@@ -168,6 +172,7 @@ async function rewriteWhole(
   const { text, doc } = await encryptWhole(ctx, file, state, values);
   if (layoutOf(doc) !== info.layout) return false;
   ctx.files.write(file.path, text);
+  ctx.remember?.(file.path, text, doc);
   return true;
 }
 
@@ -241,5 +246,5 @@ function guardInPlace(
   const text = ctx.files.read(file.path);
   if (text === undefined)
     throw new ExternalError('sops', `ciphertext guard: ${file.path} is gone after sops`);
-  assertCiphertext(file.path, text, keys);
+  ctx.remember?.(file.path, text, assertCiphertext(file.path, text, keys));
 }

@@ -1,9 +1,10 @@
 import pLimit from 'p-limit';
 import { ExternalError } from '../errors.js';
-import type { ManifestInfo } from '../model/manifest.js';
+import { type ManifestInfo, manifestOf } from '../model/manifest.js';
 import { generateValue, type RandomSource } from '../model/random.js';
 import { bumpRollout } from '../model/rollout.js';
 import type { Plan } from '../plan/plan.js';
+import { blobKey, type Memo } from '../ports/memo.js';
 import type { SopsPort } from '../ports/sops.js';
 import { applyFile, type FileContext } from './apply-file.js';
 import { decodeData } from './secret-state.js';
@@ -12,6 +13,8 @@ import { type WorktreeFiles, worktreeFiles } from './worktree-files.js';
 export interface ApplyPorts {
   sops: SopsPort;
   random: RandomSource;
+  /** Keeps the reading of each file written, so that the next run need not parse it. */
+  memo?: Memo;
 }
 
 /** Values carried over from the job branch when the base changed the same file (by path, key). */
@@ -72,6 +75,8 @@ export async function applyPlan(input: ApplyInput, ports: ApplyPorts): Promise<s
     shared: await sharedValues(plan, valuesOf, ports.random),
     carried: input.carried,
     rotateDataKey: input.rotateDataKey ?? false,
+    remember: (path, text, doc) =>
+      ports.memo?.set('manifest', blobKey(Buffer.from(text), path), manifestOf(path, doc)),
   };
   // Every file settles before apply returns (the caller then removes the worktree).
   await Promise.allSettled(

@@ -7,6 +7,7 @@ import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { Job, Plan } from '../plan/plan.js';
 import { type ChangeRow, commitMessage } from '../plan/summary.js';
 import type { GitPort, Worktree } from '../ports/git.js';
+import type { Memo } from '../ports/memo.js';
 import type { SopsPort } from '../ports/sops.js';
 import { applyPlan, type Carried } from './apply.js';
 import type { CarriedFile } from './carried-files.js';
@@ -33,6 +34,7 @@ export interface CommitPorts {
   git: GitPort;
   sops: SopsPort;
   log: (line: string) => void;
+  memo?: Memo;
 }
 
 /**
@@ -113,7 +115,7 @@ async function fillWorktree(wt: Worktree, input: CommitInput, ports: CommitPorts
       rotateDataKey: input.rotateDataKey,
       onWritten: (path) => wt.stage(path),
     },
-    { sops: ports.sops, random: cryptoRandom },
+    { sops: ports.sops, random: cryptoRandom, memo: ports.memo },
   );
 }
 

@@ -82,8 +82,11 @@ function readYaml(path: string, text: string): { data: unknown } | ManifestProbl
  */
 export function readManifest(path: string, text: string): ManifestInfo | ManifestProblem {
   const read = readYaml(path, text);
-  if (!('data' in read)) return read;
-  const data = read.data;
+  return 'data' in read ? manifestOf(path, read.data) : read;
+}
+
+/** The same, of a manifest already parsed (the document the ciphertext guard read). */
+export function manifestOf(path: string, data: unknown): ManifestInfo | ManifestProblem {
   if (!isMapping(data))
     return {
       path,
