@@ -64,6 +64,8 @@ export async function commitAndPush(
 
 async function commitInWorktree(input: CommitInput, ports: CommitPorts): Promise<string> {
   const { state } = input;
+  // sops's version check starts now, while git sets up the work tree; awaited below.
+  ports.sops.ensureReady().catch(() => undefined);
   const wt = await ports.git.addWorktree(input.where.baseSha);
   try {
     const [applied] = await Promise.allSettled([fillWorktree(wt, input, ports)]);
