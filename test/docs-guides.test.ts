@@ -185,3 +185,13 @@ test('the block reader finds sh blocks, their lines and merge markers; other lan
     'flux c | \\',
   ]);
 });
+
+test('README (at most 250 lines) and docs/commands.md link both guides', async (t) => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  t.true(readme.split('\n').length <= 251, 'README.md has at most 250 lines');
+  const commandsDoc = await readFile(join(ROOT, 'docs/commands.md'), 'utf8');
+  for (const name of ['flux', 'argocd']) {
+    t.true(readme.includes(`](docs/${name}.md)`), `README links docs/${name}.md`);
+    t.true(commandsDoc.includes(`](${name}.md)`), `docs/commands.md links ${name}.md`);
+  }
+});
