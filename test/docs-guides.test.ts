@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { parse } from 'yaml';
 import { ksopsStandInBin, kustomizeBuild, listManifest } from './helpers/kustomize.js';
 import { CLI, ROOT, TOOLS_BIN } from './helpers/scenario.js';
 
@@ -35,6 +36,13 @@ function shellBlocks(markdown: string): Block[] {
     i = end;
   }
   return blocks;
+}
+
+/** The parsed `yaml` blocks of a guide. */
+function yamlBlocks(markdown: string): Record<string, unknown>[] {
+  return [...markdown.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map(
+    (m) => parse(m[1]!) as Record<string, unknown>,
+  );
 }
 
 /** The commands of a block: its lines minus comments and continuations of a previous line. */
@@ -130,11 +138,81 @@ echo "GUIDE_PWD=$(printf '%q' "$GUIDE_PWD")" >> "${state}"
     if (r.exitCode !== 0) break;
     run.push(r.stdout);
   }
-  return { repo, env, blocks, run, cluster };
+  return { repo, env, blocks, run, cluster, yaml: yamlBlocks(markdown) };
+}
+
+interface Deployment {
+  spec: {
+    template: {
+      spec: {
+        containers: {
+          name: string;
+          image?: string;
+          env: { name: string; value: string }[];
+          volumeMounts: { mountPath: string; name: string; subPath?: string }[];
+        }[];
+        initContainers: { name: string }[];
+        volumes: { name: string; secret?: { secretName: string } }[];
+      };
+    };
+  };
+}
+
+/** The guide's patch applied by the real kustomize to a repo-server Deployment like Argo CD's. */
+async function patchRepoServer(patch: object, env: Record<string, string>): Promise<Deployment> {
+  const dir = await mkdtemp(join(tmpdir(), 'gs-argocd-patch-'));
+  try {
+    await writeFile(
+      join(dir, 'deployment.yaml'),
+      `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: argocd-repo-server
+spec:
+  selector:
+    matchLabels: { app.kubernetes.io/name: argocd-repo-server }
+  template:
+    metadata:
+      labels: { app.kubernetes.io/name: argocd-repo-server }
+    spec:
+      containers:
+        - name: argocd-repo-server
+          image: quay.io/argoproj/argocd:latest
+          volumeMounts:
+            - { name: tmp, mountPath: /tmp }
+      volumes:
+        - { name: tmp, emptyDir: {} }
+`,
+    );
+    await writeFile(
+      join(dir, 'patch.yaml'),
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'argocd-repo-server' },
+        ...patch,
+      }),
+    );
+    await writeFile(
+      join(dir, 'kustomization.yaml'),
+      'resources: [deployment.yaml]\npatches:\n  - path: patch.yaml\n',
+    );
+    const built = await kustomizeBuild(dir, env);
+    if (built.exitCode !== 0) throw new Error(built.stderr);
+    return built.docs[0] as unknown as Deployment;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 test('docs/flux.md: every command runs; the result is the Secret Flux builds and decrypts', async (t) => {
-  const { repo, env, blocks, run, cluster } = await guide(t, 'flux');
+  const { repo, env, blocks, run, cluster, yaml } = await guide(t, 'flux');
+  // The Kustomization the guide shows is the one init wrote.
+  const written = parse(await readFile(join(repo, 'flux/gitops-secrets.yaml'), 'utf8'));
+  t.deepEqual(
+    yaml.find((y) => y.apiVersion === 'kustomize.toolkit.fluxcd.io/v1'),
+    written,
+  );
   t.is(run.length + cluster, blocks.length, 'every block ran or needs a cluster');
   t.true(cluster >= 2);
   const build = run.find((out) => out.includes('kind: Secret'));
@@ -150,7 +228,44 @@ test('docs/flux.md: every command runs; the result is the Secret Flux builds and
 });
 
 test('docs/argocd.md: every command runs; ksops (stand-in) builds the decrypted Secret', async (t) => {
-  const { blocks, run, cluster } = await guide(t, 'argocd');
+  const { repo, env, blocks, run, cluster, yaml } = await guide(t, 'argocd');
+  // The kustomization and the generator the guide shows are the ones init wrote (before sync
+  // listed a file).
+  const kustomization = parse(await readFile(join(repo, 'secrets/kustomization.yaml'), 'utf8'));
+  t.deepEqual(
+    yaml.find((y) => y.kind === 'Kustomization'),
+    kustomization,
+  );
+  const generator = parse(await readFile(join(repo, 'secrets/secret-generator.yaml'), 'utf8'));
+  t.deepEqual(
+    yaml.find((y) => y.kind === 'ksops'),
+    { ...generator, files: [] },
+  );
+  // The repo-server patch, applied by kustomize as `kubectl patch` does (strategic merge) to
+  // the Deployment Argo CD's install manifest ships, gives its container ksops, kustomize and the
+  // key file that SOPS_AGE_KEY_FILE names.
+  const patch = yaml.find((y) => JSON.stringify(y).includes('install-ksops'))!;
+  const app = yaml.find((y) => y.kind === 'Application') as {
+    apiVersion: string;
+    spec: { source: { path: string } };
+  };
+  t.is(app.apiVersion, 'argoproj.io/v1alpha1');
+  t.is(app.spec.source.path, 'secrets');
+  const patched = await patchRepoServer(patch, env);
+  const server = patched.spec.template.spec.containers.find(
+    (c) => c.name === 'argocd-repo-server',
+  )!;
+  const keyFile = server.env.find((e) => e.name === 'SOPS_AGE_KEY_FILE')!.value;
+  const mounts = Object.fromEntries(server.volumeMounts.map((m) => [m.mountPath, m]));
+  t.like(mounts['/usr/local/bin/ksops'], { name: 'custom-tools', subPath: 'ksops' });
+  t.like(mounts['/usr/local/bin/kustomize'], { name: 'custom-tools', subPath: 'kustomize' });
+  t.truthy(server.image, 'the container Argo CD ships is patched, not replaced');
+  const keyDir = keyFile.slice(0, keyFile.lastIndexOf('/'));
+  const keyVolume = patched.spec.template.spec.volumes.find((v) => v.name === mounts[keyDir]?.name);
+  t.is(keyVolume?.secret?.secretName, 'sops-age');
+  // The Secret the guide creates holds the key under the file name SOPS_AGE_KEY_FILE reads.
+  t.true(blocks.some((b) => b.text.includes(`--from-file=${keyFile.slice(keyDir.length + 1)}=`)));
+  t.is(patched.spec.template.spec.initContainers[0]?.name, 'install-ksops');
   t.is(run.length + cluster, blocks.length, 'every block ran or needs a cluster');
   t.true(cluster >= 2);
   t.true(run.some((out) => /^kind: Secret\n {2}name: example-app$/m.test(out)));
