@@ -13,13 +13,14 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import {
   type BuiltObject,
+  fluxDecrypt,
   ksopsStandInBin,
   kustomizeBuild,
-  listManifest,
+  MANIFEST,
+  synced,
 } from './helpers/kustomize.js';
-import { makeScenario, ROOT, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
+import { makeScenario, ROOT } from './helpers/scenario.js';
 
-const MANIFEST = 'secrets/default/example-app.yaml';
 const CRD = join(ROOT, 'fixtures/flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml');
 
 type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema };
@@ -55,54 +56,12 @@ async function fluxValidator() {
   return { crd, validate: ajv.compile(strict(v1.schema.openAPIV3Schema)) };
 }
 
-async function initIn(s: Scenario, flag: '--flux' | '--argocd') {
-  const r = await s.run(['init', flag]);
-  return r;
-}
-
-/** init, then a real sync of the starter config, merged: the repo as the controller fetches it. */
-async function synced(s: Scenario, flag: '--flux' | '--argocd') {
-  const init = await initIn(s, flag);
-  if (init.exitCode !== 0) throw new Error(init.stderr);
-  await s.commitAndPush('gitops-secrets init');
-  const sync = await s.run(['sync']);
-  if (sync.exitCode !== 0) throw new Error(sync.stderr);
-  await s.mergePullRequest();
-  await listManifest(s.repo, 'secrets', MANIFEST);
-  return init;
-}
-
-/** Decrypts one built resource as Flux's kustomize-controller does (internal/decryptor). */
-async function fluxDecrypt(s: Scenario, resource: BuiltObject): Promise<Record<string, string>> {
-  const r = await execa(
-    join(TOOLS_BIN, 'sops'),
-    [
-      'decrypt',
-      '--ignore-mac',
-      '--filename-override',
-      'resource.json',
-      '--input-type',
-      'json',
-      '--output-type',
-      'json',
-    ],
-    { input: JSON.stringify(resource), env: s.env, extendEnv: false },
-  );
-  const plain = JSON.parse(r.stdout) as BuiltObject;
-  return Object.fromEntries(
-    Object.entries(plain.data ?? {}).map(([k, v]) => [
-      k,
-      Buffer.from(v, 'base64').toString('utf8'),
-    ]),
-  );
-}
-
 const secretsOf = (docs: BuiltObject[]) => docs.filter((d) => d.kind === 'Secret');
 
 test('--flux: the example Kustomization is valid against the CRD kustomize-controller publishes', async (t) => {
   const s = await makeScenario();
   t.teardown(() => s.cleanup());
-  const r = await initIn(s, '--flux');
+  const r = await s.run(['init', '--flux']);
   t.is(r.exitCode, 0, r.stderr);
   const text = await readFile(join(s.repo, 'flux/gitops-secrets.yaml'), 'utf8');
   const doc = parse(text) as {
@@ -120,6 +79,10 @@ test('--flux: the example Kustomization is valid against the CRD kustomize-contr
   t.deepEqual(doc.spec.decryption, { provider: 'sops', secretRef: { name: 'sops-age' } });
   // spec.path is the directory of the kustomization init wrote.
   await access(join(s.repo, doc.spec.path, 'kustomization.yaml'));
+  // ...which kustomize builds before the first sync: Flux's first reconciliation succeeds.
+  const empty = await kustomizeBuild(join(s.repo, doc.spec.path), s.env);
+  t.is(empty.exitCode, 0, empty.stderr);
+  t.deepEqual(empty.docs, []);
   // The printed command makes the Secret the Kustomization names, under the key Flux reads.
   t.regex(
     r.stdout,
@@ -151,7 +114,7 @@ test('--flux: after sync, kustomize build lists the Secret still encrypted, and 
   // What kustomize-controller does with each built sops resource: its JSON through sops decrypt,
   // without the MAC check (the build sorts keys, so the MAC no longer matches; Flux's decryptor
   // leaves that check off). The file in git still passes it.
-  const data = await fluxDecrypt(s, secret!);
+  const data = await fluxDecrypt(secret!, s.env);
   await s.decrypt(await readFile(join(s.repo, MANIFEST), 'utf8'), MANIFEST);
   t.deepEqual(Object.keys(data).sort(), ['ENCRYPTION_KEY', 'SESSION_KEY']);
   t.is(data.SESSION_KEY!.length, 48);
@@ -161,7 +124,7 @@ test('--flux: after sync, kustomize build lists the Secret still encrypted, and 
 test('--argocd: the ksops generator has the documented shape and the kustomization lists it', async (t) => {
   const s = await makeScenario();
   t.teardown(() => s.cleanup());
-  const r = await initIn(s, '--argocd');
+  const r = await s.run(['init', '--argocd']);
   t.is(r.exitCode, 0, r.stderr);
   const kustomization = parse(
     await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),

@@ -7,7 +7,10 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { execa } from 'execa';
 import { isSeq, parseAllDocuments, parseDocument } from 'yaml';
-import { ROOT, TOOLS_BIN } from './scenario.js';
+import { ROOT, type Scenario, TOOLS_BIN } from './scenario.js';
+
+/** The manifest `sync` writes for the starter config's `default/example-app`. */
+export const MANIFEST = 'secrets/default/example-app.yaml';
 
 /**
  * A directory holding `ksops`: a wrapper around test/helpers/ksops-stand-in.mjs, a STAND-IN for
@@ -68,4 +71,47 @@ export async function kustomizeBuild(
   const docs =
     r.exitCode === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as BuiltObject) : [];
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, docs };
+}
+
+/**
+ * `init FLAG`, then a real `sync` of the starter config, merged and listed in the kustomization:
+ * the repository as the GitOps controller fetches it. Returns what init printed.
+ */
+export async function synced(s: Scenario, flag: '--flux' | '--argocd'): Promise<string> {
+  const init = await s.run(['init', flag]);
+  if (init.exitCode !== 0) throw new Error(init.stderr);
+  await s.commitAndPush('gitops-secrets init');
+  const sync = await s.run(['sync']);
+  if (sync.exitCode !== 0) throw new Error(sync.stderr);
+  await s.mergePullRequest();
+  await listManifest(s.repo, 'secrets', MANIFEST);
+  return init.stdout;
+}
+
+/**
+ * Decrypts one built resource as Flux's kustomize-controller does (internal/decryptor): its JSON
+ * through sops, without the MAC check, which the controller leaves off because the build
+ * re-orders keys. Returns the Secret's data, base64-decoded.
+ */
+export async function fluxDecrypt(
+  resource: BuiltObject,
+  env: Record<string, string>,
+): Promise<Record<string, string>> {
+  const r = await execa(
+    join(TOOLS_BIN, 'sops'),
+    ['decrypt', '--ignore-mac', '--filename-override', 'resource.json'].concat([
+      '--input-type',
+      'json',
+      '--output-type',
+      'json',
+    ]),
+    { input: JSON.stringify(resource), env, extendEnv: false },
+  );
+  const plain = JSON.parse(r.stdout) as BuiltObject;
+  return Object.fromEntries(
+    Object.entries(plain.data ?? {}).map(([k, v]) => [
+      k,
+      Buffer.from(v, 'base64').toString('utf8'),
+    ]),
+  );
 }
