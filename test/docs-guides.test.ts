@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { ksopsStandInBin, kustomizeBuild, listManifest } from './helpers/kustomize.js';
+import {
+  type CrdSchema,
+  crdValidator,
+  ksopsStandInBin,
+  kustomizeBuild,
+  listManifest,
+} from './helpers/kustomize.js';
 import { CLI, ROOT, TOOLS_BIN } from './helpers/scenario.js';
 
 interface Block {
@@ -247,9 +253,17 @@ test('docs/argocd.md: every command runs; ksops (stand-in) builds the decrypted 
   const patch = yaml.find((y) => JSON.stringify(y).includes('install-ksops'))!;
   const app = yaml.find((y) => y.kind === 'Application') as {
     apiVersion: string;
+    kind: string;
     spec: { source: { path: string } };
   };
-  t.is(app.apiVersion, 'argoproj.io/v1alpha1');
+  const appSchema = parse(
+    await readFile(join(ROOT, 'fixtures/argocd/application-crd-v1alpha1-spec.yaml'), 'utf8'),
+  ) as { group: string; kind: string; version: string; openAPIV3Schema: CrdSchema };
+  const validApp = crdValidator(appSchema.openAPIV3Schema);
+  t.true(validApp(app), JSON.stringify(validApp.errors));
+  t.false(validApp({ ...app, spec: { ...app.spec, sorce: app.spec.source } }), 'a typo is caught');
+  t.is(app.apiVersion, `${appSchema.group}/${appSchema.version}`);
+  t.is(app.kind, appSchema.kind);
   t.is(app.spec.source.path, 'secrets');
   const patched = await patchRepoServer(patch, env);
   const server = patched.spec.template.spec.containers.find(

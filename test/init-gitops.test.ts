@@ -7,12 +7,13 @@
  */
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import {
   type BuiltObject,
+  type CrdSchema,
+  crdValidator,
   fluxDecrypt,
   ksopsStandInBin,
   kustomizeBuild,
@@ -23,37 +24,16 @@ import { makeScenario, ROOT } from './helpers/scenario.js';
 
 const CRD = join(ROOT, 'fixtures/flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml');
 
-type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema };
-
-/**
- * The CRD's schema as `kubectl apply` checks it by default (field validation Strict): a field the
- * schema does not declare is an error, not silently pruned. Objects that keep unknown fields
- * (`x-kubernetes-preserve-unknown-fields`, `additionalProperties`) are left as they are.
- */
-function strict(schema: Schema): Schema {
-  const out: Schema = { ...schema };
-  if (schema.properties) {
-    out.properties = Object.fromEntries(
-      Object.entries(schema.properties).map(([k, v]) => [k, strict(v)]),
-    );
-    if (!('additionalProperties' in schema) && !schema['x-kubernetes-preserve-unknown-fields'])
-      out.additionalProperties = false;
-  }
-  if (schema.items) out.items = strict(schema.items);
-  return out;
-}
-
 async function fluxValidator() {
   const crd = parse(await readFile(CRD, 'utf8')) as {
     spec: {
       group: string;
       names: { kind: string };
-      versions: { name: string; served: boolean; schema: { openAPIV3Schema: Schema } }[];
+      versions: { name: string; served: boolean; schema: { openAPIV3Schema: CrdSchema } }[];
     };
   };
   const v1 = crd.spec.versions.find((v) => v.name === 'v1' && v.served)!;
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
-  return { crd, validate: ajv.compile(strict(v1.schema.openAPIV3Schema)) };
+  return { crd, validate: crdValidator(v1.schema.openAPIV3Schema) };
 }
 
 const secretsOf = (docs: BuiltObject[]) => docs.filter((d) => d.kind === 'Secret');

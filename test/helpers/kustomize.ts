@@ -5,6 +5,7 @@
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { Ajv } from 'ajv';
 import { execa } from 'execa';
 import { isSeq, parseAllDocuments, parseDocument } from 'yaml';
 import { ROOT, type Scenario, TOOLS_BIN } from './scenario.js';
@@ -114,4 +115,33 @@ export async function fluxDecrypt(
       Buffer.from(v, 'base64').toString('utf8'),
     ]),
   );
+}
+
+export type CrdSchema = Record<string, unknown> & {
+  properties?: Record<string, CrdSchema>;
+  items?: CrdSchema;
+};
+
+/**
+ * The CRD's schema as `kubectl apply` checks it by default (field validation Strict): a field the
+ * schema does not declare is an error, not silently pruned. Objects that keep unknown fields
+ * (`x-kubernetes-preserve-unknown-fields`, `additionalProperties`) are left as they are.
+ */
+function strict(schema: CrdSchema): CrdSchema {
+  const out: CrdSchema = { ...schema };
+  if (schema.properties) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([k, v]) => [k, strict(v)]),
+    );
+    if (!('additionalProperties' in schema) && !schema['x-kubernetes-preserve-unknown-fields'])
+      out.additionalProperties = false;
+  }
+  if (schema.items) out.items = strict(schema.items);
+  return out;
+}
+
+/** A validator for objects of a CRD's schema, strict about unknown fields as kubectl is. */
+export function crdValidator(schema: CrdSchema) {
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  return ajv.compile(strict(schema));
 }
