@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { outputRoot } from '../src/commands/init-gitops.js';
 import {
   type BuiltObject,
   type CrdSchema,
@@ -196,4 +197,12 @@ test('init --help describes --flux and --argocd; plain init writes no kustomizat
   t.is((await s.run(['init'])).exitCode, 0);
   await t.throwsAsync(access(join(s.repo, 'secrets/kustomization.yaml')));
   await t.throwsAsync(access(join(s.repo, 'flux')));
+});
+
+test('the kustomization goes in the static prefix of the output template', (t) => {
+  t.is(outputRoot('secrets/{namespace}/{name}.yaml'), 'secrets');
+  t.is(outputRoot('clusters/prod/secrets/{name}.yaml'), 'clusters/prod/secrets');
+  t.is(outputRoot('deploy/{env}/secrets/{namespace}-{name}.yaml'), 'deploy');
+  t.is(outputRoot('{namespace}/{name}.yaml'), '.');
+  t.is(outputRoot('secrets-{namespace}/{name}.yaml'), '.');
 });
