@@ -25,6 +25,16 @@ interface RepoFlags {
   now?: string;
 }
 
+/** The options of `init`, as commander spells them. */
+interface InitFlags {
+  repo: string;
+  config: string;
+  age?: string;
+  flux?: boolean;
+  argocd?: boolean;
+  force?: boolean;
+}
+
 function repoFlags(cmd: Command): Command {
   return cmd
     .option('--config <path>', 'config file, relative to --repo', 'config/secrets.yaml')
@@ -140,7 +150,9 @@ function addList(program: Command, run: Run, io: Output, ports: Ports): void {
 function addInit(program: Command, { run, io, actionRelease }: ProgramContext): void {
   program
     .command('init')
-    .description('write a starter config/secrets.yaml, a .sops.yaml (with --age) and the workflows')
+    .description(
+      'write a starter config/secrets.yaml, a .sops.yaml (with --age), the workflows and, with --flux or --argocd, the kustomization that applies the Secrets',
+    )
     .option('--repo <dir>', 'the GitOps repository', '.')
     .option(
       '--config <path>',
@@ -151,8 +163,20 @@ function addInit(program: Command, { run, io, actionRelease }: ProgramContext): 
       '--age <recipient>',
       'age recipient for the .sops.yaml creation rule (age-keygen -y KEYFILE)',
     )
+    .addOption(
+      new Option(
+        '--flux',
+        'also write secrets/kustomization.yaml and flux/gitops-secrets.yaml, a Flux Kustomization that decrypts with sops (docs/flux.md)',
+      ).conflicts('argocd'),
+    )
+    .addOption(
+      new Option(
+        '--argocd',
+        'also write secrets/kustomization.yaml with a ksops generator for Argo CD, and print the repo-server set-up (docs/argocd.md)',
+      ).conflicts('flux'),
+    )
     .option('--force', 'overwrite existing files')
-    .action((f: { repo: string; config: string; age?: string; force?: boolean }) =>
+    .action((f: InitFlags) =>
       run(async () =>
         init(
           {
@@ -160,6 +184,7 @@ function addInit(program: Command, { run, io, actionRelease }: ProgramContext): 
             config: f.config,
             age: f.age,
             force: f.force ?? false,
+            gitops: f.flux ? 'flux' : f.argocd ? 'argocd' : undefined,
             action: await actionRelease(),
           },
           io,

@@ -2,6 +2,13 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from './common.js';
+import {
+  type GitopsTool,
+  gitopsFiles,
+  gitopsNotes,
+  KUSTOMIZATION_NAMES,
+  outputRoot,
+} from './init-gitops.js';
 
 export interface InitOptions {
   /** The repository (`--repo`). */
@@ -9,9 +16,14 @@ export interface InitOptions {
   config: string;
   age: string | undefined;
   force: boolean;
+  /** `--flux` / `--argocd`: also write the kustomize wiring that controller needs. */
+  gitops?: GitopsTool | undefined;
   /** The Action release the workflows reference. */
   action: ActionRelease;
 }
+
+/** The starter config's `output:`; `--flux` / `--argocd` wire up the directory it writes under. */
+const STARTER_OUTPUT = 'secrets/{namespace}/{name}.yaml';
 
 const SCHEMA_URL =
   'https://raw.githubusercontent.com/gitops-secrets/gitops-secrets/main/config/schema.json';
@@ -23,7 +35,7 @@ export function starterConfig(): string {
 version: 1
 
 # Where each Secret is written, relative to the repo root.
-output: secrets/{namespace}/{name}.yaml
+output: ${STARTER_OUTPUT}
 
 # Recipients come from .sops.yaml (creation_rules). To name them here instead:
 # sops:
@@ -141,6 +153,7 @@ jobs:
 export async function init(options: InitOptions, io: Output): Promise<ExitCode> {
   const written = await writeStarterFiles({ ...options, repo: resolve(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
+  if (options.gitops) for (const line of gitopsNotes(options.gitops)) io.out(line);
   if (!options.age)
     io.out(
       'no --age given: add recipients to .sops.yaml or to `sops:` in the config before the first sync',
@@ -151,7 +164,17 @@ export async function init(options: InitOptions, io: Output): Promise<ExitCode> 
   return ExitCode.ok;
 }
 
-/** Writes a starter config, a .sops.yaml (with --age) and the workflows; never overwrites without --force. */
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Writes a starter config, a .sops.yaml (with --age), the workflows and, with --flux / --argocd,
+ * the kustomize wiring; never overwrites without --force.
+ */
 export async function writeStarterFiles(options: InitOptions): Promise<string[]> {
   if (options.age !== undefined && !/^age1[0-9a-z]{20,}$/.test(options.age)) {
     throw new UsageError(
@@ -165,16 +188,20 @@ export async function writeStarterFiles(options: InitOptions): Promise<string[]>
   const config = posix.normalize(options.config);
   files.set('.github/workflows/gitops-secrets-sync.yml', workflow('sync', config, uses));
   files.set('.github/workflows/gitops-secrets-rotate.yml', workflow('rotate', config, uses));
-  const existing: string[] = [];
-  for (const path of files.keys()) {
-    if (
-      await access(join(options.repo, path)).then(
-        () => true,
-        () => false,
-      )
-    )
-      existing.push(path);
+  if (options.gitops) {
+    const root = outputRoot(STARTER_OUTPUT);
+    // kustomize refuses a directory with two kustomization files: an existing one, in any spelling
+    // it accepts, is the one to replace (with --force), never one to add a second beside.
+    let name = KUSTOMIZATION_NAMES[0]!;
+    for (const other of KUSTOMIZATION_NAMES)
+      if (await exists(join(options.repo, root, other))) {
+        name = other;
+        break;
+      }
+    for (const [path, text] of gitopsFiles(options.gitops, root, name)) files.set(path, text);
   }
+  const existing: string[] = [];
+  for (const path of files.keys()) if (await exists(join(options.repo, path))) existing.push(path);
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`not overwriting ${existing.join(', ')}`, 'pass --force to replace them');
   }
