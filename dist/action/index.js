@@ -12032,12 +12032,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists3 = this[kHeadersMap].get(lowercaseName);
-        if (exists3) {
+        const exists4 = this[kHeadersMap].get(lowercaseName);
+        if (exists4) {
           const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists3.name,
-            value: `${exists3.value}${delimiter2}${value}`
+            name: exists4.name,
+            value: `${exists4.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -30700,10 +30700,10 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists3(path9, type = exports2.READABLE) {
+    function exists4(path9, type = exports2.READABLE) {
       return check3(path9, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
     }
-    exports2.exists = exists3;
+    exports2.exists = exists4;
     exports2.FILE = 1;
     exports2.FOLDER = 2;
     exports2.READABLE = exports2.FILE + exports2.FOLDER;
@@ -34933,7 +34933,7 @@ var require_semver2 = __commonJS({
 });
 
 // src/action/main.ts
-var import_node_path22 = require("node:path");
+var import_node_path23 = require("node:path");
 
 // node_modules/@actions/core/lib/command.js
 var os = __toESM(require("os"), 1);
@@ -39084,6 +39084,7 @@ async function commitAndPush(input2, ports) {
 }
 async function commitInWorktree(input2, ports) {
   const { state } = input2;
+  ports.sops.ensureReady().catch(() => void 0);
   const wt = await ports.git.addWorktree(input2.where.baseSha);
   try {
     const [applied] = await Promise.allSettled([fillWorktree(wt, input2, ports)]);
@@ -60309,7 +60310,111 @@ function proposedGroups(rows) {
 
 // src/commands/init.ts
 var import_promises5 = require("node:fs/promises");
+var import_node_path10 = require("node:path");
+
+// src/commands/init-gitops.ts
 var import_node_path9 = require("node:path");
+var DOCS = "https://github.com/gitops-secrets/gitops-secrets/blob/main/docs";
+var KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+var FLUX_KUSTOMIZATION = "flux/gitops-secrets.yaml";
+var FLUX_KEY_SECRET = { name: "sops-age", key: "age.agekey" };
+var KSOPS_GENERATOR = "secret-generator.yaml";
+function outputRoot(template) {
+  const prefix = template.split("{")[0] ?? "";
+  const dir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+  return dir === "" ? "." : import_node_path9.posix.normalize(dir).replace(/\/$/, "");
+}
+function fluxKustomization() {
+  return `# Written by \`gitops-secrets init --flux\`. Flux's kustomize-controller builds this directory
+# and decrypts the sops-encrypted Secrets after the build (spec.decryption in ${FLUX_KUSTOMIZATION}).
+# \`gitops-secrets sync\` adds each new Secret manifest to resources: in the same commit, and
+# \`sync --prune\` removes the entries of the manifests it deletes.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: []
+`;
+}
+function fluxExample(root) {
+  const path9 = root === "." ? "./" : `./${root}`;
+  return `# Written by \`gitops-secrets init --flux\`: an example Flux Kustomization that applies ${path9}
+# and decrypts its Secrets with the age key in the Secret ${FLUX_KEY_SECRET.name} (key ${FLUX_KEY_SECRET.key}):
+#   kubectl create secret generic ${FLUX_KEY_SECRET.name} --namespace=flux-system \\
+#     --from-file=${FLUX_KEY_SECRET.key}=PATH/TO/age-key.txt
+# Move it under the path your Flux bootstrap reconciles (e.g. clusters/my-cluster/) or apply it
+# with \`kubectl apply -f\`. Guide: ${DOCS}/flux.md
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: gitops-secrets
+  namespace: flux-system
+spec:
+  interval: 10m
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  path: ${path9}
+  prune: true
+  decryption:
+    provider: sops
+    secretRef:
+      name: ${FLUX_KEY_SECRET.name}
+`;
+}
+function argocdKustomization() {
+  return `# Written by \`gitops-secrets init --argocd\`. ksops, a kustomize exec plugin, decrypts the
+# Secrets listed in ${KSOPS_GENERATOR} when Argo CD's repo-server builds this directory. That needs
+# kustomize.buildOptions "--enable-alpha-plugins --enable-exec" in argocd-cm, ksops in the
+# repo-server and the age key there (SOPS_AGE_KEY_FILE). \`gitops-secrets sync\` adds each new
+# Secret to the generator's files: in the same commit. Guide: ${DOCS}/argocd.md
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+generators:
+  - ./${KSOPS_GENERATOR}
+`;
+}
+function ksopsGenerator() {
+  return `# The ksops generator (https://github.com/viaduct-ai/kustomize-sops): kustomize runs ksops,
+# which decrypts each file under files: with sops. \`gitops-secrets sync\` keeps files: up to date.
+apiVersion: viaduct.ai/v1
+kind: ksops
+metadata:
+  name: gitops-secrets
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ksops
+files: []
+`;
+}
+function gitopsFiles(tool, root, name) {
+  const kustomization = import_node_path9.posix.join(root, name);
+  if (tool === "flux") {
+    return /* @__PURE__ */ new Map([
+      [kustomization, fluxKustomization()],
+      [FLUX_KUSTOMIZATION, fluxExample(root)]
+    ]);
+  }
+  return /* @__PURE__ */ new Map([
+    [kustomization, argocdKustomization()],
+    [import_node_path9.posix.join(root, KSOPS_GENERATOR), ksopsGenerator()]
+  ]);
+}
+function gitopsNotes(tool) {
+  if (tool === "flux") {
+    return [
+      `flux: put the age private key in the cluster (needs a cluster): kubectl create secret generic ${FLUX_KEY_SECRET.name} --namespace=flux-system --from-file=${FLUX_KEY_SECRET.key}=PATH/TO/age-key.txt`,
+      `flux: apply ${FLUX_KUSTOMIZATION}, or move it under the path your Flux bootstrap reconciles; guide: ${DOCS}/flux.md`
+    ];
+  }
+  return [
+    'argocd: the repo-server must run kustomize plugins: set kustomize.buildOptions: "--enable-alpha-plugins --enable-exec" in the argocd-cm ConfigMap',
+    "argocd: put ksops on the repo-server's PATH (e.g. an init container from the viaductoss/ksops image) and mount the age private key there, with SOPS_AGE_KEY_FILE pointing at it",
+    `argocd: then point an Application at the directory of the kustomization; guide: ${DOCS}/argocd.md`
+  ];
+}
+
+// src/commands/init.ts
+var STARTER_OUTPUT = "secrets/{namespace}/{name}.yaml";
 var SCHEMA_URL = "https://raw.githubusercontent.com/gitops-secrets/gitops-secrets/main/config/schema.json";
 function starterConfig() {
   return `# yaml-language-server: $schema=${SCHEMA_URL}
@@ -60318,7 +60423,7 @@ function starterConfig() {
 version: 1
 
 # Where each Secret is written, relative to the repo root.
-output: secrets/{namespace}/{name}.yaml
+output: ${STARTER_OUTPUT}
 
 # Recipients come from .sops.yaml (creation_rules). To name them here instead:
 # sops:
@@ -60407,8 +60512,9 @@ jobs:
 `;
 }
 async function init(options, io) {
-  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path9.resolve)(options.repo) });
+  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path10.resolve)(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
+  if (options.gitops) for (const line of gitopsNotes(options.gitops)) io.out(line);
   if (!options.age)
     io.out(
       "no --age given: add recipients to .sops.yaml or to `sops:` in the config before the first sync"
@@ -60417,6 +60523,12 @@ async function init(options, io) {
     `next: edit ${options.config}, then run \`gitops-secrets check\` and \`gitops-secrets sync\``
   );
   return ExitCode2.ok;
+}
+function exists2(path9) {
+  return (0, import_promises5.access)(path9).then(
+    () => true,
+    () => false
+  );
 }
 async function writeStarterFiles(options) {
   if (options.age !== void 0 && !/^age1[0-9a-z]{20,}$/.test(options.age)) {
@@ -60428,23 +60540,27 @@ async function writeStarterFiles(options) {
   const files = /* @__PURE__ */ new Map([[options.config, starterConfig()]]);
   if (options.age) files.set(".sops.yaml", sopsYaml(options.age));
   const uses = actionUses(options.action);
-  const config2 = import_node_path9.posix.normalize(options.config);
+  const config2 = import_node_path10.posix.normalize(options.config);
   files.set(".github/workflows/gitops-secrets-sync.yml", workflow("sync", config2, uses));
   files.set(".github/workflows/gitops-secrets-rotate.yml", workflow("rotate", config2, uses));
-  const existing = [];
-  for (const path9 of files.keys()) {
-    if (await (0, import_promises5.access)((0, import_node_path9.join)(options.repo, path9)).then(
-      () => true,
-      () => false
-    ))
-      existing.push(path9);
+  if (options.gitops) {
+    const root = outputRoot(STARTER_OUTPUT);
+    let name = KUSTOMIZATION_NAMES[0];
+    for (const other of KUSTOMIZATION_NAMES)
+      if (await exists2((0, import_node_path10.join)(options.repo, root, other))) {
+        name = other;
+        break;
+      }
+    for (const [path9, text] of gitopsFiles(options.gitops, root, name)) files.set(path9, text);
   }
+  const existing = [];
+  for (const path9 of files.keys()) if (await exists2((0, import_node_path10.join)(options.repo, path9))) existing.push(path9);
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`not overwriting ${existing.join(", ")}`, "pass --force to replace them");
   }
   for (const [path9, text] of files) {
-    await (0, import_promises5.mkdir)((0, import_node_path9.dirname)((0, import_node_path9.join)(options.repo, path9)), { recursive: true });
-    await (0, import_promises5.writeFile)((0, import_node_path9.join)(options.repo, path9), text);
+    await (0, import_promises5.mkdir)((0, import_node_path10.dirname)((0, import_node_path10.join)(options.repo, path9)), { recursive: true });
+    await (0, import_promises5.writeFile)((0, import_node_path10.join)(options.repo, path9), text);
   }
   return [...files.keys()];
 }
@@ -60833,13 +60949,25 @@ function addList(program2, run2, io, ports) {
   );
 }
 function addInit(program2, { run: run2, io, actionRelease }) {
-  program2.command("init").description("write a starter config/secrets.yaml, a .sops.yaml (with --age) and the workflows").option("--repo <dir>", "the GitOps repository", ".").option(
+  program2.command("init").description(
+    "write a starter config/secrets.yaml, a .sops.yaml (with --age), the workflows and, with --flux or --argocd, the kustomization that applies the Secrets"
+  ).option("--repo <dir>", "the GitOps repository", ".").option(
     "--config <path>",
     "where to write the config, relative to --repo",
     "config/secrets.yaml"
   ).option(
     "--age <recipient>",
     "age recipient for the .sops.yaml creation rule (age-keygen -y KEYFILE)"
+  ).addOption(
+    new Option(
+      "--flux",
+      "also write secrets/kustomization.yaml and flux/gitops-secrets.yaml, a Flux Kustomization that decrypts with sops (docs/flux.md)"
+    ).conflicts("argocd")
+  ).addOption(
+    new Option(
+      "--argocd",
+      "also write secrets/kustomization.yaml with a ksops generator for Argo CD, and print the repo-server set-up (docs/argocd.md)"
+    ).conflicts("flux")
   ).option("--force", "overwrite existing files").action(
     (f) => run2(
       async () => init(
@@ -60848,6 +60976,7 @@ function addInit(program2, { run: run2, io, actionRelease }) {
           config: f.config,
           age: f.age,
           force: f.force ?? false,
+          gitops: f.flux ? "flux" : f.argocd ? "argocd" : void 0,
           action: await actionRelease()
         },
         io
@@ -60946,7 +61075,7 @@ function mask(secret) {
 // src/ports/git.ts
 var import_node_fs9 = require("node:fs");
 var import_promises8 = require("node:fs/promises");
-var import_node_path13 = require("node:path");
+var import_node_path14 = require("node:path");
 
 // src/ports/env.ts
 function withoutTokens(env) {
@@ -61062,7 +61191,7 @@ function o(n2) {
 var import_debug = __toESM(require_src(), 1);
 var import_child_process = require("child_process");
 var import_promise_deferred = __toESM(require_dist3(), 1);
-var import_node_path10 = require("node:path");
+var import_node_path11 = require("node:path");
 
 // node_modules/@simple-git/argv-parser/dist/index.mjs
 function* U(e, t2) {
@@ -64853,7 +64982,7 @@ var init_branch = __esm({
 });
 function toPath(input2) {
   const path9 = input2.trim().replace(/^["']|["']$/g, "");
-  return path9 && (0, import_node_path10.normalize)(path9);
+  return path9 && (0, import_node_path11.normalize)(path9);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -66248,13 +66377,13 @@ async function blockers(git, commit, paths) {
 // src/ports/git-worktree.ts
 var import_node_fs8 = require("node:fs");
 var import_promises7 = require("node:fs/promises");
-var import_node_path12 = require("node:path");
+var import_node_path13 = require("node:path");
 
 // src/ports/run-dirs.ts
 var import_node_fs7 = require("node:fs");
 var import_promises6 = require("node:fs/promises");
 var import_node_os3 = require("node:os");
-var import_node_path11 = require("node:path");
+var import_node_path12 = require("node:path");
 var NAME_RE = /^gitops-secrets-(wt|sops|dead)-(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
 var LEGACY_RE = /^gitops-secrets-wt-(\d+)-/;
 var LEGACY_OWNER_FILE = "owner";
@@ -66265,12 +66394,12 @@ function me() {
 }
 function makeRunDir(kind) {
   const { start, host } = me();
-  return (0, import_promises6.mkdtemp)((0, import_node_path11.join)((0, import_node_os3.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
+  return (0, import_promises6.mkdtemp)((0, import_node_path12.join)((0, import_node_os3.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
 }
 async function removeRunDir(path9) {
-  const dead = (0, import_node_path11.join)(
-    (0, import_node_path11.dirname)(path9),
-    (0, import_node_path11.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
+  const dead = (0, import_node_path12.join)(
+    (0, import_node_path12.dirname)(path9),
+    (0, import_node_path12.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
   );
   let target = dead;
   try {
@@ -66292,13 +66421,13 @@ async function sweepRunDirs() {
   }
   for (const name of names2) {
     if (!name.startsWith("gitops-secrets-") || !ownerGone(tmp, name)) continue;
-    await (0, import_promises6.rm)((0, import_node_path11.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
+    await (0, import_promises6.rm)((0, import_node_path12.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
   }
 }
 function ownerGone(tmp, name) {
   const m = NAME_RE.exec(name);
   if (m) {
-    if (m[4] !== me().host || !ours((0, import_node_path11.join)(tmp, name))) return false;
+    if (m[4] !== me().host || !ours((0, import_node_path12.join)(tmp, name))) return false;
     const pid2 = Number(m[2]);
     if (!isAlive(pid2)) return true;
     if (m[3] === "0") return false;
@@ -66308,9 +66437,9 @@ function ownerGone(tmp, name) {
   const legacy = LEGACY_RE.exec(name);
   if (!legacy) return false;
   const pid = Number(legacy[1]);
-  if (isAlive(pid) || !ours((0, import_node_path11.join)(tmp, name))) return false;
+  if (isAlive(pid) || !ours((0, import_node_path12.join)(tmp, name))) return false;
   try {
-    const owner = (0, import_node_fs7.readFileSync)((0, import_node_path11.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
+    const owner = (0, import_node_fs7.readFileSync)((0, import_node_path12.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
     return owner === `gitops-secrets run ${pid} on ${(0, import_node_os3.hostname)()}
 `;
   } catch {
@@ -66356,9 +66485,9 @@ function hostTag(host) {
 // src/ports/git-worktree.ts
 async function addWorktree(repo, gitDir, commit) {
   const tmp = await makeRunDir("wt");
-  const dir = (0, import_node_path12.join)(tmp, "tree");
+  const dir = (0, import_node_path13.join)(tmp, "tree");
   (0, import_node_fs8.mkdirSync)(dir);
-  const index = (0, import_node_path12.join)(tmp, "index");
+  const index = (0, import_node_path13.join)(tmp, "index");
   const git = repo.with({ GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index }, dir);
   return new TempWorktree({ tmp, dir, index, commit, git, identity: commitIdentity(repo) });
 }
@@ -66403,7 +66532,7 @@ var TempWorktree = class {
     for (const batch of batches(all))
       await this.git.run(["update-index", "--add", "--remove", "--verbose", "--", ...batch]);
     const tree = (await this.git.run(["write-tree"])).trim();
-    const file2 = (0, import_node_path12.join)(this.tmp, "message");
+    const file2 = (0, import_node_path13.join)(this.tmp, "message");
     await (0, import_promises7.writeFile)(file2, cleanMessage(message));
     const identity3 = await this.identity;
     const args = ["commit-tree", "--no-gpg-sign", "-p", this.commitSha, "-F", file2, tree];
@@ -66465,7 +66594,7 @@ async function openRepo(dir, env = process.env, auth2) {
     );
   }
   const [top = "", common2 = ".git"] = out.trim().split("\n");
-  return new Repo(git.with({}, top), (0, import_node_path13.resolve)(dir, common2), auth2);
+  return new Repo(git.with({}, top), (0, import_node_path14.resolve)(dir, common2), auth2);
 }
 var Repo = class {
   constructor(git, gitDir, auth2) {
@@ -66560,8 +66689,8 @@ var Repo = class {
   }
   async updateBranch(branch, sha) {
     const { gitDir } = this;
-    const heads = (0, import_node_fs9.existsSync)((0, import_node_path13.join)(gitDir, "worktrees")) || (0, import_node_fs9.existsSync)((0, import_node_path13.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
-      (0, import_node_fs9.readFileSync)((0, import_node_path13.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
+    const heads = (0, import_node_fs9.existsSync)((0, import_node_path14.join)(gitDir, "worktrees")) || (0, import_node_fs9.existsSync)((0, import_node_path14.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
+      (0, import_node_fs9.readFileSync)((0, import_node_path14.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
     ];
     if (heads.includes(`branch refs/heads/${branch}`)) return false;
     await this.git.run(["update-ref", `refs/heads/${branch}`, sha]);
@@ -66569,12 +66698,12 @@ var Repo = class {
   }
   async pruneStale() {
     await sweepRunDirs();
-    if (!(0, import_node_fs9.existsSync)((0, import_node_path13.join)(this.gitDir, "worktrees"))) return;
+    if (!(0, import_node_fs9.existsSync)((0, import_node_path14.join)(this.gitDir, "worktrees"))) return;
     const out = await this.git.attempt(["worktree", "list", "--porcelain"]) ?? "";
     for (const line of out.split("\n")) {
       if (!line.startsWith("worktree ")) continue;
       const path9 = line.slice("worktree ".length);
-      const m = LEGACY_RE.exec((0, import_node_path13.basename)(path9));
+      const m = LEGACY_RE.exec((0, import_node_path14.basename)(path9));
       if (!m || isAlive(Number(m[1]))) continue;
       await this.git.attempt(["worktree", "remove", "--force", path9]);
       await (0, import_promises8.rm)(path9, { recursive: true, force: true }).catch(() => void 0);
@@ -71156,7 +71285,7 @@ function toPr(d) {
 // src/ports/sops.ts
 var import_promises20 = require("node:fs/promises");
 var import_node_os7 = require("node:os");
-var import_node_path19 = require("node:path");
+var import_node_path20 = require("node:path");
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject4(value) {
@@ -72022,13 +72151,13 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
 };
 
 // node_modules/execa/lib/arguments/options.js
-var import_node_path18 = __toESM(require("node:path"), 1);
+var import_node_path19 = __toESM(require("node:path"), 1);
 var import_node_process8 = __toESM(require("node:process"), 1);
 var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 
 // node_modules/npm-run-path/index.js
 var import_node_process5 = __toESM(require("node:process"), 1);
-var import_node_path15 = __toESM(require("node:path"), 1);
+var import_node_path16 = __toESM(require("node:path"), 1);
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey2(options = {}) {
@@ -72045,7 +72174,7 @@ function pathKey2(options = {}) {
 // node_modules/unicorn-magic/node.js
 var import_node_util4 = require("node:util");
 var import_node_child_process2 = require("node:child_process");
-var import_node_path14 = __toESM(require("node:path"), 1);
+var import_node_path15 = __toESM(require("node:path"), 1);
 var import_node_url2 = require("node:url");
 var execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
 function toPath2(urlOrPath) {
@@ -72054,12 +72183,12 @@ function toPath2(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = import_node_path14.default.resolve(toPath2(startPath));
+      let currentPath = import_node_path15.default.resolve(toPath2(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = import_node_path14.default.resolve(currentPath, "..");
+        currentPath = import_node_path15.default.resolve(currentPath, "..");
       }
     }
   };
@@ -72074,27 +72203,27 @@ var npmRunPath = ({
   execPath: execPath2 = import_node_process5.default.execPath,
   addExecPath = true
 } = {}) => {
-  const cwdPath = import_node_path15.default.resolve(toPath2(cwd));
+  const cwdPath = import_node_path16.default.resolve(toPath2(cwd));
   const result = [];
-  const pathParts = pathOption.split(import_node_path15.default.delimiter);
+  const pathParts = pathOption.split(import_node_path16.default.delimiter);
   if (preferLocal) {
     applyPreferLocal(result, pathParts, cwdPath);
   }
   if (addExecPath) {
     applyExecPath(result, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === import_node_path15.default.delimiter ? `${result.join(import_node_path15.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path15.default.delimiter);
+  return pathOption === "" || pathOption === import_node_path16.default.delimiter ? `${result.join(import_node_path16.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path16.default.delimiter);
 };
 var applyPreferLocal = (result, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
-    const pathPart = import_node_path15.default.join(directory, "node_modules/.bin");
+    const pathPart = import_node_path16.default.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
       result.push(pathPart);
     }
   }
 };
 var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
-  const pathPart = import_node_path15.default.resolve(cwdPath, toPath2(execPath2), "..");
+  const pathPart = import_node_path16.default.resolve(cwdPath, toPath2(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
     result.push(pathPart);
   }
@@ -73249,7 +73378,7 @@ var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
 
 // node_modules/execa/lib/methods/node.js
 var import_node_process6 = require("node:process");
-var import_node_path16 = __toESM(require("node:path"), 1);
+var import_node_path17 = __toESM(require("node:path"), 1);
 var mapNode = ({ options }) => {
   if (options.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
@@ -73268,7 +73397,7 @@ var handleNodeOption = (file2, commandArguments, {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
   }
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-  const resolvedNodePath = import_node_path16.default.resolve(cwd, normalizedNodePath);
+  const resolvedNodePath = import_node_path17.default.resolve(cwd, normalizedNodePath);
   const newOptions = {
     ...options,
     nodePath: resolvedNodePath,
@@ -73278,7 +73407,7 @@ var handleNodeOption = (file2, commandArguments, {
   if (!shouldHandleNode) {
     return [file2, commandArguments, newOptions];
   }
-  if (import_node_path16.default.basename(file2, ".exe") === "node") {
+  if (import_node_path17.default.basename(file2, ".exe") === "node") {
     throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
   }
   return [
@@ -73368,11 +73497,11 @@ var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encodin
 
 // node_modules/execa/lib/arguments/cwd.js
 var import_node_fs10 = require("node:fs");
-var import_node_path17 = __toESM(require("node:path"), 1);
+var import_node_path18 = __toESM(require("node:path"), 1);
 var import_node_process7 = __toESM(require("node:process"), 1);
 var normalizeCwd = (cwd = getDefaultCwd()) => {
   const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-  return import_node_path17.default.resolve(cwdString);
+  return import_node_path18.default.resolve(cwdString);
 };
 var getDefaultCwd = () => {
   try {
@@ -73419,7 +73548,7 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
   options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-  if (import_node_process8.default.platform === "win32" && import_node_path18.default.basename(file2, ".exe") === "cmd") {
+  if (import_node_process8.default.platform === "win32" && import_node_path19.default.basename(file2, ".exe") === "cmd") {
     commandArguments.unshift("/q");
   }
   return { file: file2, commandArguments, options };
@@ -78212,7 +78341,7 @@ async function execSops(bin, args, call) {
 async function withRuleFile(settings, use) {
   const dir = await makeRunDir("sops");
   try {
-    const config2 = (0, import_node_path19.join)(dir, "sops.yaml");
+    const config2 = (0, import_node_path20.join)(dir, "sops.yaml");
     await (0, import_promises20.writeFile)(config2, JSON.stringify({ creation_rules: [creationRule(settings)] }));
     await use(config2);
   } finally {
@@ -78290,7 +78419,7 @@ function sopsKeyOf(env) {
 }
 
 // src/action/report.ts
-var import_node_path20 = require("node:path");
+var import_node_path21 = require("node:path");
 async function reportJob(command, doc) {
   const pr = doc.pullRequest;
   const operation = pr && pr.action !== "unchanged" ? pr.action : "none";
@@ -78339,7 +78468,7 @@ function reportError(e, repo) {
     for (const p2 of e.problems) {
       error(`${p2.path ? `${p2.path}: ` : ""}${p2.message}`, {
         title: "gitops-secrets config",
-        file: (0, import_node_path20.relative)(workspace, (0, import_node_path20.resolve)(repo, p2.file)),
+        file: (0, import_node_path21.relative)(workspace, (0, import_node_path21.resolve)(repo, p2.file)),
         startLine: p2.line,
         startColumn: p2.column
       });
@@ -78362,7 +78491,7 @@ function escapeHtml(text) {
 var import_node_crypto5 = require("node:crypto");
 var import_node_fs15 = require("node:fs");
 var import_promises21 = require("node:fs/promises");
-var import_node_path21 = require("node:path");
+var import_node_path22 = require("node:path");
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 var crypto2 = __toESM(require("crypto"), 1);
@@ -78707,7 +78836,7 @@ async function setupSops(wanted, env) {
   }
   const exe = process.platform === "win32" ? "sops.exe" : "sops";
   const cached2 = find("sops", asset.version, asset.arch);
-  const bin = cached2 ? (0, import_node_path21.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
+  const bin = cached2 ? (0, import_node_path22.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
   const version2 = await sopsVersion(bin, env);
   if (!version2) throw new ExternalError("sops", `${bin} does not run (sops --version failed)`);
   return { bin, version: version2, from: cached2 ? "the tool cache" : "a verified download" };
@@ -78740,7 +78869,7 @@ async function download(asset, given, exe) {
   await (0, import_promises21.chmod)(file2, 493);
   const dir = await cacheFile(file2, exe, "sops", asset.version, asset.arch);
   await (0, import_promises21.rm)(file2, { force: true });
-  return (0, import_node_path21.join)(dir, exe);
+  return (0, import_node_path22.join)(dir, exe);
 }
 async function sha256(file2) {
   const hash2 = (0, import_node_crypto5.createHash)("sha256");
@@ -78775,7 +78904,7 @@ async function runSteps() {
   info(
     `sops ${sops.version} from ${sops.from} (${sops.bin}), ready ${Math.round(process.uptime() * 1e3)} ms after the Action started`
   );
-  const repo = (0, import_node_path22.resolve)(inputs.workingDirectory);
+  const repo = (0, import_node_path23.resolve)(inputs.workingDirectory);
   const json2 = [];
   const io = { out: (line) => json2.push(line), err: (line) => info(line) };
   const ports = actionPorts({
