@@ -78348,15 +78348,21 @@ async function withRuleFile(settings, use) {
     await removeRunDir(dir);
   }
 }
-function checkVersion(bin, out) {
+function sopsVersionOf(out) {
   const m = /sops (\d+)\.(\d+)\.(\d+)/.exec(out);
-  if (!m)
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : void 0;
+}
+function supportedSops(version2) {
+  return compare(version2, MIN_SOPS_VERSION) >= 0;
+}
+function checkVersion(bin, out) {
+  const version2 = sopsVersionOf(out);
+  if (!version2)
     throw new ExternalError(
       "sops",
       `could not tell the version of ${bin} (it printed no "sops X.Y.Z")`
     );
-  const version2 = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (compare(version2, MIN_SOPS_VERSION) < 0) {
+  if (!supportedSops(version2)) {
     throw new ExternalError(
       "sops",
       `${bin} is version ${version2.join(".")}; gitops-secrets needs sops ${MIN_SOPS_VERSION.join(".")} or newer`,
@@ -78878,16 +78884,10 @@ async function sha256(file2) {
 }
 async function sopsVersion(bin, env) {
   const out = await toolVersion(bin, ["--version", "--disable-version-check"], env);
-  return out ? /sops (\d+\.\d+\.\d+)/.exec(out)?.[1] : void 0;
+  return (out ? sopsVersionOf(out) : void 0)?.join(".");
 }
 function atLeastMin(version2) {
-  const v = version2.split(".").map(Number);
-  for (let i3 = 0; i3 < 3; i3++) {
-    const a2 = v[i3] ?? 0;
-    const b2 = MIN_SOPS_VERSION[i3] ?? 0;
-    if (a2 !== b2) return a2 > b2;
-  }
-  return true;
+  return supportedSops(version2.split(".").map(Number));
 }
 
 // src/action/main.ts

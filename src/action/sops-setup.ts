@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
 import { ExternalError, UsageError } from '../errors.js';
-import { MIN_SOPS_VERSION } from '../ports/sops.js';
+import { MIN_SOPS_VERSION, sopsVersionOf, supportedSops } from '../ports/sops.js';
 import { toolVersion } from '../ports/tool-version.js';
 import { DEFAULT_SOPS_VERSION, type ReleaseAsset, releaseAsset } from './sops-releases.js';
 
@@ -94,15 +94,9 @@ async function sha256(file: string): Promise<string> {
 
 async function sopsVersion(bin: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const out = await toolVersion(bin, ['--version', '--disable-version-check'], env);
-  return out ? /sops (\d+\.\d+\.\d+)/.exec(out)?.[1] : undefined;
+  return (out ? sopsVersionOf(out) : undefined)?.join('.');
 }
 
 function atLeastMin(version: string): boolean {
-  const v = version.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    const a = v[i] ?? 0;
-    const b = MIN_SOPS_VERSION[i] ?? 0;
-    if (a !== b) return a > b;
-  }
-  return true;
+  return supportedSops(version.split('.').map(Number));
 }

@@ -192,15 +192,25 @@ async function withRuleFile(
   }
 }
 
-function checkVersion(bin: string, out: string): void {
+/** The version `sops --version` printed (`sops 3.13.2 (latest)`), or undefined. */
+export function sopsVersionOf(out: string): number[] | undefined {
   const m = /sops (\d+)\.(\d+)\.(\d+)/.exec(out);
-  if (!m)
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** Whether a sops version is one gitops-secrets works with (MIN_SOPS_VERSION or newer). */
+export function supportedSops(version: readonly number[]): boolean {
+  return compare(version, MIN_SOPS_VERSION) >= 0;
+}
+
+function checkVersion(bin: string, out: string): void {
+  const version = sopsVersionOf(out);
+  if (!version)
     throw new ExternalError(
       'sops',
       `could not tell the version of ${bin} (it printed no "sops X.Y.Z")`,
     );
-  const version = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (compare(version, MIN_SOPS_VERSION) < 0) {
+  if (!supportedSops(version)) {
     throw new ExternalError(
       'sops',
       `${bin} is version ${version.join('.')}; gitops-secrets needs sops ${MIN_SOPS_VERSION.join('.')} or newer`,
