@@ -6,6 +6,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { startGitHub } from './helpers/github-setup.js';
 import { makeScenario } from './helpers/scenario.js';
 
@@ -151,4 +152,33 @@ test('a slot set on the job branch is proposed, not to do: check exit 0, list sa
   t.is(more.exitCode, 3, more.stdout);
   t.regex(more.stdout, /to do beyond what is proposed:/);
   t.regex(more.stdout, /SECOND/);
+});
+
+test('a job branch that cannot be read: check and list warn, and show the working tree alone', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(APP_CONFIG);
+  await s.commitAndPush('config');
+  await s.git(['remote', 'remove', 'origin']);
+  // The local job branch is a commit whose tree git no longer has (a damaged clone).
+  await writeFile(join(s.dir, 'unique.txt'), 'only in the damaged tree\n');
+  const blob = (await s.git(['hash-object', '-w', join(s.dir, 'unique.txt')])).trim();
+  const mktree = await execa('git', ['mktree'], {
+    cwd: s.repo,
+    env: s.env,
+    input: `100644 blob ${blob}\tunique.txt\n`,
+  });
+  const tree = mktree.stdout.trim();
+  const commit = (await s.git(['commit-tree', tree, '-m', 'damaged'])).trim();
+  await s.git(['update-ref', 'refs/heads/gitops-secrets/sync', commit]);
+  await rm(join(s.repo, '.git/objects', tree.slice(0, 2), tree.slice(2)));
+  for (const command of ['check', 'list']) {
+    const r = await s.run([command]);
+    t.is(r.exitCode, command === 'check' ? 3 : 0, r.stderr);
+    t.regex(
+      r.stderr,
+      /warning: the job branches could not be read \(.+\); nothing is shown as proposed/,
+    );
+    t.regex(r.stdout, /TOKEN/);
+  }
 });

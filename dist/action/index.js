@@ -37762,9 +37762,13 @@ async function readProposed(root, config2, remote, ports, memo2 = noMemo) {
   }
   return out;
 }
-function proposedFor(root, config2, remote, ports, memo2) {
+function proposedFor(root, config2, remote, ports, memo2, warn) {
   if (!ports) return Promise.resolve([]);
-  return readProposed(root, config2, remote ?? "origin", ports, memo2).catch(() => []);
+  return readProposed(root, config2, remote ?? "origin", ports, memo2).catch((e) => {
+    const why = e instanceof Error ? e.message : String(e);
+    warn?.(`warning: the job branches could not be read (${why}); nothing is shown as proposed`);
+    return [];
+  });
 }
 var JOBS = ["sync", "rotate"];
 async function localBranches(git) {
@@ -60188,7 +60192,7 @@ async function writeActionOutputs(file2, r2) {
 // src/commands/check.ts
 async function check2(options, io, ports) {
   const { root, config: config2, memo: memo2 } = await loadRepoConfig(options);
-  const proposed = await proposedFor(root, config2, options.remote, ports, memo2);
+  const proposed = await proposedFor(root, config2, options.remote, ports, memo2, io.err);
   const result = await checkRepo(config2, root, options.now, proposed, memo2);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);
@@ -60582,7 +60586,7 @@ function describeSource(source) {
 }
 async function list2(options, io, ports) {
   const { root, config: config2, memo: memo2 } = await loadRepoConfig(options);
-  const branches = await proposedFor(root, config2, options.remote, ports, memo2);
+  const branches = await proposedFor(root, config2, options.remote, ports, memo2, io.err);
   const result = listRepo(config2, root, options.now, branches, memo2);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);

@@ -56,7 +56,7 @@ export async function readProposed(
 
 /**
  * What `check` and `list` show as proposed: the job branches when they can be read (offline, or
- * with no ports, everything is on base or to do).
+ * with no ports, everything is on base or to do; a failure to read them is a warning).
  */
 export function proposedFor(
   root: string,
@@ -64,9 +64,14 @@ export function proposedFor(
   remote: string | undefined,
   ports: ProposedPorts | undefined,
   memo?: Memo,
+  warn?: (line: string) => void,
 ): Promise<ProposedBranch[]> {
   if (!ports) return Promise.resolve([]);
-  return readProposed(root, config, remote ?? 'origin', ports, memo).catch(() => []);
+  return readProposed(root, config, remote ?? 'origin', ports, memo).catch((e: unknown) => {
+    const why = e instanceof Error ? e.message : String(e);
+    warn?.(`warning: the job branches could not be read (${why}); nothing is shown as proposed`);
+    return [];
+  });
 }
 
 const JOBS: Job[] = ['sync', 'rotate'];

@@ -43,7 +43,7 @@ export async function check(
   ports?: ProposedPorts,
 ): Promise<ExitCode> {
   const { root, config, memo } = await loadRepoConfig(options);
-  const proposed = await proposedFor(root, config, options.remote, ports, memo);
+  const proposed = await proposedFor(root, config, options.remote, ports, memo, io.err);
   const result = await checkRepo(config, root, options.now, proposed, memo);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatCheck(result)) io.out(line);

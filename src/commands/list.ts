@@ -69,7 +69,7 @@ export async function list(
   ports?: ProposedPorts,
 ): Promise<ExitCode> {
   const { root, config, memo } = await loadRepoConfig(options);
-  const branches = await proposedFor(root, config, options.remote, ports, memo);
+  const branches = await proposedFor(root, config, options.remote, ports, memo, io.err);
   const result = listRepo(config, root, options.now, branches, memo);
   if (options.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatList(result)) io.out(line);
