@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseConfig } from '../src/config/parse.js';
 import { ConfigError, type ConfigProblem, formatProblem } from '../src/errors.js';
+import { readSopsYaml } from '../src/model/sops-yaml.js';
 import { checkSopsYaml } from '../src/model/sops-yaml-check.js';
 
 const config = `version: 1
@@ -28,7 +29,7 @@ const sopsYaml = `creation_rules:
 test('.sops.yaml problems are reported in file order, whatever order the secrets meet the rules', (t) => {
   const parsed = parseConfig(config, 'secrets.yaml');
   if (!parsed.config) return t.fail(parsed.problems.map(formatProblem).join('\n'));
-  const { problems } = checkSopsYaml(parsed.config, sopsYaml);
+  const { problems } = checkSopsYaml(parsed.config, readSopsYaml(sopsYaml));
   t.is(problems.length, 2);
   const error = new ConfigError(problems);
   t.deepEqual(

@@ -10,6 +10,7 @@ import {
   recipientsOfBlock,
   recipientsOfSettings,
 } from '../src/model/recipients.js';
+import { readSopsYaml } from '../src/model/sops-yaml.js';
 
 const AZURE = 'https://team.vault.azure.net/keys/sops-key/0123abcd';
 const VAULT = 'https://vault.example.org:8200/v1/transit/keys/team';
@@ -67,7 +68,8 @@ test('a sops block: every kind, as one id each', (t) => {
 });
 
 test('.sops.yaml rules: the first rule matching the path, strings or lists', (t) => {
-  const rules = readSopsRules(`creation_rules:
+  const rules = readSopsRules(
+    readSopsYaml(`creation_rules:
   - path_regex: ^other/
     age: age1other
   - path_regex: ^secrets/
@@ -80,13 +82,14 @@ test('.sops.yaml rules: the first rule matching the path, strings or lists', (t)
   - path_regex: ^groups/
     key_groups:
       - age: [age1one]
-`);
+`),
+  );
   t.deepEqual(rules('secrets/a.yaml'), ALL, 'a PGP fingerprint is read without its spaces');
   t.deepEqual(rules('other/a.yaml'), ['age:age1other']);
   t.is(rules('groups/a.yaml'), undefined, 'key groups are not compared');
   t.is(rules('elsewhere/a.yaml'), undefined);
-  t.is(readSopsRules('creation_rules: [')('secrets/a.yaml'), undefined);
-  t.is(readSopsRules(undefined)('secrets/a.yaml'), undefined);
+  t.is(readSopsRules(readSopsYaml('creation_rules: ['))('secrets/a.yaml'), undefined);
+  t.is(readSopsRules(readSopsYaml(undefined))('secrets/a.yaml'), undefined);
 });
 
 test('the config: every kind it takes; none named means .sops.yaml decides', (t) => {

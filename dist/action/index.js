@@ -29803,7 +29803,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse8(src, reviver, options) {
+    function parse7(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -29844,7 +29844,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports2.parse = parse8;
+    exports2.parse = parse7;
     exports2.parseAllDocuments = parseAllDocuments2;
     exports2.parseDocument = parseDocument4;
     exports2.stringify = stringify;
@@ -29916,7 +29916,7 @@ var require_ms = __commonJS({
       options = options || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse8(val);
+        return parse7(val);
       } else if (type === "number" && isFinite(val)) {
         return options.long ? fmtLong(val) : fmtShort(val);
       }
@@ -29924,7 +29924,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse8(str2) {
+    function parse7(str2) {
       str2 = String(str2);
       if (str2.length > 100) {
         return;
@@ -32089,7 +32089,7 @@ var require_dist4 = __commonJS({
     "use strict";
     Object.defineProperty(exports2, "__esModule", { value: true });
     exports2.format = format2;
-    exports2.parse = parse8;
+    exports2.parse = parse7;
     var TEXT_REGEXP = /^[\u0009\u0020-\u007e\u0080-\u00ff]*$/;
     var TOKEN_REGEXP = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
     var QUOTE_REGEXP = /[\\"]/g;
@@ -32116,7 +32116,7 @@ var require_dist4 = __commonJS({
       }
       return result;
     }
-    function parse8(header, options) {
+    function parse7(header, options) {
       const stopChar = options?.comma === true ? COMMA : 65536;
       const len = header.length;
       let index = skipOWS(header, options?.start ?? 0, len);
@@ -32619,7 +32619,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse8(command, args, options) {
+    function parse7(command, args, options) {
       if (args && !Array.isArray(args)) {
         options = args;
         args = null;
@@ -32638,7 +32638,7 @@ var require_parse2 = __commonJS({
       };
       return options.shell ? parsed : parseNonShell(parsed);
     }
-    module2.exports = parse8;
+    module2.exports = parse7;
   }
 });
 
@@ -32697,16 +32697,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports2, module2) {
     "use strict";
     var cp2 = require("child_process");
-    var parse8 = require_parse2();
+    var parse7 = require_parse2();
     var enoent = require_enoent();
     function spawn3(command, args, options) {
-      const parsed = parse8(command, args, options);
+      const parsed = parse7(command, args, options);
       const spawned = cp2.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options) {
-      const parsed = parse8(command, args, options);
+      const parsed = parse7(command, args, options);
       const result = cp2.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -32714,7 +32714,7 @@ var require_cross_spawn = __commonJS({
     module2.exports = spawn3;
     module2.exports.spawn = spawn3;
     module2.exports.sync = spawnSync2;
-    module2.exports._parse = parse8;
+    module2.exports._parse = parse7;
     module2.exports._enoent = enoent;
   }
 });
@@ -33218,7 +33218,7 @@ var require_parse3 = __commonJS({
   "node_modules/semver/functions/parse.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var parse8 = (version2, options, throwErrors = false) => {
+    var parse7 = (version2, options, throwErrors = false) => {
       if (version2 instanceof SemVer) {
         return version2;
       }
@@ -33231,7 +33231,7 @@ var require_parse3 = __commonJS({
         throw er;
       }
     };
-    module2.exports = parse8;
+    module2.exports = parse7;
   }
 });
 
@@ -33239,9 +33239,9 @@ var require_parse3 = __commonJS({
 var require_valid = __commonJS({
   "node_modules/semver/functions/valid.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var valid2 = (version2, options) => {
-      const v = parse8(version2, options);
+      const v = parse7(version2, options);
       return v ? v.version : null;
     };
     module2.exports = valid2;
@@ -33252,9 +33252,9 @@ var require_valid = __commonJS({
 var require_clean = __commonJS({
   "node_modules/semver/functions/clean.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var clean2 = (version2, options) => {
-      const s = parse8(version2.trim().replace(/^[=v]+/, ""), options);
+      const s = parse7(version2.trim().replace(/^[=v]+/, ""), options);
       return s ? s.version : null;
     };
     module2.exports = clean2;
@@ -33289,10 +33289,10 @@ var require_inc = __commonJS({
 var require_diff = __commonJS({
   "node_modules/semver/functions/diff.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var diff = (version1, version2) => {
-      const v1 = parse8(version1, null, true);
-      const v2 = parse8(version2, null, true);
+      const v1 = parse7(version1, null, true);
+      const v2 = parse7(version2, null, true);
       const comparison = v1.compare(v2);
       if (comparison === 0) {
         return null;
@@ -33363,9 +33363,9 @@ var require_patch = __commonJS({
 var require_prerelease = __commonJS({
   "node_modules/semver/functions/prerelease.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var prerelease = (version2, options) => {
-      const parsed = parse8(version2, options);
+      const parsed = parse7(version2, options);
       return parsed && parsed.prerelease.length ? parsed.prerelease : null;
     };
     module2.exports = prerelease;
@@ -33551,7 +33551,7 @@ var require_coerce = __commonJS({
   "node_modules/semver/functions/coerce.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var { safeRe: re2, t: t2 } = require_re();
     var coerce = (version2, options) => {
       if (version2 instanceof SemVer) {
@@ -33586,7 +33586,7 @@ var require_coerce = __commonJS({
       const patch = match[4] || "0";
       const prerelease = options.includePrerelease && match[5] ? `-${match[5]}` : "";
       const build2 = options.includePrerelease && match[6] ? `+${match[6]}` : "";
-      return parse8(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
+      return parse7(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
     };
     module2.exports = coerce;
   }
@@ -33596,7 +33596,7 @@ var require_coerce = __commonJS({
 var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var constants6 = require_constants6();
     var SemVer = require_semver();
     var truncate = (version2, truncation, options) => {
@@ -33608,7 +33608,7 @@ var require_truncate = __commonJS({
     };
     var cloneInputVersion = (version2, options) => {
       const versionStringToParse = version2 instanceof SemVer ? version2.version : version2;
-      return parse8(versionStringToParse, options);
+      return parse7(versionStringToParse, options);
     };
     var doTruncation = (version2, truncation) => {
       if (isPrerelease(truncation)) {
@@ -34843,7 +34843,7 @@ var require_semver2 = __commonJS({
     var constants6 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
-    var parse8 = require_parse3();
+    var parse7 = require_parse3();
     var valid2 = require_valid();
     var clean2 = require_clean();
     var inc = require_inc();
@@ -34882,7 +34882,7 @@ var require_semver2 = __commonJS({
     var simplifyRange = require_simplify();
     var subset = require_subset();
     module2.exports = {
-      parse: parse8,
+      parse: parse7,
       valid: valid2,
       clean: clean2,
       inc,
@@ -36598,7 +36598,7 @@ function removeUnused(parent) {
   }
 }
 
-// src/model/recipients.ts
+// src/model/sops-yaml.ts
 var import_yaml = __toESM(require_dist(), 1);
 
 // src/model/state.ts
@@ -36752,6 +36752,50 @@ function secretDataKeys(secret, shared) {
   return keys;
 }
 
+// src/model/sops-yaml.ts
+function readSopsYaml(text) {
+  if (!text) return void 0;
+  const lines = new import_yaml.LineCounter();
+  const doc = (0, import_yaml.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
+  if (doc.errors.length > 0 || !(0, import_yaml.isMap)(doc.contents)) return void 0;
+  const list3 = doc.contents.get("creation_rules", true);
+  if (!(0, import_yaml.isSeq)(list3)) return void 0;
+  return { lines, rules: list3.items.map((item, index) => ruleOf(item, index)) };
+}
+function ruleOf(item, index) {
+  const rule = {
+    index,
+    mapping: (0, import_yaml.isMap)(item),
+    pathRegex: void 0,
+    broken: false,
+    selectors: [],
+    entry: {}
+  };
+  if (!(0, import_yaml.isMap)(item)) return rule;
+  rule.entry = item.toJSON();
+  for (const pair of item.items) {
+    const key = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
+    const node2 = pair.value;
+    const raw = (0, import_yaml.isScalar)(node2) ? node2.value : void 0;
+    if (key === "path_regex" && typeof raw === "string" && raw !== "") {
+      try {
+        rule.pathRegex = goRegExp(raw);
+      } catch {
+        rule.broken = true;
+      }
+    }
+    const value = selectorValue(raw);
+    if (node2 && value !== void 0 && SELECTOR_FIELDS.includes(key))
+      rule.selectors.push({ name: key, value, node: node2 });
+  }
+  return rule;
+}
+function ruleFor(sopsYaml2, path9) {
+  return sopsYaml2.rules.find(
+    (r2) => r2.mapping && (r2.broken || !r2.pathRegex || r2.pathRegex.test(path9))
+  );
+}
+
 // src/model/recipients.ts
 var str = (v) => typeof v === "string" && v !== "" ? v : void 0;
 var RECIPIENT_KINDS = [
@@ -36839,31 +36883,12 @@ function recipientsOfSettings(sops) {
   if (!sops.hasRecipients) return void 0;
   return RECIPIENT_KINDS.flatMap((k2) => ids(k2, sops[k2.settings])).sort();
 }
-function readSopsRules(text) {
-  if (!text) return () => void 0;
-  let rules = [];
-  try {
-    const doc = (0, import_yaml.parse)(text);
-    if (Array.isArray(doc?.creation_rules)) rules = doc.creation_rules;
-  } catch {
-    return () => void 0;
-  }
+function readSopsRules(sopsYaml2) {
+  if (!sopsYaml2) return () => void 0;
   return (path9) => {
-    for (const rule of rules) {
-      if (!rule || typeof rule !== "object") continue;
-      if (typeof rule.path_regex === "string") {
-        let re2;
-        try {
-          re2 = goRegExp(rule.path_regex);
-        } catch {
-          return void 0;
-        }
-        if (!re2.test(path9)) continue;
-      }
-      if (rule.key_groups !== void 0) return void 0;
-      return RECIPIENT_KINDS.flatMap((k2) => ids(k2, list(rule[k2.rule]))).sort();
-    }
-    return void 0;
+    const rule = ruleFor(sopsYaml2, path9);
+    if (!rule || rule.broken || rule.entry.key_groups !== void 0) return void 0;
+    return RECIPIENT_KINDS.flatMap((k2) => ids(k2, list(rule.entry[k2.rule]))).sort();
   };
 }
 function names(wanted, have) {
@@ -37479,41 +37504,11 @@ function templateMatcher(template) {
 }
 
 // src/model/sops-yaml-check.ts
-var import_yaml3 = __toESM(require_dist(), 1);
 var SOPS_YAML = ".sops.yaml";
-var MENTIONS_SELECTOR = /(?:en|un)crypted_(?:regex|suffix|comment_regex)/;
-function readRules(text, lines) {
-  const doc = (0, import_yaml3.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0 || !(0, import_yaml3.isMap)(doc.contents)) return void 0;
-  const list3 = doc.contents.get("creation_rules", true);
-  if (!(0, import_yaml3.isSeq)(list3)) return void 0;
-  return list3.items.map((item, index) => {
-    const rule = { index, pathRegex: void 0, broken: false, fields: [] };
-    if (!(0, import_yaml3.isMap)(item)) return rule;
-    for (const pair of item.items) {
-      const key = (0, import_yaml3.isScalar)(pair.key) ? String(pair.key.value) : "";
-      const node2 = pair.value;
-      const raw = (0, import_yaml3.isScalar)(node2) ? node2.value : void 0;
-      if (key === "path_regex" && typeof raw === "string" && raw !== "") {
-        try {
-          rule.pathRegex = goRegExp(raw);
-        } catch {
-          rule.broken = true;
-        }
-      }
-      const value = selectorValue(raw);
-      if (node2 && value !== void 0 && SELECTOR_FIELDS.includes(key))
-        rule.fields.push({ name: key, value, node: node2 });
-    }
-    return rule;
-  });
-}
-function checkSopsYaml(config2, text) {
+function checkSopsYaml(config2, sopsYaml2) {
   const result = { problems: [], ruleSelects: /* @__PURE__ */ new Set() };
-  if (!text || !MENTIONS_SELECTOR.test(text)) return result;
-  const lines = new import_yaml3.LineCounter();
-  const rules = readRules(text, lines);
-  if (!rules) return result;
+  if (!sopsYaml2) return result;
+  const { lines } = sopsYaml2;
   const reported = /* @__PURE__ */ new Set();
   const report = (rule, field, message) => {
     if (reported.has(field.node)) return;
@@ -37535,9 +37530,9 @@ function checkSopsYaml(config2, text) {
         name: secret.name,
         environment: env
       });
-      const rule = rules.find((r2) => r2.broken || !r2.pathRegex || r2.pathRegex.test(path9));
+      const rule = ruleFor(sopsYaml2, path9);
       if (!rule || rule.broken) continue;
-      const [first2, second] = rule.fields;
+      const [first2, second] = rule.selectors;
       if (!first2) continue;
       if (second) {
         report(rule, second, `sops allows one selector per rule; this one also sets ${first2.name}`);
@@ -38596,18 +38591,18 @@ function validateConcurrency(concurrency) {
 }
 
 // src/model/rollout.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 var ROLLOUT_ANNOTATION = "gitops-secrets.io/rotated-at";
 var PATH = ["spec", "template", "metadata", "annotations"];
 function bumpRollout(text, value) {
-  const counter = new import_yaml4.LineCounter();
-  const docs = (0, import_yaml4.parseAllDocuments)(text, { lineCounter: counter });
+  const counter = new import_yaml3.LineCounter();
+  const docs = (0, import_yaml3.parseAllDocuments)(text, { lineCounter: counter });
   if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0))
     return { problem: "is not valid YAML" };
   const edits = [];
   for (const doc of docs) {
     const template = doc.getIn(["spec", "template"], true);
-    if (!(0, import_yaml4.isMap)(template)) continue;
+    if (!(0, import_yaml3.isMap)(template)) continue;
     const edit = planEdit(text, counter, template, value);
     if (typeof edit === "string") return { problem: edit };
     edits.push(edit);
@@ -38617,7 +38612,7 @@ function bumpRollout(text, value) {
   let out = text;
   for (const e of edits.sort((a2, b2) => b2.at - a2.at))
     out = out.slice(0, e.at) + e.insert + out.slice(e.end);
-  const check3 = (0, import_yaml4.parseAllDocuments)(out);
+  const check3 = (0, import_yaml3.parseAllDocuments)(out);
   if (!Array.isArray(check3) || check3.some((d) => d.errors.length > 0))
     return { problem: "could not be edited safely" };
   const set3 = check3.filter((d) => d.getIn([...PATH, ROLLOUT_ANNOTATION]) === value).length;
@@ -38634,17 +38629,17 @@ function planEdit(text, counter, template, value) {
     const start = lineStart(key);
     return { at: start, end: start, insert: lines(indentOf(key)) };
   };
-  if ((0, import_yaml4.isMap)(metadata)) {
+  if ((0, import_yaml3.isMap)(metadata)) {
     if (metadata.flow)
       return "has a flow-style spec.template.metadata; write it as a block mapping";
     const annotations = metadata.get("annotations", true);
-    if ((0, import_yaml4.isMap)(annotations)) {
+    if ((0, import_yaml3.isMap)(annotations)) {
       if (annotations.flow) return "has flow-style pod annotations; write them as a block mapping";
       const existing = annotations.items.find(
-        (p2) => (0, import_yaml4.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
+        (p2) => (0, import_yaml3.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
       );
       const scalar2 = existing?.value;
-      if ((0, import_yaml4.isScalar)(scalar2) && scalar2.range)
+      if ((0, import_yaml3.isScalar)(scalar2) && scalar2.range)
         return { at: scalar2.range[0], end: scalar2.range[1], insert: quoted };
       const at3 = firstKey(annotations);
       if (at3 === void 0) return "has empty pod annotations; remove the empty key";
@@ -38671,7 +38666,7 @@ ${i3}    ${ROLLOUT_ANNOTATION}: ${quoted}
 }
 
 // src/model/ciphertext-guard.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 var CIPHERTEXT = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
 var RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k2) => k2.block);
 var CAUSE_PLAINTEXT = "likely an encryptedRegex or .sops.yaml rule that does not match data, or an encrypted_regex of the file itself that misses it";
@@ -38723,7 +38718,7 @@ function assertCiphertext(path9, text, keys) {
 function guarded(text, keys) {
   let doc;
   try {
-    doc = (0, import_yaml5.parse)(text);
+    doc = (0, import_yaml4.parse)(text);
   } catch {
     return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
   }
@@ -38746,7 +38741,7 @@ function problemOf(doc, keys) {
 }
 
 // src/apply/secret-state.ts
-var import_yaml6 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 function keyState(file2, change, now, before) {
   if (change.value?.kind === "carried") return change.value.state;
   const spec = file2.secret.keys.find((k2) => k2.name === change.key);
@@ -38761,7 +38756,7 @@ function keyState(file2, change, now, before) {
   };
 }
 function decodeData(text, path9) {
-  const doc = (0, import_yaml6.parse)(text);
+  const doc = (0, import_yaml5.parse)(text);
   const out = {};
   for (const [k2, v] of Object.entries(doc?.data ?? {})) {
     if (typeof v !== "string")
@@ -39177,7 +39172,8 @@ async function existingPaths(git, commit, paths) {
 
 // src/apply/plan-job.ts
 function planJob(config2, options, state) {
-  const selectors = checkSopsYaml(config2, state.sopsYamlText);
+  const sopsYaml2 = readSopsYaml(state.sopsYamlText);
+  const selectors = checkSopsYaml(config2, sopsYaml2);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
   const plan2 = plan({
     config: config2,
@@ -39185,7 +39181,7 @@ function planJob(config2, options, state) {
     existing: state.existing,
     now: options.now,
     prune: options.prune,
-    sopsRules: readSopsRules(state.sopsYamlText),
+    sopsRules: readSopsRules(sopsYaml2),
     base: state.base,
     ...options.rotate ? { rotate: options.rotate } : {}
   });
@@ -39580,19 +39576,19 @@ var import_node_crypto4 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
 
 // src/config/read-yaml.ts
-var import_yaml8 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 
 // src/config/yaml-positions.ts
-var import_yaml7 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 function positionOf(doc, counter, path9, options = {}) {
   let node2 = doc.contents;
   let best = rangeStart(node2) ?? 0;
   for (let i3 = 0; i3 < path9.length; i3++) {
     const part = path9[i3];
     const last2 = i3 === path9.length - 1;
-    if ((0, import_yaml7.isMap)(node2)) {
+    if ((0, import_yaml6.isMap)(node2)) {
       const pair = node2.items.find(
-        (p2) => (0, import_yaml7.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
+        (p2) => (0, import_yaml6.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
       );
       if (!pair) break;
       if (last2 && options.key) {
@@ -39601,7 +39597,7 @@ function positionOf(doc, counter, path9, options = {}) {
       }
       node2 = pair.value;
       best = rangeStart(node2) ?? rangeStart(pair.key) ?? best;
-    } else if ((0, import_yaml7.isSeq)(node2) && typeof part === "number") {
+    } else if ((0, import_yaml6.isSeq)(node2) && typeof part === "number") {
       node2 = node2.items[part];
       if (node2 === void 0) break;
       best = rangeStart(node2) ?? best;
@@ -39620,8 +39616,8 @@ function rangeStart(node2) {
 // src/config/read-yaml.ts
 var MAX_ALIAS_COUNT = 100;
 function readYaml2(text, file2) {
-  const counter = new import_yaml8.LineCounter();
-  const doc = (0, import_yaml8.parseDocument)(text, {
+  const counter = new import_yaml7.LineCounter();
+  const doc = (0, import_yaml7.parseDocument)(text, {
     lineCounter: counter,
     prettyErrors: false,
     uniqueKeys: true,
@@ -39651,13 +39647,13 @@ function readYaml2(text, file2) {
 function firstUnresolvedAlias(doc) {
   const anchors = /* @__PURE__ */ new Set();
   let found;
-  (0, import_yaml8.visit)(doc, (_2, node2) => {
-    if ((0, import_yaml8.isAlias)(node2)) {
+  (0, import_yaml7.visit)(doc, (_2, node2) => {
+    if ((0, import_yaml7.isAlias)(node2)) {
       if (anchors.has(node2.source)) return void 0;
       found = node2;
-      return import_yaml8.visit.BREAK;
+      return import_yaml7.visit.BREAK;
     }
-    if (((0, import_yaml8.isScalar)(node2) || (0, import_yaml8.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
+    if (((0, import_yaml7.isScalar)(node2) || (0, import_yaml7.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
     return void 0;
   });
   return found;
@@ -39939,7 +39935,7 @@ __export(external_exports, {
   optional: () => optional,
   output: () => output,
   overwrite: () => _overwrite,
-  parse: () => parse5,
+  parse: () => parse4,
   parseAsync: () => parseAsync2,
   partialRecord: () => partialRecord,
   pipe: () => pipe,
@@ -40291,7 +40287,7 @@ __export(core_exports2, {
   memoizer: () => memoizer,
   mergeValues: () => mergeValues,
   meta: () => meta,
-  parse: () => parse4,
+  parse: () => parse3,
   parseAsync: () => parseAsync,
   parseURLObject: () => parseURLObject,
   prettifyError: () => prettifyError,
@@ -41511,7 +41507,7 @@ var _parse = (_Err) => {
   };
   return fn;
 };
-var parse4 = /* @__PURE__ */ _parse($ZodRealError);
+var parse3 = /* @__PURE__ */ _parse($ZodRealError);
 var _parseAsync = (_Err) => {
   const fn = async (schema, value, _ctx, params) => {
     const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
@@ -41599,18 +41595,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse8 = _parse(_Err);
+  const parse7 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse8(schema, value, ctx, finalizeParams(fn, _params));
+    return parse7(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse8 = _parse(_Err);
+  const parse7 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse8(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse7(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -43105,7 +43101,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c5) => c5[0]));
-  const parse8 = inst._zod.parse;
+  const parse7 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -43119,7 +43115,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse8(payload, ctx);
+    return parse7(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -44664,10 +44660,10 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       throw new Error("implement() must be called with a function");
     }
     return Object.defineProperty(function(...args) {
-      const parsedArgs = inst._def.input ? parse4(inst._def.input, args) : args;
+      const parsedArgs = inst._def.input ? parse3(inst._def.input, args) : args;
       const result = Reflect.apply(func, this, parsedArgs);
       if (inst._def.output) {
-        return parse4(inst._def.output, result);
+        return parse3(inst._def.output, result);
       }
       return result;
     }, "_zod", { value: inst._zod, enumerable: false });
@@ -56974,7 +56970,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
 });
 
 // node_modules/zod/v4/classic/parse.js
-var parse5 = /* @__PURE__ */ _parse(ZodRealError);
+var parse4 = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse2 = /* @__PURE__ */ _safeParse(ZodRealError);
 var safeParseAsync2 = /* @__PURE__ */ _safeParseAsync(ZodRealError);
@@ -57111,7 +57107,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "~standard", value);
   },
   parse: function _parse2(data, params) {
-    return parse5(this, data, params, { callee: _parse2 });
+    return parse4(this, data, params, { callee: _parse2 });
   },
   parseAsync: async function _parseAsync2(data, params) {
     return await parseAsync2(this, data, params, { callee: _parseAsync2 });
@@ -60200,7 +60196,9 @@ async function check2(options, io, ports) {
 }
 async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
   const existing = readWorkingTree(root, config2, memo2);
-  const sopsYaml2 = config2.sops.hasRecipients ? void 0 : await readRepoText(root, ".sops.yaml", "sops config");
+  const sopsYaml2 = readSopsYaml(
+    config2.sops.hasRecipients ? void 0 : await readRepoText(root, ".sops.yaml", "sops config")
+  );
   const selectors = checkSopsYaml(config2, sopsYaml2);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
   const all = rowsOf(config2, existing, now, sopsYaml2);
@@ -62069,7 +62067,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i3 + offset];
       };
-      parsers12.some(({ parse: parse8 }) => parse8(line, result));
+      parsers12.some(({ parse: parse7 }) => parse7(line, result));
     }
   });
   return result;
@@ -67413,7 +67411,7 @@ function expand(template, context) {
     return template.replace(/\/$/, "");
   }
 }
-function parse6(options) {
+function parse5(options) {
   let method = options.method.toUpperCase();
   let url2 = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options.headers);
@@ -67477,7 +67475,7 @@ function parse6(options) {
   );
 }
 function endpointWithDefaults(defaults, route, options) {
-  return parse6(merge2(defaults, route, options));
+  return parse5(merge2(defaults, route, options));
 }
 function withDefaults(oldDefaults, newDefaults) {
   const DEFAULTS2 = merge2(oldDefaults, newDefaults);
@@ -67486,7 +67484,7 @@ function withDefaults(oldDefaults, newDefaults) {
     DEFAULTS: DEFAULTS2,
     defaults: withDefaults.bind(null, DEFAULTS2),
     merge: merge2.bind(null, DEFAULTS2),
-    parse: parse6
+    parse: parse5
   });
 }
 var endpoint = withDefaults(null, DEFAULTS);

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js';
 import { ConfigError, ExternalError } from '../errors.js';
 import type { ManifestInfo, ManifestProblem } from '../model/manifest.js';
 import { readSopsRules } from '../model/recipients.js';
+import { readSopsYaml } from '../model/sops-yaml.js';
 import { checkSopsYaml, ruleSelected } from '../model/sops-yaml-check.js';
 import {
   isEmptyPlan,
@@ -30,7 +31,8 @@ export interface PlanOptions {
  * config's encryptedRegex (exit 2), and manifests that cannot be used as they are (exit 1).
  */
 export function planJob(config: Config, options: PlanOptions, state: RepoState): Plan {
-  const selectors = checkSopsYaml(config, state.sopsYamlText);
+  const sopsYaml = readSopsYaml(state.sopsYamlText);
+  const selectors = checkSopsYaml(config, sopsYaml);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
   const plan = makePlan({
     config,
@@ -38,7 +40,7 @@ export function planJob(config: Config, options: PlanOptions, state: RepoState):
     existing: state.existing,
     now: options.now,
     prune: options.prune,
-    sopsRules: readSopsRules(state.sopsYamlText),
+    sopsRules: readSopsRules(sopsYaml),
     base: state.base,
     ...(options.rotate ? { rotate: options.rotate } : {}),
   });

@@ -6,6 +6,7 @@ import { ConfigError, ExitCode } from '../errors.js';
 import { changeTable } from '../format.js';
 import { isProblem, type ManifestInfo, type ManifestProblem } from '../model/manifest.js';
 import { readSopsRules } from '../model/recipients.js';
+import { readSopsYaml, type SopsYaml } from '../model/sops-yaml.js';
 import { checkSopsYaml } from '../model/sops-yaml-check.js';
 import { groupOf } from '../plan/instances.js';
 import { plan as makePlan, type Plan } from '../plan/plan.js';
@@ -59,9 +60,9 @@ export async function checkRepo(
   memo: Memo = noMemo,
 ): Promise<CheckResult> {
   const existing = readWorkingTree(root, config, memo);
-  const sopsYaml = config.sops.hasRecipients
-    ? undefined
-    : await readRepoText(root, '.sops.yaml', 'sops config');
+  const sopsYaml = readSopsYaml(
+    config.sops.hasRecipients ? undefined : await readRepoText(root, '.sops.yaml', 'sops config'),
+  );
   // The same refusal as sync: a .sops.yaml rule that would leave values unencrypted.
   const selectors = checkSopsYaml(config, sopsYaml);
   if (selectors.problems.length > 0) throw new ConfigError(selectors.problems);
@@ -104,7 +105,7 @@ function rowsOf(
   config: Config,
   existing: Map<string, ManifestInfo | ManifestProblem>,
   now: Date,
-  sopsYaml: string | undefined,
+  sopsYaml: SopsYaml | undefined,
 ) {
   const syncPlan = makePlan({
     config,

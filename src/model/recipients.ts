@@ -1,6 +1,5 @@
-import { parse } from 'yaml';
 import type { SopsSettings } from '../config/types.js';
-import { goRegExp } from './encryption-selectors.js';
+import { ruleFor, type SopsYaml } from './sops-yaml.js';
 
 /**
  * Recipients: who can open a file. One id per master key, `kind:value`, with the value as the
@@ -134,35 +133,16 @@ export function recipientsOfSettings(sops: SopsSettings): string[] | undefined {
 export type SopsRules = (path: string) => string[] | undefined;
 
 /**
- * Reads the creation rules of a `.sops.yaml`, as sops picks them: the first rule whose
- * `path_regex` matches the repo-relative path. Rules with `key_groups` are not compared (the
- * answer is undefined: no drift is reported for them), nor are unreadable files.
+ * The recipients of the `.sops.yaml` creation rule sops picks for a path (model/sops-yaml.ts).
+ * Rules with `key_groups` are not compared (the answer is undefined: no drift is reported for
+ * them), nor are unreadable files or a rule whose path_regex does not compile.
  */
-export function readSopsRules(text: string | undefined): SopsRules {
-  if (!text) return () => undefined;
-  let rules: Entry[] = [];
-  try {
-    const doc = parse(text) as { creation_rules?: unknown } | null;
-    if (Array.isArray(doc?.creation_rules)) rules = doc.creation_rules as Entry[];
-  } catch {
-    return () => undefined;
-  }
+export function readSopsRules(sopsYaml: SopsYaml | undefined): SopsRules {
+  if (!sopsYaml) return () => undefined;
   return (path) => {
-    for (const rule of rules) {
-      if (!rule || typeof rule !== 'object') continue;
-      if (typeof rule.path_regex === 'string') {
-        let re: RegExp;
-        try {
-          re = goRegExp(rule.path_regex);
-        } catch {
-          return undefined;
-        }
-        if (!re.test(path)) continue;
-      }
-      if (rule.key_groups !== undefined) return undefined;
-      return RECIPIENT_KINDS.flatMap((k) => ids(k, list(rule[k.rule]))).sort();
-    }
-    return undefined;
+    const rule = ruleFor(sopsYaml, path);
+    if (!rule || rule.broken || rule.entry.key_groups !== undefined) return undefined;
+    return RECIPIENT_KINDS.flatMap((k) => ids(k, list(rule.entry[k.rule]))).sort();
   };
 }
 

@@ -1,15 +1,9 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Node } from 'yaml';
 import type { Config, SopsSettings } from '../config/types.js';
 import type { ConfigProblem } from '../errors.js';
-import {
-  encryptionProblem,
-  goRegExp,
-  SELECTOR_FIELDS,
-  type Selectors,
-  secretDataKeys,
-  selectorValue,
-} from './encryption-selectors.js';
+import { encryptionProblem, secretDataKeys } from './encryption-selectors.js';
 import { renderPath } from './paths.js';
+import { type CreationRule, ruleFor, type SelectorField, type SopsYaml } from './sops-yaml.js';
 
 export const SOPS_YAML = '.sops.yaml';
 
@@ -20,49 +14,6 @@ export interface SopsYamlCheck {
   ruleSelects: Set<string>;
 }
 
-interface Field {
-  name: keyof Selectors;
-  value: string;
-  node: Node;
-}
-
-interface Rule {
-  index: number;
-  pathRegex: RegExp | undefined;
-  /** path_regex does not compile: sops stops there, and so does the check. */
-  broken: boolean;
-  fields: Field[];
-}
-
-const MENTIONS_SELECTOR = /(?:en|un)crypted_(?:regex|suffix|comment_regex)/;
-
-function readRules(text: string, lines: LineCounter): Rule[] | undefined {
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
-  const list = doc.contents.get('creation_rules', true);
-  if (!isSeq(list)) return undefined;
-  return list.items.map((item, index) => {
-    const rule: Rule = { index, pathRegex: undefined, broken: false, fields: [] };
-    if (!isMap(item)) return rule;
-    for (const pair of item.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      const node = pair.value as Node | null;
-      const raw = isScalar(node) ? node.value : undefined;
-      if (key === 'path_regex' && typeof raw === 'string' && raw !== '') {
-        try {
-          rule.pathRegex = goRegExp(raw);
-        } catch {
-          rule.broken = true;
-        }
-      }
-      const value = selectorValue(raw);
-      if (node && value !== undefined && (SELECTOR_FIELDS as readonly string[]).includes(key))
-        rule.fields.push({ name: key as keyof Selectors, value, node });
-    }
-    return rule;
-  });
-}
-
 /**
  * Checks, for every output file of the config, the selector of the `.sops.yaml` creation rule
  * sops picks for it (the first whose path_regex matches the repo-relative path): more than one
@@ -70,14 +21,12 @@ function readRules(text: string, lines: LineCounter): Rule[] | undefined {
  * or one next to the config's own `encryptedRegex` that sops would refuse (sops takes the
  * flag over the rule's `encrypted_regex` only) are config errors at `.sops.yaml:line:column`.
  */
-export function checkSopsYaml(config: Config, text: string | undefined): SopsYamlCheck {
+export function checkSopsYaml(config: Config, sopsYaml: SopsYaml | undefined): SopsYamlCheck {
   const result: SopsYamlCheck = { problems: [], ruleSelects: new Set() };
-  if (!text || !MENTIONS_SELECTOR.test(text)) return result;
-  const lines = new LineCounter();
-  const rules = readRules(text, lines);
-  if (!rules) return result; // sops reports a file it cannot read itself
+  if (!sopsYaml) return result; // none, or one sops reports itself
+  const { lines } = sopsYaml;
   const reported = new Set<Node>();
-  const report = (rule: Rule, field: Field, message: string) => {
+  const report = (rule: CreationRule, field: SelectorField, message: string) => {
     if (reported.has(field.node)) return;
     reported.add(field.node);
     const { line, col } = lines.linePos(field.node.range?.[0] ?? 0);
@@ -97,9 +46,9 @@ export function checkSopsYaml(config: Config, text: string | undefined): SopsYam
         name: secret.name,
         environment: env,
       });
-      const rule = rules.find((r) => r.broken || !r.pathRegex || r.pathRegex.test(path));
+      const rule = ruleFor(sopsYaml, path);
       if (!rule || rule.broken) continue;
-      const [first, second] = rule.fields;
+      const [first, second] = rule.selectors;
       if (!first) continue;
       if (second) {
         report(rule, second, `sops allows one selector per rule; this one also sets ${first.name}`);
