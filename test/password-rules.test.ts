@@ -171,7 +171,7 @@ function pearson(observed: number[], expected: number[]): number {
  * meet the minimums (runs ignored), by enumerating every class-count vector with its number of
  * strings: L! / (n0! n1! n2! n3!) × Π size_c^n_c.
  */
-function exactClassMoments(row: Row): { mean: number[]; variance: number[] } {
+function exactClassMoments(row: Row): { mean: number[]; variance: number[]; odds: number } {
   const sizes = [0, 0, 0, 0];
   for (const c of Array.from(row.alphabet)) sizes[classIndex(c)]!++;
   const mins = CLASS_NAMES.map((k) => row.mins[k]);
@@ -190,6 +190,7 @@ function exactClassMoments(row: Row): { mean: number[]; variance: number[] } {
         });
         terms.push({ logW, n });
       }
+  const logAll = L * Math.log(sizes.reduce((a, b) => a + b, 0));
   const max = Math.max(...terms.map((t) => t.logW));
   let total = 0;
   const s1 = [0, 0, 0, 0];
@@ -203,7 +204,12 @@ function exactClassMoments(row: Row): { mean: number[]; variance: number[] } {
     });
   }
   const mean = s1.map((s) => s / total);
-  return { mean, variance: s2.map((s, i) => s / total - mean[i]! ** 2) };
+  return {
+    mean,
+    variance: s2.map((s, i) => s / total - mean[i]! ** 2),
+    // The share of all strings that meet the minimums.
+    odds: total * Math.exp(max - logAll),
+  };
 }
 
 const DRAWS = 2000;
@@ -425,6 +431,27 @@ test('the estimated acceptance is exact where it claims to be (minimums alone; r
     t.true(
       Math.abs(estimate - ok / all.length) < 1e-9,
       `${c.alphabet}: ${estimate} vs ${ok / all.length}`,
+    );
+  }
+});
+
+test('the estimated acceptance of the minimums matches the exact count on the long rows', (t) => {
+  const long: Row = {
+    name: '300 characters, minimums near their means',
+    key: '',
+    length: 300,
+    alphabet: `${ALNUM}-._`,
+    mins: { lower: 115, upper: 115, digits: 45, symbols: 12 },
+  };
+  for (const row of [...ROWS, long]) {
+    const sizes = [0, 0, 0, 0];
+    for (const c of Array.from(row.alphabet)) sizes[classIndex(c)]!++;
+    const mins = CLASS_NAMES.map((k) => row.mins[k]);
+    const { odds } = exactClassMoments(row);
+    const estimate = acceptance(row.length, sizes, mins, undefined);
+    t.true(
+      Math.abs(estimate - odds) < 1e-9 * Math.max(odds, 1e-6),
+      `${row.name}: ${estimate} vs ${odds}`,
     );
   }
 });

@@ -29,6 +29,9 @@ export function acceptance(
   );
 }
 
+/** Probabilities below this are dropped: far below the 1 in MAX_EXPECTED_DRAWS that matters. */
+const NEGLIGIBLE = 1e-30;
+
 /**
  * P(every class c has at least mins[c] of `length` independent characters), class c drawn
  * with probability p[c]: the constrained classes are taken one after another, each a binomial
@@ -49,20 +52,45 @@ function minimumsOdds(length: number, p: readonly number[], mins: readonly numbe
     const next = new Float64Array(length + 1);
     for (let r = m; r <= length; r++) {
       const w = dist[r]!;
-      if (w < 1e-300) continue;
-      for (let n = m; n <= r; n++) next[r - n]! += w * binomial(logFact, r, n, q);
+      if (w >= NEGLIGIBLE) spread(next, w, r, m, q, logFact);
     }
     dist = next;
   }
   return dist.reduce((a, b) => a + b, 0);
 }
 
-function binomial(logFact: number[], r: number, n: number, q: number): number {
-  if (q >= 1) return n === r ? 1 : 0;
-  if (q <= 0) return n === 0 ? 1 : 0;
-  return Math.exp(
-    logFact[r]! - logFact[n]! - logFact[r - n]! + n * Math.log(q) + (r - n) * Math.log1p(-q),
-  );
+/**
+ * Adds w × P(Binomial(r, q) = n) to out[r - n] for every n >= m, walking out from the likeliest
+ * n and stopping where the terms become negligible (a binomial's mass lies within a few
+ * standard deviations of its mode): linear in that spread, not in r.
+ */
+function spread(out: Float64Array, w: number, r: number, m: number, q: number, logFact: number[]) {
+  if (q >= 1) {
+    out[0]! += w;
+    return;
+  }
+  if (q <= 0) return; // n >= m >= 1 characters of a class with none: never
+  const odds = q / (1 - q);
+  const start = Math.max(m, Math.min(r, Math.floor((r + 1) * q)));
+  const first =
+    w *
+    Math.exp(
+      logFact[r]! -
+        logFact[start]! -
+        logFact[r - start]! +
+        start * Math.log(q) +
+        (r - start) * Math.log1p(-q),
+    );
+  let term = first;
+  for (let n = start; n <= r && term >= NEGLIGIBLE ** 2; n++) {
+    out[r - n]! += term;
+    term *= ((r - n) / (n + 1)) * odds;
+  }
+  term = first;
+  for (let n = start - 1; n >= m && term >= NEGLIGIBLE ** 2; n--) {
+    term *= (n + 1) / ((r - n) * odds);
+    out[r - n]! += term;
+  }
 }
 
 /**
