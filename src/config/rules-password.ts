@@ -82,7 +82,8 @@ export function applyRules(
   if (!feasible(raw, mins, sizes, chars, length, source, at)) return undefined;
   const maxRepeat =
     raw.maxRepeat !== undefined && raw.maxRepeat < length ? raw.maxRepeat : undefined;
-  if (mins.every((m) => m === 0) && maxRepeat === undefined) return { alphabet, rules: undefined };
+  // `rules: {}` opts out of defaults.rules: no rules at all.
+  if (Object.values(raw).every((v) => v === undefined)) return { alphabet, rules: undefined };
   const odds = acceptance(length, sizes, mins, maxRepeat);
   if (odds < 1 / MAX_EXPECTED_DRAWS) {
     at(
