@@ -470,3 +470,63 @@ test('a source that never yields a valid string ends in an error, not an endless
     message: `no random string met the password rules in ${MAX_ATTEMPTS} draws`,
   });
 });
+
+// --- How the config resolves rules -----------------------------------------------------------
+
+test('the config resolves rules: charset + symbols - exclude; defaults.rules unless a key has its own; rules: {} opts out', (t) => {
+  const text = `version: 1
+defaults: { length: 12, rules: { minDigits: 1 } }
+shared:
+  db: { length: 16 }
+secrets:
+  - name: app
+    namespace: default
+    keys:
+      plain: {}
+      own: { charset: hex, rules: { minSymbols: 1, exclude: "0-" } }
+      chosen: { rules: { symbols: "!" } }
+      out: { rules: {} }
+      shared: { from: db }
+`;
+  const parsed = parseConfig(text, 'c.yaml');
+  t.deepEqual(parsed.problems, []);
+  const sources = Object.fromEntries(
+    parsed.config!.secrets[0]!.keys.map((k) => [k.name, k.source as Record<string, unknown>]),
+  );
+  const rulesOf = (s: Record<string, unknown> | undefined) =>
+    s?.rules as { minDigits: number; minSymbols: number } | undefined;
+  t.is(sources.plain?.alphabet, ALNUM);
+  t.is(rulesOf(sources.plain)?.minDigits, 1, 'defaults.rules apply');
+  t.is(sources.own?.alphabet, '123456789abcdef._', 'hex + default symbols -._ minus 0 and -');
+  t.is(rulesOf(sources.own)?.minDigits, 0, 'own rules replace defaults.rules, not merge');
+  t.is(sources.chosen?.alphabet, `${ALNUM}!`, 'a written symbols set joins without minSymbols');
+  t.is(sources.out?.alphabet, ALNUM);
+  t.is(sources.out?.rules, undefined, 'rules: {} opts out');
+  const db = parsed.config!.shared.get('db')!.source as Record<string, unknown>;
+  t.is(rulesOf(db)?.minDigits, 1, 'shared values take defaults.rules too');
+});
+
+test('impossible defaults.rules are reported once at defaults.rules, and at keys they fit worse', (t) => {
+  const text = `version: 1
+defaults: { length: 4, rules: { minLower: 2, minUpper: 2, minDigits: 1 } }
+secrets:
+  - name: app
+    namespace: default
+    keys:
+      a: {}
+      b: { length: 4 }
+      c: { length: 3, charset: alpha }
+      d: { length: 12 }
+`;
+  const problems = parseConfig(text, 'c.yaml').problems.map(
+    (p) => `${p.line}:${p.column} ${p.path}: ${p.message}`,
+  );
+  t.is(problems.length, 3, problems.join('\n'));
+  t.true(problems[0]!.startsWith('2:31 defaults.rules: the minimums add up to 5'), problems[0]);
+  t.true(
+    problems[1]!.startsWith('9:10 secrets[0].keys.c: defaults.rules.minDigits: needs digits'),
+    problems[1],
+  );
+  t.true(problems[2]!.includes('the minimums add up to 5, more than the length 3'), problems[2]);
+  t.true(problems[2]!.includes('`rules: {}` on it draws without rules'), problems[2]);
+});

@@ -174,8 +174,7 @@ function withRules(
   const rules = key.rules ?? defaults.rules;
   if (rules === undefined) return source;
   // Defaults that fail with the default length and charset were reported at `defaults.rules`.
-  const asDefaults =
-    key.length === undefined && key.charset === undefined && key.chars === undefined;
+  const asDefaults = source.length === defaults.length && source.charset === defaults.charset;
   if (!own && asDefaults && defaults.rulesBroken) return undefined;
   const name = source.charset === 'custom' ? 'chars' : `charset ${source.charset}`;
   const ruled = applyRules({ rules, path, own }, source.length, source.alphabet, name, fail);
