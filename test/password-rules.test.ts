@@ -3,11 +3,10 @@
  * and the values are spread as a uniform draw over all valid strings would spread them (the
  * characters of each class equally often, each class as often as expected, the same at every
  * position; on small alphabets, every valid string equally often). Draws come from a seeded,
- * counter-based source built on node:crypto's SHA-256, so a run is reproducible; one table runs
- * with the real cryptoRandom too. Every bound is set so a correct generator fails it with
- * probability below one in a million.
+ * counter-based source built on node:crypto's SHA-256 (seededRandom), so a run is
+ * reproducible; the rules and the spread are checked with the real cryptoRandom too. Every
+ * bound is set so a correct generator fails it with probability below one in a million.
  */
-import { createHash } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { ALPHABETS } from '../src/config/charsets.js';
 import { parseConfig } from '../src/config/parse.js';
@@ -15,29 +14,7 @@ import type { OwnSource } from '../src/config/types.js';
 import { MAX_ATTEMPTS, randomPassword } from '../src/model/password.js';
 import { acceptance } from '../src/model/password-odds.js';
 import { cryptoRandom, generateValue, type RandomSource } from '../src/model/random.js';
-
-/** A reproducible RandomSource: SHA-256(seed, counter) blocks, handed out in order. */
-function seeded(seed: string): RandomSource {
-  let counter = 0;
-  let pool = Buffer.alloc(0);
-  return {
-    bytes(n) {
-      const blocks: Buffer[] = [pool];
-      let have = pool.length;
-      while (have < n) {
-        const block = createHash('sha256').update(`${seed}\0${counter++}`).digest();
-        blocks.push(block);
-        have += block.length;
-      }
-      const all = Buffer.concat(blocks);
-      pool = all.subarray(n);
-      return all.subarray(0, n);
-    },
-    uuid: () => {
-      throw new Error('not used');
-    },
-  };
-}
+import { seededRandom as seeded } from './helpers/fakes.js';
 
 // --- The rules, checked independently of src/ ------------------------------------------------
 
