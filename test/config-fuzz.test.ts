@@ -190,6 +190,7 @@ test('every field a key can carry loads with a valid value, and each wrong field
     length: 8,
     charset: 'hex',
     chars: 'ab',
+    rules: { minLower: 1, maxRepeat: 2 },
     bytes: 16,
     encoding: 'hex',
     uuid: true,
@@ -246,6 +247,10 @@ test('every field a key can carry loads with a valid value, and each wrong field
     (c) => (c.secrets[0].keys.b = { keepPrevious: 'no' }),
     (c) => (c.secrets[0].keys.b = { from: '' }),
     (c) => (c.secrets[0].keys.b = { lenght: 8 }),
+    (c) => (c.secrets[0].keys.b = { rules: { minDigit: 1 } }),
+    (c) => (c.secrets[0].keys.b = { rules: { maxRepeat: 0 } }),
+    (c) => (c.secrets[0].keys.b = { rules: { symbols: 'ab' } }),
+    (c) => (c.defaults = { rules: { minLower: -1 } }),
   ];
   for (const change of wrong) {
     const c = structuredClone(base);

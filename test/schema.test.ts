@@ -129,3 +129,41 @@ test('a key takes the fields of a shared value, in their order, and `from`', (t)
   t.deepEqual([...SOURCE_FIELDS], Object.keys(sharedSchema.shape));
   t.deepEqual([...SOURCE_FIELDS, 'from'], Object.keys(keySchema.shape));
 });
+
+test('schema.json takes password rules on keys, shared values and defaults, and describes them', (t) => {
+  const rules = {
+    minLower: 1,
+    minUpper: 1,
+    minDigits: 2,
+    minSymbols: 1,
+    symbols: '!#%+-.=_',
+    exclude: '0O1lI',
+    maxRepeat: 2,
+  };
+  const config = {
+    version: 1,
+    defaults: { length: 24, charset: 'alphanumeric', rules },
+    shared: { db: { length: 32, rules } },
+    secrets: [
+      { name: 'app', namespace: 'web', keys: { pw: { length: 24, rules }, db: { from: 'db' } } },
+    ],
+  };
+  t.true(validate(config), errors(validate.errors));
+  for (const bad of [
+    { minDigits: -1 },
+    { minDigits: 1.5 },
+    { maxRepeat: 0 },
+    { symbols: 'abc' },
+    { symbols: ' ' },
+    { exclude: '' },
+    { minSymbol: 1 },
+  ]) {
+    const c = structuredClone(config);
+    c.secrets[0]!.keys.pw = { length: 24, rules: bad as unknown as typeof rules };
+    t.false(validate(c), JSON.stringify(bad));
+  }
+  // Editors show each field's description.
+  const text = JSON.stringify(schema);
+  for (const field of Object.keys(rules)) t.true(text.includes(`"${field}":{`), field);
+  t.regex(text, /Symbols added to the alphabet \(default -\._/);
+});

@@ -47,7 +47,7 @@ export interface ListResult {
 export function describeSource(source: KeySource): string {
   switch (source.kind) {
     case 'random':
-      return `generated: ${source.length} ${source.charset === 'custom' ? 'chosen' : source.charset} characters`;
+      return `generated: ${source.length} ${source.charset === 'custom' ? 'chosen' : source.charset} characters${source.rules ? ` (${source.rules.summary})` : ''}`;
     case 'bytes':
       return `generated: ${source.bytes} bytes, ${source.encoding}`;
     case 'uuid':

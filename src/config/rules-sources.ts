@@ -1,13 +1,19 @@
 import { ALPHABETS } from './charsets.js';
 import type { FieldPath, Report } from './report.js';
+import { applyRules } from './rules-password.js';
 import type { SalvageHints } from './salvage.js';
 import { type Charset, type RawKey, type RawShared, SOURCE_FIELDS } from './schema.js';
+import type { RawPasswordRules } from './schema-rules.js';
 import type { KeySource, OwnSource, SharedSpec } from './types.js';
 
 /** The config's `defaults:` with their own defaults applied. */
 export interface KeyDefaults {
   length: number;
   charset: Charset;
+  /** `defaults.rules`, for random strings without `rules` of their own. */
+  rules?: RawPasswordRules;
+  /** `defaults.rules` cannot be met with the default length and charset (reported there). */
+  rulesBroken?: boolean;
 }
 
 /** What a key's source is checked against: the shared values that parsed, and the defaults. */
@@ -82,6 +88,10 @@ export function ownSource(
     );
     return undefined;
   }
+  if (key.rules !== undefined && (key.bytes !== undefined || key.uuid || key.provided)) {
+    fail([...path, 'rules'], '`rules` go with a random string (length, charset or chars)');
+    return undefined;
+  }
   if (key.provided) return providedSource(key, path, fail);
   if (key.uuid) return { kind: 'uuid' };
   if (key.bytes !== undefined)
@@ -123,7 +133,12 @@ function randomSource(
   const length = key.length ?? defaults.length;
   if (key.chars === undefined) {
     const charset = key.charset ?? defaults.charset;
-    return { kind: 'random', length, alphabet: ALPHABETS[charset], charset };
+    return withRules(key, path, defaults, fail, {
+      kind: 'random',
+      length,
+      alphabet: ALPHABETS[charset],
+      charset,
+    });
   }
   const chars = Array.from(key.chars);
   if (new Set(chars).size !== chars.length) {
@@ -137,5 +152,34 @@ function randomSource(
     fail([...path, 'chars'], 'may list at most 256 characters');
     return undefined;
   }
-  return { kind: 'random', length, alphabet: key.chars, charset: 'custom' };
+  return withRules(key, path, defaults, fail, {
+    kind: 'random',
+    length,
+    alphabet: key.chars,
+    charset: 'custom',
+  });
+}
+
+type RandomKind = Extract<OwnSource, { kind: 'random' }>;
+
+/** The random source with the key's password rules (or those of `defaults:`) applied. */
+function withRules(
+  key: RawShared,
+  path: FieldPath,
+  defaults: KeyDefaults,
+  fail: Report,
+  source: RandomKind,
+): RandomKind | undefined {
+  const own = key.rules !== undefined;
+  const rules = key.rules ?? defaults.rules;
+  if (rules === undefined) return source;
+  // Defaults that fail with the default length and charset were reported at `defaults.rules`.
+  const asDefaults = source.length === defaults.length && source.charset === defaults.charset;
+  if (!own && asDefaults && defaults.rulesBroken) return undefined;
+  const name = source.charset === 'custom' ? 'chars' : `charset ${source.charset}`;
+  const ruled = applyRules({ rules, path, own }, source.length, source.alphabet, name, fail);
+  if (!ruled) return undefined;
+  return ruled.rules
+    ? { ...source, alphabet: ruled.alphabet, rules: ruled.rules }
+    : { ...source, alphabet: ruled.alphabet };
 }

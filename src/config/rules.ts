@@ -2,8 +2,10 @@ import { templateProblems } from '../model/paths.js';
 import { checkEncryptedRegexes } from './encrypted-regex.js';
 import type { Report } from './report.js';
 import { sharedSpecs } from './rules-keys.js';
+import { defaultRulesBroken } from './rules-password.js';
 import { secretSpecs } from './rules-secret.js';
 import { environmentSpecs, sopsSettings } from './rules-sops.js';
+import type { KeyDefaults } from './rules-sources.js';
 import type { SalvageHints } from './salvage.js';
 import type { RawConfig } from './schema.js';
 import { type Config, DEFAULT_OUTPUT } from './types.js';
@@ -31,10 +33,12 @@ export function checkRules(
   const outputProblems = templateProblems(output, environments.length > 0);
   for (const problem of outputProblems) fail(['output'], problem);
 
-  const defaults = {
+  const defaults: KeyDefaults = {
     length: raw.defaults?.length ?? 32,
     charset: raw.defaults?.charset ?? 'alphanumeric',
+    rules: raw.defaults?.rules,
   };
+  defaults.rulesBroken = defaultRulesBroken(defaults, fail);
   const shared = sharedSpecs(raw, defaults, fail);
   const secrets = secretSpecs({
     raw,

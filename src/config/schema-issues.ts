@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { FieldPath, Report } from './report.js';
+import { RULE_FIELDS } from './schema-rules.js';
 
 /** Reports zod's issues in the project's words, each at its field. */
 export function reportSchemaIssues(issues: readonly z.core.$ZodIssue[], report: Report): void {
@@ -58,8 +59,9 @@ function reportIssue(issue: z.core.$ZodIssue, report: Report): void {
 /** The fields allowed where an unknown one was found, for the places people mistype most. */
 function allowedFields(path: FieldPath): string {
   if (path[0] === 'secrets' && path[2] === 'keys' && path.length === 4) {
-    return '; allowed: length, charset, chars, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength';
+    return '; allowed: length, charset, chars, rules, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength';
   }
+  if (path[path.length - 1] === 'rules') return `; allowed: ${RULE_FIELDS.join(', ')}`;
   if (path[0] === 'secrets' && path.length === 2) {
     return '; allowed: name, namespace, type, restart, rollout, labels, annotations, environments, keys';
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { passwordRulesSchema } from './schema-rules.js';
 
 /** The charsets a random string can be drawn from. */
 export const CHARSETS = [
@@ -45,6 +46,7 @@ const sourceFields = {
     .min(2, { message: 'must list at least 2 distinct characters' })
     .optional()
     .describe('Random string: draw from exactly these characters.'),
+  rules: passwordRulesSchema.optional(),
   bytes: length.optional().describe('Random bytes: how many (1..4096), written with `encoding`.'),
   encoding: z
     .enum(ENCODINGS, { message: `must be one of ${ENCODINGS.join(', ')}` })
@@ -168,6 +170,7 @@ export const configSchema = z
       .strictObject({
         length: length.optional(),
         charset: charset.optional(),
+        rules: passwordRulesSchema.optional(),
       })
       .optional(),
     environments: z.array(environmentSchema).optional(),

@@ -1,8 +1,16 @@
+import type { PasswordRules } from '../model/password.js';
 import type { Charset, Encoding } from './schema.js';
 
 /** Where a key's value comes from, after defaults are applied. */
 export type KeySource =
-  | { kind: 'random'; length: number; alphabet: string; charset: Charset | 'custom' }
+  | {
+      kind: 'random';
+      length: number;
+      /** With `rules`, the alphabet after their symbols and exclusions. */
+      alphabet: string;
+      charset: Charset | 'custom';
+      rules?: PasswordRules;
+    }
   | { kind: 'bytes'; bytes: number; encoding: Encoding }
   | { kind: 'uuid' }
   | { kind: 'provided'; description: string; pattern?: string; minLength?: number }

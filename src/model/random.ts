@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { OwnSource } from '../config/types.js';
+import { randomPassword } from './password.js';
 
 /** The source of randomness; `node:crypto` in production, injectable for exact tests. */
 export interface RandomSource {
@@ -41,7 +42,9 @@ export function randomString(length: number, alphabet: string, random: RandomSou
 export function generateValue(source: OwnSource, random: RandomSource): string {
   switch (source.kind) {
     case 'random':
-      return randomString(source.length, source.alphabet, random);
+      return source.rules
+        ? randomPassword(source.length, source.alphabet, source.rules, random)
+        : randomString(source.length, source.alphabet, random);
     case 'bytes': {
       const buf = random.bytes(source.bytes);
       return source.encoding === 'hex' ? buf.toString('hex') : buf.toString(source.encoding);

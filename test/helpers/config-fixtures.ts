@@ -129,15 +129,30 @@ const duration = mostly(
   fc.constantFrom('0d', '1m', '90days', 90),
 );
 const SHARED = ['db', 'shared-token'] as const;
+const ruleCount = mostly(fc.integer({ min: 0, max: 3 }), fc.constantFrom(-1, 1.5, '1'));
+/** Password rules, now and then impossible (too many, a class excluded) or malformed. */
+const passwordRules = fc.record(
+  {
+    minLower: ruleCount,
+    minUpper: ruleCount,
+    minDigits: ruleCount,
+    minSymbols: ruleCount,
+    symbols: mostly(fc.constantFrom('-._', '!#%+='), fc.constantFrom('ab', '')),
+    exclude: mostly(fc.constantFrom('0O1lI', '0123456789'), fc.constant('')),
+    maxRepeat: mostly(fc.integer({ min: 1, max: 3 }), fc.constantFrom(0, '2')),
+  },
+  opt,
+);
 
 /** A key or shared value with one coherent source (and sometimes rotation). */
 function coherentSource(withFrom: boolean) {
   const sources = [
-    fc.record({ length, charset }, opt),
+    fc.record({ length, charset, rules: passwordRules }, opt),
     fc.record(
       {
         length,
         chars: mostly(fc.constantFrom('ab', '0123456789', 'αβγ'), fc.constantFrom('aa', 'a')),
+        rules: passwordRules,
       },
       opt,
     ),
@@ -176,6 +191,7 @@ const chaoticKey = fc.record(
     length,
     charset,
     chars: fc.constantFrom('ab', 'abc', 'aa', 'a'),
+    rules: passwordRules,
     bytes: length,
     encoding: fc.constantFrom('base64', 'base64url', 'hex', 'base32'),
     uuid: mostly(fc.constant(true), fc.constant(false)),
