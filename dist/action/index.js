@@ -11234,11 +11234,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count3) {
-        const one = count3 === 1;
+      pluralize(count4) {
+        const one = count4 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count3, noun };
+        return { ...keys, count: count4, noun };
       }
     };
   }
@@ -18657,15 +18657,15 @@ ${value}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count3) {
-        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count4) {
+        while (count4 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count3 < remaining) {
-            this.linePos += count3;
-            count3 = 0;
+          if (count4 < remaining) {
+            this.linePos += count4;
+            count4 = 0;
           } else {
-            count3 -= remaining;
+            count4 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -23141,8 +23141,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count3, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count3);
+          for (const { count: count4, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count4);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -23250,13 +23250,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity3.isCollection(node2)) {
-        let count3 = 0;
+        let count4 = 0;
         for (const item of node2.items) {
           const c5 = getAliasCount(doc, item, anchors2);
-          if (c5 > count3)
-            count3 = c5;
+          if (c5 > count4)
+            count4 = c5;
         }
-        return count3;
+        return count4;
       } else if (identity3.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
@@ -26209,8 +26209,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count3, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count3);
+          for (const { count: count4, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count4);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -26287,12 +26287,12 @@ var require_errors2 = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count3 = 1;
+        let count4 = 1;
         const end = error63.linePos[1];
         if (end?.line === line && end.col > col) {
-          count3 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count4 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count3);
+        const pointer = " ".repeat(ci) + "^".repeat(count4);
         error63.message += `:
 
 ${lineStr}
@@ -38383,6 +38383,73 @@ var import_node_path7 = require("node:path");
 
 // src/model/random.ts
 var import_node_crypto3 = require("node:crypto");
+
+// src/model/password.ts
+var CLASSES = ["lower", "upper", "digits", "symbols"];
+function classOf(c5) {
+  if (c5 >= "a" && c5 <= "z") return 0;
+  if (c5 >= "A" && c5 <= "Z") return 1;
+  if (c5 >= "0" && c5 <= "9") return 2;
+  return 3;
+}
+function minimums(rules) {
+  return [rules.minLower, rules.minUpper, rules.minDigits, rules.minSymbols];
+}
+function meetsRules(chars, rules) {
+  const counts = [0, 0, 0, 0];
+  let run2 = 0;
+  for (let i3 = 0; i3 < chars.length; i3++) {
+    const c5 = chars[i3];
+    counts[classOf(c5)]++;
+    run2 = i3 > 0 && chars[i3 - 1] === c5 ? run2 + 1 : 1;
+    if (rules.maxRepeat !== void 0 && run2 > rules.maxRepeat) return false;
+  }
+  const mins = minimums(rules);
+  return counts.every((n2, k2) => n2 >= mins[k2]);
+}
+var MAX_ATTEMPTS = 1e6;
+function randomPassword(length2, alphabet, rules, random) {
+  const chars = Array.from(alphabet);
+  const n2 = chars.length;
+  if (n2 < 2 || n2 > 256) throw new RangeError("alphabet must have 2 to 256 characters");
+  const draw = indexDrawer(random, length2);
+  const candidate = new Array(length2);
+  const noRepeat = rules.maxRepeat === 1;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    let prev = -1;
+    for (let i3 = 0; i3 < length2; i3++) {
+      let k2;
+      if (noRepeat && prev >= 0) {
+        k2 = draw(n2 - 1);
+        if (k2 >= prev) k2++;
+      } else {
+        k2 = draw(n2);
+      }
+      candidate[i3] = chars[k2];
+      prev = k2;
+    }
+    if (meetsRules(candidate, rules)) return candidate.join("");
+  }
+  throw new Error(`no random string met the password rules in ${MAX_ATTEMPTS} draws`);
+}
+function indexDrawer(random, length2) {
+  const size = Math.max(64, Math.min(length2 * 2, 4096));
+  let buf = random.bytes(size);
+  let pos = 0;
+  return (n2) => {
+    const limit = 256 - 256 % n2;
+    for (; ; ) {
+      if (pos === buf.length) {
+        buf = random.bytes(size);
+        pos = 0;
+      }
+      const b2 = buf[pos++];
+      if (b2 < limit) return b2 % n2;
+    }
+  };
+}
+
+// src/model/random.ts
 var cryptoRandom = {
   bytes: (n2) => (0, import_node_crypto3.randomBytes)(n2),
   uuid: () => (0, import_node_crypto3.randomUUID)()
@@ -38409,7 +38476,7 @@ function randomString(length2, alphabet, random) {
 function generateValue(source, random) {
   switch (source.kind) {
     case "random":
-      return randomString(source.length, source.alphabet, random);
+      return source.rules ? randomPassword(source.length, source.alphabet, source.rules, random) : randomString(source.length, source.alphabet, random);
     case "bytes": {
       const buf = random.bytes(source.bytes);
       return source.encoding === "hex" ? buf.toString("hex") : buf.toString(source.encoding);
@@ -39737,6 +39804,74 @@ var ALPHABETS = {
   printable
 };
 
+// src/model/password-odds.ts
+var MAX_EXPECTED_DRAWS = 1e4;
+function acceptance(length2, sizes, mins, maxRepeat) {
+  const total = sizes.reduce((a2, b2) => a2 + b2, 0);
+  return minimumsOdds(
+    length2,
+    sizes.map((k2) => k2 / total),
+    mins
+  ) * repeatOdds(length2, total, maxRepeat);
+}
+var NEGLIGIBLE = 1e-30;
+function minimumsOdds(length2, p2, mins) {
+  const logFact = [0];
+  for (let i3 = 1; i3 <= length2; i3++) logFact.push(logFact[i3 - 1] + Math.log(i3));
+  let dist = new Float64Array(length2 + 1);
+  dist[length2] = 1;
+  let massLeft = 1;
+  for (let c5 = 0; c5 < p2.length; c5++) {
+    const m = mins[c5] ?? 0;
+    if (m === 0) continue;
+    const q2 = Math.min(1, p2[c5] / massLeft);
+    massLeft -= p2[c5];
+    const next = new Float64Array(length2 + 1);
+    for (let r2 = m; r2 <= length2; r2++) {
+      const w = dist[r2];
+      if (w >= NEGLIGIBLE) spread(next, w, r2, m, q2, logFact);
+    }
+    dist = next;
+  }
+  return dist.reduce((a2, b2) => a2 + b2, 0);
+}
+function spread(out, w, r2, m, q2, logFact) {
+  if (q2 >= 1) {
+    out[0] += w;
+    return;
+  }
+  if (q2 <= 0) return;
+  const odds = q2 / (1 - q2);
+  const start = Math.max(m, Math.min(r2, Math.floor((r2 + 1) * q2)));
+  const first2 = w * Math.exp(
+    logFact[r2] - logFact[start] - logFact[r2 - start] + start * Math.log(q2) + (r2 - start) * Math.log1p(-q2)
+  );
+  let term = first2;
+  for (let n2 = start; n2 <= r2 && term >= NEGLIGIBLE ** 2; n2++) {
+    out[r2 - n2] += term;
+    term *= (r2 - n2) / (n2 + 1) * odds;
+  }
+  term = first2;
+  for (let n2 = start - 1; n2 >= m && term >= NEGLIGIBLE ** 2; n2--) {
+    term *= (n2 + 1) / ((r2 - n2) * odds);
+    out[r2 - n2] += term;
+  }
+}
+function repeatOdds(length2, size, maxRepeat) {
+  if (maxRepeat === void 0 || maxRepeat === 1 || maxRepeat >= length2) return 1;
+  let run2 = new Float64Array(maxRepeat);
+  run2[0] = 1;
+  for (let i3 = 1; i3 < length2; i3++) {
+    const next = new Float64Array(maxRepeat);
+    let alive = 0;
+    for (let j2 = 0; j2 < maxRepeat; j2++) alive += run2[j2];
+    next[0] = alive * (size - 1) / size;
+    for (let j2 = 1; j2 < maxRepeat; j2++) next[j2] = run2[j2 - 1] / size;
+    run2 = next;
+  }
+  return run2.reduce((a2, b2) => a2 + b2, 0);
+}
+
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
 __export(external_exports, {
@@ -40964,14 +41099,14 @@ function codePointLength(str2) {
   const units = str2.length;
   if (!highSurrogate.test(str2))
     return units;
-  let count3 = units;
+  let count4 = units;
   for (let i3 = 0; i3 < units - 1; i3++) {
     if ((str2.charCodeAt(i3) & 64512) === 55296 && (str2.charCodeAt(i3 + 1) & 64512) === 56320) {
-      count3--;
+      count4--;
       i3++;
     }
   }
-  return count3;
+  return count4;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -44819,11 +44954,11 @@ function isRecursive(inst, stack, resolve5) {
         result = answer;
     }
   };
-  const shape = (sh, spread) => {
+  const shape = (sh, spread2) => {
     let answer = NONE;
     for (const key of Reflect.ownKeys(sh)) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
-      if (spread && !desc.enumerable)
+      if (spread2 && !desc.enumerable)
         continue;
       const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve5) : NONE;
       if (child > answer)
@@ -45354,8 +45489,8 @@ function az_default() {
 }
 
 // node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count3, one, few, many) {
-  const absCount = Math.abs(count3);
+function getBelarusianPlural(count4, one, few, many) {
+  const absCount = Math.abs(count4);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -48002,8 +48137,8 @@ function hu_default() {
 }
 
 // node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count3, one, many) {
-  return Math.abs(count3) === 1 ? one : many;
+function getArmenianPlural(count4, one, many) {
+  return Math.abs(count4) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -50741,8 +50876,8 @@ function ro_default() {
 }
 
 // node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count3, one, few, many) {
-  const absCount = Math.abs(count3);
+function getRussianPlural(count4, one, few, many) {
+  const absCount = Math.abs(count4);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -59454,6 +59589,149 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// src/config/schema-rules.ts
+var DEFAULT_SYMBOLS = "-._";
+var SYMBOLS_RE = /^[!-/:-@[-`{-~]+$/;
+var RULE_FIELDS = [
+  "minLower",
+  "minUpper",
+  "minDigits",
+  "minSymbols",
+  "symbols",
+  "exclude",
+  "maxRepeat"
+];
+var count2 = (what) => external_exports.int({ message: "must be a whole number from 0 to 4096" }).min(0, { message: "must be a whole number from 0 to 4096" }).max(4096, { message: "must be a whole number from 0 to 4096" }).optional().describe(`At least this many ${what} (default 0).`);
+var passwordRulesSchema = external_exports.strictObject({
+  minLower: count2("lower-case letters a-z"),
+  minUpper: count2("upper-case letters A-Z"),
+  minDigits: count2("digits 0-9"),
+  minSymbols: count2("symbols (characters that are not an ASCII letter or digit)"),
+  symbols: external_exports.string().regex(SYMBOLS_RE, {
+    message: 'must list ASCII punctuation only (no letter, digit or space), e.g. "-._!#%+="'
+  }).optional().describe(
+    `Symbols added to the alphabet (default ${DEFAULT_SYMBOLS}, added only when minSymbols > 0).`
+  ),
+  exclude: external_exports.string().min(1).optional().describe("Characters removed from the alphabet, e.g. the ambiguous 0O1lI."),
+  maxRepeat: external_exports.int({ message: "must be a whole number from 1 to 4096" }).min(1, { message: "must be a whole number from 1 to 4096" }).max(4096, { message: "must be a whole number from 1 to 4096" }).optional().describe("No character more than this many times in a row.")
+}).describe("Password rules for a random string; drawn without bias (see docs/config.md).");
+
+// src/config/rules-password.ts
+function defaultRulesBroken(defaults, fail) {
+  if (defaults.rules === void 0) return false;
+  const origin = { rules: defaults.rules, path: ["defaults"], own: true };
+  const base = ALPHABETS[defaults.charset];
+  return applyRules(origin, defaults.length, base, `charset ${defaults.charset}`, fail) === void 0;
+}
+var CLASS_FIELDS = ["minLower", "minUpper", "minDigits", "minSymbols"];
+var CLASS_WORDS = ["lower-case letters", "upper-case letters", "digits", "symbols"];
+function applyRules(origin, length2, base, source, fail) {
+  const raw = origin.rules;
+  const at = (field, message) => {
+    if (origin.own) fail([...origin.path, "rules", ...field ? [field] : []], message);
+    else
+      fail(
+        origin.path,
+        `defaults.rules${field ? `.${field}` : ""}: ${message} (for this key; \`rules: {}\` on it draws without rules)`
+      );
+  };
+  const mins = CLASS_FIELDS.map((f) => raw[f] ?? 0);
+  const addSymbols = mins[3] > 0 || raw.symbols !== void 0;
+  const excluded = new Set(Array.from(raw.exclude ?? ""));
+  const chars = [
+    .../* @__PURE__ */ new Set([
+      ...Array.from(base),
+      ...Array.from(addSymbols ? raw.symbols ?? DEFAULT_SYMBOLS : "")
+    ])
+  ].filter((c5) => !excluded.has(c5));
+  if (chars.length > 256) {
+    at("symbols", `the alphabet with these symbols has ${chars.length} characters; at most 256`);
+    return void 0;
+  }
+  if (chars.length < 2) {
+    at(
+      raw.exclude !== void 0 ? "exclude" : void 0,
+      `leaves ${chars.length} character${chars.length === 1 ? "" : "s"} of ${source} to draw from; at least 2 are needed`
+    );
+    return void 0;
+  }
+  const sizes = [0, 0, 0, 0];
+  for (const c5 of chars) sizes[classOf(c5)]++;
+  const alphabet = chars.join("");
+  if (!feasible(raw, mins, sizes, chars, length2, source, at)) return void 0;
+  const maxRepeat = raw.maxRepeat !== void 0 && raw.maxRepeat < length2 ? raw.maxRepeat : void 0;
+  if (Object.values(raw).every((v) => v === void 0)) return { alphabet, rules: void 0 };
+  const odds = acceptance(length2, sizes, mins, maxRepeat);
+  if (odds < 1 / MAX_EXPECTED_DRAWS) {
+    at(
+      void 0,
+      `too tight to draw without bias: about 1 in ${oneIn(odds)} random strings of ${length2} characters meets them (at most 1 in ${MAX_EXPECTED_DRAWS.toLocaleString("en-US")} allowed); lower the minimums, raise maxRepeat or the length`
+    );
+    return void 0;
+  }
+  const [minLower, minUpper, minDigits, minSymbols] = mins;
+  return {
+    alphabet,
+    rules: {
+      minLower,
+      minUpper,
+      minDigits,
+      minSymbols,
+      maxRepeat,
+      summary: summary2(raw, mins, addSymbols)
+    }
+  };
+}
+function feasible(raw, mins, sizes, chars, length2, source, at) {
+  let ok3 = true;
+  const less = raw.exclude !== void 0 ? ` once exclude removes ${JSON.stringify(raw.exclude)}` : "";
+  for (let c5 = 0; c5 < 4; c5++) {
+    if (mins[c5] > 0 && sizes[c5] === 0) {
+      at(
+        CLASS_FIELDS[c5],
+        `needs ${CLASS_WORDS[c5]}, but ${c5 === 3 ? "the symbols" : source} ha${c5 === 3 ? "ve" : "s"} none${less}; allowed: 0, or ${c5 === 3 ? "symbols that exclude leaves" : `a charset or chars with ${CLASS_WORDS[c5]}`}`
+      );
+      ok3 = false;
+    }
+  }
+  const sum = mins.reduce((a2, b2) => a2 + b2, 0);
+  if (sum > length2) {
+    at(
+      void 0,
+      `the minimums add up to ${sum}, more than the length ${length2}; allowed: at most ${length2} in all`
+    );
+    ok3 = false;
+  }
+  if (!ok3 || raw.maxRepeat === void 0) return ok3;
+  const r2 = raw.maxRepeat;
+  for (let c5 = 0; c5 < 4; c5++) {
+    const m = mins[c5];
+    if (m === 0 || sizes[c5] !== 1 || m <= r2 * (length2 - m + 1)) continue;
+    const only = chars.find((x2) => classOf(x2) === c5);
+    const needed = m + Math.ceil(m / r2) - 1;
+    at(
+      "maxRepeat",
+      `cannot be met: ${CLASS_FIELDS[c5]} ${m} must all be ${JSON.stringify(only)} (the only one of the ${CLASSES[c5]} left), in runs of at most ${r2}, which takes ${needed} characters; the length is ${length2}`
+    );
+    return false;
+  }
+  return true;
+}
+function oneIn(odds) {
+  if (odds <= 0 || 1 / odds > 1e15) return "more than 10^15";
+  return Math.round(1 / odds).toLocaleString("en-US");
+}
+function summary2(raw, mins, addSymbols) {
+  const parts = [];
+  const words = ["lower-case letter", "upper-case letter", "digit", "symbol"];
+  const at = mins.flatMap((m, c5) => m > 0 ? [`${m} ${words[c5]}${m > 1 ? "s" : ""}`] : []);
+  if (at.length > 0) parts.push(`at least ${at.join(", ")}`);
+  if (addSymbols) parts.push(`symbols ${raw.symbols ?? DEFAULT_SYMBOLS}`);
+  if (raw.exclude !== void 0) parts.push(`without ${raw.exclude}`);
+  if (raw.maxRepeat !== void 0) parts.push(`at most ${raw.maxRepeat} in a row`);
+  return parts.join("; ");
+}
+
 // src/config/schema.ts
 var CHARSETS = [
   "alphanumeric",
@@ -59479,6 +59757,7 @@ var sourceFields = {
   length: length.optional().describe("Random string: its length in characters (1..4096)."),
   charset: charset.optional().describe("Random string: the alphabet (default alphanumeric)."),
   chars: external_exports.string().min(2, { message: "must list at least 2 distinct characters" }).optional().describe("Random string: draw from exactly these characters."),
+  rules: passwordRulesSchema.optional(),
   bytes: length.optional().describe("Random bytes: how many (1..4096), written with `encoding`."),
   encoding: external_exports.enum(ENCODINGS, { message: `must be one of ${ENCODINGS.join(", ")}` }).optional().describe("Random bytes: base64 (default), base64url or hex."),
   uuid: external_exports.literal(true, { message: "must be true" }).optional().describe("A random UUID v4."),
@@ -59541,7 +59820,8 @@ var configSchema = external_exports.strictObject({
   }).optional(),
   defaults: external_exports.strictObject({
     length: length.optional(),
-    charset: charset.optional()
+    charset: charset.optional(),
+    rules: passwordRulesSchema.optional()
   }).optional(),
   environments: external_exports.array(environmentSchema).optional(),
   shared: external_exports.record(external_exports.string(), sharedSchema).optional(),
@@ -59599,6 +59879,10 @@ function ownSource(key, path9, defaults, fail) {
     );
     return void 0;
   }
+  if (key.rules !== void 0 && (key.bytes !== void 0 || key.uuid || key.provided)) {
+    fail([...path9, "rules"], "`rules` go with a random string (length, charset or chars)");
+    return void 0;
+  }
   if (key.provided) return providedSource(key, path9, fail);
   if (key.uuid) return { kind: "uuid" };
   if (key.bytes !== void 0)
@@ -59633,7 +59917,12 @@ function randomSource(key, path9, defaults, fail) {
   const length2 = key.length ?? defaults.length;
   if (key.chars === void 0) {
     const charset2 = key.charset ?? defaults.charset;
-    return { kind: "random", length: length2, alphabet: ALPHABETS[charset2], charset: charset2 };
+    return withRules(key, path9, defaults, fail, {
+      kind: "random",
+      length: length2,
+      alphabet: ALPHABETS[charset2],
+      charset: charset2
+    });
   }
   const chars = Array.from(key.chars);
   if (new Set(chars).size !== chars.length) {
@@ -59647,7 +59936,23 @@ function randomSource(key, path9, defaults, fail) {
     fail([...path9, "chars"], "may list at most 256 characters");
     return void 0;
   }
-  return { kind: "random", length: length2, alphabet: key.chars, charset: "custom" };
+  return withRules(key, path9, defaults, fail, {
+    kind: "random",
+    length: length2,
+    alphabet: key.chars,
+    charset: "custom"
+  });
+}
+function withRules(key, path9, defaults, fail, source) {
+  const own2 = key.rules !== void 0;
+  const rules = key.rules ?? defaults.rules;
+  if (rules === void 0) return source;
+  const asDefaults = source.length === defaults.length && source.charset === defaults.charset;
+  if (!own2 && asDefaults && defaults.rulesBroken) return void 0;
+  const name = source.charset === "custom" ? "chars" : `charset ${source.charset}`;
+  const ruled = applyRules({ rules, path: path9, own: own2 }, source.length, source.alphabet, name, fail);
+  if (!ruled) return void 0;
+  return ruled.rules ? { ...source, alphabet: ruled.alphabet, rules: ruled.rules } : { ...source, alphabet: ruled.alphabet };
 }
 
 // src/config/rules-keys.ts
@@ -59870,8 +60175,10 @@ function checkRules(raw, file2, report, hints) {
   for (const problem of outputProblems) fail(["output"], problem);
   const defaults = {
     length: raw.defaults?.length ?? 32,
-    charset: raw.defaults?.charset ?? "alphanumeric"
+    charset: raw.defaults?.charset ?? "alphanumeric",
+    rules: raw.defaults?.rules
   };
+  defaults.rulesBroken = defaultRulesBroken(defaults, fail);
   const shared = sharedSpecs(raw, defaults, fail);
   const secrets = secretSpecs({
     raw,
@@ -60009,8 +60316,9 @@ function reportIssue(issue3, report) {
 }
 function allowedFields(path9) {
   if (path9[0] === "secrets" && path9[2] === "keys" && path9.length === 4) {
-    return "; allowed: length, charset, chars, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength";
+    return "; allowed: length, charset, chars, rules, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength";
   }
+  if (path9[path9.length - 1] === "rules") return `; allowed: ${RULE_FIELDS.join(", ")}`;
   if (path9[0] === "secrets" && path9.length === 2) {
     return "; allowed: name, namespace, type, restart, rollout, labels, annotations, environments, keys";
   }
@@ -60571,7 +60879,7 @@ async function writeStarterFiles(options) {
 function describeSource(source) {
   switch (source.kind) {
     case "random":
-      return `generated: ${source.length} ${source.charset === "custom" ? "chosen" : source.charset} characters`;
+      return `generated: ${source.length} ${source.charset === "custom" ? "chosen" : source.charset} characters${source.rules ? ` (${source.rules.summary})` : ""}`;
     case "bytes":
       return `generated: ${source.bytes} bytes, ${source.encoding}`;
     case "uuid":
@@ -62207,14 +62515,14 @@ var init_check_is_repo = __esm({
   }
 });
 function cleanSummaryParser(dryRun, text) {
-  const summary2 = new CleanResponse(dryRun);
+  const summary3 = new CleanResponse(dryRun);
   const regexp = dryRun ? dryRunRemovalRegexp : removalRegexp;
   toLinesWithContent(text).forEach((line) => {
     const removed = line.replace(regexp, "");
-    summary2.paths.push(removed);
-    (isFolderRegexp.test(removed) ? summary2.folders : summary2.files).push(removed);
+    summary3.paths.push(removed);
+    (isFolderRegexp.test(removed) ? summary3.folders : summary3.files).push(removed);
   });
-  return summary2;
+  return summary3;
 }
 var CleanResponse;
 var removalRegexp;
@@ -63283,11 +63591,11 @@ var init_parse_commit = __esm({
         /^(\d+)[^,]*(?:,\s*(\d+)[^(]+\(([+-]))?/,
         (result, [changes, lines, direction]) => {
           result.summary.changes = parseInt(changes, 10) || 0;
-          const count3 = parseInt(lines, 10) || 0;
+          const count4 = parseInt(lines, 10) || 0;
           if (direction === "-") {
-            result.summary.deletions = count3;
+            result.summary.deletions = count4;
           } else if (direction === "+") {
-            result.summary.insertions = count3;
+            result.summary.insertions = count4;
           }
         }
       )
@@ -63505,9 +63813,9 @@ var init_parse_diff_summary = __esm({
       ),
       new LineParser(
         /(\d+) files? changed\s*((?:, \d+ [^,]+){0,2})/,
-        (result, [changed, summary2]) => {
-          const inserted = /(\d+) i/.exec(summary2);
-          const deleted = /(\d+) d/.exec(summary2);
+        (result, [changed, summary3]) => {
+          const inserted = /(\d+) i/.exec(summary3);
+          const deleted = /(\d+) d/.exec(summary3);
           result.changed = asNumber(changed);
           result.insertions = asNumber(inserted?.[1]);
           result.deletions = asNumber(deleted?.[1]);
@@ -63879,10 +64187,10 @@ function objectEnumerationResult(remoteMessages) {
   };
 }
 function asObjectCount(source) {
-  const count3 = /^\s*(\d+)/.exec(source);
+  const count4 = /^\s*(\d+)/.exec(source);
   const delta = /delta (\d+)/i.exec(source);
   return {
-    count: asNumber(count3 && count3[1] || "0"),
+    count: asNumber(count4 && count4[1] || "0"),
     delta: asNumber(delta && delta[1] || "0")
   };
 }
@@ -63894,18 +64202,18 @@ var init_parse_remote_objects = __esm({
     remoteMessagesObjectParsers = [
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: (\d+),/i,
-        (result, [action, count3]) => {
+        (result, [action, count4]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count3) });
+          Object.assign(enumeration, { [key]: asNumber(count4) });
         }
       ),
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: \d+% \(\d+\/(\d+)\),/i,
-        (result, [action, count3]) => {
+        (result, [action, count4]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count3) });
+          Object.assign(enumeration, { [key]: asNumber(count4) });
         }
       ),
       new RemoteLineParser(
@@ -63944,10 +64252,10 @@ var init_parse_remote_messages = __esm({
       ),
       new RemoteLineParser(
         [/found (\d+) vulnerabilities.+\(([^)]+)\)/i, /\s(https?:\/\/\S+)$/],
-        (result, [count3, summary2, url2]) => {
+        (result, [count4, summary3, url2]) => {
           result.remoteMessages.vulnerabilities = {
-            count: asNumber(count3),
-            summary: summary2,
+            count: asNumber(count4),
+            summary: summary3,
             url: url2
           };
         }
@@ -64039,23 +64347,23 @@ var init_parse_merge = __esm({
     init_utils();
     init_parse_pull();
     parsers4 = [
-      new LineParser(/^Auto-merging\s+(.+)$/, (summary2, [autoMerge]) => {
-        summary2.merges.push(autoMerge);
+      new LineParser(/^Auto-merging\s+(.+)$/, (summary3, [autoMerge]) => {
+        summary3.merges.push(autoMerge);
       }),
-      new LineParser(/^CONFLICT\s+\((.+)\): Merge conflict in (.+)$/, (summary2, [reason, file2]) => {
-        summary2.conflicts.push(new MergeSummaryConflict(reason, file2));
+      new LineParser(/^CONFLICT\s+\((.+)\): Merge conflict in (.+)$/, (summary3, [reason, file2]) => {
+        summary3.conflicts.push(new MergeSummaryConflict(reason, file2));
       }),
       new LineParser(
         /^CONFLICT\s+\((.+\/delete)\): (.+) deleted in (.+) and/,
-        (summary2, [reason, file2, deleteRef]) => {
-          summary2.conflicts.push(new MergeSummaryConflict(reason, file2, { deleteRef }));
+        (summary3, [reason, file2, deleteRef]) => {
+          summary3.conflicts.push(new MergeSummaryConflict(reason, file2, { deleteRef }));
         }
       ),
-      new LineParser(/^CONFLICT\s+\((.+)\):/, (summary2, [reason]) => {
-        summary2.conflicts.push(new MergeSummaryConflict(reason, null));
+      new LineParser(/^CONFLICT\s+\((.+)\):/, (summary3, [reason]) => {
+        summary3.conflicts.push(new MergeSummaryConflict(reason, null));
       }),
-      new LineParser(/^Automatic merge failed;\s+(.+)$/, (summary2, [result]) => {
-        summary2.result = result;
+      new LineParser(/^Automatic merge failed;\s+(.+)$/, (summary3, [result]) => {
+        summary3.result = result;
       })
     ];
     parseMergeResult = (stdOut, stdErr) => {
@@ -73084,13 +73392,13 @@ var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) 
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
   return {
-    id: count2++,
+    id: count3++,
     type: REQUEST_TYPE,
     message,
     hasListeners
   };
 };
-var count2 = 0n;
+var count3 = 0n;
 var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
   if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
     return;
@@ -74388,7 +74696,7 @@ function parseMilliseconds(milliseconds) {
 
 // node_modules/pretty-ms/index.js
 var isZero = (value) => value === 0 || value === 0n;
-var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
+var pluralize = (word, count4) => count4 === 1 || count4 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
 function prettyMilliseconds(milliseconds, options) {
@@ -76620,12 +76928,12 @@ var SignalExit = class extends SignalExitBase {
     for (const sig of signals) {
       this.#sigListeners[sig] = () => {
         const listeners = this.#process.listeners(sig);
-        let { count: count3 } = this.#emitter;
+        let { count: count4 } = this.#emitter;
         const p2 = process10;
         if (typeof p2.__signal_exit_emitter__ === "object" && typeof p2.__signal_exit_emitter__.count === "number") {
-          count3 += p2.__signal_exit_emitter__.count;
+          count4 += p2.__signal_exit_emitter__.count;
         }
-        if (listeners.length === count3) {
+        if (listeners.length === count4) {
           this.unload();
           const ret = this.#emitter.emit("exit", null, sig);
           const s = sig === "SIGHUP" ? this.#hupSig : sig;
@@ -78439,14 +78747,14 @@ async function reportJob(command, doc) {
   setOutput("changes", JSON.stringify(doc.changes));
   info(doc.changes.length > 0 ? "changes:" : "nothing to change");
   for (const line of changeTable(doc.changes)) info(line);
-  const summary2 = summary.addHeading(`gitops-secrets ${command}`, 3);
+  const summary3 = summary.addHeading(`gitops-secrets ${command}`, 3);
   if (pr) {
-    summary2.addRaw(`Pull request ${operation === "none" ? "up to date" : operation}: `);
-    summary2.addLink(`#${pr.number}`, escapeHtml(pr.url)).addBreak();
+    summary3.addRaw(`Pull request ${operation === "none" ? "up to date" : operation}: `);
+    summary3.addLink(`#${pr.number}`, escapeHtml(pr.url)).addBreak();
   } else {
-    summary2.addRaw(doc.changes.length ? "No pull request." : "Nothing to do.").addBreak();
+    summary3.addRaw(doc.changes.length ? "No pull request." : "Nothing to do.").addBreak();
   }
-  await writeTable(summary2, [...doc.changes, ...doc.needsInput]);
+  await writeTable(summary3, [...doc.changes, ...doc.needsInput]);
 }
 async function reportCheck(doc) {
   const rows = [...doc.sync, ...doc.due];
@@ -78455,19 +78763,19 @@ async function reportCheck(doc) {
   setOutput("pull-request-operation", "none");
   info(doc.pending ? "pending:" : "nothing pending");
   for (const line of changeTable(rows)) info(line);
-  const summary2 = summary.addHeading("gitops-secrets check", 3);
-  summary2.addRaw(doc.pending ? "Work is pending." : "Nothing is pending.").addBreak();
-  await writeTable(summary2, rows);
+  const summary3 = summary.addHeading("gitops-secrets check", 3);
+  summary3.addRaw(doc.pending ? "Work is pending." : "Nothing is pending.").addBreak();
+  await writeTable(summary3, rows);
 }
-async function writeTable(summary2, rows) {
+async function writeTable(summary3, rows) {
   if (rows.length > 0) {
     const head = ["Secret", "Key", "Change", "Why"].map((data) => ({ data, header: true }));
     const cells = rows.map(
       (r2) => [r2.id, r2.key === "*" ? "(all keys)" : r2.key, r2.action, r2.reason].map(escapeHtml)
     );
-    summary2.addTable([head, ...cells]);
+    summary3.addTable([head, ...cells]);
   }
-  if (process.env.GITHUB_STEP_SUMMARY) await summary2.write();
+  if (process.env.GITHUB_STEP_SUMMARY) await summary3.write();
   else info("no job summary: GITHUB_STEP_SUMMARY is not set");
 }
 function reportError(e, repo) {
