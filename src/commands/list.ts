@@ -55,6 +55,10 @@ export function describeSource(source: KeySource): string {
       return `provided: ${source.description}`;
     case 'shared':
       return `shared: ${source.from}`;
+    case 'ssh':
+      return `generated: ssh ${source.type}${source.type === 'rsa' ? ` ${source.bits} bits` : ''}`;
+    case 'derived':
+      return `derived: ${source.derive.kind} of ${source.inputs.join(', ') || 'fixed text'}`;
   }
 }
 
