@@ -184,7 +184,7 @@ test('DATABASE_URL from a shared password: WHATWG URL gives the password back, a
   const db = (await file(s, 'gitops-secrets/sync', 'shop', 'app-db')).data;
   t.is(app.DB_PASSWORD, db.POSTGRES_PASSWORD);
   const url = new URL(app.DATABASE_URL!);
-  t.is(decodeURIComponent(url.password), app.DB_PASSWORD);
+  t.is(decodeURIComponent(url.password), app.DB_PASSWORD!);
   t.is(url.username, 'app');
   t.is(url.host, 'app-db.shop.svc:5432');
   t.is(url.searchParams.get('sslmode'), 'require');
@@ -238,7 +238,7 @@ test('registry pull Secrets: .dockerconfigjson decodes to user:token, made when 
   );
   const h = auths(harbor['.dockerconfigjson']!)['harbor.example.com']!;
   t.is(Buffer.from(h.auth, 'base64').toString(), `robot-pull:${harbor.token}`);
-  t.is(h.password, harbor.token);
+  t.is(h.password, harbor.token!);
   await s.mergePullRequest();
 
   const token = 'ghp_registryReadOnlyToken0123456789ab';
@@ -251,4 +251,59 @@ test('registry pull Secrets: .dockerconfigjson decodes to user:token, made when 
   t.is(g.username, 'ci-bot');
   t.is(await typeOf(s, 'gitops-secrets/sync', 'ci', 'ghcr-pull'), 'kubernetes.io/dockerconfigjson');
   t.deepEqual(await findLeaks(s, [token, harbor.token!]), []);
+});
+
+test('invalid derived keys fail with file:line:col and what is allowed, and write nothing', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { length: 20 }
+      auth: { htpasswd: { user: admin, from: passwd } }
+      A: { template: "{{ B }}" }
+      B: { template: "x{{ A | base64 }}" }
+      URL: { template: "postgres://app:{{ DB_PASS | urlencode }}@db/app" }
+  - name: mirror
+    namespace: app
+    keys:
+      key: { ssh: { type: rsa, bits: 1024 } }
+  - name: login
+    namespace: app
+    type: kubernetes.io/basic-auth
+    keys:
+      password: { length: 20 }
+`);
+  await s.commitAndPush('bad derived keys');
+  for (const command of [['sync'], ['check'], ['rotate', '--force']]) {
+    const r = await s.run(command);
+    t.is(r.exitCode, 2, r.stderr);
+    t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+    const lines = r.stderr.split('\n');
+    const has = (re: RegExp) =>
+      t.true(
+        lines.some((l) => re.test(l)),
+        `${re} in\n${r.stderr}`,
+      );
+    has(
+      /^config\/secrets\.yaml:7:46: secrets\[0\]\.keys\.auth\.htpasswd\.from: no key "passwd" in this Secret; declared: password, /,
+    );
+    has(
+      /^config\/secrets\.yaml:8:22: secrets\[0\]\.keys\.A\.template: derived keys form a cycle: A → B → A$/,
+    );
+    has(
+      /^config\/secrets\.yaml:10:24: secrets\[0\]\.keys\.URL\.template: no key "DB_PASS" in this Secret/,
+    );
+    has(
+      /^config\/secrets\.yaml:14:38: secrets\[1\]\.keys\.key\.ssh\.bits: must be 2048, 3072, 4096 \(RSA keys below 2048 bits are refused\)$/,
+    );
+    has(
+      /^config\/secrets\.yaml:17:11: secrets\[2\]\.type: a kubernetes\.io\/basic-auth Secret needs the keys? username; /,
+    );
+  }
+  const branches = await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir);
+  t.is(branches.trim(), '* main', 'nothing pushed');
+  t.is((await s.git(['status', '--porcelain'])).trim(), '', 'nothing written');
 });

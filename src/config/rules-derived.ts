@@ -46,7 +46,7 @@ export function derivedKeySource(
     if (key[field] !== undefined) {
       fail(
         [...path, field],
-        `a ${fields[0]} key changes with the keys it is made from, never alone; set ${field} on them`,
+        `a derived key (${fields[0]}) changes with the keys it is made from, never alone; set ${field} on them`,
       );
       return undefined;
     }

@@ -44,10 +44,7 @@ const ssh = z
       .optional()
       .describe('ed25519 (default) or rsa.'),
     bits: z
-      .union(
-        RSA_BITS.map((b) => z.literal(b)),
-        { message: bitsMessage },
-      )
+      .literal(RSA_BITS, { message: bitsMessage })
       .optional()
       .describe('RSA only: the key size, 2048, 3072 or 4096 (default 4096).'),
     comment: z
