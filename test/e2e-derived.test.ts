@@ -220,7 +220,41 @@ test('DATABASE_URL from a shared password: WHATWG URL gives the password back, a
   const added = (await file(s, 'gitops-secrets/sync', 'shop', 'app')).data;
   t.is(decodeURIComponent(new URL(added.READER_URL!).password), hard);
   t.is(added.DATABASE_URL, after.DATABASE_URL);
-  t.deepEqual(await findLeaks(s, [app.DB_PASSWORD!, hard, app.DATABASE_URL!]), []);
+  await s.mergePullRequest();
+
+  // A forced rotation of the shared password: every key made from it changes in the same commit.
+  const rot = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'shop/app',
+    '--key',
+    'DB_PASSWORD',
+    '--now',
+    '2026-04-01T00:00:00Z',
+  ]);
+  t.is(rot.exitCode, 0, rot.stderr);
+  const rotated = (await file(s, 'gitops-secrets/rotate', 'shop', 'app')).data;
+  t.not(rotated.DB_PASSWORD, hard);
+  t.is(
+    (await file(s, 'gitops-secrets/rotate', 'shop', 'app-db')).data.POSTGRES_PASSWORD,
+    rotated.DB_PASSWORD,
+  );
+  for (const key of ['DATABASE_URL', 'READER_URL'] as const) {
+    t.not(rotated[key], added[key]);
+    t.is(decodeURIComponent(new URL(rotated[key]!).password), rotated.DB_PASSWORD!);
+  }
+  t.is(JSON.parse(rotated.SETTINGS_JSON!).database.password, rotated.DB_PASSWORD);
+  t.is(rotated.SESSION_KEY, app.SESSION_KEY, 'keys not made from it stay');
+  const commits = await s.git(
+    ['--git-dir', s.remote, 'rev-list', '--count', 'main..gitops-secrets/rotate'],
+    s.dir,
+  );
+  t.is(commits.trim(), '1');
+  t.deepEqual(
+    await findLeaks(s, [app.DB_PASSWORD!, hard, app.DATABASE_URL!, rotated.DB_PASSWORD!]),
+    [],
+  );
 });
 
 test('registry pull Secrets: .dockerconfigjson decodes to user:token, made when the token is set', async (t) => {
