@@ -153,7 +153,11 @@ test('derived keys come after their inputs and change with them: generated, due,
     now: new Date(T0),
     rotate: { secrets: ['shop/web'], key: 'other', force: true },
   });
-  t.deepEqual(rows(forced), ['other rotate: forced; last rotated 2026-01-01'], 'keys not made from it stay');
+  t.deepEqual(
+    rows(forced),
+    ['other rotate: forced; last rotated 2026-01-01'],
+    'keys not made from it stay',
+  );
   const forcedPw = plan({
     config: CONFIG,
     job: 'rotate',
