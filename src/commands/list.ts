@@ -43,6 +43,13 @@ export interface ListResult {
   shared: ListedShared[];
 }
 
+const DERIVED_NAMES = {
+  htpasswd: 'htpasswd line',
+  'ssh-public': 'public key',
+  template: 'template',
+  dockerconfigjson: '.dockerconfigjson',
+} as const;
+
 export function describeSource(source: KeySource): string {
   switch (source.kind) {
     case 'random':
@@ -57,8 +64,11 @@ export function describeSource(source: KeySource): string {
       return `shared: ${source.from}`;
     case 'ssh':
       return `generated: ssh ${source.type}${source.type === 'rsa' ? ` ${source.bits} bits` : ''}`;
-    case 'derived':
-      return `derived: ${source.derive.kind} of ${source.inputs.join(', ') || 'fixed text'}`;
+    case 'derived': {
+      const what = DERIVED_NAMES[source.derive.kind];
+      const inputs = source.inputs.join(', ');
+      return inputs ? `derived: ${what} of ${inputs}` : 'derived: fixed text';
+    }
   }
 }
 
