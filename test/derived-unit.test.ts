@@ -2,10 +2,20 @@
  * Issue 23, the pure parts: templates and their filters, the values derived keys get, and the
  * plan's rule that a derived key changes with the keys it is made from, never alone.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import bcrypt from 'bcryptjs';
+import { execa } from 'execa';
 import fc from 'fast-check';
-import { deriveValue, dockerConfigJson, htpasswdLine } from '../src/model/derive.js';
+import {
+  deriveValue,
+  dockerConfigJson,
+  generateSshKey,
+  htpasswdLine,
+  sshPublicKey,
+} from '../src/model/derive.js';
 import type { ManifestState } from '../src/model/manifest.js';
 import { parseTemplate, percentEncode, renderTemplate } from '../src/model/template.js';
 import { plan } from '../src/plan/plan.js';
@@ -85,6 +95,31 @@ test('htpasswd lines are bcrypt $2y$ of the password at the given cost; dockerco
     'x',
     'a template without references reads no value',
   );
+});
+
+test('SSH key pairs: what ssh-keygen reads back, with the comment as configured (none: no comment)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gs-ssh-unit-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cases = [
+    { type: 'ed25519', bits: 4096, comment: '', expect: /^256 SHA256:\S+ no comment \(ED25519\)$/ },
+    {
+      type: 'rsa',
+      bits: 2048,
+      comment: 'old server',
+      expect: /^2048 SHA256:\S+ old server \(RSA\)$/,
+    },
+  ] as const;
+  for (const [i, c] of cases.entries()) {
+    const priv = generateSshKey({ kind: 'ssh', ...c, publicKey: 'x' });
+    const pub = sshPublicKey(priv, c.comment);
+    t.is(pub.split(' ').length, c.comment ? 2 + c.comment.split(' ').length : 2, pub);
+    const file = join(dir, `key-${i}`);
+    await writeFile(file, priv, { mode: 0o600 });
+    await writeFile(`${file}.pub`, `${pub}\n`);
+    const back = (await execa('ssh-keygen', ['-y', '-f', file])).stdout.split(' ').slice(0, 2);
+    t.deepEqual(back, pub.split(' ').slice(0, 2));
+    t.regex((await execa('ssh-keygen', ['-l', '-f', `${file}.pub`])).stdout, c.expect);
+  }
 });
 
 const CONFIG = config(`version: 1

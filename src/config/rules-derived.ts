@@ -141,7 +141,7 @@ function publicKeys(keys: KeySpec[], path: FieldPath, fail: Report): KeySpec[] {
       continue;
     }
     taken.add(name);
-    const derive: Derivation = { kind: 'ssh-public', from: key.name };
+    const derive: Derivation = { kind: 'ssh-public', from: key.name, comment: key.source.comment };
     out.push({
       name,
       source: { kind: 'derived', derive, inputs: [key.name], fingerprint: '' },

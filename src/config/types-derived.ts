@@ -4,7 +4,7 @@ import type { TemplatePart } from '../model/template.js';
 export type Derivation =
   | { kind: 'htpasswd'; user: string; from: string; cost: number }
   /** The `authorized_keys` line of the OpenSSH private key in `from`. */
-  | { kind: 'ssh-public'; from: string }
+  | { kind: 'ssh-public'; from: string; comment: string }
   | { kind: 'template'; parts: TemplatePart[] }
   | { kind: 'dockerconfigjson'; registry: string; user: string; from: string };
 

@@ -21,7 +21,7 @@ export function deriveValue(derive: Derivation, lookup: (key: string) => string)
     case 'htpasswd':
       return htpasswdLine(derive.user, lookup(derive.from), derive.cost);
     case 'ssh-public':
-      return sshPublicKey(lookup(derive.from));
+      return sshPublicKey(lookup(derive.from), derive.comment);
     case 'template':
       return renderTemplate(derive.parts, lookup);
     case 'dockerconfigjson':
@@ -62,9 +62,12 @@ export function generateSshKey(source: SshSource): string {
   return key.toString('openssh');
 }
 
-/** The `authorized_keys` line (`ssh-ed25519 AAAA... comment`) of an OpenSSH private key. */
-export function sshPublicKey(privateKey: string): string {
+/**
+ * The `authorized_keys` line (`ssh-ed25519 AAAA... comment`) of an OpenSSH private key, with the
+ * configured comment (sshpk would write "(unnamed)" for none; ssh-keygen writes nothing).
+ */
+export function sshPublicKey(privateKey: string, comment: string): string {
   const key = sshpk.parsePrivateKey(privateKey, 'openssh');
-  const line = key.toPublic().toString('ssh');
-  return key.comment && !line.endsWith(` ${key.comment}`) ? `${line} ${key.comment}` : line;
+  const [type, data] = key.toPublic().toString('ssh').split(' ');
+  return comment ? `${type} ${data} ${comment}` : `${type} ${data}`;
 }
