@@ -90,6 +90,12 @@ test('htpasswd lines are bcrypt $2y$ of the password at the given cost; dockerco
     password: 'tok:en',
     auth: Buffer.from('bot:tok:en').toString('base64'),
   });
+  const long = 'é'.repeat(37); // 74 bytes
+  const err = t.throws(() =>
+    deriveValue({ kind: 'htpasswd', user: 'admin', from: 'pw', cost: 10 }, () => long),
+  );
+  t.regex(err!.message, /pw is longer than 72 bytes.*not shown/);
+  t.false(err!.message.includes('é'));
   t.is(
     deriveValue({ kind: 'template', parts: [{ text: 'x' }] }, () => t.fail() as never),
     'x',

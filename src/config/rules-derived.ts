@@ -114,8 +114,24 @@ export function resolveDerived(
     }
     source.inputs = [...inputs];
     source.fingerprint = derivationFingerprint(source.derive);
+    if (source.derive.kind === 'htpasswd') checkBcryptInput(all, source.derive.from, where, fail);
   }
   return orderByInputs(all, path, fail);
+}
+
+/** bcrypt reads 72 bytes of a password: a generated input must not be longer. */
+function checkBcryptInput(keys: KeySpec[], from: string, where: FieldPath, fail: Report): void {
+  const src = keys.find((k) => k.name === from)?.source;
+  let most = 0;
+  if (src?.kind === 'random')
+    most = src.length * Math.max(...Array.from(src.alphabet, (c) => Buffer.byteLength(c)));
+  else if (src?.kind === 'bytes')
+    most = src.encoding === 'hex' ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
+  if (most > 72)
+    fail(
+      where,
+      `${from} is up to ${most} bytes long; bcrypt (htpasswd) reads only the first 72: make it at most 72`,
+    );
 }
 
 function sharedKey(keys: KeySpec[], shared: string): string | undefined {

@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import sshpk from 'sshpk';
 import type { Derivation, SshSource } from '../config/types-derived.js';
+import { UsageError } from '../errors.js';
 import { renderTemplate } from './template.js';
 
 /**
@@ -18,8 +19,15 @@ export function derivationFingerprint(derive: Derivation): string {
 /** The value of a derived key, given the values of the keys it is computed from. */
 export function deriveValue(derive: Derivation, lookup: (key: string) => string): string {
   switch (derive.kind) {
-    case 'htpasswd':
-      return htpasswdLine(derive.user, lookup(derive.from), derive.cost);
+    case 'htpasswd': {
+      const password = lookup(derive.from);
+      if (bcrypt.truncates(password))
+        throw new UsageError(
+          `the value of ${derive.from} is longer than 72 bytes, of which bcrypt (htpasswd) reads only the first 72 (the value is not shown)`,
+          `give ${derive.from} a value of at most 72 bytes`,
+        );
+      return htpasswdLine(derive.user, password, derive.cost);
+    }
     case 'ssh-public':
       return sshPublicKey(lookup(derive.from), derive.comment);
     case 'template':
