@@ -341,3 +341,27 @@ secrets:
   t.is(branches.trim(), '* main', 'nothing pushed');
   t.is((await s.git(['status', '--porcelain'])).trim(), '', 'nothing written');
 });
+
+test('set refuses a password an htpasswd line is made from when bcrypt would ignore part of it; nothing written', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { provided: true, description: the admin password }
+      auth: { htpasswd: { user: admin, from: password } }
+`);
+  await s.commitAndPush('provided password');
+  const long = 'a-long-passphrase-'.repeat(5);
+  const r = await s.run(['set', 'app/web', 'password'], { input: long });
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /longer than 72 bytes; the htpasswd line app\/web auth is made from it/);
+  t.false(r.stderr.includes(long));
+  t.is((await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir)).trim(), '* main');
+  const ok = await s.run(['set', 'app/web', 'password'], { input: 'short enough passphrase' });
+  t.is(ok.exitCode, 0, ok.stderr);
+  const data = (await file(s, 'gitops-secrets/sync', 'app', 'web')).data;
+  await checkHtpasswd(t, s, data.auth!, 'admin', 'short enough passphrase');
+});

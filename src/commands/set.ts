@@ -36,7 +36,10 @@ export async function set(options: SetOptions, ports: SetPorts): Promise<ExitCod
   const target = { secret, key, shared, environment: env };
   const { slots, rules, label } = resolveSlots(loaded.config, target);
   const value = options.dryRun ? 'dry-run' : await ports.readValue(label);
-  if (!options.dryRun) checkValue(value, rules, label);
+  if (!options.dryRun) {
+    checkValue(value, rules, label);
+    checkBcryptLength(slots, value, label);
+  }
   const reason = shared
     ? `shared value ${shared} replaced by a person`
     : 'value provided by a person';
@@ -159,6 +162,18 @@ export function checkValue(
       `the value for ${label} does not match pattern ${rules.pattern} (the value is not shown)`,
     );
   }
+}
+
+/** A value an htpasswd line is made from must fit bcrypt's 72 bytes (it ignores the rest). */
+function checkBcryptLength(slots: Slot[], value: string, label: string): void {
+  if (Buffer.byteLength(value, 'utf8') <= 72) return;
+  for (const { secret, key } of slots)
+    for (const k of secret.keys)
+      if (k.source.kind === 'derived' && k.source.derive.kind === 'htpasswd')
+        if (k.source.derive.from === key.name)
+          throw new UsageError(
+            `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${k.name} is made from it and bcrypt reads only 72 (the value is not shown)`,
+          );
 }
 
 /** Puts the value into the plan: every slot is set in the same commit. */
