@@ -2,6 +2,8 @@
  * Metadata drift end to end (issue 20, point 5), with the real sops, real git and a bare remote:
  * a label, an annotation or the type changed in the config is reported by `check` (exit 3) and
  * applied by `sync` in the PR (sops re-encrypts; the MAC covers metadata); the values stay.
+ * The type is a custom one: a kubernetes.io/basic-auth Secret must declare username and password
+ * (issue 23, config/rules-typed.ts), which this Secret's keys A and B are not.
  */
 import test from 'ava';
 import { makeScenario } from './helpers/scenario.js';
@@ -42,19 +44,19 @@ test('a label, then the type and an annotation, changed in the config: check exi
   // The type and an annotation.
   await s.writeConfig(
     config(
-      '    type: kubernetes.io/basic-auth\n    labels: { team: core }\n    annotations: { owner: payments }\n',
+      '    type: example.com/api-key\n    labels: { team: core }\n    annotations: { owner: payments }\n',
     ),
   );
   await s.commitAndPush('type and annotation');
   r = await s.run(['check', '--now', T0]);
   t.is(r.exitCode, 3);
-  t.regex(r.stdout, /annotation owner added, type Opaque → kubernetes\.io\/basic-auth/);
+  t.regex(r.stdout, /annotation owner added, type Opaque → example\.com\/api-key/);
   r = await s.run(['sync', '--now', T0]);
   t.is(r.exitCode, 0, r.stderr);
   file = await s.show('gitops-secrets/sync', PATH);
   plain = await s.decrypt(file);
   t.deepEqual(plain.data, before);
-  t.regex(file, /^type: kubernetes\.io\/basic-auth$/m);
+  t.regex(file, /^type: example\.com\/api-key$/m);
   t.is((plain.metadata.annotations as Record<string, string>).owner, 'payments');
   t.truthy((plain.metadata.annotations as Record<string, string>)['gitops-secrets.io/state']);
   await s.mergePullRequest();

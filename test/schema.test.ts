@@ -18,6 +18,7 @@ import {
   SOURCE_FIELDS,
   sharedSchema,
 } from '../src/config/schema.js';
+import { DERIVED_FIELDS } from '../src/config/schema-derived.js';
 import { configLike, invalidFixtures, ROOT, validFixtures } from './helpers/config-fixtures.js';
 
 const SCHEMA_FILE = join(ROOT, 'config/schema.json');
@@ -124,10 +125,10 @@ test('schema.json and the zod schema agree on generated configs; the loader is n
   t.true(accepted > 0 && rejected > 0);
 });
 
-test('a key takes the fields of a shared value, in their order, and `from`', (t) => {
+test('a key takes the fields of a shared value, in their order, `from` and the derived fields', (t) => {
   // rules-sources.ts lists the fields a `from` key must not carry from SOURCE_FIELDS.
   t.deepEqual([...SOURCE_FIELDS], Object.keys(sharedSchema.shape));
-  t.deepEqual([...SOURCE_FIELDS, 'from'], Object.keys(keySchema.shape));
+  t.deepEqual([...SOURCE_FIELDS, 'from', ...DERIVED_FIELDS], Object.keys(keySchema.shape));
 });
 
 test('schema.json takes password rules on keys, shared values and defaults, and describes them', (t) => {

@@ -4085,11 +4085,11 @@ var require_util2 = __commonJS({
     var { isUint8Array: isUint8Array2 } = require("node:util/types");
     var { webidl } = require_webidl();
     var supportedHashes = [];
-    var crypto3;
+    var crypto4;
     try {
-      crypto3 = require("node:crypto");
+      crypto4 = require("node:crypto");
       const possibleRelevantHashes = ["sha256", "sha384", "sha512"];
-      supportedHashes = crypto3.getHashes().filter((hash2) => possibleRelevantHashes.includes(hash2));
+      supportedHashes = crypto4.getHashes().filter((hash3) => possibleRelevantHashes.includes(hash3));
     } catch {
     }
     function responseURL(response) {
@@ -4362,7 +4362,7 @@ var require_util2 = __commonJS({
       }
     }
     function bytesMatch(bytes, metadataList) {
-      if (crypto3 === void 0) {
+      if (crypto4 === void 0) {
         return true;
       }
       const parsedMetadata = parseMetadata(metadataList);
@@ -4377,7 +4377,7 @@ var require_util2 = __commonJS({
       for (const item of metadata) {
         const algorithm = item.algo;
         const expectedValue = item.hash;
-        let actualValue = crypto3.createHash(algorithm).update(bytes).digest("base64");
+        let actualValue = crypto4.createHash(algorithm).update(bytes).digest("base64");
         if (actualValue[actualValue.length - 1] === "=") {
           if (actualValue[actualValue.length - 2] === "=") {
             actualValue = actualValue.slice(0, -2);
@@ -5441,8 +5441,8 @@ var require_body = __commonJS({
     var { multipartFormDataParser } = require_formdata_parser();
     var random;
     try {
-      const crypto3 = require("node:crypto");
-      random = (max) => crypto3.randomInt(0, max);
+      const crypto4 = require("node:crypto");
+      random = (max) => crypto4.randomInt(0, max);
     } catch {
       random = (max) => Math.floor(Math.random(max));
     }
@@ -17081,13 +17081,13 @@ var require_frame = __commonJS({
     "use strict";
     var { maxUnsigned16Bit } = require_constants5();
     var BUFFER_SIZE = 16386;
-    var crypto3;
+    var crypto4;
     var buffer = null;
     var bufIdx = BUFFER_SIZE;
     try {
-      crypto3 = require("node:crypto");
+      crypto4 = require("node:crypto");
     } catch {
-      crypto3 = {
+      crypto4 = {
         // not full compatibility, but minimum.
         randomFillSync: function randomFillSync(buffer2, _offset, _size2) {
           for (let i3 = 0; i3 < buffer2.length; ++i3) {
@@ -17100,7 +17100,7 @@ var require_frame = __commonJS({
     function generateMask() {
       if (bufIdx === BUFFER_SIZE) {
         bufIdx = 0;
-        crypto3.randomFillSync(buffer ??= Buffer.allocUnsafe(BUFFER_SIZE), 0, BUFFER_SIZE);
+        crypto4.randomFillSync(buffer ??= Buffer.allocUnsafe(BUFFER_SIZE), 0, BUFFER_SIZE);
       }
       return [buffer[bufIdx++], buffer[bufIdx++], buffer[bufIdx++], buffer[bufIdx++]];
     }
@@ -17172,9 +17172,9 @@ var require_connection = __commonJS({
     var { Headers: Headers2, getHeadersList } = require_headers();
     var { getDecodeSplit } = require_util2();
     var { WebsocketFrameSend } = require_frame();
-    var crypto3;
+    var crypto4;
     try {
-      crypto3 = require("node:crypto");
+      crypto4 = require("node:crypto");
     } catch {
     }
     function establishWebSocketConnection(url2, protocols, client, ws, onEstablish, options) {
@@ -17194,7 +17194,7 @@ var require_connection = __commonJS({
         const headersList = getHeadersList(new Headers2(options.headers));
         request2.headersList = headersList;
       }
-      const keyValue = crypto3.randomBytes(16).toString("base64");
+      const keyValue = crypto4.randomBytes(16).toString("base64");
       request2.headersList.append("sec-websocket-key", keyValue);
       request2.headersList.append("sec-websocket-version", "13");
       for (const protocol of protocols) {
@@ -17224,7 +17224,7 @@ var require_connection = __commonJS({
             return;
           }
           const secWSAccept = response.headersList.get("Sec-WebSocket-Accept");
-          const digest = crypto3.createHash("sha1").update(keyValue + uid).digest("base64");
+          const digest = crypto4.createHash("sha1").update(keyValue + uid).digest("base64");
           if (secWSAccept !== digest) {
             failWebsocketConnection(ws, "Incorrect hash received in Sec-WebSocket-Accept header.");
             return;
@@ -22937,7 +22937,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity3.isNode(doc.contents)) {
           const tags = {};
-          visit3.visit(doc.contents, (_key, node2) => {
+          visit3.visit(doc.contents, (_key2, node2) => {
             if (identity3.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
@@ -22976,7 +22976,7 @@ var require_anchors = __commonJS({
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
       visit3.visit(root, {
-        Value(_key, node2) {
+        Value(_key2, node2) {
           if (node2.anchor)
             anchors.add(node2.anchor);
         }
@@ -23182,7 +23182,7 @@ var require_Alias = __commonJS({
         } else {
           nodes = [];
           visit3.visit(doc, {
-            Node: (_key, node2) => {
+            Node: (_key2, node2) => {
               if (identity3.isAlias(node2) || identity3.hasAnchor(node2))
                 nodes.push(node2);
             }
@@ -29903,6 +29903,11871 @@ var require_dist = __commonJS({
   }
 });
 
+// node_modules/assert-plus/assert.js
+var require_assert = __commonJS({
+  "node_modules/assert-plus/assert.js"(exports2, module2) {
+    var assert2 = require("assert");
+    var Stream = require("stream").Stream;
+    var util2 = require("util");
+    var UUID_REGEXP = /^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$/;
+    function _capitalize(str2) {
+      return str2.charAt(0).toUpperCase() + str2.slice(1);
+    }
+    function _toss(name, expected2, oper, arg, actual) {
+      throw new assert2.AssertionError({
+        message: util2.format("%s (%s) is required", name, expected2),
+        actual: actual === void 0 ? typeof arg : actual(arg),
+        expected: expected2,
+        operator: oper || "===",
+        stackStartFunction: _toss.caller
+      });
+    }
+    function _getClass(arg) {
+      return Object.prototype.toString.call(arg).slice(8, -1);
+    }
+    function noop6() {
+    }
+    var types = {
+      bool: {
+        check: function(arg) {
+          return typeof arg === "boolean";
+        }
+      },
+      func: {
+        check: function(arg) {
+          return typeof arg === "function";
+        }
+      },
+      string: {
+        check: function(arg) {
+          return typeof arg === "string";
+        }
+      },
+      object: {
+        check: function(arg) {
+          return typeof arg === "object" && arg !== null;
+        }
+      },
+      number: {
+        check: function(arg) {
+          return typeof arg === "number" && !isNaN(arg);
+        }
+      },
+      finite: {
+        check: function(arg) {
+          return typeof arg === "number" && !isNaN(arg) && isFinite(arg);
+        }
+      },
+      buffer: {
+        check: function(arg) {
+          return Buffer.isBuffer(arg);
+        },
+        operator: "Buffer.isBuffer"
+      },
+      array: {
+        check: function(arg) {
+          return Array.isArray(arg);
+        },
+        operator: "Array.isArray"
+      },
+      stream: {
+        check: function(arg) {
+          return arg instanceof Stream;
+        },
+        operator: "instanceof",
+        actual: _getClass
+      },
+      date: {
+        check: function(arg) {
+          return arg instanceof Date;
+        },
+        operator: "instanceof",
+        actual: _getClass
+      },
+      regexp: {
+        check: function(arg) {
+          return arg instanceof RegExp;
+        },
+        operator: "instanceof",
+        actual: _getClass
+      },
+      uuid: {
+        check: function(arg) {
+          return typeof arg === "string" && UUID_REGEXP.test(arg);
+        },
+        operator: "isUUID"
+      }
+    };
+    function _setExports(ndebug) {
+      var keys = Object.keys(types);
+      var out;
+      if (process.env.NODE_NDEBUG) {
+        out = noop6;
+      } else {
+        out = function(arg, msg) {
+          if (!arg) {
+            _toss(msg, "true", arg);
+          }
+        };
+      }
+      keys.forEach(function(k2) {
+        if (ndebug) {
+          out[k2] = noop6;
+          return;
+        }
+        var type = types[k2];
+        out[k2] = function(arg, msg) {
+          if (!type.check(arg)) {
+            _toss(msg, k2, type.operator, arg, type.actual);
+          }
+        };
+      });
+      keys.forEach(function(k2) {
+        var name = "optional" + _capitalize(k2);
+        if (ndebug) {
+          out[name] = noop6;
+          return;
+        }
+        var type = types[k2];
+        out[name] = function(arg, msg) {
+          if (arg === void 0 || arg === null) {
+            return;
+          }
+          if (!type.check(arg)) {
+            _toss(msg, k2, type.operator, arg, type.actual);
+          }
+        };
+      });
+      keys.forEach(function(k2) {
+        var name = "arrayOf" + _capitalize(k2);
+        if (ndebug) {
+          out[name] = noop6;
+          return;
+        }
+        var type = types[k2];
+        var expected2 = "[" + k2 + "]";
+        out[name] = function(arg, msg) {
+          if (!Array.isArray(arg)) {
+            _toss(msg, expected2, type.operator, arg, type.actual);
+          }
+          var i3;
+          for (i3 = 0; i3 < arg.length; i3++) {
+            if (!type.check(arg[i3])) {
+              _toss(msg, expected2, type.operator, arg, type.actual);
+            }
+          }
+        };
+      });
+      keys.forEach(function(k2) {
+        var name = "optionalArrayOf" + _capitalize(k2);
+        if (ndebug) {
+          out[name] = noop6;
+          return;
+        }
+        var type = types[k2];
+        var expected2 = "[" + k2 + "]";
+        out[name] = function(arg, msg) {
+          if (arg === void 0 || arg === null) {
+            return;
+          }
+          if (!Array.isArray(arg)) {
+            _toss(msg, expected2, type.operator, arg, type.actual);
+          }
+          var i3;
+          for (i3 = 0; i3 < arg.length; i3++) {
+            if (!type.check(arg[i3])) {
+              _toss(msg, expected2, type.operator, arg, type.actual);
+            }
+          }
+        };
+      });
+      Object.keys(assert2).forEach(function(k2) {
+        if (k2 === "AssertionError") {
+          out[k2] = assert2[k2];
+          return;
+        }
+        if (ndebug) {
+          out[k2] = noop6;
+          return;
+        }
+        out[k2] = assert2[k2];
+      });
+      out._setExports = _setExports;
+      return out;
+    }
+    module2.exports = _setExports(process.env.NODE_NDEBUG);
+  }
+});
+
+// node_modules/safer-buffer/safer.js
+var require_safer = __commonJS({
+  "node_modules/safer-buffer/safer.js"(exports2, module2) {
+    "use strict";
+    var buffer = require("buffer");
+    var Buffer5 = buffer.Buffer;
+    var safer = {};
+    var key;
+    for (key in buffer) {
+      if (!buffer.hasOwnProperty(key)) continue;
+      if (key === "SlowBuffer" || key === "Buffer") continue;
+      safer[key] = buffer[key];
+    }
+    var Safer = safer.Buffer = {};
+    for (key in Buffer5) {
+      if (!Buffer5.hasOwnProperty(key)) continue;
+      if (key === "allocUnsafe" || key === "allocUnsafeSlow") continue;
+      Safer[key] = Buffer5[key];
+    }
+    safer.Buffer.prototype = Buffer5.prototype;
+    if (!Safer.from || Safer.from === Uint8Array.from) {
+      Safer.from = function(value, encodingOrOffset, length2) {
+        if (typeof value === "number") {
+          throw new TypeError('The "value" argument must not be of type number. Received type ' + typeof value);
+        }
+        if (value && typeof value.length === "undefined") {
+          throw new TypeError("The first argument must be one of type string, Buffer, ArrayBuffer, Array, or Array-like Object. Received type " + typeof value);
+        }
+        return Buffer5(value, encodingOrOffset, length2);
+      };
+    }
+    if (!Safer.alloc) {
+      Safer.alloc = function(size, fill, encoding) {
+        if (typeof size !== "number") {
+          throw new TypeError('The "size" argument must be of type number. Received type ' + typeof size);
+        }
+        if (size < 0 || size >= 2 * (1 << 30)) {
+          throw new RangeError('The value "' + size + '" is invalid for option "size"');
+        }
+        var buf = Buffer5(size);
+        if (!fill || fill.length === 0) {
+          buf.fill(0);
+        } else if (typeof encoding === "string") {
+          buf.fill(fill, encoding);
+        } else {
+          buf.fill(fill);
+        }
+        return buf;
+      };
+    }
+    if (!safer.kStringMaxLength) {
+      try {
+        safer.kStringMaxLength = process.binding("buffer").kStringMaxLength;
+      } catch (e) {
+      }
+    }
+    if (!safer.constants) {
+      safer.constants = {
+        MAX_LENGTH: safer.kMaxLength
+      };
+      if (safer.kStringMaxLength) {
+        safer.constants.MAX_STRING_LENGTH = safer.kStringMaxLength;
+      }
+    }
+    module2.exports = safer;
+  }
+});
+
+// node_modules/sshpk/lib/algs.js
+var require_algs = __commonJS({
+  "node_modules/sshpk/lib/algs.js"(exports2, module2) {
+    var Buffer5 = require_safer().Buffer;
+    var algInfo = {
+      "dsa": {
+        parts: ["p", "q", "g", "y"],
+        sizePart: "p"
+      },
+      "rsa": {
+        parts: ["e", "n"],
+        sizePart: "n"
+      },
+      "ecdsa": {
+        parts: ["curve", "Q"],
+        sizePart: "Q"
+      },
+      "ed25519": {
+        parts: ["A"],
+        sizePart: "A"
+      }
+    };
+    algInfo["curve25519"] = algInfo["ed25519"];
+    var algPrivInfo = {
+      "dsa": {
+        parts: ["p", "q", "g", "y", "x"]
+      },
+      "rsa": {
+        parts: ["n", "e", "d", "iqmp", "p", "q"]
+      },
+      "ecdsa": {
+        parts: ["curve", "Q", "d"]
+      },
+      "ed25519": {
+        parts: ["A", "k"]
+      }
+    };
+    algPrivInfo["curve25519"] = algPrivInfo["ed25519"];
+    var hashAlgs = {
+      "md5": true,
+      "sha1": true,
+      "sha256": true,
+      "sha384": true,
+      "sha512": true
+    };
+    var curves = {
+      "nistp256": {
+        size: 256,
+        pkcs8oid: "1.2.840.10045.3.1.7",
+        p: Buffer5.from("00ffffffff 00000001 00000000 0000000000000000 ffffffff ffffffff ffffffff".replace(/ /g, ""), "hex"),
+        a: Buffer5.from("00FFFFFFFF 00000001 00000000 0000000000000000 FFFFFFFF FFFFFFFF FFFFFFFC".replace(/ /g, ""), "hex"),
+        b: Buffer5.from("5ac635d8 aa3a93e7 b3ebbd55 769886bc651d06b0 cc53b0f6 3bce3c3e 27d2604b".replace(/ /g, ""), "hex"),
+        s: Buffer5.from("00c49d3608 86e70493 6a6678e1 139d26b7819f7e90".replace(/ /g, ""), "hex"),
+        n: Buffer5.from("00ffffffff 00000000 ffffffff ffffffffbce6faad a7179e84 f3b9cac2 fc632551".replace(/ /g, ""), "hex"),
+        G: Buffer5.from("046b17d1f2 e12c4247 f8bce6e5 63a440f277037d81 2deb33a0 f4a13945 d898c2964fe342e2 fe1a7f9b 8ee7eb4a 7c0f9e162bce3357 6b315ece cbb64068 37bf51f5".replace(/ /g, ""), "hex")
+      },
+      "nistp384": {
+        size: 384,
+        pkcs8oid: "1.3.132.0.34",
+        p: Buffer5.from("00ffffffff ffffffff ffffffff ffffffffffffffff ffffffff ffffffff fffffffeffffffff 00000000 00000000 ffffffff".replace(/ /g, ""), "hex"),
+        a: Buffer5.from("00FFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFFFFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFEFFFFFFFF 00000000 00000000 FFFFFFFC".replace(/ /g, ""), "hex"),
+        b: Buffer5.from("b3312fa7 e23ee7e4 988e056b e3f82d19181d9c6e fe814112 0314088f 5013875ac656398d 8a2ed19d 2a85c8ed d3ec2aef".replace(/ /g, ""), "hex"),
+        s: Buffer5.from("00a335926a a319a27a 1d00896a 6773a4827acdac73".replace(/ /g, ""), "hex"),
+        n: Buffer5.from("00ffffffff ffffffff ffffffff ffffffffffffffff ffffffff c7634d81 f4372ddf581a0db2 48b0a77a ecec196a ccc52973".replace(/ /g, ""), "hex"),
+        G: Buffer5.from("04aa87ca22 be8b0537 8eb1c71e f320ad746e1d3b62 8ba79b98 59f741e0 82542a385502f25d bf55296c 3a545e38 72760ab73617de4a 96262c6f 5d9e98bf 9292dc29f8f41dbd 289a147c e9da3113 b5f0b8c00a60b1ce 1d7e819d 7a431d7c 90ea0e5f".replace(/ /g, ""), "hex")
+      },
+      "nistp521": {
+        size: 521,
+        pkcs8oid: "1.3.132.0.35",
+        p: Buffer5.from("01ffffff ffffffff ffffffff ffffffffffffffff ffffffff ffffffff ffffffffffffffff ffffffff ffffffff ffffffffffffffff ffffffff ffffffff ffffffffffff".replace(/ /g, ""), "hex"),
+        a: Buffer5.from("01FFFFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFFFFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFFFFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFFFFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFC".replace(/ /g, ""), "hex"),
+        b: Buffer5.from("51953eb961 8e1c9a1f 929a21a0 b68540eea2da725b 99b315f3 b8b48991 8ef109e156193951 ec7e937b 1652c0bd 3bb1bf073573df88 3d2c34f1 ef451fd4 6b503f00".replace(/ /g, ""), "hex"),
+        s: Buffer5.from("00d09e8800 291cb853 96cc6717 393284aaa0da64ba".replace(/ /g, ""), "hex"),
+        n: Buffer5.from("01ffffffffff ffffffff ffffffff ffffffffffffffff ffffffff ffffffff fffffffa51868783 bf2f966b 7fcc0148 f709a5d03bb5c9b8 899c47ae bb6fb71e 91386409".replace(/ /g, ""), "hex"),
+        G: Buffer5.from("0400c6 858e06b7 0404e9cd 9e3ecb66 2395b4429c648139 053fb521 f828af60 6b4d3dbaa14b5e77 efe75928 fe1dc127 a2ffa8de3348b3c1 856a429b f97e7e31 c2e5bd660118 39296a78 9a3bc004 5c8a5fb4 2c7d1bd998f54449 579b4468 17afbd17 273e662c97ee7299 5ef42640 c550b901 3fad0761353c7086 a272c240 88be9476 9fd16650".replace(/ /g, ""), "hex")
+      }
+    };
+    module2.exports = {
+      info: algInfo,
+      privInfo: algPrivInfo,
+      hashAlgs,
+      curves
+    };
+  }
+});
+
+// node_modules/sshpk/lib/errors.js
+var require_errors3 = __commonJS({
+  "node_modules/sshpk/lib/errors.js"(exports2, module2) {
+    var assert2 = require_assert();
+    var util2 = require("util");
+    function FingerprintFormatError(fp, format2) {
+      if (Error.captureStackTrace)
+        Error.captureStackTrace(this, FingerprintFormatError);
+      this.name = "FingerprintFormatError";
+      this.fingerprint = fp;
+      this.format = format2;
+      this.message = "Fingerprint format is not supported, or is invalid: ";
+      if (fp !== void 0)
+        this.message += " fingerprint = " + fp;
+      if (format2 !== void 0)
+        this.message += " format = " + format2;
+    }
+    util2.inherits(FingerprintFormatError, Error);
+    function InvalidAlgorithmError(alg) {
+      if (Error.captureStackTrace)
+        Error.captureStackTrace(this, InvalidAlgorithmError);
+      this.name = "InvalidAlgorithmError";
+      this.algorithm = alg;
+      this.message = 'Algorithm "' + alg + '" is not supported';
+    }
+    util2.inherits(InvalidAlgorithmError, Error);
+    function KeyParseError(name, format2, innerErr) {
+      if (Error.captureStackTrace)
+        Error.captureStackTrace(this, KeyParseError);
+      this.name = "KeyParseError";
+      this.format = format2;
+      this.keyName = name;
+      this.innerErr = innerErr;
+      this.message = "Failed to parse " + name + " as a valid " + format2 + " format key: " + innerErr.message;
+    }
+    util2.inherits(KeyParseError, Error);
+    function SignatureParseError(type, format2, innerErr) {
+      if (Error.captureStackTrace)
+        Error.captureStackTrace(this, SignatureParseError);
+      this.name = "SignatureParseError";
+      this.type = type;
+      this.format = format2;
+      this.innerErr = innerErr;
+      this.message = "Failed to parse the given data as a " + type + " signature in " + format2 + " format: " + innerErr.message;
+    }
+    util2.inherits(SignatureParseError, Error);
+    function CertificateParseError(name, format2, innerErr) {
+      if (Error.captureStackTrace)
+        Error.captureStackTrace(this, CertificateParseError);
+      this.name = "CertificateParseError";
+      this.format = format2;
+      this.certName = name;
+      this.innerErr = innerErr;
+      this.message = "Failed to parse " + name + " as a valid " + format2 + " format certificate: " + innerErr.message;
+    }
+    util2.inherits(CertificateParseError, Error);
+    function KeyEncryptedError(name, format2) {
+      if (Error.captureStackTrace)
+        Error.captureStackTrace(this, KeyEncryptedError);
+      this.name = "KeyEncryptedError";
+      this.format = format2;
+      this.keyName = name;
+      this.message = "The " + format2 + " format key " + name + " is encrypted (password-protected), and no passphrase was provided in `options`";
+    }
+    util2.inherits(KeyEncryptedError, Error);
+    module2.exports = {
+      FingerprintFormatError,
+      InvalidAlgorithmError,
+      KeyParseError,
+      SignatureParseError,
+      KeyEncryptedError,
+      CertificateParseError
+    };
+  }
+});
+
+// node_modules/asn1/lib/ber/errors.js
+var require_errors4 = __commonJS({
+  "node_modules/asn1/lib/ber/errors.js"(exports2, module2) {
+    module2.exports = {
+      newInvalidAsn1Error: function(msg) {
+        var e = new Error();
+        e.name = "InvalidAsn1Error";
+        e.message = msg || "";
+        return e;
+      }
+    };
+  }
+});
+
+// node_modules/asn1/lib/ber/types.js
+var require_types = __commonJS({
+  "node_modules/asn1/lib/ber/types.js"(exports2, module2) {
+    module2.exports = {
+      EOC: 0,
+      Boolean: 1,
+      Integer: 2,
+      BitString: 3,
+      OctetString: 4,
+      Null: 5,
+      OID: 6,
+      ObjectDescriptor: 7,
+      External: 8,
+      Real: 9,
+      // float
+      Enumeration: 10,
+      PDV: 11,
+      Utf8String: 12,
+      RelativeOID: 13,
+      Sequence: 16,
+      Set: 17,
+      NumericString: 18,
+      PrintableString: 19,
+      T61String: 20,
+      VideotexString: 21,
+      IA5String: 22,
+      UTCTime: 23,
+      GeneralizedTime: 24,
+      GraphicString: 25,
+      VisibleString: 26,
+      GeneralString: 28,
+      UniversalString: 29,
+      CharacterString: 30,
+      BMPString: 31,
+      Constructor: 32,
+      Context: 128
+    };
+  }
+});
+
+// node_modules/asn1/lib/ber/reader.js
+var require_reader = __commonJS({
+  "node_modules/asn1/lib/ber/reader.js"(exports2, module2) {
+    var assert2 = require("assert");
+    var Buffer5 = require_safer().Buffer;
+    var ASN1 = require_types();
+    var errors = require_errors4();
+    var newInvalidAsn1Error = errors.newInvalidAsn1Error;
+    function Reader(data) {
+      if (!data || !Buffer5.isBuffer(data))
+        throw new TypeError("data must be a node Buffer");
+      this._buf = data;
+      this._size = data.length;
+      this._len = 0;
+      this._offset = 0;
+    }
+    Object.defineProperty(Reader.prototype, "length", {
+      enumerable: true,
+      get: function() {
+        return this._len;
+      }
+    });
+    Object.defineProperty(Reader.prototype, "offset", {
+      enumerable: true,
+      get: function() {
+        return this._offset;
+      }
+    });
+    Object.defineProperty(Reader.prototype, "remain", {
+      get: function() {
+        return this._size - this._offset;
+      }
+    });
+    Object.defineProperty(Reader.prototype, "buffer", {
+      get: function() {
+        return this._buf.slice(this._offset);
+      }
+    });
+    Reader.prototype.readByte = function(peek) {
+      if (this._size - this._offset < 1)
+        return null;
+      var b2 = this._buf[this._offset] & 255;
+      if (!peek)
+        this._offset += 1;
+      return b2;
+    };
+    Reader.prototype.peek = function() {
+      return this.readByte(true);
+    };
+    Reader.prototype.readLength = function(offset) {
+      if (offset === void 0)
+        offset = this._offset;
+      if (offset >= this._size)
+        return null;
+      var lenB = this._buf[offset++] & 255;
+      if (lenB === null)
+        return null;
+      if ((lenB & 128) === 128) {
+        lenB &= 127;
+        if (lenB === 0)
+          throw newInvalidAsn1Error("Indefinite length not supported");
+        if (lenB > 4)
+          throw newInvalidAsn1Error("encoding too long");
+        if (this._size - offset < lenB)
+          return null;
+        this._len = 0;
+        for (var i3 = 0; i3 < lenB; i3++)
+          this._len = (this._len << 8) + (this._buf[offset++] & 255);
+      } else {
+        this._len = lenB;
+      }
+      return offset;
+    };
+    Reader.prototype.readSequence = function(tag) {
+      var seq = this.peek();
+      if (seq === null)
+        return null;
+      if (tag !== void 0 && tag !== seq)
+        throw newInvalidAsn1Error("Expected 0x" + tag.toString(16) + ": got 0x" + seq.toString(16));
+      var o3 = this.readLength(this._offset + 1);
+      if (o3 === null)
+        return null;
+      this._offset = o3;
+      return seq;
+    };
+    Reader.prototype.readInt = function() {
+      return this._readTag(ASN1.Integer);
+    };
+    Reader.prototype.readBoolean = function() {
+      return this._readTag(ASN1.Boolean) === 0 ? false : true;
+    };
+    Reader.prototype.readEnumeration = function() {
+      return this._readTag(ASN1.Enumeration);
+    };
+    Reader.prototype.readString = function(tag, retbuf) {
+      if (!tag)
+        tag = ASN1.OctetString;
+      var b2 = this.peek();
+      if (b2 === null)
+        return null;
+      if (b2 !== tag)
+        throw newInvalidAsn1Error("Expected 0x" + tag.toString(16) + ": got 0x" + b2.toString(16));
+      var o3 = this.readLength(this._offset + 1);
+      if (o3 === null)
+        return null;
+      if (this.length > this._size - o3)
+        return null;
+      this._offset = o3;
+      if (this.length === 0)
+        return retbuf ? Buffer5.alloc(0) : "";
+      var str2 = this._buf.slice(this._offset, this._offset + this.length);
+      this._offset += this.length;
+      return retbuf ? str2 : str2.toString("utf8");
+    };
+    Reader.prototype.readOID = function(tag) {
+      if (!tag)
+        tag = ASN1.OID;
+      var b2 = this.readString(tag, true);
+      if (b2 === null)
+        return null;
+      var values = [];
+      var value = 0;
+      for (var i3 = 0; i3 < b2.length; i3++) {
+        var byte = b2[i3] & 255;
+        value <<= 7;
+        value += byte & 127;
+        if ((byte & 128) === 0) {
+          values.push(value);
+          value = 0;
+        }
+      }
+      value = values.shift();
+      values.unshift(value % 40);
+      values.unshift(value / 40 >> 0);
+      return values.join(".");
+    };
+    Reader.prototype._readTag = function(tag) {
+      assert2.ok(tag !== void 0);
+      var b2 = this.peek();
+      if (b2 === null)
+        return null;
+      if (b2 !== tag)
+        throw newInvalidAsn1Error("Expected 0x" + tag.toString(16) + ": got 0x" + b2.toString(16));
+      var o3 = this.readLength(this._offset + 1);
+      if (o3 === null)
+        return null;
+      if (this.length > 4)
+        throw newInvalidAsn1Error("Integer too long: " + this.length);
+      if (this.length > this._size - o3)
+        return null;
+      this._offset = o3;
+      var fb = this._buf[this._offset];
+      var value = 0;
+      for (var i3 = 0; i3 < this.length; i3++) {
+        value <<= 8;
+        value |= this._buf[this._offset++] & 255;
+      }
+      if ((fb & 128) === 128 && i3 !== 4)
+        value -= 1 << i3 * 8;
+      return value >> 0;
+    };
+    module2.exports = Reader;
+  }
+});
+
+// node_modules/asn1/lib/ber/writer.js
+var require_writer = __commonJS({
+  "node_modules/asn1/lib/ber/writer.js"(exports2, module2) {
+    var assert2 = require("assert");
+    var Buffer5 = require_safer().Buffer;
+    var ASN1 = require_types();
+    var errors = require_errors4();
+    var newInvalidAsn1Error = errors.newInvalidAsn1Error;
+    var DEFAULT_OPTS = {
+      size: 1024,
+      growthFactor: 8
+    };
+    function merge3(from, to) {
+      assert2.ok(from);
+      assert2.equal(typeof from, "object");
+      assert2.ok(to);
+      assert2.equal(typeof to, "object");
+      var keys = Object.getOwnPropertyNames(from);
+      keys.forEach(function(key) {
+        if (to[key])
+          return;
+        var value = Object.getOwnPropertyDescriptor(from, key);
+        Object.defineProperty(to, key, value);
+      });
+      return to;
+    }
+    function Writer(options) {
+      options = merge3(DEFAULT_OPTS, options || {});
+      this._buf = Buffer5.alloc(options.size || 1024);
+      this._size = this._buf.length;
+      this._offset = 0;
+      this._options = options;
+      this._seq = [];
+    }
+    Object.defineProperty(Writer.prototype, "buffer", {
+      get: function() {
+        if (this._seq.length)
+          throw newInvalidAsn1Error(this._seq.length + " unended sequence(s)");
+        return this._buf.slice(0, this._offset);
+      }
+    });
+    Writer.prototype.writeByte = function(b2) {
+      if (typeof b2 !== "number")
+        throw new TypeError("argument must be a Number");
+      this._ensure(1);
+      this._buf[this._offset++] = b2;
+    };
+    Writer.prototype.writeInt = function(i3, tag) {
+      if (typeof i3 !== "number")
+        throw new TypeError("argument must be a Number");
+      if (typeof tag !== "number")
+        tag = ASN1.Integer;
+      var sz = 4;
+      while (((i3 & 4286578688) === 0 || (i3 & 4286578688) === 4286578688 >> 0) && sz > 1) {
+        sz--;
+        i3 <<= 8;
+      }
+      if (sz > 4)
+        throw newInvalidAsn1Error("BER ints cannot be > 0xffffffff");
+      this._ensure(2 + sz);
+      this._buf[this._offset++] = tag;
+      this._buf[this._offset++] = sz;
+      while (sz-- > 0) {
+        this._buf[this._offset++] = (i3 & 4278190080) >>> 24;
+        i3 <<= 8;
+      }
+    };
+    Writer.prototype.writeNull = function() {
+      this.writeByte(ASN1.Null);
+      this.writeByte(0);
+    };
+    Writer.prototype.writeEnumeration = function(i3, tag) {
+      if (typeof i3 !== "number")
+        throw new TypeError("argument must be a Number");
+      if (typeof tag !== "number")
+        tag = ASN1.Enumeration;
+      return this.writeInt(i3, tag);
+    };
+    Writer.prototype.writeBoolean = function(b2, tag) {
+      if (typeof b2 !== "boolean")
+        throw new TypeError("argument must be a Boolean");
+      if (typeof tag !== "number")
+        tag = ASN1.Boolean;
+      this._ensure(3);
+      this._buf[this._offset++] = tag;
+      this._buf[this._offset++] = 1;
+      this._buf[this._offset++] = b2 ? 255 : 0;
+    };
+    Writer.prototype.writeString = function(s, tag) {
+      if (typeof s !== "string")
+        throw new TypeError("argument must be a string (was: " + typeof s + ")");
+      if (typeof tag !== "number")
+        tag = ASN1.OctetString;
+      var len = Buffer5.byteLength(s);
+      this.writeByte(tag);
+      this.writeLength(len);
+      if (len) {
+        this._ensure(len);
+        this._buf.write(s, this._offset);
+        this._offset += len;
+      }
+    };
+    Writer.prototype.writeBuffer = function(buf, tag) {
+      if (typeof tag !== "number")
+        throw new TypeError("tag must be a number");
+      if (!Buffer5.isBuffer(buf))
+        throw new TypeError("argument must be a buffer");
+      this.writeByte(tag);
+      this.writeLength(buf.length);
+      this._ensure(buf.length);
+      buf.copy(this._buf, this._offset, 0, buf.length);
+      this._offset += buf.length;
+    };
+    Writer.prototype.writeStringArray = function(strings2) {
+      if (!strings2 instanceof Array)
+        throw new TypeError("argument must be an Array[String]");
+      var self3 = this;
+      strings2.forEach(function(s) {
+        self3.writeString(s);
+      });
+    };
+    Writer.prototype.writeOID = function(s, tag) {
+      if (typeof s !== "string")
+        throw new TypeError("argument must be a string");
+      if (typeof tag !== "number")
+        tag = ASN1.OID;
+      if (!/^([0-9]+\.){3,}[0-9]+$/.test(s))
+        throw new Error("argument is not a valid OID string");
+      function encodeOctet(bytes2, octet) {
+        if (octet < 128) {
+          bytes2.push(octet);
+        } else if (octet < 16384) {
+          bytes2.push(octet >>> 7 | 128);
+          bytes2.push(octet & 127);
+        } else if (octet < 2097152) {
+          bytes2.push(octet >>> 14 | 128);
+          bytes2.push((octet >>> 7 | 128) & 255);
+          bytes2.push(octet & 127);
+        } else if (octet < 268435456) {
+          bytes2.push(octet >>> 21 | 128);
+          bytes2.push((octet >>> 14 | 128) & 255);
+          bytes2.push((octet >>> 7 | 128) & 255);
+          bytes2.push(octet & 127);
+        } else {
+          bytes2.push((octet >>> 28 | 128) & 255);
+          bytes2.push((octet >>> 21 | 128) & 255);
+          bytes2.push((octet >>> 14 | 128) & 255);
+          bytes2.push((octet >>> 7 | 128) & 255);
+          bytes2.push(octet & 127);
+        }
+      }
+      var tmp = s.split(".");
+      var bytes = [];
+      bytes.push(parseInt(tmp[0], 10) * 40 + parseInt(tmp[1], 10));
+      tmp.slice(2).forEach(function(b2) {
+        encodeOctet(bytes, parseInt(b2, 10));
+      });
+      var self3 = this;
+      this._ensure(2 + bytes.length);
+      this.writeByte(tag);
+      this.writeLength(bytes.length);
+      bytes.forEach(function(b2) {
+        self3.writeByte(b2);
+      });
+    };
+    Writer.prototype.writeLength = function(len) {
+      if (typeof len !== "number")
+        throw new TypeError("argument must be a Number");
+      this._ensure(4);
+      if (len <= 127) {
+        this._buf[this._offset++] = len;
+      } else if (len <= 255) {
+        this._buf[this._offset++] = 129;
+        this._buf[this._offset++] = len;
+      } else if (len <= 65535) {
+        this._buf[this._offset++] = 130;
+        this._buf[this._offset++] = len >> 8;
+        this._buf[this._offset++] = len;
+      } else if (len <= 16777215) {
+        this._buf[this._offset++] = 131;
+        this._buf[this._offset++] = len >> 16;
+        this._buf[this._offset++] = len >> 8;
+        this._buf[this._offset++] = len;
+      } else {
+        throw newInvalidAsn1Error("Length too long (> 4 bytes)");
+      }
+    };
+    Writer.prototype.startSequence = function(tag) {
+      if (typeof tag !== "number")
+        tag = ASN1.Sequence | ASN1.Constructor;
+      this.writeByte(tag);
+      this._seq.push(this._offset);
+      this._ensure(3);
+      this._offset += 3;
+    };
+    Writer.prototype.endSequence = function() {
+      var seq = this._seq.pop();
+      var start = seq + 3;
+      var len = this._offset - start;
+      if (len <= 127) {
+        this._shift(start, len, -2);
+        this._buf[seq] = len;
+      } else if (len <= 255) {
+        this._shift(start, len, -1);
+        this._buf[seq] = 129;
+        this._buf[seq + 1] = len;
+      } else if (len <= 65535) {
+        this._buf[seq] = 130;
+        this._buf[seq + 1] = len >> 8;
+        this._buf[seq + 2] = len;
+      } else if (len <= 16777215) {
+        this._shift(start, len, 1);
+        this._buf[seq] = 131;
+        this._buf[seq + 1] = len >> 16;
+        this._buf[seq + 2] = len >> 8;
+        this._buf[seq + 3] = len;
+      } else {
+        throw newInvalidAsn1Error("Sequence too long");
+      }
+    };
+    Writer.prototype._shift = function(start, len, shift) {
+      assert2.ok(start !== void 0);
+      assert2.ok(len !== void 0);
+      assert2.ok(shift);
+      this._buf.copy(this._buf, start + shift, start, start + len);
+      this._offset += shift;
+    };
+    Writer.prototype._ensure = function(len) {
+      assert2.ok(len);
+      if (this._size - this._offset < len) {
+        var sz = this._size * this._options.growthFactor;
+        if (sz - this._offset < len)
+          sz += len;
+        var buf = Buffer5.alloc(sz);
+        this._buf.copy(buf, 0, 0, this._offset);
+        this._buf = buf;
+        this._size = sz;
+      }
+    };
+    module2.exports = Writer;
+  }
+});
+
+// node_modules/asn1/lib/ber/index.js
+var require_ber = __commonJS({
+  "node_modules/asn1/lib/ber/index.js"(exports2, module2) {
+    var errors = require_errors4();
+    var types = require_types();
+    var Reader = require_reader();
+    var Writer = require_writer();
+    module2.exports = {
+      Reader,
+      Writer
+    };
+    for (t2 in types) {
+      if (types.hasOwnProperty(t2))
+        module2.exports[t2] = types[t2];
+    }
+    var t2;
+    for (e in errors) {
+      if (errors.hasOwnProperty(e))
+        module2.exports[e] = errors[e];
+    }
+    var e;
+  }
+});
+
+// node_modules/asn1/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/asn1/lib/index.js"(exports2, module2) {
+    var Ber = require_ber();
+    module2.exports = {
+      Ber,
+      BerReader: Ber.Reader,
+      BerWriter: Ber.Writer
+    };
+  }
+});
+
+// node_modules/jsbn/index.js
+var require_jsbn = __commonJS({
+  "node_modules/jsbn/index.js"(exports2, module2) {
+    (function() {
+      var dbits;
+      var canary = 244837814094590;
+      var j_lm = (canary & 16777215) == 15715070;
+      function BigInteger(a2, b2, c5) {
+        if (a2 != null)
+          if ("number" == typeof a2) this.fromNumber(a2, b2, c5);
+          else if (b2 == null && "string" != typeof a2) this.fromString(a2, 256);
+          else this.fromString(a2, b2);
+      }
+      function nbi() {
+        return new BigInteger(null);
+      }
+      function am1(i3, x2, w, j2, c5, n2) {
+        while (--n2 >= 0) {
+          var v = x2 * this[i3++] + w[j2] + c5;
+          c5 = Math.floor(v / 67108864);
+          w[j2++] = v & 67108863;
+        }
+        return c5;
+      }
+      function am2(i3, x2, w, j2, c5, n2) {
+        var xl = x2 & 32767, xh = x2 >> 15;
+        while (--n2 >= 0) {
+          var l = this[i3] & 32767;
+          var h3 = this[i3++] >> 15;
+          var m = xh * l + h3 * xl;
+          l = xl * l + ((m & 32767) << 15) + w[j2] + (c5 & 1073741823);
+          c5 = (l >>> 30) + (m >>> 15) + xh * h3 + (c5 >>> 30);
+          w[j2++] = l & 1073741823;
+        }
+        return c5;
+      }
+      function am3(i3, x2, w, j2, c5, n2) {
+        var xl = x2 & 16383, xh = x2 >> 14;
+        while (--n2 >= 0) {
+          var l = this[i3] & 16383;
+          var h3 = this[i3++] >> 14;
+          var m = xh * l + h3 * xl;
+          l = xl * l + ((m & 16383) << 14) + w[j2] + c5;
+          c5 = (l >> 28) + (m >> 14) + xh * h3;
+          w[j2++] = l & 268435455;
+        }
+        return c5;
+      }
+      var inBrowser = typeof navigator !== "undefined";
+      if (inBrowser && j_lm && navigator.appName == "Microsoft Internet Explorer") {
+        BigInteger.prototype.am = am2;
+        dbits = 30;
+      } else if (inBrowser && j_lm && navigator.appName != "Netscape") {
+        BigInteger.prototype.am = am1;
+        dbits = 26;
+      } else {
+        BigInteger.prototype.am = am3;
+        dbits = 28;
+      }
+      BigInteger.prototype.DB = dbits;
+      BigInteger.prototype.DM = (1 << dbits) - 1;
+      BigInteger.prototype.DV = 1 << dbits;
+      var BI_FP = 52;
+      BigInteger.prototype.FV = Math.pow(2, BI_FP);
+      BigInteger.prototype.F1 = BI_FP - dbits;
+      BigInteger.prototype.F2 = 2 * dbits - BI_FP;
+      var BI_RM = "0123456789abcdefghijklmnopqrstuvwxyz";
+      var BI_RC = new Array();
+      var rr, vv;
+      rr = "0".charCodeAt(0);
+      for (vv = 0; vv <= 9; ++vv) BI_RC[rr++] = vv;
+      rr = "a".charCodeAt(0);
+      for (vv = 10; vv < 36; ++vv) BI_RC[rr++] = vv;
+      rr = "A".charCodeAt(0);
+      for (vv = 10; vv < 36; ++vv) BI_RC[rr++] = vv;
+      function int2char(n2) {
+        return BI_RM.charAt(n2);
+      }
+      function intAt(s, i3) {
+        var c5 = BI_RC[s.charCodeAt(i3)];
+        return c5 == null ? -1 : c5;
+      }
+      function bnpCopyTo(r2) {
+        for (var i3 = this.t - 1; i3 >= 0; --i3) r2[i3] = this[i3];
+        r2.t = this.t;
+        r2.s = this.s;
+      }
+      function bnpFromInt(x2) {
+        this.t = 1;
+        this.s = x2 < 0 ? -1 : 0;
+        if (x2 > 0) this[0] = x2;
+        else if (x2 < -1) this[0] = x2 + this.DV;
+        else this.t = 0;
+      }
+      function nbv(i3) {
+        var r2 = nbi();
+        r2.fromInt(i3);
+        return r2;
+      }
+      function bnpFromString(s, b2) {
+        var k2;
+        if (b2 == 16) k2 = 4;
+        else if (b2 == 8) k2 = 3;
+        else if (b2 == 256) k2 = 8;
+        else if (b2 == 2) k2 = 1;
+        else if (b2 == 32) k2 = 5;
+        else if (b2 == 4) k2 = 2;
+        else {
+          this.fromRadix(s, b2);
+          return;
+        }
+        this.t = 0;
+        this.s = 0;
+        var i3 = s.length, mi = false, sh = 0;
+        while (--i3 >= 0) {
+          var x2 = k2 == 8 ? s[i3] & 255 : intAt(s, i3);
+          if (x2 < 0) {
+            if (s.charAt(i3) == "-") mi = true;
+            continue;
+          }
+          mi = false;
+          if (sh == 0)
+            this[this.t++] = x2;
+          else if (sh + k2 > this.DB) {
+            this[this.t - 1] |= (x2 & (1 << this.DB - sh) - 1) << sh;
+            this[this.t++] = x2 >> this.DB - sh;
+          } else
+            this[this.t - 1] |= x2 << sh;
+          sh += k2;
+          if (sh >= this.DB) sh -= this.DB;
+        }
+        if (k2 == 8 && (s[0] & 128) != 0) {
+          this.s = -1;
+          if (sh > 0) this[this.t - 1] |= (1 << this.DB - sh) - 1 << sh;
+        }
+        this.clamp();
+        if (mi) BigInteger.ZERO.subTo(this, this);
+      }
+      function bnpClamp() {
+        var c5 = this.s & this.DM;
+        while (this.t > 0 && this[this.t - 1] == c5) --this.t;
+      }
+      function bnToString(b2) {
+        if (this.s < 0) return "-" + this.negate().toString(b2);
+        var k2;
+        if (b2 == 16) k2 = 4;
+        else if (b2 == 8) k2 = 3;
+        else if (b2 == 2) k2 = 1;
+        else if (b2 == 32) k2 = 5;
+        else if (b2 == 4) k2 = 2;
+        else return this.toRadix(b2);
+        var km = (1 << k2) - 1, d, m = false, r2 = "", i3 = this.t;
+        var p2 = this.DB - i3 * this.DB % k2;
+        if (i3-- > 0) {
+          if (p2 < this.DB && (d = this[i3] >> p2) > 0) {
+            m = true;
+            r2 = int2char(d);
+          }
+          while (i3 >= 0) {
+            if (p2 < k2) {
+              d = (this[i3] & (1 << p2) - 1) << k2 - p2;
+              d |= this[--i3] >> (p2 += this.DB - k2);
+            } else {
+              d = this[i3] >> (p2 -= k2) & km;
+              if (p2 <= 0) {
+                p2 += this.DB;
+                --i3;
+              }
+            }
+            if (d > 0) m = true;
+            if (m) r2 += int2char(d);
+          }
+        }
+        return m ? r2 : "0";
+      }
+      function bnNegate() {
+        var r2 = nbi();
+        BigInteger.ZERO.subTo(this, r2);
+        return r2;
+      }
+      function bnAbs() {
+        return this.s < 0 ? this.negate() : this;
+      }
+      function bnCompareTo(a2) {
+        var r2 = this.s - a2.s;
+        if (r2 != 0) return r2;
+        var i3 = this.t;
+        r2 = i3 - a2.t;
+        if (r2 != 0) return this.s < 0 ? -r2 : r2;
+        while (--i3 >= 0) if ((r2 = this[i3] - a2[i3]) != 0) return r2;
+        return 0;
+      }
+      function nbits(x2) {
+        var r2 = 1, t3;
+        if ((t3 = x2 >>> 16) != 0) {
+          x2 = t3;
+          r2 += 16;
+        }
+        if ((t3 = x2 >> 8) != 0) {
+          x2 = t3;
+          r2 += 8;
+        }
+        if ((t3 = x2 >> 4) != 0) {
+          x2 = t3;
+          r2 += 4;
+        }
+        if ((t3 = x2 >> 2) != 0) {
+          x2 = t3;
+          r2 += 2;
+        }
+        if ((t3 = x2 >> 1) != 0) {
+          x2 = t3;
+          r2 += 1;
+        }
+        return r2;
+      }
+      function bnBitLength() {
+        if (this.t <= 0) return 0;
+        return this.DB * (this.t - 1) + nbits(this[this.t - 1] ^ this.s & this.DM);
+      }
+      function bnpDLShiftTo(n2, r2) {
+        var i3;
+        for (i3 = this.t - 1; i3 >= 0; --i3) r2[i3 + n2] = this[i3];
+        for (i3 = n2 - 1; i3 >= 0; --i3) r2[i3] = 0;
+        r2.t = this.t + n2;
+        r2.s = this.s;
+      }
+      function bnpDRShiftTo(n2, r2) {
+        for (var i3 = n2; i3 < this.t; ++i3) r2[i3 - n2] = this[i3];
+        r2.t = Math.max(this.t - n2, 0);
+        r2.s = this.s;
+      }
+      function bnpLShiftTo(n2, r2) {
+        var bs = n2 % this.DB;
+        var cbs = this.DB - bs;
+        var bm = (1 << cbs) - 1;
+        var ds = Math.floor(n2 / this.DB), c5 = this.s << bs & this.DM, i3;
+        for (i3 = this.t - 1; i3 >= 0; --i3) {
+          r2[i3 + ds + 1] = this[i3] >> cbs | c5;
+          c5 = (this[i3] & bm) << bs;
+        }
+        for (i3 = ds - 1; i3 >= 0; --i3) r2[i3] = 0;
+        r2[ds] = c5;
+        r2.t = this.t + ds + 1;
+        r2.s = this.s;
+        r2.clamp();
+      }
+      function bnpRShiftTo(n2, r2) {
+        r2.s = this.s;
+        var ds = Math.floor(n2 / this.DB);
+        if (ds >= this.t) {
+          r2.t = 0;
+          return;
+        }
+        var bs = n2 % this.DB;
+        var cbs = this.DB - bs;
+        var bm = (1 << bs) - 1;
+        r2[0] = this[ds] >> bs;
+        for (var i3 = ds + 1; i3 < this.t; ++i3) {
+          r2[i3 - ds - 1] |= (this[i3] & bm) << cbs;
+          r2[i3 - ds] = this[i3] >> bs;
+        }
+        if (bs > 0) r2[this.t - ds - 1] |= (this.s & bm) << cbs;
+        r2.t = this.t - ds;
+        r2.clamp();
+      }
+      function bnpSubTo(a2, r2) {
+        var i3 = 0, c5 = 0, m = Math.min(a2.t, this.t);
+        while (i3 < m) {
+          c5 += this[i3] - a2[i3];
+          r2[i3++] = c5 & this.DM;
+          c5 >>= this.DB;
+        }
+        if (a2.t < this.t) {
+          c5 -= a2.s;
+          while (i3 < this.t) {
+            c5 += this[i3];
+            r2[i3++] = c5 & this.DM;
+            c5 >>= this.DB;
+          }
+          c5 += this.s;
+        } else {
+          c5 += this.s;
+          while (i3 < a2.t) {
+            c5 -= a2[i3];
+            r2[i3++] = c5 & this.DM;
+            c5 >>= this.DB;
+          }
+          c5 -= a2.s;
+        }
+        r2.s = c5 < 0 ? -1 : 0;
+        if (c5 < -1) r2[i3++] = this.DV + c5;
+        else if (c5 > 0) r2[i3++] = c5;
+        r2.t = i3;
+        r2.clamp();
+      }
+      function bnpMultiplyTo(a2, r2) {
+        var x2 = this.abs(), y2 = a2.abs();
+        var i3 = x2.t;
+        r2.t = i3 + y2.t;
+        while (--i3 >= 0) r2[i3] = 0;
+        for (i3 = 0; i3 < y2.t; ++i3) r2[i3 + x2.t] = x2.am(0, y2[i3], r2, i3, 0, x2.t);
+        r2.s = 0;
+        r2.clamp();
+        if (this.s != a2.s) BigInteger.ZERO.subTo(r2, r2);
+      }
+      function bnpSquareTo(r2) {
+        var x2 = this.abs();
+        var i3 = r2.t = 2 * x2.t;
+        while (--i3 >= 0) r2[i3] = 0;
+        for (i3 = 0; i3 < x2.t - 1; ++i3) {
+          var c5 = x2.am(i3, x2[i3], r2, 2 * i3, 0, 1);
+          if ((r2[i3 + x2.t] += x2.am(i3 + 1, 2 * x2[i3], r2, 2 * i3 + 1, c5, x2.t - i3 - 1)) >= x2.DV) {
+            r2[i3 + x2.t] -= x2.DV;
+            r2[i3 + x2.t + 1] = 1;
+          }
+        }
+        if (r2.t > 0) r2[r2.t - 1] += x2.am(i3, x2[i3], r2, 2 * i3, 0, 1);
+        r2.s = 0;
+        r2.clamp();
+      }
+      function bnpDivRemTo(m, q3, r2) {
+        var pm = m.abs();
+        if (pm.t <= 0) return;
+        var pt = this.abs();
+        if (pt.t < pm.t) {
+          if (q3 != null) q3.fromInt(0);
+          if (r2 != null) this.copyTo(r2);
+          return;
+        }
+        if (r2 == null) r2 = nbi();
+        var y2 = nbi(), ts = this.s, ms = m.s;
+        var nsh = this.DB - nbits(pm[pm.t - 1]);
+        if (nsh > 0) {
+          pm.lShiftTo(nsh, y2);
+          pt.lShiftTo(nsh, r2);
+        } else {
+          pm.copyTo(y2);
+          pt.copyTo(r2);
+        }
+        var ys = y2.t;
+        var y0 = y2[ys - 1];
+        if (y0 == 0) return;
+        var yt = y0 * (1 << this.F1) + (ys > 1 ? y2[ys - 2] >> this.F2 : 0);
+        var d1 = this.FV / yt, d2 = (1 << this.F1) / yt, e = 1 << this.F2;
+        var i3 = r2.t, j2 = i3 - ys, t3 = q3 == null ? nbi() : q3;
+        y2.dlShiftTo(j2, t3);
+        if (r2.compareTo(t3) >= 0) {
+          r2[r2.t++] = 1;
+          r2.subTo(t3, r2);
+        }
+        BigInteger.ONE.dlShiftTo(ys, t3);
+        t3.subTo(y2, y2);
+        while (y2.t < ys) y2[y2.t++] = 0;
+        while (--j2 >= 0) {
+          var qd = r2[--i3] == y0 ? this.DM : Math.floor(r2[i3] * d1 + (r2[i3 - 1] + e) * d2);
+          if ((r2[i3] += y2.am(0, qd, r2, j2, 0, ys)) < qd) {
+            y2.dlShiftTo(j2, t3);
+            r2.subTo(t3, r2);
+            while (r2[i3] < --qd) r2.subTo(t3, r2);
+          }
+        }
+        if (q3 != null) {
+          r2.drShiftTo(ys, q3);
+          if (ts != ms) BigInteger.ZERO.subTo(q3, q3);
+        }
+        r2.t = ys;
+        r2.clamp();
+        if (nsh > 0) r2.rShiftTo(nsh, r2);
+        if (ts < 0) BigInteger.ZERO.subTo(r2, r2);
+      }
+      function bnMod(a2) {
+        var r2 = nbi();
+        this.abs().divRemTo(a2, null, r2);
+        if (this.s < 0 && r2.compareTo(BigInteger.ZERO) > 0) a2.subTo(r2, r2);
+        return r2;
+      }
+      function Classic(m) {
+        this.m = m;
+      }
+      function cConvert(x2) {
+        if (x2.s < 0 || x2.compareTo(this.m) >= 0) return x2.mod(this.m);
+        else return x2;
+      }
+      function cRevert(x2) {
+        return x2;
+      }
+      function cReduce(x2) {
+        x2.divRemTo(this.m, null, x2);
+      }
+      function cMulTo(x2, y2, r2) {
+        x2.multiplyTo(y2, r2);
+        this.reduce(r2);
+      }
+      function cSqrTo(x2, r2) {
+        x2.squareTo(r2);
+        this.reduce(r2);
+      }
+      Classic.prototype.convert = cConvert;
+      Classic.prototype.revert = cRevert;
+      Classic.prototype.reduce = cReduce;
+      Classic.prototype.mulTo = cMulTo;
+      Classic.prototype.sqrTo = cSqrTo;
+      function bnpInvDigit() {
+        if (this.t < 1) return 0;
+        var x2 = this[0];
+        if ((x2 & 1) == 0) return 0;
+        var y2 = x2 & 3;
+        y2 = y2 * (2 - (x2 & 15) * y2) & 15;
+        y2 = y2 * (2 - (x2 & 255) * y2) & 255;
+        y2 = y2 * (2 - ((x2 & 65535) * y2 & 65535)) & 65535;
+        y2 = y2 * (2 - x2 * y2 % this.DV) % this.DV;
+        return y2 > 0 ? this.DV - y2 : -y2;
+      }
+      function Montgomery(m) {
+        this.m = m;
+        this.mp = m.invDigit();
+        this.mpl = this.mp & 32767;
+        this.mph = this.mp >> 15;
+        this.um = (1 << m.DB - 15) - 1;
+        this.mt2 = 2 * m.t;
+      }
+      function montConvert(x2) {
+        var r2 = nbi();
+        x2.abs().dlShiftTo(this.m.t, r2);
+        r2.divRemTo(this.m, null, r2);
+        if (x2.s < 0 && r2.compareTo(BigInteger.ZERO) > 0) this.m.subTo(r2, r2);
+        return r2;
+      }
+      function montRevert(x2) {
+        var r2 = nbi();
+        x2.copyTo(r2);
+        this.reduce(r2);
+        return r2;
+      }
+      function montReduce(x2) {
+        while (x2.t <= this.mt2)
+          x2[x2.t++] = 0;
+        for (var i3 = 0; i3 < this.m.t; ++i3) {
+          var j2 = x2[i3] & 32767;
+          var u0 = j2 * this.mpl + ((j2 * this.mph + (x2[i3] >> 15) * this.mpl & this.um) << 15) & x2.DM;
+          j2 = i3 + this.m.t;
+          x2[j2] += this.m.am(0, u0, x2, i3, 0, this.m.t);
+          while (x2[j2] >= x2.DV) {
+            x2[j2] -= x2.DV;
+            x2[++j2]++;
+          }
+        }
+        x2.clamp();
+        x2.drShiftTo(this.m.t, x2);
+        if (x2.compareTo(this.m) >= 0) x2.subTo(this.m, x2);
+      }
+      function montSqrTo(x2, r2) {
+        x2.squareTo(r2);
+        this.reduce(r2);
+      }
+      function montMulTo(x2, y2, r2) {
+        x2.multiplyTo(y2, r2);
+        this.reduce(r2);
+      }
+      Montgomery.prototype.convert = montConvert;
+      Montgomery.prototype.revert = montRevert;
+      Montgomery.prototype.reduce = montReduce;
+      Montgomery.prototype.mulTo = montMulTo;
+      Montgomery.prototype.sqrTo = montSqrTo;
+      function bnpIsEven() {
+        return (this.t > 0 ? this[0] & 1 : this.s) == 0;
+      }
+      function bnpExp(e, z4) {
+        if (e > 4294967295 || e < 1) return BigInteger.ONE;
+        var r2 = nbi(), r22 = nbi(), g = z4.convert(this), i3 = nbits(e) - 1;
+        g.copyTo(r2);
+        while (--i3 >= 0) {
+          z4.sqrTo(r2, r22);
+          if ((e & 1 << i3) > 0) z4.mulTo(r22, g, r2);
+          else {
+            var t3 = r2;
+            r2 = r22;
+            r22 = t3;
+          }
+        }
+        return z4.revert(r2);
+      }
+      function bnModPowInt(e, m) {
+        var z4;
+        if (e < 256 || m.isEven()) z4 = new Classic(m);
+        else z4 = new Montgomery(m);
+        return this.exp(e, z4);
+      }
+      BigInteger.prototype.copyTo = bnpCopyTo;
+      BigInteger.prototype.fromInt = bnpFromInt;
+      BigInteger.prototype.fromString = bnpFromString;
+      BigInteger.prototype.clamp = bnpClamp;
+      BigInteger.prototype.dlShiftTo = bnpDLShiftTo;
+      BigInteger.prototype.drShiftTo = bnpDRShiftTo;
+      BigInteger.prototype.lShiftTo = bnpLShiftTo;
+      BigInteger.prototype.rShiftTo = bnpRShiftTo;
+      BigInteger.prototype.subTo = bnpSubTo;
+      BigInteger.prototype.multiplyTo = bnpMultiplyTo;
+      BigInteger.prototype.squareTo = bnpSquareTo;
+      BigInteger.prototype.divRemTo = bnpDivRemTo;
+      BigInteger.prototype.invDigit = bnpInvDigit;
+      BigInteger.prototype.isEven = bnpIsEven;
+      BigInteger.prototype.exp = bnpExp;
+      BigInteger.prototype.toString = bnToString;
+      BigInteger.prototype.negate = bnNegate;
+      BigInteger.prototype.abs = bnAbs;
+      BigInteger.prototype.compareTo = bnCompareTo;
+      BigInteger.prototype.bitLength = bnBitLength;
+      BigInteger.prototype.mod = bnMod;
+      BigInteger.prototype.modPowInt = bnModPowInt;
+      BigInteger.ZERO = nbv(0);
+      BigInteger.ONE = nbv(1);
+      function bnClone() {
+        var r2 = nbi();
+        this.copyTo(r2);
+        return r2;
+      }
+      function bnIntValue() {
+        if (this.s < 0) {
+          if (this.t == 1) return this[0] - this.DV;
+          else if (this.t == 0) return -1;
+        } else if (this.t == 1) return this[0];
+        else if (this.t == 0) return 0;
+        return (this[1] & (1 << 32 - this.DB) - 1) << this.DB | this[0];
+      }
+      function bnByteValue() {
+        return this.t == 0 ? this.s : this[0] << 24 >> 24;
+      }
+      function bnShortValue() {
+        return this.t == 0 ? this.s : this[0] << 16 >> 16;
+      }
+      function bnpChunkSize(r2) {
+        return Math.floor(Math.LN2 * this.DB / Math.log(r2));
+      }
+      function bnSigNum() {
+        if (this.s < 0) return -1;
+        else if (this.t <= 0 || this.t == 1 && this[0] <= 0) return 0;
+        else return 1;
+      }
+      function bnpToRadix(b2) {
+        if (b2 == null) b2 = 10;
+        if (this.signum() == 0 || b2 < 2 || b2 > 36) return "0";
+        var cs = this.chunkSize(b2);
+        var a2 = Math.pow(b2, cs);
+        var d = nbv(a2), y2 = nbi(), z4 = nbi(), r2 = "";
+        this.divRemTo(d, y2, z4);
+        while (y2.signum() > 0) {
+          r2 = (a2 + z4.intValue()).toString(b2).substr(1) + r2;
+          y2.divRemTo(d, y2, z4);
+        }
+        return z4.intValue().toString(b2) + r2;
+      }
+      function bnpFromRadix(s, b2) {
+        this.fromInt(0);
+        if (b2 == null) b2 = 10;
+        var cs = this.chunkSize(b2);
+        var d = Math.pow(b2, cs), mi = false, j2 = 0, w = 0;
+        for (var i3 = 0; i3 < s.length; ++i3) {
+          var x2 = intAt(s, i3);
+          if (x2 < 0) {
+            if (s.charAt(i3) == "-" && this.signum() == 0) mi = true;
+            continue;
+          }
+          w = b2 * w + x2;
+          if (++j2 >= cs) {
+            this.dMultiply(d);
+            this.dAddOffset(w, 0);
+            j2 = 0;
+            w = 0;
+          }
+        }
+        if (j2 > 0) {
+          this.dMultiply(Math.pow(b2, j2));
+          this.dAddOffset(w, 0);
+        }
+        if (mi) BigInteger.ZERO.subTo(this, this);
+      }
+      function bnpFromNumber(a2, b2, c5) {
+        if ("number" == typeof b2) {
+          if (a2 < 2) this.fromInt(1);
+          else {
+            this.fromNumber(a2, c5);
+            if (!this.testBit(a2 - 1))
+              this.bitwiseTo(BigInteger.ONE.shiftLeft(a2 - 1), op_or, this);
+            if (this.isEven()) this.dAddOffset(1, 0);
+            while (!this.isProbablePrime(b2)) {
+              this.dAddOffset(2, 0);
+              if (this.bitLength() > a2) this.subTo(BigInteger.ONE.shiftLeft(a2 - 1), this);
+            }
+          }
+        } else {
+          var x2 = new Array(), t3 = a2 & 7;
+          x2.length = (a2 >> 3) + 1;
+          b2.nextBytes(x2);
+          if (t3 > 0) x2[0] &= (1 << t3) - 1;
+          else x2[0] = 0;
+          this.fromString(x2, 256);
+        }
+      }
+      function bnToByteArray() {
+        var i3 = this.t, r2 = new Array();
+        r2[0] = this.s;
+        var p2 = this.DB - i3 * this.DB % 8, d, k2 = 0;
+        if (i3-- > 0) {
+          if (p2 < this.DB && (d = this[i3] >> p2) != (this.s & this.DM) >> p2)
+            r2[k2++] = d | this.s << this.DB - p2;
+          while (i3 >= 0) {
+            if (p2 < 8) {
+              d = (this[i3] & (1 << p2) - 1) << 8 - p2;
+              d |= this[--i3] >> (p2 += this.DB - 8);
+            } else {
+              d = this[i3] >> (p2 -= 8) & 255;
+              if (p2 <= 0) {
+                p2 += this.DB;
+                --i3;
+              }
+            }
+            if ((d & 128) != 0) d |= -256;
+            if (k2 == 0 && (this.s & 128) != (d & 128)) ++k2;
+            if (k2 > 0 || d != this.s) r2[k2++] = d;
+          }
+        }
+        return r2;
+      }
+      function bnEquals(a2) {
+        return this.compareTo(a2) == 0;
+      }
+      function bnMin(a2) {
+        return this.compareTo(a2) < 0 ? this : a2;
+      }
+      function bnMax(a2) {
+        return this.compareTo(a2) > 0 ? this : a2;
+      }
+      function bnpBitwiseTo(a2, op, r2) {
+        var i3, f, m = Math.min(a2.t, this.t);
+        for (i3 = 0; i3 < m; ++i3) r2[i3] = op(this[i3], a2[i3]);
+        if (a2.t < this.t) {
+          f = a2.s & this.DM;
+          for (i3 = m; i3 < this.t; ++i3) r2[i3] = op(this[i3], f);
+          r2.t = this.t;
+        } else {
+          f = this.s & this.DM;
+          for (i3 = m; i3 < a2.t; ++i3) r2[i3] = op(f, a2[i3]);
+          r2.t = a2.t;
+        }
+        r2.s = op(this.s, a2.s);
+        r2.clamp();
+      }
+      function op_and(x2, y2) {
+        return x2 & y2;
+      }
+      function bnAnd(a2) {
+        var r2 = nbi();
+        this.bitwiseTo(a2, op_and, r2);
+        return r2;
+      }
+      function op_or(x2, y2) {
+        return x2 | y2;
+      }
+      function bnOr(a2) {
+        var r2 = nbi();
+        this.bitwiseTo(a2, op_or, r2);
+        return r2;
+      }
+      function op_xor(x2, y2) {
+        return x2 ^ y2;
+      }
+      function bnXor(a2) {
+        var r2 = nbi();
+        this.bitwiseTo(a2, op_xor, r2);
+        return r2;
+      }
+      function op_andnot(x2, y2) {
+        return x2 & ~y2;
+      }
+      function bnAndNot(a2) {
+        var r2 = nbi();
+        this.bitwiseTo(a2, op_andnot, r2);
+        return r2;
+      }
+      function bnNot() {
+        var r2 = nbi();
+        for (var i3 = 0; i3 < this.t; ++i3) r2[i3] = this.DM & ~this[i3];
+        r2.t = this.t;
+        r2.s = ~this.s;
+        return r2;
+      }
+      function bnShiftLeft(n2) {
+        var r2 = nbi();
+        if (n2 < 0) this.rShiftTo(-n2, r2);
+        else this.lShiftTo(n2, r2);
+        return r2;
+      }
+      function bnShiftRight(n2) {
+        var r2 = nbi();
+        if (n2 < 0) this.lShiftTo(-n2, r2);
+        else this.rShiftTo(n2, r2);
+        return r2;
+      }
+      function lbit(x2) {
+        if (x2 == 0) return -1;
+        var r2 = 0;
+        if ((x2 & 65535) == 0) {
+          x2 >>= 16;
+          r2 += 16;
+        }
+        if ((x2 & 255) == 0) {
+          x2 >>= 8;
+          r2 += 8;
+        }
+        if ((x2 & 15) == 0) {
+          x2 >>= 4;
+          r2 += 4;
+        }
+        if ((x2 & 3) == 0) {
+          x2 >>= 2;
+          r2 += 2;
+        }
+        if ((x2 & 1) == 0) ++r2;
+        return r2;
+      }
+      function bnGetLowestSetBit() {
+        for (var i3 = 0; i3 < this.t; ++i3)
+          if (this[i3] != 0) return i3 * this.DB + lbit(this[i3]);
+        if (this.s < 0) return this.t * this.DB;
+        return -1;
+      }
+      function cbit(x2) {
+        var r2 = 0;
+        while (x2 != 0) {
+          x2 &= x2 - 1;
+          ++r2;
+        }
+        return r2;
+      }
+      function bnBitCount() {
+        var r2 = 0, x2 = this.s & this.DM;
+        for (var i3 = 0; i3 < this.t; ++i3) r2 += cbit(this[i3] ^ x2);
+        return r2;
+      }
+      function bnTestBit(n2) {
+        var j2 = Math.floor(n2 / this.DB);
+        if (j2 >= this.t) return this.s != 0;
+        return (this[j2] & 1 << n2 % this.DB) != 0;
+      }
+      function bnpChangeBit(n2, op) {
+        var r2 = BigInteger.ONE.shiftLeft(n2);
+        this.bitwiseTo(r2, op, r2);
+        return r2;
+      }
+      function bnSetBit(n2) {
+        return this.changeBit(n2, op_or);
+      }
+      function bnClearBit(n2) {
+        return this.changeBit(n2, op_andnot);
+      }
+      function bnFlipBit(n2) {
+        return this.changeBit(n2, op_xor);
+      }
+      function bnpAddTo(a2, r2) {
+        var i3 = 0, c5 = 0, m = Math.min(a2.t, this.t);
+        while (i3 < m) {
+          c5 += this[i3] + a2[i3];
+          r2[i3++] = c5 & this.DM;
+          c5 >>= this.DB;
+        }
+        if (a2.t < this.t) {
+          c5 += a2.s;
+          while (i3 < this.t) {
+            c5 += this[i3];
+            r2[i3++] = c5 & this.DM;
+            c5 >>= this.DB;
+          }
+          c5 += this.s;
+        } else {
+          c5 += this.s;
+          while (i3 < a2.t) {
+            c5 += a2[i3];
+            r2[i3++] = c5 & this.DM;
+            c5 >>= this.DB;
+          }
+          c5 += a2.s;
+        }
+        r2.s = c5 < 0 ? -1 : 0;
+        if (c5 > 0) r2[i3++] = c5;
+        else if (c5 < -1) r2[i3++] = this.DV + c5;
+        r2.t = i3;
+        r2.clamp();
+      }
+      function bnAdd(a2) {
+        var r2 = nbi();
+        this.addTo(a2, r2);
+        return r2;
+      }
+      function bnSubtract(a2) {
+        var r2 = nbi();
+        this.subTo(a2, r2);
+        return r2;
+      }
+      function bnMultiply(a2) {
+        var r2 = nbi();
+        this.multiplyTo(a2, r2);
+        return r2;
+      }
+      function bnSquare() {
+        var r2 = nbi();
+        this.squareTo(r2);
+        return r2;
+      }
+      function bnDivide(a2) {
+        var r2 = nbi();
+        this.divRemTo(a2, r2, null);
+        return r2;
+      }
+      function bnRemainder(a2) {
+        var r2 = nbi();
+        this.divRemTo(a2, null, r2);
+        return r2;
+      }
+      function bnDivideAndRemainder(a2) {
+        var q3 = nbi(), r2 = nbi();
+        this.divRemTo(a2, q3, r2);
+        return new Array(q3, r2);
+      }
+      function bnpDMultiply(n2) {
+        this[this.t] = this.am(0, n2 - 1, this, 0, 0, this.t);
+        ++this.t;
+        this.clamp();
+      }
+      function bnpDAddOffset(n2, w) {
+        if (n2 == 0) return;
+        while (this.t <= w) this[this.t++] = 0;
+        this[w] += n2;
+        while (this[w] >= this.DV) {
+          this[w] -= this.DV;
+          if (++w >= this.t) this[this.t++] = 0;
+          ++this[w];
+        }
+      }
+      function NullExp() {
+      }
+      function nNop(x2) {
+        return x2;
+      }
+      function nMulTo(x2, y2, r2) {
+        x2.multiplyTo(y2, r2);
+      }
+      function nSqrTo(x2, r2) {
+        x2.squareTo(r2);
+      }
+      NullExp.prototype.convert = nNop;
+      NullExp.prototype.revert = nNop;
+      NullExp.prototype.mulTo = nMulTo;
+      NullExp.prototype.sqrTo = nSqrTo;
+      function bnPow(e) {
+        return this.exp(e, new NullExp());
+      }
+      function bnpMultiplyLowerTo(a2, n2, r2) {
+        var i3 = Math.min(this.t + a2.t, n2);
+        r2.s = 0;
+        r2.t = i3;
+        while (i3 > 0) r2[--i3] = 0;
+        var j2;
+        for (j2 = r2.t - this.t; i3 < j2; ++i3) r2[i3 + this.t] = this.am(0, a2[i3], r2, i3, 0, this.t);
+        for (j2 = Math.min(a2.t, n2); i3 < j2; ++i3) this.am(0, a2[i3], r2, i3, 0, n2 - i3);
+        r2.clamp();
+      }
+      function bnpMultiplyUpperTo(a2, n2, r2) {
+        --n2;
+        var i3 = r2.t = this.t + a2.t - n2;
+        r2.s = 0;
+        while (--i3 >= 0) r2[i3] = 0;
+        for (i3 = Math.max(n2 - this.t, 0); i3 < a2.t; ++i3)
+          r2[this.t + i3 - n2] = this.am(n2 - i3, a2[i3], r2, 0, 0, this.t + i3 - n2);
+        r2.clamp();
+        r2.drShiftTo(1, r2);
+      }
+      function Barrett(m) {
+        this.r2 = nbi();
+        this.q3 = nbi();
+        BigInteger.ONE.dlShiftTo(2 * m.t, this.r2);
+        this.mu = this.r2.divide(m);
+        this.m = m;
+      }
+      function barrettConvert(x2) {
+        if (x2.s < 0 || x2.t > 2 * this.m.t) return x2.mod(this.m);
+        else if (x2.compareTo(this.m) < 0) return x2;
+        else {
+          var r2 = nbi();
+          x2.copyTo(r2);
+          this.reduce(r2);
+          return r2;
+        }
+      }
+      function barrettRevert(x2) {
+        return x2;
+      }
+      function barrettReduce(x2) {
+        x2.drShiftTo(this.m.t - 1, this.r2);
+        if (x2.t > this.m.t + 1) {
+          x2.t = this.m.t + 1;
+          x2.clamp();
+        }
+        this.mu.multiplyUpperTo(this.r2, this.m.t + 1, this.q3);
+        this.m.multiplyLowerTo(this.q3, this.m.t + 1, this.r2);
+        while (x2.compareTo(this.r2) < 0) x2.dAddOffset(1, this.m.t + 1);
+        x2.subTo(this.r2, x2);
+        while (x2.compareTo(this.m) >= 0) x2.subTo(this.m, x2);
+      }
+      function barrettSqrTo(x2, r2) {
+        x2.squareTo(r2);
+        this.reduce(r2);
+      }
+      function barrettMulTo(x2, y2, r2) {
+        x2.multiplyTo(y2, r2);
+        this.reduce(r2);
+      }
+      Barrett.prototype.convert = barrettConvert;
+      Barrett.prototype.revert = barrettRevert;
+      Barrett.prototype.reduce = barrettReduce;
+      Barrett.prototype.mulTo = barrettMulTo;
+      Barrett.prototype.sqrTo = barrettSqrTo;
+      function bnModPow(e, m) {
+        var i3 = e.bitLength(), k2, r2 = nbv(1), z4;
+        if (i3 <= 0) return r2;
+        else if (i3 < 18) k2 = 1;
+        else if (i3 < 48) k2 = 3;
+        else if (i3 < 144) k2 = 4;
+        else if (i3 < 768) k2 = 5;
+        else k2 = 6;
+        if (i3 < 8)
+          z4 = new Classic(m);
+        else if (m.isEven())
+          z4 = new Barrett(m);
+        else
+          z4 = new Montgomery(m);
+        var g = new Array(), n2 = 3, k1 = k2 - 1, km = (1 << k2) - 1;
+        g[1] = z4.convert(this);
+        if (k2 > 1) {
+          var g2 = nbi();
+          z4.sqrTo(g[1], g2);
+          while (n2 <= km) {
+            g[n2] = nbi();
+            z4.mulTo(g2, g[n2 - 2], g[n2]);
+            n2 += 2;
+          }
+        }
+        var j2 = e.t - 1, w, is1 = true, r22 = nbi(), t3;
+        i3 = nbits(e[j2]) - 1;
+        while (j2 >= 0) {
+          if (i3 >= k1) w = e[j2] >> i3 - k1 & km;
+          else {
+            w = (e[j2] & (1 << i3 + 1) - 1) << k1 - i3;
+            if (j2 > 0) w |= e[j2 - 1] >> this.DB + i3 - k1;
+          }
+          n2 = k2;
+          while ((w & 1) == 0) {
+            w >>= 1;
+            --n2;
+          }
+          if ((i3 -= n2) < 0) {
+            i3 += this.DB;
+            --j2;
+          }
+          if (is1) {
+            g[w].copyTo(r2);
+            is1 = false;
+          } else {
+            while (n2 > 1) {
+              z4.sqrTo(r2, r22);
+              z4.sqrTo(r22, r2);
+              n2 -= 2;
+            }
+            if (n2 > 0) z4.sqrTo(r2, r22);
+            else {
+              t3 = r2;
+              r2 = r22;
+              r22 = t3;
+            }
+            z4.mulTo(r22, g[w], r2);
+          }
+          while (j2 >= 0 && (e[j2] & 1 << i3) == 0) {
+            z4.sqrTo(r2, r22);
+            t3 = r2;
+            r2 = r22;
+            r22 = t3;
+            if (--i3 < 0) {
+              i3 = this.DB - 1;
+              --j2;
+            }
+          }
+        }
+        return z4.revert(r2);
+      }
+      function bnGCD(a2) {
+        var x2 = this.s < 0 ? this.negate() : this.clone();
+        var y2 = a2.s < 0 ? a2.negate() : a2.clone();
+        if (x2.compareTo(y2) < 0) {
+          var t3 = x2;
+          x2 = y2;
+          y2 = t3;
+        }
+        var i3 = x2.getLowestSetBit(), g = y2.getLowestSetBit();
+        if (g < 0) return x2;
+        if (i3 < g) g = i3;
+        if (g > 0) {
+          x2.rShiftTo(g, x2);
+          y2.rShiftTo(g, y2);
+        }
+        while (x2.signum() > 0) {
+          if ((i3 = x2.getLowestSetBit()) > 0) x2.rShiftTo(i3, x2);
+          if ((i3 = y2.getLowestSetBit()) > 0) y2.rShiftTo(i3, y2);
+          if (x2.compareTo(y2) >= 0) {
+            x2.subTo(y2, x2);
+            x2.rShiftTo(1, x2);
+          } else {
+            y2.subTo(x2, y2);
+            y2.rShiftTo(1, y2);
+          }
+        }
+        if (g > 0) y2.lShiftTo(g, y2);
+        return y2;
+      }
+      function bnpModInt(n2) {
+        if (n2 <= 0) return 0;
+        var d = this.DV % n2, r2 = this.s < 0 ? n2 - 1 : 0;
+        if (this.t > 0)
+          if (d == 0) r2 = this[0] % n2;
+          else for (var i3 = this.t - 1; i3 >= 0; --i3) r2 = (d * r2 + this[i3]) % n2;
+        return r2;
+      }
+      function bnModInverse(m) {
+        var ac = m.isEven();
+        if (this.isEven() && ac || m.signum() == 0) return BigInteger.ZERO;
+        var u2 = m.clone(), v = this.clone();
+        var a2 = nbv(1), b2 = nbv(0), c5 = nbv(0), d = nbv(1);
+        while (u2.signum() != 0) {
+          while (u2.isEven()) {
+            u2.rShiftTo(1, u2);
+            if (ac) {
+              if (!a2.isEven() || !b2.isEven()) {
+                a2.addTo(this, a2);
+                b2.subTo(m, b2);
+              }
+              a2.rShiftTo(1, a2);
+            } else if (!b2.isEven()) b2.subTo(m, b2);
+            b2.rShiftTo(1, b2);
+          }
+          while (v.isEven()) {
+            v.rShiftTo(1, v);
+            if (ac) {
+              if (!c5.isEven() || !d.isEven()) {
+                c5.addTo(this, c5);
+                d.subTo(m, d);
+              }
+              c5.rShiftTo(1, c5);
+            } else if (!d.isEven()) d.subTo(m, d);
+            d.rShiftTo(1, d);
+          }
+          if (u2.compareTo(v) >= 0) {
+            u2.subTo(v, u2);
+            if (ac) a2.subTo(c5, a2);
+            b2.subTo(d, b2);
+          } else {
+            v.subTo(u2, v);
+            if (ac) c5.subTo(a2, c5);
+            d.subTo(b2, d);
+          }
+        }
+        if (v.compareTo(BigInteger.ONE) != 0) return BigInteger.ZERO;
+        if (d.compareTo(m) >= 0) return d.subtract(m);
+        if (d.signum() < 0) d.addTo(m, d);
+        else return d;
+        if (d.signum() < 0) return d.add(m);
+        else return d;
+      }
+      var lowprimes = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251, 257, 263, 269, 271, 277, 281, 283, 293, 307, 311, 313, 317, 331, 337, 347, 349, 353, 359, 367, 373, 379, 383, 389, 397, 401, 409, 419, 421, 431, 433, 439, 443, 449, 457, 461, 463, 467, 479, 487, 491, 499, 503, 509, 521, 523, 541, 547, 557, 563, 569, 571, 577, 587, 593, 599, 601, 607, 613, 617, 619, 631, 641, 643, 647, 653, 659, 661, 673, 677, 683, 691, 701, 709, 719, 727, 733, 739, 743, 751, 757, 761, 769, 773, 787, 797, 809, 811, 821, 823, 827, 829, 839, 853, 857, 859, 863, 877, 881, 883, 887, 907, 911, 919, 929, 937, 941, 947, 953, 967, 971, 977, 983, 991, 997];
+      var lplim = (1 << 26) / lowprimes[lowprimes.length - 1];
+      function bnIsProbablePrime(t3) {
+        var i3, x2 = this.abs();
+        if (x2.t == 1 && x2[0] <= lowprimes[lowprimes.length - 1]) {
+          for (i3 = 0; i3 < lowprimes.length; ++i3)
+            if (x2[0] == lowprimes[i3]) return true;
+          return false;
+        }
+        if (x2.isEven()) return false;
+        i3 = 1;
+        while (i3 < lowprimes.length) {
+          var m = lowprimes[i3], j2 = i3 + 1;
+          while (j2 < lowprimes.length && m < lplim) m *= lowprimes[j2++];
+          m = x2.modInt(m);
+          while (i3 < j2) if (m % lowprimes[i3++] == 0) return false;
+        }
+        return x2.millerRabin(t3);
+      }
+      function bnpMillerRabin(t3) {
+        var n1 = this.subtract(BigInteger.ONE);
+        var k2 = n1.getLowestSetBit();
+        if (k2 <= 0) return false;
+        var r2 = n1.shiftRight(k2);
+        t3 = t3 + 1 >> 1;
+        if (t3 > lowprimes.length) t3 = lowprimes.length;
+        var a2 = nbi();
+        for (var i3 = 0; i3 < t3; ++i3) {
+          a2.fromInt(lowprimes[Math.floor(Math.random() * lowprimes.length)]);
+          var y2 = a2.modPow(r2, this);
+          if (y2.compareTo(BigInteger.ONE) != 0 && y2.compareTo(n1) != 0) {
+            var j2 = 1;
+            while (j2++ < k2 && y2.compareTo(n1) != 0) {
+              y2 = y2.modPowInt(2, this);
+              if (y2.compareTo(BigInteger.ONE) == 0) return false;
+            }
+            if (y2.compareTo(n1) != 0) return false;
+          }
+        }
+        return true;
+      }
+      BigInteger.prototype.chunkSize = bnpChunkSize;
+      BigInteger.prototype.toRadix = bnpToRadix;
+      BigInteger.prototype.fromRadix = bnpFromRadix;
+      BigInteger.prototype.fromNumber = bnpFromNumber;
+      BigInteger.prototype.bitwiseTo = bnpBitwiseTo;
+      BigInteger.prototype.changeBit = bnpChangeBit;
+      BigInteger.prototype.addTo = bnpAddTo;
+      BigInteger.prototype.dMultiply = bnpDMultiply;
+      BigInteger.prototype.dAddOffset = bnpDAddOffset;
+      BigInteger.prototype.multiplyLowerTo = bnpMultiplyLowerTo;
+      BigInteger.prototype.multiplyUpperTo = bnpMultiplyUpperTo;
+      BigInteger.prototype.modInt = bnpModInt;
+      BigInteger.prototype.millerRabin = bnpMillerRabin;
+      BigInteger.prototype.clone = bnClone;
+      BigInteger.prototype.intValue = bnIntValue;
+      BigInteger.prototype.byteValue = bnByteValue;
+      BigInteger.prototype.shortValue = bnShortValue;
+      BigInteger.prototype.signum = bnSigNum;
+      BigInteger.prototype.toByteArray = bnToByteArray;
+      BigInteger.prototype.equals = bnEquals;
+      BigInteger.prototype.min = bnMin;
+      BigInteger.prototype.max = bnMax;
+      BigInteger.prototype.and = bnAnd;
+      BigInteger.prototype.or = bnOr;
+      BigInteger.prototype.xor = bnXor;
+      BigInteger.prototype.andNot = bnAndNot;
+      BigInteger.prototype.not = bnNot;
+      BigInteger.prototype.shiftLeft = bnShiftLeft;
+      BigInteger.prototype.shiftRight = bnShiftRight;
+      BigInteger.prototype.getLowestSetBit = bnGetLowestSetBit;
+      BigInteger.prototype.bitCount = bnBitCount;
+      BigInteger.prototype.testBit = bnTestBit;
+      BigInteger.prototype.setBit = bnSetBit;
+      BigInteger.prototype.clearBit = bnClearBit;
+      BigInteger.prototype.flipBit = bnFlipBit;
+      BigInteger.prototype.add = bnAdd;
+      BigInteger.prototype.subtract = bnSubtract;
+      BigInteger.prototype.multiply = bnMultiply;
+      BigInteger.prototype.divide = bnDivide;
+      BigInteger.prototype.remainder = bnRemainder;
+      BigInteger.prototype.divideAndRemainder = bnDivideAndRemainder;
+      BigInteger.prototype.modPow = bnModPow;
+      BigInteger.prototype.modInverse = bnModInverse;
+      BigInteger.prototype.pow = bnPow;
+      BigInteger.prototype.gcd = bnGCD;
+      BigInteger.prototype.isProbablePrime = bnIsProbablePrime;
+      BigInteger.prototype.square = bnSquare;
+      BigInteger.prototype.Barrett = Barrett;
+      var rng_state;
+      var rng_pool;
+      var rng_pptr;
+      function rng_seed_int(x2) {
+        rng_pool[rng_pptr++] ^= x2 & 255;
+        rng_pool[rng_pptr++] ^= x2 >> 8 & 255;
+        rng_pool[rng_pptr++] ^= x2 >> 16 & 255;
+        rng_pool[rng_pptr++] ^= x2 >> 24 & 255;
+        if (rng_pptr >= rng_psize) rng_pptr -= rng_psize;
+      }
+      function rng_seed_time() {
+        rng_seed_int((/* @__PURE__ */ new Date()).getTime());
+      }
+      if (rng_pool == null) {
+        rng_pool = new Array();
+        rng_pptr = 0;
+        var t2;
+        if (typeof window !== "undefined" && window.crypto) {
+          if (window.crypto.getRandomValues) {
+            var ua = new Uint8Array(32);
+            window.crypto.getRandomValues(ua);
+            for (t2 = 0; t2 < 32; ++t2)
+              rng_pool[rng_pptr++] = ua[t2];
+          } else if (navigator.appName == "Netscape" && navigator.appVersion < "5") {
+            var z3 = window.crypto.random(32);
+            for (t2 = 0; t2 < z3.length; ++t2)
+              rng_pool[rng_pptr++] = z3.charCodeAt(t2) & 255;
+          }
+        }
+        while (rng_pptr < rng_psize) {
+          t2 = Math.floor(65536 * Math.random());
+          rng_pool[rng_pptr++] = t2 >>> 8;
+          rng_pool[rng_pptr++] = t2 & 255;
+        }
+        rng_pptr = 0;
+        rng_seed_time();
+      }
+      function rng_get_byte() {
+        if (rng_state == null) {
+          rng_seed_time();
+          rng_state = prng_newstate();
+          rng_state.init(rng_pool);
+          for (rng_pptr = 0; rng_pptr < rng_pool.length; ++rng_pptr)
+            rng_pool[rng_pptr] = 0;
+          rng_pptr = 0;
+        }
+        return rng_state.next();
+      }
+      function rng_get_bytes(ba) {
+        var i3;
+        for (i3 = 0; i3 < ba.length; ++i3) ba[i3] = rng_get_byte();
+      }
+      function SecureRandom2() {
+      }
+      SecureRandom2.prototype.nextBytes = rng_get_bytes;
+      function Arcfour() {
+        this.i = 0;
+        this.j = 0;
+        this.S = new Array();
+      }
+      function ARC4init(key) {
+        var i3, j2, t3;
+        for (i3 = 0; i3 < 256; ++i3)
+          this.S[i3] = i3;
+        j2 = 0;
+        for (i3 = 0; i3 < 256; ++i3) {
+          j2 = j2 + this.S[i3] + key[i3 % key.length] & 255;
+          t3 = this.S[i3];
+          this.S[i3] = this.S[j2];
+          this.S[j2] = t3;
+        }
+        this.i = 0;
+        this.j = 0;
+      }
+      function ARC4next() {
+        var t3;
+        this.i = this.i + 1 & 255;
+        this.j = this.j + this.S[this.i] & 255;
+        t3 = this.S[this.i];
+        this.S[this.i] = this.S[this.j];
+        this.S[this.j] = t3;
+        return this.S[t3 + this.S[this.i] & 255];
+      }
+      Arcfour.prototype.init = ARC4init;
+      Arcfour.prototype.next = ARC4next;
+      function prng_newstate() {
+        return new Arcfour();
+      }
+      var rng_psize = 256;
+      BigInteger.SecureRandom = SecureRandom2;
+      BigInteger.BigInteger = BigInteger;
+      if (typeof exports2 !== "undefined") {
+        exports2 = module2.exports = BigInteger;
+      } else {
+        this.BigInteger = BigInteger;
+        this.SecureRandom = SecureRandom2;
+      }
+    }).call(exports2);
+  }
+});
+
+// node_modules/ecc-jsbn/lib/ec.js
+var require_ec = __commonJS({
+  "node_modules/ecc-jsbn/lib/ec.js"(exports2, module2) {
+    var BigInteger = require_jsbn().BigInteger;
+    var Barrett = BigInteger.prototype.Barrett;
+    function ECFieldElementFp(q3, x2) {
+      this.x = x2;
+      this.q = q3;
+    }
+    function feFpEquals(other) {
+      if (other == this) return true;
+      return this.q.equals(other.q) && this.x.equals(other.x);
+    }
+    function feFpToBigInteger() {
+      return this.x;
+    }
+    function feFpNegate() {
+      return new ECFieldElementFp(this.q, this.x.negate().mod(this.q));
+    }
+    function feFpAdd(b2) {
+      return new ECFieldElementFp(this.q, this.x.add(b2.toBigInteger()).mod(this.q));
+    }
+    function feFpSubtract(b2) {
+      return new ECFieldElementFp(this.q, this.x.subtract(b2.toBigInteger()).mod(this.q));
+    }
+    function feFpMultiply(b2) {
+      return new ECFieldElementFp(this.q, this.x.multiply(b2.toBigInteger()).mod(this.q));
+    }
+    function feFpSquare() {
+      return new ECFieldElementFp(this.q, this.x.square().mod(this.q));
+    }
+    function feFpDivide(b2) {
+      return new ECFieldElementFp(this.q, this.x.multiply(b2.toBigInteger().modInverse(this.q)).mod(this.q));
+    }
+    ECFieldElementFp.prototype.equals = feFpEquals;
+    ECFieldElementFp.prototype.toBigInteger = feFpToBigInteger;
+    ECFieldElementFp.prototype.negate = feFpNegate;
+    ECFieldElementFp.prototype.add = feFpAdd;
+    ECFieldElementFp.prototype.subtract = feFpSubtract;
+    ECFieldElementFp.prototype.multiply = feFpMultiply;
+    ECFieldElementFp.prototype.square = feFpSquare;
+    ECFieldElementFp.prototype.divide = feFpDivide;
+    function ECPointFp(curve, x2, y2, z3) {
+      this.curve = curve;
+      this.x = x2;
+      this.y = y2;
+      if (z3 == null) {
+        this.z = BigInteger.ONE;
+      } else {
+        this.z = z3;
+      }
+      this.zinv = null;
+    }
+    function pointFpGetX() {
+      if (this.zinv == null) {
+        this.zinv = this.z.modInverse(this.curve.q);
+      }
+      var r2 = this.x.toBigInteger().multiply(this.zinv);
+      this.curve.reduce(r2);
+      return this.curve.fromBigInteger(r2);
+    }
+    function pointFpGetY() {
+      if (this.zinv == null) {
+        this.zinv = this.z.modInverse(this.curve.q);
+      }
+      var r2 = this.y.toBigInteger().multiply(this.zinv);
+      this.curve.reduce(r2);
+      return this.curve.fromBigInteger(r2);
+    }
+    function pointFpEquals(other) {
+      if (other == this) return true;
+      if (this.isInfinity()) return other.isInfinity();
+      if (other.isInfinity()) return this.isInfinity();
+      var u2, v;
+      u2 = other.y.toBigInteger().multiply(this.z).subtract(this.y.toBigInteger().multiply(other.z)).mod(this.curve.q);
+      if (!u2.equals(BigInteger.ZERO)) return false;
+      v = other.x.toBigInteger().multiply(this.z).subtract(this.x.toBigInteger().multiply(other.z)).mod(this.curve.q);
+      return v.equals(BigInteger.ZERO);
+    }
+    function pointFpIsInfinity() {
+      if (this.x == null && this.y == null) return true;
+      return this.z.equals(BigInteger.ZERO) && !this.y.toBigInteger().equals(BigInteger.ZERO);
+    }
+    function pointFpNegate() {
+      return new ECPointFp(this.curve, this.x, this.y.negate(), this.z);
+    }
+    function pointFpAdd(b2) {
+      if (this.isInfinity()) return b2;
+      if (b2.isInfinity()) return this;
+      var u2 = b2.y.toBigInteger().multiply(this.z).subtract(this.y.toBigInteger().multiply(b2.z)).mod(this.curve.q);
+      var v = b2.x.toBigInteger().multiply(this.z).subtract(this.x.toBigInteger().multiply(b2.z)).mod(this.curve.q);
+      if (BigInteger.ZERO.equals(v)) {
+        if (BigInteger.ZERO.equals(u2)) {
+          return this.twice();
+        }
+        return this.curve.getInfinity();
+      }
+      var THREE = new BigInteger("3");
+      var x1 = this.x.toBigInteger();
+      var y1 = this.y.toBigInteger();
+      var x2 = b2.x.toBigInteger();
+      var y2 = b2.y.toBigInteger();
+      var v2 = v.square();
+      var v3 = v2.multiply(v);
+      var x1v2 = x1.multiply(v2);
+      var zu2 = u2.square().multiply(this.z);
+      var x3 = zu2.subtract(x1v2.shiftLeft(1)).multiply(b2.z).subtract(v3).multiply(v).mod(this.curve.q);
+      var y3 = x1v2.multiply(THREE).multiply(u2).subtract(y1.multiply(v3)).subtract(zu2.multiply(u2)).multiply(b2.z).add(u2.multiply(v3)).mod(this.curve.q);
+      var z3 = v3.multiply(this.z).multiply(b2.z).mod(this.curve.q);
+      return new ECPointFp(this.curve, this.curve.fromBigInteger(x3), this.curve.fromBigInteger(y3), z3);
+    }
+    function pointFpTwice() {
+      if (this.isInfinity()) return this;
+      if (this.y.toBigInteger().signum() == 0) return this.curve.getInfinity();
+      var THREE = new BigInteger("3");
+      var x1 = this.x.toBigInteger();
+      var y1 = this.y.toBigInteger();
+      var y1z1 = y1.multiply(this.z);
+      var y1sqz1 = y1z1.multiply(y1).mod(this.curve.q);
+      var a2 = this.curve.a.toBigInteger();
+      var w = x1.square().multiply(THREE);
+      if (!BigInteger.ZERO.equals(a2)) {
+        w = w.add(this.z.square().multiply(a2));
+      }
+      w = w.mod(this.curve.q);
+      var x3 = w.square().subtract(x1.shiftLeft(3).multiply(y1sqz1)).shiftLeft(1).multiply(y1z1).mod(this.curve.q);
+      var y3 = w.multiply(THREE).multiply(x1).subtract(y1sqz1.shiftLeft(1)).shiftLeft(2).multiply(y1sqz1).subtract(w.square().multiply(w)).mod(this.curve.q);
+      var z3 = y1z1.square().multiply(y1z1).shiftLeft(3).mod(this.curve.q);
+      return new ECPointFp(this.curve, this.curve.fromBigInteger(x3), this.curve.fromBigInteger(y3), z3);
+    }
+    function pointFpMultiply(k2) {
+      if (this.isInfinity()) return this;
+      if (k2.signum() == 0) return this.curve.getInfinity();
+      var e = k2;
+      var h3 = e.multiply(new BigInteger("3"));
+      var neg = this.negate();
+      var R2 = this;
+      var i3;
+      for (i3 = h3.bitLength() - 2; i3 > 0; --i3) {
+        R2 = R2.twice();
+        var hBit = h3.testBit(i3);
+        var eBit = e.testBit(i3);
+        if (hBit != eBit) {
+          R2 = R2.add(hBit ? this : neg);
+        }
+      }
+      return R2;
+    }
+    function pointFpMultiplyTwo(j2, x2, k2) {
+      var i3;
+      if (j2.bitLength() > k2.bitLength())
+        i3 = j2.bitLength() - 1;
+      else
+        i3 = k2.bitLength() - 1;
+      var R2 = this.curve.getInfinity();
+      var both = this.add(x2);
+      while (i3 >= 0) {
+        R2 = R2.twice();
+        if (j2.testBit(i3)) {
+          if (k2.testBit(i3)) {
+            R2 = R2.add(both);
+          } else {
+            R2 = R2.add(this);
+          }
+        } else {
+          if (k2.testBit(i3)) {
+            R2 = R2.add(x2);
+          }
+        }
+        --i3;
+      }
+      return R2;
+    }
+    ECPointFp.prototype.getX = pointFpGetX;
+    ECPointFp.prototype.getY = pointFpGetY;
+    ECPointFp.prototype.equals = pointFpEquals;
+    ECPointFp.prototype.isInfinity = pointFpIsInfinity;
+    ECPointFp.prototype.negate = pointFpNegate;
+    ECPointFp.prototype.add = pointFpAdd;
+    ECPointFp.prototype.twice = pointFpTwice;
+    ECPointFp.prototype.multiply = pointFpMultiply;
+    ECPointFp.prototype.multiplyTwo = pointFpMultiplyTwo;
+    function ECCurveFp(q3, a2, b2) {
+      this.q = q3;
+      this.a = this.fromBigInteger(a2);
+      this.b = this.fromBigInteger(b2);
+      this.infinity = new ECPointFp(this, null, null);
+      this.reducer = new Barrett(this.q);
+    }
+    function curveFpGetQ() {
+      return this.q;
+    }
+    function curveFpGetA() {
+      return this.a;
+    }
+    function curveFpGetB() {
+      return this.b;
+    }
+    function curveFpEquals(other) {
+      if (other == this) return true;
+      return this.q.equals(other.q) && this.a.equals(other.a) && this.b.equals(other.b);
+    }
+    function curveFpGetInfinity() {
+      return this.infinity;
+    }
+    function curveFpFromBigInteger(x2) {
+      return new ECFieldElementFp(this.q, x2);
+    }
+    function curveReduce(x2) {
+      this.reducer.reduce(x2);
+    }
+    function curveFpEncodePointHex(p2) {
+      if (p2.isInfinity()) return "00";
+      var xHex = p2.getX().toBigInteger().toString(16);
+      var yHex = p2.getY().toBigInteger().toString(16);
+      var oLen = this.getQ().toString(16).length;
+      if (oLen % 2 != 0) oLen++;
+      while (xHex.length < oLen) {
+        xHex = "0" + xHex;
+      }
+      while (yHex.length < oLen) {
+        yHex = "0" + yHex;
+      }
+      return "04" + xHex + yHex;
+    }
+    ECCurveFp.prototype.getQ = curveFpGetQ;
+    ECCurveFp.prototype.getA = curveFpGetA;
+    ECCurveFp.prototype.getB = curveFpGetB;
+    ECCurveFp.prototype.equals = curveFpEquals;
+    ECCurveFp.prototype.getInfinity = curveFpGetInfinity;
+    ECCurveFp.prototype.fromBigInteger = curveFpFromBigInteger;
+    ECCurveFp.prototype.reduce = curveReduce;
+    ECCurveFp.prototype.encodePointHex = curveFpEncodePointHex;
+    ECCurveFp.prototype.decodePointHex = function(s) {
+      var yIsEven;
+      switch (parseInt(s.substr(0, 2), 16)) {
+        // first byte
+        case 0:
+          return this.infinity;
+        case 2:
+          yIsEven = false;
+        case 3:
+          if (yIsEven == void 0) yIsEven = true;
+          var len = s.length - 2;
+          var xHex = s.substr(2, len);
+          var x2 = this.fromBigInteger(new BigInteger(xHex, 16));
+          var alpha = x2.multiply(x2.square().add(this.getA())).add(this.getB());
+          var beta = alpha.sqrt();
+          if (beta == null) throw "Invalid point compression";
+          var betaValue = beta.toBigInteger();
+          if (betaValue.testBit(0) != yIsEven) {
+            beta = this.fromBigInteger(this.getQ().subtract(betaValue));
+          }
+          return new ECPointFp(this, x2, beta);
+        case 4:
+        case 6:
+        case 7:
+          var len = (s.length - 2) / 2;
+          var xHex = s.substr(2, len);
+          var yHex = s.substr(len + 2, len);
+          return new ECPointFp(
+            this,
+            this.fromBigInteger(new BigInteger(xHex, 16)),
+            this.fromBigInteger(new BigInteger(yHex, 16))
+          );
+        default:
+          return null;
+      }
+    };
+    ECCurveFp.prototype.encodeCompressedPointHex = function(p2) {
+      if (p2.isInfinity()) return "00";
+      var xHex = p2.getX().toBigInteger().toString(16);
+      var oLen = this.getQ().toString(16).length;
+      if (oLen % 2 != 0) oLen++;
+      while (xHex.length < oLen)
+        xHex = "0" + xHex;
+      var yPrefix;
+      if (p2.getY().toBigInteger().isEven()) yPrefix = "02";
+      else yPrefix = "03";
+      return yPrefix + xHex;
+    };
+    ECFieldElementFp.prototype.getR = function() {
+      if (this.r != void 0) return this.r;
+      this.r = null;
+      var bitLength = this.q.bitLength();
+      if (bitLength > 128) {
+        var firstWord = this.q.shiftRight(bitLength - 64);
+        if (firstWord.intValue() == -1) {
+          this.r = BigInteger.ONE.shiftLeft(bitLength).subtract(this.q);
+        }
+      }
+      return this.r;
+    };
+    ECFieldElementFp.prototype.modMult = function(x1, x2) {
+      return this.modReduce(x1.multiply(x2));
+    };
+    ECFieldElementFp.prototype.modReduce = function(x2) {
+      if (this.getR() != null) {
+        var qLen = q.bitLength();
+        while (x2.bitLength() > qLen + 1) {
+          var u2 = x2.shiftRight(qLen);
+          var v = x2.subtract(u2.shiftLeft(qLen));
+          if (!this.getR().equals(BigInteger.ONE)) {
+            u2 = u2.multiply(this.getR());
+          }
+          x2 = u2.add(v);
+        }
+        while (x2.compareTo(q) >= 0) {
+          x2 = x2.subtract(q);
+        }
+      } else {
+        x2 = x2.mod(q);
+      }
+      return x2;
+    };
+    ECFieldElementFp.prototype.sqrt = function() {
+      if (!this.q.testBit(0)) throw "unsupported";
+      if (this.q.testBit(1)) {
+        var z3 = new ECFieldElementFp(this.q, this.x.modPow(this.q.shiftRight(2).add(BigInteger.ONE), this.q));
+        return z3.square().equals(this) ? z3 : null;
+      }
+      var qMinusOne = this.q.subtract(BigInteger.ONE);
+      var legendreExponent = qMinusOne.shiftRight(1);
+      if (!this.x.modPow(legendreExponent, this.q).equals(BigInteger.ONE)) {
+        return null;
+      }
+      var u2 = qMinusOne.shiftRight(2);
+      var k2 = u2.shiftLeft(1).add(BigInteger.ONE);
+      var Q2 = this.x;
+      var fourQ = modDouble(modDouble(Q2));
+      var U2, V2;
+      do {
+        var P2;
+        do {
+          P2 = new BigInteger(this.q.bitLength(), new SecureRandom());
+        } while (P2.compareTo(this.q) >= 0 || !P2.multiply(P2).subtract(fourQ).modPow(legendreExponent, this.q).equals(qMinusOne));
+        var result = this.lucasSequence(P2, Q2, k2);
+        U2 = result[0];
+        V2 = result[1];
+        if (this.modMult(V2, V2).equals(fourQ)) {
+          if (V2.testBit(0)) {
+            V2 = V2.add(q);
+          }
+          V2 = V2.shiftRight(1);
+          return new ECFieldElementFp(q, V2);
+        }
+      } while (U2.equals(BigInteger.ONE) || U2.equals(qMinusOne));
+      return null;
+    };
+    ECFieldElementFp.prototype.lucasSequence = function(P2, Q2, k2) {
+      var n2 = k2.bitLength();
+      var s = k2.getLowestSetBit();
+      var Uh = BigInteger.ONE;
+      var Vl = BigInteger.TWO;
+      var Vh = P2;
+      var Ql = BigInteger.ONE;
+      var Qh = BigInteger.ONE;
+      for (var j2 = n2 - 1; j2 >= s + 1; --j2) {
+        Ql = this.modMult(Ql, Qh);
+        if (k2.testBit(j2)) {
+          Qh = this.modMult(Ql, Q2);
+          Uh = this.modMult(Uh, Vh);
+          Vl = this.modReduce(Vh.multiply(Vl).subtract(P2.multiply(Ql)));
+          Vh = this.modReduce(Vh.multiply(Vh).subtract(Qh.shiftLeft(1)));
+        } else {
+          Qh = Ql;
+          Uh = this.modReduce(Uh.multiply(Vl).subtract(Ql));
+          Vh = this.modReduce(Vh.multiply(Vl).subtract(P2.multiply(Ql)));
+          Vl = this.modReduce(Vl.multiply(Vl).subtract(Ql.shiftLeft(1)));
+        }
+      }
+      Ql = this.modMult(Ql, Qh);
+      Qh = this.modMult(Ql, Q2);
+      Uh = this.modReduce(Uh.multiply(Vl).subtract(Ql));
+      Vl = this.modReduce(Vh.multiply(Vl).subtract(P2.multiply(Ql)));
+      Ql = this.modMult(Ql, Qh);
+      for (var j2 = 1; j2 <= s; ++j2) {
+        Uh = this.modMult(Uh, Vl);
+        Vl = this.modReduce(Vl.multiply(Vl).subtract(Ql.shiftLeft(1)));
+        Ql = this.modMult(Ql, Ql);
+      }
+      return [Uh, Vl];
+    };
+    var exports2 = {
+      ECCurveFp,
+      ECPointFp,
+      ECFieldElementFp
+    };
+    module2.exports = exports2;
+  }
+});
+
+// node_modules/tweetnacl/nacl-fast.js
+var require_nacl_fast = __commonJS({
+  "node_modules/tweetnacl/nacl-fast.js"(exports2, module2) {
+    (function(nacl) {
+      "use strict";
+      var gf = function(init2) {
+        var i3, r2 = new Float64Array(16);
+        if (init2) for (i3 = 0; i3 < init2.length; i3++) r2[i3] = init2[i3];
+        return r2;
+      };
+      var randombytes = function() {
+        throw new Error("no PRNG");
+      };
+      var _0 = new Uint8Array(16);
+      var _9 = new Uint8Array(32);
+      _9[0] = 9;
+      var gf0 = gf(), gf1 = gf([1]), _121665 = gf([56129, 1]), D2 = gf([30883, 4953, 19914, 30187, 55467, 16705, 2637, 112, 59544, 30585, 16505, 36039, 65139, 11119, 27886, 20995]), D22 = gf([61785, 9906, 39828, 60374, 45398, 33411, 5274, 224, 53552, 61171, 33010, 6542, 64743, 22239, 55772, 9222]), X2 = gf([54554, 36645, 11616, 51542, 42930, 38181, 51040, 26924, 56412, 64982, 57905, 49316, 21502, 52590, 14035, 8553]), Y2 = gf([26200, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214]), I2 = gf([41136, 18958, 6951, 50414, 58488, 44335, 6150, 12099, 55207, 15867, 153, 11085, 57099, 20417, 9344, 11139]);
+      function ts64(x2, i3, h3, l) {
+        x2[i3] = h3 >> 24 & 255;
+        x2[i3 + 1] = h3 >> 16 & 255;
+        x2[i3 + 2] = h3 >> 8 & 255;
+        x2[i3 + 3] = h3 & 255;
+        x2[i3 + 4] = l >> 24 & 255;
+        x2[i3 + 5] = l >> 16 & 255;
+        x2[i3 + 6] = l >> 8 & 255;
+        x2[i3 + 7] = l & 255;
+      }
+      function vn(x2, xi, y2, yi, n2) {
+        var i3, d = 0;
+        for (i3 = 0; i3 < n2; i3++) d |= x2[xi + i3] ^ y2[yi + i3];
+        return (1 & d - 1 >>> 8) - 1;
+      }
+      function crypto_verify_16(x2, xi, y2, yi) {
+        return vn(x2, xi, y2, yi, 16);
+      }
+      function crypto_verify_32(x2, xi, y2, yi) {
+        return vn(x2, xi, y2, yi, 32);
+      }
+      function core_salsa20(o3, p2, k2, c5) {
+        var j0 = c5[0] & 255 | (c5[1] & 255) << 8 | (c5[2] & 255) << 16 | (c5[3] & 255) << 24, j1 = k2[0] & 255 | (k2[1] & 255) << 8 | (k2[2] & 255) << 16 | (k2[3] & 255) << 24, j2 = k2[4] & 255 | (k2[5] & 255) << 8 | (k2[6] & 255) << 16 | (k2[7] & 255) << 24, j3 = k2[8] & 255 | (k2[9] & 255) << 8 | (k2[10] & 255) << 16 | (k2[11] & 255) << 24, j4 = k2[12] & 255 | (k2[13] & 255) << 8 | (k2[14] & 255) << 16 | (k2[15] & 255) << 24, j5 = c5[4] & 255 | (c5[5] & 255) << 8 | (c5[6] & 255) << 16 | (c5[7] & 255) << 24, j6 = p2[0] & 255 | (p2[1] & 255) << 8 | (p2[2] & 255) << 16 | (p2[3] & 255) << 24, j7 = p2[4] & 255 | (p2[5] & 255) << 8 | (p2[6] & 255) << 16 | (p2[7] & 255) << 24, j8 = p2[8] & 255 | (p2[9] & 255) << 8 | (p2[10] & 255) << 16 | (p2[11] & 255) << 24, j9 = p2[12] & 255 | (p2[13] & 255) << 8 | (p2[14] & 255) << 16 | (p2[15] & 255) << 24, j10 = c5[8] & 255 | (c5[9] & 255) << 8 | (c5[10] & 255) << 16 | (c5[11] & 255) << 24, j11 = k2[16] & 255 | (k2[17] & 255) << 8 | (k2[18] & 255) << 16 | (k2[19] & 255) << 24, j12 = k2[20] & 255 | (k2[21] & 255) << 8 | (k2[22] & 255) << 16 | (k2[23] & 255) << 24, j13 = k2[24] & 255 | (k2[25] & 255) << 8 | (k2[26] & 255) << 16 | (k2[27] & 255) << 24, j14 = k2[28] & 255 | (k2[29] & 255) << 8 | (k2[30] & 255) << 16 | (k2[31] & 255) << 24, j15 = c5[12] & 255 | (c5[13] & 255) << 8 | (c5[14] & 255) << 16 | (c5[15] & 255) << 24;
+        var x0 = j0, x1 = j1, x2 = j2, x3 = j3, x4 = j4, x5 = j5, x6 = j6, x7 = j7, x8 = j8, x9 = j9, x10 = j10, x11 = j11, x12 = j12, x13 = j13, x14 = j14, x15 = j15, u2;
+        for (var i3 = 0; i3 < 20; i3 += 2) {
+          u2 = x0 + x12 | 0;
+          x4 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x4 + x0 | 0;
+          x8 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x8 + x4 | 0;
+          x12 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x12 + x8 | 0;
+          x0 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x5 + x1 | 0;
+          x9 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x9 + x5 | 0;
+          x13 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x13 + x9 | 0;
+          x1 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x1 + x13 | 0;
+          x5 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x10 + x6 | 0;
+          x14 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x14 + x10 | 0;
+          x2 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x2 + x14 | 0;
+          x6 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x6 + x2 | 0;
+          x10 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x15 + x11 | 0;
+          x3 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x3 + x15 | 0;
+          x7 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x7 + x3 | 0;
+          x11 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x11 + x7 | 0;
+          x15 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x0 + x3 | 0;
+          x1 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x1 + x0 | 0;
+          x2 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x2 + x1 | 0;
+          x3 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x3 + x2 | 0;
+          x0 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x5 + x4 | 0;
+          x6 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x6 + x5 | 0;
+          x7 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x7 + x6 | 0;
+          x4 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x4 + x7 | 0;
+          x5 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x10 + x9 | 0;
+          x11 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x11 + x10 | 0;
+          x8 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x8 + x11 | 0;
+          x9 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x9 + x8 | 0;
+          x10 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x15 + x14 | 0;
+          x12 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x12 + x15 | 0;
+          x13 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x13 + x12 | 0;
+          x14 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x14 + x13 | 0;
+          x15 ^= u2 << 18 | u2 >>> 32 - 18;
+        }
+        x0 = x0 + j0 | 0;
+        x1 = x1 + j1 | 0;
+        x2 = x2 + j2 | 0;
+        x3 = x3 + j3 | 0;
+        x4 = x4 + j4 | 0;
+        x5 = x5 + j5 | 0;
+        x6 = x6 + j6 | 0;
+        x7 = x7 + j7 | 0;
+        x8 = x8 + j8 | 0;
+        x9 = x9 + j9 | 0;
+        x10 = x10 + j10 | 0;
+        x11 = x11 + j11 | 0;
+        x12 = x12 + j12 | 0;
+        x13 = x13 + j13 | 0;
+        x14 = x14 + j14 | 0;
+        x15 = x15 + j15 | 0;
+        o3[0] = x0 >>> 0 & 255;
+        o3[1] = x0 >>> 8 & 255;
+        o3[2] = x0 >>> 16 & 255;
+        o3[3] = x0 >>> 24 & 255;
+        o3[4] = x1 >>> 0 & 255;
+        o3[5] = x1 >>> 8 & 255;
+        o3[6] = x1 >>> 16 & 255;
+        o3[7] = x1 >>> 24 & 255;
+        o3[8] = x2 >>> 0 & 255;
+        o3[9] = x2 >>> 8 & 255;
+        o3[10] = x2 >>> 16 & 255;
+        o3[11] = x2 >>> 24 & 255;
+        o3[12] = x3 >>> 0 & 255;
+        o3[13] = x3 >>> 8 & 255;
+        o3[14] = x3 >>> 16 & 255;
+        o3[15] = x3 >>> 24 & 255;
+        o3[16] = x4 >>> 0 & 255;
+        o3[17] = x4 >>> 8 & 255;
+        o3[18] = x4 >>> 16 & 255;
+        o3[19] = x4 >>> 24 & 255;
+        o3[20] = x5 >>> 0 & 255;
+        o3[21] = x5 >>> 8 & 255;
+        o3[22] = x5 >>> 16 & 255;
+        o3[23] = x5 >>> 24 & 255;
+        o3[24] = x6 >>> 0 & 255;
+        o3[25] = x6 >>> 8 & 255;
+        o3[26] = x6 >>> 16 & 255;
+        o3[27] = x6 >>> 24 & 255;
+        o3[28] = x7 >>> 0 & 255;
+        o3[29] = x7 >>> 8 & 255;
+        o3[30] = x7 >>> 16 & 255;
+        o3[31] = x7 >>> 24 & 255;
+        o3[32] = x8 >>> 0 & 255;
+        o3[33] = x8 >>> 8 & 255;
+        o3[34] = x8 >>> 16 & 255;
+        o3[35] = x8 >>> 24 & 255;
+        o3[36] = x9 >>> 0 & 255;
+        o3[37] = x9 >>> 8 & 255;
+        o3[38] = x9 >>> 16 & 255;
+        o3[39] = x9 >>> 24 & 255;
+        o3[40] = x10 >>> 0 & 255;
+        o3[41] = x10 >>> 8 & 255;
+        o3[42] = x10 >>> 16 & 255;
+        o3[43] = x10 >>> 24 & 255;
+        o3[44] = x11 >>> 0 & 255;
+        o3[45] = x11 >>> 8 & 255;
+        o3[46] = x11 >>> 16 & 255;
+        o3[47] = x11 >>> 24 & 255;
+        o3[48] = x12 >>> 0 & 255;
+        o3[49] = x12 >>> 8 & 255;
+        o3[50] = x12 >>> 16 & 255;
+        o3[51] = x12 >>> 24 & 255;
+        o3[52] = x13 >>> 0 & 255;
+        o3[53] = x13 >>> 8 & 255;
+        o3[54] = x13 >>> 16 & 255;
+        o3[55] = x13 >>> 24 & 255;
+        o3[56] = x14 >>> 0 & 255;
+        o3[57] = x14 >>> 8 & 255;
+        o3[58] = x14 >>> 16 & 255;
+        o3[59] = x14 >>> 24 & 255;
+        o3[60] = x15 >>> 0 & 255;
+        o3[61] = x15 >>> 8 & 255;
+        o3[62] = x15 >>> 16 & 255;
+        o3[63] = x15 >>> 24 & 255;
+      }
+      function core_hsalsa20(o3, p2, k2, c5) {
+        var j0 = c5[0] & 255 | (c5[1] & 255) << 8 | (c5[2] & 255) << 16 | (c5[3] & 255) << 24, j1 = k2[0] & 255 | (k2[1] & 255) << 8 | (k2[2] & 255) << 16 | (k2[3] & 255) << 24, j2 = k2[4] & 255 | (k2[5] & 255) << 8 | (k2[6] & 255) << 16 | (k2[7] & 255) << 24, j3 = k2[8] & 255 | (k2[9] & 255) << 8 | (k2[10] & 255) << 16 | (k2[11] & 255) << 24, j4 = k2[12] & 255 | (k2[13] & 255) << 8 | (k2[14] & 255) << 16 | (k2[15] & 255) << 24, j5 = c5[4] & 255 | (c5[5] & 255) << 8 | (c5[6] & 255) << 16 | (c5[7] & 255) << 24, j6 = p2[0] & 255 | (p2[1] & 255) << 8 | (p2[2] & 255) << 16 | (p2[3] & 255) << 24, j7 = p2[4] & 255 | (p2[5] & 255) << 8 | (p2[6] & 255) << 16 | (p2[7] & 255) << 24, j8 = p2[8] & 255 | (p2[9] & 255) << 8 | (p2[10] & 255) << 16 | (p2[11] & 255) << 24, j9 = p2[12] & 255 | (p2[13] & 255) << 8 | (p2[14] & 255) << 16 | (p2[15] & 255) << 24, j10 = c5[8] & 255 | (c5[9] & 255) << 8 | (c5[10] & 255) << 16 | (c5[11] & 255) << 24, j11 = k2[16] & 255 | (k2[17] & 255) << 8 | (k2[18] & 255) << 16 | (k2[19] & 255) << 24, j12 = k2[20] & 255 | (k2[21] & 255) << 8 | (k2[22] & 255) << 16 | (k2[23] & 255) << 24, j13 = k2[24] & 255 | (k2[25] & 255) << 8 | (k2[26] & 255) << 16 | (k2[27] & 255) << 24, j14 = k2[28] & 255 | (k2[29] & 255) << 8 | (k2[30] & 255) << 16 | (k2[31] & 255) << 24, j15 = c5[12] & 255 | (c5[13] & 255) << 8 | (c5[14] & 255) << 16 | (c5[15] & 255) << 24;
+        var x0 = j0, x1 = j1, x2 = j2, x3 = j3, x4 = j4, x5 = j5, x6 = j6, x7 = j7, x8 = j8, x9 = j9, x10 = j10, x11 = j11, x12 = j12, x13 = j13, x14 = j14, x15 = j15, u2;
+        for (var i3 = 0; i3 < 20; i3 += 2) {
+          u2 = x0 + x12 | 0;
+          x4 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x4 + x0 | 0;
+          x8 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x8 + x4 | 0;
+          x12 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x12 + x8 | 0;
+          x0 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x5 + x1 | 0;
+          x9 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x9 + x5 | 0;
+          x13 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x13 + x9 | 0;
+          x1 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x1 + x13 | 0;
+          x5 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x10 + x6 | 0;
+          x14 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x14 + x10 | 0;
+          x2 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x2 + x14 | 0;
+          x6 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x6 + x2 | 0;
+          x10 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x15 + x11 | 0;
+          x3 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x3 + x15 | 0;
+          x7 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x7 + x3 | 0;
+          x11 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x11 + x7 | 0;
+          x15 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x0 + x3 | 0;
+          x1 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x1 + x0 | 0;
+          x2 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x2 + x1 | 0;
+          x3 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x3 + x2 | 0;
+          x0 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x5 + x4 | 0;
+          x6 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x6 + x5 | 0;
+          x7 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x7 + x6 | 0;
+          x4 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x4 + x7 | 0;
+          x5 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x10 + x9 | 0;
+          x11 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x11 + x10 | 0;
+          x8 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x8 + x11 | 0;
+          x9 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x9 + x8 | 0;
+          x10 ^= u2 << 18 | u2 >>> 32 - 18;
+          u2 = x15 + x14 | 0;
+          x12 ^= u2 << 7 | u2 >>> 32 - 7;
+          u2 = x12 + x15 | 0;
+          x13 ^= u2 << 9 | u2 >>> 32 - 9;
+          u2 = x13 + x12 | 0;
+          x14 ^= u2 << 13 | u2 >>> 32 - 13;
+          u2 = x14 + x13 | 0;
+          x15 ^= u2 << 18 | u2 >>> 32 - 18;
+        }
+        o3[0] = x0 >>> 0 & 255;
+        o3[1] = x0 >>> 8 & 255;
+        o3[2] = x0 >>> 16 & 255;
+        o3[3] = x0 >>> 24 & 255;
+        o3[4] = x5 >>> 0 & 255;
+        o3[5] = x5 >>> 8 & 255;
+        o3[6] = x5 >>> 16 & 255;
+        o3[7] = x5 >>> 24 & 255;
+        o3[8] = x10 >>> 0 & 255;
+        o3[9] = x10 >>> 8 & 255;
+        o3[10] = x10 >>> 16 & 255;
+        o3[11] = x10 >>> 24 & 255;
+        o3[12] = x15 >>> 0 & 255;
+        o3[13] = x15 >>> 8 & 255;
+        o3[14] = x15 >>> 16 & 255;
+        o3[15] = x15 >>> 24 & 255;
+        o3[16] = x6 >>> 0 & 255;
+        o3[17] = x6 >>> 8 & 255;
+        o3[18] = x6 >>> 16 & 255;
+        o3[19] = x6 >>> 24 & 255;
+        o3[20] = x7 >>> 0 & 255;
+        o3[21] = x7 >>> 8 & 255;
+        o3[22] = x7 >>> 16 & 255;
+        o3[23] = x7 >>> 24 & 255;
+        o3[24] = x8 >>> 0 & 255;
+        o3[25] = x8 >>> 8 & 255;
+        o3[26] = x8 >>> 16 & 255;
+        o3[27] = x8 >>> 24 & 255;
+        o3[28] = x9 >>> 0 & 255;
+        o3[29] = x9 >>> 8 & 255;
+        o3[30] = x9 >>> 16 & 255;
+        o3[31] = x9 >>> 24 & 255;
+      }
+      function crypto_core_salsa20(out, inp, k2, c5) {
+        core_salsa20(out, inp, k2, c5);
+      }
+      function crypto_core_hsalsa20(out, inp, k2, c5) {
+        core_hsalsa20(out, inp, k2, c5);
+      }
+      var sigma = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 121, 116, 101, 32, 107]);
+      function crypto_stream_salsa20_xor(c5, cpos, m, mpos, b2, n2, k2) {
+        var z3 = new Uint8Array(16), x2 = new Uint8Array(64);
+        var u2, i3;
+        for (i3 = 0; i3 < 16; i3++) z3[i3] = 0;
+        for (i3 = 0; i3 < 8; i3++) z3[i3] = n2[i3];
+        while (b2 >= 64) {
+          crypto_core_salsa20(x2, z3, k2, sigma);
+          for (i3 = 0; i3 < 64; i3++) c5[cpos + i3] = m[mpos + i3] ^ x2[i3];
+          u2 = 1;
+          for (i3 = 8; i3 < 16; i3++) {
+            u2 = u2 + (z3[i3] & 255) | 0;
+            z3[i3] = u2 & 255;
+            u2 >>>= 8;
+          }
+          b2 -= 64;
+          cpos += 64;
+          mpos += 64;
+        }
+        if (b2 > 0) {
+          crypto_core_salsa20(x2, z3, k2, sigma);
+          for (i3 = 0; i3 < b2; i3++) c5[cpos + i3] = m[mpos + i3] ^ x2[i3];
+        }
+        return 0;
+      }
+      function crypto_stream_salsa20(c5, cpos, b2, n2, k2) {
+        var z3 = new Uint8Array(16), x2 = new Uint8Array(64);
+        var u2, i3;
+        for (i3 = 0; i3 < 16; i3++) z3[i3] = 0;
+        for (i3 = 0; i3 < 8; i3++) z3[i3] = n2[i3];
+        while (b2 >= 64) {
+          crypto_core_salsa20(x2, z3, k2, sigma);
+          for (i3 = 0; i3 < 64; i3++) c5[cpos + i3] = x2[i3];
+          u2 = 1;
+          for (i3 = 8; i3 < 16; i3++) {
+            u2 = u2 + (z3[i3] & 255) | 0;
+            z3[i3] = u2 & 255;
+            u2 >>>= 8;
+          }
+          b2 -= 64;
+          cpos += 64;
+        }
+        if (b2 > 0) {
+          crypto_core_salsa20(x2, z3, k2, sigma);
+          for (i3 = 0; i3 < b2; i3++) c5[cpos + i3] = x2[i3];
+        }
+        return 0;
+      }
+      function crypto_stream(c5, cpos, d, n2, k2) {
+        var s = new Uint8Array(32);
+        crypto_core_hsalsa20(s, n2, k2, sigma);
+        var sn = new Uint8Array(8);
+        for (var i3 = 0; i3 < 8; i3++) sn[i3] = n2[i3 + 16];
+        return crypto_stream_salsa20(c5, cpos, d, sn, s);
+      }
+      function crypto_stream_xor(c5, cpos, m, mpos, d, n2, k2) {
+        var s = new Uint8Array(32);
+        crypto_core_hsalsa20(s, n2, k2, sigma);
+        var sn = new Uint8Array(8);
+        for (var i3 = 0; i3 < 8; i3++) sn[i3] = n2[i3 + 16];
+        return crypto_stream_salsa20_xor(c5, cpos, m, mpos, d, sn, s);
+      }
+      var poly1305 = function(key) {
+        this.buffer = new Uint8Array(16);
+        this.r = new Uint16Array(10);
+        this.h = new Uint16Array(10);
+        this.pad = new Uint16Array(8);
+        this.leftover = 0;
+        this.fin = 0;
+        var t0, t1, t2, t3, t4, t5, t6, t7;
+        t0 = key[0] & 255 | (key[1] & 255) << 8;
+        this.r[0] = t0 & 8191;
+        t1 = key[2] & 255 | (key[3] & 255) << 8;
+        this.r[1] = (t0 >>> 13 | t1 << 3) & 8191;
+        t2 = key[4] & 255 | (key[5] & 255) << 8;
+        this.r[2] = (t1 >>> 10 | t2 << 6) & 7939;
+        t3 = key[6] & 255 | (key[7] & 255) << 8;
+        this.r[3] = (t2 >>> 7 | t3 << 9) & 8191;
+        t4 = key[8] & 255 | (key[9] & 255) << 8;
+        this.r[4] = (t3 >>> 4 | t4 << 12) & 255;
+        this.r[5] = t4 >>> 1 & 8190;
+        t5 = key[10] & 255 | (key[11] & 255) << 8;
+        this.r[6] = (t4 >>> 14 | t5 << 2) & 8191;
+        t6 = key[12] & 255 | (key[13] & 255) << 8;
+        this.r[7] = (t5 >>> 11 | t6 << 5) & 8065;
+        t7 = key[14] & 255 | (key[15] & 255) << 8;
+        this.r[8] = (t6 >>> 8 | t7 << 8) & 8191;
+        this.r[9] = t7 >>> 5 & 127;
+        this.pad[0] = key[16] & 255 | (key[17] & 255) << 8;
+        this.pad[1] = key[18] & 255 | (key[19] & 255) << 8;
+        this.pad[2] = key[20] & 255 | (key[21] & 255) << 8;
+        this.pad[3] = key[22] & 255 | (key[23] & 255) << 8;
+        this.pad[4] = key[24] & 255 | (key[25] & 255) << 8;
+        this.pad[5] = key[26] & 255 | (key[27] & 255) << 8;
+        this.pad[6] = key[28] & 255 | (key[29] & 255) << 8;
+        this.pad[7] = key[30] & 255 | (key[31] & 255) << 8;
+      };
+      poly1305.prototype.blocks = function(m, mpos, bytes) {
+        var hibit = this.fin ? 0 : 1 << 11;
+        var t0, t1, t2, t3, t4, t5, t6, t7, c5;
+        var d0, d1, d2, d3, d4, d5, d6, d7, d8, d9;
+        var h0 = this.h[0], h1 = this.h[1], h22 = this.h[2], h3 = this.h[3], h4 = this.h[4], h5 = this.h[5], h6 = this.h[6], h7 = this.h[7], h8 = this.h[8], h9 = this.h[9];
+        var r0 = this.r[0], r1 = this.r[1], r2 = this.r[2], r3 = this.r[3], r4 = this.r[4], r5 = this.r[5], r6 = this.r[6], r7 = this.r[7], r8 = this.r[8], r9 = this.r[9];
+        while (bytes >= 16) {
+          t0 = m[mpos + 0] & 255 | (m[mpos + 1] & 255) << 8;
+          h0 += t0 & 8191;
+          t1 = m[mpos + 2] & 255 | (m[mpos + 3] & 255) << 8;
+          h1 += (t0 >>> 13 | t1 << 3) & 8191;
+          t2 = m[mpos + 4] & 255 | (m[mpos + 5] & 255) << 8;
+          h22 += (t1 >>> 10 | t2 << 6) & 8191;
+          t3 = m[mpos + 6] & 255 | (m[mpos + 7] & 255) << 8;
+          h3 += (t2 >>> 7 | t3 << 9) & 8191;
+          t4 = m[mpos + 8] & 255 | (m[mpos + 9] & 255) << 8;
+          h4 += (t3 >>> 4 | t4 << 12) & 8191;
+          h5 += t4 >>> 1 & 8191;
+          t5 = m[mpos + 10] & 255 | (m[mpos + 11] & 255) << 8;
+          h6 += (t4 >>> 14 | t5 << 2) & 8191;
+          t6 = m[mpos + 12] & 255 | (m[mpos + 13] & 255) << 8;
+          h7 += (t5 >>> 11 | t6 << 5) & 8191;
+          t7 = m[mpos + 14] & 255 | (m[mpos + 15] & 255) << 8;
+          h8 += (t6 >>> 8 | t7 << 8) & 8191;
+          h9 += t7 >>> 5 | hibit;
+          c5 = 0;
+          d0 = c5;
+          d0 += h0 * r0;
+          d0 += h1 * (5 * r9);
+          d0 += h22 * (5 * r8);
+          d0 += h3 * (5 * r7);
+          d0 += h4 * (5 * r6);
+          c5 = d0 >>> 13;
+          d0 &= 8191;
+          d0 += h5 * (5 * r5);
+          d0 += h6 * (5 * r4);
+          d0 += h7 * (5 * r3);
+          d0 += h8 * (5 * r2);
+          d0 += h9 * (5 * r1);
+          c5 += d0 >>> 13;
+          d0 &= 8191;
+          d1 = c5;
+          d1 += h0 * r1;
+          d1 += h1 * r0;
+          d1 += h22 * (5 * r9);
+          d1 += h3 * (5 * r8);
+          d1 += h4 * (5 * r7);
+          c5 = d1 >>> 13;
+          d1 &= 8191;
+          d1 += h5 * (5 * r6);
+          d1 += h6 * (5 * r5);
+          d1 += h7 * (5 * r4);
+          d1 += h8 * (5 * r3);
+          d1 += h9 * (5 * r2);
+          c5 += d1 >>> 13;
+          d1 &= 8191;
+          d2 = c5;
+          d2 += h0 * r2;
+          d2 += h1 * r1;
+          d2 += h22 * r0;
+          d2 += h3 * (5 * r9);
+          d2 += h4 * (5 * r8);
+          c5 = d2 >>> 13;
+          d2 &= 8191;
+          d2 += h5 * (5 * r7);
+          d2 += h6 * (5 * r6);
+          d2 += h7 * (5 * r5);
+          d2 += h8 * (5 * r4);
+          d2 += h9 * (5 * r3);
+          c5 += d2 >>> 13;
+          d2 &= 8191;
+          d3 = c5;
+          d3 += h0 * r3;
+          d3 += h1 * r2;
+          d3 += h22 * r1;
+          d3 += h3 * r0;
+          d3 += h4 * (5 * r9);
+          c5 = d3 >>> 13;
+          d3 &= 8191;
+          d3 += h5 * (5 * r8);
+          d3 += h6 * (5 * r7);
+          d3 += h7 * (5 * r6);
+          d3 += h8 * (5 * r5);
+          d3 += h9 * (5 * r4);
+          c5 += d3 >>> 13;
+          d3 &= 8191;
+          d4 = c5;
+          d4 += h0 * r4;
+          d4 += h1 * r3;
+          d4 += h22 * r2;
+          d4 += h3 * r1;
+          d4 += h4 * r0;
+          c5 = d4 >>> 13;
+          d4 &= 8191;
+          d4 += h5 * (5 * r9);
+          d4 += h6 * (5 * r8);
+          d4 += h7 * (5 * r7);
+          d4 += h8 * (5 * r6);
+          d4 += h9 * (5 * r5);
+          c5 += d4 >>> 13;
+          d4 &= 8191;
+          d5 = c5;
+          d5 += h0 * r5;
+          d5 += h1 * r4;
+          d5 += h22 * r3;
+          d5 += h3 * r2;
+          d5 += h4 * r1;
+          c5 = d5 >>> 13;
+          d5 &= 8191;
+          d5 += h5 * r0;
+          d5 += h6 * (5 * r9);
+          d5 += h7 * (5 * r8);
+          d5 += h8 * (5 * r7);
+          d5 += h9 * (5 * r6);
+          c5 += d5 >>> 13;
+          d5 &= 8191;
+          d6 = c5;
+          d6 += h0 * r6;
+          d6 += h1 * r5;
+          d6 += h22 * r4;
+          d6 += h3 * r3;
+          d6 += h4 * r2;
+          c5 = d6 >>> 13;
+          d6 &= 8191;
+          d6 += h5 * r1;
+          d6 += h6 * r0;
+          d6 += h7 * (5 * r9);
+          d6 += h8 * (5 * r8);
+          d6 += h9 * (5 * r7);
+          c5 += d6 >>> 13;
+          d6 &= 8191;
+          d7 = c5;
+          d7 += h0 * r7;
+          d7 += h1 * r6;
+          d7 += h22 * r5;
+          d7 += h3 * r4;
+          d7 += h4 * r3;
+          c5 = d7 >>> 13;
+          d7 &= 8191;
+          d7 += h5 * r2;
+          d7 += h6 * r1;
+          d7 += h7 * r0;
+          d7 += h8 * (5 * r9);
+          d7 += h9 * (5 * r8);
+          c5 += d7 >>> 13;
+          d7 &= 8191;
+          d8 = c5;
+          d8 += h0 * r8;
+          d8 += h1 * r7;
+          d8 += h22 * r6;
+          d8 += h3 * r5;
+          d8 += h4 * r4;
+          c5 = d8 >>> 13;
+          d8 &= 8191;
+          d8 += h5 * r3;
+          d8 += h6 * r2;
+          d8 += h7 * r1;
+          d8 += h8 * r0;
+          d8 += h9 * (5 * r9);
+          c5 += d8 >>> 13;
+          d8 &= 8191;
+          d9 = c5;
+          d9 += h0 * r9;
+          d9 += h1 * r8;
+          d9 += h22 * r7;
+          d9 += h3 * r6;
+          d9 += h4 * r5;
+          c5 = d9 >>> 13;
+          d9 &= 8191;
+          d9 += h5 * r4;
+          d9 += h6 * r3;
+          d9 += h7 * r2;
+          d9 += h8 * r1;
+          d9 += h9 * r0;
+          c5 += d9 >>> 13;
+          d9 &= 8191;
+          c5 = (c5 << 2) + c5 | 0;
+          c5 = c5 + d0 | 0;
+          d0 = c5 & 8191;
+          c5 = c5 >>> 13;
+          d1 += c5;
+          h0 = d0;
+          h1 = d1;
+          h22 = d2;
+          h3 = d3;
+          h4 = d4;
+          h5 = d5;
+          h6 = d6;
+          h7 = d7;
+          h8 = d8;
+          h9 = d9;
+          mpos += 16;
+          bytes -= 16;
+        }
+        this.h[0] = h0;
+        this.h[1] = h1;
+        this.h[2] = h22;
+        this.h[3] = h3;
+        this.h[4] = h4;
+        this.h[5] = h5;
+        this.h[6] = h6;
+        this.h[7] = h7;
+        this.h[8] = h8;
+        this.h[9] = h9;
+      };
+      poly1305.prototype.finish = function(mac3, macpos) {
+        var g = new Uint16Array(10);
+        var c5, mask2, f, i3;
+        if (this.leftover) {
+          i3 = this.leftover;
+          this.buffer[i3++] = 1;
+          for (; i3 < 16; i3++) this.buffer[i3] = 0;
+          this.fin = 1;
+          this.blocks(this.buffer, 0, 16);
+        }
+        c5 = this.h[1] >>> 13;
+        this.h[1] &= 8191;
+        for (i3 = 2; i3 < 10; i3++) {
+          this.h[i3] += c5;
+          c5 = this.h[i3] >>> 13;
+          this.h[i3] &= 8191;
+        }
+        this.h[0] += c5 * 5;
+        c5 = this.h[0] >>> 13;
+        this.h[0] &= 8191;
+        this.h[1] += c5;
+        c5 = this.h[1] >>> 13;
+        this.h[1] &= 8191;
+        this.h[2] += c5;
+        g[0] = this.h[0] + 5;
+        c5 = g[0] >>> 13;
+        g[0] &= 8191;
+        for (i3 = 1; i3 < 10; i3++) {
+          g[i3] = this.h[i3] + c5;
+          c5 = g[i3] >>> 13;
+          g[i3] &= 8191;
+        }
+        g[9] -= 1 << 13;
+        mask2 = (c5 ^ 1) - 1;
+        for (i3 = 0; i3 < 10; i3++) g[i3] &= mask2;
+        mask2 = ~mask2;
+        for (i3 = 0; i3 < 10; i3++) this.h[i3] = this.h[i3] & mask2 | g[i3];
+        this.h[0] = (this.h[0] | this.h[1] << 13) & 65535;
+        this.h[1] = (this.h[1] >>> 3 | this.h[2] << 10) & 65535;
+        this.h[2] = (this.h[2] >>> 6 | this.h[3] << 7) & 65535;
+        this.h[3] = (this.h[3] >>> 9 | this.h[4] << 4) & 65535;
+        this.h[4] = (this.h[4] >>> 12 | this.h[5] << 1 | this.h[6] << 14) & 65535;
+        this.h[5] = (this.h[6] >>> 2 | this.h[7] << 11) & 65535;
+        this.h[6] = (this.h[7] >>> 5 | this.h[8] << 8) & 65535;
+        this.h[7] = (this.h[8] >>> 8 | this.h[9] << 5) & 65535;
+        f = this.h[0] + this.pad[0];
+        this.h[0] = f & 65535;
+        for (i3 = 1; i3 < 8; i3++) {
+          f = (this.h[i3] + this.pad[i3] | 0) + (f >>> 16) | 0;
+          this.h[i3] = f & 65535;
+        }
+        mac3[macpos + 0] = this.h[0] >>> 0 & 255;
+        mac3[macpos + 1] = this.h[0] >>> 8 & 255;
+        mac3[macpos + 2] = this.h[1] >>> 0 & 255;
+        mac3[macpos + 3] = this.h[1] >>> 8 & 255;
+        mac3[macpos + 4] = this.h[2] >>> 0 & 255;
+        mac3[macpos + 5] = this.h[2] >>> 8 & 255;
+        mac3[macpos + 6] = this.h[3] >>> 0 & 255;
+        mac3[macpos + 7] = this.h[3] >>> 8 & 255;
+        mac3[macpos + 8] = this.h[4] >>> 0 & 255;
+        mac3[macpos + 9] = this.h[4] >>> 8 & 255;
+        mac3[macpos + 10] = this.h[5] >>> 0 & 255;
+        mac3[macpos + 11] = this.h[5] >>> 8 & 255;
+        mac3[macpos + 12] = this.h[6] >>> 0 & 255;
+        mac3[macpos + 13] = this.h[6] >>> 8 & 255;
+        mac3[macpos + 14] = this.h[7] >>> 0 & 255;
+        mac3[macpos + 15] = this.h[7] >>> 8 & 255;
+      };
+      poly1305.prototype.update = function(m, mpos, bytes) {
+        var i3, want;
+        if (this.leftover) {
+          want = 16 - this.leftover;
+          if (want > bytes)
+            want = bytes;
+          for (i3 = 0; i3 < want; i3++)
+            this.buffer[this.leftover + i3] = m[mpos + i3];
+          bytes -= want;
+          mpos += want;
+          this.leftover += want;
+          if (this.leftover < 16)
+            return;
+          this.blocks(this.buffer, 0, 16);
+          this.leftover = 0;
+        }
+        if (bytes >= 16) {
+          want = bytes - bytes % 16;
+          this.blocks(m, mpos, want);
+          mpos += want;
+          bytes -= want;
+        }
+        if (bytes) {
+          for (i3 = 0; i3 < bytes; i3++)
+            this.buffer[this.leftover + i3] = m[mpos + i3];
+          this.leftover += bytes;
+        }
+      };
+      function crypto_onetimeauth(out, outpos, m, mpos, n2, k2) {
+        var s = new poly1305(k2);
+        s.update(m, mpos, n2);
+        s.finish(out, outpos);
+        return 0;
+      }
+      function crypto_onetimeauth_verify(h3, hpos, m, mpos, n2, k2) {
+        var x2 = new Uint8Array(16);
+        crypto_onetimeauth(x2, 0, m, mpos, n2, k2);
+        return crypto_verify_16(h3, hpos, x2, 0);
+      }
+      function crypto_secretbox(c5, m, d, n2, k2) {
+        var i3;
+        if (d < 32) return -1;
+        crypto_stream_xor(c5, 0, m, 0, d, n2, k2);
+        crypto_onetimeauth(c5, 16, c5, 32, d - 32, c5);
+        for (i3 = 0; i3 < 16; i3++) c5[i3] = 0;
+        return 0;
+      }
+      function crypto_secretbox_open(m, c5, d, n2, k2) {
+        var i3;
+        var x2 = new Uint8Array(32);
+        if (d < 32) return -1;
+        crypto_stream(x2, 0, 32, n2, k2);
+        if (crypto_onetimeauth_verify(c5, 16, c5, 32, d - 32, x2) !== 0) return -1;
+        crypto_stream_xor(m, 0, c5, 0, d, n2, k2);
+        for (i3 = 0; i3 < 32; i3++) m[i3] = 0;
+        return 0;
+      }
+      function set25519(r2, a2) {
+        var i3;
+        for (i3 = 0; i3 < 16; i3++) r2[i3] = a2[i3] | 0;
+      }
+      function car25519(o3) {
+        var i3, v, c5 = 1;
+        for (i3 = 0; i3 < 16; i3++) {
+          v = o3[i3] + c5 + 65535;
+          c5 = Math.floor(v / 65536);
+          o3[i3] = v - c5 * 65536;
+        }
+        o3[0] += c5 - 1 + 37 * (c5 - 1);
+      }
+      function sel25519(p2, q3, b2) {
+        var t2, c5 = ~(b2 - 1);
+        for (var i3 = 0; i3 < 16; i3++) {
+          t2 = c5 & (p2[i3] ^ q3[i3]);
+          p2[i3] ^= t2;
+          q3[i3] ^= t2;
+        }
+      }
+      function pack25519(o3, n2) {
+        var i3, j2, b2;
+        var m = gf(), t2 = gf();
+        for (i3 = 0; i3 < 16; i3++) t2[i3] = n2[i3];
+        car25519(t2);
+        car25519(t2);
+        car25519(t2);
+        for (j2 = 0; j2 < 2; j2++) {
+          m[0] = t2[0] - 65517;
+          for (i3 = 1; i3 < 15; i3++) {
+            m[i3] = t2[i3] - 65535 - (m[i3 - 1] >> 16 & 1);
+            m[i3 - 1] &= 65535;
+          }
+          m[15] = t2[15] - 32767 - (m[14] >> 16 & 1);
+          b2 = m[15] >> 16 & 1;
+          m[14] &= 65535;
+          sel25519(t2, m, 1 - b2);
+        }
+        for (i3 = 0; i3 < 16; i3++) {
+          o3[2 * i3] = t2[i3] & 255;
+          o3[2 * i3 + 1] = t2[i3] >> 8;
+        }
+      }
+      function neq25519(a2, b2) {
+        var c5 = new Uint8Array(32), d = new Uint8Array(32);
+        pack25519(c5, a2);
+        pack25519(d, b2);
+        return crypto_verify_32(c5, 0, d, 0);
+      }
+      function par25519(a2) {
+        var d = new Uint8Array(32);
+        pack25519(d, a2);
+        return d[0] & 1;
+      }
+      function unpack25519(o3, n2) {
+        var i3;
+        for (i3 = 0; i3 < 16; i3++) o3[i3] = n2[2 * i3] + (n2[2 * i3 + 1] << 8);
+        o3[15] &= 32767;
+      }
+      function A2(o3, a2, b2) {
+        for (var i3 = 0; i3 < 16; i3++) o3[i3] = a2[i3] + b2[i3];
+      }
+      function Z2(o3, a2, b2) {
+        for (var i3 = 0; i3 < 16; i3++) o3[i3] = a2[i3] - b2[i3];
+      }
+      function M2(o3, a2, b2) {
+        var v, c5, t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0, t8 = 0, t9 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0, t14 = 0, t15 = 0, t16 = 0, t17 = 0, t18 = 0, t19 = 0, t20 = 0, t21 = 0, t22 = 0, t23 = 0, t24 = 0, t25 = 0, t26 = 0, t27 = 0, t28 = 0, t29 = 0, t30 = 0, b0 = b2[0], b1 = b2[1], b22 = b2[2], b3 = b2[3], b4 = b2[4], b5 = b2[5], b6 = b2[6], b7 = b2[7], b8 = b2[8], b9 = b2[9], b10 = b2[10], b11 = b2[11], b12 = b2[12], b13 = b2[13], b14 = b2[14], b15 = b2[15];
+        v = a2[0];
+        t0 += v * b0;
+        t1 += v * b1;
+        t2 += v * b22;
+        t3 += v * b3;
+        t4 += v * b4;
+        t5 += v * b5;
+        t6 += v * b6;
+        t7 += v * b7;
+        t8 += v * b8;
+        t9 += v * b9;
+        t10 += v * b10;
+        t11 += v * b11;
+        t12 += v * b12;
+        t13 += v * b13;
+        t14 += v * b14;
+        t15 += v * b15;
+        v = a2[1];
+        t1 += v * b0;
+        t2 += v * b1;
+        t3 += v * b22;
+        t4 += v * b3;
+        t5 += v * b4;
+        t6 += v * b5;
+        t7 += v * b6;
+        t8 += v * b7;
+        t9 += v * b8;
+        t10 += v * b9;
+        t11 += v * b10;
+        t12 += v * b11;
+        t13 += v * b12;
+        t14 += v * b13;
+        t15 += v * b14;
+        t16 += v * b15;
+        v = a2[2];
+        t2 += v * b0;
+        t3 += v * b1;
+        t4 += v * b22;
+        t5 += v * b3;
+        t6 += v * b4;
+        t7 += v * b5;
+        t8 += v * b6;
+        t9 += v * b7;
+        t10 += v * b8;
+        t11 += v * b9;
+        t12 += v * b10;
+        t13 += v * b11;
+        t14 += v * b12;
+        t15 += v * b13;
+        t16 += v * b14;
+        t17 += v * b15;
+        v = a2[3];
+        t3 += v * b0;
+        t4 += v * b1;
+        t5 += v * b22;
+        t6 += v * b3;
+        t7 += v * b4;
+        t8 += v * b5;
+        t9 += v * b6;
+        t10 += v * b7;
+        t11 += v * b8;
+        t12 += v * b9;
+        t13 += v * b10;
+        t14 += v * b11;
+        t15 += v * b12;
+        t16 += v * b13;
+        t17 += v * b14;
+        t18 += v * b15;
+        v = a2[4];
+        t4 += v * b0;
+        t5 += v * b1;
+        t6 += v * b22;
+        t7 += v * b3;
+        t8 += v * b4;
+        t9 += v * b5;
+        t10 += v * b6;
+        t11 += v * b7;
+        t12 += v * b8;
+        t13 += v * b9;
+        t14 += v * b10;
+        t15 += v * b11;
+        t16 += v * b12;
+        t17 += v * b13;
+        t18 += v * b14;
+        t19 += v * b15;
+        v = a2[5];
+        t5 += v * b0;
+        t6 += v * b1;
+        t7 += v * b22;
+        t8 += v * b3;
+        t9 += v * b4;
+        t10 += v * b5;
+        t11 += v * b6;
+        t12 += v * b7;
+        t13 += v * b8;
+        t14 += v * b9;
+        t15 += v * b10;
+        t16 += v * b11;
+        t17 += v * b12;
+        t18 += v * b13;
+        t19 += v * b14;
+        t20 += v * b15;
+        v = a2[6];
+        t6 += v * b0;
+        t7 += v * b1;
+        t8 += v * b22;
+        t9 += v * b3;
+        t10 += v * b4;
+        t11 += v * b5;
+        t12 += v * b6;
+        t13 += v * b7;
+        t14 += v * b8;
+        t15 += v * b9;
+        t16 += v * b10;
+        t17 += v * b11;
+        t18 += v * b12;
+        t19 += v * b13;
+        t20 += v * b14;
+        t21 += v * b15;
+        v = a2[7];
+        t7 += v * b0;
+        t8 += v * b1;
+        t9 += v * b22;
+        t10 += v * b3;
+        t11 += v * b4;
+        t12 += v * b5;
+        t13 += v * b6;
+        t14 += v * b7;
+        t15 += v * b8;
+        t16 += v * b9;
+        t17 += v * b10;
+        t18 += v * b11;
+        t19 += v * b12;
+        t20 += v * b13;
+        t21 += v * b14;
+        t22 += v * b15;
+        v = a2[8];
+        t8 += v * b0;
+        t9 += v * b1;
+        t10 += v * b22;
+        t11 += v * b3;
+        t12 += v * b4;
+        t13 += v * b5;
+        t14 += v * b6;
+        t15 += v * b7;
+        t16 += v * b8;
+        t17 += v * b9;
+        t18 += v * b10;
+        t19 += v * b11;
+        t20 += v * b12;
+        t21 += v * b13;
+        t22 += v * b14;
+        t23 += v * b15;
+        v = a2[9];
+        t9 += v * b0;
+        t10 += v * b1;
+        t11 += v * b22;
+        t12 += v * b3;
+        t13 += v * b4;
+        t14 += v * b5;
+        t15 += v * b6;
+        t16 += v * b7;
+        t17 += v * b8;
+        t18 += v * b9;
+        t19 += v * b10;
+        t20 += v * b11;
+        t21 += v * b12;
+        t22 += v * b13;
+        t23 += v * b14;
+        t24 += v * b15;
+        v = a2[10];
+        t10 += v * b0;
+        t11 += v * b1;
+        t12 += v * b22;
+        t13 += v * b3;
+        t14 += v * b4;
+        t15 += v * b5;
+        t16 += v * b6;
+        t17 += v * b7;
+        t18 += v * b8;
+        t19 += v * b9;
+        t20 += v * b10;
+        t21 += v * b11;
+        t22 += v * b12;
+        t23 += v * b13;
+        t24 += v * b14;
+        t25 += v * b15;
+        v = a2[11];
+        t11 += v * b0;
+        t12 += v * b1;
+        t13 += v * b22;
+        t14 += v * b3;
+        t15 += v * b4;
+        t16 += v * b5;
+        t17 += v * b6;
+        t18 += v * b7;
+        t19 += v * b8;
+        t20 += v * b9;
+        t21 += v * b10;
+        t22 += v * b11;
+        t23 += v * b12;
+        t24 += v * b13;
+        t25 += v * b14;
+        t26 += v * b15;
+        v = a2[12];
+        t12 += v * b0;
+        t13 += v * b1;
+        t14 += v * b22;
+        t15 += v * b3;
+        t16 += v * b4;
+        t17 += v * b5;
+        t18 += v * b6;
+        t19 += v * b7;
+        t20 += v * b8;
+        t21 += v * b9;
+        t22 += v * b10;
+        t23 += v * b11;
+        t24 += v * b12;
+        t25 += v * b13;
+        t26 += v * b14;
+        t27 += v * b15;
+        v = a2[13];
+        t13 += v * b0;
+        t14 += v * b1;
+        t15 += v * b22;
+        t16 += v * b3;
+        t17 += v * b4;
+        t18 += v * b5;
+        t19 += v * b6;
+        t20 += v * b7;
+        t21 += v * b8;
+        t22 += v * b9;
+        t23 += v * b10;
+        t24 += v * b11;
+        t25 += v * b12;
+        t26 += v * b13;
+        t27 += v * b14;
+        t28 += v * b15;
+        v = a2[14];
+        t14 += v * b0;
+        t15 += v * b1;
+        t16 += v * b22;
+        t17 += v * b3;
+        t18 += v * b4;
+        t19 += v * b5;
+        t20 += v * b6;
+        t21 += v * b7;
+        t22 += v * b8;
+        t23 += v * b9;
+        t24 += v * b10;
+        t25 += v * b11;
+        t26 += v * b12;
+        t27 += v * b13;
+        t28 += v * b14;
+        t29 += v * b15;
+        v = a2[15];
+        t15 += v * b0;
+        t16 += v * b1;
+        t17 += v * b22;
+        t18 += v * b3;
+        t19 += v * b4;
+        t20 += v * b5;
+        t21 += v * b6;
+        t22 += v * b7;
+        t23 += v * b8;
+        t24 += v * b9;
+        t25 += v * b10;
+        t26 += v * b11;
+        t27 += v * b12;
+        t28 += v * b13;
+        t29 += v * b14;
+        t30 += v * b15;
+        t0 += 38 * t16;
+        t1 += 38 * t17;
+        t2 += 38 * t18;
+        t3 += 38 * t19;
+        t4 += 38 * t20;
+        t5 += 38 * t21;
+        t6 += 38 * t22;
+        t7 += 38 * t23;
+        t8 += 38 * t24;
+        t9 += 38 * t25;
+        t10 += 38 * t26;
+        t11 += 38 * t27;
+        t12 += 38 * t28;
+        t13 += 38 * t29;
+        t14 += 38 * t30;
+        c5 = 1;
+        v = t0 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t0 = v - c5 * 65536;
+        v = t1 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t1 = v - c5 * 65536;
+        v = t2 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t2 = v - c5 * 65536;
+        v = t3 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t3 = v - c5 * 65536;
+        v = t4 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t4 = v - c5 * 65536;
+        v = t5 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t5 = v - c5 * 65536;
+        v = t6 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t6 = v - c5 * 65536;
+        v = t7 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t7 = v - c5 * 65536;
+        v = t8 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t8 = v - c5 * 65536;
+        v = t9 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t9 = v - c5 * 65536;
+        v = t10 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t10 = v - c5 * 65536;
+        v = t11 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t11 = v - c5 * 65536;
+        v = t12 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t12 = v - c5 * 65536;
+        v = t13 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t13 = v - c5 * 65536;
+        v = t14 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t14 = v - c5 * 65536;
+        v = t15 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t15 = v - c5 * 65536;
+        t0 += c5 - 1 + 37 * (c5 - 1);
+        c5 = 1;
+        v = t0 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t0 = v - c5 * 65536;
+        v = t1 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t1 = v - c5 * 65536;
+        v = t2 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t2 = v - c5 * 65536;
+        v = t3 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t3 = v - c5 * 65536;
+        v = t4 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t4 = v - c5 * 65536;
+        v = t5 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t5 = v - c5 * 65536;
+        v = t6 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t6 = v - c5 * 65536;
+        v = t7 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t7 = v - c5 * 65536;
+        v = t8 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t8 = v - c5 * 65536;
+        v = t9 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t9 = v - c5 * 65536;
+        v = t10 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t10 = v - c5 * 65536;
+        v = t11 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t11 = v - c5 * 65536;
+        v = t12 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t12 = v - c5 * 65536;
+        v = t13 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t13 = v - c5 * 65536;
+        v = t14 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t14 = v - c5 * 65536;
+        v = t15 + c5 + 65535;
+        c5 = Math.floor(v / 65536);
+        t15 = v - c5 * 65536;
+        t0 += c5 - 1 + 37 * (c5 - 1);
+        o3[0] = t0;
+        o3[1] = t1;
+        o3[2] = t2;
+        o3[3] = t3;
+        o3[4] = t4;
+        o3[5] = t5;
+        o3[6] = t6;
+        o3[7] = t7;
+        o3[8] = t8;
+        o3[9] = t9;
+        o3[10] = t10;
+        o3[11] = t11;
+        o3[12] = t12;
+        o3[13] = t13;
+        o3[14] = t14;
+        o3[15] = t15;
+      }
+      function S2(o3, a2) {
+        M2(o3, a2, a2);
+      }
+      function inv25519(o3, i3) {
+        var c5 = gf();
+        var a2;
+        for (a2 = 0; a2 < 16; a2++) c5[a2] = i3[a2];
+        for (a2 = 253; a2 >= 0; a2--) {
+          S2(c5, c5);
+          if (a2 !== 2 && a2 !== 4) M2(c5, c5, i3);
+        }
+        for (a2 = 0; a2 < 16; a2++) o3[a2] = c5[a2];
+      }
+      function pow2523(o3, i3) {
+        var c5 = gf();
+        var a2;
+        for (a2 = 0; a2 < 16; a2++) c5[a2] = i3[a2];
+        for (a2 = 250; a2 >= 0; a2--) {
+          S2(c5, c5);
+          if (a2 !== 1) M2(c5, c5, i3);
+        }
+        for (a2 = 0; a2 < 16; a2++) o3[a2] = c5[a2];
+      }
+      function crypto_scalarmult(q3, n2, p2) {
+        var z3 = new Uint8Array(32);
+        var x2 = new Float64Array(80), r2, i3;
+        var a2 = gf(), b2 = gf(), c5 = gf(), d = gf(), e = gf(), f = gf();
+        for (i3 = 0; i3 < 31; i3++) z3[i3] = n2[i3];
+        z3[31] = n2[31] & 127 | 64;
+        z3[0] &= 248;
+        unpack25519(x2, p2);
+        for (i3 = 0; i3 < 16; i3++) {
+          b2[i3] = x2[i3];
+          d[i3] = a2[i3] = c5[i3] = 0;
+        }
+        a2[0] = d[0] = 1;
+        for (i3 = 254; i3 >= 0; --i3) {
+          r2 = z3[i3 >>> 3] >>> (i3 & 7) & 1;
+          sel25519(a2, b2, r2);
+          sel25519(c5, d, r2);
+          A2(e, a2, c5);
+          Z2(a2, a2, c5);
+          A2(c5, b2, d);
+          Z2(b2, b2, d);
+          S2(d, e);
+          S2(f, a2);
+          M2(a2, c5, a2);
+          M2(c5, b2, e);
+          A2(e, a2, c5);
+          Z2(a2, a2, c5);
+          S2(b2, a2);
+          Z2(c5, d, f);
+          M2(a2, c5, _121665);
+          A2(a2, a2, d);
+          M2(c5, c5, a2);
+          M2(a2, d, f);
+          M2(d, b2, x2);
+          S2(b2, e);
+          sel25519(a2, b2, r2);
+          sel25519(c5, d, r2);
+        }
+        for (i3 = 0; i3 < 16; i3++) {
+          x2[i3 + 16] = a2[i3];
+          x2[i3 + 32] = c5[i3];
+          x2[i3 + 48] = b2[i3];
+          x2[i3 + 64] = d[i3];
+        }
+        var x32 = x2.subarray(32);
+        var x16 = x2.subarray(16);
+        inv25519(x32, x32);
+        M2(x16, x16, x32);
+        pack25519(q3, x16);
+        return 0;
+      }
+      function crypto_scalarmult_base(q3, n2) {
+        return crypto_scalarmult(q3, n2, _9);
+      }
+      function crypto_box_keypair(y2, x2) {
+        randombytes(x2, 32);
+        return crypto_scalarmult_base(y2, x2);
+      }
+      function crypto_box_beforenm(k2, y2, x2) {
+        var s = new Uint8Array(32);
+        crypto_scalarmult(s, x2, y2);
+        return crypto_core_hsalsa20(k2, _0, s, sigma);
+      }
+      var crypto_box_afternm = crypto_secretbox;
+      var crypto_box_open_afternm = crypto_secretbox_open;
+      function crypto_box(c5, m, d, n2, y2, x2) {
+        var k2 = new Uint8Array(32);
+        crypto_box_beforenm(k2, y2, x2);
+        return crypto_box_afternm(c5, m, d, n2, k2);
+      }
+      function crypto_box_open(m, c5, d, n2, y2, x2) {
+        var k2 = new Uint8Array(32);
+        crypto_box_beforenm(k2, y2, x2);
+        return crypto_box_open_afternm(m, c5, d, n2, k2);
+      }
+      var K2 = [
+        1116352408,
+        3609767458,
+        1899447441,
+        602891725,
+        3049323471,
+        3964484399,
+        3921009573,
+        2173295548,
+        961987163,
+        4081628472,
+        1508970993,
+        3053834265,
+        2453635748,
+        2937671579,
+        2870763221,
+        3664609560,
+        3624381080,
+        2734883394,
+        310598401,
+        1164996542,
+        607225278,
+        1323610764,
+        1426881987,
+        3590304994,
+        1925078388,
+        4068182383,
+        2162078206,
+        991336113,
+        2614888103,
+        633803317,
+        3248222580,
+        3479774868,
+        3835390401,
+        2666613458,
+        4022224774,
+        944711139,
+        264347078,
+        2341262773,
+        604807628,
+        2007800933,
+        770255983,
+        1495990901,
+        1249150122,
+        1856431235,
+        1555081692,
+        3175218132,
+        1996064986,
+        2198950837,
+        2554220882,
+        3999719339,
+        2821834349,
+        766784016,
+        2952996808,
+        2566594879,
+        3210313671,
+        3203337956,
+        3336571891,
+        1034457026,
+        3584528711,
+        2466948901,
+        113926993,
+        3758326383,
+        338241895,
+        168717936,
+        666307205,
+        1188179964,
+        773529912,
+        1546045734,
+        1294757372,
+        1522805485,
+        1396182291,
+        2643833823,
+        1695183700,
+        2343527390,
+        1986661051,
+        1014477480,
+        2177026350,
+        1206759142,
+        2456956037,
+        344077627,
+        2730485921,
+        1290863460,
+        2820302411,
+        3158454273,
+        3259730800,
+        3505952657,
+        3345764771,
+        106217008,
+        3516065817,
+        3606008344,
+        3600352804,
+        1432725776,
+        4094571909,
+        1467031594,
+        275423344,
+        851169720,
+        430227734,
+        3100823752,
+        506948616,
+        1363258195,
+        659060556,
+        3750685593,
+        883997877,
+        3785050280,
+        958139571,
+        3318307427,
+        1322822218,
+        3812723403,
+        1537002063,
+        2003034995,
+        1747873779,
+        3602036899,
+        1955562222,
+        1575990012,
+        2024104815,
+        1125592928,
+        2227730452,
+        2716904306,
+        2361852424,
+        442776044,
+        2428436474,
+        593698344,
+        2756734187,
+        3733110249,
+        3204031479,
+        2999351573,
+        3329325298,
+        3815920427,
+        3391569614,
+        3928383900,
+        3515267271,
+        566280711,
+        3940187606,
+        3454069534,
+        4118630271,
+        4000239992,
+        116418474,
+        1914138554,
+        174292421,
+        2731055270,
+        289380356,
+        3203993006,
+        460393269,
+        320620315,
+        685471733,
+        587496836,
+        852142971,
+        1086792851,
+        1017036298,
+        365543100,
+        1126000580,
+        2618297676,
+        1288033470,
+        3409855158,
+        1501505948,
+        4234509866,
+        1607167915,
+        987167468,
+        1816402316,
+        1246189591
+      ];
+      function crypto_hashblocks_hl(hh, hl, m, n2) {
+        var wh = new Int32Array(16), wl = new Int32Array(16), bh0, bh1, bh2, bh3, bh4, bh5, bh6, bh7, bl0, bl1, bl2, bl3, bl4, bl5, bl6, bl7, th, tl, i3, j2, h3, l, a2, b2, c5, d;
+        var ah0 = hh[0], ah1 = hh[1], ah2 = hh[2], ah3 = hh[3], ah4 = hh[4], ah5 = hh[5], ah6 = hh[6], ah7 = hh[7], al0 = hl[0], al1 = hl[1], al2 = hl[2], al3 = hl[3], al4 = hl[4], al5 = hl[5], al6 = hl[6], al7 = hl[7];
+        var pos = 0;
+        while (n2 >= 128) {
+          for (i3 = 0; i3 < 16; i3++) {
+            j2 = 8 * i3 + pos;
+            wh[i3] = m[j2 + 0] << 24 | m[j2 + 1] << 16 | m[j2 + 2] << 8 | m[j2 + 3];
+            wl[i3] = m[j2 + 4] << 24 | m[j2 + 5] << 16 | m[j2 + 6] << 8 | m[j2 + 7];
+          }
+          for (i3 = 0; i3 < 80; i3++) {
+            bh0 = ah0;
+            bh1 = ah1;
+            bh2 = ah2;
+            bh3 = ah3;
+            bh4 = ah4;
+            bh5 = ah5;
+            bh6 = ah6;
+            bh7 = ah7;
+            bl0 = al0;
+            bl1 = al1;
+            bl2 = al2;
+            bl3 = al3;
+            bl4 = al4;
+            bl5 = al5;
+            bl6 = al6;
+            bl7 = al7;
+            h3 = ah7;
+            l = al7;
+            a2 = l & 65535;
+            b2 = l >>> 16;
+            c5 = h3 & 65535;
+            d = h3 >>> 16;
+            h3 = (ah4 >>> 14 | al4 << 32 - 14) ^ (ah4 >>> 18 | al4 << 32 - 18) ^ (al4 >>> 41 - 32 | ah4 << 32 - (41 - 32));
+            l = (al4 >>> 14 | ah4 << 32 - 14) ^ (al4 >>> 18 | ah4 << 32 - 18) ^ (ah4 >>> 41 - 32 | al4 << 32 - (41 - 32));
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            h3 = ah4 & ah5 ^ ~ah4 & ah6;
+            l = al4 & al5 ^ ~al4 & al6;
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            h3 = K2[i3 * 2];
+            l = K2[i3 * 2 + 1];
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            h3 = wh[i3 % 16];
+            l = wl[i3 % 16];
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            b2 += a2 >>> 16;
+            c5 += b2 >>> 16;
+            d += c5 >>> 16;
+            th = c5 & 65535 | d << 16;
+            tl = a2 & 65535 | b2 << 16;
+            h3 = th;
+            l = tl;
+            a2 = l & 65535;
+            b2 = l >>> 16;
+            c5 = h3 & 65535;
+            d = h3 >>> 16;
+            h3 = (ah0 >>> 28 | al0 << 32 - 28) ^ (al0 >>> 34 - 32 | ah0 << 32 - (34 - 32)) ^ (al0 >>> 39 - 32 | ah0 << 32 - (39 - 32));
+            l = (al0 >>> 28 | ah0 << 32 - 28) ^ (ah0 >>> 34 - 32 | al0 << 32 - (34 - 32)) ^ (ah0 >>> 39 - 32 | al0 << 32 - (39 - 32));
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            h3 = ah0 & ah1 ^ ah0 & ah2 ^ ah1 & ah2;
+            l = al0 & al1 ^ al0 & al2 ^ al1 & al2;
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            b2 += a2 >>> 16;
+            c5 += b2 >>> 16;
+            d += c5 >>> 16;
+            bh7 = c5 & 65535 | d << 16;
+            bl7 = a2 & 65535 | b2 << 16;
+            h3 = bh3;
+            l = bl3;
+            a2 = l & 65535;
+            b2 = l >>> 16;
+            c5 = h3 & 65535;
+            d = h3 >>> 16;
+            h3 = th;
+            l = tl;
+            a2 += l & 65535;
+            b2 += l >>> 16;
+            c5 += h3 & 65535;
+            d += h3 >>> 16;
+            b2 += a2 >>> 16;
+            c5 += b2 >>> 16;
+            d += c5 >>> 16;
+            bh3 = c5 & 65535 | d << 16;
+            bl3 = a2 & 65535 | b2 << 16;
+            ah1 = bh0;
+            ah2 = bh1;
+            ah3 = bh2;
+            ah4 = bh3;
+            ah5 = bh4;
+            ah6 = bh5;
+            ah7 = bh6;
+            ah0 = bh7;
+            al1 = bl0;
+            al2 = bl1;
+            al3 = bl2;
+            al4 = bl3;
+            al5 = bl4;
+            al6 = bl5;
+            al7 = bl6;
+            al0 = bl7;
+            if (i3 % 16 === 15) {
+              for (j2 = 0; j2 < 16; j2++) {
+                h3 = wh[j2];
+                l = wl[j2];
+                a2 = l & 65535;
+                b2 = l >>> 16;
+                c5 = h3 & 65535;
+                d = h3 >>> 16;
+                h3 = wh[(j2 + 9) % 16];
+                l = wl[(j2 + 9) % 16];
+                a2 += l & 65535;
+                b2 += l >>> 16;
+                c5 += h3 & 65535;
+                d += h3 >>> 16;
+                th = wh[(j2 + 1) % 16];
+                tl = wl[(j2 + 1) % 16];
+                h3 = (th >>> 1 | tl << 32 - 1) ^ (th >>> 8 | tl << 32 - 8) ^ th >>> 7;
+                l = (tl >>> 1 | th << 32 - 1) ^ (tl >>> 8 | th << 32 - 8) ^ (tl >>> 7 | th << 32 - 7);
+                a2 += l & 65535;
+                b2 += l >>> 16;
+                c5 += h3 & 65535;
+                d += h3 >>> 16;
+                th = wh[(j2 + 14) % 16];
+                tl = wl[(j2 + 14) % 16];
+                h3 = (th >>> 19 | tl << 32 - 19) ^ (tl >>> 61 - 32 | th << 32 - (61 - 32)) ^ th >>> 6;
+                l = (tl >>> 19 | th << 32 - 19) ^ (th >>> 61 - 32 | tl << 32 - (61 - 32)) ^ (tl >>> 6 | th << 32 - 6);
+                a2 += l & 65535;
+                b2 += l >>> 16;
+                c5 += h3 & 65535;
+                d += h3 >>> 16;
+                b2 += a2 >>> 16;
+                c5 += b2 >>> 16;
+                d += c5 >>> 16;
+                wh[j2] = c5 & 65535 | d << 16;
+                wl[j2] = a2 & 65535 | b2 << 16;
+              }
+            }
+          }
+          h3 = ah0;
+          l = al0;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[0];
+          l = hl[0];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[0] = ah0 = c5 & 65535 | d << 16;
+          hl[0] = al0 = a2 & 65535 | b2 << 16;
+          h3 = ah1;
+          l = al1;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[1];
+          l = hl[1];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[1] = ah1 = c5 & 65535 | d << 16;
+          hl[1] = al1 = a2 & 65535 | b2 << 16;
+          h3 = ah2;
+          l = al2;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[2];
+          l = hl[2];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[2] = ah2 = c5 & 65535 | d << 16;
+          hl[2] = al2 = a2 & 65535 | b2 << 16;
+          h3 = ah3;
+          l = al3;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[3];
+          l = hl[3];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[3] = ah3 = c5 & 65535 | d << 16;
+          hl[3] = al3 = a2 & 65535 | b2 << 16;
+          h3 = ah4;
+          l = al4;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[4];
+          l = hl[4];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[4] = ah4 = c5 & 65535 | d << 16;
+          hl[4] = al4 = a2 & 65535 | b2 << 16;
+          h3 = ah5;
+          l = al5;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[5];
+          l = hl[5];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[5] = ah5 = c5 & 65535 | d << 16;
+          hl[5] = al5 = a2 & 65535 | b2 << 16;
+          h3 = ah6;
+          l = al6;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[6];
+          l = hl[6];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[6] = ah6 = c5 & 65535 | d << 16;
+          hl[6] = al6 = a2 & 65535 | b2 << 16;
+          h3 = ah7;
+          l = al7;
+          a2 = l & 65535;
+          b2 = l >>> 16;
+          c5 = h3 & 65535;
+          d = h3 >>> 16;
+          h3 = hh[7];
+          l = hl[7];
+          a2 += l & 65535;
+          b2 += l >>> 16;
+          c5 += h3 & 65535;
+          d += h3 >>> 16;
+          b2 += a2 >>> 16;
+          c5 += b2 >>> 16;
+          d += c5 >>> 16;
+          hh[7] = ah7 = c5 & 65535 | d << 16;
+          hl[7] = al7 = a2 & 65535 | b2 << 16;
+          pos += 128;
+          n2 -= 128;
+        }
+        return n2;
+      }
+      function crypto_hash(out, m, n2) {
+        var hh = new Int32Array(8), hl = new Int32Array(8), x2 = new Uint8Array(256), i3, b2 = n2;
+        hh[0] = 1779033703;
+        hh[1] = 3144134277;
+        hh[2] = 1013904242;
+        hh[3] = 2773480762;
+        hh[4] = 1359893119;
+        hh[5] = 2600822924;
+        hh[6] = 528734635;
+        hh[7] = 1541459225;
+        hl[0] = 4089235720;
+        hl[1] = 2227873595;
+        hl[2] = 4271175723;
+        hl[3] = 1595750129;
+        hl[4] = 2917565137;
+        hl[5] = 725511199;
+        hl[6] = 4215389547;
+        hl[7] = 327033209;
+        crypto_hashblocks_hl(hh, hl, m, n2);
+        n2 %= 128;
+        for (i3 = 0; i3 < n2; i3++) x2[i3] = m[b2 - n2 + i3];
+        x2[n2] = 128;
+        n2 = 256 - 128 * (n2 < 112 ? 1 : 0);
+        x2[n2 - 9] = 0;
+        ts64(x2, n2 - 8, b2 / 536870912 | 0, b2 << 3);
+        crypto_hashblocks_hl(hh, hl, x2, n2);
+        for (i3 = 0; i3 < 8; i3++) ts64(out, 8 * i3, hh[i3], hl[i3]);
+        return 0;
+      }
+      function add(p2, q3) {
+        var a2 = gf(), b2 = gf(), c5 = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h3 = gf(), t2 = gf();
+        Z2(a2, p2[1], p2[0]);
+        Z2(t2, q3[1], q3[0]);
+        M2(a2, a2, t2);
+        A2(b2, p2[0], p2[1]);
+        A2(t2, q3[0], q3[1]);
+        M2(b2, b2, t2);
+        M2(c5, p2[3], q3[3]);
+        M2(c5, c5, D22);
+        M2(d, p2[2], q3[2]);
+        A2(d, d, d);
+        Z2(e, b2, a2);
+        Z2(f, d, c5);
+        A2(g, d, c5);
+        A2(h3, b2, a2);
+        M2(p2[0], e, f);
+        M2(p2[1], h3, g);
+        M2(p2[2], g, f);
+        M2(p2[3], e, h3);
+      }
+      function cswap(p2, q3, b2) {
+        var i3;
+        for (i3 = 0; i3 < 4; i3++) {
+          sel25519(p2[i3], q3[i3], b2);
+        }
+      }
+      function pack(r2, p2) {
+        var tx = gf(), ty = gf(), zi = gf();
+        inv25519(zi, p2[2]);
+        M2(tx, p2[0], zi);
+        M2(ty, p2[1], zi);
+        pack25519(r2, ty);
+        r2[31] ^= par25519(tx) << 7;
+      }
+      function scalarmult(p2, q3, s) {
+        var b2, i3;
+        set25519(p2[0], gf0);
+        set25519(p2[1], gf1);
+        set25519(p2[2], gf1);
+        set25519(p2[3], gf0);
+        for (i3 = 255; i3 >= 0; --i3) {
+          b2 = s[i3 / 8 | 0] >> (i3 & 7) & 1;
+          cswap(p2, q3, b2);
+          add(q3, p2);
+          add(p2, p2);
+          cswap(p2, q3, b2);
+        }
+      }
+      function scalarbase(p2, s) {
+        var q3 = [gf(), gf(), gf(), gf()];
+        set25519(q3[0], X2);
+        set25519(q3[1], Y2);
+        set25519(q3[2], gf1);
+        M2(q3[3], X2, Y2);
+        scalarmult(p2, q3, s);
+      }
+      function crypto_sign_keypair(pk, sk, seeded) {
+        var d = new Uint8Array(64);
+        var p2 = [gf(), gf(), gf(), gf()];
+        var i3;
+        if (!seeded) randombytes(sk, 32);
+        crypto_hash(d, sk, 32);
+        d[0] &= 248;
+        d[31] &= 127;
+        d[31] |= 64;
+        scalarbase(p2, d);
+        pack(pk, p2);
+        for (i3 = 0; i3 < 32; i3++) sk[i3 + 32] = pk[i3];
+        return 0;
+      }
+      var L2 = new Float64Array([237, 211, 245, 92, 26, 99, 18, 88, 214, 156, 247, 162, 222, 249, 222, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16]);
+      function modL(r2, x2) {
+        var carry, i3, j2, k2;
+        for (i3 = 63; i3 >= 32; --i3) {
+          carry = 0;
+          for (j2 = i3 - 32, k2 = i3 - 12; j2 < k2; ++j2) {
+            x2[j2] += carry - 16 * x2[i3] * L2[j2 - (i3 - 32)];
+            carry = x2[j2] + 128 >> 8;
+            x2[j2] -= carry * 256;
+          }
+          x2[j2] += carry;
+          x2[i3] = 0;
+        }
+        carry = 0;
+        for (j2 = 0; j2 < 32; j2++) {
+          x2[j2] += carry - (x2[31] >> 4) * L2[j2];
+          carry = x2[j2] >> 8;
+          x2[j2] &= 255;
+        }
+        for (j2 = 0; j2 < 32; j2++) x2[j2] -= carry * L2[j2];
+        for (i3 = 0; i3 < 32; i3++) {
+          x2[i3 + 1] += x2[i3] >> 8;
+          r2[i3] = x2[i3] & 255;
+        }
+      }
+      function reduce(r2) {
+        var x2 = new Float64Array(64), i3;
+        for (i3 = 0; i3 < 64; i3++) x2[i3] = r2[i3];
+        for (i3 = 0; i3 < 64; i3++) r2[i3] = 0;
+        modL(r2, x2);
+      }
+      function crypto_sign(sm, m, n2, sk) {
+        var d = new Uint8Array(64), h3 = new Uint8Array(64), r2 = new Uint8Array(64);
+        var i3, j2, x2 = new Float64Array(64);
+        var p2 = [gf(), gf(), gf(), gf()];
+        crypto_hash(d, sk, 32);
+        d[0] &= 248;
+        d[31] &= 127;
+        d[31] |= 64;
+        var smlen = n2 + 64;
+        for (i3 = 0; i3 < n2; i3++) sm[64 + i3] = m[i3];
+        for (i3 = 0; i3 < 32; i3++) sm[32 + i3] = d[32 + i3];
+        crypto_hash(r2, sm.subarray(32), n2 + 32);
+        reduce(r2);
+        scalarbase(p2, r2);
+        pack(sm, p2);
+        for (i3 = 32; i3 < 64; i3++) sm[i3] = sk[i3];
+        crypto_hash(h3, sm, n2 + 64);
+        reduce(h3);
+        for (i3 = 0; i3 < 64; i3++) x2[i3] = 0;
+        for (i3 = 0; i3 < 32; i3++) x2[i3] = r2[i3];
+        for (i3 = 0; i3 < 32; i3++) {
+          for (j2 = 0; j2 < 32; j2++) {
+            x2[i3 + j2] += h3[i3] * d[j2];
+          }
+        }
+        modL(sm.subarray(32), x2);
+        return smlen;
+      }
+      function unpackneg(r2, p2) {
+        var t2 = gf(), chk = gf(), num = gf(), den = gf(), den2 = gf(), den4 = gf(), den6 = gf();
+        set25519(r2[2], gf1);
+        unpack25519(r2[1], p2);
+        S2(num, r2[1]);
+        M2(den, num, D2);
+        Z2(num, num, r2[2]);
+        A2(den, r2[2], den);
+        S2(den2, den);
+        S2(den4, den2);
+        M2(den6, den4, den2);
+        M2(t2, den6, num);
+        M2(t2, t2, den);
+        pow2523(t2, t2);
+        M2(t2, t2, num);
+        M2(t2, t2, den);
+        M2(t2, t2, den);
+        M2(r2[0], t2, den);
+        S2(chk, r2[0]);
+        M2(chk, chk, den);
+        if (neq25519(chk, num)) M2(r2[0], r2[0], I2);
+        S2(chk, r2[0]);
+        M2(chk, chk, den);
+        if (neq25519(chk, num)) return -1;
+        if (par25519(r2[0]) === p2[31] >> 7) Z2(r2[0], gf0, r2[0]);
+        M2(r2[3], r2[0], r2[1]);
+        return 0;
+      }
+      function crypto_sign_open(m, sm, n2, pk) {
+        var i3, mlen;
+        var t2 = new Uint8Array(32), h3 = new Uint8Array(64);
+        var p2 = [gf(), gf(), gf(), gf()], q3 = [gf(), gf(), gf(), gf()];
+        mlen = -1;
+        if (n2 < 64) return -1;
+        if (unpackneg(q3, pk)) return -1;
+        for (i3 = 0; i3 < n2; i3++) m[i3] = sm[i3];
+        for (i3 = 0; i3 < 32; i3++) m[i3 + 32] = pk[i3];
+        crypto_hash(h3, m, n2);
+        reduce(h3);
+        scalarmult(p2, q3, h3);
+        scalarbase(q3, sm.subarray(32));
+        add(p2, q3);
+        pack(t2, p2);
+        n2 -= 64;
+        if (crypto_verify_32(sm, 0, t2, 0)) {
+          for (i3 = 0; i3 < n2; i3++) m[i3] = 0;
+          return -1;
+        }
+        for (i3 = 0; i3 < n2; i3++) m[i3] = sm[i3 + 64];
+        mlen = n2;
+        return mlen;
+      }
+      var crypto_secretbox_KEYBYTES = 32, crypto_secretbox_NONCEBYTES = 24, crypto_secretbox_ZEROBYTES = 32, crypto_secretbox_BOXZEROBYTES = 16, crypto_scalarmult_BYTES = 32, crypto_scalarmult_SCALARBYTES = 32, crypto_box_PUBLICKEYBYTES = 32, crypto_box_SECRETKEYBYTES = 32, crypto_box_BEFORENMBYTES = 32, crypto_box_NONCEBYTES = crypto_secretbox_NONCEBYTES, crypto_box_ZEROBYTES = crypto_secretbox_ZEROBYTES, crypto_box_BOXZEROBYTES = crypto_secretbox_BOXZEROBYTES, crypto_sign_BYTES = 64, crypto_sign_PUBLICKEYBYTES = 32, crypto_sign_SECRETKEYBYTES = 64, crypto_sign_SEEDBYTES = 32, crypto_hash_BYTES = 64;
+      nacl.lowlevel = {
+        crypto_core_hsalsa20,
+        crypto_stream_xor,
+        crypto_stream,
+        crypto_stream_salsa20_xor,
+        crypto_stream_salsa20,
+        crypto_onetimeauth,
+        crypto_onetimeauth_verify,
+        crypto_verify_16,
+        crypto_verify_32,
+        crypto_secretbox,
+        crypto_secretbox_open,
+        crypto_scalarmult,
+        crypto_scalarmult_base,
+        crypto_box_beforenm,
+        crypto_box_afternm,
+        crypto_box,
+        crypto_box_open,
+        crypto_box_keypair,
+        crypto_hash,
+        crypto_sign,
+        crypto_sign_keypair,
+        crypto_sign_open,
+        crypto_secretbox_KEYBYTES,
+        crypto_secretbox_NONCEBYTES,
+        crypto_secretbox_ZEROBYTES,
+        crypto_secretbox_BOXZEROBYTES,
+        crypto_scalarmult_BYTES,
+        crypto_scalarmult_SCALARBYTES,
+        crypto_box_PUBLICKEYBYTES,
+        crypto_box_SECRETKEYBYTES,
+        crypto_box_BEFORENMBYTES,
+        crypto_box_NONCEBYTES,
+        crypto_box_ZEROBYTES,
+        crypto_box_BOXZEROBYTES,
+        crypto_sign_BYTES,
+        crypto_sign_PUBLICKEYBYTES,
+        crypto_sign_SECRETKEYBYTES,
+        crypto_sign_SEEDBYTES,
+        crypto_hash_BYTES
+      };
+      function checkLengths(k2, n2) {
+        if (k2.length !== crypto_secretbox_KEYBYTES) throw new Error("bad key size");
+        if (n2.length !== crypto_secretbox_NONCEBYTES) throw new Error("bad nonce size");
+      }
+      function checkBoxLengths(pk, sk) {
+        if (pk.length !== crypto_box_PUBLICKEYBYTES) throw new Error("bad public key size");
+        if (sk.length !== crypto_box_SECRETKEYBYTES) throw new Error("bad secret key size");
+      }
+      function checkArrayTypes() {
+        var t2, i3;
+        for (i3 = 0; i3 < arguments.length; i3++) {
+          if ((t2 = Object.prototype.toString.call(arguments[i3])) !== "[object Uint8Array]")
+            throw new TypeError("unexpected type " + t2 + ", use Uint8Array");
+        }
+      }
+      function cleanup(arr) {
+        for (var i3 = 0; i3 < arr.length; i3++) arr[i3] = 0;
+      }
+      if (!nacl.util) {
+        nacl.util = {};
+        nacl.util.decodeUTF8 = nacl.util.encodeUTF8 = nacl.util.encodeBase64 = nacl.util.decodeBase64 = function() {
+          throw new Error("nacl.util moved into separate package: https://github.com/dchest/tweetnacl-util-js");
+        };
+      }
+      nacl.randomBytes = function(n2) {
+        var b2 = new Uint8Array(n2);
+        randombytes(b2, n2);
+        return b2;
+      };
+      nacl.secretbox = function(msg, nonce, key) {
+        checkArrayTypes(msg, nonce, key);
+        checkLengths(key, nonce);
+        var m = new Uint8Array(crypto_secretbox_ZEROBYTES + msg.length);
+        var c5 = new Uint8Array(m.length);
+        for (var i3 = 0; i3 < msg.length; i3++) m[i3 + crypto_secretbox_ZEROBYTES] = msg[i3];
+        crypto_secretbox(c5, m, m.length, nonce, key);
+        return c5.subarray(crypto_secretbox_BOXZEROBYTES);
+      };
+      nacl.secretbox.open = function(box, nonce, key) {
+        checkArrayTypes(box, nonce, key);
+        checkLengths(key, nonce);
+        var c5 = new Uint8Array(crypto_secretbox_BOXZEROBYTES + box.length);
+        var m = new Uint8Array(c5.length);
+        for (var i3 = 0; i3 < box.length; i3++) c5[i3 + crypto_secretbox_BOXZEROBYTES] = box[i3];
+        if (c5.length < 32) return false;
+        if (crypto_secretbox_open(m, c5, c5.length, nonce, key) !== 0) return false;
+        return m.subarray(crypto_secretbox_ZEROBYTES);
+      };
+      nacl.secretbox.keyLength = crypto_secretbox_KEYBYTES;
+      nacl.secretbox.nonceLength = crypto_secretbox_NONCEBYTES;
+      nacl.secretbox.overheadLength = crypto_secretbox_BOXZEROBYTES;
+      nacl.scalarMult = function(n2, p2) {
+        checkArrayTypes(n2, p2);
+        if (n2.length !== crypto_scalarmult_SCALARBYTES) throw new Error("bad n size");
+        if (p2.length !== crypto_scalarmult_BYTES) throw new Error("bad p size");
+        var q3 = new Uint8Array(crypto_scalarmult_BYTES);
+        crypto_scalarmult(q3, n2, p2);
+        return q3;
+      };
+      nacl.scalarMult.base = function(n2) {
+        checkArrayTypes(n2);
+        if (n2.length !== crypto_scalarmult_SCALARBYTES) throw new Error("bad n size");
+        var q3 = new Uint8Array(crypto_scalarmult_BYTES);
+        crypto_scalarmult_base(q3, n2);
+        return q3;
+      };
+      nacl.scalarMult.scalarLength = crypto_scalarmult_SCALARBYTES;
+      nacl.scalarMult.groupElementLength = crypto_scalarmult_BYTES;
+      nacl.box = function(msg, nonce, publicKey, secretKey) {
+        var k2 = nacl.box.before(publicKey, secretKey);
+        return nacl.secretbox(msg, nonce, k2);
+      };
+      nacl.box.before = function(publicKey, secretKey) {
+        checkArrayTypes(publicKey, secretKey);
+        checkBoxLengths(publicKey, secretKey);
+        var k2 = new Uint8Array(crypto_box_BEFORENMBYTES);
+        crypto_box_beforenm(k2, publicKey, secretKey);
+        return k2;
+      };
+      nacl.box.after = nacl.secretbox;
+      nacl.box.open = function(msg, nonce, publicKey, secretKey) {
+        var k2 = nacl.box.before(publicKey, secretKey);
+        return nacl.secretbox.open(msg, nonce, k2);
+      };
+      nacl.box.open.after = nacl.secretbox.open;
+      nacl.box.keyPair = function() {
+        var pk = new Uint8Array(crypto_box_PUBLICKEYBYTES);
+        var sk = new Uint8Array(crypto_box_SECRETKEYBYTES);
+        crypto_box_keypair(pk, sk);
+        return { publicKey: pk, secretKey: sk };
+      };
+      nacl.box.keyPair.fromSecretKey = function(secretKey) {
+        checkArrayTypes(secretKey);
+        if (secretKey.length !== crypto_box_SECRETKEYBYTES)
+          throw new Error("bad secret key size");
+        var pk = new Uint8Array(crypto_box_PUBLICKEYBYTES);
+        crypto_scalarmult_base(pk, secretKey);
+        return { publicKey: pk, secretKey: new Uint8Array(secretKey) };
+      };
+      nacl.box.publicKeyLength = crypto_box_PUBLICKEYBYTES;
+      nacl.box.secretKeyLength = crypto_box_SECRETKEYBYTES;
+      nacl.box.sharedKeyLength = crypto_box_BEFORENMBYTES;
+      nacl.box.nonceLength = crypto_box_NONCEBYTES;
+      nacl.box.overheadLength = nacl.secretbox.overheadLength;
+      nacl.sign = function(msg, secretKey) {
+        checkArrayTypes(msg, secretKey);
+        if (secretKey.length !== crypto_sign_SECRETKEYBYTES)
+          throw new Error("bad secret key size");
+        var signedMsg = new Uint8Array(crypto_sign_BYTES + msg.length);
+        crypto_sign(signedMsg, msg, msg.length, secretKey);
+        return signedMsg;
+      };
+      nacl.sign.open = function(signedMsg, publicKey) {
+        if (arguments.length !== 2)
+          throw new Error("nacl.sign.open accepts 2 arguments; did you mean to use nacl.sign.detached.verify?");
+        checkArrayTypes(signedMsg, publicKey);
+        if (publicKey.length !== crypto_sign_PUBLICKEYBYTES)
+          throw new Error("bad public key size");
+        var tmp = new Uint8Array(signedMsg.length);
+        var mlen = crypto_sign_open(tmp, signedMsg, signedMsg.length, publicKey);
+        if (mlen < 0) return null;
+        var m = new Uint8Array(mlen);
+        for (var i3 = 0; i3 < m.length; i3++) m[i3] = tmp[i3];
+        return m;
+      };
+      nacl.sign.detached = function(msg, secretKey) {
+        var signedMsg = nacl.sign(msg, secretKey);
+        var sig = new Uint8Array(crypto_sign_BYTES);
+        for (var i3 = 0; i3 < sig.length; i3++) sig[i3] = signedMsg[i3];
+        return sig;
+      };
+      nacl.sign.detached.verify = function(msg, sig, publicKey) {
+        checkArrayTypes(msg, sig, publicKey);
+        if (sig.length !== crypto_sign_BYTES)
+          throw new Error("bad signature size");
+        if (publicKey.length !== crypto_sign_PUBLICKEYBYTES)
+          throw new Error("bad public key size");
+        var sm = new Uint8Array(crypto_sign_BYTES + msg.length);
+        var m = new Uint8Array(crypto_sign_BYTES + msg.length);
+        var i3;
+        for (i3 = 0; i3 < crypto_sign_BYTES; i3++) sm[i3] = sig[i3];
+        for (i3 = 0; i3 < msg.length; i3++) sm[i3 + crypto_sign_BYTES] = msg[i3];
+        return crypto_sign_open(m, sm, sm.length, publicKey) >= 0;
+      };
+      nacl.sign.keyPair = function() {
+        var pk = new Uint8Array(crypto_sign_PUBLICKEYBYTES);
+        var sk = new Uint8Array(crypto_sign_SECRETKEYBYTES);
+        crypto_sign_keypair(pk, sk);
+        return { publicKey: pk, secretKey: sk };
+      };
+      nacl.sign.keyPair.fromSecretKey = function(secretKey) {
+        checkArrayTypes(secretKey);
+        if (secretKey.length !== crypto_sign_SECRETKEYBYTES)
+          throw new Error("bad secret key size");
+        var pk = new Uint8Array(crypto_sign_PUBLICKEYBYTES);
+        for (var i3 = 0; i3 < pk.length; i3++) pk[i3] = secretKey[32 + i3];
+        return { publicKey: pk, secretKey: new Uint8Array(secretKey) };
+      };
+      nacl.sign.keyPair.fromSeed = function(seed) {
+        checkArrayTypes(seed);
+        if (seed.length !== crypto_sign_SEEDBYTES)
+          throw new Error("bad seed size");
+        var pk = new Uint8Array(crypto_sign_PUBLICKEYBYTES);
+        var sk = new Uint8Array(crypto_sign_SECRETKEYBYTES);
+        for (var i3 = 0; i3 < 32; i3++) sk[i3] = seed[i3];
+        crypto_sign_keypair(pk, sk, true);
+        return { publicKey: pk, secretKey: sk };
+      };
+      nacl.sign.publicKeyLength = crypto_sign_PUBLICKEYBYTES;
+      nacl.sign.secretKeyLength = crypto_sign_SECRETKEYBYTES;
+      nacl.sign.seedLength = crypto_sign_SEEDBYTES;
+      nacl.sign.signatureLength = crypto_sign_BYTES;
+      nacl.hash = function(msg) {
+        checkArrayTypes(msg);
+        var h3 = new Uint8Array(crypto_hash_BYTES);
+        crypto_hash(h3, msg, msg.length);
+        return h3;
+      };
+      nacl.hash.hashLength = crypto_hash_BYTES;
+      nacl.verify = function(x2, y2) {
+        checkArrayTypes(x2, y2);
+        if (x2.length === 0 || y2.length === 0) return false;
+        if (x2.length !== y2.length) return false;
+        return vn(x2, 0, y2, 0, x2.length) === 0 ? true : false;
+      };
+      nacl.setPRNG = function(fn) {
+        randombytes = fn;
+      };
+      (function() {
+        var crypto4 = typeof self !== "undefined" ? self.crypto || self.msCrypto : null;
+        if (crypto4 && crypto4.getRandomValues) {
+          var QUOTA = 65536;
+          nacl.setPRNG(function(x2, n2) {
+            var i3, v = new Uint8Array(n2);
+            for (i3 = 0; i3 < n2; i3 += QUOTA) {
+              crypto4.getRandomValues(v.subarray(i3, i3 + Math.min(n2 - i3, QUOTA)));
+            }
+            for (i3 = 0; i3 < n2; i3++) x2[i3] = v[i3];
+            cleanup(v);
+          });
+        } else if (typeof require !== "undefined") {
+          crypto4 = require("crypto");
+          if (crypto4 && crypto4.randomBytes) {
+            nacl.setPRNG(function(x2, n2) {
+              var i3, v = crypto4.randomBytes(n2);
+              for (i3 = 0; i3 < n2; i3++) x2[i3] = v[i3];
+              cleanup(v);
+            });
+          }
+        }
+      })();
+    })(typeof module2 !== "undefined" && module2.exports ? module2.exports : self.nacl = self.nacl || {});
+  }
+});
+
+// node_modules/sshpk/lib/utils.js
+var require_utils2 = __commonJS({
+  "node_modules/sshpk/lib/utils.js"(exports2, module2) {
+    module2.exports = {
+      bufferSplit,
+      addRSAMissing,
+      calculateDSAPublic,
+      calculateED25519Public,
+      calculateX25519Public,
+      mpNormalize,
+      mpDenormalize,
+      ecNormalize,
+      countZeros,
+      assertCompatible,
+      isCompatible,
+      opensslKeyDeriv,
+      opensshCipherInfo,
+      publicFromPrivateECDSA,
+      zeroPadToLength,
+      writeBitString,
+      readBitString,
+      pbkdf2
+    };
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var PrivateKey = require_private_key();
+    var Key = require_key();
+    var crypto4 = require("crypto");
+    var algs = require_algs();
+    var asn1 = require_lib();
+    var ec = require_ec();
+    var jsbn = require_jsbn().BigInteger;
+    var nacl = require_nacl_fast();
+    var MAX_CLASS_DEPTH = 3;
+    function isCompatible(obj, klass, needVer) {
+      if (obj === null || typeof obj !== "object")
+        return false;
+      if (needVer === void 0)
+        needVer = klass.prototype._sshpkApiVersion;
+      if (obj instanceof klass && klass.prototype._sshpkApiVersion[0] == needVer[0])
+        return true;
+      var proto = Object.getPrototypeOf(obj);
+      var depth = 0;
+      while (proto.constructor.name !== klass.name) {
+        proto = Object.getPrototypeOf(proto);
+        if (!proto || ++depth > MAX_CLASS_DEPTH)
+          return false;
+      }
+      if (proto.constructor.name !== klass.name)
+        return false;
+      var ver = proto._sshpkApiVersion;
+      if (ver === void 0)
+        ver = klass._oldVersionDetect(obj);
+      if (ver[0] != needVer[0] || ver[1] < needVer[1])
+        return false;
+      return true;
+    }
+    function assertCompatible(obj, klass, needVer, name) {
+      if (name === void 0)
+        name = "object";
+      assert2.ok(obj, name + " must not be null");
+      assert2.object(obj, name + " must be an object");
+      if (needVer === void 0)
+        needVer = klass.prototype._sshpkApiVersion;
+      if (obj instanceof klass && klass.prototype._sshpkApiVersion[0] == needVer[0])
+        return;
+      var proto = Object.getPrototypeOf(obj);
+      var depth = 0;
+      while (proto.constructor.name !== klass.name) {
+        proto = Object.getPrototypeOf(proto);
+        assert2.ok(
+          proto && ++depth <= MAX_CLASS_DEPTH,
+          name + " must be a " + klass.name + " instance"
+        );
+      }
+      assert2.strictEqual(
+        proto.constructor.name,
+        klass.name,
+        name + " must be a " + klass.name + " instance"
+      );
+      var ver = proto._sshpkApiVersion;
+      if (ver === void 0)
+        ver = klass._oldVersionDetect(obj);
+      assert2.ok(
+        ver[0] == needVer[0] && ver[1] >= needVer[1],
+        name + " must be compatible with " + klass.name + " klass version " + needVer[0] + "." + needVer[1]
+      );
+    }
+    var CIPHER_LEN = {
+      "des-ede3-cbc": { key: 24, iv: 8 },
+      "aes-128-cbc": { key: 16, iv: 16 },
+      "aes-256-cbc": { key: 32, iv: 16 }
+    };
+    var PKCS5_SALT_LEN = 8;
+    function opensslKeyDeriv(cipher, salt, passphrase, count4) {
+      assert2.buffer(salt, "salt");
+      assert2.buffer(passphrase, "passphrase");
+      assert2.number(count4, "iteration count");
+      var clen = CIPHER_LEN[cipher];
+      assert2.object(clen, "supported cipher");
+      salt = salt.slice(0, PKCS5_SALT_LEN);
+      var D2, D_prev, bufs;
+      var material = Buffer5.alloc(0);
+      while (material.length < clen.key + clen.iv) {
+        bufs = [];
+        if (D_prev)
+          bufs.push(D_prev);
+        bufs.push(passphrase);
+        bufs.push(salt);
+        D2 = Buffer5.concat(bufs);
+        for (var j2 = 0; j2 < count4; ++j2)
+          D2 = crypto4.createHash("md5").update(D2).digest();
+        material = Buffer5.concat([material, D2]);
+        D_prev = D2;
+      }
+      return {
+        key: material.slice(0, clen.key),
+        iv: material.slice(clen.key, clen.key + clen.iv)
+      };
+    }
+    function pbkdf2(hashAlg, salt, iterations, size, passphrase) {
+      var hkey = Buffer5.alloc(salt.length + 4);
+      salt.copy(hkey);
+      var gen = 0, ts = [];
+      var i3 = 1;
+      while (gen < size) {
+        var t2 = T2(i3++);
+        gen += t2.length;
+        ts.push(t2);
+      }
+      return Buffer5.concat(ts).slice(0, size);
+      function T2(I2) {
+        hkey.writeUInt32BE(I2, hkey.length - 4);
+        var hmac = crypto4.createHmac(hashAlg, passphrase);
+        hmac.update(hkey);
+        var Ti = hmac.digest();
+        var Uc = Ti;
+        var c5 = 1;
+        while (c5++ < iterations) {
+          hmac = crypto4.createHmac(hashAlg, passphrase);
+          hmac.update(Uc);
+          Uc = hmac.digest();
+          for (var x2 = 0; x2 < Ti.length; ++x2)
+            Ti[x2] ^= Uc[x2];
+        }
+        return Ti;
+      }
+    }
+    function countZeros(buf) {
+      var o3 = 0, obit = 8;
+      while (o3 < buf.length) {
+        var mask2 = 1 << obit;
+        if ((buf[o3] & mask2) === mask2)
+          break;
+        obit--;
+        if (obit < 0) {
+          o3++;
+          obit = 8;
+        }
+      }
+      return o3 * 8 + (8 - obit) - 1;
+    }
+    function bufferSplit(buf, chr) {
+      assert2.buffer(buf);
+      assert2.string(chr);
+      var parts = [];
+      var lastPart = 0;
+      var matches = 0;
+      for (var i3 = 0; i3 < buf.length; ++i3) {
+        if (buf[i3] === chr.charCodeAt(matches))
+          ++matches;
+        else if (buf[i3] === chr.charCodeAt(0))
+          matches = 1;
+        else
+          matches = 0;
+        if (matches >= chr.length) {
+          var newPart = i3 + 1;
+          parts.push(buf.slice(lastPart, newPart - matches));
+          lastPart = newPart;
+          matches = 0;
+        }
+      }
+      if (lastPart <= buf.length)
+        parts.push(buf.slice(lastPart, buf.length));
+      return parts;
+    }
+    function ecNormalize(buf, addZero) {
+      assert2.buffer(buf);
+      if (buf[0] === 0 && buf[1] === 4) {
+        if (addZero)
+          return buf;
+        return buf.slice(1);
+      } else if (buf[0] === 4) {
+        if (!addZero)
+          return buf;
+      } else {
+        while (buf[0] === 0)
+          buf = buf.slice(1);
+        if (buf[0] === 2 || buf[0] === 3)
+          throw new Error("Compressed elliptic curve points are not supported");
+        if (buf[0] !== 4)
+          throw new Error("Not a valid elliptic curve point");
+        if (!addZero)
+          return buf;
+      }
+      var b2 = Buffer5.alloc(buf.length + 1);
+      b2[0] = 0;
+      buf.copy(b2, 1);
+      return b2;
+    }
+    function readBitString(der, tag) {
+      if (tag === void 0)
+        tag = asn1.Ber.BitString;
+      var buf = der.readString(tag, true);
+      assert2.strictEqual(buf[0], 0, "bit strings with unused bits are not supported (0x" + buf[0].toString(16) + ")");
+      return buf.slice(1);
+    }
+    function writeBitString(der, buf, tag) {
+      if (tag === void 0)
+        tag = asn1.Ber.BitString;
+      var b2 = Buffer5.alloc(buf.length + 1);
+      b2[0] = 0;
+      buf.copy(b2, 1);
+      der.writeBuffer(b2, tag);
+    }
+    function mpNormalize(buf) {
+      assert2.buffer(buf);
+      while (buf.length > 1 && buf[0] === 0 && (buf[1] & 128) === 0)
+        buf = buf.slice(1);
+      if ((buf[0] & 128) === 128) {
+        var b2 = Buffer5.alloc(buf.length + 1);
+        b2[0] = 0;
+        buf.copy(b2, 1);
+        buf = b2;
+      }
+      return buf;
+    }
+    function mpDenormalize(buf) {
+      assert2.buffer(buf);
+      while (buf.length > 1 && buf[0] === 0)
+        buf = buf.slice(1);
+      return buf;
+    }
+    function zeroPadToLength(buf, len) {
+      assert2.buffer(buf);
+      assert2.number(len);
+      while (buf.length > len) {
+        assert2.equal(buf[0], 0);
+        buf = buf.slice(1);
+      }
+      while (buf.length < len) {
+        var b2 = Buffer5.alloc(buf.length + 1);
+        b2[0] = 0;
+        buf.copy(b2, 1);
+        buf = b2;
+      }
+      return buf;
+    }
+    function bigintToMpBuf(bigint4) {
+      var buf = Buffer5.from(bigint4.toByteArray());
+      buf = mpNormalize(buf);
+      return buf;
+    }
+    function calculateDSAPublic(g, p2, x2) {
+      assert2.buffer(g);
+      assert2.buffer(p2);
+      assert2.buffer(x2);
+      g = new jsbn(g);
+      p2 = new jsbn(p2);
+      x2 = new jsbn(x2);
+      var y2 = g.modPow(x2, p2);
+      var ybuf = bigintToMpBuf(y2);
+      return ybuf;
+    }
+    function calculateED25519Public(k2) {
+      assert2.buffer(k2);
+      var kp = nacl.sign.keyPair.fromSeed(new Uint8Array(k2));
+      return Buffer5.from(kp.publicKey);
+    }
+    function calculateX25519Public(k2) {
+      assert2.buffer(k2);
+      var kp = nacl.box.keyPair.fromSeed(new Uint8Array(k2));
+      return Buffer5.from(kp.publicKey);
+    }
+    function addRSAMissing(key) {
+      assert2.object(key);
+      assertCompatible(key, PrivateKey, [1, 1]);
+      var d = new jsbn(key.part.d.data);
+      var buf;
+      if (!key.part.dmodp) {
+        var p2 = new jsbn(key.part.p.data);
+        var dmodp = d.mod(p2.subtract(1));
+        buf = bigintToMpBuf(dmodp);
+        key.part.dmodp = { name: "dmodp", data: buf };
+        key.parts.push(key.part.dmodp);
+      }
+      if (!key.part.dmodq) {
+        var q3 = new jsbn(key.part.q.data);
+        var dmodq = d.mod(q3.subtract(1));
+        buf = bigintToMpBuf(dmodq);
+        key.part.dmodq = { name: "dmodq", data: buf };
+        key.parts.push(key.part.dmodq);
+      }
+    }
+    function publicFromPrivateECDSA(curveName, priv) {
+      assert2.string(curveName, "curveName");
+      assert2.buffer(priv);
+      var params = algs.curves[curveName];
+      var p2 = new jsbn(params.p);
+      var a2 = new jsbn(params.a);
+      var b2 = new jsbn(params.b);
+      var curve = new ec.ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex(params.G.toString("hex"));
+      var d = new jsbn(mpNormalize(priv));
+      var pub = G2.multiply(d);
+      pub = Buffer5.from(curve.encodePointHex(pub), "hex");
+      var parts = [];
+      parts.push({ name: "curve", data: Buffer5.from(curveName) });
+      parts.push({ name: "Q", data: pub });
+      var key = new Key({ type: "ecdsa", curve, parts });
+      return key;
+    }
+    function opensshCipherInfo(cipher) {
+      var inf = {};
+      switch (cipher) {
+        case "3des-cbc":
+          inf.keySize = 24;
+          inf.blockSize = 8;
+          inf.opensslName = "des-ede3-cbc";
+          break;
+        case "blowfish-cbc":
+          inf.keySize = 16;
+          inf.blockSize = 8;
+          inf.opensslName = "bf-cbc";
+          break;
+        case "aes128-cbc":
+        case "aes128-ctr":
+        case "aes128-gcm@openssh.com":
+          inf.keySize = 16;
+          inf.blockSize = 16;
+          inf.opensslName = "aes-128-" + cipher.slice(7, 10);
+          break;
+        case "aes192-cbc":
+        case "aes192-ctr":
+        case "aes192-gcm@openssh.com":
+          inf.keySize = 24;
+          inf.blockSize = 16;
+          inf.opensslName = "aes-192-" + cipher.slice(7, 10);
+          break;
+        case "aes256-cbc":
+        case "aes256-ctr":
+        case "aes256-gcm@openssh.com":
+          inf.keySize = 32;
+          inf.blockSize = 16;
+          inf.opensslName = "aes-256-" + cipher.slice(7, 10);
+          break;
+        default:
+          throw new Error(
+            'Unsupported openssl cipher "' + cipher + '"'
+          );
+      }
+      return inf;
+    }
+  }
+});
+
+// node_modules/sshpk/lib/ssh-buffer.js
+var require_ssh_buffer = __commonJS({
+  "node_modules/sshpk/lib/ssh-buffer.js"(exports2, module2) {
+    module2.exports = SSHBuffer;
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    function SSHBuffer(opts) {
+      assert2.object(opts, "options");
+      if (opts.buffer !== void 0)
+        assert2.buffer(opts.buffer, "options.buffer");
+      this._size = opts.buffer ? opts.buffer.length : 1024;
+      this._buffer = opts.buffer || Buffer5.alloc(this._size);
+      this._offset = 0;
+    }
+    SSHBuffer.prototype.toBuffer = function() {
+      return this._buffer.slice(0, this._offset);
+    };
+    SSHBuffer.prototype.atEnd = function() {
+      return this._offset >= this._buffer.length;
+    };
+    SSHBuffer.prototype.remainder = function() {
+      return this._buffer.slice(this._offset);
+    };
+    SSHBuffer.prototype.skip = function(n2) {
+      this._offset += n2;
+    };
+    SSHBuffer.prototype.expand = function() {
+      this._size *= 2;
+      var buf = Buffer5.alloc(this._size);
+      this._buffer.copy(buf, 0);
+      this._buffer = buf;
+    };
+    SSHBuffer.prototype.readPart = function() {
+      return { data: this.readBuffer() };
+    };
+    SSHBuffer.prototype.readBuffer = function() {
+      var len = this._buffer.readUInt32BE(this._offset);
+      this._offset += 4;
+      assert2.ok(
+        this._offset + len <= this._buffer.length,
+        "length out of bounds at +0x" + this._offset.toString(16) + " (data truncated?)"
+      );
+      var buf = this._buffer.slice(this._offset, this._offset + len);
+      this._offset += len;
+      return buf;
+    };
+    SSHBuffer.prototype.readString = function() {
+      return this.readBuffer().toString();
+    };
+    SSHBuffer.prototype.readCString = function() {
+      var offset = this._offset;
+      while (offset < this._buffer.length && this._buffer[offset] !== 0)
+        offset++;
+      assert2.ok(offset < this._buffer.length, "c string does not terminate");
+      var str2 = this._buffer.slice(this._offset, offset).toString();
+      this._offset = offset + 1;
+      return str2;
+    };
+    SSHBuffer.prototype.readInt = function() {
+      var v = this._buffer.readUInt32BE(this._offset);
+      this._offset += 4;
+      return v;
+    };
+    SSHBuffer.prototype.readInt64 = function() {
+      assert2.ok(
+        this._offset + 8 < this._buffer.length,
+        "buffer not long enough to read Int64"
+      );
+      var v = this._buffer.slice(this._offset, this._offset + 8);
+      this._offset += 8;
+      return v;
+    };
+    SSHBuffer.prototype.readChar = function() {
+      var v = this._buffer[this._offset++];
+      return v;
+    };
+    SSHBuffer.prototype.writeBuffer = function(buf) {
+      while (this._offset + 4 + buf.length > this._size)
+        this.expand();
+      this._buffer.writeUInt32BE(buf.length, this._offset);
+      this._offset += 4;
+      buf.copy(this._buffer, this._offset);
+      this._offset += buf.length;
+    };
+    SSHBuffer.prototype.writeString = function(str2) {
+      this.writeBuffer(Buffer5.from(str2, "utf8"));
+    };
+    SSHBuffer.prototype.writeCString = function(str2) {
+      while (this._offset + 1 + str2.length > this._size)
+        this.expand();
+      this._buffer.write(str2, this._offset);
+      this._offset += str2.length;
+      this._buffer[this._offset++] = 0;
+    };
+    SSHBuffer.prototype.writeInt = function(v) {
+      while (this._offset + 4 > this._size)
+        this.expand();
+      this._buffer.writeUInt32BE(v, this._offset);
+      this._offset += 4;
+    };
+    SSHBuffer.prototype.writeInt64 = function(v) {
+      assert2.buffer(v, "value");
+      if (v.length > 8) {
+        var lead = v.slice(0, v.length - 8);
+        for (var i3 = 0; i3 < lead.length; ++i3) {
+          assert2.strictEqual(
+            lead[i3],
+            0,
+            "must fit in 64 bits of precision"
+          );
+        }
+        v = v.slice(v.length - 8, v.length);
+      }
+      while (this._offset + 8 > this._size)
+        this.expand();
+      v.copy(this._buffer, this._offset);
+      this._offset += 8;
+    };
+    SSHBuffer.prototype.writeChar = function(v) {
+      while (this._offset + 1 > this._size)
+        this.expand();
+      this._buffer[this._offset++] = v;
+    };
+    SSHBuffer.prototype.writePart = function(p2) {
+      this.writeBuffer(p2.data);
+    };
+    SSHBuffer.prototype.write = function(buf) {
+      while (this._offset + buf.length > this._size)
+        this.expand();
+      buf.copy(this._buffer, this._offset);
+      this._offset += buf.length;
+    };
+  }
+});
+
+// node_modules/sshpk/lib/signature.js
+var require_signature = __commonJS({
+  "node_modules/sshpk/lib/signature.js"(exports2, module2) {
+    module2.exports = Signature;
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var crypto4 = require("crypto");
+    var errs = require_errors3();
+    var utils = require_utils2();
+    var asn1 = require_lib();
+    var SSHBuffer = require_ssh_buffer();
+    var InvalidAlgorithmError = errs.InvalidAlgorithmError;
+    var SignatureParseError = errs.SignatureParseError;
+    function Signature(opts) {
+      assert2.object(opts, "options");
+      assert2.arrayOfObject(opts.parts, "options.parts");
+      assert2.string(opts.type, "options.type");
+      var partLookup = {};
+      for (var i3 = 0; i3 < opts.parts.length; ++i3) {
+        var part = opts.parts[i3];
+        partLookup[part.name] = part;
+      }
+      this.type = opts.type;
+      this.hashAlgorithm = opts.hashAlgo;
+      this.curve = opts.curve;
+      this.parts = opts.parts;
+      this.part = partLookup;
+    }
+    Signature.prototype.toBuffer = function(format2) {
+      if (format2 === void 0)
+        format2 = "asn1";
+      assert2.string(format2, "format");
+      var buf;
+      var stype = "ssh-" + this.type;
+      switch (this.type) {
+        case "rsa":
+          switch (this.hashAlgorithm) {
+            case "sha256":
+              stype = "rsa-sha2-256";
+              break;
+            case "sha512":
+              stype = "rsa-sha2-512";
+              break;
+            case "sha1":
+            case void 0:
+              break;
+            default:
+              throw new Error("SSH signature format does not support hash algorithm " + this.hashAlgorithm);
+          }
+          if (format2 === "ssh") {
+            buf = new SSHBuffer({});
+            buf.writeString(stype);
+            buf.writePart(this.part.sig);
+            return buf.toBuffer();
+          } else {
+            return this.part.sig.data;
+          }
+          break;
+        case "ed25519":
+          if (format2 === "ssh") {
+            buf = new SSHBuffer({});
+            buf.writeString(stype);
+            buf.writePart(this.part.sig);
+            return buf.toBuffer();
+          } else {
+            return this.part.sig.data;
+          }
+          break;
+        case "dsa":
+        case "ecdsa":
+          var r2, s;
+          if (format2 === "asn1") {
+            var der = new asn1.BerWriter();
+            der.startSequence();
+            r2 = utils.mpNormalize(this.part.r.data);
+            s = utils.mpNormalize(this.part.s.data);
+            der.writeBuffer(r2, asn1.Ber.Integer);
+            der.writeBuffer(s, asn1.Ber.Integer);
+            der.endSequence();
+            return der.buffer;
+          } else if (format2 === "ssh" && this.type === "dsa") {
+            buf = new SSHBuffer({});
+            buf.writeString("ssh-dss");
+            r2 = this.part.r.data;
+            if (r2.length > 20 && r2[0] === 0)
+              r2 = r2.slice(1);
+            s = this.part.s.data;
+            if (s.length > 20 && s[0] === 0)
+              s = s.slice(1);
+            if (this.hashAlgorithm && this.hashAlgorithm !== "sha1" || r2.length + s.length !== 40) {
+              throw new Error("OpenSSH only supports DSA signatures with SHA1 hash");
+            }
+            buf.writeBuffer(Buffer5.concat([r2, s]));
+            return buf.toBuffer();
+          } else if (format2 === "ssh" && this.type === "ecdsa") {
+            var inner = new SSHBuffer({});
+            r2 = this.part.r.data;
+            inner.writeBuffer(r2);
+            inner.writePart(this.part.s);
+            buf = new SSHBuffer({});
+            var curve;
+            if (r2[0] === 0)
+              r2 = r2.slice(1);
+            var sz = r2.length * 8;
+            if (sz === 256)
+              curve = "nistp256";
+            else if (sz === 384)
+              curve = "nistp384";
+            else if (sz === 528)
+              curve = "nistp521";
+            buf.writeString("ecdsa-sha2-" + curve);
+            buf.writeBuffer(inner.toBuffer());
+            return buf.toBuffer();
+          }
+          throw new Error("Invalid signature format");
+        default:
+          throw new Error("Invalid signature data");
+      }
+    };
+    Signature.prototype.toString = function(format2) {
+      assert2.optionalString(format2, "format");
+      return this.toBuffer(format2).toString("base64");
+    };
+    Signature.parse = function(data, type, format2) {
+      if (typeof data === "string")
+        data = Buffer5.from(data, "base64");
+      assert2.buffer(data, "data");
+      assert2.string(format2, "format");
+      assert2.string(type, "type");
+      var opts = {};
+      opts.type = type.toLowerCase();
+      opts.parts = [];
+      try {
+        assert2.ok(data.length > 0, "signature must not be empty");
+        switch (opts.type) {
+          case "rsa":
+            return parseOneNum(data, type, format2, opts);
+          case "ed25519":
+            return parseOneNum(data, type, format2, opts);
+          case "dsa":
+          case "ecdsa":
+            if (format2 === "asn1")
+              return parseDSAasn1(data, type, format2, opts);
+            else if (opts.type === "dsa")
+              return parseDSA(data, type, format2, opts);
+            else
+              return parseECDSA(data, type, format2, opts);
+          default:
+            throw new InvalidAlgorithmError(type);
+        }
+      } catch (e) {
+        if (e instanceof InvalidAlgorithmError)
+          throw e;
+        throw new SignatureParseError(type, format2, e);
+      }
+    };
+    function parseOneNum(data, type, format2, opts) {
+      if (format2 === "ssh") {
+        try {
+          var buf = new SSHBuffer({ buffer: data });
+          var head = buf.readString();
+        } catch (e) {
+        }
+        if (buf !== void 0) {
+          var msg = "SSH signature does not match expected type (expected " + type + ", got " + head + ")";
+          switch (head) {
+            case "ssh-rsa":
+              assert2.strictEqual(type, "rsa", msg);
+              opts.hashAlgo = "sha1";
+              break;
+            case "rsa-sha2-256":
+              assert2.strictEqual(type, "rsa", msg);
+              opts.hashAlgo = "sha256";
+              break;
+            case "rsa-sha2-512":
+              assert2.strictEqual(type, "rsa", msg);
+              opts.hashAlgo = "sha512";
+              break;
+            case "ssh-ed25519":
+              assert2.strictEqual(type, "ed25519", msg);
+              opts.hashAlgo = "sha512";
+              break;
+            default:
+              throw new Error("Unknown SSH signature type: " + head);
+          }
+          var sig = buf.readPart();
+          assert2.ok(buf.atEnd(), "extra trailing bytes");
+          sig.name = "sig";
+          opts.parts.push(sig);
+          return new Signature(opts);
+        }
+      }
+      opts.parts.push({ name: "sig", data });
+      return new Signature(opts);
+    }
+    function parseDSAasn1(data, type, format2, opts) {
+      var der = new asn1.BerReader(data);
+      der.readSequence();
+      var r2 = der.readString(asn1.Ber.Integer, true);
+      var s = der.readString(asn1.Ber.Integer, true);
+      opts.parts.push({ name: "r", data: utils.mpNormalize(r2) });
+      opts.parts.push({ name: "s", data: utils.mpNormalize(s) });
+      return new Signature(opts);
+    }
+    function parseDSA(data, type, format2, opts) {
+      if (data.length != 40) {
+        var buf = new SSHBuffer({ buffer: data });
+        var d = buf.readBuffer();
+        if (d.toString("ascii") === "ssh-dss")
+          d = buf.readBuffer();
+        assert2.ok(buf.atEnd(), "extra trailing bytes");
+        assert2.strictEqual(d.length, 40, "invalid inner length");
+        data = d;
+      }
+      opts.parts.push({ name: "r", data: data.slice(0, 20) });
+      opts.parts.push({ name: "s", data: data.slice(20, 40) });
+      return new Signature(opts);
+    }
+    function parseECDSA(data, type, format2, opts) {
+      var buf = new SSHBuffer({ buffer: data });
+      var r2, s;
+      var inner = buf.readBuffer();
+      var stype = inner.toString("ascii");
+      if (stype.slice(0, 6) === "ecdsa-") {
+        var parts = stype.split("-");
+        assert2.strictEqual(parts[0], "ecdsa");
+        assert2.strictEqual(parts[1], "sha2");
+        opts.curve = parts[2];
+        switch (opts.curve) {
+          case "nistp256":
+            opts.hashAlgo = "sha256";
+            break;
+          case "nistp384":
+            opts.hashAlgo = "sha384";
+            break;
+          case "nistp521":
+            opts.hashAlgo = "sha512";
+            break;
+          default:
+            throw new Error("Unsupported ECDSA curve: " + opts.curve);
+        }
+        inner = buf.readBuffer();
+        assert2.ok(buf.atEnd(), "extra trailing bytes on outer");
+        buf = new SSHBuffer({ buffer: inner });
+        r2 = buf.readPart();
+      } else {
+        r2 = { data: inner };
+      }
+      s = buf.readPart();
+      assert2.ok(buf.atEnd(), "extra trailing bytes");
+      r2.name = "r";
+      s.name = "s";
+      opts.parts.push(r2);
+      opts.parts.push(s);
+      return new Signature(opts);
+    }
+    Signature.isSignature = function(obj, ver) {
+      return utils.isCompatible(obj, Signature, ver);
+    };
+    Signature.prototype._sshpkApiVersion = [2, 1];
+    Signature._oldVersionDetect = function(obj) {
+      assert2.func(obj.toBuffer);
+      if (obj.hasOwnProperty("hashAlgorithm"))
+        return [2, 0];
+      return [1, 0];
+    };
+  }
+});
+
+// node_modules/ecc-jsbn/lib/sec.js
+var require_sec = __commonJS({
+  "node_modules/ecc-jsbn/lib/sec.js"(exports2, module2) {
+    var BigInteger = require_jsbn().BigInteger;
+    var ECCurveFp = require_ec().ECCurveFp;
+    function X9ECParameters(curve, g, n2, h3) {
+      this.curve = curve;
+      this.g = g;
+      this.n = n2;
+      this.h = h3;
+    }
+    function x9getCurve() {
+      return this.curve;
+    }
+    function x9getG() {
+      return this.g;
+    }
+    function x9getN() {
+      return this.n;
+    }
+    function x9getH() {
+      return this.h;
+    }
+    X9ECParameters.prototype.getCurve = x9getCurve;
+    X9ECParameters.prototype.getG = x9getG;
+    X9ECParameters.prototype.getN = x9getN;
+    X9ECParameters.prototype.getH = x9getH;
+    function fromHex(s) {
+      return new BigInteger(s, 16);
+    }
+    function secp128r1() {
+      var p2 = fromHex("FFFFFFFDFFFFFFFFFFFFFFFFFFFFFFFF");
+      var a2 = fromHex("FFFFFFFDFFFFFFFFFFFFFFFFFFFFFFFC");
+      var b2 = fromHex("E87579C11079F43DD824993C2CEE5ED3");
+      var n2 = fromHex("FFFFFFFE0000000075A30D1B9038A115");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("04161FF7528B899B2D0C28607CA52C5B86CF5AC8395BAFEB13C02DA292DDED7A83");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    function secp160k1() {
+      var p2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFAC73");
+      var a2 = BigInteger.ZERO;
+      var b2 = fromHex("7");
+      var n2 = fromHex("0100000000000000000001B8FA16DFAB9ACA16B6B3");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("043B4C382CE37AA192A4019E763036F4F5DD4D7EBB938CF935318FDCED6BC28286531733C3F03C4FEE");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    function secp160r1() {
+      var p2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF7FFFFFFF");
+      var a2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF7FFFFFFC");
+      var b2 = fromHex("1C97BEFC54BD7A8B65ACF89F81D4D4ADC565FA45");
+      var n2 = fromHex("0100000000000000000001F4C8F927AED3CA752257");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("044A96B5688EF573284664698968C38BB913CBFC8223A628553168947D59DCC912042351377AC5FB32");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    function secp192k1() {
+      var p2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFEE37");
+      var a2 = BigInteger.ZERO;
+      var b2 = fromHex("3");
+      var n2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFE26F2FC170F69466A74DEFD8D");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("04DB4FF10EC057E9AE26B07D0280B7F4341DA5D1B1EAE06C7D9B2F2F6D9C5628A7844163D015BE86344082AA88D95E2F9D");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    function secp192r1() {
+      var p2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFF");
+      var a2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFC");
+      var b2 = fromHex("64210519E59C80E70FA7E9AB72243049FEB8DEECC146B9B1");
+      var n2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFF99DEF836146BC9B1B4D22831");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("04188DA80EB03090F67CBF20EB43A18800F4FF0AFD82FF101207192B95FFC8DA78631011ED6B24CDD573F977A11E794811");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    function secp224r1() {
+      var p2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000001");
+      var a2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFE");
+      var b2 = fromHex("B4050A850C04B3ABF54132565044B0B7D7BFD8BA270B39432355FFB4");
+      var n2 = fromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFF16A2E0B8F03E13DD29455C5C2A3D");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("04B70E0CBD6BB4BF7F321390B94A03C1D356C21122343280D6115C1D21BD376388B5F723FB4C22DFE6CD4375A05A07476444D5819985007E34");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    function secp256r1() {
+      var p2 = fromHex("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF");
+      var a2 = fromHex("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFC");
+      var b2 = fromHex("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B");
+      var n2 = fromHex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+      var h3 = BigInteger.ONE;
+      var curve = new ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex("046B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5");
+      return new X9ECParameters(curve, G2, n2, h3);
+    }
+    module2.exports = {
+      "secp128r1": secp128r1,
+      "secp160k1": secp160k1,
+      "secp160r1": secp160r1,
+      "secp192k1": secp192k1,
+      "secp192r1": secp192r1,
+      "secp224r1": secp224r1,
+      "secp256r1": secp256r1
+    };
+  }
+});
+
+// node_modules/ecc-jsbn/index.js
+var require_ecc_jsbn = __commonJS({
+  "node_modules/ecc-jsbn/index.js"(exports2) {
+    var crypto4 = require("crypto");
+    var BigInteger = require_jsbn().BigInteger;
+    var ECPointFp = require_ec().ECPointFp;
+    var Buffer5 = require_safer().Buffer;
+    exports2.ECCurves = require_sec();
+    function unstupid(hex3, len) {
+      return hex3.length >= len ? hex3 : unstupid("0" + hex3, len);
+    }
+    exports2.ECKey = function(curve, key, isPublic) {
+      var priv;
+      var c5 = curve();
+      var n2 = c5.getN();
+      var bytes = Math.floor(n2.bitLength() / 8);
+      if (key) {
+        if (isPublic) {
+          var curve = c5.getCurve();
+          this.P = curve.decodePointHex(key.toString("hex"));
+        } else {
+          if (key.length != bytes) return false;
+          priv = new BigInteger(key.toString("hex"), 16);
+        }
+      } else {
+        var n1 = n2.subtract(BigInteger.ONE);
+        var r2 = new BigInteger(crypto4.randomBytes(n2.bitLength()));
+        priv = r2.mod(n1).add(BigInteger.ONE);
+        this.P = c5.getG().multiply(priv);
+      }
+      if (this.P) {
+        this.PublicKey = Buffer5.from(c5.getCurve().encodeCompressedPointHex(this.P), "hex");
+      }
+      if (priv) {
+        this.PrivateKey = Buffer5.from(unstupid(priv.toString(16), bytes * 2), "hex");
+        this.deriveSharedSecret = function(key2) {
+          if (!key2 || !key2.P) return false;
+          var S2 = key2.P.multiply(priv);
+          return Buffer5.from(unstupid(S2.getX().toBigInteger().toString(16), bytes * 2), "hex");
+        };
+      }
+    };
+  }
+});
+
+// node_modules/sshpk/lib/dhe.js
+var require_dhe = __commonJS({
+  "node_modules/sshpk/lib/dhe.js"(exports2, module2) {
+    module2.exports = {
+      DiffieHellman,
+      generateECDSA,
+      generateED25519
+    };
+    var assert2 = require_assert();
+    var crypto4 = require("crypto");
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var nacl = require_nacl_fast();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var CRYPTO_HAVE_ECDH = crypto4.createECDH !== void 0;
+    var ecdh = require_ecc_jsbn();
+    var ec = require_ec();
+    var jsbn = require_jsbn().BigInteger;
+    function DiffieHellman(key) {
+      utils.assertCompatible(key, Key, [1, 4], "key");
+      this._isPriv = PrivateKey.isPrivateKey(key, [1, 3]);
+      this._algo = key.type;
+      this._curve = key.curve;
+      this._key = key;
+      if (key.type === "dsa") {
+        if (!CRYPTO_HAVE_ECDH) {
+          throw new Error("Due to bugs in the node 0.10 crypto API, node 0.12.x or later is required to use DH");
+        }
+        this._dh = crypto4.createDiffieHellman(
+          key.part.p.data,
+          void 0,
+          key.part.g.data,
+          void 0
+        );
+        this._p = key.part.p;
+        this._g = key.part.g;
+        if (this._isPriv)
+          this._dh.setPrivateKey(key.part.x.data);
+        this._dh.setPublicKey(key.part.y.data);
+      } else if (key.type === "ecdsa") {
+        if (!CRYPTO_HAVE_ECDH) {
+          this._ecParams = new X9ECParameters(this._curve);
+          if (this._isPriv) {
+            this._priv = new ECPrivate(
+              this._ecParams,
+              key.part.d.data
+            );
+          }
+          return;
+        }
+        var curve = {
+          "nistp256": "prime256v1",
+          "nistp384": "secp384r1",
+          "nistp521": "secp521r1"
+        }[key.curve];
+        this._dh = crypto4.createECDH(curve);
+        if (typeof this._dh !== "object" || typeof this._dh.setPrivateKey !== "function") {
+          CRYPTO_HAVE_ECDH = false;
+          DiffieHellman.call(this, key);
+          return;
+        }
+        if (this._isPriv)
+          this._dh.setPrivateKey(key.part.d.data);
+        this._dh.setPublicKey(key.part.Q.data);
+      } else if (key.type === "curve25519") {
+        if (this._isPriv) {
+          utils.assertCompatible(key, PrivateKey, [1, 5], "key");
+          this._priv = key.part.k.data;
+        }
+      } else {
+        throw new Error("DH not supported for " + key.type + " keys");
+      }
+    }
+    DiffieHellman.prototype.getPublicKey = function() {
+      if (this._isPriv)
+        return this._key.toPublic();
+      return this._key;
+    };
+    DiffieHellman.prototype.getPrivateKey = function() {
+      if (this._isPriv)
+        return this._key;
+      else
+        return void 0;
+    };
+    DiffieHellman.prototype.getKey = DiffieHellman.prototype.getPrivateKey;
+    DiffieHellman.prototype._keyCheck = function(pk, isPub) {
+      assert2.object(pk, "key");
+      if (!isPub)
+        utils.assertCompatible(pk, PrivateKey, [1, 3], "key");
+      utils.assertCompatible(pk, Key, [1, 4], "key");
+      if (pk.type !== this._algo) {
+        throw new Error("A " + pk.type + " key cannot be used in " + this._algo + " Diffie-Hellman");
+      }
+      if (pk.curve !== this._curve) {
+        throw new Error("A key from the " + pk.curve + " curve cannot be used with a " + this._curve + " Diffie-Hellman");
+      }
+      if (pk.type === "dsa") {
+        assert2.deepEqual(
+          pk.part.p,
+          this._p,
+          "DSA key prime does not match"
+        );
+        assert2.deepEqual(
+          pk.part.g,
+          this._g,
+          "DSA key generator does not match"
+        );
+      }
+    };
+    DiffieHellman.prototype.setKey = function(pk) {
+      this._keyCheck(pk);
+      if (pk.type === "dsa") {
+        this._dh.setPrivateKey(pk.part.x.data);
+        this._dh.setPublicKey(pk.part.y.data);
+      } else if (pk.type === "ecdsa") {
+        if (CRYPTO_HAVE_ECDH) {
+          this._dh.setPrivateKey(pk.part.d.data);
+          this._dh.setPublicKey(pk.part.Q.data);
+        } else {
+          this._priv = new ECPrivate(
+            this._ecParams,
+            pk.part.d.data
+          );
+        }
+      } else if (pk.type === "curve25519") {
+        var k2 = pk.part.k;
+        if (!pk.part.k)
+          k2 = pk.part.r;
+        this._priv = k2.data;
+        if (this._priv[0] === 0)
+          this._priv = this._priv.slice(1);
+        this._priv = this._priv.slice(0, 32);
+      }
+      this._key = pk;
+      this._isPriv = true;
+    };
+    DiffieHellman.prototype.setPrivateKey = DiffieHellman.prototype.setKey;
+    DiffieHellman.prototype.computeSecret = function(otherpk) {
+      this._keyCheck(otherpk, true);
+      if (!this._isPriv)
+        throw new Error("DH exchange has not been initialized with a private key yet");
+      var pub;
+      if (this._algo === "dsa") {
+        return this._dh.computeSecret(
+          otherpk.part.y.data
+        );
+      } else if (this._algo === "ecdsa") {
+        if (CRYPTO_HAVE_ECDH) {
+          return this._dh.computeSecret(
+            otherpk.part.Q.data
+          );
+        } else {
+          pub = new ECPublic(
+            this._ecParams,
+            otherpk.part.Q.data
+          );
+          return this._priv.deriveSharedSecret(pub);
+        }
+      } else if (this._algo === "curve25519") {
+        pub = otherpk.part.A.data;
+        while (pub[0] === 0 && pub.length > 32)
+          pub = pub.slice(1);
+        var priv = this._priv;
+        assert2.strictEqual(pub.length, 32);
+        assert2.strictEqual(priv.length, 32);
+        var secret = nacl.box.before(
+          new Uint8Array(pub),
+          new Uint8Array(priv)
+        );
+        return Buffer5.from(secret);
+      }
+      throw new Error("Invalid algorithm: " + this._algo);
+    };
+    DiffieHellman.prototype.generateKey = function() {
+      var parts = [];
+      var priv, pub;
+      if (this._algo === "dsa") {
+        this._dh.generateKeys();
+        parts.push({ name: "p", data: this._p.data });
+        parts.push({ name: "q", data: this._key.part.q.data });
+        parts.push({ name: "g", data: this._g.data });
+        parts.push({ name: "y", data: this._dh.getPublicKey() });
+        parts.push({ name: "x", data: this._dh.getPrivateKey() });
+        this._key = new PrivateKey({
+          type: "dsa",
+          parts
+        });
+        this._isPriv = true;
+        return this._key;
+      } else if (this._algo === "ecdsa") {
+        if (CRYPTO_HAVE_ECDH) {
+          this._dh.generateKeys();
+          parts.push({
+            name: "curve",
+            data: Buffer5.from(this._curve)
+          });
+          parts.push({ name: "Q", data: this._dh.getPublicKey() });
+          parts.push({ name: "d", data: this._dh.getPrivateKey() });
+          this._key = new PrivateKey({
+            type: "ecdsa",
+            curve: this._curve,
+            parts
+          });
+          this._isPriv = true;
+          return this._key;
+        } else {
+          var n2 = this._ecParams.getN();
+          var r2 = new jsbn(crypto4.randomBytes(n2.bitLength()));
+          var n1 = n2.subtract(jsbn.ONE);
+          priv = r2.mod(n1).add(jsbn.ONE);
+          pub = this._ecParams.getG().multiply(priv);
+          priv = Buffer5.from(priv.toByteArray());
+          pub = Buffer5.from(this._ecParams.getCurve().encodePointHex(pub), "hex");
+          this._priv = new ECPrivate(this._ecParams, priv);
+          parts.push({
+            name: "curve",
+            data: Buffer5.from(this._curve)
+          });
+          parts.push({ name: "Q", data: pub });
+          parts.push({ name: "d", data: priv });
+          this._key = new PrivateKey({
+            type: "ecdsa",
+            curve: this._curve,
+            parts
+          });
+          this._isPriv = true;
+          return this._key;
+        }
+      } else if (this._algo === "curve25519") {
+        var pair = nacl.box.keyPair();
+        priv = Buffer5.from(pair.secretKey);
+        pub = Buffer5.from(pair.publicKey);
+        priv = Buffer5.concat([priv, pub]);
+        assert2.strictEqual(priv.length, 64);
+        assert2.strictEqual(pub.length, 32);
+        parts.push({ name: "A", data: pub });
+        parts.push({ name: "k", data: priv });
+        this._key = new PrivateKey({
+          type: "curve25519",
+          parts
+        });
+        this._isPriv = true;
+        return this._key;
+      }
+      throw new Error("Invalid algorithm: " + this._algo);
+    };
+    DiffieHellman.prototype.generateKeys = DiffieHellman.prototype.generateKey;
+    function X9ECParameters(name) {
+      var params = algs.curves[name];
+      assert2.object(params);
+      var p2 = new jsbn(params.p);
+      var a2 = new jsbn(params.a);
+      var b2 = new jsbn(params.b);
+      var n2 = new jsbn(params.n);
+      var h3 = jsbn.ONE;
+      var curve = new ec.ECCurveFp(p2, a2, b2);
+      var G2 = curve.decodePointHex(params.G.toString("hex"));
+      this.curve = curve;
+      this.g = G2;
+      this.n = n2;
+      this.h = h3;
+    }
+    X9ECParameters.prototype.getCurve = function() {
+      return this.curve;
+    };
+    X9ECParameters.prototype.getG = function() {
+      return this.g;
+    };
+    X9ECParameters.prototype.getN = function() {
+      return this.n;
+    };
+    X9ECParameters.prototype.getH = function() {
+      return this.h;
+    };
+    function ECPublic(params, buffer) {
+      this._params = params;
+      if (buffer[0] === 0)
+        buffer = buffer.slice(1);
+      this._pub = params.getCurve().decodePointHex(buffer.toString("hex"));
+    }
+    function ECPrivate(params, buffer) {
+      this._params = params;
+      this._priv = new jsbn(utils.mpNormalize(buffer));
+    }
+    ECPrivate.prototype.deriveSharedSecret = function(pubKey) {
+      assert2.ok(pubKey instanceof ECPublic);
+      var S2 = pubKey._pub.multiply(this._priv);
+      return Buffer5.from(S2.getX().toBigInteger().toByteArray());
+    };
+    function generateED25519() {
+      var pair = nacl.sign.keyPair();
+      var priv = Buffer5.from(pair.secretKey);
+      var pub = Buffer5.from(pair.publicKey);
+      assert2.strictEqual(priv.length, 64);
+      assert2.strictEqual(pub.length, 32);
+      var parts = [];
+      parts.push({ name: "A", data: pub });
+      parts.push({ name: "k", data: priv.slice(0, 32) });
+      var key = new PrivateKey({
+        type: "ed25519",
+        parts
+      });
+      return key;
+    }
+    function generateECDSA(curve) {
+      var parts = [];
+      var key;
+      if (CRYPTO_HAVE_ECDH) {
+        var osCurve = {
+          "nistp256": "prime256v1",
+          "nistp384": "secp384r1",
+          "nistp521": "secp521r1"
+        }[curve];
+        var dh = crypto4.createECDH(osCurve);
+        dh.generateKeys();
+        parts.push({
+          name: "curve",
+          data: Buffer5.from(curve)
+        });
+        parts.push({ name: "Q", data: dh.getPublicKey() });
+        parts.push({ name: "d", data: dh.getPrivateKey() });
+        key = new PrivateKey({
+          type: "ecdsa",
+          curve,
+          parts
+        });
+        return key;
+      } else {
+        var ecParams = new X9ECParameters(curve);
+        var n2 = ecParams.getN();
+        var cByteLen = Math.ceil((n2.bitLength() + 64) / 8);
+        var c5 = new jsbn(crypto4.randomBytes(cByteLen));
+        var n1 = n2.subtract(jsbn.ONE);
+        var priv = c5.mod(n1).add(jsbn.ONE);
+        var pub = ecParams.getG().multiply(priv);
+        priv = Buffer5.from(priv.toByteArray());
+        pub = Buffer5.from(ecParams.getCurve().encodePointHex(pub), "hex");
+        parts.push({ name: "curve", data: Buffer5.from(curve) });
+        parts.push({ name: "Q", data: pub });
+        parts.push({ name: "d", data: priv });
+        key = new PrivateKey({
+          type: "ecdsa",
+          curve,
+          parts
+        });
+        return key;
+      }
+    }
+  }
+});
+
+// node_modules/sshpk/lib/ed-compat.js
+var require_ed_compat = __commonJS({
+  "node_modules/sshpk/lib/ed-compat.js"(exports2, module2) {
+    module2.exports = {
+      Verifier,
+      Signer
+    };
+    var nacl = require_nacl_fast();
+    var stream2 = require("stream");
+    var util2 = require("util");
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var Signature = require_signature();
+    function Verifier(key, hashAlgo) {
+      if (hashAlgo.toLowerCase() !== "sha512")
+        throw new Error("ED25519 only supports the use of SHA-512 hashes");
+      this.key = key;
+      this.chunks = [];
+      stream2.Writable.call(this, {});
+    }
+    util2.inherits(Verifier, stream2.Writable);
+    Verifier.prototype._write = function(chunk, enc, cb) {
+      this.chunks.push(chunk);
+      cb();
+    };
+    Verifier.prototype.update = function(chunk) {
+      if (typeof chunk === "string")
+        chunk = Buffer5.from(chunk, "binary");
+      this.chunks.push(chunk);
+    };
+    Verifier.prototype.verify = function(signature, fmt) {
+      var sig;
+      if (Signature.isSignature(signature, [2, 0])) {
+        if (signature.type !== "ed25519")
+          return false;
+        sig = signature.toBuffer("raw");
+      } else if (typeof signature === "string") {
+        sig = Buffer5.from(signature, "base64");
+      } else if (Signature.isSignature(signature, [1, 0])) {
+        throw new Error("signature was created by too old a version of sshpk and cannot be verified");
+      }
+      assert2.buffer(sig);
+      return nacl.sign.detached.verify(
+        new Uint8Array(Buffer5.concat(this.chunks)),
+        new Uint8Array(sig),
+        new Uint8Array(this.key.part.A.data)
+      );
+    };
+    function Signer(key, hashAlgo) {
+      if (hashAlgo.toLowerCase() !== "sha512")
+        throw new Error("ED25519 only supports the use of SHA-512 hashes");
+      this.key = key;
+      this.chunks = [];
+      stream2.Writable.call(this, {});
+    }
+    util2.inherits(Signer, stream2.Writable);
+    Signer.prototype._write = function(chunk, enc, cb) {
+      this.chunks.push(chunk);
+      cb();
+    };
+    Signer.prototype.update = function(chunk) {
+      if (typeof chunk === "string")
+        chunk = Buffer5.from(chunk, "binary");
+      this.chunks.push(chunk);
+    };
+    Signer.prototype.sign = function() {
+      var sig = nacl.sign.detached(
+        new Uint8Array(Buffer5.concat(this.chunks)),
+        new Uint8Array(Buffer5.concat([
+          this.key.part.k.data,
+          this.key.part.A.data
+        ]))
+      );
+      var sigBuf = Buffer5.from(sig);
+      var sigObj = Signature.parse(sigBuf, "ed25519", "raw");
+      sigObj.hashAlgorithm = "sha512";
+      return sigObj;
+    };
+  }
+});
+
+// node_modules/sshpk/lib/formats/pkcs8.js
+var require_pkcs8 = __commonJS({
+  "node_modules/sshpk/lib/formats/pkcs8.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      readPkcs8,
+      write: write2,
+      writePkcs8,
+      pkcs8ToBuffer,
+      readECDSACurve,
+      writeECDSACurve
+    };
+    var assert2 = require_assert();
+    var asn1 = require_lib();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pem = require_pem();
+    function read(buf, options) {
+      return pem.read(buf, options, "pkcs8");
+    }
+    function write2(key, options) {
+      return pem.write(key, options, "pkcs8");
+    }
+    function readMPInt(der, nm) {
+      assert2.strictEqual(
+        der.peek(),
+        asn1.Ber.Integer,
+        nm + " is not an Integer"
+      );
+      return utils.mpNormalize(der.readString(asn1.Ber.Integer, true));
+    }
+    function readPkcs8(alg, type, der) {
+      if (der.peek() === asn1.Ber.Integer) {
+        assert2.strictEqual(
+          type,
+          "private",
+          "unexpected Integer at start of public key"
+        );
+        der.readString(asn1.Ber.Integer, true);
+      }
+      der.readSequence();
+      var next = der.offset + der.length;
+      var oid = der.readOID();
+      switch (oid) {
+        case "1.2.840.113549.1.1.1":
+          der._offset = next;
+          if (type === "public")
+            return readPkcs8RSAPublic(der);
+          else
+            return readPkcs8RSAPrivate(der);
+        case "1.2.840.10040.4.1":
+          if (type === "public")
+            return readPkcs8DSAPublic(der);
+          else
+            return readPkcs8DSAPrivate(der);
+        case "1.2.840.10045.2.1":
+          if (type === "public")
+            return readPkcs8ECDSAPublic(der);
+          else
+            return readPkcs8ECDSAPrivate(der);
+        case "1.3.101.112":
+          if (type === "public") {
+            return readPkcs8EdDSAPublic(der);
+          } else {
+            return readPkcs8EdDSAPrivate(der);
+          }
+        case "1.3.101.110":
+          if (type === "public") {
+            return readPkcs8X25519Public(der);
+          } else {
+            return readPkcs8X25519Private(der);
+          }
+        default:
+          throw new Error("Unknown key type OID " + oid);
+      }
+    }
+    function readPkcs8RSAPublic(der) {
+      der.readSequence(asn1.Ber.BitString);
+      der.readByte();
+      der.readSequence();
+      var n2 = readMPInt(der, "modulus");
+      var e = readMPInt(der, "exponent");
+      var key = {
+        type: "rsa",
+        source: der.originalInput,
+        parts: [
+          { name: "e", data: e },
+          { name: "n", data: n2 }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs8RSAPrivate(der) {
+      der.readSequence(asn1.Ber.OctetString);
+      der.readSequence();
+      var ver = readMPInt(der, "version");
+      assert2.equal(ver[0], 0, "unknown RSA private key version");
+      var n2 = readMPInt(der, "modulus");
+      var e = readMPInt(der, "public exponent");
+      var d = readMPInt(der, "private exponent");
+      var p2 = readMPInt(der, "prime1");
+      var q3 = readMPInt(der, "prime2");
+      var dmodp = readMPInt(der, "exponent1");
+      var dmodq = readMPInt(der, "exponent2");
+      var iqmp = readMPInt(der, "iqmp");
+      var key = {
+        type: "rsa",
+        parts: [
+          { name: "n", data: n2 },
+          { name: "e", data: e },
+          { name: "d", data: d },
+          { name: "iqmp", data: iqmp },
+          { name: "p", data: p2 },
+          { name: "q", data: q3 },
+          { name: "dmodp", data: dmodp },
+          { name: "dmodq", data: dmodq }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readPkcs8DSAPublic(der) {
+      der.readSequence();
+      var p2 = readMPInt(der, "p");
+      var q3 = readMPInt(der, "q");
+      var g = readMPInt(der, "g");
+      der.readSequence(asn1.Ber.BitString);
+      der.readByte();
+      var y2 = readMPInt(der, "y");
+      var key = {
+        type: "dsa",
+        parts: [
+          { name: "p", data: p2 },
+          { name: "q", data: q3 },
+          { name: "g", data: g },
+          { name: "y", data: y2 }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs8DSAPrivate(der) {
+      der.readSequence();
+      var p2 = readMPInt(der, "p");
+      var q3 = readMPInt(der, "q");
+      var g = readMPInt(der, "g");
+      der.readSequence(asn1.Ber.OctetString);
+      var x2 = readMPInt(der, "x");
+      var y2 = utils.calculateDSAPublic(g, p2, x2);
+      var key = {
+        type: "dsa",
+        parts: [
+          { name: "p", data: p2 },
+          { name: "q", data: q3 },
+          { name: "g", data: g },
+          { name: "y", data: y2 },
+          { name: "x", data: x2 }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readECDSACurve(der) {
+      var curveName, curveNames;
+      var j2, c5, cd;
+      if (der.peek() === asn1.Ber.OID) {
+        var oid = der.readOID();
+        curveNames = Object.keys(algs.curves);
+        for (j2 = 0; j2 < curveNames.length; ++j2) {
+          c5 = curveNames[j2];
+          cd = algs.curves[c5];
+          if (cd.pkcs8oid === oid) {
+            curveName = c5;
+            break;
+          }
+        }
+      } else {
+        der.readSequence();
+        var version2 = der.readString(asn1.Ber.Integer, true);
+        assert2.strictEqual(version2[0], 1, "ECDSA key not version 1");
+        var curve = {};
+        der.readSequence();
+        var fieldTypeOid = der.readOID();
+        assert2.strictEqual(
+          fieldTypeOid,
+          "1.2.840.10045.1.1",
+          "ECDSA key is not from a prime-field"
+        );
+        var p2 = curve.p = utils.mpNormalize(
+          der.readString(asn1.Ber.Integer, true)
+        );
+        curve.size = p2.length * 8 - utils.countZeros(p2);
+        der.readSequence();
+        curve.a = utils.mpNormalize(
+          der.readString(asn1.Ber.OctetString, true)
+        );
+        curve.b = utils.mpNormalize(
+          der.readString(asn1.Ber.OctetString, true)
+        );
+        if (der.peek() === asn1.Ber.BitString)
+          curve.s = der.readString(asn1.Ber.BitString, true);
+        curve.G = der.readString(asn1.Ber.OctetString, true);
+        assert2.strictEqual(
+          curve.G[0],
+          4,
+          "uncompressed G is required"
+        );
+        curve.n = utils.mpNormalize(
+          der.readString(asn1.Ber.Integer, true)
+        );
+        curve.h = utils.mpNormalize(
+          der.readString(asn1.Ber.Integer, true)
+        );
+        assert2.strictEqual(curve.h[0], 1, "a cofactor=1 curve is required");
+        curveNames = Object.keys(algs.curves);
+        var ks = Object.keys(curve);
+        for (j2 = 0; j2 < curveNames.length; ++j2) {
+          c5 = curveNames[j2];
+          cd = algs.curves[c5];
+          var equal = true;
+          for (var i3 = 0; i3 < ks.length; ++i3) {
+            var k2 = ks[i3];
+            if (cd[k2] === void 0)
+              continue;
+            if (typeof cd[k2] === "object" && cd[k2].equals !== void 0) {
+              if (!cd[k2].equals(curve[k2])) {
+                equal = false;
+                break;
+              }
+            } else if (Buffer5.isBuffer(cd[k2])) {
+              if (cd[k2].toString("binary") !== curve[k2].toString("binary")) {
+                equal = false;
+                break;
+              }
+            } else {
+              if (cd[k2] !== curve[k2]) {
+                equal = false;
+                break;
+              }
+            }
+          }
+          if (equal) {
+            curveName = c5;
+            break;
+          }
+        }
+      }
+      return curveName;
+    }
+    function readPkcs8ECDSAPrivate(der) {
+      var curveName = readECDSACurve(der);
+      assert2.string(curveName, "a known elliptic curve");
+      der.readSequence(asn1.Ber.OctetString);
+      der.readSequence();
+      var version2 = readMPInt(der, "version");
+      assert2.equal(version2[0], 1, "unknown version of ECDSA key");
+      var d = der.readString(asn1.Ber.OctetString, true);
+      var Q2;
+      if (der.peek() == 160) {
+        der.readSequence(160);
+        der._offset += der.length;
+      }
+      if (der.peek() == 161) {
+        der.readSequence(161);
+        Q2 = der.readString(asn1.Ber.BitString, true);
+        Q2 = utils.ecNormalize(Q2);
+      }
+      if (Q2 === void 0) {
+        var pub = utils.publicFromPrivateECDSA(curveName, d);
+        Q2 = pub.part.Q.data;
+      }
+      var key = {
+        type: "ecdsa",
+        parts: [
+          { name: "curve", data: Buffer5.from(curveName) },
+          { name: "Q", data: Q2 },
+          { name: "d", data: d }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readPkcs8ECDSAPublic(der) {
+      var curveName = readECDSACurve(der);
+      assert2.string(curveName, "a known elliptic curve");
+      var Q2 = der.readString(asn1.Ber.BitString, true);
+      Q2 = utils.ecNormalize(Q2);
+      var key = {
+        type: "ecdsa",
+        parts: [
+          { name: "curve", data: Buffer5.from(curveName) },
+          { name: "Q", data: Q2 }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs8EdDSAPublic(der) {
+      if (der.peek() === 0)
+        der.readByte();
+      var A2 = utils.readBitString(der);
+      var key = {
+        type: "ed25519",
+        parts: [
+          { name: "A", data: utils.zeroPadToLength(A2, 32) }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs8X25519Public(der) {
+      var A2 = utils.readBitString(der);
+      var key = {
+        type: "curve25519",
+        parts: [
+          { name: "A", data: utils.zeroPadToLength(A2, 32) }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs8EdDSAPrivate(der) {
+      if (der.peek() === 0)
+        der.readByte();
+      der.readSequence(asn1.Ber.OctetString);
+      var k2 = der.readString(asn1.Ber.OctetString, true);
+      k2 = utils.zeroPadToLength(k2, 32);
+      var A2, tag;
+      while ((tag = der.peek()) !== null) {
+        if (tag === (asn1.Ber.Context | 1)) {
+          A2 = utils.readBitString(der, tag);
+        } else {
+          der.readSequence(tag);
+          der._offset += der.length;
+        }
+      }
+      if (A2 === void 0)
+        A2 = utils.calculateED25519Public(k2);
+      var key = {
+        type: "ed25519",
+        parts: [
+          { name: "A", data: utils.zeroPadToLength(A2, 32) },
+          { name: "k", data: utils.zeroPadToLength(k2, 32) }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readPkcs8X25519Private(der) {
+      if (der.peek() === 0)
+        der.readByte();
+      der.readSequence(asn1.Ber.OctetString);
+      var k2 = der.readString(asn1.Ber.OctetString, true);
+      k2 = utils.zeroPadToLength(k2, 32);
+      var A2 = utils.calculateX25519Public(k2);
+      var key = {
+        type: "curve25519",
+        parts: [
+          { name: "A", data: utils.zeroPadToLength(A2, 32) },
+          { name: "k", data: utils.zeroPadToLength(k2, 32) }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function pkcs8ToBuffer(key) {
+      var der = new asn1.BerWriter();
+      writePkcs8(der, key);
+      return der.buffer;
+    }
+    function writePkcs8(der, key) {
+      der.startSequence();
+      if (PrivateKey.isPrivateKey(key)) {
+        var version2 = 0;
+        if (key.type === "ed25519")
+          version2 = 1;
+        var vbuf = Buffer5.from([version2]);
+        der.writeBuffer(vbuf, asn1.Ber.Integer);
+      }
+      der.startSequence();
+      switch (key.type) {
+        case "rsa":
+          der.writeOID("1.2.840.113549.1.1.1");
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs8RSAPrivate(key, der);
+          else
+            writePkcs8RSAPublic(key, der);
+          break;
+        case "dsa":
+          der.writeOID("1.2.840.10040.4.1");
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs8DSAPrivate(key, der);
+          else
+            writePkcs8DSAPublic(key, der);
+          break;
+        case "ecdsa":
+          der.writeOID("1.2.840.10045.2.1");
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs8ECDSAPrivate(key, der);
+          else
+            writePkcs8ECDSAPublic(key, der);
+          break;
+        case "ed25519":
+          der.writeOID("1.3.101.112");
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs8EdDSAPrivate(key, der);
+          else
+            writePkcs8EdDSAPublic(key, der);
+          break;
+        default:
+          throw new Error("Unsupported key type: " + key.type);
+      }
+      der.endSequence();
+    }
+    function writePkcs8RSAPrivate(key, der) {
+      der.writeNull();
+      der.endSequence();
+      der.startSequence(asn1.Ber.OctetString);
+      der.startSequence();
+      var version2 = Buffer5.from([0]);
+      der.writeBuffer(version2, asn1.Ber.Integer);
+      der.writeBuffer(key.part.n.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.e.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.d.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.p.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.q.data, asn1.Ber.Integer);
+      if (!key.part.dmodp || !key.part.dmodq)
+        utils.addRSAMissing(key);
+      der.writeBuffer(key.part.dmodp.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.dmodq.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.iqmp.data, asn1.Ber.Integer);
+      der.endSequence();
+      der.endSequence();
+    }
+    function writePkcs8RSAPublic(key, der) {
+      der.writeNull();
+      der.endSequence();
+      der.startSequence(asn1.Ber.BitString);
+      der.writeByte(0);
+      der.startSequence();
+      der.writeBuffer(key.part.n.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.e.data, asn1.Ber.Integer);
+      der.endSequence();
+      der.endSequence();
+    }
+    function writePkcs8DSAPrivate(key, der) {
+      der.startSequence();
+      der.writeBuffer(key.part.p.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.q.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.g.data, asn1.Ber.Integer);
+      der.endSequence();
+      der.endSequence();
+      der.startSequence(asn1.Ber.OctetString);
+      der.writeBuffer(key.part.x.data, asn1.Ber.Integer);
+      der.endSequence();
+    }
+    function writePkcs8DSAPublic(key, der) {
+      der.startSequence();
+      der.writeBuffer(key.part.p.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.q.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.g.data, asn1.Ber.Integer);
+      der.endSequence();
+      der.endSequence();
+      der.startSequence(asn1.Ber.BitString);
+      der.writeByte(0);
+      der.writeBuffer(key.part.y.data, asn1.Ber.Integer);
+      der.endSequence();
+    }
+    function writeECDSACurve(key, der) {
+      var curve = algs.curves[key.curve];
+      if (curve.pkcs8oid) {
+        der.writeOID(curve.pkcs8oid);
+      } else {
+        der.startSequence();
+        var version2 = Buffer5.from([1]);
+        der.writeBuffer(version2, asn1.Ber.Integer);
+        der.startSequence();
+        der.writeOID("1.2.840.10045.1.1");
+        der.writeBuffer(curve.p, asn1.Ber.Integer);
+        der.endSequence();
+        der.startSequence();
+        var a2 = curve.p;
+        if (a2[0] === 0)
+          a2 = a2.slice(1);
+        der.writeBuffer(a2, asn1.Ber.OctetString);
+        der.writeBuffer(curve.b, asn1.Ber.OctetString);
+        der.writeBuffer(curve.s, asn1.Ber.BitString);
+        der.endSequence();
+        der.writeBuffer(curve.G, asn1.Ber.OctetString);
+        der.writeBuffer(curve.n, asn1.Ber.Integer);
+        var h3 = curve.h;
+        if (!h3) {
+          h3 = Buffer5.from([1]);
+        }
+        der.writeBuffer(h3, asn1.Ber.Integer);
+        der.endSequence();
+      }
+    }
+    function writePkcs8ECDSAPublic(key, der) {
+      writeECDSACurve(key, der);
+      der.endSequence();
+      var Q2 = utils.ecNormalize(key.part.Q.data, true);
+      der.writeBuffer(Q2, asn1.Ber.BitString);
+    }
+    function writePkcs8ECDSAPrivate(key, der) {
+      writeECDSACurve(key, der);
+      der.endSequence();
+      der.startSequence(asn1.Ber.OctetString);
+      der.startSequence();
+      var version2 = Buffer5.from([1]);
+      der.writeBuffer(version2, asn1.Ber.Integer);
+      der.writeBuffer(key.part.d.data, asn1.Ber.OctetString);
+      der.startSequence(161);
+      var Q2 = utils.ecNormalize(key.part.Q.data, true);
+      der.writeBuffer(Q2, asn1.Ber.BitString);
+      der.endSequence();
+      der.endSequence();
+      der.endSequence();
+    }
+    function writePkcs8EdDSAPublic(key, der) {
+      der.endSequence();
+      utils.writeBitString(der, key.part.A.data);
+    }
+    function writePkcs8EdDSAPrivate(key, der) {
+      der.endSequence();
+      der.startSequence(asn1.Ber.OctetString);
+      var k2 = utils.mpNormalize(key.part.k.data);
+      while (k2.length > 32 && k2[0] === 0)
+        k2 = k2.slice(1);
+      der.writeBuffer(k2, asn1.Ber.OctetString);
+      der.endSequence();
+      utils.writeBitString(der, key.part.A.data, asn1.Ber.Context | 1);
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/pkcs1.js
+var require_pkcs1 = __commonJS({
+  "node_modules/sshpk/lib/formats/pkcs1.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      readPkcs1,
+      write: write2,
+      writePkcs1
+    };
+    var assert2 = require_assert();
+    var asn1 = require_lib();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pem = require_pem();
+    var pkcs8 = require_pkcs8();
+    var readECDSACurve = pkcs8.readECDSACurve;
+    function read(buf, options) {
+      return pem.read(buf, options, "pkcs1");
+    }
+    function write2(key, options) {
+      return pem.write(key, options, "pkcs1");
+    }
+    function readMPInt(der, nm) {
+      assert2.strictEqual(
+        der.peek(),
+        asn1.Ber.Integer,
+        nm + " is not an Integer"
+      );
+      return utils.mpNormalize(der.readString(asn1.Ber.Integer, true));
+    }
+    function readPkcs1(alg, type, der) {
+      switch (alg) {
+        case "RSA":
+          if (type === "public")
+            return readPkcs1RSAPublic(der);
+          else if (type === "private")
+            return readPkcs1RSAPrivate(der);
+          throw new Error("Unknown key type: " + type);
+        case "DSA":
+          if (type === "public")
+            return readPkcs1DSAPublic(der);
+          else if (type === "private")
+            return readPkcs1DSAPrivate(der);
+          throw new Error("Unknown key type: " + type);
+        case "EC":
+        case "ECDSA":
+          if (type === "private")
+            return readPkcs1ECDSAPrivate(der);
+          else if (type === "public")
+            return readPkcs1ECDSAPublic(der);
+          throw new Error("Unknown key type: " + type);
+        case "EDDSA":
+        case "EdDSA":
+          if (type === "private")
+            return readPkcs1EdDSAPrivate(der);
+          throw new Error(type + " keys not supported with EdDSA");
+        default:
+          throw new Error("Unknown key algo: " + alg);
+      }
+    }
+    function readPkcs1RSAPublic(der) {
+      var n2 = readMPInt(der, "modulus");
+      var e = readMPInt(der, "exponent");
+      var key = {
+        type: "rsa",
+        parts: [
+          { name: "e", data: e },
+          { name: "n", data: n2 }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs1RSAPrivate(der) {
+      var version2 = readMPInt(der, "version");
+      assert2.strictEqual(version2[0], 0);
+      var n2 = readMPInt(der, "modulus");
+      var e = readMPInt(der, "public exponent");
+      var d = readMPInt(der, "private exponent");
+      var p2 = readMPInt(der, "prime1");
+      var q3 = readMPInt(der, "prime2");
+      var dmodp = readMPInt(der, "exponent1");
+      var dmodq = readMPInt(der, "exponent2");
+      var iqmp = readMPInt(der, "iqmp");
+      var key = {
+        type: "rsa",
+        parts: [
+          { name: "n", data: n2 },
+          { name: "e", data: e },
+          { name: "d", data: d },
+          { name: "iqmp", data: iqmp },
+          { name: "p", data: p2 },
+          { name: "q", data: q3 },
+          { name: "dmodp", data: dmodp },
+          { name: "dmodq", data: dmodq }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readPkcs1DSAPrivate(der) {
+      var version2 = readMPInt(der, "version");
+      assert2.strictEqual(version2.readUInt8(0), 0);
+      var p2 = readMPInt(der, "p");
+      var q3 = readMPInt(der, "q");
+      var g = readMPInt(der, "g");
+      var y2 = readMPInt(der, "y");
+      var x2 = readMPInt(der, "x");
+      var key = {
+        type: "dsa",
+        parts: [
+          { name: "p", data: p2 },
+          { name: "q", data: q3 },
+          { name: "g", data: g },
+          { name: "y", data: y2 },
+          { name: "x", data: x2 }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readPkcs1EdDSAPrivate(der) {
+      var version2 = readMPInt(der, "version");
+      assert2.strictEqual(version2.readUInt8(0), 1);
+      var k2 = der.readString(asn1.Ber.OctetString, true);
+      der.readSequence(160);
+      var oid = der.readOID();
+      assert2.strictEqual(oid, "1.3.101.112", "the ed25519 curve identifier");
+      der.readSequence(161);
+      var A2 = utils.readBitString(der);
+      var key = {
+        type: "ed25519",
+        parts: [
+          { name: "A", data: utils.zeroPadToLength(A2, 32) },
+          { name: "k", data: k2 }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readPkcs1DSAPublic(der) {
+      var y2 = readMPInt(der, "y");
+      var p2 = readMPInt(der, "p");
+      var q3 = readMPInt(der, "q");
+      var g = readMPInt(der, "g");
+      var key = {
+        type: "dsa",
+        parts: [
+          { name: "y", data: y2 },
+          { name: "p", data: p2 },
+          { name: "q", data: q3 },
+          { name: "g", data: g }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs1ECDSAPublic(der) {
+      der.readSequence();
+      var oid = der.readOID();
+      assert2.strictEqual(oid, "1.2.840.10045.2.1", "must be ecPublicKey");
+      var curveOid = der.readOID();
+      var curve;
+      var curves = Object.keys(algs.curves);
+      for (var j2 = 0; j2 < curves.length; ++j2) {
+        var c5 = curves[j2];
+        var cd = algs.curves[c5];
+        if (cd.pkcs8oid === curveOid) {
+          curve = c5;
+          break;
+        }
+      }
+      assert2.string(curve, "a known ECDSA named curve");
+      var Q2 = der.readString(asn1.Ber.BitString, true);
+      Q2 = utils.ecNormalize(Q2);
+      var key = {
+        type: "ecdsa",
+        parts: [
+          { name: "curve", data: Buffer5.from(curve) },
+          { name: "Q", data: Q2 }
+        ]
+      };
+      return new Key(key);
+    }
+    function readPkcs1ECDSAPrivate(der) {
+      var version2 = readMPInt(der, "version");
+      assert2.strictEqual(version2.readUInt8(0), 1);
+      var d = der.readString(asn1.Ber.OctetString, true);
+      der.readSequence(160);
+      var curve = readECDSACurve(der);
+      assert2.string(curve, "a known elliptic curve");
+      der.readSequence(161);
+      var Q2 = der.readString(asn1.Ber.BitString, true);
+      Q2 = utils.ecNormalize(Q2);
+      var key = {
+        type: "ecdsa",
+        parts: [
+          { name: "curve", data: Buffer5.from(curve) },
+          { name: "Q", data: Q2 },
+          { name: "d", data: d }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function writePkcs1(der, key) {
+      der.startSequence();
+      switch (key.type) {
+        case "rsa":
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs1RSAPrivate(der, key);
+          else
+            writePkcs1RSAPublic(der, key);
+          break;
+        case "dsa":
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs1DSAPrivate(der, key);
+          else
+            writePkcs1DSAPublic(der, key);
+          break;
+        case "ecdsa":
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs1ECDSAPrivate(der, key);
+          else
+            writePkcs1ECDSAPublic(der, key);
+          break;
+        case "ed25519":
+          if (PrivateKey.isPrivateKey(key))
+            writePkcs1EdDSAPrivate(der, key);
+          else
+            writePkcs1EdDSAPublic(der, key);
+          break;
+        default:
+          throw new Error("Unknown key algo: " + key.type);
+      }
+      der.endSequence();
+    }
+    function writePkcs1RSAPublic(der, key) {
+      der.writeBuffer(key.part.n.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.e.data, asn1.Ber.Integer);
+    }
+    function writePkcs1RSAPrivate(der, key) {
+      var ver = Buffer5.from([0]);
+      der.writeBuffer(ver, asn1.Ber.Integer);
+      der.writeBuffer(key.part.n.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.e.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.d.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.p.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.q.data, asn1.Ber.Integer);
+      if (!key.part.dmodp || !key.part.dmodq)
+        utils.addRSAMissing(key);
+      der.writeBuffer(key.part.dmodp.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.dmodq.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.iqmp.data, asn1.Ber.Integer);
+    }
+    function writePkcs1DSAPrivate(der, key) {
+      var ver = Buffer5.from([0]);
+      der.writeBuffer(ver, asn1.Ber.Integer);
+      der.writeBuffer(key.part.p.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.q.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.g.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.y.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.x.data, asn1.Ber.Integer);
+    }
+    function writePkcs1DSAPublic(der, key) {
+      der.writeBuffer(key.part.y.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.p.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.q.data, asn1.Ber.Integer);
+      der.writeBuffer(key.part.g.data, asn1.Ber.Integer);
+    }
+    function writePkcs1ECDSAPublic(der, key) {
+      der.startSequence();
+      der.writeOID("1.2.840.10045.2.1");
+      var curve = key.part.curve.data.toString();
+      var curveOid = algs.curves[curve].pkcs8oid;
+      assert2.string(curveOid, "a known ECDSA named curve");
+      der.writeOID(curveOid);
+      der.endSequence();
+      var Q2 = utils.ecNormalize(key.part.Q.data, true);
+      der.writeBuffer(Q2, asn1.Ber.BitString);
+    }
+    function writePkcs1ECDSAPrivate(der, key) {
+      var ver = Buffer5.from([1]);
+      der.writeBuffer(ver, asn1.Ber.Integer);
+      der.writeBuffer(key.part.d.data, asn1.Ber.OctetString);
+      der.startSequence(160);
+      var curve = key.part.curve.data.toString();
+      var curveOid = algs.curves[curve].pkcs8oid;
+      assert2.string(curveOid, "a known ECDSA named curve");
+      der.writeOID(curveOid);
+      der.endSequence();
+      der.startSequence(161);
+      var Q2 = utils.ecNormalize(key.part.Q.data, true);
+      der.writeBuffer(Q2, asn1.Ber.BitString);
+      der.endSequence();
+    }
+    function writePkcs1EdDSAPrivate(der, key) {
+      var ver = Buffer5.from([1]);
+      der.writeBuffer(ver, asn1.Ber.Integer);
+      der.writeBuffer(key.part.k.data, asn1.Ber.OctetString);
+      der.startSequence(160);
+      der.writeOID("1.3.101.112");
+      der.endSequence();
+      der.startSequence(161);
+      utils.writeBitString(der, key.part.A.data);
+      der.endSequence();
+    }
+    function writePkcs1EdDSAPublic(der, key) {
+      throw new Error("Public keys are not supported for EdDSA PKCS#1");
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/rfc4253.js
+var require_rfc4253 = __commonJS({
+  "node_modules/sshpk/lib/formats/rfc4253.js"(exports2, module2) {
+    module2.exports = {
+      read: read.bind(void 0, false, void 0),
+      readType: read.bind(void 0, false),
+      write: write2,
+      /* semi-private api, used by sshpk-agent */
+      readPartial: read.bind(void 0, true),
+      /* shared with ssh format */
+      readInternal: read,
+      keyTypeToAlg,
+      algToKeyType
+    };
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var SSHBuffer = require_ssh_buffer();
+    function algToKeyType(alg) {
+      assert2.string(alg);
+      if (alg === "ssh-dss")
+        return "dsa";
+      else if (alg === "ssh-rsa")
+        return "rsa";
+      else if (alg === "ssh-ed25519")
+        return "ed25519";
+      else if (alg === "ssh-curve25519")
+        return "curve25519";
+      else if (alg.match(/^ecdsa-sha2-/))
+        return "ecdsa";
+      else
+        throw new Error("Unknown algorithm " + alg);
+    }
+    function keyTypeToAlg(key) {
+      assert2.object(key);
+      if (key.type === "dsa")
+        return "ssh-dss";
+      else if (key.type === "rsa")
+        return "ssh-rsa";
+      else if (key.type === "ed25519")
+        return "ssh-ed25519";
+      else if (key.type === "curve25519")
+        return "ssh-curve25519";
+      else if (key.type === "ecdsa")
+        return "ecdsa-sha2-" + key.part.curve.data.toString();
+      else
+        throw new Error("Unknown key type " + key.type);
+    }
+    function read(partial2, type, buf, options) {
+      if (typeof buf === "string")
+        buf = Buffer5.from(buf);
+      assert2.buffer(buf, "buf");
+      var key = {};
+      var parts = key.parts = [];
+      var sshbuf = new SSHBuffer({ buffer: buf });
+      var alg = sshbuf.readString();
+      assert2.ok(!sshbuf.atEnd(), "key must have at least one part");
+      key.type = algToKeyType(alg);
+      var partCount = algs.info[key.type].parts.length;
+      if (type && type === "private")
+        partCount = algs.privInfo[key.type].parts.length;
+      while (!sshbuf.atEnd() && parts.length < partCount)
+        parts.push(sshbuf.readPart());
+      while (!partial2 && !sshbuf.atEnd())
+        parts.push(sshbuf.readPart());
+      assert2.ok(
+        parts.length >= 1,
+        "key must have at least one part"
+      );
+      assert2.ok(
+        partial2 || sshbuf.atEnd(),
+        "leftover bytes at end of key"
+      );
+      var Constructor = Key;
+      var algInfo = algs.info[key.type];
+      if (type === "private" || algInfo.parts.length !== parts.length) {
+        algInfo = algs.privInfo[key.type];
+        Constructor = PrivateKey;
+      }
+      assert2.strictEqual(algInfo.parts.length, parts.length);
+      if (key.type === "ecdsa") {
+        var res = /^ecdsa-sha2-(.+)$/.exec(alg);
+        assert2.ok(res !== null);
+        assert2.strictEqual(res[1], parts[0].data.toString());
+      }
+      var normalized = true;
+      for (var i3 = 0; i3 < algInfo.parts.length; ++i3) {
+        var p2 = parts[i3];
+        p2.name = algInfo.parts[i3];
+        if (key.type === "ed25519" && p2.name === "k")
+          p2.data = p2.data.slice(0, 32);
+        if (p2.name !== "curve" && algInfo.normalize !== false) {
+          var nd;
+          if (key.type === "ed25519") {
+            nd = utils.zeroPadToLength(p2.data, 32);
+          } else {
+            nd = utils.mpNormalize(p2.data);
+          }
+          if (nd.toString("binary") !== p2.data.toString("binary")) {
+            p2.data = nd;
+            normalized = false;
+          }
+        }
+      }
+      if (normalized)
+        key._rfc4253Cache = sshbuf.toBuffer();
+      if (partial2 && typeof partial2 === "object") {
+        partial2.remainder = sshbuf.remainder();
+        partial2.consumed = sshbuf._offset;
+      }
+      return new Constructor(key);
+    }
+    function write2(key, options) {
+      assert2.object(key);
+      var alg = keyTypeToAlg(key);
+      var i3;
+      var algInfo = algs.info[key.type];
+      if (PrivateKey.isPrivateKey(key))
+        algInfo = algs.privInfo[key.type];
+      var parts = algInfo.parts;
+      var buf = new SSHBuffer({});
+      buf.writeString(alg);
+      for (i3 = 0; i3 < parts.length; ++i3) {
+        var data = key.part[parts[i3]].data;
+        if (algInfo.normalize !== false) {
+          if (key.type === "ed25519")
+            data = utils.zeroPadToLength(data, 32);
+          else
+            data = utils.mpNormalize(data);
+        }
+        if (key.type === "ed25519" && parts[i3] === "k")
+          data = Buffer5.concat([data, key.part.A.data]);
+        buf.writeBuffer(data);
+      }
+      return buf.toBuffer();
+    }
+  }
+});
+
+// node_modules/bcrypt-pbkdf/index.js
+var require_bcrypt_pbkdf = __commonJS({
+  "node_modules/bcrypt-pbkdf/index.js"(exports2, module2) {
+    "use strict";
+    var crypto_hash_sha512 = require_nacl_fast().lowlevel.crypto_hash;
+    var BLF_J = 0;
+    var Blowfish = function() {
+      this.S = [
+        new Uint32Array([
+          3509652390,
+          2564797868,
+          805139163,
+          3491422135,
+          3101798381,
+          1780907670,
+          3128725573,
+          4046225305,
+          614570311,
+          3012652279,
+          134345442,
+          2240740374,
+          1667834072,
+          1901547113,
+          2757295779,
+          4103290238,
+          227898511,
+          1921955416,
+          1904987480,
+          2182433518,
+          2069144605,
+          3260701109,
+          2620446009,
+          720527379,
+          3318853667,
+          677414384,
+          3393288472,
+          3101374703,
+          2390351024,
+          1614419982,
+          1822297739,
+          2954791486,
+          3608508353,
+          3174124327,
+          2024746970,
+          1432378464,
+          3864339955,
+          2857741204,
+          1464375394,
+          1676153920,
+          1439316330,
+          715854006,
+          3033291828,
+          289532110,
+          2706671279,
+          2087905683,
+          3018724369,
+          1668267050,
+          732546397,
+          1947742710,
+          3462151702,
+          2609353502,
+          2950085171,
+          1814351708,
+          2050118529,
+          680887927,
+          999245976,
+          1800124847,
+          3300911131,
+          1713906067,
+          1641548236,
+          4213287313,
+          1216130144,
+          1575780402,
+          4018429277,
+          3917837745,
+          3693486850,
+          3949271944,
+          596196993,
+          3549867205,
+          258830323,
+          2213823033,
+          772490370,
+          2760122372,
+          1774776394,
+          2652871518,
+          566650946,
+          4142492826,
+          1728879713,
+          2882767088,
+          1783734482,
+          3629395816,
+          2517608232,
+          2874225571,
+          1861159788,
+          326777828,
+          3124490320,
+          2130389656,
+          2716951837,
+          967770486,
+          1724537150,
+          2185432712,
+          2364442137,
+          1164943284,
+          2105845187,
+          998989502,
+          3765401048,
+          2244026483,
+          1075463327,
+          1455516326,
+          1322494562,
+          910128902,
+          469688178,
+          1117454909,
+          936433444,
+          3490320968,
+          3675253459,
+          1240580251,
+          122909385,
+          2157517691,
+          634681816,
+          4142456567,
+          3825094682,
+          3061402683,
+          2540495037,
+          79693498,
+          3249098678,
+          1084186820,
+          1583128258,
+          426386531,
+          1761308591,
+          1047286709,
+          322548459,
+          995290223,
+          1845252383,
+          2603652396,
+          3431023940,
+          2942221577,
+          3202600964,
+          3727903485,
+          1712269319,
+          422464435,
+          3234572375,
+          1170764815,
+          3523960633,
+          3117677531,
+          1434042557,
+          442511882,
+          3600875718,
+          1076654713,
+          1738483198,
+          4213154764,
+          2393238008,
+          3677496056,
+          1014306527,
+          4251020053,
+          793779912,
+          2902807211,
+          842905082,
+          4246964064,
+          1395751752,
+          1040244610,
+          2656851899,
+          3396308128,
+          445077038,
+          3742853595,
+          3577915638,
+          679411651,
+          2892444358,
+          2354009459,
+          1767581616,
+          3150600392,
+          3791627101,
+          3102740896,
+          284835224,
+          4246832056,
+          1258075500,
+          768725851,
+          2589189241,
+          3069724005,
+          3532540348,
+          1274779536,
+          3789419226,
+          2764799539,
+          1660621633,
+          3471099624,
+          4011903706,
+          913787905,
+          3497959166,
+          737222580,
+          2514213453,
+          2928710040,
+          3937242737,
+          1804850592,
+          3499020752,
+          2949064160,
+          2386320175,
+          2390070455,
+          2415321851,
+          4061277028,
+          2290661394,
+          2416832540,
+          1336762016,
+          1754252060,
+          3520065937,
+          3014181293,
+          791618072,
+          3188594551,
+          3933548030,
+          2332172193,
+          3852520463,
+          3043980520,
+          413987798,
+          3465142937,
+          3030929376,
+          4245938359,
+          2093235073,
+          3534596313,
+          375366246,
+          2157278981,
+          2479649556,
+          555357303,
+          3870105701,
+          2008414854,
+          3344188149,
+          4221384143,
+          3956125452,
+          2067696032,
+          3594591187,
+          2921233993,
+          2428461,
+          544322398,
+          577241275,
+          1471733935,
+          610547355,
+          4027169054,
+          1432588573,
+          1507829418,
+          2025931657,
+          3646575487,
+          545086370,
+          48609733,
+          2200306550,
+          1653985193,
+          298326376,
+          1316178497,
+          3007786442,
+          2064951626,
+          458293330,
+          2589141269,
+          3591329599,
+          3164325604,
+          727753846,
+          2179363840,
+          146436021,
+          1461446943,
+          4069977195,
+          705550613,
+          3059967265,
+          3887724982,
+          4281599278,
+          3313849956,
+          1404054877,
+          2845806497,
+          146425753,
+          1854211946
+        ]),
+        new Uint32Array([
+          1266315497,
+          3048417604,
+          3681880366,
+          3289982499,
+          290971e4,
+          1235738493,
+          2632868024,
+          2414719590,
+          3970600049,
+          1771706367,
+          1449415276,
+          3266420449,
+          422970021,
+          1963543593,
+          2690192192,
+          3826793022,
+          1062508698,
+          1531092325,
+          1804592342,
+          2583117782,
+          2714934279,
+          4024971509,
+          1294809318,
+          4028980673,
+          1289560198,
+          2221992742,
+          1669523910,
+          35572830,
+          157838143,
+          1052438473,
+          1016535060,
+          1802137761,
+          1753167236,
+          1386275462,
+          3080475397,
+          2857371447,
+          1040679964,
+          2145300060,
+          2390574316,
+          1461121720,
+          2956646967,
+          4031777805,
+          4028374788,
+          33600511,
+          2920084762,
+          1018524850,
+          629373528,
+          3691585981,
+          3515945977,
+          2091462646,
+          2486323059,
+          586499841,
+          988145025,
+          935516892,
+          3367335476,
+          2599673255,
+          2839830854,
+          265290510,
+          3972581182,
+          2759138881,
+          3795373465,
+          1005194799,
+          847297441,
+          406762289,
+          1314163512,
+          1332590856,
+          1866599683,
+          4127851711,
+          750260880,
+          613907577,
+          1450815602,
+          3165620655,
+          3734664991,
+          3650291728,
+          3012275730,
+          3704569646,
+          1427272223,
+          778793252,
+          1343938022,
+          2676280711,
+          2052605720,
+          1946737175,
+          3164576444,
+          3914038668,
+          3967478842,
+          3682934266,
+          1661551462,
+          3294938066,
+          4011595847,
+          840292616,
+          3712170807,
+          616741398,
+          312560963,
+          711312465,
+          1351876610,
+          322626781,
+          1910503582,
+          271666773,
+          2175563734,
+          1594956187,
+          70604529,
+          3617834859,
+          1007753275,
+          1495573769,
+          4069517037,
+          2549218298,
+          2663038764,
+          504708206,
+          2263041392,
+          3941167025,
+          2249088522,
+          1514023603,
+          1998579484,
+          1312622330,
+          694541497,
+          2582060303,
+          2151582166,
+          1382467621,
+          776784248,
+          2618340202,
+          3323268794,
+          2497899128,
+          2784771155,
+          503983604,
+          4076293799,
+          907881277,
+          423175695,
+          432175456,
+          1378068232,
+          4145222326,
+          3954048622,
+          3938656102,
+          3820766613,
+          2793130115,
+          2977904593,
+          26017576,
+          3274890735,
+          3194772133,
+          1700274565,
+          1756076034,
+          4006520079,
+          3677328699,
+          720338349,
+          1533947780,
+          354530856,
+          688349552,
+          3973924725,
+          1637815568,
+          332179504,
+          3949051286,
+          53804574,
+          2852348879,
+          3044236432,
+          1282449977,
+          3583942155,
+          3416972820,
+          4006381244,
+          1617046695,
+          2628476075,
+          3002303598,
+          1686838959,
+          431878346,
+          2686675385,
+          1700445008,
+          1080580658,
+          1009431731,
+          832498133,
+          3223435511,
+          2605976345,
+          2271191193,
+          2516031870,
+          1648197032,
+          4164389018,
+          2548247927,
+          300782431,
+          375919233,
+          238389289,
+          3353747414,
+          2531188641,
+          2019080857,
+          1475708069,
+          455242339,
+          2609103871,
+          448939670,
+          3451063019,
+          1395535956,
+          2413381860,
+          1841049896,
+          1491858159,
+          885456874,
+          4264095073,
+          4001119347,
+          1565136089,
+          3898914787,
+          1108368660,
+          540939232,
+          1173283510,
+          2745871338,
+          3681308437,
+          4207628240,
+          3343053890,
+          4016749493,
+          1699691293,
+          1103962373,
+          3625875870,
+          2256883143,
+          3830138730,
+          1031889488,
+          3479347698,
+          1535977030,
+          4236805024,
+          3251091107,
+          2132092099,
+          1774941330,
+          1199868427,
+          1452454533,
+          157007616,
+          2904115357,
+          342012276,
+          595725824,
+          1480756522,
+          206960106,
+          497939518,
+          591360097,
+          863170706,
+          2375253569,
+          3596610801,
+          1814182875,
+          2094937945,
+          3421402208,
+          1082520231,
+          3463918190,
+          2785509508,
+          435703966,
+          3908032597,
+          1641649973,
+          2842273706,
+          3305899714,
+          1510255612,
+          2148256476,
+          2655287854,
+          3276092548,
+          4258621189,
+          236887753,
+          3681803219,
+          274041037,
+          1734335097,
+          3815195456,
+          3317970021,
+          1899903192,
+          1026095262,
+          4050517792,
+          356393447,
+          2410691914,
+          3873677099,
+          3682840055
+        ]),
+        new Uint32Array([
+          3913112168,
+          2491498743,
+          4132185628,
+          2489919796,
+          1091903735,
+          1979897079,
+          3170134830,
+          3567386728,
+          3557303409,
+          857797738,
+          1136121015,
+          1342202287,
+          507115054,
+          2535736646,
+          337727348,
+          3213592640,
+          1301675037,
+          2528481711,
+          1895095763,
+          1721773893,
+          3216771564,
+          62756741,
+          2142006736,
+          835421444,
+          2531993523,
+          1442658625,
+          3659876326,
+          2882144922,
+          676362277,
+          1392781812,
+          170690266,
+          3921047035,
+          1759253602,
+          3611846912,
+          1745797284,
+          664899054,
+          1329594018,
+          3901205900,
+          3045908486,
+          2062866102,
+          2865634940,
+          3543621612,
+          3464012697,
+          1080764994,
+          553557557,
+          3656615353,
+          3996768171,
+          991055499,
+          499776247,
+          1265440854,
+          648242737,
+          3940784050,
+          980351604,
+          3713745714,
+          1749149687,
+          3396870395,
+          4211799374,
+          3640570775,
+          1161844396,
+          3125318951,
+          1431517754,
+          545492359,
+          4268468663,
+          3499529547,
+          1437099964,
+          2702547544,
+          3433638243,
+          2581715763,
+          2787789398,
+          1060185593,
+          1593081372,
+          2418618748,
+          4260947970,
+          69676912,
+          2159744348,
+          86519011,
+          2512459080,
+          3838209314,
+          1220612927,
+          3339683548,
+          133810670,
+          1090789135,
+          1078426020,
+          1569222167,
+          845107691,
+          3583754449,
+          4072456591,
+          1091646820,
+          628848692,
+          1613405280,
+          3757631651,
+          526609435,
+          236106946,
+          48312990,
+          2942717905,
+          3402727701,
+          1797494240,
+          859738849,
+          992217954,
+          4005476642,
+          2243076622,
+          3870952857,
+          3732016268,
+          765654824,
+          3490871365,
+          2511836413,
+          1685915746,
+          3888969200,
+          1414112111,
+          2273134842,
+          3281911079,
+          4080962846,
+          172450625,
+          2569994100,
+          980381355,
+          4109958455,
+          2819808352,
+          2716589560,
+          2568741196,
+          3681446669,
+          3329971472,
+          1835478071,
+          660984891,
+          3704678404,
+          4045999559,
+          3422617507,
+          3040415634,
+          1762651403,
+          1719377915,
+          3470491036,
+          2693910283,
+          3642056355,
+          3138596744,
+          1364962596,
+          2073328063,
+          1983633131,
+          926494387,
+          3423689081,
+          2150032023,
+          4096667949,
+          1749200295,
+          3328846651,
+          309677260,
+          2016342300,
+          1779581495,
+          3079819751,
+          111262694,
+          1274766160,
+          443224088,
+          298511866,
+          1025883608,
+          3806446537,
+          1145181785,
+          168956806,
+          3641502830,
+          3584813610,
+          1689216846,
+          3666258015,
+          3200248200,
+          1692713982,
+          2646376535,
+          4042768518,
+          1618508792,
+          1610833997,
+          3523052358,
+          4130873264,
+          2001055236,
+          3610705100,
+          2202168115,
+          4028541809,
+          2961195399,
+          1006657119,
+          2006996926,
+          3186142756,
+          1430667929,
+          3210227297,
+          1314452623,
+          4074634658,
+          4101304120,
+          2273951170,
+          1399257539,
+          3367210612,
+          3027628629,
+          1190975929,
+          2062231137,
+          2333990788,
+          2221543033,
+          2438960610,
+          1181637006,
+          548689776,
+          2362791313,
+          3372408396,
+          3104550113,
+          3145860560,
+          296247880,
+          1970579870,
+          3078560182,
+          3769228297,
+          1714227617,
+          3291629107,
+          3898220290,
+          166772364,
+          1251581989,
+          493813264,
+          448347421,
+          195405023,
+          2709975567,
+          677966185,
+          3703036547,
+          1463355134,
+          2715995803,
+          1338867538,
+          1343315457,
+          2802222074,
+          2684532164,
+          233230375,
+          2599980071,
+          2000651841,
+          3277868038,
+          1638401717,
+          4028070440,
+          3237316320,
+          6314154,
+          819756386,
+          300326615,
+          590932579,
+          1405279636,
+          3267499572,
+          3150704214,
+          2428286686,
+          3959192993,
+          3461946742,
+          1862657033,
+          1266418056,
+          963775037,
+          2089974820,
+          2263052895,
+          1917689273,
+          448879540,
+          3550394620,
+          3981727096,
+          150775221,
+          3627908307,
+          1303187396,
+          508620638,
+          2975983352,
+          2726630617,
+          1817252668,
+          1876281319,
+          1457606340,
+          908771278,
+          3720792119,
+          3617206836,
+          2455994898,
+          1729034894,
+          1080033504
+        ]),
+        new Uint32Array([
+          976866871,
+          3556439503,
+          2881648439,
+          1522871579,
+          1555064734,
+          1336096578,
+          3548522304,
+          2579274686,
+          3574697629,
+          3205460757,
+          3593280638,
+          3338716283,
+          3079412587,
+          564236357,
+          2993598910,
+          1781952180,
+          1464380207,
+          3163844217,
+          3332601554,
+          1699332808,
+          1393555694,
+          1183702653,
+          3581086237,
+          1288719814,
+          691649499,
+          2847557200,
+          2895455976,
+          3193889540,
+          2717570544,
+          1781354906,
+          1676643554,
+          2592534050,
+          3230253752,
+          1126444790,
+          2770207658,
+          2633158820,
+          2210423226,
+          2615765581,
+          2414155088,
+          3127139286,
+          673620729,
+          2805611233,
+          1269405062,
+          4015350505,
+          3341807571,
+          4149409754,
+          1057255273,
+          2012875353,
+          2162469141,
+          2276492801,
+          2601117357,
+          993977747,
+          3918593370,
+          2654263191,
+          753973209,
+          36408145,
+          2530585658,
+          25011837,
+          3520020182,
+          2088578344,
+          530523599,
+          2918365339,
+          1524020338,
+          1518925132,
+          3760827505,
+          3759777254,
+          1202760957,
+          3985898139,
+          3906192525,
+          674977740,
+          4174734889,
+          2031300136,
+          2019492241,
+          3983892565,
+          4153806404,
+          3822280332,
+          352677332,
+          2297720250,
+          60907813,
+          90501309,
+          3286998549,
+          1016092578,
+          2535922412,
+          2839152426,
+          457141659,
+          509813237,
+          4120667899,
+          652014361,
+          1966332200,
+          2975202805,
+          55981186,
+          2327461051,
+          676427537,
+          3255491064,
+          2882294119,
+          3433927263,
+          1307055953,
+          942726286,
+          933058658,
+          2468411793,
+          3933900994,
+          4215176142,
+          1361170020,
+          2001714738,
+          2830558078,
+          3274259782,
+          1222529897,
+          1679025792,
+          2729314320,
+          3714953764,
+          1770335741,
+          151462246,
+          3013232138,
+          1682292957,
+          1483529935,
+          471910574,
+          1539241949,
+          458788160,
+          3436315007,
+          1807016891,
+          3718408830,
+          978976581,
+          1043663428,
+          3165965781,
+          1927990952,
+          4200891579,
+          2372276910,
+          3208408903,
+          3533431907,
+          1412390302,
+          2931980059,
+          4132332400,
+          1947078029,
+          3881505623,
+          4168226417,
+          2941484381,
+          1077988104,
+          1320477388,
+          886195818,
+          18198404,
+          3786409e3,
+          2509781533,
+          112762804,
+          3463356488,
+          1866414978,
+          891333506,
+          18488651,
+          661792760,
+          1628790961,
+          3885187036,
+          3141171499,
+          876946877,
+          2693282273,
+          1372485963,
+          791857591,
+          2686433993,
+          3759982718,
+          3167212022,
+          3472953795,
+          2716379847,
+          445679433,
+          3561995674,
+          3504004811,
+          3574258232,
+          54117162,
+          3331405415,
+          2381918588,
+          3769707343,
+          4154350007,
+          1140177722,
+          4074052095,
+          668550556,
+          3214352940,
+          367459370,
+          261225585,
+          2610173221,
+          4209349473,
+          3468074219,
+          3265815641,
+          314222801,
+          3066103646,
+          3808782860,
+          282218597,
+          3406013506,
+          3773591054,
+          379116347,
+          1285071038,
+          846784868,
+          2669647154,
+          3771962079,
+          3550491691,
+          2305946142,
+          453669953,
+          1268987020,
+          3317592352,
+          3279303384,
+          3744833421,
+          2610507566,
+          3859509063,
+          266596637,
+          3847019092,
+          517658769,
+          3462560207,
+          3443424879,
+          370717030,
+          4247526661,
+          2224018117,
+          4143653529,
+          4112773975,
+          2788324899,
+          2477274417,
+          1456262402,
+          2901442914,
+          1517677493,
+          1846949527,
+          2295493580,
+          3734397586,
+          2176403920,
+          1280348187,
+          1908823572,
+          3871786941,
+          846861322,
+          1172426758,
+          3287448474,
+          3383383037,
+          1655181056,
+          3139813346,
+          901632758,
+          1897031941,
+          2986607138,
+          3066810236,
+          3447102507,
+          1393639104,
+          373351379,
+          950779232,
+          625454576,
+          3124240540,
+          4148612726,
+          2007998917,
+          544563296,
+          2244738638,
+          2330496472,
+          2058025392,
+          1291430526,
+          424198748,
+          50039436,
+          29584100,
+          3605783033,
+          2429876329,
+          2791104160,
+          1057563949,
+          3255363231,
+          3075367218,
+          3463963227,
+          1469046755,
+          985887462
+        ])
+      ];
+      this.P = new Uint32Array([
+        608135816,
+        2242054355,
+        320440878,
+        57701188,
+        2752067618,
+        698298832,
+        137296536,
+        3964562569,
+        1160258022,
+        953160567,
+        3193202383,
+        887688300,
+        3232508343,
+        3380367581,
+        1065670069,
+        3041331479,
+        2450970073,
+        2306472731
+      ]);
+    };
+    function F2(S2, x8, i3) {
+      return (S2[0][x8[i3 + 3]] + S2[1][x8[i3 + 2]] ^ S2[2][x8[i3 + 1]]) + S2[3][x8[i3]];
+    }
+    Blowfish.prototype.encipher = function(x2, x8) {
+      if (x8 === void 0) {
+        x8 = new Uint8Array(x2.buffer);
+        if (x2.byteOffset !== 0)
+          x8 = x8.subarray(x2.byteOffset);
+      }
+      x2[0] ^= this.P[0];
+      for (var i3 = 1; i3 < 16; i3 += 2) {
+        x2[1] ^= F2(this.S, x8, 0) ^ this.P[i3];
+        x2[0] ^= F2(this.S, x8, 4) ^ this.P[i3 + 1];
+      }
+      var t2 = x2[0];
+      x2[0] = x2[1] ^ this.P[17];
+      x2[1] = t2;
+    };
+    Blowfish.prototype.decipher = function(x2) {
+      var x8 = new Uint8Array(x2.buffer);
+      if (x2.byteOffset !== 0)
+        x8 = x8.subarray(x2.byteOffset);
+      x2[0] ^= this.P[17];
+      for (var i3 = 16; i3 > 0; i3 -= 2) {
+        x2[1] ^= F2(this.S, x8, 0) ^ this.P[i3];
+        x2[0] ^= F2(this.S, x8, 4) ^ this.P[i3 - 1];
+      }
+      var t2 = x2[0];
+      x2[0] = x2[1] ^ this.P[0];
+      x2[1] = t2;
+    };
+    function stream2word(data, databytes) {
+      var i3, temp = 0;
+      for (i3 = 0; i3 < 4; i3++, BLF_J++) {
+        if (BLF_J >= databytes) BLF_J = 0;
+        temp = temp << 8 | data[BLF_J];
+      }
+      return temp;
+    }
+    Blowfish.prototype.expand0state = function(key, keybytes) {
+      var d = new Uint32Array(2), i3, k2;
+      var d8 = new Uint8Array(d.buffer);
+      for (i3 = 0, BLF_J = 0; i3 < 18; i3++) {
+        this.P[i3] ^= stream2word(key, keybytes);
+      }
+      BLF_J = 0;
+      for (i3 = 0; i3 < 18; i3 += 2) {
+        this.encipher(d, d8);
+        this.P[i3] = d[0];
+        this.P[i3 + 1] = d[1];
+      }
+      for (i3 = 0; i3 < 4; i3++) {
+        for (k2 = 0; k2 < 256; k2 += 2) {
+          this.encipher(d, d8);
+          this.S[i3][k2] = d[0];
+          this.S[i3][k2 + 1] = d[1];
+        }
+      }
+    };
+    Blowfish.prototype.expandstate = function(data, databytes, key, keybytes) {
+      var d = new Uint32Array(2), i3, k2;
+      for (i3 = 0, BLF_J = 0; i3 < 18; i3++) {
+        this.P[i3] ^= stream2word(key, keybytes);
+      }
+      for (i3 = 0, BLF_J = 0; i3 < 18; i3 += 2) {
+        d[0] ^= stream2word(data, databytes);
+        d[1] ^= stream2word(data, databytes);
+        this.encipher(d);
+        this.P[i3] = d[0];
+        this.P[i3 + 1] = d[1];
+      }
+      for (i3 = 0; i3 < 4; i3++) {
+        for (k2 = 0; k2 < 256; k2 += 2) {
+          d[0] ^= stream2word(data, databytes);
+          d[1] ^= stream2word(data, databytes);
+          this.encipher(d);
+          this.S[i3][k2] = d[0];
+          this.S[i3][k2 + 1] = d[1];
+        }
+      }
+      BLF_J = 0;
+    };
+    Blowfish.prototype.enc = function(data, blocks) {
+      for (var i3 = 0; i3 < blocks; i3++) {
+        this.encipher(data.subarray(i3 * 2));
+      }
+    };
+    Blowfish.prototype.dec = function(data, blocks) {
+      for (var i3 = 0; i3 < blocks; i3++) {
+        this.decipher(data.subarray(i3 * 2));
+      }
+    };
+    var BCRYPT_BLOCKS = 8;
+    var BCRYPT_HASHSIZE = 32;
+    function bcrypt_hash(sha2pass, sha2salt, out) {
+      var state = new Blowfish(), cdata = new Uint32Array(BCRYPT_BLOCKS), i3, ciphertext = new Uint8Array([
+        79,
+        120,
+        121,
+        99,
+        104,
+        114,
+        111,
+        109,
+        97,
+        116,
+        105,
+        99,
+        66,
+        108,
+        111,
+        119,
+        102,
+        105,
+        115,
+        104,
+        83,
+        119,
+        97,
+        116,
+        68,
+        121,
+        110,
+        97,
+        109,
+        105,
+        116,
+        101
+      ]);
+      state.expandstate(sha2salt, 64, sha2pass, 64);
+      for (i3 = 0; i3 < 64; i3++) {
+        state.expand0state(sha2salt, 64);
+        state.expand0state(sha2pass, 64);
+      }
+      for (i3 = 0; i3 < BCRYPT_BLOCKS; i3++)
+        cdata[i3] = stream2word(ciphertext, ciphertext.byteLength);
+      for (i3 = 0; i3 < 64; i3++)
+        state.enc(cdata, cdata.byteLength / 8);
+      for (i3 = 0; i3 < BCRYPT_BLOCKS; i3++) {
+        out[4 * i3 + 3] = cdata[i3] >>> 24;
+        out[4 * i3 + 2] = cdata[i3] >>> 16;
+        out[4 * i3 + 1] = cdata[i3] >>> 8;
+        out[4 * i3 + 0] = cdata[i3];
+      }
+    }
+    function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
+      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i3, j2, amt, stride, dest, count4, origkeylen = keylen;
+      if (rounds < 1)
+        return -1;
+      if (passlen === 0 || saltlen === 0 || keylen === 0 || keylen > out.byteLength * out.byteLength || saltlen > 1 << 20)
+        return -1;
+      stride = Math.floor((keylen + out.byteLength - 1) / out.byteLength);
+      amt = Math.floor((keylen + stride - 1) / stride);
+      for (i3 = 0; i3 < saltlen; i3++)
+        countsalt[i3] = salt[i3];
+      crypto_hash_sha512(sha2pass, pass, passlen);
+      for (count4 = 1; keylen > 0; count4++) {
+        countsalt[saltlen + 0] = count4 >>> 24;
+        countsalt[saltlen + 1] = count4 >>> 16;
+        countsalt[saltlen + 2] = count4 >>> 8;
+        countsalt[saltlen + 3] = count4;
+        crypto_hash_sha512(sha2salt, countsalt, saltlen + 4);
+        bcrypt_hash(sha2pass, sha2salt, tmpout);
+        for (i3 = out.byteLength; i3--; )
+          out[i3] = tmpout[i3];
+        for (i3 = 1; i3 < rounds; i3++) {
+          crypto_hash_sha512(sha2salt, tmpout, tmpout.byteLength);
+          bcrypt_hash(sha2pass, sha2salt, tmpout);
+          for (j2 = 0; j2 < out.byteLength; j2++)
+            out[j2] ^= tmpout[j2];
+        }
+        amt = Math.min(amt, keylen);
+        for (i3 = 0; i3 < amt; i3++) {
+          dest = i3 * stride + (count4 - 1);
+          if (dest >= origkeylen)
+            break;
+          key[dest] = out[i3];
+        }
+        keylen -= i3;
+      }
+      return 0;
+    }
+    module2.exports = {
+      BLOCKS: BCRYPT_BLOCKS,
+      HASHSIZE: BCRYPT_HASHSIZE,
+      hash: bcrypt_hash,
+      pbkdf: bcrypt_pbkdf
+    };
+  }
+});
+
+// node_modules/sshpk/lib/formats/ssh-private.js
+var require_ssh_private = __commonJS({
+  "node_modules/sshpk/lib/formats/ssh-private.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      readSSHPrivate,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var asn1 = require_lib();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var crypto4 = require("crypto");
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pem = require_pem();
+    var rfc4253 = require_rfc4253();
+    var SSHBuffer = require_ssh_buffer();
+    var errors = require_errors3();
+    var bcrypt;
+    function read(buf, options) {
+      return pem.read(buf, options);
+    }
+    var MAGIC = "openssh-key-v1";
+    function readSSHPrivate(type, buf, options) {
+      buf = new SSHBuffer({ buffer: buf });
+      var magic = buf.readCString();
+      assert2.strictEqual(magic, MAGIC, "bad magic string");
+      var cipher = buf.readString();
+      var kdf = buf.readString();
+      var kdfOpts = buf.readBuffer();
+      var nkeys = buf.readInt();
+      if (nkeys !== 1) {
+        throw new Error("OpenSSH-format key file contains multiple keys: this is unsupported.");
+      }
+      var pubKey = buf.readBuffer();
+      if (type === "public") {
+        assert2.ok(buf.atEnd(), "excess bytes left after key");
+        return rfc4253.read(pubKey);
+      }
+      var privKeyBlob = buf.readBuffer();
+      assert2.ok(buf.atEnd(), "excess bytes left after key");
+      var kdfOptsBuf = new SSHBuffer({ buffer: kdfOpts });
+      switch (kdf) {
+        case "none":
+          if (cipher !== "none") {
+            throw new Error('OpenSSH-format key uses KDF "none" but specifies a cipher other than "none"');
+          }
+          break;
+        case "bcrypt":
+          var salt = kdfOptsBuf.readBuffer();
+          var rounds = kdfOptsBuf.readInt();
+          var cinf = utils.opensshCipherInfo(cipher);
+          if (bcrypt === void 0) {
+            bcrypt = require_bcrypt_pbkdf();
+          }
+          if (typeof options.passphrase === "string") {
+            options.passphrase = Buffer5.from(
+              options.passphrase,
+              "utf-8"
+            );
+          }
+          if (!Buffer5.isBuffer(options.passphrase)) {
+            throw new errors.KeyEncryptedError(
+              options.filename,
+              "OpenSSH"
+            );
+          }
+          var pass = new Uint8Array(options.passphrase);
+          var salti = new Uint8Array(salt);
+          var out = new Uint8Array(cinf.keySize + cinf.blockSize);
+          var res = bcrypt.pbkdf(
+            pass,
+            pass.length,
+            salti,
+            salti.length,
+            out,
+            out.length,
+            rounds
+          );
+          if (res !== 0) {
+            throw new Error("bcrypt_pbkdf function returned failure, parameters invalid");
+          }
+          out = Buffer5.from(out);
+          var ckey = out.slice(0, cinf.keySize);
+          var iv = out.slice(cinf.keySize, cinf.keySize + cinf.blockSize);
+          var cipherStream = crypto4.createDecipheriv(
+            cinf.opensslName,
+            ckey,
+            iv
+          );
+          cipherStream.setAutoPadding(false);
+          var chunk, chunks = [];
+          cipherStream.once("error", function(e) {
+            if (e.toString().indexOf("bad decrypt") !== -1) {
+              throw new Error("Incorrect passphrase supplied, could not decrypt key");
+            }
+            throw e;
+          });
+          cipherStream.write(privKeyBlob);
+          cipherStream.end();
+          while ((chunk = cipherStream.read()) !== null)
+            chunks.push(chunk);
+          privKeyBlob = Buffer5.concat(chunks);
+          break;
+        default:
+          throw new Error(
+            'OpenSSH-format key uses unknown KDF "' + kdf + '"'
+          );
+      }
+      buf = new SSHBuffer({ buffer: privKeyBlob });
+      var checkInt1 = buf.readInt();
+      var checkInt2 = buf.readInt();
+      if (checkInt1 !== checkInt2) {
+        throw new Error("Incorrect passphrase supplied, could not decrypt key");
+      }
+      var ret = {};
+      var key = rfc4253.readInternal(ret, "private", buf.remainder());
+      buf.skip(ret.consumed);
+      var comment = buf.readString();
+      key.comment = comment;
+      return key;
+    }
+    function write2(key, options) {
+      var pubKey;
+      if (PrivateKey.isPrivateKey(key))
+        pubKey = key.toPublic();
+      else
+        pubKey = key;
+      var cipher = "none";
+      var kdf = "none";
+      var kdfopts = Buffer5.alloc(0);
+      var cinf = { blockSize: 8 };
+      var passphrase;
+      if (options !== void 0) {
+        passphrase = options.passphrase;
+        if (typeof passphrase === "string")
+          passphrase = Buffer5.from(passphrase, "utf-8");
+        if (passphrase !== void 0) {
+          assert2.buffer(passphrase, "options.passphrase");
+          assert2.optionalString(options.cipher, "options.cipher");
+          cipher = options.cipher;
+          if (cipher === void 0)
+            cipher = "aes128-ctr";
+          cinf = utils.opensshCipherInfo(cipher);
+          kdf = "bcrypt";
+        }
+      }
+      var privBuf;
+      if (PrivateKey.isPrivateKey(key)) {
+        privBuf = new SSHBuffer({});
+        var checkInt = crypto4.randomBytes(4).readUInt32BE(0);
+        privBuf.writeInt(checkInt);
+        privBuf.writeInt(checkInt);
+        privBuf.write(key.toBuffer("rfc4253"));
+        privBuf.writeString(key.comment || "");
+        var n2 = 1;
+        while (privBuf._offset % cinf.blockSize !== 0)
+          privBuf.writeChar(n2++);
+        privBuf = privBuf.toBuffer();
+      }
+      switch (kdf) {
+        case "none":
+          break;
+        case "bcrypt":
+          var salt = crypto4.randomBytes(16);
+          var rounds = 16;
+          var kdfssh = new SSHBuffer({});
+          kdfssh.writeBuffer(salt);
+          kdfssh.writeInt(rounds);
+          kdfopts = kdfssh.toBuffer();
+          if (bcrypt === void 0) {
+            bcrypt = require_bcrypt_pbkdf();
+          }
+          var pass = new Uint8Array(passphrase);
+          var salti = new Uint8Array(salt);
+          var out = new Uint8Array(cinf.keySize + cinf.blockSize);
+          var res = bcrypt.pbkdf(
+            pass,
+            pass.length,
+            salti,
+            salti.length,
+            out,
+            out.length,
+            rounds
+          );
+          if (res !== 0) {
+            throw new Error("bcrypt_pbkdf function returned failure, parameters invalid");
+          }
+          out = Buffer5.from(out);
+          var ckey = out.slice(0, cinf.keySize);
+          var iv = out.slice(cinf.keySize, cinf.keySize + cinf.blockSize);
+          var cipherStream = crypto4.createCipheriv(
+            cinf.opensslName,
+            ckey,
+            iv
+          );
+          cipherStream.setAutoPadding(false);
+          var chunk, chunks = [];
+          cipherStream.once("error", function(e) {
+            throw e;
+          });
+          cipherStream.write(privBuf);
+          cipherStream.end();
+          while ((chunk = cipherStream.read()) !== null)
+            chunks.push(chunk);
+          privBuf = Buffer5.concat(chunks);
+          break;
+        default:
+          throw new Error("Unsupported kdf " + kdf);
+      }
+      var buf = new SSHBuffer({});
+      buf.writeCString(MAGIC);
+      buf.writeString(cipher);
+      buf.writeString(kdf);
+      buf.writeBuffer(kdfopts);
+      buf.writeInt(1);
+      buf.writeBuffer(pubKey.toBuffer("rfc4253"));
+      if (privBuf)
+        buf.writeBuffer(privBuf);
+      buf = buf.toBuffer();
+      var header;
+      if (PrivateKey.isPrivateKey(key))
+        header = "OPENSSH PRIVATE KEY";
+      else
+        header = "OPENSSH PUBLIC KEY";
+      var tmp = buf.toString("base64");
+      var len = tmp.length + tmp.length / 70 + 18 + 16 + header.length * 2 + 10;
+      buf = Buffer5.alloc(len);
+      var o3 = 0;
+      o3 += buf.write("-----BEGIN " + header + "-----\n", o3);
+      for (var i3 = 0; i3 < tmp.length; ) {
+        var limit = i3 + 70;
+        if (limit > tmp.length)
+          limit = tmp.length;
+        o3 += buf.write(tmp.slice(i3, limit), o3);
+        buf[o3++] = 10;
+        i3 = limit;
+      }
+      o3 += buf.write("-----END " + header + "-----\n", o3);
+      return buf.slice(0, o3);
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/pem.js
+var require_pem = __commonJS({
+  "node_modules/sshpk/lib/formats/pem.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var asn1 = require_lib();
+    var crypto4 = require("crypto");
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pkcs1 = require_pkcs1();
+    var pkcs8 = require_pkcs8();
+    var sshpriv = require_ssh_private();
+    var rfc4253 = require_rfc4253();
+    var errors = require_errors3();
+    var OID_PBES2 = "1.2.840.113549.1.5.13";
+    var OID_PBKDF2 = "1.2.840.113549.1.5.12";
+    var OID_TO_CIPHER = {
+      "1.2.840.113549.3.7": "3des-cbc",
+      "2.16.840.1.101.3.4.1.2": "aes128-cbc",
+      "2.16.840.1.101.3.4.1.42": "aes256-cbc"
+    };
+    var CIPHER_TO_OID = {};
+    Object.keys(OID_TO_CIPHER).forEach(function(k2) {
+      CIPHER_TO_OID[OID_TO_CIPHER[k2]] = k2;
+    });
+    var OID_TO_HASH = {
+      "1.2.840.113549.2.7": "sha1",
+      "1.2.840.113549.2.9": "sha256",
+      "1.2.840.113549.2.11": "sha512"
+    };
+    var HASH_TO_OID = {};
+    Object.keys(OID_TO_HASH).forEach(function(k2) {
+      HASH_TO_OID[OID_TO_HASH[k2]] = k2;
+    });
+    function read(buf, options, forceType) {
+      var input2 = buf;
+      if (typeof buf !== "string") {
+        assert2.buffer(buf, "buf");
+        buf = buf.toString("ascii");
+      }
+      var lines = buf.trim().split(/[\r\n]+/g);
+      var m;
+      var si = -1;
+      while (!m && si < lines.length) {
+        m = lines[++si].match(
+          /*JSSTYLED*/
+          /[-]+[ ]*BEGIN ([A-Z0-9][A-Za-z0-9]+ )?(PUBLIC|PRIVATE) KEY[ ]*[-]+/
+        );
+      }
+      assert2.ok(m, "invalid PEM header");
+      var m2;
+      var ei = lines.length;
+      while (!m2 && ei > 0) {
+        m2 = lines[--ei].match(
+          /*JSSTYLED*/
+          /[-]+[ ]*END ([A-Z0-9][A-Za-z0-9]+ )?(PUBLIC|PRIVATE) KEY[ ]*[-]+/
+        );
+      }
+      assert2.ok(m2, "invalid PEM footer");
+      assert2.equal(m[2], m2[2]);
+      var type = m[2].toLowerCase();
+      var alg;
+      if (m[1]) {
+        assert2.equal(m[1], m2[1], "PEM header and footer mismatch");
+        alg = m[1].trim();
+      }
+      lines = lines.slice(si, ei + 1);
+      var headers = {};
+      while (true) {
+        lines = lines.slice(1);
+        m = lines[0].match(
+          /*JSSTYLED*/
+          /^([A-Za-z0-9-]+): (.+)$/
+        );
+        if (!m)
+          break;
+        headers[m[1].toLowerCase()] = m[2];
+      }
+      lines = lines.slice(0, -1).join("");
+      buf = Buffer5.from(lines, "base64");
+      var cipher, key, iv;
+      if (headers["proc-type"]) {
+        var parts = headers["proc-type"].split(",");
+        if (parts[0] === "4" && parts[1] === "ENCRYPTED") {
+          if (typeof options.passphrase === "string") {
+            options.passphrase = Buffer5.from(
+              options.passphrase,
+              "utf-8"
+            );
+          }
+          if (!Buffer5.isBuffer(options.passphrase)) {
+            throw new errors.KeyEncryptedError(
+              options.filename,
+              "PEM"
+            );
+          } else {
+            parts = headers["dek-info"].split(",");
+            assert2.ok(parts.length === 2);
+            cipher = parts[0].toLowerCase();
+            iv = Buffer5.from(parts[1], "hex");
+            key = utils.opensslKeyDeriv(
+              cipher,
+              iv,
+              options.passphrase,
+              1
+            ).key;
+          }
+        }
+      }
+      if (alg && alg.toLowerCase() === "encrypted") {
+        var eder = new asn1.BerReader(buf);
+        var pbesEnd;
+        eder.readSequence();
+        eder.readSequence();
+        pbesEnd = eder.offset + eder.length;
+        var method = eder.readOID();
+        if (method !== OID_PBES2) {
+          throw new Error("Unsupported PEM/PKCS8 encryption scheme: " + method);
+        }
+        eder.readSequence();
+        eder.readSequence();
+        var kdfEnd = eder.offset + eder.length;
+        var kdfOid = eder.readOID();
+        if (kdfOid !== OID_PBKDF2)
+          throw new Error("Unsupported PBES2 KDF: " + kdfOid);
+        eder.readSequence();
+        var salt = eder.readString(asn1.Ber.OctetString, true);
+        var iterations = eder.readInt();
+        var hashAlg = "sha1";
+        if (eder.offset < kdfEnd) {
+          eder.readSequence();
+          var hashAlgOid = eder.readOID();
+          hashAlg = OID_TO_HASH[hashAlgOid];
+          if (hashAlg === void 0) {
+            throw new Error("Unsupported PBKDF2 hash: " + hashAlgOid);
+          }
+        }
+        eder._offset = kdfEnd;
+        eder.readSequence();
+        var cipherOid = eder.readOID();
+        cipher = OID_TO_CIPHER[cipherOid];
+        if (cipher === void 0) {
+          throw new Error("Unsupported PBES2 cipher: " + cipherOid);
+        }
+        iv = eder.readString(asn1.Ber.OctetString, true);
+        eder._offset = pbesEnd;
+        buf = eder.readString(asn1.Ber.OctetString, true);
+        if (typeof options.passphrase === "string") {
+          options.passphrase = Buffer5.from(
+            options.passphrase,
+            "utf-8"
+          );
+        }
+        if (!Buffer5.isBuffer(options.passphrase)) {
+          throw new errors.KeyEncryptedError(
+            options.filename,
+            "PEM"
+          );
+        }
+        var cinfo = utils.opensshCipherInfo(cipher);
+        cipher = cinfo.opensslName;
+        key = utils.pbkdf2(
+          hashAlg,
+          salt,
+          iterations,
+          cinfo.keySize,
+          options.passphrase
+        );
+        alg = void 0;
+      }
+      if (cipher && key && iv) {
+        var cipherStream = crypto4.createDecipheriv(cipher, key, iv);
+        var chunk, chunks = [];
+        cipherStream.once("error", function(e) {
+          if (e.toString().indexOf("bad decrypt") !== -1) {
+            throw new Error("Incorrect passphrase supplied, could not decrypt key");
+          }
+          throw e;
+        });
+        cipherStream.write(buf);
+        cipherStream.end();
+        while ((chunk = cipherStream.read()) !== null)
+          chunks.push(chunk);
+        buf = Buffer5.concat(chunks);
+      }
+      if (alg && alg.toLowerCase() === "openssh")
+        return sshpriv.readSSHPrivate(type, buf, options);
+      if (alg && alg.toLowerCase() === "ssh2")
+        return rfc4253.readType(type, buf, options);
+      var der = new asn1.BerReader(buf);
+      der.originalInput = input2;
+      der.readSequence();
+      if (alg) {
+        if (forceType)
+          assert2.strictEqual(forceType, "pkcs1");
+        return pkcs1.readPkcs1(alg, type, der);
+      } else {
+        if (forceType)
+          assert2.strictEqual(forceType, "pkcs8");
+        return pkcs8.readPkcs8(alg, type, der);
+      }
+    }
+    function write2(key, options, type) {
+      assert2.object(key);
+      var alg = {
+        "ecdsa": "EC",
+        "rsa": "RSA",
+        "dsa": "DSA",
+        "ed25519": "EdDSA"
+      }[key.type];
+      var header;
+      var der = new asn1.BerWriter();
+      if (PrivateKey.isPrivateKey(key)) {
+        if (type && type === "pkcs8") {
+          header = "PRIVATE KEY";
+          pkcs8.writePkcs8(der, key);
+        } else {
+          if (type)
+            assert2.strictEqual(type, "pkcs1");
+          header = alg + " PRIVATE KEY";
+          pkcs1.writePkcs1(der, key);
+        }
+      } else if (Key.isKey(key)) {
+        if (type && type === "pkcs1") {
+          header = alg + " PUBLIC KEY";
+          pkcs1.writePkcs1(der, key);
+        } else {
+          if (type)
+            assert2.strictEqual(type, "pkcs8");
+          header = "PUBLIC KEY";
+          pkcs8.writePkcs8(der, key);
+        }
+      } else {
+        throw new Error("key is not a Key or PrivateKey");
+      }
+      var tmp = der.buffer.toString("base64");
+      var len = tmp.length + tmp.length / 64 + 18 + 16 + header.length * 2 + 10;
+      var buf = Buffer5.alloc(len);
+      var o3 = 0;
+      o3 += buf.write("-----BEGIN " + header + "-----\n", o3);
+      for (var i3 = 0; i3 < tmp.length; ) {
+        var limit = i3 + 64;
+        if (limit > tmp.length)
+          limit = tmp.length;
+        o3 += buf.write(tmp.slice(i3, limit), o3);
+        buf[o3++] = 10;
+        i3 = limit;
+      }
+      o3 += buf.write("-----END " + header + "-----\n", o3);
+      return buf.slice(0, o3);
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/ssh.js
+var require_ssh = __commonJS({
+  "node_modules/sshpk/lib/formats/ssh.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var rfc4253 = require_rfc4253();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var sshpriv = require_ssh_private();
+    var SSHKEY_RE = /^([a-z0-9-]+)[ \t]+([a-zA-Z0-9+\/]+[=]*)([ \t]+([^ \t][^\n]*[\n]*)?)?$/;
+    var SSHKEY_RE2 = /^([a-z0-9-]+)[ \t\n]+([a-zA-Z0-9+\/][a-zA-Z0-9+\/ \t\n=]*)([^a-zA-Z0-9+\/ \t\n=].*)?$/;
+    function read(buf, options) {
+      if (typeof buf !== "string") {
+        assert2.buffer(buf, "buf");
+        buf = buf.toString("ascii");
+      }
+      var trimmed2 = buf.trim().replace(/[\\\r]/g, "");
+      var m = trimmed2.match(SSHKEY_RE);
+      if (!m)
+        m = trimmed2.match(SSHKEY_RE2);
+      assert2.ok(m, "key must match regex");
+      var type = rfc4253.algToKeyType(m[1]);
+      var kbuf = Buffer5.from(m[2], "base64");
+      var key;
+      var ret = {};
+      if (m[4]) {
+        try {
+          key = rfc4253.read(kbuf);
+        } catch (e) {
+          m = trimmed2.match(SSHKEY_RE2);
+          assert2.ok(m, "key must match regex");
+          kbuf = Buffer5.from(m[2], "base64");
+          key = rfc4253.readInternal(ret, "public", kbuf);
+        }
+      } else {
+        key = rfc4253.readInternal(ret, "public", kbuf);
+      }
+      assert2.strictEqual(type, key.type);
+      if (m[4] && m[4].length > 0) {
+        key.comment = m[4];
+      } else if (ret.consumed) {
+        var data = m[2] + (m[3] ? m[3] : "");
+        var realOffset = Math.ceil(ret.consumed / 3) * 4;
+        data = data.slice(0, realOffset - 2).replace(/[^a-zA-Z0-9+\/=]/g, "") + data.slice(realOffset - 2);
+        var padding = ret.consumed % 3;
+        if (padding > 0 && data.slice(realOffset - 1, realOffset) !== "=")
+          realOffset--;
+        while (data.slice(realOffset, realOffset + 1) === "=")
+          realOffset++;
+        var trailer = data.slice(realOffset);
+        trailer = trailer.replace(/[\r\n]/g, " ").replace(/^\s+/, "");
+        if (trailer.match(/^[a-zA-Z0-9]/))
+          key.comment = trailer;
+      }
+      return key;
+    }
+    function write2(key, options) {
+      assert2.object(key);
+      if (!Key.isKey(key))
+        throw new Error("Must be a public key");
+      var parts = [];
+      var alg = rfc4253.keyTypeToAlg(key);
+      parts.push(alg);
+      var buf = rfc4253.write(key);
+      parts.push(buf.toString("base64"));
+      if (key.comment)
+        parts.push(key.comment);
+      return Buffer5.from(parts.join(" "));
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/dnssec.js
+var require_dnssec = __commonJS({
+  "node_modules/sshpk/lib/formats/dnssec.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var utils = require_utils2();
+    var SSHBuffer = require_ssh_buffer();
+    var Dhe = require_dhe();
+    var supportedAlgos = {
+      "rsa-sha1": 5,
+      "rsa-sha256": 8,
+      "rsa-sha512": 10,
+      "ecdsa-p256-sha256": 13,
+      "ecdsa-p384-sha384": 14
+      /*
+       * ed25519 is hypothetically supported with id 15
+       * but the common tools available don't appear to be
+       * capable of generating/using ed25519 keys
+       */
+    };
+    var supportedAlgosById = {};
+    Object.keys(supportedAlgos).forEach(function(k2) {
+      supportedAlgosById[supportedAlgos[k2]] = k2.toUpperCase();
+    });
+    function read(buf, options) {
+      if (typeof buf !== "string") {
+        assert2.buffer(buf, "buf");
+        buf = buf.toString("ascii");
+      }
+      var lines = buf.split("\n");
+      if (lines[0].match(/^Private-key-format\: v1/)) {
+        var algElems = lines[1].split(" ");
+        var algoNum = parseInt(algElems[1], 10);
+        var algoName = algElems[2];
+        if (!supportedAlgosById[algoNum])
+          throw new Error("Unsupported algorithm: " + algoName);
+        return readDNSSECPrivateKey(algoNum, lines.slice(2));
+      }
+      var line = 0;
+      while (lines[line].match(/^\;/))
+        line++;
+      if ((lines[line].match(/\. IN KEY /) || lines[line].match(/\. IN DNSKEY /)) && lines[line + 1].length === 0) {
+        return readRFC3110(lines[line]);
+      }
+      throw new Error("Cannot parse dnssec key");
+    }
+    function readRFC3110(keyString) {
+      var elems = keyString.split(" ");
+      var algorithm = parseInt(elems[5], 10);
+      if (!supportedAlgosById[algorithm])
+        throw new Error("Unsupported algorithm: " + algorithm);
+      var base64key = elems.slice(6, elems.length).join();
+      var keyBuffer = Buffer5.from(base64key, "base64");
+      if (supportedAlgosById[algorithm].match(/^RSA-/)) {
+        var publicExponentLen = keyBuffer.readUInt8(0);
+        if (publicExponentLen != 3 && publicExponentLen != 1)
+          throw new Error("Cannot parse dnssec key: unsupported exponent length");
+        var publicExponent = keyBuffer.slice(1, publicExponentLen + 1);
+        publicExponent = utils.mpNormalize(publicExponent);
+        var modulus = keyBuffer.slice(1 + publicExponentLen);
+        modulus = utils.mpNormalize(modulus);
+        var rsaKey = {
+          type: "rsa",
+          parts: []
+        };
+        rsaKey.parts.push({ name: "e", data: publicExponent });
+        rsaKey.parts.push({ name: "n", data: modulus });
+        return new Key(rsaKey);
+      }
+      if (supportedAlgosById[algorithm] === "ECDSA-P384-SHA384" || supportedAlgosById[algorithm] === "ECDSA-P256-SHA256") {
+        var curve = "nistp384";
+        var size = 384;
+        if (supportedAlgosById[algorithm].match(/^ECDSA-P256-SHA256/)) {
+          curve = "nistp256";
+          size = 256;
+        }
+        var ecdsaKey = {
+          type: "ecdsa",
+          curve,
+          size,
+          parts: [
+            { name: "curve", data: Buffer5.from(curve) },
+            { name: "Q", data: utils.ecNormalize(keyBuffer) }
+          ]
+        };
+        return new Key(ecdsaKey);
+      }
+      throw new Error("Unsupported algorithm: " + supportedAlgosById[algorithm]);
+    }
+    function elementToBuf(e) {
+      return Buffer5.from(e.split(" ")[1], "base64");
+    }
+    function readDNSSECRSAPrivateKey(elements) {
+      var rsaParams = {};
+      elements.forEach(function(element) {
+        if (element.split(" ")[0] === "Modulus:")
+          rsaParams["n"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "PublicExponent:")
+          rsaParams["e"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "PrivateExponent:")
+          rsaParams["d"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "Prime1:")
+          rsaParams["p"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "Prime2:")
+          rsaParams["q"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "Exponent1:")
+          rsaParams["dmodp"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "Exponent2:")
+          rsaParams["dmodq"] = elementToBuf(element);
+        else if (element.split(" ")[0] === "Coefficient:")
+          rsaParams["iqmp"] = elementToBuf(element);
+      });
+      var key = {
+        type: "rsa",
+        parts: [
+          { name: "e", data: utils.mpNormalize(rsaParams["e"]) },
+          { name: "n", data: utils.mpNormalize(rsaParams["n"]) },
+          { name: "d", data: utils.mpNormalize(rsaParams["d"]) },
+          { name: "p", data: utils.mpNormalize(rsaParams["p"]) },
+          { name: "q", data: utils.mpNormalize(rsaParams["q"]) },
+          {
+            name: "dmodp",
+            data: utils.mpNormalize(rsaParams["dmodp"])
+          },
+          {
+            name: "dmodq",
+            data: utils.mpNormalize(rsaParams["dmodq"])
+          },
+          {
+            name: "iqmp",
+            data: utils.mpNormalize(rsaParams["iqmp"])
+          }
+        ]
+      };
+      return new PrivateKey(key);
+    }
+    function readDNSSECPrivateKey(alg, elements) {
+      if (supportedAlgosById[alg].match(/^RSA-/)) {
+        return readDNSSECRSAPrivateKey(elements);
+      }
+      if (supportedAlgosById[alg] === "ECDSA-P384-SHA384" || supportedAlgosById[alg] === "ECDSA-P256-SHA256") {
+        var d = Buffer5.from(elements[0].split(" ")[1], "base64");
+        var curve = "nistp384";
+        var size = 384;
+        if (supportedAlgosById[alg] === "ECDSA-P256-SHA256") {
+          curve = "nistp256";
+          size = 256;
+        }
+        var publicKey = utils.publicFromPrivateECDSA(curve, d);
+        var Q2 = publicKey.part["Q"].data;
+        var ecdsaKey = {
+          type: "ecdsa",
+          curve,
+          size,
+          parts: [
+            { name: "curve", data: Buffer5.from(curve) },
+            { name: "d", data: d },
+            { name: "Q", data: Q2 }
+          ]
+        };
+        return new PrivateKey(ecdsaKey);
+      }
+      throw new Error("Unsupported algorithm: " + supportedAlgosById[alg]);
+    }
+    function dnssecTimestamp(date5) {
+      var year = date5.getFullYear() + "";
+      var month = date5.getMonth() + 1;
+      var timestampStr = year + month + date5.getUTCDate();
+      timestampStr += "" + date5.getUTCHours() + date5.getUTCMinutes();
+      timestampStr += date5.getUTCSeconds();
+      return timestampStr;
+    }
+    function rsaAlgFromOptions(opts) {
+      if (!opts || !opts.hashAlgo || opts.hashAlgo === "sha1")
+        return "5 (RSASHA1)";
+      else if (opts.hashAlgo === "sha256")
+        return "8 (RSASHA256)";
+      else if (opts.hashAlgo === "sha512")
+        return "10 (RSASHA512)";
+      else
+        throw new Error("Unknown or unsupported hash: " + opts.hashAlgo);
+    }
+    function writeRSA(key, options) {
+      if (!key.part.dmodp || !key.part.dmodq) {
+        utils.addRSAMissing(key);
+      }
+      var out = "";
+      out += "Private-key-format: v1.3\n";
+      out += "Algorithm: " + rsaAlgFromOptions(options) + "\n";
+      var n2 = utils.mpDenormalize(key.part["n"].data);
+      out += "Modulus: " + n2.toString("base64") + "\n";
+      var e = utils.mpDenormalize(key.part["e"].data);
+      out += "PublicExponent: " + e.toString("base64") + "\n";
+      var d = utils.mpDenormalize(key.part["d"].data);
+      out += "PrivateExponent: " + d.toString("base64") + "\n";
+      var p2 = utils.mpDenormalize(key.part["p"].data);
+      out += "Prime1: " + p2.toString("base64") + "\n";
+      var q3 = utils.mpDenormalize(key.part["q"].data);
+      out += "Prime2: " + q3.toString("base64") + "\n";
+      var dmodp = utils.mpDenormalize(key.part["dmodp"].data);
+      out += "Exponent1: " + dmodp.toString("base64") + "\n";
+      var dmodq = utils.mpDenormalize(key.part["dmodq"].data);
+      out += "Exponent2: " + dmodq.toString("base64") + "\n";
+      var iqmp = utils.mpDenormalize(key.part["iqmp"].data);
+      out += "Coefficient: " + iqmp.toString("base64") + "\n";
+      var timestamp = /* @__PURE__ */ new Date();
+      out += "Created: " + dnssecTimestamp(timestamp) + "\n";
+      out += "Publish: " + dnssecTimestamp(timestamp) + "\n";
+      out += "Activate: " + dnssecTimestamp(timestamp) + "\n";
+      return Buffer5.from(out, "ascii");
+    }
+    function writeECDSA(key, options) {
+      var out = "";
+      out += "Private-key-format: v1.3\n";
+      if (key.curve === "nistp256") {
+        out += "Algorithm: 13 (ECDSAP256SHA256)\n";
+      } else if (key.curve === "nistp384") {
+        out += "Algorithm: 14 (ECDSAP384SHA384)\n";
+      } else {
+        throw new Error("Unsupported curve");
+      }
+      var base64Key = key.part["d"].data.toString("base64");
+      out += "PrivateKey: " + base64Key + "\n";
+      var timestamp = /* @__PURE__ */ new Date();
+      out += "Created: " + dnssecTimestamp(timestamp) + "\n";
+      out += "Publish: " + dnssecTimestamp(timestamp) + "\n";
+      out += "Activate: " + dnssecTimestamp(timestamp) + "\n";
+      return Buffer5.from(out, "ascii");
+    }
+    function write2(key, options) {
+      if (PrivateKey.isPrivateKey(key)) {
+        if (key.type === "rsa") {
+          return writeRSA(key, options);
+        } else if (key.type === "ecdsa") {
+          return writeECDSA(key, options);
+        } else {
+          throw new Error("Unsupported algorithm: " + key.type);
+        }
+      } else if (Key.isKey(key)) {
+        throw new Error('Format "dnssec" only supports writing private keys');
+      } else {
+        throw new Error("key is not a Key or PrivateKey");
+      }
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/putty.js
+var require_putty = __commonJS({
+  "node_modules/sshpk/lib/formats/putty.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var rfc4253 = require_rfc4253();
+    var Key = require_key();
+    var SSHBuffer = require_ssh_buffer();
+    var crypto4 = require("crypto");
+    var PrivateKey = require_private_key();
+    var errors = require_errors3();
+    function read(buf, options) {
+      var lines = buf.toString("ascii").split(/[\r\n]+/);
+      var found = false;
+      var parts;
+      var si = 0;
+      var formatVersion;
+      while (si < lines.length) {
+        parts = splitHeader(lines[si++]);
+        if (parts) {
+          formatVersion = {
+            "putty-user-key-file-2": 2,
+            "putty-user-key-file-3": 3
+          }[parts[0].toLowerCase()];
+          if (formatVersion) {
+            found = true;
+            break;
+          }
+        }
+      }
+      if (!found) {
+        throw new Error("No PuTTY format first line found");
+      }
+      var alg = parts[1];
+      parts = splitHeader(lines[si++]);
+      assert2.equal(parts[0].toLowerCase(), "encryption");
+      var encryption = parts[1];
+      parts = splitHeader(lines[si++]);
+      assert2.equal(parts[0].toLowerCase(), "comment");
+      var comment = parts[1];
+      parts = splitHeader(lines[si++]);
+      assert2.equal(parts[0].toLowerCase(), "public-lines");
+      var publicLines = parseInt(parts[1], 10);
+      if (!isFinite(publicLines) || publicLines < 0 || publicLines > lines.length) {
+        throw new Error("Invalid public-lines count");
+      }
+      var publicBuf = Buffer5.from(
+        lines.slice(si, si + publicLines).join(""),
+        "base64"
+      );
+      var keyType = rfc4253.algToKeyType(alg);
+      var key = rfc4253.read(publicBuf);
+      if (key.type !== keyType) {
+        throw new Error("Outer key algorithm mismatch");
+      }
+      si += publicLines;
+      if (lines[si]) {
+        parts = splitHeader(lines[si++]);
+        assert2.equal(parts[0].toLowerCase(), "private-lines");
+        var privateLines = parseInt(parts[1], 10);
+        if (!isFinite(privateLines) || privateLines < 0 || privateLines > lines.length) {
+          throw new Error("Invalid private-lines count");
+        }
+        var privateBuf = Buffer5.from(
+          lines.slice(si, si + privateLines).join(""),
+          "base64"
+        );
+        if (encryption !== "none" && formatVersion === 3) {
+          throw new Error("Encrypted keys arenot supported for PuTTY format version 3");
+        }
+        if (encryption === "aes256-cbc") {
+          if (!options.passphrase) {
+            throw new errors.KeyEncryptedError(
+              options.filename,
+              "PEM"
+            );
+          }
+          var iv = Buffer5.alloc(16, 0);
+          var decipher = crypto4.createDecipheriv(
+            "aes-256-cbc",
+            derivePPK2EncryptionKey(options.passphrase),
+            iv
+          );
+          decipher.setAutoPadding(false);
+          privateBuf = Buffer5.concat([
+            decipher.update(privateBuf),
+            decipher.final()
+          ]);
+        }
+        key = new PrivateKey(key);
+        if (key.type !== keyType) {
+          throw new Error("Outer key algorithm mismatch");
+        }
+        var sshbuf = new SSHBuffer({ buffer: privateBuf });
+        var privateKeyParts;
+        if (alg === "ssh-dss") {
+          privateKeyParts = [{
+            name: "x",
+            data: sshbuf.readBuffer()
+          }];
+        } else if (alg === "ssh-rsa") {
+          privateKeyParts = [
+            { name: "d", data: sshbuf.readBuffer() },
+            { name: "p", data: sshbuf.readBuffer() },
+            { name: "q", data: sshbuf.readBuffer() },
+            { name: "iqmp", data: sshbuf.readBuffer() }
+          ];
+        } else if (alg.match(/^ecdsa-sha2-nistp/)) {
+          privateKeyParts = [{
+            name: "d",
+            data: sshbuf.readBuffer()
+          }];
+        } else if (alg === "ssh-ed25519") {
+          privateKeyParts = [{
+            name: "k",
+            data: sshbuf.readBuffer()
+          }];
+        } else {
+          throw new Error("Unsupported PPK key type: " + alg);
+        }
+        key = new PrivateKey({
+          type: key.type,
+          parts: key.parts.concat(privateKeyParts)
+        });
+      }
+      key.comment = comment;
+      return key;
+    }
+    function derivePPK2EncryptionKey(passphrase) {
+      var hash1 = crypto4.createHash("sha1").update(Buffer5.concat([
+        Buffer5.from([0, 0, 0, 0]),
+        Buffer5.from(passphrase)
+      ])).digest();
+      var hash22 = crypto4.createHash("sha1").update(Buffer5.concat([
+        Buffer5.from([0, 0, 0, 1]),
+        Buffer5.from(passphrase)
+      ])).digest();
+      return Buffer5.concat([hash1, hash22]).slice(0, 32);
+    }
+    function splitHeader(line) {
+      var idx = line.indexOf(":");
+      if (idx === -1)
+        return null;
+      var header = line.slice(0, idx);
+      ++idx;
+      while (line[idx] === " ")
+        ++idx;
+      var rest = line.slice(idx);
+      return [header, rest];
+    }
+    function write2(key, options) {
+      assert2.object(key);
+      if (!Key.isKey(key))
+        throw new Error("Must be a public key");
+      var alg = rfc4253.keyTypeToAlg(key);
+      var buf = rfc4253.write(key);
+      var comment = key.comment || "";
+      var b64 = buf.toString("base64");
+      var lines = wrap(b64, 64);
+      lines.unshift("Public-Lines: " + lines.length);
+      lines.unshift("Comment: " + comment);
+      lines.unshift("Encryption: none");
+      lines.unshift("PuTTY-User-Key-File-2: " + alg);
+      return Buffer5.from(lines.join("\n") + "\n");
+    }
+    function wrap(txt, len) {
+      var lines = [];
+      var pos = 0;
+      while (pos < txt.length) {
+        lines.push(txt.slice(pos, pos + 64));
+        pos += 64;
+      }
+      return lines;
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/auto.js
+var require_auto = __commonJS({
+  "node_modules/sshpk/lib/formats/auto.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pem = require_pem();
+    var ssh2 = require_ssh();
+    var rfc4253 = require_rfc4253();
+    var dnssec = require_dnssec();
+    var putty = require_putty();
+    var DNSSEC_PRIVKEY_HEADER_PREFIX = "Private-key-format: v1";
+    function read(buf, options) {
+      if (typeof buf === "string") {
+        if (buf.trim().match(/^[-]+[ ]*BEGIN/))
+          return pem.read(buf, options);
+        if (buf.match(/^\s*ssh-[a-z]/))
+          return ssh2.read(buf, options);
+        if (buf.match(/^\s*ecdsa-/))
+          return ssh2.read(buf, options);
+        if (buf.match(/^putty-user-key-file-2:/i))
+          return putty.read(buf, options);
+        if (findDNSSECHeader(buf))
+          return dnssec.read(buf, options);
+        buf = Buffer5.from(buf, "binary");
+      } else {
+        assert2.buffer(buf);
+        if (findPEMHeader(buf))
+          return pem.read(buf, options);
+        if (findSSHHeader(buf))
+          return ssh2.read(buf, options);
+        if (findPuTTYHeader(buf))
+          return putty.read(buf, options);
+        if (findDNSSECHeader(buf))
+          return dnssec.read(buf, options);
+      }
+      if (buf.readUInt32BE(0) < buf.length)
+        return rfc4253.read(buf, options);
+      throw new Error("Failed to auto-detect format of key");
+    }
+    function findPuTTYHeader(buf) {
+      var offset = 0;
+      while (offset < buf.length && (buf[offset] === 32 || buf[offset] === 10 || buf[offset] === 9))
+        ++offset;
+      if (offset + 22 <= buf.length && buf.slice(offset, offset + 22).toString("ascii").toLowerCase() === "putty-user-key-file-2:")
+        return true;
+      return false;
+    }
+    function findSSHHeader(buf) {
+      var offset = 0;
+      while (offset < buf.length && (buf[offset] === 32 || buf[offset] === 10 || buf[offset] === 9))
+        ++offset;
+      if (offset + 4 <= buf.length && buf.slice(offset, offset + 4).toString("ascii") === "ssh-")
+        return true;
+      if (offset + 6 <= buf.length && buf.slice(offset, offset + 6).toString("ascii") === "ecdsa-")
+        return true;
+      return false;
+    }
+    function findPEMHeader(buf) {
+      var offset = 0;
+      while (offset < buf.length && (buf[offset] === 32 || buf[offset] === 10))
+        ++offset;
+      if (buf[offset] !== 45)
+        return false;
+      while (offset < buf.length && buf[offset] === 45)
+        ++offset;
+      while (offset < buf.length && buf[offset] === 32)
+        ++offset;
+      if (offset + 5 > buf.length || buf.slice(offset, offset + 5).toString("ascii") !== "BEGIN")
+        return false;
+      return true;
+    }
+    function findDNSSECHeader(buf) {
+      if (buf.length <= DNSSEC_PRIVKEY_HEADER_PREFIX.length)
+        return false;
+      var headerCheck = buf.slice(0, DNSSEC_PRIVKEY_HEADER_PREFIX.length);
+      if (headerCheck.toString("ascii") === DNSSEC_PRIVKEY_HEADER_PREFIX)
+        return true;
+      if (typeof buf !== "string") {
+        buf = buf.toString("ascii");
+      }
+      var lines = buf.split("\n");
+      var line = 0;
+      while (lines[line].match(/^\;/))
+        line++;
+      if (lines[line].toString("ascii").match(/\. IN KEY /))
+        return true;
+      if (lines[line].toString("ascii").match(/\. IN DNSKEY /))
+        return true;
+      return false;
+    }
+    function write2(key, options) {
+      throw new Error('"auto" format cannot be used for writing');
+    }
+  }
+});
+
+// node_modules/sshpk/lib/private-key.js
+var require_private_key = __commonJS({
+  "node_modules/sshpk/lib/private-key.js"(exports2, module2) {
+    module2.exports = PrivateKey;
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var crypto4 = require("crypto");
+    var Fingerprint = require_fingerprint();
+    var Signature = require_signature();
+    var errs = require_errors3();
+    var util2 = require("util");
+    var utils = require_utils2();
+    var dhe = require_dhe();
+    var generateECDSA = dhe.generateECDSA;
+    var generateED25519 = dhe.generateED25519;
+    var edCompat = require_ed_compat();
+    var nacl = require_nacl_fast();
+    var Key = require_key();
+    var InvalidAlgorithmError = errs.InvalidAlgorithmError;
+    var KeyParseError = errs.KeyParseError;
+    var KeyEncryptedError = errs.KeyEncryptedError;
+    var formats = {};
+    formats["auto"] = require_auto();
+    formats["pem"] = require_pem();
+    formats["pkcs1"] = require_pkcs1();
+    formats["pkcs8"] = require_pkcs8();
+    formats["rfc4253"] = require_rfc4253();
+    formats["ssh-private"] = require_ssh_private();
+    formats["openssh"] = formats["ssh-private"];
+    formats["ssh"] = formats["ssh-private"];
+    formats["dnssec"] = require_dnssec();
+    formats["putty"] = require_putty();
+    function PrivateKey(opts) {
+      assert2.object(opts, "options");
+      Key.call(this, opts);
+      this._pubCache = void 0;
+    }
+    util2.inherits(PrivateKey, Key);
+    PrivateKey.formats = formats;
+    PrivateKey.prototype.toBuffer = function(format2, options) {
+      if (format2 === void 0)
+        format2 = "pkcs1";
+      assert2.string(format2, "format");
+      assert2.object(formats[format2], "formats[format]");
+      assert2.optionalObject(options, "options");
+      return formats[format2].write(this, options);
+    };
+    PrivateKey.prototype.hash = function(algo, type) {
+      return this.toPublic().hash(algo, type);
+    };
+    PrivateKey.prototype.fingerprint = function(algo, type) {
+      return this.toPublic().fingerprint(algo, type);
+    };
+    PrivateKey.prototype.toPublic = function() {
+      if (this._pubCache)
+        return this._pubCache;
+      var algInfo = algs.info[this.type];
+      var pubParts = [];
+      for (var i3 = 0; i3 < algInfo.parts.length; ++i3) {
+        var p2 = algInfo.parts[i3];
+        pubParts.push(this.part[p2]);
+      }
+      this._pubCache = new Key({
+        type: this.type,
+        source: this,
+        parts: pubParts
+      });
+      if (this.comment)
+        this._pubCache.comment = this.comment;
+      return this._pubCache;
+    };
+    PrivateKey.prototype.derive = function(newType) {
+      assert2.string(newType, "type");
+      var priv, pub, pair;
+      if (this.type === "ed25519" && newType === "curve25519") {
+        priv = this.part.k.data;
+        if (priv[0] === 0)
+          priv = priv.slice(1);
+        pair = nacl.box.keyPair.fromSecretKey(new Uint8Array(priv));
+        pub = Buffer5.from(pair.publicKey);
+        return new PrivateKey({
+          type: "curve25519",
+          parts: [
+            { name: "A", data: utils.mpNormalize(pub) },
+            { name: "k", data: utils.mpNormalize(priv) }
+          ]
+        });
+      } else if (this.type === "curve25519" && newType === "ed25519") {
+        priv = this.part.k.data;
+        if (priv[0] === 0)
+          priv = priv.slice(1);
+        pair = nacl.sign.keyPair.fromSeed(new Uint8Array(priv));
+        pub = Buffer5.from(pair.publicKey);
+        return new PrivateKey({
+          type: "ed25519",
+          parts: [
+            { name: "A", data: utils.mpNormalize(pub) },
+            { name: "k", data: utils.mpNormalize(priv) }
+          ]
+        });
+      }
+      throw new Error("Key derivation not supported from " + this.type + " to " + newType);
+    };
+    PrivateKey.prototype.createVerify = function(hashAlgo) {
+      return this.toPublic().createVerify(hashAlgo);
+    };
+    PrivateKey.prototype.createSign = function(hashAlgo) {
+      if (hashAlgo === void 0)
+        hashAlgo = this.defaultHashAlgorithm();
+      assert2.string(hashAlgo, "hash algorithm");
+      if (this.type === "ed25519" && edCompat !== void 0)
+        return new edCompat.Signer(this, hashAlgo);
+      if (this.type === "curve25519")
+        throw new Error("Curve25519 keys are not suitable for signing or verification");
+      var v, nm, err;
+      try {
+        nm = hashAlgo.toUpperCase();
+        v = crypto4.createSign(nm);
+      } catch (e) {
+        err = e;
+      }
+      if (v === void 0 || err instanceof Error && err.message.match(/Unknown message digest/)) {
+        nm = "RSA-";
+        nm += hashAlgo.toUpperCase();
+        v = crypto4.createSign(nm);
+      }
+      assert2.ok(v, "failed to create verifier");
+      var oldSign = v.sign.bind(v);
+      var key = this.toBuffer("pkcs1");
+      var type = this.type;
+      var curve = this.curve;
+      v.sign = function() {
+        var sig = oldSign(key);
+        if (typeof sig === "string")
+          sig = Buffer5.from(sig, "binary");
+        sig = Signature.parse(sig, type, "asn1");
+        sig.hashAlgorithm = hashAlgo;
+        sig.curve = curve;
+        return sig;
+      };
+      return v;
+    };
+    PrivateKey.parse = function(data, format2, options) {
+      if (typeof data !== "string")
+        assert2.buffer(data, "data");
+      if (format2 === void 0)
+        format2 = "auto";
+      assert2.string(format2, "format");
+      if (typeof options === "string")
+        options = { filename: options };
+      assert2.optionalObject(options, "options");
+      if (options === void 0)
+        options = {};
+      assert2.optionalString(options.filename, "options.filename");
+      if (options.filename === void 0)
+        options.filename = "(unnamed)";
+      assert2.object(formats[format2], "formats[format]");
+      try {
+        var k2 = formats[format2].read(data, options);
+        assert2.ok(k2 instanceof PrivateKey, "key is not a private key");
+        if (!k2.comment)
+          k2.comment = options.filename;
+        return k2;
+      } catch (e) {
+        if (e.name === "KeyEncryptedError")
+          throw e;
+        throw new KeyParseError(options.filename, format2, e);
+      }
+    };
+    PrivateKey.isPrivateKey = function(obj, ver) {
+      return utils.isCompatible(obj, PrivateKey, ver);
+    };
+    PrivateKey.generate = function(type, options) {
+      if (options === void 0)
+        options = {};
+      assert2.object(options, "options");
+      switch (type) {
+        case "ecdsa":
+          if (options.curve === void 0)
+            options.curve = "nistp256";
+          assert2.string(options.curve, "options.curve");
+          return generateECDSA(options.curve);
+        case "ed25519":
+          return generateED25519();
+        default:
+          throw new Error('Key generation not supported with key type "' + type + '"');
+      }
+    };
+    PrivateKey.prototype._sshpkApiVersion = [1, 6];
+    PrivateKey._oldVersionDetect = function(obj) {
+      assert2.func(obj.toPublic);
+      assert2.func(obj.createSign);
+      if (obj.derive)
+        return [1, 3];
+      if (obj.defaultHashAlgorithm)
+        return [1, 2];
+      if (obj.formats["auto"])
+        return [1, 1];
+      return [1, 0];
+    };
+  }
+});
+
+// node_modules/sshpk/lib/identity.js
+var require_identity2 = __commonJS({
+  "node_modules/sshpk/lib/identity.js"(exports2, module2) {
+    module2.exports = Identity;
+    var assert2 = require_assert();
+    var algs = require_algs();
+    var crypto4 = require("crypto");
+    var Fingerprint = require_fingerprint();
+    var Signature = require_signature();
+    var errs = require_errors3();
+    var util2 = require("util");
+    var utils = require_utils2();
+    var asn1 = require_lib();
+    var Buffer5 = require_safer().Buffer;
+    var DNS_NAME_RE = /^([*]|[a-z0-9][a-z0-9\-]{0,62})(?:\.([*]|[a-z0-9][a-z0-9\-]{0,62}))*$/i;
+    var oids = {};
+    oids.cn = "2.5.4.3";
+    oids.o = "2.5.4.10";
+    oids.ou = "2.5.4.11";
+    oids.l = "2.5.4.7";
+    oids.s = "2.5.4.8";
+    oids.c = "2.5.4.6";
+    oids.sn = "2.5.4.4";
+    oids.postalCode = "2.5.4.17";
+    oids.serialNumber = "2.5.4.5";
+    oids.street = "2.5.4.9";
+    oids.x500UniqueIdentifier = "2.5.4.45";
+    oids.role = "2.5.4.72";
+    oids.telephoneNumber = "2.5.4.20";
+    oids.description = "2.5.4.13";
+    oids.dc = "0.9.2342.19200300.100.1.25";
+    oids.uid = "0.9.2342.19200300.100.1.1";
+    oids.mail = "0.9.2342.19200300.100.1.3";
+    oids.title = "2.5.4.12";
+    oids.gn = "2.5.4.42";
+    oids.initials = "2.5.4.43";
+    oids.pseudonym = "2.5.4.65";
+    oids.emailAddress = "1.2.840.113549.1.9.1";
+    var unoids = {};
+    Object.keys(oids).forEach(function(k2) {
+      unoids[oids[k2]] = k2;
+    });
+    function Identity(opts) {
+      var self3 = this;
+      assert2.object(opts, "options");
+      assert2.arrayOfObject(opts.components, "options.components");
+      this.components = opts.components;
+      this.componentLookup = {};
+      this.components.forEach(function(c5) {
+        if (c5.name && !c5.oid)
+          c5.oid = oids[c5.name];
+        if (c5.oid && !c5.name)
+          c5.name = unoids[c5.oid];
+        if (self3.componentLookup[c5.name] === void 0)
+          self3.componentLookup[c5.name] = [];
+        self3.componentLookup[c5.name].push(c5);
+      });
+      if (this.componentLookup.cn && this.componentLookup.cn.length > 0) {
+        this.cn = this.componentLookup.cn[0].value;
+      }
+      assert2.optionalString(opts.type, "options.type");
+      if (opts.type === void 0) {
+        if (this.components.length === 1 && this.componentLookup.cn && this.componentLookup.cn.length === 1 && this.componentLookup.cn[0].value.match(DNS_NAME_RE)) {
+          this.type = "host";
+          this.hostname = this.componentLookup.cn[0].value;
+        } else if (this.componentLookup.dc && this.components.length === this.componentLookup.dc.length) {
+          this.type = "host";
+          this.hostname = this.componentLookup.dc.map(
+            function(c5) {
+              return c5.value;
+            }
+          ).join(".");
+        } else if (this.componentLookup.uid && this.components.length === this.componentLookup.uid.length) {
+          this.type = "user";
+          this.uid = this.componentLookup.uid[0].value;
+        } else if (this.componentLookup.cn && this.componentLookup.cn.length === 1 && this.componentLookup.cn[0].value.match(DNS_NAME_RE)) {
+          this.type = "host";
+          this.hostname = this.componentLookup.cn[0].value;
+        } else if (this.componentLookup.uid && this.componentLookup.uid.length === 1) {
+          this.type = "user";
+          this.uid = this.componentLookup.uid[0].value;
+        } else if (this.componentLookup.mail && this.componentLookup.mail.length === 1) {
+          this.type = "email";
+          this.email = this.componentLookup.mail[0].value;
+        } else if (this.componentLookup.cn && this.componentLookup.cn.length === 1) {
+          this.type = "user";
+          this.uid = this.componentLookup.cn[0].value;
+        } else {
+          this.type = "unknown";
+        }
+      } else {
+        this.type = opts.type;
+        if (this.type === "host")
+          this.hostname = opts.hostname;
+        else if (this.type === "user")
+          this.uid = opts.uid;
+        else if (this.type === "email")
+          this.email = opts.email;
+        else
+          throw new Error("Unknown type " + this.type);
+      }
+    }
+    Identity.prototype.toString = function() {
+      return this.components.map(function(c5) {
+        var n2 = c5.name.toUpperCase();
+        n2 = n2.replace(/=/g, "\\=");
+        var v = c5.value;
+        v = v.replace(/,/g, "\\,");
+        return n2 + "=" + v;
+      }).join(", ");
+    };
+    Identity.prototype.get = function(name, asArray2) {
+      assert2.string(name, "name");
+      var arr = this.componentLookup[name];
+      if (arr === void 0 || arr.length === 0)
+        return void 0;
+      if (!asArray2 && arr.length > 1)
+        throw new Error("Multiple values for attribute " + name);
+      if (!asArray2)
+        return arr[0].value;
+      return arr.map(function(c5) {
+        return c5.value;
+      });
+    };
+    Identity.prototype.toArray = function(idx) {
+      return this.components.map(function(c5) {
+        return {
+          name: c5.name,
+          value: c5.value
+        };
+      });
+    };
+    var NOT_PRINTABLE = /[^a-zA-Z0-9 '(),+.\/:=?-]/;
+    var NOT_IA5 = /[^\x00-\x7f]/;
+    Identity.prototype.toAsn1 = function(der, tag) {
+      der.startSequence(tag);
+      this.components.forEach(function(c5) {
+        der.startSequence(asn1.Ber.Constructor | asn1.Ber.Set);
+        der.startSequence();
+        der.writeOID(c5.oid);
+        if (c5.asn1type === asn1.Ber.Utf8String || c5.value.match(NOT_IA5)) {
+          var v = Buffer5.from(c5.value, "utf8");
+          der.writeBuffer(v, asn1.Ber.Utf8String);
+        } else if (c5.asn1type === asn1.Ber.IA5String || c5.value.match(NOT_PRINTABLE)) {
+          der.writeString(c5.value, asn1.Ber.IA5String);
+        } else {
+          var type = asn1.Ber.PrintableString;
+          if (c5.asn1type !== void 0)
+            type = c5.asn1type;
+          der.writeString(c5.value, type);
+        }
+        der.endSequence();
+        der.endSequence();
+      });
+      der.endSequence();
+    };
+    function globMatch(a2, b2) {
+      if (a2 === "**" || b2 === "**")
+        return true;
+      var aParts = a2.split(".");
+      var bParts = b2.split(".");
+      if (aParts.length !== bParts.length)
+        return false;
+      for (var i3 = 0; i3 < aParts.length; ++i3) {
+        if (aParts[i3] === "*" || bParts[i3] === "*")
+          continue;
+        if (aParts[i3] !== bParts[i3])
+          return false;
+      }
+      return true;
+    }
+    Identity.prototype.equals = function(other) {
+      if (!Identity.isIdentity(other, [1, 0]))
+        return false;
+      if (other.components.length !== this.components.length)
+        return false;
+      for (var i3 = 0; i3 < this.components.length; ++i3) {
+        if (this.components[i3].oid !== other.components[i3].oid)
+          return false;
+        if (!globMatch(
+          this.components[i3].value,
+          other.components[i3].value
+        )) {
+          return false;
+        }
+      }
+      return true;
+    };
+    Identity.forHost = function(hostname4) {
+      assert2.string(hostname4, "hostname");
+      return new Identity({
+        type: "host",
+        hostname: hostname4,
+        components: [{ name: "cn", value: hostname4 }]
+      });
+    };
+    Identity.forUser = function(uid) {
+      assert2.string(uid, "uid");
+      return new Identity({
+        type: "user",
+        uid,
+        components: [{ name: "uid", value: uid }]
+      });
+    };
+    Identity.forEmail = function(email3) {
+      assert2.string(email3, "email");
+      return new Identity({
+        type: "email",
+        email: email3,
+        components: [{ name: "mail", value: email3 }]
+      });
+    };
+    Identity.parseDN = function(dn) {
+      assert2.string(dn, "dn");
+      var parts = [""];
+      var idx = 0;
+      var rem = dn;
+      while (rem.length > 0) {
+        var m;
+        if ((m = /^,/.exec(rem)) !== null) {
+          parts[++idx] = "";
+          rem = rem.slice(m[0].length);
+        } else if ((m = /^\\,/.exec(rem)) !== null) {
+          parts[idx] += ",";
+          rem = rem.slice(m[0].length);
+        } else if ((m = /^\\./.exec(rem)) !== null) {
+          parts[idx] += m[0];
+          rem = rem.slice(m[0].length);
+        } else if ((m = /^[^\\,]+/.exec(rem)) !== null) {
+          parts[idx] += m[0];
+          rem = rem.slice(m[0].length);
+        } else {
+          throw new Error("Failed to parse DN");
+        }
+      }
+      var cmps = parts.map(function(c5) {
+        c5 = c5.trim();
+        var eqPos = c5.indexOf("=");
+        while (eqPos > 0 && c5.charAt(eqPos - 1) === "\\")
+          eqPos = c5.indexOf("=", eqPos + 1);
+        if (eqPos === -1) {
+          throw new Error("Failed to parse DN");
+        }
+        var name = c5.slice(0, eqPos).toLowerCase().replace(/\\=/g, "=");
+        var value = c5.slice(eqPos + 1);
+        return { name, value };
+      });
+      return new Identity({ components: cmps });
+    };
+    Identity.fromArray = function(components) {
+      assert2.arrayOfObject(components, "components");
+      components.forEach(function(cmp) {
+        assert2.object(cmp, "component");
+        assert2.string(cmp.name, "component.name");
+        if (!Buffer5.isBuffer(cmp.value) && !(typeof cmp.value === "string")) {
+          throw new Error("Invalid component value");
+        }
+      });
+      return new Identity({ components });
+    };
+    Identity.parseAsn1 = function(der, top) {
+      var components = [];
+      der.readSequence(top);
+      var end = der.offset + der.length;
+      while (der.offset < end) {
+        der.readSequence(asn1.Ber.Constructor | asn1.Ber.Set);
+        var after = der.offset + der.length;
+        der.readSequence();
+        var oid = der.readOID();
+        var type = der.peek();
+        var value;
+        switch (type) {
+          case asn1.Ber.PrintableString:
+          case asn1.Ber.IA5String:
+          case asn1.Ber.OctetString:
+          case asn1.Ber.T61String:
+            value = der.readString(type);
+            break;
+          case asn1.Ber.Utf8String:
+            value = der.readString(type, true);
+            value = value.toString("utf8");
+            break;
+          case asn1.Ber.CharacterString:
+          case asn1.Ber.BMPString:
+            value = der.readString(type, true);
+            value = value.toString("utf16le");
+            break;
+          default:
+            throw new Error("Unknown asn1 type " + type);
+        }
+        components.push({ oid, asn1type: type, value });
+        der._offset = after;
+      }
+      der._offset = end;
+      return new Identity({
+        components
+      });
+    };
+    Identity.isIdentity = function(obj, ver) {
+      return utils.isCompatible(obj, Identity, ver);
+    };
+    Identity.prototype._sshpkApiVersion = [1, 0];
+    Identity._oldVersionDetect = function(obj) {
+      return [1, 0];
+    };
+  }
+});
+
+// node_modules/sshpk/lib/formats/openssh-cert.js
+var require_openssh_cert = __commonJS({
+  "node_modules/sshpk/lib/formats/openssh-cert.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      verify,
+      sign,
+      signAsync,
+      write: write2,
+      /* Internal private API */
+      fromBuffer,
+      toBuffer
+    };
+    var assert2 = require_assert();
+    var SSHBuffer = require_ssh_buffer();
+    var crypto4 = require("crypto");
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var Identity = require_identity2();
+    var rfc4253 = require_rfc4253();
+    var Signature = require_signature();
+    var utils = require_utils2();
+    var Certificate = require_certificate();
+    function verify(cert, key) {
+      return false;
+    }
+    var TYPES = {
+      "user": 1,
+      "host": 2
+    };
+    Object.keys(TYPES).forEach(function(k2) {
+      TYPES[TYPES[k2]] = k2;
+    });
+    var ECDSA_ALGO = /^ecdsa-sha2-([^@-]+)-cert-v01@openssh.com$/;
+    function read(buf, options) {
+      if (Buffer5.isBuffer(buf))
+        buf = buf.toString("ascii");
+      var parts = buf.trim().split(/[ \t\n]+/g);
+      if (parts.length < 2 || parts.length > 3)
+        throw new Error("Not a valid SSH certificate line");
+      var algo = parts[0];
+      var data = parts[1];
+      data = Buffer5.from(data, "base64");
+      return fromBuffer(data, algo);
+    }
+    function fromBuffer(data, algo, partial2) {
+      var sshbuf = new SSHBuffer({ buffer: data });
+      var innerAlgo = sshbuf.readString();
+      if (algo !== void 0 && innerAlgo !== algo)
+        throw new Error("SSH certificate algorithm mismatch");
+      if (algo === void 0)
+        algo = innerAlgo;
+      var cert = {};
+      cert.signatures = {};
+      cert.signatures.openssh = {};
+      cert.signatures.openssh.nonce = sshbuf.readBuffer();
+      var key = {};
+      var parts = key.parts = [];
+      key.type = getAlg(algo);
+      var partCount = algs.info[key.type].parts.length;
+      while (parts.length < partCount)
+        parts.push(sshbuf.readPart());
+      assert2.ok(parts.length >= 1, "key must have at least one part");
+      var algInfo = algs.info[key.type];
+      if (key.type === "ecdsa") {
+        var res = ECDSA_ALGO.exec(algo);
+        assert2.ok(res !== null);
+        assert2.strictEqual(res[1], parts[0].data.toString());
+      }
+      for (var i3 = 0; i3 < algInfo.parts.length; ++i3) {
+        parts[i3].name = algInfo.parts[i3];
+        if (parts[i3].name !== "curve" && algInfo.normalize !== false) {
+          var p2 = parts[i3];
+          p2.data = utils.mpNormalize(p2.data);
+        }
+      }
+      cert.subjectKey = new Key(key);
+      cert.serial = sshbuf.readInt64();
+      var type = TYPES[sshbuf.readInt()];
+      assert2.string(type, "valid cert type");
+      cert.signatures.openssh.keyId = sshbuf.readString();
+      var principals = [];
+      var pbuf = sshbuf.readBuffer();
+      var psshbuf = new SSHBuffer({ buffer: pbuf });
+      while (!psshbuf.atEnd())
+        principals.push(psshbuf.readString());
+      if (principals.length === 0)
+        principals = ["*"];
+      cert.subjects = principals.map(function(pr) {
+        if (type === "user")
+          return Identity.forUser(pr);
+        else if (type === "host")
+          return Identity.forHost(pr);
+        throw new Error("Unknown identity type " + type);
+      });
+      cert.validFrom = int64ToDate(sshbuf.readInt64());
+      cert.validUntil = int64ToDate(sshbuf.readInt64());
+      var exts = [];
+      var extbuf = new SSHBuffer({ buffer: sshbuf.readBuffer() });
+      var ext;
+      while (!extbuf.atEnd()) {
+        ext = { critical: true };
+        ext.name = extbuf.readString();
+        ext.data = extbuf.readBuffer();
+        exts.push(ext);
+      }
+      extbuf = new SSHBuffer({ buffer: sshbuf.readBuffer() });
+      while (!extbuf.atEnd()) {
+        ext = { critical: false };
+        ext.name = extbuf.readString();
+        ext.data = extbuf.readBuffer();
+        exts.push(ext);
+      }
+      cert.signatures.openssh.exts = exts;
+      sshbuf.readBuffer();
+      var signingKeyBuf = sshbuf.readBuffer();
+      cert.issuerKey = rfc4253.read(signingKeyBuf);
+      cert.issuer = Identity.forHost("**");
+      var sigBuf = sshbuf.readBuffer();
+      cert.signatures.openssh.signature = Signature.parse(sigBuf, cert.issuerKey.type, "ssh");
+      if (partial2 !== void 0) {
+        partial2.remainder = sshbuf.remainder();
+        partial2.consumed = sshbuf._offset;
+      }
+      return new Certificate(cert);
+    }
+    function int64ToDate(buf) {
+      var i3 = buf.readUInt32BE(0) * 4294967296;
+      i3 += buf.readUInt32BE(4);
+      var d = /* @__PURE__ */ new Date();
+      d.setTime(i3 * 1e3);
+      d.sourceInt64 = buf;
+      return d;
+    }
+    function dateToInt64(date5) {
+      if (date5.sourceInt64 !== void 0)
+        return date5.sourceInt64;
+      var i3 = Math.round(date5.getTime() / 1e3);
+      var upper2 = Math.floor(i3 / 4294967296);
+      var lower2 = Math.floor(i3 % 4294967296);
+      var buf = Buffer5.alloc(8);
+      buf.writeUInt32BE(upper2, 0);
+      buf.writeUInt32BE(lower2, 4);
+      return buf;
+    }
+    function sign(cert, key) {
+      if (cert.signatures.openssh === void 0)
+        cert.signatures.openssh = {};
+      try {
+        var blob = toBuffer(cert, true);
+      } catch (e) {
+        delete cert.signatures.openssh;
+        return false;
+      }
+      var sig = cert.signatures.openssh;
+      var hashAlgo = void 0;
+      if (key.type === "rsa" || key.type === "dsa")
+        hashAlgo = "sha1";
+      var signer = key.createSign(hashAlgo);
+      signer.write(blob);
+      sig.signature = signer.sign();
+      return true;
+    }
+    function signAsync(cert, signer, done) {
+      if (cert.signatures.openssh === void 0)
+        cert.signatures.openssh = {};
+      try {
+        var blob = toBuffer(cert, true);
+      } catch (e) {
+        delete cert.signatures.openssh;
+        done(e);
+        return;
+      }
+      var sig = cert.signatures.openssh;
+      signer(blob, function(err, signature) {
+        if (err) {
+          done(err);
+          return;
+        }
+        try {
+          signature.toBuffer("ssh");
+        } catch (e) {
+          done(e);
+          return;
+        }
+        sig.signature = signature;
+        done();
+      });
+    }
+    function write2(cert, options) {
+      if (options === void 0)
+        options = {};
+      var blob = toBuffer(cert);
+      var out = getCertType(cert.subjectKey) + " " + blob.toString("base64");
+      if (options.comment)
+        out = out + " " + options.comment;
+      return out;
+    }
+    function toBuffer(cert, noSig) {
+      assert2.object(cert.signatures.openssh, "signature for openssh format");
+      var sig = cert.signatures.openssh;
+      if (sig.nonce === void 0)
+        sig.nonce = crypto4.randomBytes(16);
+      var buf = new SSHBuffer({});
+      buf.writeString(getCertType(cert.subjectKey));
+      buf.writeBuffer(sig.nonce);
+      var key = cert.subjectKey;
+      var algInfo = algs.info[key.type];
+      algInfo.parts.forEach(function(part) {
+        buf.writePart(key.part[part]);
+      });
+      buf.writeInt64(cert.serial);
+      var type = cert.subjects[0].type;
+      assert2.notStrictEqual(type, "unknown");
+      cert.subjects.forEach(function(id) {
+        assert2.strictEqual(id.type, type);
+      });
+      type = TYPES[type];
+      buf.writeInt(type);
+      if (sig.keyId === void 0) {
+        sig.keyId = cert.subjects[0].type + "_" + (cert.subjects[0].uid || cert.subjects[0].hostname);
+      }
+      buf.writeString(sig.keyId);
+      var sub = new SSHBuffer({});
+      cert.subjects.forEach(function(id) {
+        if (type === TYPES.host)
+          sub.writeString(id.hostname);
+        else if (type === TYPES.user)
+          sub.writeString(id.uid);
+      });
+      buf.writeBuffer(sub.toBuffer());
+      buf.writeInt64(dateToInt64(cert.validFrom));
+      buf.writeInt64(dateToInt64(cert.validUntil));
+      var exts = sig.exts;
+      if (exts === void 0)
+        exts = [];
+      var extbuf = new SSHBuffer({});
+      exts.forEach(function(ext) {
+        if (ext.critical !== true)
+          return;
+        extbuf.writeString(ext.name);
+        extbuf.writeBuffer(ext.data);
+      });
+      buf.writeBuffer(extbuf.toBuffer());
+      extbuf = new SSHBuffer({});
+      exts.forEach(function(ext) {
+        if (ext.critical === true)
+          return;
+        extbuf.writeString(ext.name);
+        extbuf.writeBuffer(ext.data);
+      });
+      buf.writeBuffer(extbuf.toBuffer());
+      buf.writeBuffer(Buffer5.alloc(0));
+      sub = rfc4253.write(cert.issuerKey);
+      buf.writeBuffer(sub);
+      if (!noSig)
+        buf.writeBuffer(sig.signature.toBuffer("ssh"));
+      return buf.toBuffer();
+    }
+    function getAlg(certType) {
+      if (certType === "ssh-rsa-cert-v01@openssh.com")
+        return "rsa";
+      if (certType === "ssh-dss-cert-v01@openssh.com")
+        return "dsa";
+      if (certType.match(ECDSA_ALGO))
+        return "ecdsa";
+      if (certType === "ssh-ed25519-cert-v01@openssh.com")
+        return "ed25519";
+      throw new Error("Unsupported cert type " + certType);
+    }
+    function getCertType(key) {
+      if (key.type === "rsa")
+        return "ssh-rsa-cert-v01@openssh.com";
+      if (key.type === "dsa")
+        return "ssh-dss-cert-v01@openssh.com";
+      if (key.type === "ecdsa")
+        return "ecdsa-sha2-" + key.curve + "-cert-v01@openssh.com";
+      if (key.type === "ed25519")
+        return "ssh-ed25519-cert-v01@openssh.com";
+      throw new Error("Unsupported key type " + key.type);
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/x509.js
+var require_x509 = __commonJS({
+  "node_modules/sshpk/lib/formats/x509.js"(exports2, module2) {
+    module2.exports = {
+      read,
+      verify,
+      sign,
+      signAsync,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var asn1 = require_lib();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pem = require_pem();
+    var Identity = require_identity2();
+    var Signature = require_signature();
+    var Certificate = require_certificate();
+    var pkcs8 = require_pkcs8();
+    function readMPInt(der, nm) {
+      assert2.strictEqual(
+        der.peek(),
+        asn1.Ber.Integer,
+        nm + " is not an Integer"
+      );
+      return utils.mpNormalize(der.readString(asn1.Ber.Integer, true));
+    }
+    function verify(cert, key) {
+      var sig = cert.signatures.x509;
+      assert2.object(sig, "x509 signature");
+      var algParts = sig.algo.split("-");
+      if (algParts[0] !== key.type)
+        return false;
+      var blob = sig.cache;
+      if (blob === void 0) {
+        var der = new asn1.BerWriter();
+        writeTBSCert(cert, der);
+        blob = der.buffer;
+      }
+      var verifier = key.createVerify(algParts[1]);
+      verifier.write(blob);
+      return verifier.verify(sig.signature);
+    }
+    function Local(i3) {
+      return asn1.Ber.Context | asn1.Ber.Constructor | i3;
+    }
+    function Context(i3) {
+      return asn1.Ber.Context | i3;
+    }
+    var SIGN_ALGS = {
+      "rsa-md5": "1.2.840.113549.1.1.4",
+      "rsa-sha1": "1.2.840.113549.1.1.5",
+      "rsa-sha256": "1.2.840.113549.1.1.11",
+      "rsa-sha384": "1.2.840.113549.1.1.12",
+      "rsa-sha512": "1.2.840.113549.1.1.13",
+      "dsa-sha1": "1.2.840.10040.4.3",
+      "dsa-sha256": "2.16.840.1.101.3.4.3.2",
+      "ecdsa-sha1": "1.2.840.10045.4.1",
+      "ecdsa-sha256": "1.2.840.10045.4.3.2",
+      "ecdsa-sha384": "1.2.840.10045.4.3.3",
+      "ecdsa-sha512": "1.2.840.10045.4.3.4",
+      "ed25519-sha512": "1.3.101.112"
+    };
+    Object.keys(SIGN_ALGS).forEach(function(k2) {
+      SIGN_ALGS[SIGN_ALGS[k2]] = k2;
+    });
+    SIGN_ALGS["1.3.14.3.2.3"] = "rsa-md5";
+    SIGN_ALGS["1.3.14.3.2.29"] = "rsa-sha1";
+    var EXTS = {
+      "issuerKeyId": "2.5.29.35",
+      "altName": "2.5.29.17",
+      "basicConstraints": "2.5.29.19",
+      "keyUsage": "2.5.29.15",
+      "extKeyUsage": "2.5.29.37"
+    };
+    function read(buf, options) {
+      if (typeof buf === "string") {
+        buf = Buffer5.from(buf, "binary");
+      }
+      assert2.buffer(buf, "buf");
+      var der = new asn1.BerReader(buf);
+      der.readSequence();
+      if (Math.abs(der.length - der.remain) > 1) {
+        throw new Error("DER sequence does not contain whole byte stream");
+      }
+      var tbsStart = der.offset;
+      der.readSequence();
+      var sigOffset = der.offset + der.length;
+      var tbsEnd = sigOffset;
+      if (der.peek() === Local(0)) {
+        der.readSequence(Local(0));
+        var version2 = der.readInt();
+        assert2.ok(
+          version2 <= 3,
+          "only x.509 versions up to v3 supported"
+        );
+      }
+      var cert = {};
+      cert.signatures = {};
+      var sig = cert.signatures.x509 = {};
+      sig.extras = {};
+      cert.serial = readMPInt(der, "serial");
+      der.readSequence();
+      var after = der.offset + der.length;
+      var certAlgOid = der.readOID();
+      var certAlg = SIGN_ALGS[certAlgOid];
+      if (certAlg === void 0)
+        throw new Error("unknown signature algorithm " + certAlgOid);
+      der._offset = after;
+      cert.issuer = Identity.parseAsn1(der);
+      der.readSequence();
+      cert.validFrom = readDate(der);
+      cert.validUntil = readDate(der);
+      cert.subjects = [Identity.parseAsn1(der)];
+      der.readSequence();
+      after = der.offset + der.length;
+      cert.subjectKey = pkcs8.readPkcs8(void 0, "public", der);
+      der._offset = after;
+      if (der.peek() === Local(1)) {
+        der.readSequence(Local(1));
+        sig.extras.issuerUniqueID = buf.slice(der.offset, der.offset + der.length);
+        der._offset += der.length;
+      }
+      if (der.peek() === Local(2)) {
+        der.readSequence(Local(2));
+        sig.extras.subjectUniqueID = buf.slice(der.offset, der.offset + der.length);
+        der._offset += der.length;
+      }
+      if (der.peek() === Local(3)) {
+        der.readSequence(Local(3));
+        var extEnd = der.offset + der.length;
+        der.readSequence();
+        while (der.offset < extEnd)
+          readExtension(cert, buf, der);
+        assert2.strictEqual(der.offset, extEnd);
+      }
+      assert2.strictEqual(der.offset, sigOffset);
+      der.readSequence();
+      after = der.offset + der.length;
+      var sigAlgOid = der.readOID();
+      var sigAlg = SIGN_ALGS[sigAlgOid];
+      if (sigAlg === void 0)
+        throw new Error("unknown signature algorithm " + sigAlgOid);
+      der._offset = after;
+      var sigData = der.readString(asn1.Ber.BitString, true);
+      if (sigData[0] === 0)
+        sigData = sigData.slice(1);
+      var algParts = sigAlg.split("-");
+      sig.signature = Signature.parse(sigData, algParts[0], "asn1");
+      sig.signature.hashAlgorithm = algParts[1];
+      sig.algo = sigAlg;
+      sig.cache = buf.slice(tbsStart, tbsEnd);
+      return new Certificate(cert);
+    }
+    function readDate(der) {
+      if (der.peek() === asn1.Ber.UTCTime) {
+        return utcTimeToDate(der.readString(asn1.Ber.UTCTime));
+      } else if (der.peek() === asn1.Ber.GeneralizedTime) {
+        return gTimeToDate(der.readString(asn1.Ber.GeneralizedTime));
+      } else {
+        throw new Error("Unsupported date format");
+      }
+    }
+    function writeDate(der, date5) {
+      if (date5.getUTCFullYear() >= 2050 || date5.getUTCFullYear() < 1950) {
+        der.writeString(dateToGTime(date5), asn1.Ber.GeneralizedTime);
+      } else {
+        der.writeString(dateToUTCTime(date5), asn1.Ber.UTCTime);
+      }
+    }
+    var ALTNAME = {
+      OtherName: Local(0),
+      RFC822Name: Context(1),
+      DNSName: Context(2),
+      X400Address: Local(3),
+      DirectoryName: Local(4),
+      EDIPartyName: Local(5),
+      URI: Context(6),
+      IPAddress: Context(7),
+      OID: Context(8)
+    };
+    var EXTPURPOSE = {
+      "serverAuth": "1.3.6.1.5.5.7.3.1",
+      "clientAuth": "1.3.6.1.5.5.7.3.2",
+      "codeSigning": "1.3.6.1.5.5.7.3.3",
+      /* See https://github.com/joyent/oid-docs/blob/master/root.md */
+      "joyentDocker": "1.3.6.1.4.1.38678.1.4.1",
+      "joyentCmon": "1.3.6.1.4.1.38678.1.4.2"
+    };
+    var EXTPURPOSE_REV = {};
+    Object.keys(EXTPURPOSE).forEach(function(k2) {
+      EXTPURPOSE_REV[EXTPURPOSE[k2]] = k2;
+    });
+    var KEYUSEBITS = [
+      "signature",
+      "identity",
+      "keyEncryption",
+      "encryption",
+      "keyAgreement",
+      "ca",
+      "crl"
+    ];
+    function readExtension(cert, buf, der) {
+      der.readSequence();
+      var after = der.offset + der.length;
+      var extId = der.readOID();
+      var id;
+      var sig = cert.signatures.x509;
+      if (!sig.extras.exts)
+        sig.extras.exts = [];
+      var critical;
+      if (der.peek() === asn1.Ber.Boolean)
+        critical = der.readBoolean();
+      switch (extId) {
+        case EXTS.basicConstraints:
+          der.readSequence(asn1.Ber.OctetString);
+          der.readSequence();
+          var bcEnd = der.offset + der.length;
+          var ca = false;
+          if (der.peek() === asn1.Ber.Boolean)
+            ca = der.readBoolean();
+          if (cert.purposes === void 0)
+            cert.purposes = [];
+          if (ca === true)
+            cert.purposes.push("ca");
+          var bc = { oid: extId, critical };
+          if (der.offset < bcEnd && der.peek() === asn1.Ber.Integer)
+            bc.pathLen = der.readInt();
+          sig.extras.exts.push(bc);
+          break;
+        case EXTS.extKeyUsage:
+          der.readSequence(asn1.Ber.OctetString);
+          der.readSequence();
+          if (cert.purposes === void 0)
+            cert.purposes = [];
+          var ekEnd = der.offset + der.length;
+          while (der.offset < ekEnd) {
+            var oid = der.readOID();
+            cert.purposes.push(EXTPURPOSE_REV[oid] || oid);
+          }
+          if (cert.purposes.indexOf("serverAuth") !== -1 && cert.purposes.indexOf("clientAuth") === -1) {
+            cert.subjects.forEach(function(ide) {
+              if (ide.type !== "host") {
+                ide.type = "host";
+                ide.hostname = ide.uid || ide.email || ide.components[0].value;
+              }
+            });
+          } else if (cert.purposes.indexOf("clientAuth") !== -1 && cert.purposes.indexOf("serverAuth") === -1) {
+            cert.subjects.forEach(function(ide) {
+              if (ide.type !== "user") {
+                ide.type = "user";
+                ide.uid = ide.hostname || ide.email || ide.components[0].value;
+              }
+            });
+          }
+          sig.extras.exts.push({ oid: extId, critical });
+          break;
+        case EXTS.keyUsage:
+          der.readSequence(asn1.Ber.OctetString);
+          var bits = der.readString(asn1.Ber.BitString, true);
+          var setBits = readBitField(bits, KEYUSEBITS);
+          setBits.forEach(function(bit) {
+            if (cert.purposes === void 0)
+              cert.purposes = [];
+            if (cert.purposes.indexOf(bit) === -1)
+              cert.purposes.push(bit);
+          });
+          sig.extras.exts.push({
+            oid: extId,
+            critical,
+            bits
+          });
+          break;
+        case EXTS.altName:
+          der.readSequence(asn1.Ber.OctetString);
+          der.readSequence();
+          var aeEnd = der.offset + der.length;
+          while (der.offset < aeEnd) {
+            switch (der.peek()) {
+              case ALTNAME.OtherName:
+              case ALTNAME.EDIPartyName:
+                der.readSequence();
+                der._offset += der.length;
+                break;
+              case ALTNAME.OID:
+                der.readOID(ALTNAME.OID);
+                break;
+              case ALTNAME.RFC822Name:
+                var email3 = der.readString(ALTNAME.RFC822Name);
+                id = Identity.forEmail(email3);
+                if (!cert.subjects[0].equals(id))
+                  cert.subjects.push(id);
+                break;
+              case ALTNAME.DirectoryName:
+                der.readSequence(ALTNAME.DirectoryName);
+                id = Identity.parseAsn1(der);
+                if (!cert.subjects[0].equals(id))
+                  cert.subjects.push(id);
+                break;
+              case ALTNAME.DNSName:
+                var host = der.readString(
+                  ALTNAME.DNSName
+                );
+                id = Identity.forHost(host);
+                if (!cert.subjects[0].equals(id))
+                  cert.subjects.push(id);
+                break;
+              default:
+                der.readString(der.peek());
+                break;
+            }
+          }
+          sig.extras.exts.push({ oid: extId, critical });
+          break;
+        default:
+          sig.extras.exts.push({
+            oid: extId,
+            critical,
+            data: der.readString(asn1.Ber.OctetString, true)
+          });
+          break;
+      }
+      der._offset = after;
+    }
+    var UTCTIME_RE = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})?Z$/;
+    function utcTimeToDate(t2) {
+      var m = t2.match(UTCTIME_RE);
+      assert2.ok(m, "timestamps must be in UTC");
+      var d = /* @__PURE__ */ new Date();
+      var thisYear = d.getUTCFullYear();
+      var century = Math.floor(thisYear / 100) * 100;
+      var year = parseInt(m[1], 10);
+      if (thisYear % 100 < 50 && year >= 60)
+        year += century - 1;
+      else
+        year += century;
+      d.setUTCFullYear(year, parseInt(m[2], 10) - 1, parseInt(m[3], 10));
+      d.setUTCHours(parseInt(m[4], 10), parseInt(m[5], 10));
+      if (m[6] && m[6].length > 0)
+        d.setUTCSeconds(parseInt(m[6], 10));
+      return d;
+    }
+    var GTIME_RE = /^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})?Z$/;
+    function gTimeToDate(t2) {
+      var m = t2.match(GTIME_RE);
+      assert2.ok(m);
+      var d = /* @__PURE__ */ new Date();
+      d.setUTCFullYear(
+        parseInt(m[1], 10),
+        parseInt(m[2], 10) - 1,
+        parseInt(m[3], 10)
+      );
+      d.setUTCHours(parseInt(m[4], 10), parseInt(m[5], 10));
+      if (m[6] && m[6].length > 0)
+        d.setUTCSeconds(parseInt(m[6], 10));
+      return d;
+    }
+    function zeroPad(n2, m) {
+      if (m === void 0)
+        m = 2;
+      var s = "" + n2;
+      while (s.length < m)
+        s = "0" + s;
+      return s;
+    }
+    function dateToUTCTime(d) {
+      var s = "";
+      s += zeroPad(d.getUTCFullYear() % 100);
+      s += zeroPad(d.getUTCMonth() + 1);
+      s += zeroPad(d.getUTCDate());
+      s += zeroPad(d.getUTCHours());
+      s += zeroPad(d.getUTCMinutes());
+      s += zeroPad(d.getUTCSeconds());
+      s += "Z";
+      return s;
+    }
+    function dateToGTime(d) {
+      var s = "";
+      s += zeroPad(d.getUTCFullYear(), 4);
+      s += zeroPad(d.getUTCMonth() + 1);
+      s += zeroPad(d.getUTCDate());
+      s += zeroPad(d.getUTCHours());
+      s += zeroPad(d.getUTCMinutes());
+      s += zeroPad(d.getUTCSeconds());
+      s += "Z";
+      return s;
+    }
+    function sign(cert, key) {
+      if (cert.signatures.x509 === void 0)
+        cert.signatures.x509 = {};
+      var sig = cert.signatures.x509;
+      sig.algo = key.type + "-" + key.defaultHashAlgorithm();
+      if (SIGN_ALGS[sig.algo] === void 0)
+        return false;
+      var der = new asn1.BerWriter();
+      writeTBSCert(cert, der);
+      var blob = der.buffer;
+      sig.cache = blob;
+      var signer = key.createSign();
+      signer.write(blob);
+      cert.signatures.x509.signature = signer.sign();
+      return true;
+    }
+    function signAsync(cert, signer, done) {
+      if (cert.signatures.x509 === void 0)
+        cert.signatures.x509 = {};
+      var sig = cert.signatures.x509;
+      var der = new asn1.BerWriter();
+      writeTBSCert(cert, der);
+      var blob = der.buffer;
+      sig.cache = blob;
+      signer(blob, function(err, signature) {
+        if (err) {
+          done(err);
+          return;
+        }
+        sig.algo = signature.type + "-" + signature.hashAlgorithm;
+        if (SIGN_ALGS[sig.algo] === void 0) {
+          done(new Error('Invalid signing algorithm "' + sig.algo + '"'));
+          return;
+        }
+        sig.signature = signature;
+        done();
+      });
+    }
+    function write2(cert, options) {
+      var sig = cert.signatures.x509;
+      assert2.object(sig, "x509 signature");
+      var der = new asn1.BerWriter();
+      der.startSequence();
+      if (sig.cache) {
+        der._ensure(sig.cache.length);
+        sig.cache.copy(der._buf, der._offset);
+        der._offset += sig.cache.length;
+      } else {
+        writeTBSCert(cert, der);
+      }
+      der.startSequence();
+      der.writeOID(SIGN_ALGS[sig.algo]);
+      if (sig.algo.match(/^rsa-/))
+        der.writeNull();
+      der.endSequence();
+      var sigData = sig.signature.toBuffer("asn1");
+      var data = Buffer5.alloc(sigData.length + 1);
+      data[0] = 0;
+      sigData.copy(data, 1);
+      der.writeBuffer(data, asn1.Ber.BitString);
+      der.endSequence();
+      return der.buffer;
+    }
+    function writeTBSCert(cert, der) {
+      var sig = cert.signatures.x509;
+      assert2.object(sig, "x509 signature");
+      der.startSequence();
+      der.startSequence(Local(0));
+      der.writeInt(2);
+      der.endSequence();
+      der.writeBuffer(utils.mpNormalize(cert.serial), asn1.Ber.Integer);
+      der.startSequence();
+      der.writeOID(SIGN_ALGS[sig.algo]);
+      if (sig.algo.match(/^rsa-/))
+        der.writeNull();
+      der.endSequence();
+      cert.issuer.toAsn1(der);
+      der.startSequence();
+      writeDate(der, cert.validFrom);
+      writeDate(der, cert.validUntil);
+      der.endSequence();
+      var subject = cert.subjects[0];
+      var altNames = cert.subjects.slice(1);
+      subject.toAsn1(der);
+      pkcs8.writePkcs8(der, cert.subjectKey);
+      if (sig.extras && sig.extras.issuerUniqueID) {
+        der.writeBuffer(sig.extras.issuerUniqueID, Local(1));
+      }
+      if (sig.extras && sig.extras.subjectUniqueID) {
+        der.writeBuffer(sig.extras.subjectUniqueID, Local(2));
+      }
+      if (altNames.length > 0 || subject.type === "host" || cert.purposes !== void 0 && cert.purposes.length > 0 || sig.extras && sig.extras.exts) {
+        der.startSequence(Local(3));
+        der.startSequence();
+        var exts = [];
+        if (cert.purposes !== void 0 && cert.purposes.length > 0) {
+          exts.push({
+            oid: EXTS.basicConstraints,
+            critical: true
+          });
+          exts.push({
+            oid: EXTS.keyUsage,
+            critical: true
+          });
+          exts.push({
+            oid: EXTS.extKeyUsage,
+            critical: true
+          });
+        }
+        exts.push({ oid: EXTS.altName });
+        if (sig.extras && sig.extras.exts)
+          exts = sig.extras.exts;
+        for (var i3 = 0; i3 < exts.length; ++i3) {
+          der.startSequence();
+          der.writeOID(exts[i3].oid);
+          if (exts[i3].critical !== void 0)
+            der.writeBoolean(exts[i3].critical);
+          if (exts[i3].oid === EXTS.altName) {
+            der.startSequence(asn1.Ber.OctetString);
+            der.startSequence();
+            if (subject.type === "host") {
+              der.writeString(
+                subject.hostname,
+                Context(2)
+              );
+            }
+            for (var j2 = 0; j2 < altNames.length; ++j2) {
+              if (altNames[j2].type === "host") {
+                der.writeString(
+                  altNames[j2].hostname,
+                  ALTNAME.DNSName
+                );
+              } else if (altNames[j2].type === "email") {
+                der.writeString(
+                  altNames[j2].email,
+                  ALTNAME.RFC822Name
+                );
+              } else {
+                der.startSequence(
+                  ALTNAME.DirectoryName
+                );
+                altNames[j2].toAsn1(der);
+                der.endSequence();
+              }
+            }
+            der.endSequence();
+            der.endSequence();
+          } else if (exts[i3].oid === EXTS.basicConstraints) {
+            der.startSequence(asn1.Ber.OctetString);
+            der.startSequence();
+            var ca = cert.purposes.indexOf("ca") !== -1;
+            var pathLen = exts[i3].pathLen;
+            der.writeBoolean(ca);
+            if (pathLen !== void 0)
+              der.writeInt(pathLen);
+            der.endSequence();
+            der.endSequence();
+          } else if (exts[i3].oid === EXTS.extKeyUsage) {
+            der.startSequence(asn1.Ber.OctetString);
+            der.startSequence();
+            cert.purposes.forEach(function(purpose) {
+              if (purpose === "ca")
+                return;
+              if (KEYUSEBITS.indexOf(purpose) !== -1)
+                return;
+              var oid = purpose;
+              if (EXTPURPOSE[purpose] !== void 0)
+                oid = EXTPURPOSE[purpose];
+              der.writeOID(oid);
+            });
+            der.endSequence();
+            der.endSequence();
+          } else if (exts[i3].oid === EXTS.keyUsage) {
+            der.startSequence(asn1.Ber.OctetString);
+            if (exts[i3].bits !== void 0) {
+              der.writeBuffer(
+                exts[i3].bits,
+                asn1.Ber.BitString
+              );
+            } else {
+              var bits = writeBitField(
+                cert.purposes,
+                KEYUSEBITS
+              );
+              der.writeBuffer(
+                bits,
+                asn1.Ber.BitString
+              );
+            }
+            der.endSequence();
+          } else {
+            der.writeBuffer(
+              exts[i3].data,
+              asn1.Ber.OctetString
+            );
+          }
+          der.endSequence();
+        }
+        der.endSequence();
+        der.endSequence();
+      }
+      der.endSequence();
+    }
+    function readBitField(bits, bitIndex) {
+      var bitLen = 8 * (bits.length - 1) - bits[0];
+      var setBits = {};
+      for (var i3 = 0; i3 < bitLen; ++i3) {
+        var byteN = 1 + Math.floor(i3 / 8);
+        var bit = 7 - i3 % 8;
+        var mask2 = 1 << bit;
+        var bitVal = (bits[byteN] & mask2) !== 0;
+        var name = bitIndex[i3];
+        if (bitVal && typeof name === "string") {
+          setBits[name] = true;
+        }
+      }
+      return Object.keys(setBits);
+    }
+    function writeBitField(setBits, bitIndex) {
+      var bitLen = bitIndex.length;
+      var blen = Math.ceil(bitLen / 8);
+      var unused = blen * 8 - bitLen;
+      var bits = Buffer5.alloc(1 + blen);
+      bits[0] = unused;
+      for (var i3 = 0; i3 < bitLen; ++i3) {
+        var byteN = 1 + Math.floor(i3 / 8);
+        var bit = 7 - i3 % 8;
+        var mask2 = 1 << bit;
+        var name = bitIndex[i3];
+        if (name === void 0)
+          continue;
+        var bitVal = setBits.indexOf(name) !== -1;
+        if (bitVal) {
+          bits[byteN] |= mask2;
+        }
+      }
+      return bits;
+    }
+  }
+});
+
+// node_modules/sshpk/lib/formats/x509-pem.js
+var require_x509_pem = __commonJS({
+  "node_modules/sshpk/lib/formats/x509-pem.js"(exports2, module2) {
+    var x509 = require_x509();
+    module2.exports = {
+      read,
+      verify: x509.verify,
+      sign: x509.sign,
+      write: write2
+    };
+    var assert2 = require_assert();
+    var asn1 = require_lib();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var pem = require_pem();
+    var Identity = require_identity2();
+    var Signature = require_signature();
+    var Certificate = require_certificate();
+    function read(buf, options) {
+      if (typeof buf !== "string") {
+        assert2.buffer(buf, "buf");
+        buf = buf.toString("ascii");
+      }
+      var lines = buf.trim().split(/[\r\n]+/g);
+      var m;
+      var si = -1;
+      while (!m && si < lines.length) {
+        m = lines[++si].match(
+          /*JSSTYLED*/
+          /[-]+[ ]*BEGIN CERTIFICATE[ ]*[-]+/
+        );
+      }
+      assert2.ok(m, "invalid PEM header");
+      var m2;
+      var ei = lines.length;
+      while (!m2 && ei > 0) {
+        m2 = lines[--ei].match(
+          /*JSSTYLED*/
+          /[-]+[ ]*END CERTIFICATE[ ]*[-]+/
+        );
+      }
+      assert2.ok(m2, "invalid PEM footer");
+      lines = lines.slice(si, ei + 1);
+      var headers = {};
+      while (true) {
+        lines = lines.slice(1);
+        m = lines[0].match(
+          /*JSSTYLED*/
+          /^([A-Za-z0-9-]+): (.+)$/
+        );
+        if (!m)
+          break;
+        headers[m[1].toLowerCase()] = m[2];
+      }
+      lines = lines.slice(0, -1).join("");
+      buf = Buffer5.from(lines, "base64");
+      return x509.read(buf, options);
+    }
+    function write2(cert, options) {
+      var dbuf = x509.write(cert, options);
+      var header = "CERTIFICATE";
+      var tmp = dbuf.toString("base64");
+      var len = tmp.length + tmp.length / 64 + 18 + 16 + header.length * 2 + 10;
+      var buf = Buffer5.alloc(len);
+      var o3 = 0;
+      o3 += buf.write("-----BEGIN " + header + "-----\n", o3);
+      for (var i3 = 0; i3 < tmp.length; ) {
+        var limit = i3 + 64;
+        if (limit > tmp.length)
+          limit = tmp.length;
+        o3 += buf.write(tmp.slice(i3, limit), o3);
+        buf[o3++] = 10;
+        i3 = limit;
+      }
+      o3 += buf.write("-----END " + header + "-----\n", o3);
+      return buf.slice(0, o3);
+    }
+  }
+});
+
+// node_modules/sshpk/lib/certificate.js
+var require_certificate = __commonJS({
+  "node_modules/sshpk/lib/certificate.js"(exports2, module2) {
+    module2.exports = Certificate;
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var crypto4 = require("crypto");
+    var Fingerprint = require_fingerprint();
+    var Signature = require_signature();
+    var errs = require_errors3();
+    var util2 = require("util");
+    var utils = require_utils2();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var Identity = require_identity2();
+    var formats = {};
+    formats["openssh"] = require_openssh_cert();
+    formats["x509"] = require_x509();
+    formats["pem"] = require_x509_pem();
+    var CertificateParseError = errs.CertificateParseError;
+    var InvalidAlgorithmError = errs.InvalidAlgorithmError;
+    function Certificate(opts) {
+      assert2.object(opts, "options");
+      assert2.arrayOfObject(opts.subjects, "options.subjects");
+      utils.assertCompatible(
+        opts.subjects[0],
+        Identity,
+        [1, 0],
+        "options.subjects"
+      );
+      utils.assertCompatible(
+        opts.subjectKey,
+        Key,
+        [1, 0],
+        "options.subjectKey"
+      );
+      utils.assertCompatible(opts.issuer, Identity, [1, 0], "options.issuer");
+      if (opts.issuerKey !== void 0) {
+        utils.assertCompatible(
+          opts.issuerKey,
+          Key,
+          [1, 0],
+          "options.issuerKey"
+        );
+      }
+      assert2.object(opts.signatures, "options.signatures");
+      assert2.buffer(opts.serial, "options.serial");
+      assert2.date(opts.validFrom, "options.validFrom");
+      assert2.date(opts.validUntil, "optons.validUntil");
+      assert2.optionalArrayOfString(opts.purposes, "options.purposes");
+      this._hashCache = {};
+      this.subjects = opts.subjects;
+      this.issuer = opts.issuer;
+      this.subjectKey = opts.subjectKey;
+      this.issuerKey = opts.issuerKey;
+      this.signatures = opts.signatures;
+      this.serial = opts.serial;
+      this.validFrom = opts.validFrom;
+      this.validUntil = opts.validUntil;
+      this.purposes = opts.purposes;
+    }
+    Certificate.formats = formats;
+    Certificate.prototype.toBuffer = function(format2, options) {
+      if (format2 === void 0)
+        format2 = "x509";
+      assert2.string(format2, "format");
+      assert2.object(formats[format2], "formats[format]");
+      assert2.optionalObject(options, "options");
+      return formats[format2].write(this, options);
+    };
+    Certificate.prototype.toString = function(format2, options) {
+      if (format2 === void 0)
+        format2 = "pem";
+      return this.toBuffer(format2, options).toString();
+    };
+    Certificate.prototype.fingerprint = function(algo) {
+      if (algo === void 0)
+        algo = "sha256";
+      assert2.string(algo, "algorithm");
+      var opts = {
+        type: "certificate",
+        hash: this.hash(algo),
+        algorithm: algo
+      };
+      return new Fingerprint(opts);
+    };
+    Certificate.prototype.hash = function(algo) {
+      assert2.string(algo, "algorithm");
+      algo = algo.toLowerCase();
+      if (algs.hashAlgs[algo] === void 0)
+        throw new InvalidAlgorithmError(algo);
+      if (this._hashCache[algo])
+        return this._hashCache[algo];
+      var hash3 = crypto4.createHash(algo).update(this.toBuffer("x509")).digest();
+      this._hashCache[algo] = hash3;
+      return hash3;
+    };
+    Certificate.prototype.isExpired = function(when) {
+      if (when === void 0)
+        when = /* @__PURE__ */ new Date();
+      return !(when.getTime() >= this.validFrom.getTime() && when.getTime() < this.validUntil.getTime());
+    };
+    Certificate.prototype.isSignedBy = function(issuerCert) {
+      utils.assertCompatible(issuerCert, Certificate, [1, 0], "issuer");
+      if (!this.issuer.equals(issuerCert.subjects[0]))
+        return false;
+      if (this.issuer.purposes && this.issuer.purposes.length > 0 && this.issuer.purposes.indexOf("ca") === -1) {
+        return false;
+      }
+      return this.isSignedByKey(issuerCert.subjectKey);
+    };
+    Certificate.prototype.getExtension = function(keyOrOid) {
+      assert2.string(keyOrOid, "keyOrOid");
+      var ext = this.getExtensions().filter(function(maybeExt) {
+        if (maybeExt.format === "x509")
+          return maybeExt.oid === keyOrOid;
+        if (maybeExt.format === "openssh")
+          return maybeExt.name === keyOrOid;
+        return false;
+      })[0];
+      return ext;
+    };
+    Certificate.prototype.getExtensions = function() {
+      var exts = [];
+      var x509 = this.signatures.x509;
+      if (x509 && x509.extras && x509.extras.exts) {
+        x509.extras.exts.forEach(function(ext) {
+          ext.format = "x509";
+          exts.push(ext);
+        });
+      }
+      var openssh = this.signatures.openssh;
+      if (openssh && openssh.exts) {
+        openssh.exts.forEach(function(ext) {
+          ext.format = "openssh";
+          exts.push(ext);
+        });
+      }
+      return exts;
+    };
+    Certificate.prototype.isSignedByKey = function(issuerKey) {
+      utils.assertCompatible(issuerKey, Key, [1, 2], "issuerKey");
+      if (this.issuerKey !== void 0) {
+        return this.issuerKey.fingerprint("sha512").matches(issuerKey);
+      }
+      var fmt = Object.keys(this.signatures)[0];
+      var valid2 = formats[fmt].verify(this, issuerKey);
+      if (valid2)
+        this.issuerKey = issuerKey;
+      return valid2;
+    };
+    Certificate.prototype.signWith = function(key) {
+      utils.assertCompatible(key, PrivateKey, [1, 2], "key");
+      var fmts = Object.keys(formats);
+      var didOne = false;
+      for (var i3 = 0; i3 < fmts.length; ++i3) {
+        if (fmts[i3] !== "pem") {
+          var ret = formats[fmts[i3]].sign(this, key);
+          if (ret === true)
+            didOne = true;
+        }
+      }
+      if (!didOne) {
+        throw new Error("Failed to sign the certificate for any available certificate formats");
+      }
+    };
+    Certificate.createSelfSigned = function(subjectOrSubjects, key, options) {
+      var subjects;
+      if (Array.isArray(subjectOrSubjects))
+        subjects = subjectOrSubjects;
+      else
+        subjects = [subjectOrSubjects];
+      assert2.arrayOfObject(subjects);
+      subjects.forEach(function(subject) {
+        utils.assertCompatible(subject, Identity, [1, 0], "subject");
+      });
+      utils.assertCompatible(key, PrivateKey, [1, 2], "private key");
+      assert2.optionalObject(options, "options");
+      if (options === void 0)
+        options = {};
+      assert2.optionalObject(options.validFrom, "options.validFrom");
+      assert2.optionalObject(options.validUntil, "options.validUntil");
+      var validFrom = options.validFrom;
+      var validUntil = options.validUntil;
+      if (validFrom === void 0)
+        validFrom = /* @__PURE__ */ new Date();
+      if (validUntil === void 0) {
+        assert2.optionalNumber(options.lifetime, "options.lifetime");
+        var lifetime = options.lifetime;
+        if (lifetime === void 0)
+          lifetime = 10 * 365 * 24 * 3600;
+        validUntil = /* @__PURE__ */ new Date();
+        validUntil.setTime(validUntil.getTime() + lifetime * 1e3);
+      }
+      assert2.optionalBuffer(options.serial, "options.serial");
+      var serial = options.serial;
+      if (serial === void 0)
+        serial = Buffer5.from("0000000000000001", "hex");
+      var purposes = options.purposes;
+      if (purposes === void 0)
+        purposes = [];
+      if (purposes.indexOf("signature") === -1)
+        purposes.push("signature");
+      if (purposes.indexOf("ca") === -1)
+        purposes.push("ca");
+      if (purposes.indexOf("crl") === -1)
+        purposes.push("crl");
+      if (purposes.length <= 3) {
+        var hostSubjects = subjects.filter(function(subject) {
+          return subject.type === "host";
+        });
+        var userSubjects = subjects.filter(function(subject) {
+          return subject.type === "user";
+        });
+        if (hostSubjects.length > 0) {
+          if (purposes.indexOf("serverAuth") === -1)
+            purposes.push("serverAuth");
+        }
+        if (userSubjects.length > 0) {
+          if (purposes.indexOf("clientAuth") === -1)
+            purposes.push("clientAuth");
+        }
+        if (userSubjects.length > 0 || hostSubjects.length > 0) {
+          if (purposes.indexOf("keyAgreement") === -1)
+            purposes.push("keyAgreement");
+          if (key.type === "rsa" && purposes.indexOf("encryption") === -1)
+            purposes.push("encryption");
+        }
+      }
+      var cert = new Certificate({
+        subjects,
+        issuer: subjects[0],
+        subjectKey: key.toPublic(),
+        issuerKey: key.toPublic(),
+        signatures: {},
+        serial,
+        validFrom,
+        validUntil,
+        purposes
+      });
+      cert.signWith(key);
+      return cert;
+    };
+    Certificate.create = function(subjectOrSubjects, key, issuer, issuerKey, options) {
+      var subjects;
+      if (Array.isArray(subjectOrSubjects))
+        subjects = subjectOrSubjects;
+      else
+        subjects = [subjectOrSubjects];
+      assert2.arrayOfObject(subjects);
+      subjects.forEach(function(subject) {
+        utils.assertCompatible(subject, Identity, [1, 0], "subject");
+      });
+      utils.assertCompatible(key, Key, [1, 0], "key");
+      if (PrivateKey.isPrivateKey(key))
+        key = key.toPublic();
+      utils.assertCompatible(issuer, Identity, [1, 0], "issuer");
+      utils.assertCompatible(issuerKey, PrivateKey, [1, 2], "issuer key");
+      assert2.optionalObject(options, "options");
+      if (options === void 0)
+        options = {};
+      assert2.optionalObject(options.validFrom, "options.validFrom");
+      assert2.optionalObject(options.validUntil, "options.validUntil");
+      var validFrom = options.validFrom;
+      var validUntil = options.validUntil;
+      if (validFrom === void 0)
+        validFrom = /* @__PURE__ */ new Date();
+      if (validUntil === void 0) {
+        assert2.optionalNumber(options.lifetime, "options.lifetime");
+        var lifetime = options.lifetime;
+        if (lifetime === void 0)
+          lifetime = 10 * 365 * 24 * 3600;
+        validUntil = /* @__PURE__ */ new Date();
+        validUntil.setTime(validUntil.getTime() + lifetime * 1e3);
+      }
+      assert2.optionalBuffer(options.serial, "options.serial");
+      var serial = options.serial;
+      if (serial === void 0)
+        serial = Buffer5.from("0000000000000001", "hex");
+      var purposes = options.purposes;
+      if (purposes === void 0)
+        purposes = [];
+      if (purposes.indexOf("signature") === -1)
+        purposes.push("signature");
+      if (options.ca === true) {
+        if (purposes.indexOf("ca") === -1)
+          purposes.push("ca");
+        if (purposes.indexOf("crl") === -1)
+          purposes.push("crl");
+      }
+      var hostSubjects = subjects.filter(function(subject) {
+        return subject.type === "host";
+      });
+      var userSubjects = subjects.filter(function(subject) {
+        return subject.type === "user";
+      });
+      if (hostSubjects.length > 0) {
+        if (purposes.indexOf("serverAuth") === -1)
+          purposes.push("serverAuth");
+      }
+      if (userSubjects.length > 0) {
+        if (purposes.indexOf("clientAuth") === -1)
+          purposes.push("clientAuth");
+      }
+      if (userSubjects.length > 0 || hostSubjects.length > 0) {
+        if (purposes.indexOf("keyAgreement") === -1)
+          purposes.push("keyAgreement");
+        if (key.type === "rsa" && purposes.indexOf("encryption") === -1)
+          purposes.push("encryption");
+      }
+      var cert = new Certificate({
+        subjects,
+        issuer,
+        subjectKey: key,
+        issuerKey: issuerKey.toPublic(),
+        signatures: {},
+        serial,
+        validFrom,
+        validUntil,
+        purposes
+      });
+      cert.signWith(issuerKey);
+      return cert;
+    };
+    Certificate.parse = function(data, format2, options) {
+      if (typeof data !== "string")
+        assert2.buffer(data, "data");
+      if (format2 === void 0)
+        format2 = "auto";
+      assert2.string(format2, "format");
+      if (typeof options === "string")
+        options = { filename: options };
+      assert2.optionalObject(options, "options");
+      if (options === void 0)
+        options = {};
+      assert2.optionalString(options.filename, "options.filename");
+      if (options.filename === void 0)
+        options.filename = "(unnamed)";
+      assert2.object(formats[format2], "formats[format]");
+      try {
+        var k2 = formats[format2].read(data, options);
+        return k2;
+      } catch (e) {
+        throw new CertificateParseError(options.filename, format2, e);
+      }
+    };
+    Certificate.isCertificate = function(obj, ver) {
+      return utils.isCompatible(obj, Certificate, ver);
+    };
+    Certificate.prototype._sshpkApiVersion = [1, 1];
+    Certificate._oldVersionDetect = function(obj) {
+      return [1, 0];
+    };
+  }
+});
+
+// node_modules/sshpk/lib/fingerprint.js
+var require_fingerprint = __commonJS({
+  "node_modules/sshpk/lib/fingerprint.js"(exports2, module2) {
+    module2.exports = Fingerprint;
+    var assert2 = require_assert();
+    var Buffer5 = require_safer().Buffer;
+    var algs = require_algs();
+    var crypto4 = require("crypto");
+    var errs = require_errors3();
+    var Key = require_key();
+    var PrivateKey = require_private_key();
+    var Certificate = require_certificate();
+    var utils = require_utils2();
+    var FingerprintFormatError = errs.FingerprintFormatError;
+    var InvalidAlgorithmError = errs.InvalidAlgorithmError;
+    function Fingerprint(opts) {
+      assert2.object(opts, "options");
+      assert2.string(opts.type, "options.type");
+      assert2.buffer(opts.hash, "options.hash");
+      assert2.string(opts.algorithm, "options.algorithm");
+      this.algorithm = opts.algorithm.toLowerCase();
+      if (algs.hashAlgs[this.algorithm] !== true)
+        throw new InvalidAlgorithmError(this.algorithm);
+      this.hash = opts.hash;
+      this.type = opts.type;
+      this.hashType = opts.hashType;
+    }
+    Fingerprint.prototype.toString = function(format2) {
+      if (format2 === void 0) {
+        if (this.algorithm === "md5" || this.hashType === "spki")
+          format2 = "hex";
+        else
+          format2 = "base64";
+      }
+      assert2.string(format2);
+      switch (format2) {
+        case "hex":
+          if (this.hashType === "spki")
+            return this.hash.toString("hex");
+          return addColons(this.hash.toString("hex"));
+        case "base64":
+          if (this.hashType === "spki")
+            return this.hash.toString("base64");
+          return sshBase64Format(
+            this.algorithm,
+            this.hash.toString("base64")
+          );
+        default:
+          throw new FingerprintFormatError(void 0, format2);
+      }
+    };
+    Fingerprint.prototype.matches = function(other) {
+      assert2.object(other, "key or certificate");
+      if (this.type === "key" && this.hashType !== "ssh") {
+        utils.assertCompatible(other, Key, [1, 7], "key with spki");
+        if (PrivateKey.isPrivateKey(other)) {
+          utils.assertCompatible(
+            other,
+            PrivateKey,
+            [1, 6],
+            "privatekey with spki support"
+          );
+        }
+      } else if (this.type === "key") {
+        utils.assertCompatible(other, Key, [1, 0], "key");
+      } else {
+        utils.assertCompatible(
+          other,
+          Certificate,
+          [1, 0],
+          "certificate"
+        );
+      }
+      var theirHash = other.hash(this.algorithm, this.hashType);
+      var theirHash2 = crypto4.createHash(this.algorithm).update(theirHash).digest("base64");
+      if (this.hash2 === void 0)
+        this.hash2 = crypto4.createHash(this.algorithm).update(this.hash).digest("base64");
+      return this.hash2 === theirHash2;
+    };
+    var base64RE = /^[A-Za-z0-9+\/=]+$/;
+    var hexRE = /^[a-fA-F0-9]+$/;
+    Fingerprint.parse = function(fp, options) {
+      assert2.string(fp, "fingerprint");
+      var alg, hash3, enAlgs;
+      if (Array.isArray(options)) {
+        enAlgs = options;
+        options = {};
+      }
+      assert2.optionalObject(options, "options");
+      if (options === void 0)
+        options = {};
+      if (options.enAlgs !== void 0)
+        enAlgs = options.enAlgs;
+      if (options.algorithms !== void 0)
+        enAlgs = options.algorithms;
+      assert2.optionalArrayOfString(enAlgs, "algorithms");
+      var hashType = "ssh";
+      if (options.hashType !== void 0)
+        hashType = options.hashType;
+      assert2.string(hashType, "options.hashType");
+      var parts = fp.split(":");
+      if (parts.length == 2) {
+        alg = parts[0].toLowerCase();
+        if (!base64RE.test(parts[1]))
+          throw new FingerprintFormatError(fp);
+        try {
+          hash3 = Buffer5.from(parts[1], "base64");
+        } catch (e) {
+          throw new FingerprintFormatError(fp);
+        }
+      } else if (parts.length > 2) {
+        alg = "md5";
+        if (parts[0].toLowerCase() === "md5")
+          parts = parts.slice(1);
+        parts = parts.map(function(p2) {
+          while (p2.length < 2)
+            p2 = "0" + p2;
+          if (p2.length > 2)
+            throw new FingerprintFormatError(fp);
+          return p2;
+        });
+        parts = parts.join("");
+        if (!hexRE.test(parts) || parts.length % 2 !== 0)
+          throw new FingerprintFormatError(fp);
+        try {
+          hash3 = Buffer5.from(parts, "hex");
+        } catch (e) {
+          throw new FingerprintFormatError(fp);
+        }
+      } else {
+        if (hexRE.test(fp)) {
+          hash3 = Buffer5.from(fp, "hex");
+        } else if (base64RE.test(fp)) {
+          hash3 = Buffer5.from(fp, "base64");
+        } else {
+          throw new FingerprintFormatError(fp);
+        }
+        switch (hash3.length) {
+          case 32:
+            alg = "sha256";
+            break;
+          case 16:
+            alg = "md5";
+            break;
+          case 20:
+            alg = "sha1";
+            break;
+          case 64:
+            alg = "sha512";
+            break;
+          default:
+            throw new FingerprintFormatError(fp);
+        }
+        if (options.hashType === void 0)
+          hashType = "spki";
+      }
+      if (alg === void 0)
+        throw new FingerprintFormatError(fp);
+      if (algs.hashAlgs[alg] === void 0)
+        throw new InvalidAlgorithmError(alg);
+      if (enAlgs !== void 0) {
+        enAlgs = enAlgs.map(function(a2) {
+          return a2.toLowerCase();
+        });
+        if (enAlgs.indexOf(alg) === -1)
+          throw new InvalidAlgorithmError(alg);
+      }
+      return new Fingerprint({
+        algorithm: alg,
+        hash: hash3,
+        type: options.type || "key",
+        hashType
+      });
+    };
+    function addColons(s) {
+      return s.replace(/(.{2})(?=.)/g, "$1:");
+    }
+    function base64Strip(s) {
+      return s.replace(/=*$/, "");
+    }
+    function sshBase64Format(alg, h3) {
+      return alg.toUpperCase() + ":" + base64Strip(h3);
+    }
+    Fingerprint.isFingerprint = function(obj, ver) {
+      return utils.isCompatible(obj, Fingerprint, ver);
+    };
+    Fingerprint.prototype._sshpkApiVersion = [1, 2];
+    Fingerprint._oldVersionDetect = function(obj) {
+      assert2.func(obj.toString);
+      assert2.func(obj.matches);
+      return [1, 0];
+    };
+  }
+});
+
+// node_modules/sshpk/lib/key.js
+var require_key = __commonJS({
+  "node_modules/sshpk/lib/key.js"(exports2, module2) {
+    module2.exports = Key;
+    var assert2 = require_assert();
+    var algs = require_algs();
+    var crypto4 = require("crypto");
+    var Fingerprint = require_fingerprint();
+    var Signature = require_signature();
+    var DiffieHellman = require_dhe().DiffieHellman;
+    var errs = require_errors3();
+    var utils = require_utils2();
+    var PrivateKey = require_private_key();
+    var edCompat;
+    try {
+      edCompat = require_ed_compat();
+    } catch (e) {
+    }
+    var InvalidAlgorithmError = errs.InvalidAlgorithmError;
+    var KeyParseError = errs.KeyParseError;
+    var formats = {};
+    formats["auto"] = require_auto();
+    formats["pem"] = require_pem();
+    formats["pkcs1"] = require_pkcs1();
+    formats["pkcs8"] = require_pkcs8();
+    formats["rfc4253"] = require_rfc4253();
+    formats["ssh"] = require_ssh();
+    formats["ssh-private"] = require_ssh_private();
+    formats["openssh"] = formats["ssh-private"];
+    formats["dnssec"] = require_dnssec();
+    formats["putty"] = require_putty();
+    formats["ppk"] = formats["putty"];
+    function Key(opts) {
+      assert2.object(opts, "options");
+      assert2.arrayOfObject(opts.parts, "options.parts");
+      assert2.string(opts.type, "options.type");
+      assert2.optionalString(opts.comment, "options.comment");
+      var algInfo = algs.info[opts.type];
+      if (typeof algInfo !== "object")
+        throw new InvalidAlgorithmError(opts.type);
+      var partLookup = {};
+      for (var i3 = 0; i3 < opts.parts.length; ++i3) {
+        var part = opts.parts[i3];
+        partLookup[part.name] = part;
+      }
+      this.type = opts.type;
+      this.parts = opts.parts;
+      this.part = partLookup;
+      this.comment = void 0;
+      this.source = opts.source;
+      this._rfc4253Cache = opts._rfc4253Cache;
+      this._hashCache = {};
+      var sz;
+      this.curve = void 0;
+      if (this.type === "ecdsa") {
+        var curve = this.part.curve.data.toString();
+        this.curve = curve;
+        sz = algs.curves[curve].size;
+      } else if (this.type === "ed25519" || this.type === "curve25519") {
+        sz = 256;
+        this.curve = "curve25519";
+      } else {
+        var szPart = this.part[algInfo.sizePart];
+        sz = szPart.data.length;
+        sz = sz * 8 - utils.countZeros(szPart.data);
+      }
+      this.size = sz;
+    }
+    Key.formats = formats;
+    Key.prototype.toBuffer = function(format2, options) {
+      if (format2 === void 0)
+        format2 = "ssh";
+      assert2.string(format2, "format");
+      assert2.object(formats[format2], "formats[format]");
+      assert2.optionalObject(options, "options");
+      if (format2 === "rfc4253") {
+        if (this._rfc4253Cache === void 0)
+          this._rfc4253Cache = formats["rfc4253"].write(this);
+        return this._rfc4253Cache;
+      }
+      return formats[format2].write(this, options);
+    };
+    Key.prototype.toString = function(format2, options) {
+      return this.toBuffer(format2, options).toString();
+    };
+    Key.prototype.hash = function(algo, type) {
+      assert2.string(algo, "algorithm");
+      assert2.optionalString(type, "type");
+      if (type === void 0)
+        type = "ssh";
+      algo = algo.toLowerCase();
+      if (algs.hashAlgs[algo] === void 0)
+        throw new InvalidAlgorithmError(algo);
+      var cacheKey = algo + "||" + type;
+      if (this._hashCache[cacheKey])
+        return this._hashCache[cacheKey];
+      var buf;
+      if (type === "ssh") {
+        buf = this.toBuffer("rfc4253");
+      } else if (type === "spki") {
+        buf = formats.pkcs8.pkcs8ToBuffer(this);
+      } else {
+        throw new Error("Hash type " + type + " not supported");
+      }
+      var hash3 = crypto4.createHash(algo).update(buf).digest();
+      this._hashCache[cacheKey] = hash3;
+      return hash3;
+    };
+    Key.prototype.fingerprint = function(algo, type) {
+      if (algo === void 0)
+        algo = "sha256";
+      if (type === void 0)
+        type = "ssh";
+      assert2.string(algo, "algorithm");
+      assert2.string(type, "type");
+      var opts = {
+        type: "key",
+        hash: this.hash(algo, type),
+        algorithm: algo,
+        hashType: type
+      };
+      return new Fingerprint(opts);
+    };
+    Key.prototype.defaultHashAlgorithm = function() {
+      var hashAlgo = "sha1";
+      if (this.type === "rsa")
+        hashAlgo = "sha256";
+      if (this.type === "dsa" && this.size > 1024)
+        hashAlgo = "sha256";
+      if (this.type === "ed25519")
+        hashAlgo = "sha512";
+      if (this.type === "ecdsa") {
+        if (this.size <= 256)
+          hashAlgo = "sha256";
+        else if (this.size <= 384)
+          hashAlgo = "sha384";
+        else
+          hashAlgo = "sha512";
+      }
+      return hashAlgo;
+    };
+    Key.prototype.createVerify = function(hashAlgo) {
+      if (hashAlgo === void 0)
+        hashAlgo = this.defaultHashAlgorithm();
+      assert2.string(hashAlgo, "hash algorithm");
+      if (this.type === "ed25519" && edCompat !== void 0)
+        return new edCompat.Verifier(this, hashAlgo);
+      if (this.type === "curve25519")
+        throw new Error("Curve25519 keys are not suitable for signing or verification");
+      var v, nm, err;
+      try {
+        nm = hashAlgo.toUpperCase();
+        v = crypto4.createVerify(nm);
+      } catch (e) {
+        err = e;
+      }
+      if (v === void 0 || err instanceof Error && err.message.match(/Unknown message digest/)) {
+        nm = "RSA-";
+        nm += hashAlgo.toUpperCase();
+        v = crypto4.createVerify(nm);
+      }
+      assert2.ok(v, "failed to create verifier");
+      var oldVerify = v.verify.bind(v);
+      var key = this.toBuffer("pkcs8");
+      var curve = this.curve;
+      var self3 = this;
+      v.verify = function(signature, fmt) {
+        if (Signature.isSignature(signature, [2, 0])) {
+          if (signature.type !== self3.type)
+            return false;
+          if (signature.hashAlgorithm && signature.hashAlgorithm !== hashAlgo)
+            return false;
+          if (signature.curve && self3.type === "ecdsa" && signature.curve !== curve)
+            return false;
+          return oldVerify(key, signature.toBuffer("asn1"));
+        } else if (typeof signature === "string" || Buffer.isBuffer(signature)) {
+          return oldVerify(key, signature, fmt);
+        } else if (Signature.isSignature(signature, [1, 0])) {
+          throw new Error("signature was created by too old a version of sshpk and cannot be verified");
+        } else {
+          throw new TypeError("signature must be a string, Buffer, or Signature object");
+        }
+      };
+      return v;
+    };
+    Key.prototype.createDiffieHellman = function() {
+      if (this.type === "rsa")
+        throw new Error("RSA keys do not support Diffie-Hellman");
+      return new DiffieHellman(this);
+    };
+    Key.prototype.createDH = Key.prototype.createDiffieHellman;
+    Key.parse = function(data, format2, options) {
+      if (typeof data !== "string")
+        assert2.buffer(data, "data");
+      if (format2 === void 0)
+        format2 = "auto";
+      assert2.string(format2, "format");
+      if (typeof options === "string")
+        options = { filename: options };
+      assert2.optionalObject(options, "options");
+      if (options === void 0)
+        options = {};
+      assert2.optionalString(options.filename, "options.filename");
+      if (options.filename === void 0)
+        options.filename = "(unnamed)";
+      assert2.object(formats[format2], "formats[format]");
+      try {
+        var k2 = formats[format2].read(data, options);
+        if (k2 instanceof PrivateKey)
+          k2 = k2.toPublic();
+        if (!k2.comment)
+          k2.comment = options.filename;
+        return k2;
+      } catch (e) {
+        if (e.name === "KeyEncryptedError")
+          throw e;
+        throw new KeyParseError(options.filename, format2, e);
+      }
+    };
+    Key.isKey = function(obj, ver) {
+      return utils.isCompatible(obj, Key, ver);
+    };
+    Key.prototype._sshpkApiVersion = [1, 7];
+    Key._oldVersionDetect = function(obj) {
+      assert2.func(obj.toBuffer);
+      assert2.func(obj.fingerprint);
+      if (obj.createDH)
+        return [1, 4];
+      if (obj.defaultHashAlgorithm)
+        return [1, 3];
+      if (obj.formats["auto"])
+        return [1, 2];
+      if (obj.formats["pkcs1"])
+        return [1, 1];
+      return [1, 0];
+    };
+  }
+});
+
+// node_modules/sshpk/lib/index.js
+var require_lib2 = __commonJS({
+  "node_modules/sshpk/lib/index.js"(exports2, module2) {
+    var Key = require_key();
+    var Fingerprint = require_fingerprint();
+    var Signature = require_signature();
+    var PrivateKey = require_private_key();
+    var Certificate = require_certificate();
+    var Identity = require_identity2();
+    var errs = require_errors3();
+    module2.exports = {
+      /* top-level classes */
+      Key,
+      parseKey: Key.parse,
+      Fingerprint,
+      parseFingerprint: Fingerprint.parse,
+      Signature,
+      parseSignature: Signature.parse,
+      PrivateKey,
+      parsePrivateKey: PrivateKey.parse,
+      generatePrivateKey: PrivateKey.generate,
+      Certificate,
+      parseCertificate: Certificate.parse,
+      createSelfSignedCertificate: Certificate.createSelfSigned,
+      createCertificate: Certificate.create,
+      Identity,
+      identityFromDN: Identity.parseDN,
+      identityForHost: Identity.forHost,
+      identityForUser: Identity.forUser,
+      identityForEmail: Identity.forEmail,
+      identityFromArray: Identity.fromArray,
+      /* errors */
+      FingerprintFormatError: errs.FingerprintFormatError,
+      InvalidAlgorithmError: errs.InvalidAlgorithmError,
+      KeyParseError: errs.KeyParseError,
+      SignatureParseError: errs.SignatureParseError,
+      KeyEncryptedError: errs.KeyEncryptedError,
+      CertificateParseError: errs.CertificateParseError
+    };
+  }
+});
+
 // node_modules/ms/index.js
 var require_ms = __commonJS({
   "node_modules/ms/index.js"(exports2, module2) {
@@ -30038,12 +41903,12 @@ var require_common = __commonJS({
       createDebug.skips = [];
       createDebug.formatters = {};
       function selectColor(namespace) {
-        let hash2 = 0;
+        let hash3 = 0;
         for (let i3 = 0; i3 < namespace.length; i3++) {
-          hash2 = (hash2 << 5) - hash2 + namespace.charCodeAt(i3);
-          hash2 |= 0;
+          hash3 = (hash3 << 5) - hash3 + namespace.charCodeAt(i3);
+          hash3 |= 0;
         }
-        return createDebug.colors[Math.abs(hash2) % createDebug.colors.length];
+        return createDebug.colors[Math.abs(hash3) % createDebug.colors.length];
       }
       createDebug.selectColor = selectColor;
       function createDebug(namespace) {
@@ -30131,14 +41996,14 @@ var require_common = __commonJS({
           }
         }
       }
-      function matchesTemplate(search, template) {
+      function matchesTemplate(search, template2) {
         let searchIndex = 0;
         let templateIndex = 0;
         let starIndex = -1;
         let matchIndex = 0;
         while (searchIndex < search.length) {
-          if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === "*")) {
-            if (template[templateIndex] === "*") {
+          if (templateIndex < template2.length && (template2[templateIndex] === search[searchIndex] || template2[templateIndex] === "*")) {
+            if (template2[templateIndex] === "*") {
               starIndex = templateIndex;
               matchIndex = searchIndex;
               templateIndex++;
@@ -30154,10 +42019,10 @@ var require_common = __commonJS({
             return false;
           }
         }
-        while (templateIndex < template.length && template[templateIndex] === "*") {
+        while (templateIndex < template2.length && template2[templateIndex] === "*") {
           templateIndex++;
         }
-        return templateIndex === template.length;
+        return templateIndex === template2.length;
       }
       function disable() {
         const namespaces = [
@@ -33377,8 +45242,8 @@ var require_compare = __commonJS({
   "node_modules/semver/functions/compare.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var compare2 = (a2, b2, loose) => new SemVer(a2, loose).compare(new SemVer(b2, loose));
-    module2.exports = compare2;
+    var compare3 = (a2, b2, loose) => new SemVer(a2, loose).compare(new SemVer(b2, loose));
+    module2.exports = compare3;
   }
 });
 
@@ -33386,8 +45251,8 @@ var require_compare = __commonJS({
 var require_rcompare = __commonJS({
   "node_modules/semver/functions/rcompare.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var rcompare = (a2, b2, loose) => compare2(b2, a2, loose);
+    var compare3 = require_compare();
+    var rcompare = (a2, b2, loose) => compare3(b2, a2, loose);
     module2.exports = rcompare;
   }
 });
@@ -33396,8 +45261,8 @@ var require_rcompare = __commonJS({
 var require_compare_loose = __commonJS({
   "node_modules/semver/functions/compare-loose.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var compareLoose = (a2, b2) => compare2(a2, b2, true);
+    var compare3 = require_compare();
+    var compareLoose = (a2, b2) => compare3(a2, b2, true);
     module2.exports = compareLoose;
   }
 });
@@ -33440,8 +45305,8 @@ var require_rsort = __commonJS({
 var require_gt = __commonJS({
   "node_modules/semver/functions/gt.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var gt2 = (a2, b2, loose) => compare2(a2, b2, loose) > 0;
+    var compare3 = require_compare();
+    var gt2 = (a2, b2, loose) => compare3(a2, b2, loose) > 0;
     module2.exports = gt2;
   }
 });
@@ -33450,8 +45315,8 @@ var require_gt = __commonJS({
 var require_lt = __commonJS({
   "node_modules/semver/functions/lt.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var lt = (a2, b2, loose) => compare2(a2, b2, loose) < 0;
+    var compare3 = require_compare();
+    var lt = (a2, b2, loose) => compare3(a2, b2, loose) < 0;
     module2.exports = lt;
   }
 });
@@ -33460,8 +45325,8 @@ var require_lt = __commonJS({
 var require_eq = __commonJS({
   "node_modules/semver/functions/eq.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var eq = (a2, b2, loose) => compare2(a2, b2, loose) === 0;
+    var compare3 = require_compare();
+    var eq = (a2, b2, loose) => compare3(a2, b2, loose) === 0;
     module2.exports = eq;
   }
 });
@@ -33470,8 +45335,8 @@ var require_eq = __commonJS({
 var require_neq = __commonJS({
   "node_modules/semver/functions/neq.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var neq = (a2, b2, loose) => compare2(a2, b2, loose) !== 0;
+    var compare3 = require_compare();
+    var neq = (a2, b2, loose) => compare3(a2, b2, loose) !== 0;
     module2.exports = neq;
   }
 });
@@ -33480,8 +45345,8 @@ var require_neq = __commonJS({
 var require_gte = __commonJS({
   "node_modules/semver/functions/gte.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var gte = (a2, b2, loose) => compare2(a2, b2, loose) >= 0;
+    var compare3 = require_compare();
+    var gte = (a2, b2, loose) => compare3(a2, b2, loose) >= 0;
     module2.exports = gte;
   }
 });
@@ -33490,8 +45355,8 @@ var require_gte = __commonJS({
 var require_lte = __commonJS({
   "node_modules/semver/functions/lte.js"(exports2, module2) {
     "use strict";
-    var compare2 = require_compare();
-    var lte = (a2, b2, loose) => compare2(a2, b2, loose) <= 0;
+    var compare3 = require_compare();
+    var lte = (a2, b2, loose) => compare3(a2, b2, loose) <= 0;
     module2.exports = lte;
   }
 });
@@ -34628,12 +46493,12 @@ var require_simplify = __commonJS({
   "node_modules/semver/ranges/simplify.js"(exports2, module2) {
     "use strict";
     var satisfies3 = require_satisfies();
-    var compare2 = require_compare();
+    var compare3 = require_compare();
     module2.exports = (versions, range, options) => {
       const set3 = [];
       let first2 = null;
       let prev = null;
-      const v = versions.sort((a2, b2) => compare2(a2, b2, options));
+      const v = versions.sort((a2, b2) => compare3(a2, b2, options));
       for (const version2 of v) {
         const included = satisfies3(version2, range, options);
         if (included) {
@@ -34681,7 +46546,7 @@ var require_subset = __commonJS({
     var Comparator = require_comparator();
     var { ANY } = Comparator;
     var satisfies3 = require_satisfies();
-    var compare2 = require_compare();
+    var compare3 = require_compare();
     var subset = (sub, dom, options = {}) => {
       if (sub === dom) {
         return true;
@@ -34741,7 +46606,7 @@ var require_subset = __commonJS({
       }
       let gtltComp;
       if (gt2 && lt) {
-        gtltComp = compare2(gt2.semver, lt.semver, options);
+        gtltComp = compare3(gt2.semver, lt.semver, options);
         if (gtltComp > 0) {
           return null;
         } else if (gtltComp === 0 && (gt2.operator !== ">=" || lt.operator !== "<=")) {
@@ -34821,14 +46686,14 @@ var require_subset = __commonJS({
       if (!a2) {
         return b2;
       }
-      const comp = compare2(a2.semver, b2.semver, options);
+      const comp = compare3(a2.semver, b2.semver, options);
       return comp > 0 ? a2 : comp < 0 ? b2 : b2.operator === ">" && a2.operator === ">=" ? b2 : a2;
     };
     var lowerLT = (a2, b2, options) => {
       if (!a2) {
         return b2;
       }
-      const comp = compare2(a2.semver, b2.semver, options);
+      const comp = compare3(a2.semver, b2.semver, options);
       return comp < 0 ? a2 : comp > 0 ? b2 : b2.operator === "<" && a2.operator === "<=" ? b2 : a2;
     };
     module2.exports = subset;
@@ -34852,7 +46717,7 @@ var require_semver2 = __commonJS({
     var minor = require_minor();
     var patch = require_patch();
     var prerelease = require_prerelease();
-    var compare2 = require_compare();
+    var compare3 = require_compare();
     var rcompare = require_rcompare();
     var compareLoose = require_compare_loose();
     var compareBuild = require_compare_build();
@@ -34891,7 +46756,7 @@ var require_semver2 = __commonJS({
       minor,
       patch,
       prerelease,
-      compare: compare2,
+      compare: compare3,
       rcompare,
       compareLoose,
       compareBuild,
@@ -35010,7 +46875,7 @@ function escapeProperty(s) {
 }
 
 // node_modules/@actions/core/lib/file-command.js
-var crypto = __toESM(require("crypto"), 1);
+var crypto2 = __toESM(require("crypto"), 1);
 var fs = __toESM(require("fs"), 1);
 var os2 = __toESM(require("os"), 1);
 function issueFileCommand(command, message) {
@@ -35026,7 +46891,7 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter2 = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
   if (key.includes(delimiter2)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
@@ -36937,8 +48802,8 @@ function yamlString(value) {
   );
 }
 function renderPlainSecret(secret) {
-  const q2 = yamlString;
-  const map2 = (indent, entries) => entries.map(([k2, v]) => `${indent}${q2(k2)}: ${q2(v)}
+  const q3 = yamlString;
+  const map2 = (indent, entries) => entries.map(([k2, v]) => `${indent}${q3(k2)}: ${q3(v)}
 `).join("");
   const labels = Object.entries({ ...secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY });
   const annotations = Object.entries({
@@ -36950,15 +48815,15 @@ function renderPlainSecret(secret) {
     "apiVersion: v1\n",
     "kind: Secret\n",
     "metadata:\n",
-    `  name: ${q2(secret.name)}
+    `  name: ${q3(secret.name)}
 `,
-    `  namespace: ${q2(secret.namespace)}
+    `  namespace: ${q3(secret.namespace)}
 `,
     "  labels:\n",
     map2("    ", labels),
     "  annotations:\n",
     map2("    ", annotations),
-    `type: ${q2(secret.type)}
+    `type: ${q3(secret.type)}
 `,
     data.length > 0 ? `data:
 ${map2("  ", data)}` : "data: {}\n"
@@ -37437,10 +49302,10 @@ var import_node_path3 = require("node:path");
 var import_node_path2 = require("node:path");
 var PLACEHOLDER_RE = /\{([a-z]+)\}/g;
 var ALLOWED = /* @__PURE__ */ new Set(["namespace", "name", "environment"]);
-function templateProblems(template, hasEnvironments) {
+function templateProblems(template2, hasEnvironments) {
   const problems = [];
   const used = /* @__PURE__ */ new Set();
-  for (const m of template.matchAll(PLACEHOLDER_RE)) {
+  for (const m of template2.matchAll(PLACEHOLDER_RE)) {
     if (!ALLOWED.has(m[1]))
       problems.push(`unknown placeholder {${m[1]}}; allowed: {namespace}, {name}, {environment}`);
     used.add(m[1]);
@@ -37454,25 +49319,25 @@ function templateProblems(template, hasEnvironments) {
   if (!hasEnvironments && used.has("environment")) {
     problems.push("uses {environment} but the config declares no `environments`");
   }
-  if (!/\.ya?ml$/.test(template)) problems.push("must end in .yaml or .yml");
-  const pathProblem = templatePathProblem(template);
+  if (!/\.ya?ml$/.test(template2)) problems.push("must end in .yaml or .yml");
+  const pathProblem = templatePathProblem(template2);
   if (pathProblem) problems.push(pathProblem);
   return problems;
 }
-function templatePathProblem(template) {
-  return relativePathProblem(template.replace(PLACEHOLDER_RE, "x"));
+function templatePathProblem(template2) {
+  return relativePathProblem(template2.replace(PLACEHOLDER_RE, "x"));
 }
-function templateDirs(template) {
-  const prefix = template.split("{")[0] ?? "";
+function templateDirs(template2) {
+  const prefix = template2.split("{")[0] ?? "";
   const dir = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
   return dir ? [dir] : ["."];
 }
 var compiled2 = /* @__PURE__ */ new Map();
-function renderPath(template, vars) {
-  let parts = compiled2.get(template);
+function renderPath(template2, vars) {
+  let parts = compiled2.get(template2);
   if (!parts) {
-    parts = template.split(/\{([a-z]+)\}/);
-    compiled2.set(template, parts);
+    parts = template2.split(/\{([a-z]+)\}/);
+    compiled2.set(template2, parts);
   }
   let out = parts[0];
   for (let i3 = 1; i3 < parts.length; i3 += 2) {
@@ -37497,8 +49362,8 @@ function relativePathProblem(path9) {
   if (import_node_path2.posix.normalize(path9) !== path9) return "must be a normalized path";
   return void 0;
 }
-function templateMatcher(template) {
-  const escaped = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+function templateMatcher(template2) {
+  const escaped = template2.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
   const pattern = escaped.replace(/\\?\{([a-z]+)\\?\}/g, "([^/]+)");
   return new RegExp(`^${pattern}$`);
 }
@@ -38036,6 +49901,58 @@ function selectionPaths(config2, selection) {
   return paths;
 }
 
+// src/plan/derived.ts
+var WRITES = /* @__PURE__ */ new Set(["generate", "rotate", "set"]);
+function isDerived(key) {
+  return key.source.kind === "derived";
+}
+function followInputs(secret, changes, job, held) {
+  const derived2 = secret.keys.filter(isDerived);
+  if (derived2.length === 0) return changes;
+  const names2 = new Set(derived2.map((k2) => k2.name));
+  const before = new Map(changes.filter((c5) => names2.has(c5.key)).map((c5) => [c5.key, c5]));
+  const out = changes.filter((c5) => !names2.has(c5.key));
+  const changeOf = (key) => out.find((c5) => c5.key === key);
+  for (const key of derived2) {
+    const was = before.get(key.name);
+    const present = held ? held.dataKeys.includes(key.name) : was?.action !== "generate" && was?.action !== "needs-input";
+    const inputs = key.source.inputs;
+    const written = inputs.filter((i3) => WRITES.has(changeOf(i3)?.action ?? "metadata"));
+    if (!present) {
+      if (job === "rotate") continue;
+      const waiting = inputs.filter(
+        (i3) => !written.includes(i3) && !(held?.dataKeys.includes(i3) ?? !changeOf(i3))
+      );
+      out.push(
+        waiting.length > 0 ? { key: key.name, action: "needs-input", reason: `made from ${waiting.join(", ")}` } : { key: key.name, action: "generate", reason: "missing", value: { kind: "derived" } }
+      );
+      continue;
+    }
+    const stale = written.length > 0 ? void 0 : staleReason(key, job, held);
+    if (written.length === 0 && !stale) {
+      if (was) out.push(was);
+      continue;
+    }
+    const forced = written.some((i3) => changeOf(i3)?.forced);
+    out.push({
+      key: key.name,
+      action: "rotate",
+      reason: stale ?? `made from ${written.join(", ")}, which change${written.length > 1 ? "" : "s"} too`,
+      ...forced ? { forced } : {},
+      value: { kind: "derived" }
+    });
+  }
+  return out;
+}
+function staleReason(key, job, held) {
+  if (job !== "sync" || !held) return void 0;
+  const own2 = held.state.keys[key.name];
+  if (!own2) return void 0;
+  if (own2.derived !== key.source.fingerprint) return "its definition in the config changed";
+  const newer = key.source.inputs.filter((i3) => (held.state.keys[i3]?.rotated ?? "") > own2.rotated);
+  return newer.length > 0 ? `${newer.join(", ")} changed after it was made` : void 0;
+}
+
 // src/plan/shared.ts
 function findHolders(instances, existing) {
   const holders = /* @__PURE__ */ new Map();
@@ -38123,6 +50040,7 @@ function keyChanges(ctx, inst, info2) {
   const present = new Set(info2?.dataKeys ?? []);
   const changes = [];
   for (const key of inst.secret.keys) {
+    if (key.source.kind === "derived") continue;
     if (!present.has(key.name)) {
       if (job !== "rotate") changes.push(missingKey(ctx, inst, key));
     } else if (job === "rotate") {
@@ -38143,6 +50061,7 @@ function missingKey(ctx, inst, key) {
   const src = key.source;
   if (src.kind === "provided")
     return { key: key.name, action: "needs-input", reason: src.description };
+  if (src.kind === "derived") throw new Error("derived keys follow their inputs (derived.ts)");
   if (src.kind !== "shared")
     return {
       key: key.name,
@@ -38198,7 +50117,8 @@ function dueSharedKey(ctx, inst, key, name, present) {
 }
 function dueOwnKey(ctx, inst, key, info2, present) {
   const src = key.source;
-  if (src.kind === "shared" || !isSelected(ctx.selection, inst.secret, key.name)) return [];
+  if (src.kind === "shared" || src.kind === "derived" || !isSelected(ctx.selection, inst.secret, key.name))
+    return [];
   if (rotatedOnBranch(ctx.input, inst.path, key.name)) return [];
   const state = info2.state.keys[key.name];
   const rotated = state?.rotated ?? state?.generated ?? "";
@@ -38253,7 +50173,8 @@ function plan(input2) {
       problems.push(info2);
       continue;
     }
-    const changes = keyChanges(ctx, inst, info2);
+    const held = info2 ?? { dataKeys: [], state: { keys: {} } };
+    const changes = followInputs(inst.secret, keyChanges(ctx, inst, info2), input2.job, held);
     const drift = input2.job === "sync" && info2?.metadata && metadataDrift(inst.secret, info2.metadata);
     if (drift) changes.push({ key: "*", action: "metadata", reason: drift.text });
     const wanted = recipientsOfSettings(inst.sops) ?? input2.sopsRules?.(inst.path);
@@ -38382,7 +50303,1827 @@ var import_promises2 = require("node:fs/promises");
 var import_node_path7 = require("node:path");
 
 // src/model/random.ts
+var import_node_crypto4 = require("node:crypto");
+
+// src/model/derive.ts
 var import_node_crypto3 = require("node:crypto");
+
+// node_modules/bcryptjs/index.js
+var import_crypto = __toESM(require("crypto"), 1);
+var randomFallback = null;
+function randomBytes(len) {
+  try {
+    return crypto.getRandomValues(new Uint8Array(len));
+  } catch {
+  }
+  try {
+    return import_crypto.default.randomBytes(len);
+  } catch {
+  }
+  if (!randomFallback) {
+    throw Error(
+      "Neither WebCryptoAPI nor a crypto module is available. Use bcrypt.setRandomFallback to set an alternative"
+    );
+  }
+  return randomFallback(len);
+}
+function setRandomFallback(random) {
+  randomFallback = random;
+}
+function genSaltSync(rounds, seed_length) {
+  rounds = rounds || GENSALT_DEFAULT_LOG2_ROUNDS;
+  if (typeof rounds !== "number")
+    throw Error(
+      "Illegal arguments: " + typeof rounds + ", " + typeof seed_length
+    );
+  if (rounds < 4) rounds = 4;
+  else if (rounds > 31) rounds = 31;
+  var salt = [];
+  salt.push("$2b$");
+  if (rounds < 10) salt.push("0");
+  salt.push(rounds.toString());
+  salt.push("$");
+  salt.push(base64_encode(randomBytes(BCRYPT_SALT_LEN), BCRYPT_SALT_LEN));
+  return salt.join("");
+}
+function genSalt(rounds, seed_length, callback) {
+  if (typeof seed_length === "function")
+    callback = seed_length, seed_length = void 0;
+  if (typeof rounds === "function") callback = rounds, rounds = void 0;
+  if (typeof rounds === "undefined") rounds = GENSALT_DEFAULT_LOG2_ROUNDS;
+  else if (typeof rounds !== "number")
+    throw Error("illegal arguments: " + typeof rounds);
+  function _async(callback2) {
+    nextTick(function() {
+      try {
+        callback2(null, genSaltSync(rounds));
+      } catch (err) {
+        callback2(err);
+      }
+    });
+  }
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function(resolve5, reject) {
+      _async(function(err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve5(res);
+      });
+    });
+}
+function hashSync(password, salt) {
+  if (typeof salt === "undefined") salt = GENSALT_DEFAULT_LOG2_ROUNDS;
+  if (typeof salt === "number") salt = genSaltSync(salt);
+  if (typeof password !== "string" || typeof salt !== "string")
+    throw Error("Illegal arguments: " + typeof password + ", " + typeof salt);
+  return _hash(password, salt);
+}
+function hash(password, salt, callback, progressCallback) {
+  function _async(callback2) {
+    if (typeof password === "string" && typeof salt === "number")
+      genSalt(salt, function(err, salt2) {
+        _hash(password, salt2, callback2, progressCallback);
+      });
+    else if (typeof password === "string" && typeof salt === "string")
+      _hash(password, salt, callback2, progressCallback);
+    else
+      nextTick(
+        callback2.bind(
+          this,
+          Error("Illegal arguments: " + typeof password + ", " + typeof salt)
+        )
+      );
+  }
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function(resolve5, reject) {
+      _async(function(err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve5(res);
+      });
+    });
+}
+function safeStringCompare(known, unknown2) {
+  var diff = known.length ^ unknown2.length;
+  for (var i3 = 0; i3 < known.length; ++i3) {
+    diff |= known.charCodeAt(i3) ^ unknown2.charCodeAt(i3);
+  }
+  return diff === 0;
+}
+function compareSync(password, hash3) {
+  if (typeof password !== "string" || typeof hash3 !== "string")
+    throw Error("Illegal arguments: " + typeof password + ", " + typeof hash3);
+  if (hash3.length !== 60) return false;
+  return safeStringCompare(
+    hashSync(password, hash3.substring(0, hash3.length - 31)),
+    hash3
+  );
+}
+function compare(password, hashValue, callback, progressCallback) {
+  function _async(callback2) {
+    if (typeof password !== "string" || typeof hashValue !== "string") {
+      nextTick(
+        callback2.bind(
+          this,
+          Error(
+            "Illegal arguments: " + typeof password + ", " + typeof hashValue
+          )
+        )
+      );
+      return;
+    }
+    if (hashValue.length !== 60) {
+      nextTick(callback2.bind(this, null, false));
+      return;
+    }
+    hash(
+      password,
+      hashValue.substring(0, 29),
+      function(err, comp) {
+        if (err) callback2(err);
+        else callback2(null, safeStringCompare(comp, hashValue));
+      },
+      progressCallback
+    );
+  }
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function(resolve5, reject) {
+      _async(function(err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve5(res);
+      });
+    });
+}
+function getRounds(hash3) {
+  if (typeof hash3 !== "string")
+    throw Error("Illegal arguments: " + typeof hash3);
+  return parseInt(hash3.split("$")[2], 10);
+}
+function getSalt(hash3) {
+  if (typeof hash3 !== "string")
+    throw Error("Illegal arguments: " + typeof hash3);
+  if (hash3.length !== 60)
+    throw Error("Illegal hash length: " + hash3.length + " != 60");
+  return hash3.substring(0, 29);
+}
+function truncates(password) {
+  if (typeof password !== "string")
+    throw Error("Illegal arguments: " + typeof password);
+  return utf8Length(password) > 72;
+}
+var nextTick = typeof setImmediate === "function" ? setImmediate : typeof scheduler === "object" && typeof scheduler.postTask === "function" ? scheduler.postTask.bind(scheduler) : setTimeout;
+function utf8Length(string4) {
+  var len = 0, c5 = 0;
+  for (var i3 = 0; i3 < string4.length; ++i3) {
+    c5 = string4.charCodeAt(i3);
+    if (c5 < 128) len += 1;
+    else if (c5 < 2048) len += 2;
+    else if ((c5 & 64512) === 55296 && (string4.charCodeAt(i3 + 1) & 64512) === 56320) {
+      ++i3;
+      len += 4;
+    } else len += 3;
+  }
+  return len;
+}
+function utf8Array(string4) {
+  var offset = 0, c1, c22;
+  var buffer = new Array(utf8Length(string4));
+  for (var i3 = 0, k2 = string4.length; i3 < k2; ++i3) {
+    c1 = string4.charCodeAt(i3);
+    if (c1 < 128) {
+      buffer[offset++] = c1;
+    } else if (c1 < 2048) {
+      buffer[offset++] = c1 >> 6 | 192;
+      buffer[offset++] = c1 & 63 | 128;
+    } else if ((c1 & 64512) === 55296 && ((c22 = string4.charCodeAt(i3 + 1)) & 64512) === 56320) {
+      c1 = 65536 + ((c1 & 1023) << 10) + (c22 & 1023);
+      ++i3;
+      buffer[offset++] = c1 >> 18 | 240;
+      buffer[offset++] = c1 >> 12 & 63 | 128;
+      buffer[offset++] = c1 >> 6 & 63 | 128;
+      buffer[offset++] = c1 & 63 | 128;
+    } else {
+      buffer[offset++] = c1 >> 12 | 224;
+      buffer[offset++] = c1 >> 6 & 63 | 128;
+      buffer[offset++] = c1 & 63 | 128;
+    }
+  }
+  return buffer;
+}
+var BASE64_CODE = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".split("");
+var BASE64_INDEX = [
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  0,
+  1,
+  54,
+  55,
+  56,
+  57,
+  58,
+  59,
+  60,
+  61,
+  62,
+  63,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  12,
+  13,
+  14,
+  15,
+  16,
+  17,
+  18,
+  19,
+  20,
+  21,
+  22,
+  23,
+  24,
+  25,
+  26,
+  27,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  28,
+  29,
+  30,
+  31,
+  32,
+  33,
+  34,
+  35,
+  36,
+  37,
+  38,
+  39,
+  40,
+  41,
+  42,
+  43,
+  44,
+  45,
+  46,
+  47,
+  48,
+  49,
+  50,
+  51,
+  52,
+  53,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1
+];
+function base64_encode(b2, len) {
+  var off = 0, rs = [], c1, c22;
+  if (len <= 0 || len > b2.length) throw Error("Illegal len: " + len);
+  while (off < len) {
+    c1 = b2[off++] & 255;
+    rs.push(BASE64_CODE[c1 >> 2 & 63]);
+    c1 = (c1 & 3) << 4;
+    if (off >= len) {
+      rs.push(BASE64_CODE[c1 & 63]);
+      break;
+    }
+    c22 = b2[off++] & 255;
+    c1 |= c22 >> 4 & 15;
+    rs.push(BASE64_CODE[c1 & 63]);
+    c1 = (c22 & 15) << 2;
+    if (off >= len) {
+      rs.push(BASE64_CODE[c1 & 63]);
+      break;
+    }
+    c22 = b2[off++] & 255;
+    c1 |= c22 >> 6 & 3;
+    rs.push(BASE64_CODE[c1 & 63]);
+    rs.push(BASE64_CODE[c22 & 63]);
+  }
+  return rs.join("");
+}
+function base64_decode(s, len) {
+  var off = 0, slen = s.length, olen = 0, rs = [], c1, c22, c32, c42, o3, code;
+  if (len <= 0) throw Error("Illegal len: " + len);
+  while (off < slen - 1 && olen < len) {
+    code = s.charCodeAt(off++);
+    c1 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    code = s.charCodeAt(off++);
+    c22 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    if (c1 == -1 || c22 == -1) break;
+    o3 = c1 << 2 >>> 0;
+    o3 |= (c22 & 48) >> 4;
+    rs.push(String.fromCharCode(o3));
+    if (++olen >= len || off >= slen) break;
+    code = s.charCodeAt(off++);
+    c32 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    if (c32 == -1) break;
+    o3 = (c22 & 15) << 4 >>> 0;
+    o3 |= (c32 & 60) >> 2;
+    rs.push(String.fromCharCode(o3));
+    if (++olen >= len || off >= slen) break;
+    code = s.charCodeAt(off++);
+    c42 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    o3 = (c32 & 3) << 6 >>> 0;
+    o3 |= c42;
+    rs.push(String.fromCharCode(o3));
+    ++olen;
+  }
+  var res = [];
+  for (off = 0; off < olen; off++) res.push(rs[off].charCodeAt(0));
+  return res;
+}
+var BCRYPT_SALT_LEN = 16;
+var GENSALT_DEFAULT_LOG2_ROUNDS = 10;
+var BLOWFISH_NUM_ROUNDS = 16;
+var MAX_EXECUTION_TIME = 100;
+var P_ORIG = [
+  608135816,
+  2242054355,
+  320440878,
+  57701188,
+  2752067618,
+  698298832,
+  137296536,
+  3964562569,
+  1160258022,
+  953160567,
+  3193202383,
+  887688300,
+  3232508343,
+  3380367581,
+  1065670069,
+  3041331479,
+  2450970073,
+  2306472731
+];
+var S_ORIG = [
+  3509652390,
+  2564797868,
+  805139163,
+  3491422135,
+  3101798381,
+  1780907670,
+  3128725573,
+  4046225305,
+  614570311,
+  3012652279,
+  134345442,
+  2240740374,
+  1667834072,
+  1901547113,
+  2757295779,
+  4103290238,
+  227898511,
+  1921955416,
+  1904987480,
+  2182433518,
+  2069144605,
+  3260701109,
+  2620446009,
+  720527379,
+  3318853667,
+  677414384,
+  3393288472,
+  3101374703,
+  2390351024,
+  1614419982,
+  1822297739,
+  2954791486,
+  3608508353,
+  3174124327,
+  2024746970,
+  1432378464,
+  3864339955,
+  2857741204,
+  1464375394,
+  1676153920,
+  1439316330,
+  715854006,
+  3033291828,
+  289532110,
+  2706671279,
+  2087905683,
+  3018724369,
+  1668267050,
+  732546397,
+  1947742710,
+  3462151702,
+  2609353502,
+  2950085171,
+  1814351708,
+  2050118529,
+  680887927,
+  999245976,
+  1800124847,
+  3300911131,
+  1713906067,
+  1641548236,
+  4213287313,
+  1216130144,
+  1575780402,
+  4018429277,
+  3917837745,
+  3693486850,
+  3949271944,
+  596196993,
+  3549867205,
+  258830323,
+  2213823033,
+  772490370,
+  2760122372,
+  1774776394,
+  2652871518,
+  566650946,
+  4142492826,
+  1728879713,
+  2882767088,
+  1783734482,
+  3629395816,
+  2517608232,
+  2874225571,
+  1861159788,
+  326777828,
+  3124490320,
+  2130389656,
+  2716951837,
+  967770486,
+  1724537150,
+  2185432712,
+  2364442137,
+  1164943284,
+  2105845187,
+  998989502,
+  3765401048,
+  2244026483,
+  1075463327,
+  1455516326,
+  1322494562,
+  910128902,
+  469688178,
+  1117454909,
+  936433444,
+  3490320968,
+  3675253459,
+  1240580251,
+  122909385,
+  2157517691,
+  634681816,
+  4142456567,
+  3825094682,
+  3061402683,
+  2540495037,
+  79693498,
+  3249098678,
+  1084186820,
+  1583128258,
+  426386531,
+  1761308591,
+  1047286709,
+  322548459,
+  995290223,
+  1845252383,
+  2603652396,
+  3431023940,
+  2942221577,
+  3202600964,
+  3727903485,
+  1712269319,
+  422464435,
+  3234572375,
+  1170764815,
+  3523960633,
+  3117677531,
+  1434042557,
+  442511882,
+  3600875718,
+  1076654713,
+  1738483198,
+  4213154764,
+  2393238008,
+  3677496056,
+  1014306527,
+  4251020053,
+  793779912,
+  2902807211,
+  842905082,
+  4246964064,
+  1395751752,
+  1040244610,
+  2656851899,
+  3396308128,
+  445077038,
+  3742853595,
+  3577915638,
+  679411651,
+  2892444358,
+  2354009459,
+  1767581616,
+  3150600392,
+  3791627101,
+  3102740896,
+  284835224,
+  4246832056,
+  1258075500,
+  768725851,
+  2589189241,
+  3069724005,
+  3532540348,
+  1274779536,
+  3789419226,
+  2764799539,
+  1660621633,
+  3471099624,
+  4011903706,
+  913787905,
+  3497959166,
+  737222580,
+  2514213453,
+  2928710040,
+  3937242737,
+  1804850592,
+  3499020752,
+  2949064160,
+  2386320175,
+  2390070455,
+  2415321851,
+  4061277028,
+  2290661394,
+  2416832540,
+  1336762016,
+  1754252060,
+  3520065937,
+  3014181293,
+  791618072,
+  3188594551,
+  3933548030,
+  2332172193,
+  3852520463,
+  3043980520,
+  413987798,
+  3465142937,
+  3030929376,
+  4245938359,
+  2093235073,
+  3534596313,
+  375366246,
+  2157278981,
+  2479649556,
+  555357303,
+  3870105701,
+  2008414854,
+  3344188149,
+  4221384143,
+  3956125452,
+  2067696032,
+  3594591187,
+  2921233993,
+  2428461,
+  544322398,
+  577241275,
+  1471733935,
+  610547355,
+  4027169054,
+  1432588573,
+  1507829418,
+  2025931657,
+  3646575487,
+  545086370,
+  48609733,
+  2200306550,
+  1653985193,
+  298326376,
+  1316178497,
+  3007786442,
+  2064951626,
+  458293330,
+  2589141269,
+  3591329599,
+  3164325604,
+  727753846,
+  2179363840,
+  146436021,
+  1461446943,
+  4069977195,
+  705550613,
+  3059967265,
+  3887724982,
+  4281599278,
+  3313849956,
+  1404054877,
+  2845806497,
+  146425753,
+  1854211946,
+  1266315497,
+  3048417604,
+  3681880366,
+  3289982499,
+  290971e4,
+  1235738493,
+  2632868024,
+  2414719590,
+  3970600049,
+  1771706367,
+  1449415276,
+  3266420449,
+  422970021,
+  1963543593,
+  2690192192,
+  3826793022,
+  1062508698,
+  1531092325,
+  1804592342,
+  2583117782,
+  2714934279,
+  4024971509,
+  1294809318,
+  4028980673,
+  1289560198,
+  2221992742,
+  1669523910,
+  35572830,
+  157838143,
+  1052438473,
+  1016535060,
+  1802137761,
+  1753167236,
+  1386275462,
+  3080475397,
+  2857371447,
+  1040679964,
+  2145300060,
+  2390574316,
+  1461121720,
+  2956646967,
+  4031777805,
+  4028374788,
+  33600511,
+  2920084762,
+  1018524850,
+  629373528,
+  3691585981,
+  3515945977,
+  2091462646,
+  2486323059,
+  586499841,
+  988145025,
+  935516892,
+  3367335476,
+  2599673255,
+  2839830854,
+  265290510,
+  3972581182,
+  2759138881,
+  3795373465,
+  1005194799,
+  847297441,
+  406762289,
+  1314163512,
+  1332590856,
+  1866599683,
+  4127851711,
+  750260880,
+  613907577,
+  1450815602,
+  3165620655,
+  3734664991,
+  3650291728,
+  3012275730,
+  3704569646,
+  1427272223,
+  778793252,
+  1343938022,
+  2676280711,
+  2052605720,
+  1946737175,
+  3164576444,
+  3914038668,
+  3967478842,
+  3682934266,
+  1661551462,
+  3294938066,
+  4011595847,
+  840292616,
+  3712170807,
+  616741398,
+  312560963,
+  711312465,
+  1351876610,
+  322626781,
+  1910503582,
+  271666773,
+  2175563734,
+  1594956187,
+  70604529,
+  3617834859,
+  1007753275,
+  1495573769,
+  4069517037,
+  2549218298,
+  2663038764,
+  504708206,
+  2263041392,
+  3941167025,
+  2249088522,
+  1514023603,
+  1998579484,
+  1312622330,
+  694541497,
+  2582060303,
+  2151582166,
+  1382467621,
+  776784248,
+  2618340202,
+  3323268794,
+  2497899128,
+  2784771155,
+  503983604,
+  4076293799,
+  907881277,
+  423175695,
+  432175456,
+  1378068232,
+  4145222326,
+  3954048622,
+  3938656102,
+  3820766613,
+  2793130115,
+  2977904593,
+  26017576,
+  3274890735,
+  3194772133,
+  1700274565,
+  1756076034,
+  4006520079,
+  3677328699,
+  720338349,
+  1533947780,
+  354530856,
+  688349552,
+  3973924725,
+  1637815568,
+  332179504,
+  3949051286,
+  53804574,
+  2852348879,
+  3044236432,
+  1282449977,
+  3583942155,
+  3416972820,
+  4006381244,
+  1617046695,
+  2628476075,
+  3002303598,
+  1686838959,
+  431878346,
+  2686675385,
+  1700445008,
+  1080580658,
+  1009431731,
+  832498133,
+  3223435511,
+  2605976345,
+  2271191193,
+  2516031870,
+  1648197032,
+  4164389018,
+  2548247927,
+  300782431,
+  375919233,
+  238389289,
+  3353747414,
+  2531188641,
+  2019080857,
+  1475708069,
+  455242339,
+  2609103871,
+  448939670,
+  3451063019,
+  1395535956,
+  2413381860,
+  1841049896,
+  1491858159,
+  885456874,
+  4264095073,
+  4001119347,
+  1565136089,
+  3898914787,
+  1108368660,
+  540939232,
+  1173283510,
+  2745871338,
+  3681308437,
+  4207628240,
+  3343053890,
+  4016749493,
+  1699691293,
+  1103962373,
+  3625875870,
+  2256883143,
+  3830138730,
+  1031889488,
+  3479347698,
+  1535977030,
+  4236805024,
+  3251091107,
+  2132092099,
+  1774941330,
+  1199868427,
+  1452454533,
+  157007616,
+  2904115357,
+  342012276,
+  595725824,
+  1480756522,
+  206960106,
+  497939518,
+  591360097,
+  863170706,
+  2375253569,
+  3596610801,
+  1814182875,
+  2094937945,
+  3421402208,
+  1082520231,
+  3463918190,
+  2785509508,
+  435703966,
+  3908032597,
+  1641649973,
+  2842273706,
+  3305899714,
+  1510255612,
+  2148256476,
+  2655287854,
+  3276092548,
+  4258621189,
+  236887753,
+  3681803219,
+  274041037,
+  1734335097,
+  3815195456,
+  3317970021,
+  1899903192,
+  1026095262,
+  4050517792,
+  356393447,
+  2410691914,
+  3873677099,
+  3682840055,
+  3913112168,
+  2491498743,
+  4132185628,
+  2489919796,
+  1091903735,
+  1979897079,
+  3170134830,
+  3567386728,
+  3557303409,
+  857797738,
+  1136121015,
+  1342202287,
+  507115054,
+  2535736646,
+  337727348,
+  3213592640,
+  1301675037,
+  2528481711,
+  1895095763,
+  1721773893,
+  3216771564,
+  62756741,
+  2142006736,
+  835421444,
+  2531993523,
+  1442658625,
+  3659876326,
+  2882144922,
+  676362277,
+  1392781812,
+  170690266,
+  3921047035,
+  1759253602,
+  3611846912,
+  1745797284,
+  664899054,
+  1329594018,
+  3901205900,
+  3045908486,
+  2062866102,
+  2865634940,
+  3543621612,
+  3464012697,
+  1080764994,
+  553557557,
+  3656615353,
+  3996768171,
+  991055499,
+  499776247,
+  1265440854,
+  648242737,
+  3940784050,
+  980351604,
+  3713745714,
+  1749149687,
+  3396870395,
+  4211799374,
+  3640570775,
+  1161844396,
+  3125318951,
+  1431517754,
+  545492359,
+  4268468663,
+  3499529547,
+  1437099964,
+  2702547544,
+  3433638243,
+  2581715763,
+  2787789398,
+  1060185593,
+  1593081372,
+  2418618748,
+  4260947970,
+  69676912,
+  2159744348,
+  86519011,
+  2512459080,
+  3838209314,
+  1220612927,
+  3339683548,
+  133810670,
+  1090789135,
+  1078426020,
+  1569222167,
+  845107691,
+  3583754449,
+  4072456591,
+  1091646820,
+  628848692,
+  1613405280,
+  3757631651,
+  526609435,
+  236106946,
+  48312990,
+  2942717905,
+  3402727701,
+  1797494240,
+  859738849,
+  992217954,
+  4005476642,
+  2243076622,
+  3870952857,
+  3732016268,
+  765654824,
+  3490871365,
+  2511836413,
+  1685915746,
+  3888969200,
+  1414112111,
+  2273134842,
+  3281911079,
+  4080962846,
+  172450625,
+  2569994100,
+  980381355,
+  4109958455,
+  2819808352,
+  2716589560,
+  2568741196,
+  3681446669,
+  3329971472,
+  1835478071,
+  660984891,
+  3704678404,
+  4045999559,
+  3422617507,
+  3040415634,
+  1762651403,
+  1719377915,
+  3470491036,
+  2693910283,
+  3642056355,
+  3138596744,
+  1364962596,
+  2073328063,
+  1983633131,
+  926494387,
+  3423689081,
+  2150032023,
+  4096667949,
+  1749200295,
+  3328846651,
+  309677260,
+  2016342300,
+  1779581495,
+  3079819751,
+  111262694,
+  1274766160,
+  443224088,
+  298511866,
+  1025883608,
+  3806446537,
+  1145181785,
+  168956806,
+  3641502830,
+  3584813610,
+  1689216846,
+  3666258015,
+  3200248200,
+  1692713982,
+  2646376535,
+  4042768518,
+  1618508792,
+  1610833997,
+  3523052358,
+  4130873264,
+  2001055236,
+  3610705100,
+  2202168115,
+  4028541809,
+  2961195399,
+  1006657119,
+  2006996926,
+  3186142756,
+  1430667929,
+  3210227297,
+  1314452623,
+  4074634658,
+  4101304120,
+  2273951170,
+  1399257539,
+  3367210612,
+  3027628629,
+  1190975929,
+  2062231137,
+  2333990788,
+  2221543033,
+  2438960610,
+  1181637006,
+  548689776,
+  2362791313,
+  3372408396,
+  3104550113,
+  3145860560,
+  296247880,
+  1970579870,
+  3078560182,
+  3769228297,
+  1714227617,
+  3291629107,
+  3898220290,
+  166772364,
+  1251581989,
+  493813264,
+  448347421,
+  195405023,
+  2709975567,
+  677966185,
+  3703036547,
+  1463355134,
+  2715995803,
+  1338867538,
+  1343315457,
+  2802222074,
+  2684532164,
+  233230375,
+  2599980071,
+  2000651841,
+  3277868038,
+  1638401717,
+  4028070440,
+  3237316320,
+  6314154,
+  819756386,
+  300326615,
+  590932579,
+  1405279636,
+  3267499572,
+  3150704214,
+  2428286686,
+  3959192993,
+  3461946742,
+  1862657033,
+  1266418056,
+  963775037,
+  2089974820,
+  2263052895,
+  1917689273,
+  448879540,
+  3550394620,
+  3981727096,
+  150775221,
+  3627908307,
+  1303187396,
+  508620638,
+  2975983352,
+  2726630617,
+  1817252668,
+  1876281319,
+  1457606340,
+  908771278,
+  3720792119,
+  3617206836,
+  2455994898,
+  1729034894,
+  1080033504,
+  976866871,
+  3556439503,
+  2881648439,
+  1522871579,
+  1555064734,
+  1336096578,
+  3548522304,
+  2579274686,
+  3574697629,
+  3205460757,
+  3593280638,
+  3338716283,
+  3079412587,
+  564236357,
+  2993598910,
+  1781952180,
+  1464380207,
+  3163844217,
+  3332601554,
+  1699332808,
+  1393555694,
+  1183702653,
+  3581086237,
+  1288719814,
+  691649499,
+  2847557200,
+  2895455976,
+  3193889540,
+  2717570544,
+  1781354906,
+  1676643554,
+  2592534050,
+  3230253752,
+  1126444790,
+  2770207658,
+  2633158820,
+  2210423226,
+  2615765581,
+  2414155088,
+  3127139286,
+  673620729,
+  2805611233,
+  1269405062,
+  4015350505,
+  3341807571,
+  4149409754,
+  1057255273,
+  2012875353,
+  2162469141,
+  2276492801,
+  2601117357,
+  993977747,
+  3918593370,
+  2654263191,
+  753973209,
+  36408145,
+  2530585658,
+  25011837,
+  3520020182,
+  2088578344,
+  530523599,
+  2918365339,
+  1524020338,
+  1518925132,
+  3760827505,
+  3759777254,
+  1202760957,
+  3985898139,
+  3906192525,
+  674977740,
+  4174734889,
+  2031300136,
+  2019492241,
+  3983892565,
+  4153806404,
+  3822280332,
+  352677332,
+  2297720250,
+  60907813,
+  90501309,
+  3286998549,
+  1016092578,
+  2535922412,
+  2839152426,
+  457141659,
+  509813237,
+  4120667899,
+  652014361,
+  1966332200,
+  2975202805,
+  55981186,
+  2327461051,
+  676427537,
+  3255491064,
+  2882294119,
+  3433927263,
+  1307055953,
+  942726286,
+  933058658,
+  2468411793,
+  3933900994,
+  4215176142,
+  1361170020,
+  2001714738,
+  2830558078,
+  3274259782,
+  1222529897,
+  1679025792,
+  2729314320,
+  3714953764,
+  1770335741,
+  151462246,
+  3013232138,
+  1682292957,
+  1483529935,
+  471910574,
+  1539241949,
+  458788160,
+  3436315007,
+  1807016891,
+  3718408830,
+  978976581,
+  1043663428,
+  3165965781,
+  1927990952,
+  4200891579,
+  2372276910,
+  3208408903,
+  3533431907,
+  1412390302,
+  2931980059,
+  4132332400,
+  1947078029,
+  3881505623,
+  4168226417,
+  2941484381,
+  1077988104,
+  1320477388,
+  886195818,
+  18198404,
+  3786409e3,
+  2509781533,
+  112762804,
+  3463356488,
+  1866414978,
+  891333506,
+  18488651,
+  661792760,
+  1628790961,
+  3885187036,
+  3141171499,
+  876946877,
+  2693282273,
+  1372485963,
+  791857591,
+  2686433993,
+  3759982718,
+  3167212022,
+  3472953795,
+  2716379847,
+  445679433,
+  3561995674,
+  3504004811,
+  3574258232,
+  54117162,
+  3331405415,
+  2381918588,
+  3769707343,
+  4154350007,
+  1140177722,
+  4074052095,
+  668550556,
+  3214352940,
+  367459370,
+  261225585,
+  2610173221,
+  4209349473,
+  3468074219,
+  3265815641,
+  314222801,
+  3066103646,
+  3808782860,
+  282218597,
+  3406013506,
+  3773591054,
+  379116347,
+  1285071038,
+  846784868,
+  2669647154,
+  3771962079,
+  3550491691,
+  2305946142,
+  453669953,
+  1268987020,
+  3317592352,
+  3279303384,
+  3744833421,
+  2610507566,
+  3859509063,
+  266596637,
+  3847019092,
+  517658769,
+  3462560207,
+  3443424879,
+  370717030,
+  4247526661,
+  2224018117,
+  4143653529,
+  4112773975,
+  2788324899,
+  2477274417,
+  1456262402,
+  2901442914,
+  1517677493,
+  1846949527,
+  2295493580,
+  3734397586,
+  2176403920,
+  1280348187,
+  1908823572,
+  3871786941,
+  846861322,
+  1172426758,
+  3287448474,
+  3383383037,
+  1655181056,
+  3139813346,
+  901632758,
+  1897031941,
+  2986607138,
+  3066810236,
+  3447102507,
+  1393639104,
+  373351379,
+  950779232,
+  625454576,
+  3124240540,
+  4148612726,
+  2007998917,
+  544563296,
+  2244738638,
+  2330496472,
+  2058025392,
+  1291430526,
+  424198748,
+  50039436,
+  29584100,
+  3605783033,
+  2429876329,
+  2791104160,
+  1057563949,
+  3255363231,
+  3075367218,
+  3463963227,
+  1469046755,
+  985887462
+];
+var C_ORIG = [
+  1332899944,
+  1700884034,
+  1701343084,
+  1684370003,
+  1668446532,
+  1869963892
+];
+function _encipher(lr, off, P2, S2) {
+  var n2, l = lr[off], r2 = lr[off + 1];
+  l ^= P2[0];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[1];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[2];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[3];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[4];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[5];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[6];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[7];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[8];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[9];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[10];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[11];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[12];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[13];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[14];
+  n2 = S2[l >>> 24];
+  n2 += S2[256 | l >> 16 & 255];
+  n2 ^= S2[512 | l >> 8 & 255];
+  n2 += S2[768 | l & 255];
+  r2 ^= n2 ^ P2[15];
+  n2 = S2[r2 >>> 24];
+  n2 += S2[256 | r2 >> 16 & 255];
+  n2 ^= S2[512 | r2 >> 8 & 255];
+  n2 += S2[768 | r2 & 255];
+  l ^= n2 ^ P2[16];
+  lr[off] = r2 ^ P2[BLOWFISH_NUM_ROUNDS + 1];
+  lr[off + 1] = l;
+  return lr;
+}
+function _streamtoword(data, offp) {
+  for (var i3 = 0, word = 0; i3 < 4; ++i3)
+    word = word << 8 | data[offp] & 255, offp = (offp + 1) % data.length;
+  return { key: word, offp };
+}
+function _key(key, P2, S2) {
+  var offset = 0, lr = [0, 0], plen = P2.length, slen = S2.length, sw;
+  for (var i3 = 0; i3 < plen; i3++)
+    sw = _streamtoword(key, offset), offset = sw.offp, P2[i3] = P2[i3] ^ sw.key;
+  for (i3 = 0; i3 < plen; i3 += 2)
+    lr = _encipher(lr, 0, P2, S2), P2[i3] = lr[0], P2[i3 + 1] = lr[1];
+  for (i3 = 0; i3 < slen; i3 += 2)
+    lr = _encipher(lr, 0, P2, S2), S2[i3] = lr[0], S2[i3 + 1] = lr[1];
+}
+function _ekskey(data, key, P2, S2) {
+  var offp = 0, lr = [0, 0], plen = P2.length, slen = S2.length, sw;
+  for (var i3 = 0; i3 < plen; i3++)
+    sw = _streamtoword(key, offp), offp = sw.offp, P2[i3] = P2[i3] ^ sw.key;
+  offp = 0;
+  for (i3 = 0; i3 < plen; i3 += 2)
+    sw = _streamtoword(data, offp), offp = sw.offp, lr[0] ^= sw.key, sw = _streamtoword(data, offp), offp = sw.offp, lr[1] ^= sw.key, lr = _encipher(lr, 0, P2, S2), P2[i3] = lr[0], P2[i3 + 1] = lr[1];
+  for (i3 = 0; i3 < slen; i3 += 2)
+    sw = _streamtoword(data, offp), offp = sw.offp, lr[0] ^= sw.key, sw = _streamtoword(data, offp), offp = sw.offp, lr[1] ^= sw.key, lr = _encipher(lr, 0, P2, S2), S2[i3] = lr[0], S2[i3 + 1] = lr[1];
+}
+function _crypt(b2, salt, rounds, callback, progressCallback) {
+  var cdata = C_ORIG.slice(), clen = cdata.length, err;
+  if (rounds < 4 || rounds > 31) {
+    err = Error("Illegal number of rounds (4-31): " + rounds);
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  if (salt.length !== BCRYPT_SALT_LEN) {
+    err = Error(
+      "Illegal salt length: " + salt.length + " != " + BCRYPT_SALT_LEN
+    );
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  rounds = 1 << rounds >>> 0;
+  var P2, S2, i3 = 0, j2;
+  if (typeof Int32Array === "function") {
+    P2 = new Int32Array(P_ORIG);
+    S2 = new Int32Array(S_ORIG);
+  } else {
+    P2 = P_ORIG.slice();
+    S2 = S_ORIG.slice();
+  }
+  _ekskey(salt, b2, P2, S2);
+  function next() {
+    if (progressCallback) progressCallback(i3 / rounds);
+    if (i3 < rounds) {
+      var start = Date.now();
+      for (; i3 < rounds; ) {
+        i3 = i3 + 1;
+        _key(b2, P2, S2);
+        _key(salt, P2, S2);
+        if (Date.now() - start > MAX_EXECUTION_TIME) break;
+      }
+    } else {
+      for (i3 = 0; i3 < 64; i3++)
+        for (j2 = 0; j2 < clen >> 1; j2++) _encipher(cdata, j2 << 1, P2, S2);
+      var ret = [];
+      for (i3 = 0; i3 < clen; i3++)
+        ret.push((cdata[i3] >> 24 & 255) >>> 0), ret.push((cdata[i3] >> 16 & 255) >>> 0), ret.push((cdata[i3] >> 8 & 255) >>> 0), ret.push((cdata[i3] & 255) >>> 0);
+      if (callback) {
+        callback(null, ret);
+        return;
+      } else return ret;
+    }
+    if (callback) nextTick(next);
+  }
+  if (typeof callback !== "undefined") {
+    next();
+  } else {
+    var res;
+    while (true) if (typeof (res = next()) !== "undefined") return res || [];
+  }
+}
+function _hash(password, salt, callback, progressCallback) {
+  var err;
+  if (typeof password !== "string" || typeof salt !== "string") {
+    err = Error("Invalid string / salt: Not a string");
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  var minor, offset;
+  if (salt.charAt(0) !== "$" || salt.charAt(1) !== "2") {
+    err = Error("Invalid salt version: " + salt.substring(0, 2));
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  if (salt.charAt(2) === "$") minor = String.fromCharCode(0), offset = 3;
+  else {
+    minor = salt.charAt(2);
+    if (minor !== "a" && minor !== "b" && minor !== "y" || salt.charAt(3) !== "$") {
+      err = Error("Invalid salt revision: " + salt.substring(2, 4));
+      if (callback) {
+        nextTick(callback.bind(this, err));
+        return;
+      } else throw err;
+    }
+    offset = 4;
+  }
+  if (salt.charAt(offset + 2) > "$") {
+    err = Error("Missing salt rounds");
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  var r1 = parseInt(salt.substring(offset, offset + 1), 10) * 10, r2 = parseInt(salt.substring(offset + 1, offset + 2), 10), rounds = r1 + r2, real_salt = salt.substring(offset + 3, offset + 25);
+  password += minor >= "a" ? "\0" : "";
+  var passwordb = utf8Array(password), saltb = base64_decode(real_salt, BCRYPT_SALT_LEN);
+  function finish(bytes) {
+    var res = [];
+    res.push("$2");
+    if (minor >= "a") res.push(minor);
+    res.push("$");
+    if (rounds < 10) res.push("0");
+    res.push(rounds.toString());
+    res.push("$");
+    res.push(base64_encode(saltb, saltb.length));
+    res.push(base64_encode(bytes, C_ORIG.length * 4 - 1));
+    return res.join("");
+  }
+  if (typeof callback == "undefined")
+    return finish(_crypt(passwordb, saltb, rounds));
+  else {
+    _crypt(
+      passwordb,
+      saltb,
+      rounds,
+      function(err2, bytes) {
+        if (err2) callback(err2, null);
+        else callback(null, finish(bytes));
+      },
+      progressCallback
+    );
+  }
+}
+function encodeBase64(bytes, length2) {
+  return base64_encode(bytes, length2);
+}
+function decodeBase64(string4, length2) {
+  return base64_decode(string4, length2);
+}
+var bcryptjs_default = {
+  setRandomFallback,
+  genSaltSync,
+  genSalt,
+  hashSync,
+  hash,
+  compareSync,
+  compare,
+  getRounds,
+  getSalt,
+  truncates,
+  encodeBase64,
+  decodeBase64
+};
+
+// src/model/derive.ts
+var import_sshpk = __toESM(require_lib2(), 1);
+
+// src/model/template.ts
+var FILTERS = ["urlencode", "base64", "json"];
+var HOLE_RE = /\{\{(.*?)\}\}/gs;
+var REF_RE = /^(shared\.)?[-._a-zA-Z0-9]+$/;
+function parseTemplate(text) {
+  const parts = [];
+  let at = 0;
+  for (const m of text.matchAll(HOLE_RE)) {
+    if (m.index > at) parts.push({ text: text.slice(at, m.index) });
+    const [name, ...filters] = m[1].split("|").map((s) => s.trim());
+    if (!name || !REF_RE.test(name))
+      return {
+        error: `"{{${m[1]}}}" must name a key of this Secret or shared.NAME, e.g. {{ DB_PASSWORD | urlencode }}`
+      };
+    for (const f of filters)
+      if (!FILTERS.includes(f))
+        return { error: `unknown filter "${f}" in "{{${m[1]}}}"; filters: ${FILTERS.join(", ")}` };
+    parts.push({ ref: name, filters });
+    at = m.index + m[0].length;
+  }
+  const rest = text.slice(at);
+  if (rest.includes("{{")) return { error: 'has a "{{" without its "}}"' };
+  if (rest) parts.push({ text: rest });
+  return { parts };
+}
+function percentEncode(value) {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c5) => `%${c5.charCodeAt(0).toString(16).toUpperCase()}`
+  );
+}
+function applyFilter(filter, value) {
+  switch (filter) {
+    case "urlencode":
+      return percentEncode(value);
+    case "base64":
+      return Buffer.from(value, "utf8").toString("base64");
+    case "json":
+      return JSON.stringify(value);
+  }
+}
+function renderTemplate(parts, lookup) {
+  return parts.map(
+    (p2) => "text" in p2 ? p2.text : p2.filters.reduce((v, f) => applyFilter(f, v), lookup(p2.ref))
+  ).join("");
+}
+
+// src/model/derive.ts
+function derivationFingerprint(derive) {
+  return (0, import_node_crypto3.createHash)("sha256").update(JSON.stringify(derive)).digest("hex").slice(0, 16);
+}
+function deriveValue(derive, lookup) {
+  switch (derive.kind) {
+    case "htpasswd": {
+      const password = lookup(derive.from);
+      if (bcryptjs_default.truncates(password))
+        throw new UsageError(
+          `the value of ${derive.from} is longer than 72 bytes, of which bcrypt (htpasswd) reads only the first 72 (the value is not shown)`,
+          `give ${derive.from} a value of at most 72 bytes`
+        );
+      return htpasswdLine(derive.user, password, derive.cost);
+    }
+    case "ssh-public":
+      return sshPublicKey(lookup(derive.from), derive.comment);
+    case "template":
+      return renderTemplate(derive.parts, lookup);
+    case "dockerconfigjson":
+      return dockerConfigJson(derive.registry, derive.user, lookup(derive.from));
+  }
+}
+function htpasswdLine(user, password, cost) {
+  const hash3 = bcryptjs_default.hashSync(password, cost).replace(/^\$2b\$/, "$2y$");
+  return `${user}:${hash3}`;
+}
+function dockerConfigJson(registry2, user, token) {
+  const auth2 = Buffer.from(`${user}:${token}`, "utf8").toString("base64");
+  return JSON.stringify({ auths: { [registry2]: { username: user, password: token, auth: auth2 } } });
+}
+function generateSshKey(source) {
+  const { privateKey } = source.type === "rsa" ? (0, import_node_crypto3.generateKeyPairSync)("rsa", { modulusLength: source.bits }) : (0, import_node_crypto3.generateKeyPairSync)("ed25519");
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const key = import_sshpk.default.parsePrivateKey(pem, "pem");
+  key.comment = source.comment;
+  return key.toString("openssh");
+}
+function sshPublicKey(privateKey, comment) {
+  const key = import_sshpk.default.parsePrivateKey(privateKey, "openssh");
+  const [type, data] = key.toPublic().toString("ssh").split(" ");
+  return comment ? `${type} ${data} ${comment}` : `${type} ${data}`;
+}
 
 // src/model/password.ts
 var CLASSES = ["lower", "upper", "digits", "symbols"];
@@ -38451,8 +52192,8 @@ function indexDrawer(random, length2) {
 
 // src/model/random.ts
 var cryptoRandom = {
-  bytes: (n2) => (0, import_node_crypto3.randomBytes)(n2),
-  uuid: () => (0, import_node_crypto3.randomUUID)()
+  bytes: (n2) => (0, import_node_crypto4.randomBytes)(n2),
+  uuid: () => (0, import_node_crypto4.randomUUID)()
 };
 function randomString(length2, alphabet, random) {
   const chars = Array.from(alphabet);
@@ -38483,6 +52224,8 @@ function generateValue(source, random) {
     }
     case "uuid":
       return random.uuid();
+    case "ssh":
+      return generateSshKey(source);
     case "provided":
       throw new Error("provided values are never generated");
   }
@@ -38668,9 +52411,9 @@ function bumpRollout(text, value) {
     return { problem: "is not valid YAML" };
   const edits = [];
   for (const doc of docs) {
-    const template = doc.getIn(["spec", "template"], true);
-    if (!(0, import_yaml3.isMap)(template)) continue;
-    const edit = planEdit(text, counter, template, value);
+    const template2 = doc.getIn(["spec", "template"], true);
+    if (!(0, import_yaml3.isMap)(template2)) continue;
+    const edit = planEdit(text, counter, template2, value);
     if (typeof edit === "string") return { problem: edit };
     edits.push(edit);
   }
@@ -38686,9 +52429,9 @@ function bumpRollout(text, value) {
   if (set3 !== edits.length) return { problem: "could not be edited safely" };
   return { text: out, documents: set3 };
 }
-function planEdit(text, counter, template, value) {
+function planEdit(text, counter, template2, value) {
   const quoted = JSON.stringify(value);
-  const metadata = template.get("metadata", true);
+  const metadata = template2.get("metadata", true);
   const lineStart = (offset) => text.lastIndexOf("\n", offset - 1) + 1;
   const indentOf = (offset) => " ".repeat(counter.linePos(offset).col - 1);
   const firstKey = (map2) => map2.items[0]?.key?.range?.[0];
@@ -38720,8 +52463,8 @@ function planEdit(text, counter, template, value) {
 ${i3}  ${ROLLOUT_ANNOTATION}: ${quoted}
 `);
   }
-  if (template.flow) return "has a flow-style spec.template; write it as a block mapping";
-  const at = firstKey(template);
+  if (template2.flow) return "has a flow-style spec.template; write it as a block mapping";
+  const at = firstKey(template2);
   if (at === void 0) return "has an empty spec.template";
   return above(
     at,
@@ -38807,6 +52550,29 @@ function problemOf(doc, keys) {
   return void 0;
 }
 
+// src/apply/derived-values.ts
+async function deriveValues(current, file2, writes, values) {
+  let held;
+  for (const change of writes) {
+    if (change.action === "remove" || change.value?.kind !== "derived") continue;
+    const spec = file2.secret.keys.find((k2) => k2.name === change.key);
+    if (spec?.source.kind !== "derived")
+      throw new Error(`${file2.path} ${change.key} is not a derived key`);
+    const { derive, inputs } = spec.source;
+    if (file2.exists && inputs.some((i3) => !values.has(i3))) held ??= await current();
+    const lookup = (key) => {
+      const value = values.get(key) ?? held?.[key];
+      if (value === void 0)
+        throw new ExternalError(
+          "sops",
+          `${file2.path}: no value of ${key} to make ${change.key} from`
+        );
+      return value;
+    };
+    values.set(change.key, deriveValue(derive, lookup));
+  }
+}
+
 // src/apply/secret-state.ts
 var import_yaml5 = __toESM(require_dist(), 1);
 function keyState(file2, change, now, before) {
@@ -38819,7 +52585,8 @@ function keyState(file2, change, now, before) {
     rotated: now,
     ...shared ? { shared } : {},
     ...spec?.source.kind === "provided" ? { provided: true } : {},
-    ...previousOf ? { previousOf } : {}
+    ...previousOf ? { previousOf } : {},
+    ...spec?.source.kind === "derived" ? { derived: spec.source.fingerprint } : {}
   };
 }
 function decodeData(text, path9) {
@@ -38873,7 +52640,7 @@ async function applyFile(ctx, file2, info2) {
 async function valuesFor(ctx, file2, writes) {
   const values = /* @__PURE__ */ new Map();
   for (const change of writes) {
-    if (change.action === "remove") continue;
+    if (change.action === "remove" || change.value?.kind === "derived") continue;
     const v = change.value;
     if (!v) throw new Error(`no value source for ${file2.path} ${change.key}`);
     let value;
@@ -38885,6 +52652,7 @@ async function valuesFor(ctx, file2, writes) {
     if (value === void 0) throw missingValue(file2, change);
     values.set(change.key, value);
   }
+  await deriveValues(() => ctx.valuesOf(file2.path), file2, writes, values);
   return values;
 }
 function missingValue(file2, change) {
@@ -39639,7 +53407,7 @@ async function pullRequestStep(config2, options, ports, where, result) {
 }
 
 // src/config/load.ts
-var import_node_crypto4 = require("node:crypto");
+var import_node_crypto5 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
 
 // src/config/read-yaml.ts
@@ -39804,74 +53572,6 @@ var ALPHABETS = {
   printable
 };
 
-// src/model/password-odds.ts
-var MAX_EXPECTED_DRAWS = 1e4;
-function acceptance(length2, sizes, mins, maxRepeat) {
-  const total = sizes.reduce((a2, b2) => a2 + b2, 0);
-  return minimumsOdds(
-    length2,
-    sizes.map((k2) => k2 / total),
-    mins
-  ) * repeatOdds(length2, total, maxRepeat);
-}
-var NEGLIGIBLE = 1e-30;
-function minimumsOdds(length2, p2, mins) {
-  const logFact = [0];
-  for (let i3 = 1; i3 <= length2; i3++) logFact.push(logFact[i3 - 1] + Math.log(i3));
-  let dist = new Float64Array(length2 + 1);
-  dist[length2] = 1;
-  let massLeft = 1;
-  for (let c5 = 0; c5 < p2.length; c5++) {
-    const m = mins[c5] ?? 0;
-    if (m === 0) continue;
-    const q2 = Math.min(1, p2[c5] / massLeft);
-    massLeft -= p2[c5];
-    const next = new Float64Array(length2 + 1);
-    for (let r2 = m; r2 <= length2; r2++) {
-      const w = dist[r2];
-      if (w >= NEGLIGIBLE) spread(next, w, r2, m, q2, logFact);
-    }
-    dist = next;
-  }
-  return dist.reduce((a2, b2) => a2 + b2, 0);
-}
-function spread(out, w, r2, m, q2, logFact) {
-  if (q2 >= 1) {
-    out[0] += w;
-    return;
-  }
-  if (q2 <= 0) return;
-  const odds = q2 / (1 - q2);
-  const start = Math.max(m, Math.min(r2, Math.floor((r2 + 1) * q2)));
-  const first2 = w * Math.exp(
-    logFact[r2] - logFact[start] - logFact[r2 - start] + start * Math.log(q2) + (r2 - start) * Math.log1p(-q2)
-  );
-  let term = first2;
-  for (let n2 = start; n2 <= r2 && term >= NEGLIGIBLE ** 2; n2++) {
-    out[r2 - n2] += term;
-    term *= (r2 - n2) / (n2 + 1) * odds;
-  }
-  term = first2;
-  for (let n2 = start - 1; n2 >= m && term >= NEGLIGIBLE ** 2; n2--) {
-    term *= (n2 + 1) / ((r2 - n2) * odds);
-    out[r2 - n2] += term;
-  }
-}
-function repeatOdds(length2, size, maxRepeat) {
-  if (maxRepeat === void 0 || maxRepeat === 1 || maxRepeat >= length2) return 1;
-  let run2 = new Float64Array(maxRepeat);
-  run2[0] = 1;
-  for (let i3 = 1; i3 < length2; i3++) {
-    const next = new Float64Array(maxRepeat);
-    let alive = 0;
-    for (let j2 = 0; j2 < maxRepeat; j2++) alive += run2[j2];
-    next[0] = alive * (size - 1) / size;
-    for (let j2 = 1; j2 < maxRepeat; j2++) next[j2] = run2[j2 - 1] / size;
-    run2 = next;
-  }
-  return run2.reduce((a2, b2) => a2 + b2, 0);
-}
-
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
 __export(external_exports, {
@@ -40014,7 +53714,7 @@ __export(external_exports, {
   gt: () => _gt,
   gte: () => _gte,
   guid: () => guid2,
-  hash: () => hash,
+  hash: () => hash2,
   hex: () => hex2,
   hostname: () => hostname2,
   httpUrl: () => httpUrl,
@@ -56953,7 +70653,7 @@ __export(schemas_exports2, {
   float64: () => float64,
   function: () => _function,
   guid: () => guid2,
-  hash: () => hash,
+  hash: () => hash2,
   hex: () => hex2,
   hostname: () => hostname2,
   httpUrl: () => httpUrl,
@@ -57653,7 +71353,7 @@ function hex2(_params) {
 function currencyCode2(_params) {
   return _stringFormat(ZodCustomStringFormat, "currency_code", currencyCode, _params);
 }
-function hash(alg, params) {
+function hash2(alg, params) {
   const enc = params?.enc ?? "hex";
   const format2 = `${alg}_${enc}`;
   const regex2 = regexes_exports[format2];
@@ -59589,6 +73289,49 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// src/config/schema-derived.ts
+var SSH_TYPES = ["ed25519", "rsa"];
+var RSA_BITS = [2048, 3072, 4096];
+var BCRYPT_COSTS = { min: 10, max: 14, default: 10 };
+var refName = external_exports.string().min(1, { message: "must name a key of this Secret" });
+var htpasswd = external_exports.strictObject({
+  user: external_exports.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' }).describe("The user name of the htpasswd line."),
+  from: refName.describe("The key of this Secret holding the password."),
+  cost: external_exports.int({ message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}` }).min(BCRYPT_COSTS.min, {
+    message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}`
+  }).max(BCRYPT_COSTS.max, {
+    message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}`
+  }).optional().describe(`bcrypt cost (${BCRYPT_COSTS.min}..${BCRYPT_COSTS.max}, default 10).`)
+}).describe(
+  "Derived: an htpasswd line `user:$2y$...` (bcrypt) of the password in key `from`, e.g. `{ user: admin, from: password }`."
+);
+var bitsMessage = `must be ${RSA_BITS.join(", ")} (RSA keys below 2048 bits are refused)`;
+var ssh = external_exports.strictObject({
+  type: external_exports.enum(SSH_TYPES, { message: `must be one of ${SSH_TYPES.join(", ")}` }).optional().describe("ed25519 (default) or rsa."),
+  bits: external_exports.literal(RSA_BITS, { message: bitsMessage }).optional().describe("RSA only: the key size, 2048, 3072 or 4096 (default 4096)."),
+  comment: external_exports.string().regex(/^[^\n\r]*$/, { message: "must be one line" }).optional().describe("The comment of the key, e.g. flux@cluster."),
+  publicKey: refName.optional().describe("The key that holds the public key (authorized_keys format); default <key>.pub.")
+}).describe(
+  "Generated: an SSH private key (OpenSSH format) here, its public key under `publicKey`, e.g. `{ type: ed25519, publicKey: identity.pub }`."
+);
+var template = external_exports.string().describe(
+  'Derived: text with `{{ KEY }}` or `{{ shared.NAME }}` references and filters urlencode, base64, json, e.g. "postgres://app:{{ DB_PASSWORD | urlencode }}@db:5432/app".'
+);
+var dockerconfigjson = external_exports.strictObject({
+  registry: external_exports.string().min(1).describe("The registry host, e.g. ghcr.io."),
+  user: external_exports.string().min(1).describe("The registry user name."),
+  from: refName.describe("The key of this Secret holding the token or password.")
+}).describe(
+  "Derived: a `.dockerconfigjson` document for the registry, e.g. `{ registry: ghcr.io, user: bot, from: token }`."
+);
+var derivedFields = {
+  htpasswd: htpasswd.optional(),
+  ssh: ssh.optional(),
+  template: template.optional(),
+  dockerconfigjson: dockerconfigjson.optional()
+};
+var DERIVED_FIELDS = Object.keys(derivedFields);
+
 // src/config/schema-rules.ts
 var DEFAULT_SYMBOLS = "-._";
 var SYMBOLS_RE = /^[!-/:-@[-`{-~]+$/;
@@ -59615,6 +73358,330 @@ var passwordRulesSchema = external_exports.strictObject({
   exclude: external_exports.string().min(1).optional().describe("Characters removed from the alphabet, e.g. the ambiguous 0O1lI."),
   maxRepeat: external_exports.int({ message: "must be a whole number from 1 to 4096" }).min(1, { message: "must be a whole number from 1 to 4096" }).max(4096, { message: "must be a whole number from 1 to 4096" }).optional().describe("No character more than this many times in a row.")
 }).describe("Password rules for a random string; drawn without bias (see docs/config.md).");
+
+// src/config/schema.ts
+var CHARSETS = [
+  "alphanumeric",
+  "alpha",
+  "lower",
+  "upper",
+  "numeric",
+  "hex",
+  "base64url",
+  "printable"
+];
+var ENCODINGS = ["base64", "base64url", "hex"];
+var DURATION_RE = /^[1-9][0-9]{0,5}[hdw]$/;
+var KEY_NAME_RE = /^[-._a-zA-Z0-9]+$/;
+var DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var DNS1123_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+var duration3 = external_exports.string().regex(DURATION_RE, { message: "must be a duration like 12h, 90d or 2w (units h, d, w)" }).describe("Rotate this value when it is older than this: a number and a unit, h, d or w.");
+var length = external_exports.int({ message: "must be a whole number from 1 to 4096" }).min(1, { message: "must be a whole number from 1 to 4096" }).max(4096, { message: "must be a whole number from 1 to 4096" });
+var charset = external_exports.enum(CHARSETS, {
+  message: `must be one of ${CHARSETS.join(", ")}`
+});
+var sourceFields = {
+  length: length.optional().describe("Random string: its length in characters (1..4096)."),
+  charset: charset.optional().describe("Random string: the alphabet (default alphanumeric)."),
+  chars: external_exports.string().min(2, { message: "must list at least 2 distinct characters" }).optional().describe("Random string: draw from exactly these characters."),
+  rules: passwordRulesSchema.optional(),
+  bytes: length.optional().describe("Random bytes: how many (1..4096), written with `encoding`."),
+  encoding: external_exports.enum(ENCODINGS, { message: `must be one of ${ENCODINGS.join(", ")}` }).optional().describe("Random bytes: base64 (default), base64url or hex."),
+  uuid: external_exports.literal(true, { message: "must be true" }).optional().describe("A random UUID v4."),
+  provided: external_exports.literal(true, { message: "must be true" }).optional().describe("A slot a person fills with `gitops-secrets set`; never generated."),
+  description: external_exports.string().min(1).optional().describe("What the value is, for people."),
+  pattern: external_exports.string().min(1).optional().describe("Provided slot: a regular expression the value must match."),
+  minLength: length.optional().describe("Provided slot: the shortest value accepted."),
+  rotateEvery: duration3.optional(),
+  keepPrevious: external_exports.boolean({ message: "must be true or false" }).optional().describe("Keep the value before the last rotation as <KEY>_PREVIOUS.")
+};
+var SOURCE_FIELDS = Object.keys(sourceFields);
+var keySchema = external_exports.strictObject({
+  ...sourceFields,
+  from: external_exports.string().min(1).optional().describe("Use the value of this entry under `shared:`."),
+  // Issue 23: htpasswd, ssh, template, dockerconfigjson (schema-derived.ts).
+  ...derivedFields
+}).describe("One key of the Secret: exactly one source.");
+var sharedSchema = external_exports.strictObject(sourceFields).describe("A value used by several secrets.");
+var recipients = external_exports.array(external_exports.string().min(1)).optional();
+var sopsSchema = external_exports.strictObject({
+  age: recipients.describe("age recipients (age1...)."),
+  pgp: recipients.describe("PGP fingerprints."),
+  kms: recipients.describe("AWS KMS ARNs."),
+  gcpKms: recipients.describe("GCP KMS resource IDs."),
+  azureKv: recipients.describe("Azure Key Vault key URLs."),
+  hcVaultTransit: recipients.describe("HashiCorp Vault transit key URIs."),
+  encryptedRegex: external_exports.string().min(1).optional().describe("Keys whose values sops encrypts (default ^(data|stringData)$).")
+}).describe("sops recipients; without them, the creation_rules of .sops.yaml apply.");
+var environmentSchema = external_exports.union([
+  external_exports.string().regex(DNS1123_LABEL_RE, { message: "must be a lowercase name like dev or prod" }),
+  external_exports.strictObject({
+    name: external_exports.string().regex(DNS1123_LABEL_RE, { message: "must be a lowercase name like dev or prod" }),
+    sops: sopsSchema.optional()
+  })
+]);
+var secretSchema = external_exports.strictObject({
+  name: external_exports.string().max(253, { message: "must be at most 253 characters" }).regex(DNS1123_SUBDOMAIN_RE, {
+    message: 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and "."'
+  }).describe("metadata.name of the Secret."),
+  namespace: external_exports.string().max(63, { message: "must be at most 63 characters" }).regex(DNS1123_LABEL_RE, {
+    message: 'must be a DNS-1123 label: lowercase letters, digits and "-"'
+  }).describe("metadata.namespace of the Secret."),
+  type: external_exports.string().min(1).optional().describe("Secret type (default Opaque)."),
+  restart: external_exports.string().min(1).optional().describe("Command that restarts the consumers, shown in PRs."),
+  rollout: external_exports.array(external_exports.string().min(1)).optional().describe("Workload manifests whose pod template is bumped on rotation."),
+  labels: external_exports.record(external_exports.string(), external_exports.string()).optional(),
+  annotations: external_exports.record(external_exports.string(), external_exports.string()).optional(),
+  environments: external_exports.array(external_exports.string()).optional().describe("Only these of the top-level environments (default: all)."),
+  keys: external_exports.record(external_exports.string(), keySchema.nullable()).describe("The keys of the Secret.")
+});
+var configSchema = external_exports.strictObject({
+  $schema: external_exports.string().optional(),
+  version: external_exports.literal(1, { message: "must be 1" }),
+  output: external_exports.string().min(1).optional().describe(
+    "Path template relative to the repo root (default secrets/{namespace}/{name}.yaml)."
+  ),
+  sops: sopsSchema.optional(),
+  pullRequest: external_exports.strictObject({
+    labels: external_exports.array(external_exports.string().min(1)).optional(),
+    reviewers: external_exports.array(external_exports.string().min(1)).optional(),
+    teamReviewers: external_exports.array(external_exports.string().min(1)).optional()
+  }).optional(),
+  defaults: external_exports.strictObject({
+    length: length.optional(),
+    charset: charset.optional(),
+    rules: passwordRulesSchema.optional()
+  }).optional(),
+  environments: external_exports.array(environmentSchema).optional(),
+  shared: external_exports.record(external_exports.string(), sharedSchema).optional(),
+  secrets: external_exports.array(secretSchema).describe("The Kubernetes Secrets this repo declares.")
+}).describe("gitops-secrets config (config/secrets.yaml).");
+
+// src/config/rules-derived.ts
+function hasDerivedField(key) {
+  return DERIVED_FIELDS.some((f) => key[f] !== void 0);
+}
+function derivedKeySource(key, path9, fail) {
+  const fields = DERIVED_FIELDS.filter((f) => key[f] !== void 0);
+  const others = [
+    ...SOURCE_FIELDS.filter(
+      (f) => f !== "description" && f !== "rotateEvery" && f !== "keepPrevious" && key[f] !== void 0
+    ),
+    ...key.from !== void 0 ? ["from"] : []
+  ];
+  if (fields.length > 1 || others.length > 0) {
+    const all = [...fields, ...others];
+    fail(path9, `has more than one source (${all.join(" and ")}); a key takes exactly one`);
+    return void 0;
+  }
+  if (key.ssh) {
+    const { type = "ed25519", bits, comment = "" } = key.ssh;
+    if (type !== "rsa" && bits !== void 0) {
+      fail([...path9, "ssh", "bits"], "`bits` is for `type: rsa`; ed25519 keys have one size");
+      return void 0;
+    }
+    const publicKey = key.ssh.publicKey ?? `${String(path9[path9.length - 1])}.pub`;
+    return { kind: "ssh", type, bits: bits ?? 4096, comment, publicKey };
+  }
+  for (const field of ["rotateEvery", "keepPrevious"])
+    if (key[field] !== void 0) {
+      fail(
+        [...path9, field],
+        `a derived key (${fields[0]}) changes with the keys it is made from, never alone; set ${field} on them`
+      );
+      return void 0;
+    }
+  const derive = derivation(key, path9, fail);
+  return derive && { kind: "derived", derive, inputs: [], fingerprint: "" };
+}
+function derivation(key, path9, fail) {
+  if (key.htpasswd) {
+    const { user, from, cost = 10 } = key.htpasswd;
+    return { kind: "htpasswd", user, from, cost };
+  }
+  if (key.dockerconfigjson) return { kind: "dockerconfigjson", ...key.dockerconfigjson };
+  const parsed = parseTemplate(key.template ?? "");
+  if ("error" in parsed) {
+    fail([...path9, "template"], parsed.error);
+    return void 0;
+  }
+  return { kind: "template", parts: parsed.parts };
+}
+function refField(derive) {
+  if (derive.kind === "htpasswd") return ["htpasswd", "from"];
+  if (derive.kind === "dockerconfigjson") return ["dockerconfigjson", "from"];
+  return ["template"];
+}
+function resolveDerived(keys, path9, fail, partial2) {
+  const all = [...keys, ...publicKeys(keys, path9, fail)];
+  const names2 = new Set(all.map((k2) => k2.name));
+  for (const key of all) {
+    if (key.source.kind !== "derived") continue;
+    const source = key.source;
+    const where = [...path9, key.name, ...refField(source.derive)];
+    const inputs = /* @__PURE__ */ new Set();
+    const resolve5 = (ref) => {
+      const name = ref.startsWith("shared.") ? sharedKey(all, ref.slice(7)) : ref;
+      if (name !== void 0 && names2.has(name)) return name;
+      if (partial2) return void 0;
+      fail(where, unknownRef(ref, all));
+      return void 0;
+    };
+    if (source.derive.kind === "template") {
+      const parts = [];
+      for (const p2 of source.derive.parts) {
+        const name = "ref" in p2 ? resolve5(p2.ref) : void 0;
+        if (name !== void 0 && "ref" in p2) inputs.add(name);
+        parts.push("ref" in p2 ? { ref: name ?? p2.ref, filters: p2.filters } : p2);
+      }
+      source.derive = { kind: "template", parts };
+    } else {
+      const name = resolve5(source.derive.from);
+      if (name !== void 0) inputs.add(name);
+    }
+    source.inputs = [...inputs];
+    source.fingerprint = derivationFingerprint(source.derive);
+    if (source.derive.kind === "htpasswd") checkBcryptInput(all, source.derive.from, where, fail);
+  }
+  return orderByInputs(all, path9, fail);
+}
+function checkBcryptInput(keys, from, where, fail) {
+  const src = keys.find((k2) => k2.name === from)?.source;
+  let most = 0;
+  if (src?.kind === "random")
+    most = src.length * Math.max(...Array.from(src.alphabet, (c5) => Buffer.byteLength(c5)));
+  else if (src?.kind === "bytes")
+    most = src.encoding === "hex" ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
+  if (most > 72)
+    fail(
+      where,
+      `${from} is up to ${most} bytes long; bcrypt (htpasswd) reads only the first 72: make it at most 72`
+    );
+}
+function sharedKey(keys, shared) {
+  return keys.find((k2) => k2.source.kind === "shared" && k2.source.from === shared)?.name;
+}
+function unknownRef(ref, keys) {
+  if (ref.startsWith("shared."))
+    return `${ref}: no key of this Secret takes shared value ${ref.slice(7)}; declare one with \`from: ${ref.slice(7)}\``;
+  return `no key "${ref}" in this Secret; declared: ${keys.map((k2) => k2.name).join(", ")}`;
+}
+function publicKeys(keys, path9, fail) {
+  const out = [];
+  const taken = new Set(keys.map((k2) => k2.name));
+  for (const key of keys) {
+    if (key.source.kind !== "ssh") continue;
+    const name = key.source.publicKey;
+    if (!KEY_NAME_RE.test(name) || taken.has(name)) {
+      const why = taken.has(name) ? "is declared as a key too" : "is not a valid key name";
+      fail([...path9, key.name, "ssh"], `the public key's name ${name} ${why}; set ssh.publicKey`);
+      continue;
+    }
+    taken.add(name);
+    const derive = { kind: "ssh-public", from: key.name, comment: key.source.comment };
+    out.push({
+      name,
+      source: { kind: "derived", derive, inputs: [key.name], fingerprint: "" },
+      rotateEvery: void 0,
+      keepPrevious: false,
+      description: `public key of ${key.name}`
+    });
+  }
+  return out;
+}
+function orderByInputs(keys, path9, fail) {
+  const byName = new Map(keys.map((k2) => [k2.name, k2]));
+  const done = /* @__PURE__ */ new Set();
+  const out = [];
+  const visit3 = (key, trail) => {
+    if (done.has(key.name)) return;
+    if (trail.includes(key.name)) {
+      const cycle = [...trail.slice(trail.indexOf(key.name)), key.name].join(" \u2192 ");
+      const src = key.source.kind === "derived" ? refField(key.source.derive) : [];
+      fail([...path9, key.name, ...src], `derived keys form a cycle: ${cycle}`);
+      return;
+    }
+    if (key.source.kind === "derived")
+      for (const input2 of key.source.inputs) {
+        const k2 = byName.get(input2);
+        if (k2) visit3(k2, [...trail, key.name]);
+      }
+    if (!done.has(key.name)) {
+      done.add(key.name);
+      out.push(key);
+    }
+  };
+  for (const key of keys) visit3(key, []);
+  return out;
+}
+
+// src/model/password-odds.ts
+var MAX_EXPECTED_DRAWS = 1e4;
+function acceptance(length2, sizes, mins, maxRepeat) {
+  const total = sizes.reduce((a2, b2) => a2 + b2, 0);
+  return minimumsOdds(
+    length2,
+    sizes.map((k2) => k2 / total),
+    mins
+  ) * repeatOdds(length2, total, maxRepeat);
+}
+var NEGLIGIBLE = 1e-30;
+function minimumsOdds(length2, p2, mins) {
+  const logFact = [0];
+  for (let i3 = 1; i3 <= length2; i3++) logFact.push(logFact[i3 - 1] + Math.log(i3));
+  let dist = new Float64Array(length2 + 1);
+  dist[length2] = 1;
+  let massLeft = 1;
+  for (let c5 = 0; c5 < p2.length; c5++) {
+    const m = mins[c5] ?? 0;
+    if (m === 0) continue;
+    const q3 = Math.min(1, p2[c5] / massLeft);
+    massLeft -= p2[c5];
+    const next = new Float64Array(length2 + 1);
+    for (let r2 = m; r2 <= length2; r2++) {
+      const w = dist[r2];
+      if (w >= NEGLIGIBLE) spread(next, w, r2, m, q3, logFact);
+    }
+    dist = next;
+  }
+  return dist.reduce((a2, b2) => a2 + b2, 0);
+}
+function spread(out, w, r2, m, q3, logFact) {
+  if (q3 >= 1) {
+    out[0] += w;
+    return;
+  }
+  if (q3 <= 0) return;
+  const odds = q3 / (1 - q3);
+  const start = Math.max(m, Math.min(r2, Math.floor((r2 + 1) * q3)));
+  const first2 = w * Math.exp(
+    logFact[r2] - logFact[start] - logFact[r2 - start] + start * Math.log(q3) + (r2 - start) * Math.log1p(-q3)
+  );
+  let term = first2;
+  for (let n2 = start; n2 <= r2 && term >= NEGLIGIBLE ** 2; n2++) {
+    out[r2 - n2] += term;
+    term *= (r2 - n2) / (n2 + 1) * odds;
+  }
+  term = first2;
+  for (let n2 = start - 1; n2 >= m && term >= NEGLIGIBLE ** 2; n2--) {
+    term *= (n2 + 1) / ((r2 - n2) * odds);
+    out[r2 - n2] += term;
+  }
+}
+function repeatOdds(length2, size, maxRepeat) {
+  if (maxRepeat === void 0 || maxRepeat === 1 || maxRepeat >= length2) return 1;
+  let run2 = new Float64Array(maxRepeat);
+  run2[0] = 1;
+  for (let i3 = 1; i3 < length2; i3++) {
+    const next = new Float64Array(maxRepeat);
+    let alive = 0;
+    for (let j2 = 0; j2 < maxRepeat; j2++) alive += run2[j2];
+    next[0] = alive * (size - 1) / size;
+    for (let j2 = 1; j2 < maxRepeat; j2++) next[j2] = run2[j2 - 1] / size;
+    run2 = next;
+  }
+  return run2.reduce((a2, b2) => a2 + b2, 0);
+}
 
 // src/config/rules-password.ts
 function defaultRulesBroken(defaults, fail) {
@@ -59732,104 +73799,9 @@ function summary2(raw, mins, addSymbols) {
   return parts.join("; ");
 }
 
-// src/config/schema.ts
-var CHARSETS = [
-  "alphanumeric",
-  "alpha",
-  "lower",
-  "upper",
-  "numeric",
-  "hex",
-  "base64url",
-  "printable"
-];
-var ENCODINGS = ["base64", "base64url", "hex"];
-var DURATION_RE = /^[1-9][0-9]{0,5}[hdw]$/;
-var KEY_NAME_RE = /^[-._a-zA-Z0-9]+$/;
-var DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-var DNS1123_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-var duration3 = external_exports.string().regex(DURATION_RE, { message: "must be a duration like 12h, 90d or 2w (units h, d, w)" }).describe("Rotate this value when it is older than this: a number and a unit, h, d or w.");
-var length = external_exports.int({ message: "must be a whole number from 1 to 4096" }).min(1, { message: "must be a whole number from 1 to 4096" }).max(4096, { message: "must be a whole number from 1 to 4096" });
-var charset = external_exports.enum(CHARSETS, {
-  message: `must be one of ${CHARSETS.join(", ")}`
-});
-var sourceFields = {
-  length: length.optional().describe("Random string: its length in characters (1..4096)."),
-  charset: charset.optional().describe("Random string: the alphabet (default alphanumeric)."),
-  chars: external_exports.string().min(2, { message: "must list at least 2 distinct characters" }).optional().describe("Random string: draw from exactly these characters."),
-  rules: passwordRulesSchema.optional(),
-  bytes: length.optional().describe("Random bytes: how many (1..4096), written with `encoding`."),
-  encoding: external_exports.enum(ENCODINGS, { message: `must be one of ${ENCODINGS.join(", ")}` }).optional().describe("Random bytes: base64 (default), base64url or hex."),
-  uuid: external_exports.literal(true, { message: "must be true" }).optional().describe("A random UUID v4."),
-  provided: external_exports.literal(true, { message: "must be true" }).optional().describe("A slot a person fills with `gitops-secrets set`; never generated."),
-  description: external_exports.string().min(1).optional().describe("What the value is, for people."),
-  pattern: external_exports.string().min(1).optional().describe("Provided slot: a regular expression the value must match."),
-  minLength: length.optional().describe("Provided slot: the shortest value accepted."),
-  rotateEvery: duration3.optional(),
-  keepPrevious: external_exports.boolean({ message: "must be true or false" }).optional().describe("Keep the value before the last rotation as <KEY>_PREVIOUS.")
-};
-var SOURCE_FIELDS = Object.keys(sourceFields);
-var keySchema = external_exports.strictObject({
-  ...sourceFields,
-  from: external_exports.string().min(1).optional().describe("Use the value of this entry under `shared:`.")
-}).describe("One key of the Secret: exactly one source.");
-var sharedSchema = external_exports.strictObject(sourceFields).describe("A value used by several secrets.");
-var recipients = external_exports.array(external_exports.string().min(1)).optional();
-var sopsSchema = external_exports.strictObject({
-  age: recipients.describe("age recipients (age1...)."),
-  pgp: recipients.describe("PGP fingerprints."),
-  kms: recipients.describe("AWS KMS ARNs."),
-  gcpKms: recipients.describe("GCP KMS resource IDs."),
-  azureKv: recipients.describe("Azure Key Vault key URLs."),
-  hcVaultTransit: recipients.describe("HashiCorp Vault transit key URIs."),
-  encryptedRegex: external_exports.string().min(1).optional().describe("Keys whose values sops encrypts (default ^(data|stringData)$).")
-}).describe("sops recipients; without them, the creation_rules of .sops.yaml apply.");
-var environmentSchema = external_exports.union([
-  external_exports.string().regex(DNS1123_LABEL_RE, { message: "must be a lowercase name like dev or prod" }),
-  external_exports.strictObject({
-    name: external_exports.string().regex(DNS1123_LABEL_RE, { message: "must be a lowercase name like dev or prod" }),
-    sops: sopsSchema.optional()
-  })
-]);
-var secretSchema = external_exports.strictObject({
-  name: external_exports.string().max(253, { message: "must be at most 253 characters" }).regex(DNS1123_SUBDOMAIN_RE, {
-    message: 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and "."'
-  }).describe("metadata.name of the Secret."),
-  namespace: external_exports.string().max(63, { message: "must be at most 63 characters" }).regex(DNS1123_LABEL_RE, {
-    message: 'must be a DNS-1123 label: lowercase letters, digits and "-"'
-  }).describe("metadata.namespace of the Secret."),
-  type: external_exports.string().min(1).optional().describe("Secret type (default Opaque)."),
-  restart: external_exports.string().min(1).optional().describe("Command that restarts the consumers, shown in PRs."),
-  rollout: external_exports.array(external_exports.string().min(1)).optional().describe("Workload manifests whose pod template is bumped on rotation."),
-  labels: external_exports.record(external_exports.string(), external_exports.string()).optional(),
-  annotations: external_exports.record(external_exports.string(), external_exports.string()).optional(),
-  environments: external_exports.array(external_exports.string()).optional().describe("Only these of the top-level environments (default: all)."),
-  keys: external_exports.record(external_exports.string(), keySchema.nullable()).describe("The keys of the Secret.")
-});
-var configSchema = external_exports.strictObject({
-  $schema: external_exports.string().optional(),
-  version: external_exports.literal(1, { message: "must be 1" }),
-  output: external_exports.string().min(1).optional().describe(
-    "Path template relative to the repo root (default secrets/{namespace}/{name}.yaml)."
-  ),
-  sops: sopsSchema.optional(),
-  pullRequest: external_exports.strictObject({
-    labels: external_exports.array(external_exports.string().min(1)).optional(),
-    reviewers: external_exports.array(external_exports.string().min(1)).optional(),
-    teamReviewers: external_exports.array(external_exports.string().min(1)).optional()
-  }).optional(),
-  defaults: external_exports.strictObject({
-    length: length.optional(),
-    charset: charset.optional(),
-    rules: passwordRulesSchema.optional()
-  }).optional(),
-  environments: external_exports.array(environmentSchema).optional(),
-  shared: external_exports.record(external_exports.string(), sharedSchema).optional(),
-  secrets: external_exports.array(secretSchema).describe("The Kubernetes Secrets this repo declares.")
-}).describe("gitops-secrets config (config/secrets.yaml).");
-
 // src/config/rules-sources.ts
 function keySource(key, path9, ctx) {
+  if (hasDerivedField(key)) return derivedKeySource(key, path9, ctx.fail);
   if (key.from === void 0) return ownSource(key, path9, ctx.defaults, ctx.fail);
   const { from } = key;
   const others = SOURCE_FIELDS.filter(
@@ -60027,6 +73999,32 @@ function keyNameProblem(name, keepPrevious) {
   return void 0;
 }
 
+// src/config/rules-typed.ts
+var REQUIRED_KEYS = {
+  "kubernetes.io/basic-auth": ["username", "password"],
+  "kubernetes.io/ssh-auth": ["ssh-privatekey"],
+  "kubernetes.io/dockerconfigjson": [".dockerconfigjson"]
+};
+function checkSecretType(type, keys, path9, fail) {
+  const required2 = type === void 0 ? void 0 : REQUIRED_KEYS[type];
+  if (!required2) return;
+  const names2 = new Set(keys.map((k2) => k2.name));
+  const missing2 = required2.filter((k2) => !names2.has(k2));
+  if (missing2.length > 0)
+    fail(
+      [...path9, "type"],
+      `a ${type} Secret needs the key${missing2.length > 1 ? "s" : ""} ${missing2.join(" and ")}; declared: ${[...names2].join(", ")}`
+    );
+  if (type === "kubernetes.io/ssh-auth") {
+    const key = keys.find((k2) => k2.name === "ssh-privatekey");
+    if (key && key.source.kind !== "ssh" && key.source.kind !== "provided")
+      fail(
+        [...path9, "keys", "ssh-privatekey"],
+        "ssh-privatekey must be an SSH key (`ssh: {...}`) or a provided slot"
+      );
+  }
+}
+
 // src/config/rules-secret.ts
 function secretSpecs(ctx) {
   const { fail } = ctx;
@@ -60040,7 +74038,14 @@ function secretSpecs(ctx) {
     if (first2 !== void 0)
       fail([...path9, "name"], `duplicate secret ${id} (also secrets[${first2}])`);
     else seenSecrets.set(id, i3);
-    const keys = secretKeys(ctx.raw, secret, i3, ctx);
+    const partial2 = ctx.hints?.partialSecrets.has(i3) ?? false;
+    const keys = resolveDerived(
+      secretKeys(ctx.raw, secret, i3, ctx),
+      [...path9, "keys"],
+      fail,
+      partial2
+    );
+    if (!partial2) checkSecretType(secret.type, keys, path9, fail);
     const environments = secretEnvironments(secret, path9, ctx.environments, fail);
     (secret.rollout ?? []).forEach((p2, j2) => {
       const problem = relativePathProblem(p2);
@@ -60429,7 +74434,7 @@ async function loadConfig(path9, displayName = path9, onText, root, memo2) {
   }
   const text = decoded.text;
   onText?.(text);
-  const key = memo2 && (0, import_node_crypto4.createHash)("sha256").update(`${displayName}\0${text}`).digest("hex");
+  const key = memo2 && (0, import_node_crypto5.createHash)("sha256").update(`${displayName}\0${text}`).digest("hex");
   const known = key ? memo2?.get(key) : void 0;
   if (known) return known;
   const result = parseConfig(text, displayName);
@@ -60629,8 +74634,8 @@ var KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomiza
 var FLUX_KUSTOMIZATION = "flux/gitops-secrets.yaml";
 var FLUX_KEY_SECRET = { name: "sops-age", key: "age.agekey" };
 var KSOPS_GENERATOR = "secret-generator.yaml";
-function outputRoot(template) {
-  const prefix = template.split("{")[0] ?? "";
+function outputRoot(template2) {
+  const prefix = template2.split("{")[0] ?? "";
   const dir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
   return dir === "" ? "." : import_node_path9.posix.normalize(dir).replace(/\/$/, "");
 }
@@ -60876,6 +74881,12 @@ async function writeStarterFiles(options) {
 }
 
 // src/commands/list.ts
+var DERIVED_NAMES = {
+  htpasswd: "htpasswd line",
+  "ssh-public": "public key",
+  template: "template",
+  dockerconfigjson: ".dockerconfigjson"
+};
 function describeSource(source) {
   switch (source.kind) {
     case "random":
@@ -60888,6 +74899,13 @@ function describeSource(source) {
       return `provided: ${source.description}`;
     case "shared":
       return `shared: ${source.from}`;
+    case "ssh":
+      return `generated: ssh ${source.type}${source.type === "rsa" ? ` ${source.bits} bits` : ""}`;
+    case "derived": {
+      const what = DERIVED_NAMES[source.derive.kind];
+      const inputs = source.inputs.join(", ");
+      return inputs ? `derived: ${what} of ${inputs}` : "derived: fixed text";
+    }
   }
 }
 async function list2(options, io, ports) {
@@ -61055,9 +75073,24 @@ function checkSelection(config2, o3) {
   if (o3.key && !config2.secrets.some((x2) => x2.keys.some((k2) => k2.name === o3.key))) {
     throw new UsageError(`--key ${o3.key} is not a key of any declared secret`);
   }
+  const derived2 = o3.key ? derivedKey(config2, o3.secrets, o3.key) : void 0;
+  if (derived2) {
+    throw new UsageError(
+      `--key ${o3.key} is made from ${derived2.join(", ") || "fixed text"} and never rotated alone`,
+      derived2.length > 0 ? `rotate ${derived2.map((k2) => `--key ${k2}`).join(" or ")}: ${o3.key} changes with it` : void 0
+    );
+  }
   if (o3.key && o3.secrets.length === 0) {
     throw new UsageError("--key needs --secret NS/NAME");
   }
+}
+function derivedKey(config2, secrets, key) {
+  for (const s of config2.secrets) {
+    if (secrets.length > 0 && !secrets.includes(`${s.namespace}/${s.name}`)) continue;
+    const k2 = s.keys.find((x2) => x2.name === key);
+    if (k2?.source.kind === "derived") return k2.source.inputs;
+  }
+  return void 0;
 }
 
 // src/commands/set.ts
@@ -61069,7 +75102,10 @@ async function set2(options, ports) {
   const target = { secret, key, shared, environment: env };
   const { slots, rules, label } = resolveSlots(loaded.config, target);
   const value = options.dryRun ? "dry-run" : await ports.readValue(label);
-  if (!options.dryRun) checkValue(value, rules, label);
+  if (!options.dryRun) {
+    checkValue(value, rules, label);
+    checkBcryptLength(slots, value, label);
+  }
   const reason = shared ? `shared value ${shared} replaced by a person` : "value provided by a person";
   return runJobCommand("sync", options, loaded, ports, {
     prune: false,
@@ -61129,6 +75165,12 @@ function resolveSlots(config2, target) {
       `use: gitops-secrets set --shared ${src.from}${env ? ` --env ${env}` : ""}`
     );
   }
+  if (src.kind === "derived") {
+    throw new UsageError(
+      `${target.secret} ${target.key} is made from ${src.inputs.join(", ") || "fixed text"} (${src.derive.kind}); it is never set alone`,
+      "set the keys it is made from: it changes with them"
+    );
+  }
   if (src.kind !== "provided") {
     throw new UsageError(
       `${target.secret} ${target.key} is generated by gitops-secrets (${src.kind === "random" ? `random, ${src.length} characters` : src.kind}); only provided slots are set by hand`,
@@ -61158,6 +75200,17 @@ function checkValue(value, rules, label) {
     );
   }
 }
+function checkBcryptLength(slots, value, label) {
+  if (Buffer.byteLength(value, "utf8") <= 72) return;
+  for (const { secret, key } of slots)
+    for (const k2 of secret.keys)
+      if (k2.source.kind === "derived" && k2.source.derive.kind === "htpasswd") {
+        if (k2.source.derive.from === key.name)
+          throw new UsageError(
+            `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${k2.name} is made from it and bcrypt reads only 72 (the value is not shown)`
+          );
+      }
+}
 function setInPlan(slots, value, reason) {
   return (plan2) => {
     for (const slot of slots) {
@@ -61176,6 +75229,7 @@ function setInPlan(slots, value, reason) {
         const group2 = groupOf(slot.key.source.from, slot.environment);
         plan2.shared = plan2.shared.filter((s) => s.group !== group2);
       }
+      file2.changes = followInputs(file2.secret, file2.changes, "sync", void 0);
     }
   };
 }
@@ -61808,7 +75862,7 @@ function* V({
   write: e
 }) {
   for (const t2 of e)
-    for (const n2 of q) {
+    for (const n2 of q2) {
       const o3 = n2(t2.key);
       o3 && (yield o3);
     }
@@ -61827,7 +75881,7 @@ function i(e, t2) {
   const n2 = new RegExp(`\\s*${e.toLowerCase().replace(/\./g, "(..+)?.")}`);
   return c2(n2, t2, e);
 }
-var q = [
+var q2 = [
   c2("alias", "allowUnsafeAlias"),
   c2("core.askPass", "allowUnsafeAskPass"),
   c2("core.editor", "allowUnsafeEditor"),
@@ -65079,10 +79133,10 @@ var init_apply_patch = __esm({
     init_task();
   }
 });
-function branchDeletionSuccess(branch, hash2) {
+function branchDeletionSuccess(branch, hash3) {
   return {
     branch,
-    hash: hash2,
+    hash: hash3,
     success: true
   };
 }
@@ -65124,8 +79178,8 @@ var init_parse_branch_delete = __esm({
     deleteSuccessRegex = /(\S+)\s+\(\S+\s([^)]+)\)/;
     deleteErrorRegex = /^error[^']+'([^']+)'/m;
     parsers8 = [
-      new LineParser(deleteSuccessRegex, (result, [branch, hash2]) => {
-        const deletion = branchDeletionSuccess(branch, hash2);
+      new LineParser(deleteSuccessRegex, (result, [branch, hash3]) => {
+        const deletion = branchDeletionSuccess(branch, hash3);
         result.all.push(deletion);
         result.branches[branch] = deletion;
       }),
@@ -67676,14 +81730,14 @@ function getValues(context, operator, key, modifier) {
   }
   return result;
 }
-function parseUrl(template) {
+function parseUrl(template2) {
   return {
-    expand: expand.bind(null, template)
+    expand: expand.bind(null, template2)
   };
 }
-function expand(template, context) {
+function expand(template2, context) {
   var operators = ["+", "#", ".", "/", ";", "?", "&"];
-  template = template.replace(
+  template2 = template2.replace(
     /\{([^\{\}]+)\}|([^\{\}]+)/g,
     function(_2, expression, literal2) {
       if (expression) {
@@ -67713,10 +81767,10 @@ function expand(template, context) {
       }
     }
   );
-  if (template === "/") {
-    return template;
+  if (template2 === "/") {
+    return template2;
   } else {
-    return template.replace(/\/$/, "");
+    return template2.replace(/\/$/, "");
   }
 }
 function parse5(options) {
@@ -71694,13 +85748,13 @@ var getJoinLength = (uint8Arrays) => {
 var isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
 var parseTemplates = (templates, expressions) => {
   let tokens = [];
-  for (const [index, template] of templates.entries()) {
-    tokens = parseTemplate({
+  for (const [index, template2] of templates.entries()) {
+    tokens = parseTemplate2({
       templates,
       expressions,
       tokens,
       index,
-      template
+      template: template2
     });
   }
   if (tokens.length === 0) {
@@ -71709,11 +85763,11 @@ var parseTemplates = (templates, expressions) => {
   const [file2, ...commandArguments] = tokens;
   return [file2, commandArguments, {}];
 };
-var parseTemplate = ({ templates, expressions, tokens, index, template }) => {
-  if (template === void 0) {
+var parseTemplate2 = ({ templates, expressions, tokens, index, template: template2 }) => {
+  if (template2 === void 0) {
     throw new TypeError(`Invalid backslash sequence: ${templates.raw[index]}`);
   }
-  const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template, templates.raw[index]);
+  const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template2, templates.raw[index]);
   const newTokens = concatTokens(tokens, nextTokens, leadingWhitespaces);
   if (index === expressions.length) {
     return newTokens;
@@ -71722,18 +85776,18 @@ var parseTemplate = ({ templates, expressions, tokens, index, template }) => {
   const expressionTokens = Array.isArray(expression) ? expression.map((expression2) => parseExpression(expression2)) : [parseExpression(expression)];
   return concatTokens(newTokens, expressionTokens, trailingWhitespaces);
 };
-var splitByWhitespaces = (template, rawTemplate) => {
+var splitByWhitespaces = (template2, rawTemplate) => {
   if (rawTemplate.length === 0) {
     return { nextTokens: [], leadingWhitespaces: false, trailingWhitespaces: false };
   }
   const nextTokens = [];
   let templateStart = 0;
   const leadingWhitespaces = DELIMITERS.has(rawTemplate[0]);
-  for (let templateIndex = 0, rawIndex = 0; templateIndex < template.length; templateIndex += 1, rawIndex += 1) {
+  for (let templateIndex = 0, rawIndex = 0; templateIndex < template2.length; templateIndex += 1, rawIndex += 1) {
     const rawCharacter = rawTemplate[rawIndex];
     if (DELIMITERS.has(rawCharacter)) {
       if (templateStart !== templateIndex) {
-        nextTokens.push(template.slice(templateStart, templateIndex));
+        nextTokens.push(template2.slice(templateStart, templateIndex));
       }
       templateStart = templateIndex + 1;
     } else if (rawCharacter === "\\") {
@@ -71748,9 +85802,9 @@ var splitByWhitespaces = (template, rawTemplate) => {
       }
     }
   }
-  const trailingWhitespaces = templateStart === template.length;
+  const trailingWhitespaces = templateStart === template2.length;
   if (!trailingWhitespaces) {
-    nextTokens.push(template.slice(templateStart));
+    nextTokens.push(template2.slice(templateStart));
   }
   return { nextTokens, leadingWhitespaces, trailingWhitespaces };
 };
@@ -78663,7 +92717,7 @@ function sopsVersionOf(out) {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : void 0;
 }
 function supportedSops(version2) {
-  return compare(version2, MIN_SOPS_VERSION) >= 0;
+  return compare2(version2, MIN_SOPS_VERSION) >= 0;
 }
 function checkVersion(bin, out) {
   const version2 = sopsVersionOf(out);
@@ -78688,7 +92742,7 @@ function shortLivedGo(env) {
   if (env.GOGC !== void 0 || env.GOMEMLIMIT !== void 0) return {};
   return { GOGC: "off", GOMEMLIMIT: "512MiB" };
 }
-function compare(a2, b2) {
+function compare2(a2, b2) {
   for (let i3 = 0; i3 < 3; i3++) if ((a2[i3] ?? 0) !== (b2[i3] ?? 0)) return (a2[i3] ?? 0) - (b2[i3] ?? 0);
   return 0;
 }
@@ -78804,13 +92858,13 @@ function escapeHtml(text) {
 }
 
 // src/action/sops-setup.ts
-var import_node_crypto5 = require("node:crypto");
+var import_node_crypto6 = require("node:crypto");
 var import_node_fs15 = require("node:fs");
 var import_promises21 = require("node:fs/promises");
 var import_node_path22 = require("node:path");
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
-var crypto2 = __toESM(require("crypto"), 1);
+var crypto3 = __toESM(require("crypto"), 1);
 var fs3 = __toESM(require("fs"), 1);
 
 // node_modules/@actions/tool-cache/lib/manifest.js
@@ -78934,7 +92988,7 @@ var IS_MAC = process.platform === "darwin";
 var userAgent2 = "actions/tool-cache";
 function downloadTool(url2, dest, auth2, headers) {
   return __awaiter7(this, void 0, void 0, function* () {
-    dest = dest || path8.join(_getTempDirectory(), crypto2.randomUUID());
+    dest = dest || path8.join(_getTempDirectory(), crypto3.randomUUID());
     yield mkdirP(path8.dirname(dest));
     debug(`Downloading ${url2}`);
     debug(`Destination ${dest}`);
@@ -79188,9 +93242,9 @@ async function download(asset, given, exe) {
   return (0, import_node_path22.join)(dir, exe);
 }
 async function sha256(file2) {
-  const hash2 = (0, import_node_crypto5.createHash)("sha256");
-  for await (const chunk of (0, import_node_fs15.createReadStream)(file2)) hash2.update(chunk);
-  return hash2.digest("hex");
+  const hash3 = (0, import_node_crypto6.createHash)("sha256");
+  for await (const chunk of (0, import_node_fs15.createReadStream)(file2)) hash3.update(chunk);
+  return hash3.digest("hex");
 }
 async function sopsVersion(bin, env) {
   const out = await toolVersion(bin, ["--version", "--disable-version-check"], env);

@@ -12,6 +12,7 @@ import { generateValue, type RandomSource } from '../model/random.js';
 import { metadataDrift } from '../plan/metadata.js';
 import type { FilePlan, KeyChange } from '../plan/plan.js';
 import type { SopsPort } from '../ports/sops.js';
+import { deriveValues } from './derived-values.js';
 import { keyState } from './secret-state.js';
 import type { WorktreeFiles } from './worktree-files.js';
 
@@ -91,7 +92,7 @@ async function valuesFor(
 ): Promise<Map<string, string>> {
   const values = new Map<string, string>();
   for (const change of writes) {
-    if (change.action === 'remove') continue;
+    if (change.action === 'remove' || change.value?.kind === 'derived') continue;
     const v = change.value;
     if (!v) throw new Error(`no value source for ${file.path} ${change.key}`);
     let value: string | undefined;
@@ -103,6 +104,7 @@ async function valuesFor(
     if (value === undefined) throw missingValue(file, change);
     values.set(change.key, value);
   }
+  await deriveValues(() => ctx.valuesOf(file.path), file, writes, values);
   return values;
 }
 

@@ -21,6 +21,7 @@ export function keyState(
     ...(shared ? { shared } : {}),
     ...(spec?.source.kind === 'provided' ? { provided: true } : {}),
     ...(previousOf ? { previousOf } : {}),
+    ...(spec?.source.kind === 'derived' ? { derived: spec.source.fingerprint } : {}),
   };
 }
 

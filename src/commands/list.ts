@@ -44,6 +44,13 @@ export interface ListResult {
   shared: ListedShared[];
 }
 
+const DERIVED_NAMES = {
+  htpasswd: 'htpasswd line',
+  'ssh-public': 'public key',
+  template: 'template',
+  dockerconfigjson: '.dockerconfigjson',
+} as const;
+
 export function describeSource(source: KeySource): string {
   switch (source.kind) {
     case 'random':
@@ -56,6 +63,13 @@ export function describeSource(source: KeySource): string {
       return `provided: ${source.description}`;
     case 'shared':
       return `shared: ${source.from}`;
+    case 'ssh':
+      return `generated: ssh ${source.type}${source.type === 'rsa' ? ` ${source.bits} bits` : ''}`;
+    case 'derived': {
+      const what = DERIVED_NAMES[source.derive.kind];
+      const inputs = source.inputs.join(', ');
+      return inputs ? `derived: ${what} of ${inputs}` : 'derived: fixed text';
+    }
   }
 }
 

@@ -40,7 +40,26 @@ function checkSelection(config: Config, o: RotateOptions): void {
   if (o.key && !config.secrets.some((x) => x.keys.some((k) => k.name === o.key))) {
     throw new UsageError(`--key ${o.key} is not a key of any declared secret`);
   }
+  const derived = o.key ? derivedKey(config, o.secrets, o.key) : undefined;
+  if (derived) {
+    throw new UsageError(
+      `--key ${o.key} is made from ${derived.join(', ') || 'fixed text'} and never rotated alone`,
+      derived.length > 0
+        ? `rotate ${derived.map((k) => `--key ${k}`).join(' or ')}: ${o.key} changes with it`
+        : undefined,
+    );
+  }
   if (o.key && o.secrets.length === 0) {
     throw new UsageError('--key needs --secret NS/NAME');
   }
+}
+
+/** The inputs of `key` when it is a derived key of one of the selected secrets. */
+function derivedKey(config: Config, secrets: string[], key: string): string[] | undefined {
+  for (const s of config.secrets) {
+    if (secrets.length > 0 && !secrets.includes(`${s.namespace}/${s.name}`)) continue;
+    const k = s.keys.find((x) => x.name === key);
+    if (k?.source.kind === 'derived') return k.source.inputs;
+  }
+  return undefined;
 }

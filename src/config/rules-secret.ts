@@ -1,7 +1,9 @@
 import { relativePathProblem, renderPath } from '../model/paths.js';
 import type { FieldPath, Report } from './report.js';
+import { resolveDerived } from './rules-derived.js';
 import { secretKeys } from './rules-keys.js';
 import type { SourceContext } from './rules-sources.js';
+import { checkSecretType } from './rules-typed.js';
 import type { RawConfig, RawSecret } from './schema.js';
 import type { EnvironmentSpec, SecretSpec } from './types.js';
 
@@ -30,7 +32,14 @@ export function secretSpecs(ctx: SecretContext): SecretSpec[] {
       fail([...path, 'name'], `duplicate secret ${id} (also secrets[${first}])`);
     else seenSecrets.set(id, i);
 
-    const keys = secretKeys(ctx.raw, secret, i, ctx);
+    const partial = ctx.hints?.partialSecrets.has(i) ?? false;
+    const keys = resolveDerived(
+      secretKeys(ctx.raw, secret, i, ctx),
+      [...path, 'keys'],
+      fail,
+      partial,
+    );
+    if (!partial) checkSecretType(secret.type, keys, path, fail);
     const environments = secretEnvironments(secret, path, ctx.environments, fail);
     (secret.rollout ?? []).forEach((p, j) => {
       const problem = relativePathProblem(p);

@@ -1,5 +1,6 @@
 import { ALPHABETS } from './charsets.js';
 import type { FieldPath, Report } from './report.js';
+import { derivedKeySource, hasDerivedField } from './rules-derived.js';
 import { applyRules } from './rules-password.js';
 import type { SalvageHints } from './salvage.js';
 import { type Charset, type RawKey, type RawShared, SOURCE_FIELDS } from './schema.js';
@@ -28,6 +29,7 @@ export interface SourceContext {
 
 /** A key's source: a shared value (`from`) or its own; undefined (reported) when it has none. */
 export function keySource(key: RawKey, path: FieldPath, ctx: SourceContext): KeySource | undefined {
+  if (hasDerivedField(key)) return derivedKeySource(key, path, ctx.fail);
   if (key.from === undefined) return ownSource(key, path, ctx.defaults, ctx.fail);
   const { from } = key;
   // Every source field but the ones a `from` key may carry (description) or must not (rotation).

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { derivedFields } from './schema-derived.js';
 import { passwordRulesSchema } from './schema-rules.js';
 
 /** The charsets a random string can be drawn from. */
@@ -78,6 +79,8 @@ export const keySchema = z
   .strictObject({
     ...sourceFields,
     from: z.string().min(1).optional().describe('Use the value of this entry under `shared:`.'),
+    // Issue 23: htpasswd, ssh, template, dockerconfigjson (schema-derived.ts).
+    ...derivedFields,
   })
   .describe('One key of the Secret: exactly one source.');
 

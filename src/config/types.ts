@@ -1,5 +1,6 @@
 import type { PasswordRules } from '../model/password.js';
 import type { Charset, Encoding } from './schema.js';
+import type { DerivedSource, SshSource } from './types-derived.js';
 
 /** Where a key's value comes from, after defaults are applied. */
 export type KeySource =
@@ -14,9 +15,12 @@ export type KeySource =
   | { kind: 'bytes'; bytes: number; encoding: Encoding }
   | { kind: 'uuid' }
   | { kind: 'provided'; description: string; pattern?: string; minLength?: number }
-  | { kind: 'shared'; from: string };
+  | { kind: 'shared'; from: string }
+  // Issue 23: an SSH key pair's private key; a key derived from others of its Secret.
+  | SshSource
+  | DerivedSource;
 
-export type OwnSource = Exclude<KeySource, { kind: 'shared' }>;
+export type OwnSource = Exclude<KeySource, { kind: 'shared' } | DerivedSource>;
 
 export interface Rotation {
   /** As written, e.g. `90d`. */

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { OwnSource } from '../config/types.js';
+import { generateSshKey } from './derive.js';
 import { randomPassword } from './password.js';
 
 /** The source of randomness; `node:crypto` in production, injectable for exact tests. */
@@ -51,6 +52,8 @@ export function generateValue(source: OwnSource, random: RandomSource): string {
     }
     case 'uuid':
       return random.uuid();
+    case 'ssh':
+      return generateSshKey(source);
     case 'provided':
       throw new Error('provided values are never generated');
   }

@@ -14,6 +14,8 @@ export interface KeyState {
   provided?: boolean;
   /** This key holds the value before the last rotation of the named key. */
   previousOf?: string;
+  /** A derived key (issue 23): the fingerprint of its definition when it was made. */
+  derived?: string;
 }
 
 export interface ManifestState {

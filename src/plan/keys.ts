@@ -15,6 +15,8 @@ export function keyChanges(
   const present = new Set(info?.dataKeys ?? []);
   const changes: KeyChange[] = [];
   for (const key of inst.secret.keys) {
+    // Derived keys follow their inputs (derived.ts).
+    if (key.source.kind === 'derived') continue;
     if (!present.has(key.name)) {
       if (job !== 'rotate') changes.push(missingKey(ctx, inst, key));
     } else if (job === 'rotate') {
@@ -42,6 +44,7 @@ function missingKey(ctx: PlanContext, inst: Instance, key: KeySpec): KeyChange {
   const src = key.source;
   if (src.kind === 'provided')
     return { key: key.name, action: 'needs-input', reason: src.description };
+  if (src.kind === 'derived') throw new Error('derived keys follow their inputs (derived.ts)');
   if (src.kind !== 'shared')
     return {
       key: key.name,
@@ -127,7 +130,12 @@ function dueOwnKey(
   present: Set<string>,
 ): KeyChange[] {
   const src = key.source;
-  if (src.kind === 'shared' || !isSelected(ctx.selection, inst.secret, key.name)) return [];
+  if (
+    src.kind === 'shared' ||
+    src.kind === 'derived' ||
+    !isSelected(ctx.selection, inst.secret, key.name)
+  )
+    return [];
   if (rotatedOnBranch(ctx.input, inst.path, key.name)) return [];
   const state = info.state.keys[key.name];
   const rotated = state?.rotated ?? state?.generated ?? '';

@@ -1,6 +1,7 @@
 import { isProblem, type ManifestProblem } from '../model/manifest.js';
 import { templateMatcher } from '../model/paths.js';
 import { recipientChange, recipientsOfSettings } from '../model/recipients.js';
+import { followInputs } from './derived.js';
 import { instancesOf } from './instances.js';
 import { keyChanges } from './keys.js';
 import { metadataDrift } from './metadata.js';
@@ -32,7 +33,8 @@ export function plan(input: PlanInput): Plan {
       problems.push(info);
       continue;
     }
-    const changes = keyChanges(ctx, inst, info);
+    const held = info ?? { dataKeys: [], state: { keys: {} } };
+    const changes = followInputs(inst.secret, keyChanges(ctx, inst, info), input.job, held);
     const drift =
       input.job === 'sync' && info?.metadata && metadataDrift(inst.secret, info.metadata);
     if (drift) changes.push({ key: '*', action: 'metadata', reason: drift.text });

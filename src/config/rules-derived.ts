@@ -1,0 +1,197 @@
+import { derivationFingerprint } from '../model/derive.js';
+import { parseTemplate, type TemplatePart } from '../model/template.js';
+import type { FieldPath, Report } from './report.js';
+import { KEY_NAME_RE, type RawKey, SOURCE_FIELDS } from './schema.js';
+import { DERIVED_FIELDS } from './schema-derived.js';
+import type { KeySpec } from './types.js';
+import type { Derivation, DerivedSource, SshSource } from './types-derived.js';
+
+/** The key declares one of the issue-23 fields (htpasswd, ssh, template, dockerconfigjson). */
+export function hasDerivedField(key: RawKey): boolean {
+  return DERIVED_FIELDS.some((f) => key[f] !== undefined);
+}
+
+/**
+ * The source of a key with a derived field: exactly one such field, and no other source. Its
+ * references are resolved once every key of the Secret is known (`resolveDerived`).
+ */
+export function derivedKeySource(
+  key: RawKey,
+  path: FieldPath,
+  fail: Report,
+): SshSource | DerivedSource | undefined {
+  const fields = DERIVED_FIELDS.filter((f) => key[f] !== undefined);
+  const others = [
+    ...SOURCE_FIELDS.filter(
+      (f) =>
+        f !== 'description' && f !== 'rotateEvery' && f !== 'keepPrevious' && key[f] !== undefined,
+    ),
+    ...(key.from !== undefined ? ['from'] : []),
+  ];
+  if (fields.length > 1 || others.length > 0) {
+    const all = [...fields, ...others];
+    fail(path, `has more than one source (${all.join(' and ')}); a key takes exactly one`);
+    return undefined;
+  }
+  if (key.ssh) {
+    const { type = 'ed25519', bits, comment = '' } = key.ssh;
+    if (type !== 'rsa' && bits !== undefined) {
+      fail([...path, 'ssh', 'bits'], '`bits` is for `type: rsa`; ed25519 keys have one size');
+      return undefined;
+    }
+    const publicKey = key.ssh.publicKey ?? `${String(path[path.length - 1])}.pub`;
+    return { kind: 'ssh', type, bits: bits ?? 4096, comment, publicKey };
+  }
+  for (const field of ['rotateEvery', 'keepPrevious'] as const)
+    if (key[field] !== undefined) {
+      fail(
+        [...path, field],
+        `a derived key (${fields[0]}) changes with the keys it is made from, never alone; set ${field} on them`,
+      );
+      return undefined;
+    }
+  const derive = derivation(key, path, fail);
+  return derive && { kind: 'derived', derive, inputs: [], fingerprint: '' };
+}
+
+function derivation(key: RawKey, path: FieldPath, fail: Report): Derivation | undefined {
+  if (key.htpasswd) {
+    const { user, from, cost = 10 } = key.htpasswd;
+    return { kind: 'htpasswd', user, from, cost };
+  }
+  if (key.dockerconfigjson) return { kind: 'dockerconfigjson', ...key.dockerconfigjson };
+  const parsed = parseTemplate(key.template ?? '');
+  if ('error' in parsed) {
+    fail([...path, 'template'], parsed.error);
+    return undefined;
+  }
+  return { kind: 'template', parts: parsed.parts };
+}
+
+/** Where a derivation names its inputs, for messages. */
+function refField(derive: Derivation): string[] {
+  if (derive.kind === 'htpasswd') return ['htpasswd', 'from'];
+  if (derive.kind === 'dockerconfigjson') return ['dockerconfigjson', 'from'];
+  return ['template'];
+}
+
+/**
+ * The keys of one Secret with their derived parts complete: the public key of each SSH key
+ * pair added, every reference resolved to a key of the Secret (`shared.NAME` to the key that
+ * takes shared NAME), no cycle, and derived keys after the keys they are made from.
+ */
+export function resolveDerived(
+  keys: KeySpec[],
+  path: FieldPath,
+  fail: Report,
+  partial: boolean,
+): KeySpec[] {
+  const all = [...keys, ...publicKeys(keys, path, fail)];
+  const names = new Set(all.map((k) => k.name));
+  for (const key of all) {
+    if (key.source.kind !== 'derived') continue;
+    const source = key.source;
+    const where = [...path, key.name, ...refField(source.derive)];
+    const inputs = new Set<string>();
+    const resolve = (ref: string): string | undefined => {
+      const name = ref.startsWith('shared.') ? sharedKey(all, ref.slice(7)) : ref;
+      if (name !== undefined && names.has(name)) return name;
+      if (partial) return undefined;
+      fail(where, unknownRef(ref, all));
+      return undefined;
+    };
+    if (source.derive.kind === 'template') {
+      const parts: TemplatePart[] = [];
+      for (const p of source.derive.parts) {
+        const name = 'ref' in p ? resolve(p.ref) : undefined;
+        if (name !== undefined && 'ref' in p) inputs.add(name);
+        parts.push('ref' in p ? { ref: name ?? p.ref, filters: p.filters } : p);
+      }
+      source.derive = { kind: 'template', parts };
+    } else {
+      const name = resolve(source.derive.from);
+      if (name !== undefined) inputs.add(name);
+    }
+    source.inputs = [...inputs];
+    source.fingerprint = derivationFingerprint(source.derive);
+    if (source.derive.kind === 'htpasswd') checkBcryptInput(all, source.derive.from, where, fail);
+  }
+  return orderByInputs(all, path, fail);
+}
+
+/** bcrypt reads 72 bytes of a password: a generated input must not be longer. */
+function checkBcryptInput(keys: KeySpec[], from: string, where: FieldPath, fail: Report): void {
+  const src = keys.find((k) => k.name === from)?.source;
+  let most = 0;
+  if (src?.kind === 'random')
+    most = src.length * Math.max(...Array.from(src.alphabet, (c) => Buffer.byteLength(c)));
+  else if (src?.kind === 'bytes')
+    most = src.encoding === 'hex' ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
+  if (most > 72)
+    fail(
+      where,
+      `${from} is up to ${most} bytes long; bcrypt (htpasswd) reads only the first 72: make it at most 72`,
+    );
+}
+
+function sharedKey(keys: KeySpec[], shared: string): string | undefined {
+  return keys.find((k) => k.source.kind === 'shared' && k.source.from === shared)?.name;
+}
+
+function unknownRef(ref: string, keys: KeySpec[]): string {
+  if (ref.startsWith('shared.'))
+    return `${ref}: no key of this Secret takes shared value ${ref.slice(7)}; declare one with \`from: ${ref.slice(7)}\``;
+  return `no key "${ref}" in this Secret; declared: ${keys.map((k) => k.name).join(', ')}`;
+}
+
+/** The public key of each SSH key pair, as a key derived from its private key. */
+function publicKeys(keys: KeySpec[], path: FieldPath, fail: Report): KeySpec[] {
+  const out: KeySpec[] = [];
+  const taken = new Set(keys.map((k) => k.name));
+  for (const key of keys) {
+    if (key.source.kind !== 'ssh') continue;
+    const name = key.source.publicKey;
+    if (!KEY_NAME_RE.test(name) || taken.has(name)) {
+      const why = taken.has(name) ? 'is declared as a key too' : 'is not a valid key name';
+      fail([...path, key.name, 'ssh'], `the public key's name ${name} ${why}; set ssh.publicKey`);
+      continue;
+    }
+    taken.add(name);
+    const derive: Derivation = { kind: 'ssh-public', from: key.name, comment: key.source.comment };
+    out.push({
+      name,
+      source: { kind: 'derived', derive, inputs: [key.name], fingerprint: '' },
+      rotateEvery: undefined,
+      keepPrevious: false,
+      description: `public key of ${key.name}`,
+    });
+  }
+  return out;
+}
+
+/** Keys in an order where each derived key follows its inputs; a cycle is reported. */
+function orderByInputs(keys: KeySpec[], path: FieldPath, fail: Report): KeySpec[] {
+  const byName = new Map(keys.map((k) => [k.name, k]));
+  const done = new Set<string>();
+  const out: KeySpec[] = [];
+  const visit = (key: KeySpec, trail: string[]): void => {
+    if (done.has(key.name)) return;
+    if (trail.includes(key.name)) {
+      const cycle = [...trail.slice(trail.indexOf(key.name)), key.name].join(' → ');
+      const src = key.source.kind === 'derived' ? refField(key.source.derive) : [];
+      fail([...path, key.name, ...src], `derived keys form a cycle: ${cycle}`);
+      return;
+    }
+    if (key.source.kind === 'derived')
+      for (const input of key.source.inputs) {
+        const k = byName.get(input);
+        if (k) visit(k, [...trail, key.name]);
+      }
+    if (!done.has(key.name)) {
+      done.add(key.name);
+      out.push(key);
+    }
+  };
+  for (const key of keys) visit(key, []);
+  return out;
+}

@@ -1,0 +1,38 @@
+import type { FieldPath, Report } from './report.js';
+import type { KeySpec } from './types.js';
+
+/**
+ * The keys Kubernetes requires of its typed Secrets (issue 23). `basic-auth` takes both
+ * `username` and `password` here (Kubernetes takes either), so the login is whole.
+ */
+export const REQUIRED_KEYS: Record<string, string[]> = {
+  'kubernetes.io/basic-auth': ['username', 'password'],
+  'kubernetes.io/ssh-auth': ['ssh-privatekey'],
+  'kubernetes.io/dockerconfigjson': ['.dockerconfigjson'],
+};
+
+/** A typed Secret declares the keys its type requires (the derived ones included). */
+export function checkSecretType(
+  type: string | undefined,
+  keys: KeySpec[],
+  path: FieldPath,
+  fail: Report,
+): void {
+  const required = type === undefined ? undefined : REQUIRED_KEYS[type];
+  if (!required) return;
+  const names = new Set(keys.map((k) => k.name));
+  const missing = required.filter((k) => !names.has(k));
+  if (missing.length > 0)
+    fail(
+      [...path, 'type'],
+      `a ${type} Secret needs the key${missing.length > 1 ? 's' : ''} ${missing.join(' and ')}; declared: ${[...names].join(', ')}`,
+    );
+  if (type === 'kubernetes.io/ssh-auth') {
+    const key = keys.find((k) => k.name === 'ssh-privatekey');
+    if (key && key.source.kind !== 'ssh' && key.source.kind !== 'provided')
+      fail(
+        [...path, 'keys', 'ssh-privatekey'],
+        'ssh-privatekey must be an SSH key (`ssh: {...}`) or a provided slot',
+      );
+  }
+}

@@ -1,0 +1,367 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { execa } from 'execa';
+import { example, exampleScenario, findLeaks, type Scenario } from './helpers/scenario.js';
+
+// Issue 23: derived keys and typed Secrets, checked with tools that know nothing of
+// gitops-secrets: Apache's htpasswd, OpenSSH's ssh-keygen, WHATWG URL, JSON and base64.
+
+const file = (s: Scenario, ref: string, ns: string, name: string) =>
+  s.show(ref, `secrets/${ns}/${name}.yaml`).then((t) => s.decrypt(t));
+
+const typeOf = (s: Scenario, ref: string, ns: string, name: string) =>
+  s.show(ref, `secrets/${ns}/${name}.yaml`).then((t) => /^type: (.*)$/m.exec(t)?.[1]);
+
+let n = 0;
+const dataDirs = new Map<Scenario, string>();
+/**
+ * A test-data file for the independent tools, in a directory of the test's own (outside the
+ * scenario's, which findLeaks searches), removed with the scenario.
+ */
+async function scratch(s: Scenario, text: string, mode = 0o600): Promise<string> {
+  let dir = dataDirs.get(s);
+  if (!dir) {
+    dir = await mkdtemp(join(tmpdir(), 'gs-derived-data-'));
+    dataDirs.set(s, dir);
+    const cleanup = s.cleanup.bind(s);
+    s.cleanup = async () => {
+      await rm(dir!, { recursive: true, force: true });
+      await cleanup();
+    };
+  }
+  const path = join(dir, `data-${n++}`);
+  await writeFile(path, text, { mode });
+  await chmod(path, mode);
+  return path;
+}
+
+/** `htpasswd -vb` accepts the line with the password, and refuses another password. */
+async function checkHtpasswd(
+  t: ExecutionContext,
+  s: Scenario,
+  line: string,
+  user: string,
+  pw: string,
+) {
+  t.regex(line, new RegExp(`^${user}:\\$2y\\$10\\$[./A-Za-z0-9]{53}$`));
+  const path = await scratch(s, `${line}\n`);
+  const ok = await execa('htpasswd', ['-vb', path, user, pw], { reject: false });
+  t.is(ok.exitCode, 0, ok.stderr);
+  const wrong = await execa('htpasswd', ['-vb', path, user, `${pw}x`], { reject: false });
+  t.not(wrong.exitCode, 0);
+}
+
+/**
+ * `ssh-keygen -y` reads the private key (mode 600) and gives the public key beside it;
+ * `ssh-keygen -l` shows the same fingerprint for both. Returns the `-l` line.
+ */
+async function checkSshPair(t: ExecutionContext, s: Scenario, priv: string, pub: string) {
+  t.regex(
+    priv,
+    /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n?$/,
+  );
+  const privFile = await scratch(s, priv.endsWith('\n') ? priv : `${priv}\n`);
+  const pubFile = await scratch(s, `${pub}\n`, 0o644);
+  const derived = await execa('ssh-keygen', ['-y', '-f', privFile]);
+  const fields = (line: string) => line.trim().split(' ').slice(0, 2).join(' ');
+  t.is(fields(derived.stdout), fields(pub));
+  const lp = (await execa('ssh-keygen', ['-l', '-f', privFile])).stdout;
+  const lq = (await execa('ssh-keygen', ['-l', '-f', pubFile])).stdout;
+  t.is(lp.split(' ')[1], lq.split(' ')[1], 'same fingerprint');
+  return lq;
+}
+
+test('ingress basic auth: the htpasswd line checks against the password beside it, after sync and after rotate --force', async (t) => {
+  const s = await exampleScenario('ingress-basic-auth.yaml');
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync', '--now', '2026-01-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  const first = (await file(s, 'gitops-secrets/sync', 'monitoring', 'grafana-basic-auth')).data;
+  t.is(first.password!.length, 24);
+  await checkHtpasswd(t, s, first.auth!, 'admin', first.password!);
+  const admin = await file(s, 'gitops-secrets/sync', 'monitoring', 'grafana-admin');
+  t.is(
+    await typeOf(s, 'gitops-secrets/sync', 'monitoring', 'grafana-admin'),
+    'kubernetes.io/basic-auth',
+  );
+  t.deepEqual(Object.keys(admin.data).sort(), ['password', 'username']);
+  t.is(admin.data.username, 'admin');
+  await s.mergePullRequest();
+
+  // A derived key is never rotated alone.
+  const alone = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'monitoring/grafana-basic-auth',
+    '--key',
+    'auth',
+  ]);
+  t.is(alone.exitCode, 2);
+  t.regex(alone.stderr, /--key auth is made from password and never rotated alone/);
+
+  const rot = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'monitoring/grafana-basic-auth',
+    '--key',
+    'password',
+    '--now',
+    '2026-02-01T00:00:00Z',
+  ]);
+  t.is(rot.exitCode, 0, rot.stderr);
+  t.regex(rot.stdout, /auth\s+rotated.*made from password, which changes too/);
+  const after = (await file(s, 'gitops-secrets/rotate', 'monitoring', 'grafana-basic-auth')).data;
+  t.not(after.password, first.password);
+  t.not(after.auth, first.auth);
+  await checkHtpasswd(t, s, after.auth!, 'admin', after.password!);
+  // One commit holds both.
+  const changed = await s.git(
+    ['--git-dir', s.remote, 'show', '--name-only', '--format=', 'gitops-secrets/rotate'],
+    s.dir,
+  );
+  t.is(changed.trim(), 'secrets/monitoring/grafana-basic-auth.yaml');
+  t.deepEqual(await findLeaks(s, [first.password!, after.password!, first.auth!, after.auth!]), []);
+});
+
+test('Flux deploy key: ed25519 and RSA pairs check with ssh-keygen; rotate --force changes both halves together', async (t) => {
+  const s = await exampleScenario('flux-deploy-key.yaml');
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync', '--now', '2026-01-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  const flux = (await file(s, 'gitops-secrets/sync', 'flux-system', 'flux-git')).data;
+  t.deepEqual(
+    Object.keys(flux).sort(),
+    ['identity', 'identity.pub'],
+    'known_hosts waits for a person',
+  );
+  t.regex(flux['identity.pub']!, /^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ flux@cluster$/);
+  t.regex(
+    await checkSshPair(t, s, flux.identity!, flux['identity.pub']!),
+    /^256 SHA256:\S+ flux@cluster \(ED25519\)$/,
+  );
+
+  const mirror = (await file(s, 'gitops-secrets/sync', 'git-mirror', 'mirror-ssh')).data;
+  t.is(
+    await typeOf(s, 'gitops-secrets/sync', 'git-mirror', 'mirror-ssh'),
+    'kubernetes.io/ssh-auth',
+  );
+  t.regex(
+    await checkSshPair(t, s, mirror['ssh-privatekey']!, mirror['ssh-publickey']!),
+    /^3072 SHA256:\S+ mirror@cluster \(RSA\)$/,
+  );
+  await s.mergePullRequest();
+
+  const rot = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'flux-system/flux-git',
+    '--now',
+    '2026-02-01T00:00:00Z',
+  ]);
+  t.is(rot.exitCode, 0, rot.stderr);
+  const after = (await file(s, 'gitops-secrets/rotate', 'flux-system', 'flux-git')).data;
+  t.not(after.identity, flux.identity);
+  t.not(after['identity.pub'], flux['identity.pub']);
+  await checkSshPair(t, s, after.identity!, after['identity.pub']!);
+  t.deepEqual(
+    (await file(s, 'gitops-secrets/rotate', 'git-mirror', 'mirror-ssh')).data,
+    mirror,
+    'the other Secret is left alone',
+  );
+});
+
+test('DATABASE_URL from a shared password: WHATWG URL gives the password back, after sync, set --shared and a new template key', async (t) => {
+  const s = await exampleScenario('app-database-url.yaml');
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync', '--now', '2026-01-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  const app = (await file(s, 'gitops-secrets/sync', 'shop', 'app')).data;
+  const db = (await file(s, 'gitops-secrets/sync', 'shop', 'app-db')).data;
+  t.is(app.DB_PASSWORD, db.POSTGRES_PASSWORD);
+  const url = new URL(app.DATABASE_URL!);
+  t.is(decodeURIComponent(url.password), app.DB_PASSWORD!);
+  t.is(url.username, 'app');
+  t.is(url.host, 'app-db.shop.svc:5432');
+  t.is(url.searchParams.get('sslmode'), 'require');
+  t.deepEqual(JSON.parse(app.SETTINGS_JSON!), {
+    database: { password: app.DB_PASSWORD },
+    session: app.SESSION_KEY,
+  });
+  await s.mergePullRequest();
+
+  // A person replaces the shared password: every Secret that uses it, URL included, in one go.
+  const hard = 'p@ss:w/rd?#%&= "quoted" \\ 日本';
+  const set = await s.run(['set', '--shared', 'app-db-password'], { input: `${hard}\n` });
+  t.is(set.exitCode, 0, set.stderr);
+  const after = (await file(s, 'gitops-secrets/sync', 'shop', 'app')).data;
+  t.is(after.DB_PASSWORD, hard);
+  t.is((await file(s, 'gitops-secrets/sync', 'shop', 'app-db')).data.POSTGRES_PASSWORD, hard);
+  const u = new URL(after.DATABASE_URL!);
+  t.is(decodeURIComponent(u.password), hard);
+  t.is(u.host, 'app-db.shop.svc:5432', 'the password cannot break out of the userinfo');
+  t.is(JSON.parse(after.SETTINGS_JSON!).database.password, hard);
+  t.is(after.SESSION_KEY, app.SESSION_KEY);
+  await s.mergePullRequest();
+
+  // A template key added to an existing Secret is made from the value the file holds (decrypted).
+  const config = (await example('app-database-url.yaml')).replace(
+    '      SESSION_KEY: { bytes: 32 }\n',
+    '      SESSION_KEY: { bytes: 32 }\n      READER_URL: { template: "postgres://reader:{{ DB_PASSWORD | urlencode }}@replica/app" }\n',
+  );
+  await s.writeConfig(config);
+  await s.commitAndPush('reader url');
+  const add = await s.run(['sync', '--now', '2026-03-01T00:00:00Z']);
+  t.is(add.exitCode, 0, add.stderr);
+  const added = (await file(s, 'gitops-secrets/sync', 'shop', 'app')).data;
+  t.is(decodeURIComponent(new URL(added.READER_URL!).password), hard);
+  t.is(added.DATABASE_URL, after.DATABASE_URL);
+  await s.mergePullRequest();
+
+  // A forced rotation of the shared password: every key made from it changes in the same commit.
+  const rot = await s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    'shop/app',
+    '--key',
+    'DB_PASSWORD',
+    '--now',
+    '2026-04-01T00:00:00Z',
+  ]);
+  t.is(rot.exitCode, 0, rot.stderr);
+  const rotated = (await file(s, 'gitops-secrets/rotate', 'shop', 'app')).data;
+  t.not(rotated.DB_PASSWORD, hard);
+  t.is(
+    (await file(s, 'gitops-secrets/rotate', 'shop', 'app-db')).data.POSTGRES_PASSWORD,
+    rotated.DB_PASSWORD,
+  );
+  for (const key of ['DATABASE_URL', 'READER_URL'] as const) {
+    t.not(rotated[key], added[key]);
+    t.is(decodeURIComponent(new URL(rotated[key]!).password), rotated.DB_PASSWORD!);
+  }
+  t.is(JSON.parse(rotated.SETTINGS_JSON!).database.password, rotated.DB_PASSWORD);
+  t.is(rotated.SESSION_KEY, app.SESSION_KEY, 'keys not made from it stay');
+  const commits = await s.git(
+    ['--git-dir', s.remote, 'rev-list', '--count', 'main..gitops-secrets/rotate'],
+    s.dir,
+  );
+  t.is(commits.trim(), '1');
+  t.deepEqual(
+    await findLeaks(s, [app.DB_PASSWORD!, hard, app.DATABASE_URL!, rotated.DB_PASSWORD!]),
+    [],
+  );
+});
+
+test('registry pull Secrets: .dockerconfigjson decodes to user:token, made when the token is set', async (t) => {
+  const s = await exampleScenario('registry-pull-secret.yaml');
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync', '--now', '2026-01-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /ci\/ghcr-pull\s+\.dockerconfigjson\s+needs input\s+made from token/);
+  const auths = (json: string) =>
+    JSON.parse(json).auths as Record<string, { username: string; password: string; auth: string }>;
+  const harbor = (await file(s, 'gitops-secrets/sync', 'ci', 'harbor-pull')).data;
+  t.is(
+    await typeOf(s, 'gitops-secrets/sync', 'ci', 'harbor-pull'),
+    'kubernetes.io/dockerconfigjson',
+  );
+  const h = auths(harbor['.dockerconfigjson']!)['harbor.example.com']!;
+  t.is(Buffer.from(h.auth, 'base64').toString(), `robot-pull:${harbor.token}`);
+  t.is(h.password, harbor.token!);
+  await s.mergePullRequest();
+
+  const token = 'ghp_registryReadOnlyToken0123456789ab';
+  const set = await s.run(['set', 'ci/ghcr-pull', 'token'], { input: `${token}\n` });
+  t.is(set.exitCode, 0, set.stderr);
+  const ghcr = (await file(s, 'gitops-secrets/sync', 'ci', 'ghcr-pull')).data;
+  t.is(ghcr.token, token);
+  const g = auths(ghcr['.dockerconfigjson']!)['ghcr.io']!;
+  t.is(Buffer.from(g.auth, 'base64').toString(), `ci-bot:${token}`);
+  t.is(g.username, 'ci-bot');
+  t.is(await typeOf(s, 'gitops-secrets/sync', 'ci', 'ghcr-pull'), 'kubernetes.io/dockerconfigjson');
+  t.deepEqual(await findLeaks(s, [token, harbor.token!]), []);
+});
+
+test('invalid derived keys fail with file:line:col and what is allowed, and write nothing', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { length: 20 }
+      auth: { htpasswd: { user: admin, from: passwd } }
+      A: { template: "{{ B }}" }
+      B: { template: "x{{ A | base64 }}" }
+      URL: { template: "postgres://app:{{ DB_PASS | urlencode }}@db/app" }
+  - name: mirror
+    namespace: app
+    keys:
+      key: { ssh: { type: rsa, bits: 1024 } }
+  - name: login
+    namespace: app
+    type: kubernetes.io/basic-auth
+    keys:
+      password: { length: 20 }
+`);
+  await s.commitAndPush('bad derived keys');
+  for (const command of [['sync'], ['check'], ['rotate', '--force']]) {
+    const r = await s.run(command);
+    t.is(r.exitCode, 2, r.stderr);
+    t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+    const lines = r.stderr.split('\n');
+    const has = (re: RegExp) =>
+      t.true(
+        lines.some((l) => re.test(l)),
+        `${re} in\n${r.stderr}`,
+      );
+    has(
+      /^config\/secrets\.yaml:7:46: secrets\[0\]\.keys\.auth\.htpasswd\.from: no key "passwd" in this Secret; declared: password, /,
+    );
+    has(
+      /^config\/secrets\.yaml:8:22: secrets\[0\]\.keys\.A\.template: derived keys form a cycle: A → B → A$/,
+    );
+    has(
+      /^config\/secrets\.yaml:10:24: secrets\[0\]\.keys\.URL\.template: no key "DB_PASS" in this Secret/,
+    );
+    has(
+      /^config\/secrets\.yaml:14:38: secrets\[1\]\.keys\.key\.ssh\.bits: must be 2048, 3072, 4096 \(RSA keys below 2048 bits are refused\)$/,
+    );
+    has(
+      /^config\/secrets\.yaml:17:11: secrets\[2\]\.type: a kubernetes\.io\/basic-auth Secret needs the keys? username; /,
+    );
+  }
+  const branches = await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir);
+  t.is(branches.trim(), '* main', 'nothing pushed');
+  t.is((await s.git(['status', '--porcelain'])).trim(), '', 'nothing written');
+});
+
+test('set refuses a password an htpasswd line is made from when bcrypt would ignore part of it; nothing written', async (t) => {
+  const s = await exampleScenario('keptn-bridge.yaml');
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { provided: true, description: the admin password }
+      auth: { htpasswd: { user: admin, from: password } }
+`);
+  await s.commitAndPush('provided password');
+  const long = 'a-long-passphrase-'.repeat(5);
+  const r = await s.run(['set', 'app/web', 'password'], { input: long });
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /longer than 72 bytes; the htpasswd line app\/web auth is made from it/);
+  t.false(r.stderr.includes(long));
+  t.is((await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir)).trim(), '* main');
+  const ok = await s.run(['set', 'app/web', 'password'], { input: 'short enough passphrase' });
+  t.is(ok.exitCode, 0, ok.stderr);
+  const data = (await file(s, 'gitops-secrets/sync', 'app', 'web')).data;
+  await checkHtpasswd(t, s, data.auth!, 'admin', 'short enough passphrase');
+});
