@@ -143,6 +143,17 @@ const CASES: HostileCase[] = [
     fix: /fix: move it away from the output path of the config, or change `output`/,
   },
   {
+    name: 'another Secret’s manifest at the path (copied or renamed by hand)',
+    base: true,
+    async arrange(h) {
+      const text = await readFile(join(h.s.repo, FILE), 'utf8');
+      await writeFile(join(h.s.repo, FILE), text.replace('name: bridge-oauth', 'name: other-app'));
+    },
+    message:
+      /secrets\/keptn\/bridge-oauth\.yaml holds the Secret keptn\/other-app, not keptn\/bridge-oauth that the config puts here/,
+    fix: /fix: restore the file from git history, or delete it so that sync writes it again/,
+  },
+  {
     name: 'a file at the output path that is not YAML',
     base: false,
     async arrange(h) {

@@ -50168,11 +50168,13 @@ function plan(input2) {
   const files = [];
   const problems = [];
   for (const inst of instances) {
-    const info2 = input2.existing.get(inst.path);
-    if (info2 && isProblem(info2)) {
-      problems.push(info2);
+    const found = input2.existing.get(inst.path);
+    const problem = found && (isProblem(found) ? found : otherSecret(inst, found));
+    if (problem) {
+      problems.push(problem);
       continue;
     }
+    const info2 = found;
     const held = info2 ?? { dataKeys: [], state: { keys: {} } };
     const changes = followInputs(inst.secret, keyChanges(ctx, inst, info2), input2.job, held);
     const drift = input2.job === "sync" && info2?.metadata && metadataDrift(inst.secret, info2.metadata);
@@ -50220,6 +50222,16 @@ function isEmptyPlan(p2) {
   return p2.files.every(
     (f) => f.reencrypt === void 0 && f.changes.every((c5) => c5.action === "needs-input")
   ) && !(p2.prune && p2.orphans.some((o3) => o3.keys.length === 0));
+}
+function otherSecret(inst, info2) {
+  const { name, namespace } = inst.secret;
+  if (info2.name === name && (info2.namespace === "" || info2.namespace === namespace))
+    return void 0;
+  return {
+    path: inst.path,
+    problem: `holds the Secret ${info2.namespace || "(no namespace)"}/${info2.name}, not ${namespace}/${name} that the config puts here`,
+    remedy: "restore the file from git history, or delete it so that sync writes it again"
+  };
 }
 
 // src/commands/common.ts

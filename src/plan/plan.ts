@@ -1,8 +1,8 @@
-import { isProblem, type ManifestProblem } from '../model/manifest.js';
+import { isProblem, type ManifestInfo, type ManifestProblem } from '../model/manifest.js';
 import { templateMatcher } from '../model/paths.js';
 import { recipientChange, recipientsOfSettings } from '../model/recipients.js';
 import { followInputs } from './derived.js';
-import { instancesOf } from './instances.js';
+import { type Instance, instancesOf } from './instances.js';
 import { keyChanges } from './keys.js';
 import { metadataDrift } from './metadata.js';
 import { dueShared, findHolders, type PlanContext } from './shared.js';
@@ -28,11 +28,13 @@ export function plan(input: PlanInput): Plan {
   const files: FilePlan[] = [];
   const problems: ManifestProblem[] = [];
   for (const inst of instances) {
-    const info = input.existing.get(inst.path);
-    if (info && isProblem(info)) {
-      problems.push(info);
+    const found = input.existing.get(inst.path);
+    const problem = found && (isProblem(found) ? found : otherSecret(inst, found));
+    if (problem) {
+      problems.push(problem);
       continue;
     }
+    const info = found as ManifestInfo | undefined;
     const held = info ?? { dataKeys: [], state: { keys: {} } };
     const changes = followInputs(inst.secret, keyChanges(ctx, inst, info), input.job, held);
     const drift =
@@ -92,4 +94,19 @@ export function isEmptyPlan(p: Plan): boolean {
       (f) => f.reencrypt === undefined && f.changes.every((c) => c.action === 'needs-input'),
     ) && !(p.prune && p.orphans.some((o) => o.keys.length === 0))
   );
+}
+
+/**
+ * A manifest at a Secret's path that holds another Secret (copied or renamed by hand): applying
+ * it would create that other one, and the declared Secret would never exist.
+ */
+function otherSecret(inst: Instance, info: ManifestInfo): ManifestProblem | undefined {
+  const { name, namespace } = inst.secret;
+  if (info.name === name && (info.namespace === '' || info.namespace === namespace))
+    return undefined;
+  return {
+    path: inst.path,
+    problem: `holds the Secret ${info.namespace || '(no namespace)'}/${info.name}, not ${namespace}/${name} that the config puts here`,
+    remedy: 'restore the file from git history, or delete it so that sync writes it again',
+  };
 }
