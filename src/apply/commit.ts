@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkpoint } from '../checkpoint.js';
+import type { KustomizationEdit } from '../model/kustomize-upkeep.js';
 import { cryptoRandom } from '../model/random.js';
 import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { Job, Plan } from '../plan/plan.js';
@@ -13,6 +14,7 @@ import type { CarriedFile } from './carried-files.js';
 import type { Located } from './locate.js';
 import { infos, type RepoState } from './repo-state.js';
 import { decodeData } from './secret-state.js';
+import { worktreeFiles } from './worktree-files.js';
 
 export interface CommitInput {
   job: Job;
@@ -27,6 +29,8 @@ export interface CommitInput {
   carried: Carried;
   /** The working copy's config and `.sops.yaml`, where they differ from the base's. */
   files: CarriedFile[];
+  /** Kustomizations (and ksops generators) changed to list the manifests the commit leaves. */
+  kustomizations?: KustomizationEdit[];
 }
 
 export interface CommitPorts {
@@ -92,6 +96,12 @@ async function fillWorktree(wt: Worktree, input: CommitInput, ports: CommitPorts
     await mkdir(dirname(join(wt.dir, f.path)), { recursive: true });
     await writeFile(join(wt.dir, f.path), f.text);
     wt.stage(f.path);
+  }
+  // Never through a symlink (refused before, from the base's tree; checked again on disk).
+  const tree = worktreeFiles(wt.dir);
+  for (const k of input.kustomizations ?? []) {
+    tree.write(k.path, k.text);
+    wt.stage(k.path);
   }
   // Keys an earlier run generated on the branch, in a file the base has changed since.
   for (const [path, blob] of state.conflicted) {

@@ -34,6 +34,8 @@ export interface UpsertInput {
   wrote: boolean;
   /** The working copy's files the commit carries (config, `.sops.yaml`). */
   carriedFiles?: { path: string; kind: string }[];
+  /** Kustomizations the commit changes, with what changed in each (one line each). */
+  kustomizations?: { path: string; kind: string }[];
   log: (line: string) => void;
 }
 
@@ -88,6 +90,7 @@ class PullRequestStep {
       rows: input.rows,
       config: input.config,
       ...(input.carriedFiles ? { carriedFiles: input.carriedFiles } : {}),
+      ...(input.kustomizations ? { kustomizations: input.kustomizations } : {}),
     });
     this.config = input.config.pullRequest;
   }

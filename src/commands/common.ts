@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ExitCode } from '../errors.js';
 import { formatJob } from '../format.js';
+import { kustomizationKind } from '../model/kustomize-upkeep.js';
 import type { Job } from '../plan/plan.js';
 import { type RestartHint, restartHints } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
@@ -106,6 +107,12 @@ export function jobJson(r: JobResult, dryRun: boolean, restart: RestartHint[]) {
       : null,
     sopsProcesses: r.sopsProcesses,
     carriedFiles: (r.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
+    kustomizations: (r.kustomizations ?? []).map((k) => ({
+      path: k.path,
+      kind: kustomizationKind(k),
+      added: k.added,
+      removed: k.removed,
+    })),
   };
 }
 

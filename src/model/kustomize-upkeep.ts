@@ -69,6 +69,18 @@ export function generatorFiles(input: UpkeepInput): string[] {
   return [...out].sort();
 }
 
+/** One line for people: `kustomization updated: 2 entries added, 1 removed`. */
+export function kustomizationKind(k: KustomizationEdit): string {
+  const parts = [
+    ...(k.added.length > 0
+      ? [`${k.added.length} ${k.added.length === 1 ? 'entry' : 'entries'} added`]
+      : []),
+    ...(k.removed.length > 0 ? [`${k.removed.length} removed`] : []),
+  ];
+  const what = k.created ? 'ksops generator added' : 'kustomization updated';
+  return parts.length > 0 ? `${what}: ${parts.join(', ')}` : what;
+}
+
 export function upkeep(input: UpkeepInput): Upkeep {
   const result: Upkeep = { edits: [], problems: [] };
   if (input.mode === 'off') return result;

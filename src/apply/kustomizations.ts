@@ -1,0 +1,175 @@
+import { lstatSync, readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { readRepoText } from '../config/repo-file.js';
+import type { Config } from '../config/types.js';
+import { ExternalError, formatProblem, sortProblems, UsageError } from '../errors.js';
+import {
+  isKustomizationPath,
+  kustomizationCandidates,
+  nearestKustomization,
+} from '../model/kustomization.js';
+import {
+  generatorFiles,
+  type KustomizationEdit,
+  kustomizationKind,
+  type Upkeep,
+  type UpkeepInput,
+  upkeep,
+} from '../model/kustomize-upkeep.js';
+import { templateMatcher } from '../model/paths.js';
+import type { Plan } from '../plan/plan.js';
+import type { GitPort } from '../ports/git.js';
+import { blobId } from './carried-files.js';
+import type { Located } from './locate.js';
+import { outputDirs, type RepoState } from './repo-state.js';
+
+export { kustomizationKind };
+
+/** A kustomization (or ksops generator) the job's commit changes, with the manifests' entries. */
+export interface KustomizationFile extends KustomizationEdit {
+  /** The job branch holds this text already: writing it again is no new work. */
+  proposed: boolean;
+}
+
+/** The managed manifests that exist once the plan is applied, and those it removes. */
+function afterRun(plan: Plan, state: RepoState): { present: Set<string>; gone: string[] } {
+  const present = new Set(state.startBlobs.keys());
+  for (const f of plan.files) {
+    const writes = f.changes.some(
+      (c) => c.action !== 'needs-input' && c.action !== 'remove' && c.action !== 'metadata',
+    );
+    if (!f.exists && writes) present.add(f.path);
+  }
+  if (plan.prune) for (const o of plan.orphans) if (o.keys.length === 0) present.delete(o.path);
+  const gone = [...new Set([...state.baseFiles.keys(), ...state.fromBranch])].filter(
+    (p) => !present.has(p),
+  );
+  return { present, gone };
+}
+
+/**
+ * `sync`: the kustomizations (read from the base's tree, the one the commit is made on) that
+ * must change so that kustomize builds the manifests the run leaves, and no removed one. A
+ * kustomization the tool cannot read or edit is refused (exit 2) before anything is written.
+ */
+export async function kustomizationEdits(
+  git: GitPort,
+  config: Config,
+  where: Located,
+  plan: Plan,
+  state: RepoState,
+): Promise<KustomizationFile[]> {
+  if (config.kustomize === 'off') return [];
+  const { present, gone } = afterRun(plan, state);
+  const candidates = [...new Set([...present, ...gone].flatMap(kustomizationCandidates))].sort();
+  if (candidates.length === 0) return [];
+  const links = (await git.blockers(where.baseSha, candidates)).symlinks.filter((l) =>
+    candidates.includes(l),
+  );
+  if (links.length > 0)
+    throw new ExternalError(
+      'repo',
+      `refusing to read or write a kustomization that is a symlink: ${links.join(', ')}`,
+      'replace the symlink with the file itself, or set `kustomize: off` in the config',
+    );
+  const texts = new Map<string, string>();
+  const readInto = async (paths: string[]) => {
+    if (paths.length === 0) return;
+    const listing = await git.listFiles(where.baseSha, paths);
+    const blobs = await git.readBlobs([...new Set(listing.values())]);
+    for (const [p, id] of listing) texts.set(p, blobs.get(id) ?? '');
+  };
+  await readInto(candidates);
+  const exists = (p: string) => texts.has(p);
+  const matcher = templateMatcher(config.output);
+  const input: UpkeepInput = {
+    mode: config.kustomize,
+    present,
+    managed: (p) => matcher.test(p),
+    also: [
+      ...gone.flatMap((m) => nearestKustomization(m, exists) ?? []),
+      ...[...state.baseListing.keys()].filter(isKustomizationPath),
+    ],
+    text: (p) => texts.get(p),
+  };
+  await readInto(generatorFiles(input).filter((p) => !texts.has(p)));
+  return proposedOnBranch(git, where, refuseProblems(upkeep(input)).edits);
+}
+
+/** Exit 2, naming each file:line:col, when a kustomization cannot be read or edited. */
+function refuseProblems(result: Upkeep): Upkeep {
+  if (result.problems.length === 0) return result;
+  throw new UsageError(
+    `cannot keep the kustomizations listing the manifests:\n${sortProblems(result.problems)
+      .map((p) => `  ${formatProblem(p)}`)
+      .join('\n')}`,
+    'fix the kustomization (or the ksops generator) there, or set `kustomize: off` in the config; nothing was written',
+  );
+}
+
+/**
+ * `check`: what `sync` would change in the working tree's kustomizations: managed manifests no
+ * kustomization lists, and entries that name a managed manifest that does not exist.
+ */
+export async function workingTreeKustomizations(
+  root: string,
+  config: Config,
+  manifests: string[],
+): Promise<KustomizationEdit[]> {
+  if (config.kustomize === 'off') return [];
+  const texts = new Map<string, string>();
+  const readInto = async (paths: string[]) => {
+    for (const p of paths) {
+      if (texts.has(p) || !isRegularFile(join(root, p))) continue;
+      const text = await readRepoText(root, p, 'kustomization');
+      if (text !== undefined) texts.set(p, text);
+    }
+  };
+  const below = outputDirs(config).flatMap((d) => kustomizationsBelow(root, d));
+  await readInto([...new Set([...manifests.flatMap(kustomizationCandidates), ...below])]);
+  const matcher = templateMatcher(config.output);
+  const input: UpkeepInput = {
+    mode: config.kustomize,
+    present: new Set(manifests),
+    managed: (p) => matcher.test(p),
+    also: below,
+    text: (p) => texts.get(p),
+  };
+  await readInto(generatorFiles(input));
+  return refuseProblems(upkeep(input)).edits;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The kustomization files below a directory of the working tree (symlinks left out). */
+function kustomizationsBelow(root: string, dir: string): string[] {
+  try {
+    return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && isKustomizationPath(e.name))
+      .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join('/'));
+  } catch {
+    return [];
+  }
+}
+
+async function proposedOnBranch(
+  git: GitPort,
+  where: Located,
+  edits: KustomizationEdit[],
+): Promise<KustomizationFile[]> {
+  if (edits.length === 0) return [];
+  const onBranch = where.branchSha
+    ? await git.listFiles(
+        where.branchSha,
+        edits.map((e) => e.path),
+      )
+    : new Map<string, string>();
+  const sha256 = [...onBranch.values()].some((id) => id.length === 64);
+  return edits.map((e) => ({ ...e, proposed: onBranch.get(e.path) === blobId(e.text, sha256) }));
+}
