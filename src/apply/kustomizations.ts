@@ -164,12 +164,15 @@ async function proposedOnBranch(
   edits: KustomizationEdit[],
 ): Promise<KustomizationFile[]> {
   if (edits.length === 0) return [];
-  const onBranch = where.branchSha
-    ? await git.listFiles(
-        where.branchSha,
-        edits.map((e) => e.path),
-      )
-    : new Map<string, string>();
+  const paths = edits.map((e) => e.path);
+  const none = new Map<string, string>();
+  const onBranch = where.branchSha ? await git.listFiles(where.branchSha, paths) : none;
+  // Proposed: a change the job branch made (a branch merged since, or behind, made none).
+  const mb = where.branchSha ? await git.mergeBase(where.baseSha, where.branchSha) : undefined;
+  const atMb = mb ? await git.listFiles(mb, paths) : none;
   const sha256 = [...onBranch.values()].some((id) => id.length === 64);
-  return edits.map((e) => ({ ...e, proposed: onBranch.get(e.path) === blobId(e.text, sha256) }));
+  return edits.map((e) => {
+    const blob = onBranch.get(e.path);
+    return { ...e, proposed: blob === blobId(e.text, sha256) && atMb.get(e.path) !== blob };
+  });
 }
