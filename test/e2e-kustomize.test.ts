@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -288,5 +288,20 @@ test('a kustomization that cannot be parsed or edited: exit 2 naming file:line:c
   const r2 = await s.run(['sync']);
   t.is(r2.exitCode, 2);
   t.regex(r2.stderr, /secrets\/prod\/kustomization\.yaml:1:12: resources: is not a list/);
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+});
+
+test('a kustomization that is a symlink is refused: exit 1, nothing committed', async (t) => {
+  const s = await repoWith({ 'elsewhere/kustomization.yaml': 'resources: []\n' }, config('', [DB]));
+  t.teardown(() => s.cleanup());
+  await mkdir(join(s.repo, 'secrets'), { recursive: true });
+  await symlink('../elsewhere/kustomization.yaml', join(s.repo, 'secrets/kustomization.yaml'));
+  await s.commitAndPush('a symlinked kustomization');
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 1, r.stdout);
+  t.regex(
+    r.stderr,
+    /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
+  );
   t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
 });

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { kustomizationCandidates, resolveEntry } from '../src/model/kustomization.js';
-import { type UpkeepInput, upkeep } from '../src/model/kustomize-upkeep.js';
+import { kustomizationKind, type UpkeepInput, upkeep } from '../src/model/kustomize-upkeep.js';
 import { templateMatcher } from '../src/model/paths.js';
+import { pullRequestBody } from '../src/plan/pr-body.js';
+import { config } from './helpers/plan-fixtures.js';
 
 /** The upkeep of a small tree: texts by path, the managed manifests that exist. */
 function run(files: Record<string, string>, present: string[], mode?: UpkeepInput['mode']) {
@@ -196,4 +198,30 @@ test('paths: candidates up to the root, entries resolved inside the repo only', 
   t.is(resolveEntry('secrets', '../../x.yaml'), undefined);
   t.is(resolveEntry('', 'https://example.com/x.yaml'), undefined);
   t.is(resolveEntry('', 'git@github.com:org/repo.git'), undefined);
+});
+
+test('the PR body names each kustomization the commit changes, one line each', (t) => {
+  const body = pullRequestBody({
+    job: 'sync',
+    base: 'main',
+    rows: [],
+    config: config('version: 1\nsecrets: []\n'),
+    kustomizations: [
+      {
+        path: 'secrets/kustomization.yaml',
+        kind: kustomizationKind({
+          path: 'secrets/kustomization.yaml',
+          text: '',
+          created: false,
+          added: ['secrets/a/b.yaml', 'secrets/a/c.yaml'],
+          removed: ['secrets/a/d.yaml'],
+        }),
+      },
+    ],
+  });
+  t.true(
+    body.includes(
+      '- `secrets/kustomization.yaml`: kustomization updated: 2 entries added, 1 removed\n',
+    ),
+  );
 });
