@@ -225,3 +225,34 @@ test('the PR body names each kustomization the commit changes, one line each', (
     ),
   );
 });
+
+test('an empty kustomization gets a resources list; the last entry removed leaves an empty one', (t) => {
+  const empty = run({ 'secrets/kustomization.yaml': '# nothing yet\n' }, ['secrets/prod/db.yaml']);
+  t.is(empty.edits[0]!.text, '# nothing yet\nresources:\n- prod/db.yaml\n');
+  const last = run(
+    { 'secrets/kustomization.yaml': 'resources: # ours\n  - prod/db.yaml\nnamespace: x\n' },
+    [],
+  );
+  t.is(last.edits[0]!.text, 'resources: # ours\nnamespace: x\n');
+  const again = run({ 'secrets/kustomization.yaml': last.edits[0]!.text }, [
+    'secrets/prod/db.yaml',
+  ]);
+  t.is(again.edits[0]!.text, 'resources: # ours\n- prod/db.yaml\nnamespace: x\n');
+});
+
+test('a kustomization found only by scanning, with no manifest of its own, is not refused when unreadable', (t) => {
+  const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
+  const files: Record<string, string> = {
+    'secrets/kustomization.yaml': 'resources:\n- prod/db.yaml\n',
+    'secrets/tools/kustomization.yaml': 'resources: [\n',
+  };
+  const out = upkeep({
+    mode: undefined,
+    present: new Set(['secrets/prod/db.yaml']),
+    managed: (p) => matcher.test(p),
+    also: [],
+    scan: Object.keys(files),
+    text: (p) => files[p],
+  });
+  t.deepEqual(out, { edits: [], problems: [] });
+});

@@ -86,10 +86,8 @@ export async function kustomizationEdits(
     mode: config.kustomize,
     present,
     managed: (p) => matcher.test(p),
-    also: [
-      ...gone.flatMap((m) => nearestKustomization(m, exists) ?? []),
-      ...[...state.baseListing.keys()].filter(isKustomizationPath),
-    ],
+    also: gone.flatMap((m) => nearestKustomization(m, exists) ?? []),
+    scan: [...state.baseListing.keys()].filter(isKustomizationPath),
     text: (p) => texts.get(p),
   };
   await readInto(generatorFiles(input).filter((p) => !texts.has(p)));
@@ -132,7 +130,8 @@ export async function workingTreeKustomizations(
     mode: config.kustomize,
     present: new Set(manifests),
     managed: (p) => matcher.test(p),
-    also: below,
+    also: [],
+    scan: below,
     text: (p) => texts.get(p),
   };
   await readInto(generatorFiles(input));

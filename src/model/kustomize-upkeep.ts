@@ -29,6 +29,11 @@ export interface UpkeepInput {
   managed: (path: string) => boolean;
   /** Kustomizations to look at besides the manifests' nearest (those of removed manifests). */
   also: string[];
+  /**
+   * Kustomizations looked at for dangling entries only when they can be read (those below the
+   * output directories): one the tool cannot read, with no manifest of its own, is not refused.
+   */
+  scan?: string[];
   /** The tree's text of a file (kustomizations and generator files); undefined when absent. */
   text: (path: string) => string | undefined;
 }
@@ -50,7 +55,9 @@ export interface Upkeep {
 /** The kustomization each manifest is listed by, and every kustomization to look at. */
 export function kustomizationsOf(input: UpkeepInput): Map<string, string[]> {
   const exists = (p: string) => input.text(p) !== undefined;
-  const byK = new Map<string, string[]>(input.also.filter(exists).map((k) => [k, []]));
+  const byK = new Map<string, string[]>(
+    [...(input.scan ?? []), ...input.also].filter(exists).map((k) => [k, []]),
+  );
   for (const m of [...input.present].sort()) {
     const k = nearestKustomization(m, exists);
     if (k) byK.set(k, [...(byK.get(k) ?? []), m]);
@@ -86,11 +93,12 @@ export function upkeep(input: UpkeepInput): Upkeep {
   if (input.mode === 'off') return result;
   for (const [k, wanted] of [...kustomizationsOf(input)].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const read = readKustomization(k, input.text(k) ?? '');
-    if ('problem' in read) {
-      result.problems.push(read.problem);
-      continue;
-    }
-    const one = upkeepOne(input, read.ok, wanted);
+    const one =
+      'problem' in read
+        ? { edits: [], problems: [read.problem] }
+        : upkeepOne(input, read.ok, wanted);
+    // One with no manifest of its own, found by scanning only: not refused when unreadable.
+    if (wanted.length === 0 && !input.also.includes(k) && one.problems.length > 0) continue;
     result.problems.push(...one.problems);
     result.edits.push(...one.edits);
   }

@@ -6,6 +6,7 @@ import {
   LineCounter,
   type Pair,
   parseAllDocuments,
+  parseDocument,
   type Scalar,
   type YAMLSeq,
 } from 'yaml';
@@ -39,10 +40,11 @@ export function parseYamlFile(path: string, text: string): Parsed<YamlFile> {
     const e = d.errors[0];
     if (e) return problem(e.pos[0], `is not valid YAML: ${firstLine(e.message)}`);
   }
-  const doc = docs[0];
-  if (docs.length !== 1 || !doc)
-    return problem(docs[1]?.range[0] ?? 0, 'holds more than one document');
-  if (!isMap(doc.contents)) return problem(doc.contents?.range?.[0] ?? 0, 'is not a YAML mapping');
+  if (docs.length > 1) return problem(docs[1]!.range[0], 'holds more than one document');
+  // Empty, or comments only: an empty mapping.
+  const doc = docs[0] ?? parseDocument('');
+  if (doc.contents !== null && !isMap(doc.contents))
+    return problem(doc.contents.range?.[0] ?? 0, 'is not a YAML mapping');
   return { ok: { path, text, doc, lines } };
 }
 
@@ -217,7 +219,7 @@ function editBlock(
   const lastLine = lineOf(last);
   for (const [i, item] of seq.items.entries()) {
     const l = lineOf(item);
-    if (!/^\s*-\s+$/.test(l.prefix) || text.slice(item.range?.[1] ?? 0, l.to).includes('\n-'))
+    if (!/^\s*-\s+$/.test(l.prefix))
       return {
         problem: problemAt(
           file.path,
