@@ -84,6 +84,15 @@ test('sync lists each new Secret in the kustomization (comments kept); kustomize
     config('', [DB, API, COOKIE]),
   );
   t.teardown(() => s.cleanup());
+  const dry = JSON.parse((await s.run(['sync', '--dry-run', '--json'])).stdout);
+  t.deepEqual(dry.kustomizations, [
+    {
+      path: 'secrets/kustomization.yaml',
+      kind: 'kustomization updated: 3 entries added',
+      added: ['secrets/prod/api.yaml', 'secrets/prod/db.yaml', 'secrets/web/cookie.yaml'],
+      removed: [],
+    },
+  ]);
   const r = await s.run(['sync']);
   t.is(r.exitCode, 0, r.stderr);
   t.regex(r.stdout, /secrets\/kustomization\.yaml: kustomization updated: 3 entries added/);

@@ -107,12 +107,17 @@ export function jobJson(r: JobResult, dryRun: boolean, restart: RestartHint[]) {
       : null,
     sopsProcesses: r.sopsProcesses,
     carriedFiles: (r.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
-    kustomizations: (r.kustomizations ?? []).map((k) => ({
-      path: k.path,
-      kind: kustomizationKind(k),
-      added: k.added,
-      removed: k.removed,
-    })),
+    // Only when there are any: the output of a repo without kustomizations stays as it was.
+    ...(r.kustomizations && r.kustomizations.length > 0
+      ? {
+          kustomizations: r.kustomizations.map((k) => ({
+            path: k.path,
+            kind: kustomizationKind(k),
+            added: k.added,
+            removed: k.removed,
+          })),
+        }
+      : {}),
   };
 }
 
