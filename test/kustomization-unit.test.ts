@@ -1,5 +1,9 @@
 import test from 'ava';
-import { kustomizationCandidates, resolveEntry } from '../src/model/kustomization.js';
+import {
+  kustomizationCandidates,
+  newKsopsGenerator,
+  resolveEntry,
+} from '../src/model/kustomization.js';
 import { kustomizationKind, type UpkeepInput, upkeep } from '../src/model/kustomize-upkeep.js';
 import { templateMatcher } from '../src/model/paths.js';
 import { pullRequestBody } from '../src/plan/pr-body.js';
@@ -255,4 +259,28 @@ test('a kustomization found only by scanning, with no manifest of its own, is no
     text: (p) => files[p],
   });
   t.deepEqual(out, { edits: [], problems: [] });
+});
+
+test('kustomize: ksops moves an entry out of resources into the generator (listed twice, kustomize would build it twice)', (t) => {
+  const out = run(
+    { 'secrets/kustomization.yaml': 'resources:\n- configmap.yaml\n- prod/db.yaml\n' },
+    ['secrets/prod/db.yaml'],
+    'ksops',
+  );
+  t.deepEqual(out.problems, []);
+  t.deepEqual(
+    out.edits.map((e) => [e.path, e.text, kustomizationKind(e)]),
+    [
+      [
+        'secrets/kustomization.yaml',
+        'resources:\n- configmap.yaml\ngenerators:\n- secret-generator.yaml\n',
+        'kustomization updated: 1 moved out',
+      ],
+      [
+        'secrets/secret-generator.yaml',
+        newKsopsGenerator(['prod/db.yaml']),
+        'ksops generator added: 1 entry added',
+      ],
+    ],
+  );
 });

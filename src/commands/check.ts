@@ -33,7 +33,7 @@ export interface CheckResult {
    * Kustomizations `sync` would change: managed manifests they do not list (`unlisted`), entries
    * that name a managed manifest that does not exist (`dangling`, as repo paths).
    */
-  kustomizations: { path: string; unlisted: string[]; dangling: string[] }[];
+  kustomizations: { path: string; unlisted: string[]; dangling: string[]; moved?: string[] }[];
   secrets: number;
 }
 
@@ -84,7 +84,12 @@ export async function checkRepo(
   const { syncPlan } = all;
   const sharedDrift = sharedValueDrift(syncPlan, existing);
   const kustomizations = (await workingTreeKustomizations(root, config, [...existing.keys()])).map(
-    (k) => ({ path: k.path, unlisted: k.added, dangling: k.removed }),
+    (k) => ({
+      path: k.path,
+      unlisted: k.added,
+      dangling: k.removed,
+      ...(k.moved ? { moved: k.moved } : {}),
+    }),
   );
   const pending =
     kustomizations.length > 0 ||
@@ -197,6 +202,8 @@ export function formatCheck(result: CheckResult): string[] {
     for (const m of k.unlisted) out.push(`not listed by ${k.path} (sync adds it): ${m}`);
     for (const m of k.dangling)
       out.push(`${k.path} lists ${m}, which does not exist (sync removes the entry)`);
+    for (const m of k.moved ?? [])
+      out.push(`${k.path} lists ${m} where \`kustomize\` does not want it (sync moves it)`);
   }
   for (const d of result.sharedDrift) {
     out.push(

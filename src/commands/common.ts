@@ -115,6 +115,7 @@ export function jobJson(r: JobResult, dryRun: boolean, restart: RestartHint[]) {
             kind: kustomizationKind(k),
             added: k.added,
             removed: k.removed,
+            ...(k.moved ? { moved: k.moved } : {}),
           })),
         }
       : {}),

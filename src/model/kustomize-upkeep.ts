@@ -45,6 +45,12 @@ export interface KustomizationEdit {
   /** Manifests (repo-relative) now listed, and entries taken out (as repo paths). */
   added: string[];
   removed: string[];
+  /**
+   * Entries of existing manifests taken out of a list the mode does not use (`resources:` with
+   * `kustomize: ksops`, or the reverse), and added to the one it does: listed in both, kustomize
+   * would build the Secret twice.
+   */
+  moved?: string[];
 }
 
 export interface Upkeep {
@@ -83,6 +89,7 @@ export function kustomizationKind(k: KustomizationEdit): string {
       ? [`${k.added.length} ${k.added.length === 1 ? 'entry' : 'entries'} added`]
       : []),
     ...(k.removed.length > 0 ? [`${k.removed.length} removed`] : []),
+    ...((k.moved ?? []).length > 0 ? [`${k.moved?.length} moved out`] : []),
   ];
   const what = k.created ? 'ksops generator added' : 'kustomization updated';
   return parts.length > 0 ? `${what}: ${parts.join(', ')}` : what;
@@ -142,10 +149,11 @@ function upkeepOne(input: UpkeepInput, k: ReadKustomization, wanted: string[]): 
   const listed = new Set(target ? entriesOf(target, dir).flatMap((e) => e.path ?? []) : []);
   const add = wanted.filter((m) => !listed.has(m));
   const edits: KustomizationEdit[] = [];
+  const move = new Set(wanted);
   for (const ref of lists) {
     const adding = ref === target ? add : [];
     const more = extra.find((x) => x.ref.file.path === ref.file.path)?.add ?? [];
-    const edit = editOne(input, ref, dir, adding, more);
+    const edit = editOne(input, ref, dir, adding, more, ref === target ? new Set() : move);
     if ('problem' in edit) problems.push(edit.problem);
     else if (edit.ok) edits.push(edit.ok);
   }
@@ -166,17 +174,22 @@ function editOne(
   add: string[],
   /** Entries of other lists of the same file to add (a new generator under `generators:`). */
   more: string[],
+  /** Manifests listed elsewhere by the mode: their entries here go. */
+  move: Set<string>,
 ): { ok: KustomizationEdit | undefined } | { problem: ConfigProblem } {
   if (ref.created) {
     const text = newKsopsGenerator(add.map((m) => entryFor(dir, m)));
     return { ok: { path: ref.file.path, text, created: true, added: add, removed: [] } };
   }
   const removed: string[] = [];
+  const moved: string[] = [];
   const drop = (entry: string) => {
     const path = resolveEntry(dir, entry);
-    const gone = path !== undefined && input.managed(path) && !input.present.has(path);
-    if (gone) removed.push(path);
-    return gone;
+    if (path === undefined || !input.managed(path)) return false;
+    if (move.has(path)) moved.push(path);
+    else if (!input.present.has(path)) removed.push(path);
+    else return false;
+    return true;
   };
   const edited = editEntries(
     ref.file,
@@ -194,7 +207,16 @@ function editOne(
     text = withMore.ok;
   }
   if (text === ref.file.text) return { ok: undefined };
-  return { ok: { path: ref.file.path, text, created: false, added: add, removed } };
+  return {
+    ok: {
+      path: ref.file.path,
+      text,
+      created: false,
+      added: add,
+      removed,
+      ...(moved.length > 0 ? { moved } : {}),
+    },
+  };
 }
 
 /** A new ksops generator beside the kustomization (`kustomize: ksops`, none listed yet). */
