@@ -314,3 +314,30 @@ test('a kustomization that is a symlink is refused: exit 1, nothing committed', 
   );
   t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
 });
+
+test('a kustomization in the Secrets directory, beside a ConfigMap: only the Secrets are listed; the build has them all', async (t) => {
+  const s = await repoWith(
+    {
+      'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml # settings\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('', [DB, API]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    'resources:\n- configmap.yaml # settings\n- api.yaml\n- db.yaml\n',
+  );
+  const built = await build(s, 'secrets/prod');
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(built.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/settings',
+    'Secret/api',
+    'Secret/db',
+  ]);
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 0, c.stdout);
+});

@@ -15,6 +15,7 @@ function run(files: Record<string, string>, present: string[], mode?: UpkeepInpu
   return upkeep({
     mode,
     present: new Set(present),
+    exists: (p) => present.includes(p) || p in files,
     managed: (p) => matcher.test(p),
     also: Object.keys(files).filter((p) => p.startsWith('secrets/')),
     text: (p) => files[p],
@@ -253,6 +254,7 @@ test('a kustomization found only by scanning, with no manifest of its own, is no
   const out = upkeep({
     mode: undefined,
     present: new Set(['secrets/prod/db.yaml']),
+    exists: (p) => p === 'secrets/prod/db.yaml' || p in files,
     managed: (p) => matcher.test(p),
     also: [],
     scan: Object.keys(files),
@@ -283,4 +285,17 @@ test('kustomize: ksops moves an entry out of resources into the generator (liste
       ],
     ],
   );
+});
+
+test('files beside the Secrets are never listed as Secrets, and their entries are not dangling', (t) => {
+  // secrets/prod/ holds the kustomization, its generator and a ConfigMap: all at paths the
+  // output template can produce.
+  const files = {
+    'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml\n- gone.yaml\n',
+    'secrets/prod/configmap.yaml': 'kind: ConfigMap\n',
+  };
+  const out = run(files, ['secrets/prod/db.yaml']);
+  t.deepEqual(out.problems, []);
+  t.is(out.edits[0]!.text, 'resources:\n- configmap.yaml\n- db.yaml\n');
+  t.deepEqual(out.edits[0]!.removed, ['secrets/prod/gone.yaml']);
 });

@@ -16,6 +16,7 @@ import {
   type UpkeepInput,
   upkeep,
 } from '../model/kustomize-upkeep.js';
+import { isProblem } from '../model/manifest.js';
 import { templateMatcher } from '../model/paths.js';
 import type { Plan } from '../plan/plan.js';
 import type { GitPort } from '../ports/git.js';
@@ -31,20 +32,38 @@ export interface KustomizationFile extends KustomizationEdit {
   proposed: boolean;
 }
 
-/** The managed manifests that exist once the plan is applied, and those it removes. */
-function afterRun(plan: Plan, state: RepoState): { present: Set<string>; gone: string[] } {
-  const present = new Set(state.startBlobs.keys());
+/**
+ * What exists once the plan is applied: the Secrets to list (managed, or declared), every file
+ * below the output directories, and the managed paths the run (or the job branch) removes.
+ */
+function afterRun(plan: Plan, state: RepoState) {
+  const exists = new Set([...state.baseListing.keys(), ...state.startBlobs.keys()]);
+  for (const p of state.fromBranch) if (!state.startBlobs.has(p)) exists.delete(p);
+  const declared = new Set(plan.files.map((f) => f.path));
+  const present = new Set(
+    [...state.existing].flatMap(([p, m]) =>
+      !isProblem(m) && (m.managed || declared.has(p)) ? [p] : [],
+    ),
+  );
   for (const f of plan.files) {
     const writes = f.changes.some(
       (c) => c.action !== 'needs-input' && c.action !== 'remove' && c.action !== 'metadata',
     );
-    if (!f.exists && writes) present.add(f.path);
+    if (!f.exists && writes) {
+      present.add(f.path);
+      exists.add(f.path);
+    }
   }
-  if (plan.prune) for (const o of plan.orphans) if (o.keys.length === 0) present.delete(o.path);
+  if (plan.prune)
+    for (const o of plan.orphans)
+      if (o.keys.length === 0) {
+        present.delete(o.path);
+        exists.delete(o.path);
+      }
   const gone = [...new Set([...state.baseFiles.keys(), ...state.fromBranch])].filter(
-    (p) => !present.has(p),
+    (p) => !exists.has(p),
   );
-  return { present, gone };
+  return { present, exists, gone };
 }
 
 /**
@@ -60,7 +79,7 @@ export async function kustomizationEdits(
   state: RepoState,
 ): Promise<KustomizationFile[]> {
   if (config.kustomize === 'off') return [];
-  const { present, gone } = afterRun(plan, state);
+  const { present, exists: after, gone } = afterRun(plan, state);
   const candidates = [...new Set([...present, ...gone].flatMap(kustomizationCandidates))].sort();
   if (candidates.length === 0) return [];
   const links = (await git.blockers(where.baseSha, candidates)).symlinks.filter((l) =>
@@ -85,6 +104,7 @@ export async function kustomizationEdits(
   const input: UpkeepInput = {
     mode: config.kustomize,
     present,
+    exists: (p) => after.has(p),
     managed: (p) => matcher.test(p),
     also: gone.flatMap((m) => nearestKustomization(m, exists) ?? []),
     scan: [...state.baseListing.keys()].filter(isKustomizationPath),
@@ -106,13 +126,15 @@ function refuseProblems(result: Upkeep): Upkeep {
 }
 
 /**
- * `check`: what `sync` would change in the working tree's kustomizations: managed manifests no
- * kustomization lists, and entries that name a managed manifest that does not exist.
+ * `check`: what `sync` would change in the working tree's kustomizations: `manifests` (the
+ * Secrets to list) no kustomization lists, and entries that name a managed path with no file.
  */
 export async function workingTreeKustomizations(
   root: string,
   config: Config,
   manifests: string[],
+  /** The paths of the Secrets the config declares: their kustomizations must be readable. */
+  declared: string[] = [],
 ): Promise<KustomizationEdit[]> {
   if (config.kustomize === 'off') return [];
   const texts = new Map<string, string>();
@@ -124,13 +146,16 @@ export async function workingTreeKustomizations(
     }
   };
   const below = outputDirs(config).flatMap((d) => kustomizationsBelow(root, d));
-  await readInto([...new Set([...manifests.flatMap(kustomizationCandidates), ...below])]);
+  const near = [...manifests, ...declared];
+  await readInto([...new Set([...near.flatMap(kustomizationCandidates), ...below])]);
+  const found = (p: string) => texts.has(p);
   const matcher = templateMatcher(config.output);
   const input: UpkeepInput = {
     mode: config.kustomize,
     present: new Set(manifests),
+    exists: (p) => lstatSync(join(root, p), { throwIfNoEntry: false }) !== undefined,
     managed: (p) => matcher.test(p),
-    also: [],
+    also: declared.flatMap((m) => nearestKustomization(m, found) ?? []),
     scan: below,
     text: (p) => texts.get(p),
   };

@@ -83,14 +83,18 @@ export async function checkRepo(
   const due = all.due.filter((r) => !isProposed(r));
   const { syncPlan } = all;
   const sharedDrift = sharedValueDrift(syncPlan, existing);
-  const kustomizations = (await workingTreeKustomizations(root, config, [...existing.keys()])).map(
-    (k) => ({
-      path: k.path,
-      unlisted: k.added,
-      dangling: k.removed,
-      ...(k.moved ? { moved: k.moved } : {}),
-    }),
+  const declared = new Set(syncPlan.files.map((f) => f.path));
+  const listable = [...existing].flatMap(([p, m]) =>
+    !isProblem(m) && (m.managed || declared.has(p)) ? [p] : [],
   );
+  const kustomizations = (
+    await workingTreeKustomizations(root, config, listable, [...declared])
+  ).map((k) => ({
+    path: k.path,
+    unlisted: k.added,
+    dangling: k.removed,
+    ...(k.moved ? { moved: k.moved } : {}),
+  }));
   const pending =
     kustomizations.length > 0 ||
     sync.length > 0 ||

@@ -23,8 +23,13 @@ import { listAt, type YamlFile } from './yaml-list.js';
 export interface UpkeepInput {
   /** `kustomize:` of the config; undefined: detected per kustomization. */
   mode: KustomizeMode | undefined;
-  /** The managed manifests that exist (after the run, for sync). */
+  /** The Secrets to list: the managed manifests that exist (after the run, for sync). */
   present: Set<string>;
+  /**
+   * Whether a file exists (after the run, for sync): an entry naming a path the output template
+   * can produce is dangling when no file is there (any file: a ConfigMap beside the Secrets too).
+   */
+  exists: (path: string) => boolean;
   /** A path the output template can produce (an entry the tool looks after). */
   managed: (path: string) => boolean;
   /** Kustomizations to look at besides the manifests' nearest (those of removed manifests). */
@@ -187,7 +192,7 @@ function editOne(
     const path = resolveEntry(dir, entry);
     if (path === undefined || !input.managed(path)) return false;
     if (move.has(path)) moved.push(path);
-    else if (!input.present.has(path)) removed.push(path);
+    else if (!input.exists(path)) removed.push(path);
     else return false;
     return true;
   };
