@@ -46,7 +46,9 @@ export function formatJob(result: JobResult, dryRun: boolean, restart: RestartHi
     out.push(
       result.job === 'rotate'
         ? 'nothing to rotate: no key is due'
-        : 'nothing to do: every declared key exists',
+        : (result.kustomizations ?? []).length > 0
+          ? 'every declared key exists; only the kustomizations above change'
+          : 'nothing to do: every declared key exists',
     );
   } else {
     const already = !result.work;

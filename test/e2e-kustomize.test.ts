@@ -261,6 +261,14 @@ test('check reports a manifest no kustomization lists and an entry naming a miss
   ]);
   const r = await s.run(['sync']);
   t.is(r.exitCode, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /kustomization updated: 1 entry added, 1 removed\n.*only the kustomizations above change/,
+  );
+  t.is(
+    await s.git(['--git-dir', s.remote, 'log', '-1', '--format=%s', 'gitops-secrets/sync'], s.dir),
+    'chore(secrets): list the manifests in secrets/kustomization.yaml',
+  );
   await s.mergePullRequest();
   t.is(
     await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),

@@ -79,7 +79,9 @@ async function commitInWorktree(input: CommitInput, ports: CommitPorts): Promise
       ...state.fromBranch,
       ...state.rolloutFromBranch.keys(),
     ]);
-    const commit = await wt.commit(commitMessage(input.job, input.rows), [...paths]);
+    const kustomizations = (input.kustomizations ?? []).map((k) => k.path);
+    const message = commitMessage(input.job, input.rows, kustomizations);
+    const commit = await wt.commit(message, [...paths]);
     checkpoint('committed');
     return commit;
   } finally {

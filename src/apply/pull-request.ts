@@ -83,7 +83,11 @@ class PullRequestStep {
     private readonly port: PullRequestPort,
     private readonly input: UpsertInput,
   ) {
-    this.title = commitSubject(input.job, input.rows);
+    this.title = commitSubject(
+      input.job,
+      input.rows,
+      (input.kustomizations ?? []).map((k) => k.path),
+    );
     this.body = pullRequestBody({
       job: input.job,
       base: input.base,
