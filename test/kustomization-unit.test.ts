@@ -299,3 +299,12 @@ test('files beside the Secrets are never listed as Secrets, and their entries ar
   t.is(out.edits[0]!.text, 'resources:\n- configmap.yaml\n- db.yaml\n');
   t.deepEqual(out.edits[0]!.removed, ['secrets/prod/gone.yaml']);
 });
+
+test('flow lists: entries taken out (any of them), others kept as written, new ones appended', (t) => {
+  const text = "resources: [ prod/a.yaml, 'x.yaml', prod/b.yaml ] # flow\n";
+  const out = run({ 'secrets/kustomization.yaml': text }, ['secrets/prod/c.yaml']);
+  t.deepEqual(out.problems, []);
+  t.is(out.edits[0]!.text, "resources: [ 'x.yaml', prod/c.yaml ] # flow\n");
+  const none = run({ 'secrets/kustomization.yaml': 'resources: [prod/a.yaml]\n' }, []);
+  t.is(none.edits[0]!.text, 'resources: []\n');
+});

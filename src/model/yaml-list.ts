@@ -239,7 +239,7 @@ function editBlock(
   return { ok: splice(text, cuts) };
 }
 
-/** Flow list (`[a, b]`): entries with their comma taken out, new ones before the `]`. */
+/** Flow list (`[a, b]`): new entries before the `]`; with entries taken out, written again on one line. */
 function editFlow(
   text: string,
   seq: YAMLSeq<Scalar<string>>,
@@ -247,26 +247,23 @@ function editFlow(
   remove: Set<number>,
 ): string {
   const items = seq.items;
-  const cuts: { from: number; to: number; insert: string }[] = [];
-  const kept = items.filter((_, i) => !remove.has(i));
-  for (const [i, item] of items.entries()) {
-    if (!remove.has(i)) continue;
-    const [start, end] = [item.range?.[0] ?? 0, item.range?.[1] ?? 0];
-    if (i > 0) cuts.push({ from: items[i - 1]!.range?.[1] ?? start, to: end, insert: '' });
-    else {
-      const next = items[1]?.range?.[0];
-      cuts.push({ from: start, to: next ?? end, insert: '' });
-    }
-  }
-  if (add.length > 0) {
-    const last = [...items].reverse().find((it) => kept.includes(it));
-    const close = text.lastIndexOf(']', (seq.range?.[1] ?? 1) - 1);
+  const open = seq.range?.[0] ?? 0;
+  const close = text.lastIndexOf(']', (seq.range?.[1] ?? 1) - 1);
+  const last = items[items.length - 1];
+  const added = add.map((e) => (last ? quoteLike(last, e) : plain(e)));
+  if (remove.size === 0) {
     const at = last?.range?.[1] ?? close;
-    const sample = last ?? items[0];
-    const list = add.map((e) => (sample ? quoteLike(sample, e) : plain(e))).join(', ');
-    cuts.push({ from: at, to: at, insert: last ? `, ${list}` : list });
+    return splice(text, [{ from: at, to: at, insert: (last ? ', ' : '') + added.join(', ') }]);
   }
-  return splice(text, cuts);
+  // Entries taken out: the list is written again on one line, each kept entry as it was written.
+  const inner = text.slice(open + 1, close);
+  const pad = inner.startsWith(' ') && inner.endsWith(' ') ? ' ' : '';
+  const kept = items
+    .filter((_, i) => !remove.has(i))
+    .map((it) => text.slice(it.range?.[0] ?? 0, it.range?.[1] ?? 0));
+  const all = [...kept, ...added];
+  const list = all.length > 0 ? `[${pad}${all.join(', ')}${pad}]` : '[]';
+  return splice(text, [{ from: open, to: close + 1, insert: list }]);
 }
 
 function splice(text: string, cuts: { from: number; to: number; insert: string }[]): string {
