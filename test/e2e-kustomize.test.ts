@@ -349,3 +349,43 @@ test('a kustomization in the Secrets directory, beside a ConfigMap: only the Sec
   const c = await s.run(['check']);
   t.is(c.exitCode, 0, c.stdout);
 });
+
+test('ksops detected from a generator in a subdirectory: its files are written relative to the kustomization, where kustomize runs ksops', async (t) => {
+  const generator = `apiVersion: viaduct.ai/v1
+kind: ksops
+metadata:
+  name: existing
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ksops
+files: []
+`;
+  const s = await repoWith(
+    {
+      'secrets/kustomization.yaml': 'generators:\n  - ./generators/ksops.yaml\n',
+      'secrets/generators/ksops.yaml': generator,
+    },
+    config('', [DB]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /secrets\/generators\/ksops\.yaml: ksops generator updated: 1 entry added/);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/generators/ksops.yaml'), 'utf8'),
+    generator.replace('files: []', 'files: [prod/db.yaml]'),
+  );
+  const built = await build(
+    s,
+    'secrets',
+    ['--enable-alpha-plugins', '--enable-exec'],
+    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
+  );
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(
+    built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
+    ['Secret/db'],
+  );
+});

@@ -4,6 +4,7 @@ import {
   dirOf,
   editEntries,
   entryFor,
+  isKustomizationPath,
   KSOPS_GENERATOR,
   nearestKustomization,
   newKsopsGenerator,
@@ -96,7 +97,11 @@ export function kustomizationKind(k: KustomizationEdit): string {
     ...(k.removed.length > 0 ? [`${k.removed.length} removed`] : []),
     ...((k.moved ?? []).length > 0 ? [`${k.moved?.length} moved out`] : []),
   ];
-  const what = k.created ? 'ksops generator added' : 'kustomization updated';
+  const what = k.created
+    ? 'ksops generator added'
+    : isKustomizationPath(k.path)
+      ? 'kustomization updated'
+      : 'ksops generator updated';
   return parts.length > 0 ? `${what}: ${parts.join(', ')}` : what;
 }
 
