@@ -1,4 +1,5 @@
 import type { JobResult } from './apply/run-job.js';
+import { kustomizationKind } from './model/kustomize-upkeep.js';
 import { actionText, type ChangeRow, changeCounts, type RestartHint } from './plan/summary.js';
 
 /** Aligned text table; every cell is our own text or a name from the config. */
@@ -39,11 +40,15 @@ export function formatJob(result: JobResult, dryRun: boolean, restart: RestartHi
   );
   for (const f of result.carriedFiles ?? [])
     out.push(`${f.path}: ${f.kind} (carried from the working copy)`);
+  for (const k of result.kustomizations ?? [])
+    out.push(`${k.path}: ${kustomizationKind(k)}${k.proposed ? ' (already on the branch)' : ''}`);
   if (changes.length === 0) {
     out.push(
       result.job === 'rotate'
         ? 'nothing to rotate: no key is due'
-        : 'nothing to do: every declared key exists',
+        : (result.kustomizations ?? []).length > 0
+          ? 'every declared key exists; only the kustomizations above change'
+          : 'nothing to do: every declared key exists',
     );
   } else {
     const already = !result.work;

@@ -78,7 +78,7 @@ export async function workingCopyFiles(
 }
 
 /** git's id of a blob holding `text` (`git hash-object`). */
-function blobId(text: string, sha256: boolean): string {
+export function blobId(text: string, sha256: boolean): string {
   const bytes = Buffer.from(text, 'utf8');
   return createHash(sha256 ? 'sha256' : 'sha1')
     .update(`blob ${bytes.length}\0`)

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkpoint } from '../checkpoint.js';
+import type { KustomizationEdit } from '../model/kustomize-upkeep.js';
 import { cryptoRandom } from '../model/random.js';
 import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { Job, Plan } from '../plan/plan.js';
@@ -14,6 +15,7 @@ import type { CarriedFile } from './carried-files.js';
 import type { Located } from './locate.js';
 import { infos, type RepoState } from './repo-state.js';
 import { decodeData } from './secret-state.js';
+import { worktreeFiles } from './worktree-files.js';
 
 export interface CommitInput {
   job: Job;
@@ -28,6 +30,8 @@ export interface CommitInput {
   carried: Carried;
   /** The working copy's config and `.sops.yaml`, where they differ from the base's. */
   files: CarriedFile[];
+  /** Kustomizations (and ksops generators) changed to list the manifests the commit leaves. */
+  kustomizations?: KustomizationEdit[];
 }
 
 export interface CommitPorts {
@@ -79,7 +83,9 @@ async function commitInWorktree(input: CommitInput, ports: CommitPorts): Promise
       ...state.fromBranch,
       ...state.rolloutFromBranch.keys(),
     ]);
-    const commit = await wt.commit(commitMessage(input.job, input.rows), [...paths]);
+    const kustomizations = (input.kustomizations ?? []).map((k) => k.path);
+    const message = commitMessage(input.job, input.rows, kustomizations);
+    const commit = await wt.commit(message, [...paths]);
     checkpoint('committed');
     return commit;
   } finally {
@@ -96,6 +102,12 @@ async function fillWorktree(wt: Worktree, input: CommitInput, ports: CommitPorts
     await mkdir(dirname(join(wt.dir, f.path)), { recursive: true });
     await writeFile(join(wt.dir, f.path), f.text);
     wt.stage(f.path);
+  }
+  // Never through a symlink (refused before, from the base's tree; checked again on disk).
+  const tree = worktreeFiles(wt.dir);
+  for (const k of input.kustomizations ?? []) {
+    tree.write(k.path, k.text);
+    wt.stage(k.path);
   }
   // Keys an earlier run generated on the branch, in a file the base has changed since.
   for (const [path, blob] of state.conflicted) {

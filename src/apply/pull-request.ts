@@ -34,6 +34,8 @@ export interface UpsertInput {
   wrote: boolean;
   /** The working copy's files the commit carries (config, `.sops.yaml`). */
   carriedFiles?: { path: string; kind: string }[];
+  /** Kustomizations the commit changes, with what changed in each (one line each). */
+  kustomizations?: { path: string; kind: string }[];
   log: (line: string) => void;
 }
 
@@ -81,13 +83,18 @@ class PullRequestStep {
     private readonly port: PullRequestPort,
     private readonly input: UpsertInput,
   ) {
-    this.title = commitSubject(input.job, input.rows);
+    this.title = commitSubject(
+      input.job,
+      input.rows,
+      (input.kustomizations ?? []).map((k) => k.path),
+    );
     this.body = pullRequestBody({
       job: input.job,
       base: input.base,
       rows: input.rows,
       config: input.config,
       ...(input.carriedFiles ? { carriedFiles: input.carriedFiles } : {}),
+      ...(input.kustomizations ? { kustomizations: input.kustomizations } : {}),
     });
     this.config = input.config.pullRequest;
   }

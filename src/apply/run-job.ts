@@ -8,6 +8,7 @@ import type { Memo } from '../ports/memo.js';
 import type { SopsPort } from '../ports/sops.js';
 import { type CarriedFile, workingCopyFiles } from './carried-files.js';
 import { commitAndPush } from './commit.js';
+import { type KustomizationFile, kustomizationEdits, kustomizationKind } from './kustomizations.js';
 import { JOB_BRANCH, type Located, locateJob } from './locate.js';
 import { type PlanOptions, planJob, refuseBlockedPaths } from './plan-job.js';
 import { type PrOutcome, type PullRequestContext, upsertPullRequest } from './pull-request.js';
@@ -47,6 +48,8 @@ export interface JobResult {
   work: boolean;
   /** The working copy's config and `.sops.yaml` the commit carries (they differ from the base's). */
   carriedFiles?: CarriedFile[];
+  /** Kustomizations (and ksops generators) the commit changes so that they list the manifests. */
+  kustomizations?: KustomizationFile[];
 }
 
 /**
@@ -71,10 +74,13 @@ export async function runJob(
   // The run plans with the `.sops.yaml` it proposes.
   if (sopsYaml && !config.sops.hasRecipients) state.sopsYamlText = sopsYaml.text;
   const plan = planJob(config, options, state);
+  const kustomizations =
+    options.job === 'sync' ? await kustomizationEdits(git, config, where, plan, state) : [];
   await refuseBlockedPaths(git, where.baseSha, plan, [
     ...state.fromBranch,
     ...state.rolloutFromBranch.keys(),
     ...files.map((f) => f.path),
+    ...kustomizations.map((k) => k.path),
   ]);
   const carried = carryValues(plan, state);
   const rows = changeRows(plan, state.base, infos(state.existing), config.shared);
@@ -88,8 +94,12 @@ export async function runJob(
     pushed: false,
     pullRequest: undefined,
     sopsProcesses: 0,
-    work: !isEmptyPlan(plan) || files.some((f) => !f.proposed),
+    work:
+      !isEmptyPlan(plan) ||
+      files.some((f) => !f.proposed) ||
+      kustomizations.some((k) => !k.proposed),
     carriedFiles: files,
+    kustomizations,
   };
   if (options.dryRun) return result;
   checkpoint('planned');
@@ -107,6 +117,7 @@ export async function runJob(
         rows,
         carried,
         files,
+        kustomizations,
       },
       ports,
     );
@@ -134,7 +145,8 @@ async function pullRequestStep(
     (options.push &&
       where.remoteBranchSha !== undefined &&
       (result.rows.some((r) => r.action !== 'needs input') ||
-        (result.carriedFiles ?? []).length > 0));
+        (result.carriedFiles ?? []).length > 0 ||
+        (result.kustomizations ?? []).length > 0));
   if (!options.push || !where.remoteUrl || !hasBranchChanges) return undefined;
   const outcome = await upsertPullRequest(ports.pullRequests, {
     remoteUrl: where.remoteUrl,
@@ -146,6 +158,10 @@ async function pullRequestStep(
     plan: result.plan,
     wrote: result.pushed,
     carriedFiles: (result.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
+    kustomizations: (result.kustomizations ?? []).map((k) => ({
+      path: k.path,
+      kind: kustomizationKind(k),
+    })),
     log: ports.log,
   });
   checkpoint('pull-request');

@@ -1,3 +1,4 @@
+import { workingTreeKustomizations } from '../apply/kustomizations.js';
 import { type ProposedBranch, type ProposedPorts, proposedFor } from '../apply/proposed.js';
 import { readWorkingTree } from '../apply/repo-state.js';
 import { readRepoText } from '../config/repo-file.js';
@@ -30,6 +31,11 @@ export interface CheckResult {
   problems: Plan['problems'];
   /** Consumers of one shared value whose recorded rotation dates differ. */
   sharedDrift: { shared: string; paths: string[] }[];
+  /**
+   * Kustomizations `sync` would change: managed manifests they do not list (`unlisted`), entries
+   * that name a managed manifest that does not exist (`dangling`, as repo paths).
+   */
+  kustomizations: { path: string; unlisted: string[]; dangling: string[]; moved?: string[] }[];
   secrets: number;
 }
 
@@ -80,7 +86,20 @@ export async function checkRepo(
   const due = all.due.filter((r) => !isProposed(r));
   const { syncPlan } = all;
   const sharedDrift = sharedValueDrift(syncPlan, existing);
+  const declared = new Set(syncPlan.files.map((f) => f.path));
+  const listable = [...existing].flatMap(([p, m]) =>
+    !isProblem(m) && (m.managed || declared.has(p)) ? [p] : [],
+  );
+  const kustomizations = (
+    await workingTreeKustomizations(root, config, listable, [...declared])
+  ).map((k) => ({
+    path: k.path,
+    unlisted: k.added,
+    dangling: k.removed,
+    ...(k.moved ? { moved: k.moved } : {}),
+  }));
   const pending =
+    kustomizations.length > 0 ||
     sync.length > 0 ||
     due.length > 0 ||
     syncPlan.orphans.length > 0 ||
@@ -94,6 +113,7 @@ export async function checkRepo(
     orphans: syncPlan.orphans,
     problems: syncPlan.problems,
     sharedDrift,
+    kustomizations,
     secrets: syncPlan.files.length,
   };
 }
@@ -184,6 +204,13 @@ export function formatCheck(result: CheckResult): string[] {
     out.push('orphaned (not in the config; `sync --prune` removes):');
     for (const o of result.orphans)
       out.push(`  ${o.path}${o.keys.length > 0 ? `: ${o.keys.join(', ')}` : ''}`);
+  }
+  for (const k of result.kustomizations) {
+    for (const m of k.unlisted) out.push(`not listed by ${k.path} (sync adds it): ${m}`);
+    for (const m of k.dangling)
+      out.push(`${k.path} lists ${m}, which does not exist (sync removes the entry)`);
+    for (const m of k.moved ?? [])
+      out.push(`${k.path} lists ${m} where \`kustomize\` does not want it (sync moves it)`);
   }
   for (const d of result.sharedDrift) {
     out.push(

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ExitCode } from '../errors.js';
 import { formatJob } from '../format.js';
+import { kustomizationKind } from '../model/kustomize-upkeep.js';
 import type { Job } from '../plan/plan.js';
 import { type RestartHint, restartHints } from '../plan/summary.js';
 import type { GitPort } from '../ports/git.js';
@@ -121,6 +122,18 @@ export function jobJson(r: JobResult, dryRun: boolean, restart: RestartHint[]) {
       : null,
     sopsProcesses: r.sopsProcesses,
     carriedFiles: (r.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
+    // Only when there are any: the output of a repo without kustomizations stays as it was.
+    ...(r.kustomizations && r.kustomizations.length > 0
+      ? {
+          kustomizations: r.kustomizations.map((k) => ({
+            path: k.path,
+            kind: kustomizationKind(k),
+            added: k.added,
+            removed: k.removed,
+            ...(k.moved ? { moved: k.moved } : {}),
+          })),
+        }
+      : {}),
   };
 }
 

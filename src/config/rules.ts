@@ -57,6 +57,7 @@ export function checkRules(
   return {
     file,
     output,
+    ...(raw.kustomize ? { kustomize: raw.kustomize } : {}),
     sops,
     environments,
     pullRequest: {

@@ -161,6 +161,12 @@ export const configSchema = z
       .describe(
         'Path template relative to the repo root (default secrets/{namespace}/{name}.yaml).',
       ),
+    kustomize: z
+      .enum(['resources', 'ksops', 'off'])
+      .optional()
+      .describe(
+        'How sync keeps the nearest kustomization.yaml listing the manifests: resources (the `resources:` list, for Flux), ksops (the `files:` of its ksops generator, for Argo CD + ksops) or off. Default: ksops when that kustomization lists a ksops generator, else resources.',
+      ),
     sops: sopsSchema.optional(),
     pullRequest: z
       .strictObject({

@@ -82,10 +82,18 @@ export interface SecretSpec {
   keys: KeySpec[];
 }
 
+/** `kustomize:` in the config. */
+export type KustomizeMode = 'resources' | 'ksops' | 'off';
+
 export interface Config {
   /** The config file as given (for messages). */
   file: string;
   output: string;
+  /**
+   * How `sync` keeps the nearest kustomization listing the manifests (`kustomize:`); undefined:
+   * detected per kustomization (ksops when it lists a ksops generator, else resources).
+   */
+  kustomize?: KustomizeMode;
   sops: SopsSettings;
   environments: EnvironmentSpec[];
   pullRequest: { labels: string[]; reviewers: string[]; teamReviewers: string[] };

@@ -22,6 +22,8 @@ export interface BodyInput {
   config: Config;
   /** Files of the working copy the commit carries to the base ("config added", ...). */
   carriedFiles?: { path: string; kind: string }[];
+  /** Kustomizations the commit changes so that they list the manifests. */
+  kustomizations?: { path: string; kind: string }[];
 }
 
 /**
@@ -42,7 +44,10 @@ export function pullRequestBody(input: BodyInput, max = MAX_BODY): string {
   return render(input, lo);
 }
 
-function render({ job, base, rows, config, carriedFiles }: BodyInput, shown: number): string {
+function render(
+  { job, base, rows, config, carriedFiles, kustomizations }: BodyInput,
+  shown: number,
+): string {
   const changed = rows.filter((r) => r.action !== 'needs input');
   const secrets = new Set(changed.map((r) => r.id));
   const what = changeCounts(rows);
@@ -55,7 +60,7 @@ function render({ job, base, rows, config, carriedFiles }: BodyInput, shown: num
         : `This pull request changes no value against ${codeSpan(base)}. `
     }Values are encrypted with sops; this page shows key names only, never values.`,
     '',
-    ...carried(carriedFiles ?? []),
+    ...carried([...(carriedFiles ?? []), ...(kustomizations ?? [])]),
     ...table(rows, shown),
     ...restarts(config, rows),
     ...rollouts(config, rows),

@@ -144,7 +144,16 @@ export function isPreviousCompanion(row: ChangeRow): boolean {
 }
 
 /** The one-line commit subject (also the PR title): what changed, counted by kind, and where. */
-export function commitSubject(job: Plan['job'], rows: ChangeRow[]): string {
+export function commitSubject(
+  job: Plan['job'],
+  rows: ChangeRow[],
+  /** Kustomizations the commit changes: named when no value changes. */
+  kustomizations: string[] = [],
+): string {
+  if (changeCounts(rows).length === 0 && kustomizations.length > 0)
+    return oneLine(
+      `chore(secrets): list the manifests in ${kustomizations.length <= 2 ? [...kustomizations].sort(compareText).join(', ') : `${kustomizations.length} kustomizations`}`,
+    );
   const ids = [...new Set(rows.filter((r) => r.action !== 'needs input').map((r) => r.id))].sort(
     compareText,
   );
@@ -181,6 +190,10 @@ export function count(n: number, word: string): string {
 
 export const JOB_TRAILER = 'Gitops-Secrets-Job';
 
-export function commitMessage(job: Plan['job'], rows: ChangeRow[]): string {
-  return `${commitSubject(job, rows)}\n\n${JOB_TRAILER}: ${job}\n`;
+export function commitMessage(
+  job: Plan['job'],
+  rows: ChangeRow[],
+  kustomizations: string[] = [],
+): string {
+  return `${commitSubject(job, rows, kustomizations)}\n\n${JOB_TRAILER}: ${job}\n`;
 }

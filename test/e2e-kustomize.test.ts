@@ -1,0 +1,391 @@
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { parse, parseAllDocuments } from 'yaml';
+import { makeScenario, ROOT, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
+
+const KUSTOMIZE = join(TOOLS_BIN, 'kustomize');
+/** NOT ksops: a stand-in that follows kustomize's exec KRM function contract (see its source). */
+const KSOPS_STANDIN_DIR = join(ROOT, 'fixtures/ksops-standin');
+
+const config = (extra: string, secrets: string[]) => `version: 1
+output: secrets/{namespace}/{name}.yaml
+${extra}secrets:
+${secrets.join('')}`;
+const DB =
+  '  - { name: db, namespace: prod, keys: { password: { length: 24 }, user: { length: 8 } } }\n';
+const API = '  - { name: api, namespace: prod, keys: { token: { length: 32 } } }\n';
+const COOKIE = '  - { name: cookie, namespace: web, keys: { secret: { length: 40 } } }\n';
+
+const KUSTOMIZATION = `# Flux's Kustomization points here: kustomize builds it, then the controller decrypts.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+
+resources:
+  # plain manifests first
+  - configmap.yaml    # not a secret
+`;
+const CONFIGMAP =
+  'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: prod\ndata:\n  mode: live\n';
+
+type Doc = Record<string, unknown> & { kind: string; metadata: { name: string }; sops?: unknown };
+
+/** `kustomize build` of a directory of the repo (as the GitOps controller runs it). */
+async function build(s: Scenario, dir: string, extra: string[] = [], path = s.env.PATH!) {
+  const r = await execa(KUSTOMIZE, ['build', ...extra, dir], {
+    cwd: s.repo,
+    env: { ...s.env, PATH: path },
+    reject: false,
+  });
+  const docs = r.exitCode === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as Doc) : [];
+  return { ...r, docs };
+}
+
+/**
+ * What Flux's kustomize-controller does after the build: each resource that carries sops
+ * metadata is decrypted on its own (here: written to a file and given to the real sops). Like
+ * Flux, without the MAC check: kustomize writes the fields of a resource in its own order, and
+ * sops's MAC covers the order of the values (Flux's decryptor leaves `checkSopsMac` off for
+ * this reason). The manifests in the repo are decrypted with the MAC check (see the test).
+ */
+async function decryptBuilt(s: Scenario, doc: Doc): Promise<Record<string, string>> {
+  const dir = await mkdtemp(join(s.dir, 'tmp', 'built-'));
+  try {
+    const file = join(dir, `${doc.metadata.name}.yaml`);
+    await writeFile(file, JSON.stringify(doc));
+    const r = await execa(
+      join(TOOLS_BIN, 'sops'),
+      ['decrypt', '--ignore-mac', '--input-type', 'json', '--output-type', 'json', file],
+      {
+        env: s.env,
+      },
+    );
+    const plain = JSON.parse(r.stdout) as { data: Record<string, string> };
+    return Object.fromEntries(
+      Object.entries(plain.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function repoWith(files: Record<string, string>, cfg: string): Promise<Scenario> {
+  const s = await makeScenario();
+  for (const [path, text] of Object.entries(files)) await s.writeConfig(text, path);
+  await s.writeConfig(cfg);
+  await s.commitAndPush('config and kustomization');
+  return s;
+}
+
+test('sync lists each new Secret in the kustomization (comments kept); kustomize build yields them still encrypted, and sops decrypts each built one; --prune takes the entry out', async (t) => {
+  const s = await repoWith(
+    { 'secrets/kustomization.yaml': KUSTOMIZATION, 'secrets/configmap.yaml': CONFIGMAP },
+    config('', [DB, API, COOKIE]),
+  );
+  t.teardown(() => s.cleanup());
+  const dry = JSON.parse((await s.run(['sync', '--dry-run', '--json'])).stdout);
+  t.deepEqual(dry.kustomizations, [
+    {
+      path: 'secrets/kustomization.yaml',
+      kind: 'kustomization updated: 3 entries added',
+      added: ['secrets/prod/api.yaml', 'secrets/prod/db.yaml', 'secrets/web/cookie.yaml'],
+      removed: [],
+    },
+  ]);
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /secrets\/kustomization\.yaml: kustomization updated: 3 entries added/);
+  await s.mergePullRequest();
+  const kust = await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8');
+  t.is(
+    kust,
+    `${KUSTOMIZATION}  - prod/api.yaml\n  - prod/db.yaml\n  - web/cookie.yaml\n`,
+    'the entries follow the last one; every comment and the spacing before it kept',
+  );
+  // What Flux does: build, then decrypt each resource.
+  const built = await build(s, 'secrets');
+  t.is(built.exitCode, 0, built.stderr);
+  const secrets = built.docs.filter((d) => d.kind === 'Secret');
+  t.deepEqual(secrets.map((d) => d.metadata.name).sort(), ['api', 'cookie', 'db']);
+  t.true(built.docs.some((d) => d.kind === 'ConfigMap'));
+  for (const d of secrets) {
+    t.truthy(d.sops, `${d.metadata.name} still carries its sops metadata`);
+    for (const v of Object.values(d.data as Record<string, string>))
+      t.regex(v, /^ENC\[AES256_GCM,/);
+  }
+  const keys = Object.fromEntries(
+    await Promise.all(
+      secrets.map(async (d) => [d.metadata.name, Object.keys(await decryptBuilt(s, d)).sort()]),
+    ),
+  );
+  t.deepEqual(keys, { api: ['token'], cookie: ['secret'], db: ['password', 'user'] });
+  const db = await decryptBuilt(s, secrets.find((d) => d.metadata.name === 'db')!);
+  t.is(db.password!.length, 24);
+  // The same values as the committed manifest, decrypted with its MAC checked.
+  t.deepEqual(
+    db,
+    (await s.decrypt(await readFile(join(s.repo, 'secrets/prod/db.yaml'), 'utf8'))).data,
+  );
+  t.is((await s.run(['check'])).exitCode, 0, 'check: every manifest listed, nothing dangling');
+
+  // The api Secret leaves the config: --prune removes its file and its entry, in one commit.
+  await s.writeConfig(config('', [DB, COOKIE]));
+  await s.commitAndPush('drop api');
+  const pruned = await s.run(['sync', '--prune']);
+  t.is(pruned.exitCode, 0, pruned.stderr);
+  t.regex(pruned.stdout, /secrets\/kustomization\.yaml: kustomization updated: 1 removed/);
+  const head = await s.git(
+    ['--git-dir', s.remote, 'show', '--stat', '--format=', 'gitops-secrets/sync'],
+    s.dir,
+  );
+  t.regex(head, /secrets\/kustomization\.yaml/);
+  t.regex(head, /secrets\/prod\/api\.yaml/);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    `${KUSTOMIZATION}  - prod/db.yaml\n  - web/cookie.yaml\n`,
+  );
+  const after = await build(s, 'secrets');
+  t.is(after.exitCode, 0, after.stderr);
+  t.deepEqual(
+    after.docs
+      .filter((d) => d.kind === 'Secret')
+      .map((d) => d.metadata.name)
+      .sort(),
+    ['cookie', 'db'],
+  );
+  t.is((await s.run(['sync'])).exitCode, 0);
+  t.is(
+    (await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync'])).split('\t')[0],
+    (await s.git(['rev-parse', 'HEAD'])).trim(),
+    'a second sync has nothing to change',
+  );
+});
+
+test('ksops mode: sync writes a generator in ksops format and lists the files; kustomize build with a ksops stand-in yields the decrypted Secrets', async (t) => {
+  const s = await repoWith(
+    {
+      'secrets/kustomization.yaml':
+        '# built by Argo CD with ksops\nresources:\n  - configmap.yaml\n',
+      'secrets/configmap.yaml': CONFIGMAP,
+    },
+    config('kustomize: ksops\n', [DB, COOKIE]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /secrets\/secret-generator\.yaml: ksops generator added: 2 entries added/);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    '# built by Argo CD with ksops\nresources:\n  - configmap.yaml\ngenerators:\n  - secret-generator.yaml\n',
+  );
+  // ksops's documented format (its README): a KRM exec function named ksops, found on PATH,
+  // with the files to decrypt relative to the kustomization's directory.
+  const gen = parse(await readFile(join(s.repo, 'secrets/secret-generator.yaml'), 'utf8'));
+  t.is(gen.apiVersion, 'viaduct.ai/v1');
+  t.is(gen.kind, 'ksops');
+  t.is(typeof gen.metadata.name, 'string');
+  t.deepEqual(Object.keys(gen).sort(), ['apiVersion', 'files', 'kind', 'metadata']);
+  t.deepEqual(parse(gen.metadata.annotations['config.kubernetes.io/function']), {
+    exec: { path: 'ksops' },
+  });
+  t.deepEqual(gen.files, ['prod/db.yaml', 'web/cookie.yaml']);
+
+  // Without exec plugins enabled, kustomize refuses: the generator is really run.
+  t.not((await build(s, 'secrets')).exitCode, 0);
+  const built = await build(
+    s,
+    'secrets',
+    ['--enable-alpha-plugins', '--enable-exec'],
+    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
+  );
+  t.is(built.exitCode, 0, built.stderr);
+  const secrets = built.docs.filter((d) => d.kind === 'Secret');
+  t.deepEqual(secrets.map((d) => d.metadata.name).sort(), ['cookie', 'db']);
+  for (const d of secrets) t.falsy(d.sops, 'decrypted by the generator');
+  const db = secrets.find((d) => d.metadata.name === 'db')!.data as Record<string, string>;
+  t.deepEqual(Object.keys(db).sort(), ['password', 'user']);
+  t.is(Buffer.from(db.password!, 'base64').toString('utf8').length, 24);
+
+  // Pruned: the generator's entry goes; the build still works.
+  await s.writeConfig(config('kustomize: ksops\n', [DB]));
+  await s.commitAndPush('drop cookie');
+  t.is((await s.run(['sync', '--prune'])).exitCode, 0);
+  await s.mergePullRequest();
+  t.deepEqual(parse(await readFile(join(s.repo, 'secrets/secret-generator.yaml'), 'utf8')).files, [
+    'prod/db.yaml',
+  ]);
+  const again = await build(
+    s,
+    'secrets',
+    ['--enable-alpha-plugins', '--enable-exec'],
+    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
+  );
+  t.is(again.exitCode, 0, again.stderr);
+  t.deepEqual(
+    again.docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name),
+    ['db'],
+  );
+});
+
+test('check reports a manifest no kustomization lists and an entry naming a missing manifest (exit 3); sync fixes both', async (t) => {
+  const s = await repoWith(
+    { 'secrets/kustomization.yaml': KUSTOMIZATION, 'secrets/configmap.yaml': CONFIGMAP },
+    config('', [DB]),
+  );
+  t.teardown(() => s.cleanup());
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest();
+  // By hand: the db entry taken out, one for a managed path that does not exist put in.
+  await s.writeConfig(`${KUSTOMIZATION}  - ./prod/gone.yaml\n`, 'secrets/kustomization.yaml');
+  await s.commitAndPush('edit by hand');
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 3, c.stderr);
+  t.regex(
+    c.stdout,
+    /not listed by secrets\/kustomization\.yaml \(sync adds it\): secrets\/prod\/db\.yaml/,
+  );
+  t.regex(
+    c.stdout,
+    /secrets\/kustomization\.yaml lists secrets\/prod\/gone\.yaml, which does not exist \(sync removes the entry\)/,
+  );
+  const json = JSON.parse((await s.run(['check', '--json'])).stdout);
+  t.deepEqual(json.kustomizations, [
+    {
+      path: 'secrets/kustomization.yaml',
+      unlisted: ['secrets/prod/db.yaml'],
+      dangling: ['secrets/prod/gone.yaml'],
+    },
+  ]);
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /kustomization updated: 1 entry added, 1 removed\n.*only the kustomizations above change/,
+  );
+  t.is(
+    await s.git(['--git-dir', s.remote, 'log', '-1', '--format=%s', 'gitops-secrets/sync'], s.dir),
+    'chore(secrets): list the manifests in secrets/kustomization.yaml',
+  );
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    `${KUSTOMIZATION}  - prod/db.yaml\n`,
+  );
+  t.is((await s.run(['check'])).exitCode, 0);
+  // kustomize: off: nothing is looked at.
+  await s.writeConfig(`${KUSTOMIZATION}  - ./prod/gone.yaml\n`, 'secrets/kustomization.yaml');
+  await s.writeConfig(config('kustomize: off\n', [DB]));
+  t.is((await s.run(['check'])).exitCode, 0);
+});
+
+test('a kustomization that cannot be parsed or edited: exit 2 naming file:line:col, nothing committed', async (t) => {
+  const s = await repoWith(
+    { 'secrets/prod/kustomization.yaml': 'resources:\n  - a.yaml\n  - [b.yaml\n' },
+    config('', [DB]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 2, r.stdout);
+  t.regex(r.stderr, /secrets\/prod\/kustomization\.yaml:\d+:\d+: is not valid YAML/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(await s.git(['branch', '--list', 'gitops-secrets/sync']), '');
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 2);
+  t.regex(c.stderr, /secrets\/prod\/kustomization\.yaml:\d+:\d+:/);
+
+  await s.writeConfig(
+    'resources: configmap.yaml # one string\n',
+    'secrets/prod/kustomization.yaml',
+  );
+  await s.commitAndPush('not a list');
+  const r2 = await s.run(['sync']);
+  t.is(r2.exitCode, 2);
+  t.regex(r2.stderr, /secrets\/prod\/kustomization\.yaml:1:12: resources: is not a list/);
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+});
+
+test('a kustomization that is a symlink is refused: exit 1, nothing committed', async (t) => {
+  const s = await repoWith({ 'elsewhere/kustomization.yaml': 'resources: []\n' }, config('', [DB]));
+  t.teardown(() => s.cleanup());
+  await mkdir(join(s.repo, 'secrets'), { recursive: true });
+  await symlink('../elsewhere/kustomization.yaml', join(s.repo, 'secrets/kustomization.yaml'));
+  await s.commitAndPush('a symlinked kustomization');
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 1, r.stdout);
+  t.regex(
+    r.stderr,
+    /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
+  );
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+});
+
+test('a kustomization in the Secrets directory, beside a ConfigMap: only the Secrets are listed; the build has them all', async (t) => {
+  const s = await repoWith(
+    {
+      'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml # settings\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('', [DB, API]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    'resources:\n- configmap.yaml # settings\n- api.yaml\n- db.yaml\n',
+  );
+  const built = await build(s, 'secrets/prod');
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(built.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/settings',
+    'Secret/api',
+    'Secret/db',
+  ]);
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 0, c.stdout);
+});
+
+test('ksops detected from a generator in a subdirectory: its files are written relative to the kustomization, where kustomize runs ksops', async (t) => {
+  const generator = `apiVersion: viaduct.ai/v1
+kind: ksops
+metadata:
+  name: existing
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ksops
+files: []
+`;
+  const s = await repoWith(
+    {
+      'secrets/kustomization.yaml': 'generators:\n  - ./generators/ksops.yaml\n',
+      'secrets/generators/ksops.yaml': generator,
+    },
+    config('', [DB]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /secrets\/generators\/ksops\.yaml: ksops generator updated: 1 entry added/);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/generators/ksops.yaml'), 'utf8'),
+    generator.replace('files: []', 'files: [prod/db.yaml]'),
+  );
+  const built = await build(
+    s,
+    'secrets',
+    ['--enable-alpha-plugins', '--enable-exec'],
+    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
+  );
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(
+    built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
+    ['Secret/db'],
+  );
+});

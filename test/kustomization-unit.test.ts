@@ -1,0 +1,310 @@
+import test from 'ava';
+import {
+  kustomizationCandidates,
+  newKsopsGenerator,
+  resolveEntry,
+} from '../src/model/kustomization.js';
+import { kustomizationKind, type UpkeepInput, upkeep } from '../src/model/kustomize-upkeep.js';
+import { templateMatcher } from '../src/model/paths.js';
+import { pullRequestBody } from '../src/plan/pr-body.js';
+import { config } from './helpers/plan-fixtures.js';
+
+/** The upkeep of a small tree: texts by path, the managed manifests that exist. */
+function run(files: Record<string, string>, present: string[], mode?: UpkeepInput['mode']) {
+  const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
+  return upkeep({
+    mode,
+    present: new Set(present),
+    exists: (p) => present.includes(p) || p in files,
+    managed: (p) => matcher.test(p),
+    also: Object.keys(files).filter((p) => p.startsWith('secrets/')),
+    text: (p) => files[p],
+  });
+}
+
+const commented = `# Flux applies this directory.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+
+# the app itself
+resources:
+- deployment.yaml   # the workload
+- './prod/db.yaml'  # kept quoted
+# secrets below
+
+namespace: prod # trailing
+`;
+
+test('adds the new manifests after the last entry, keeping comments, quoting and spacing', (t) => {
+  const out = run({ 'secrets/kustomization.yaml': commented }, [
+    'secrets/prod/db.yaml',
+    'secrets/prod/api.yaml',
+    'secrets/web/cookie.yaml',
+  ]);
+  t.deepEqual(out.problems, []);
+  t.is(out.edits.length, 1);
+  t.is(
+    out.edits[0]!.text,
+    `# Flux applies this directory.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+
+# the app itself
+resources:
+- deployment.yaml   # the workload
+- './prod/db.yaml'  # kept quoted
+- 'prod/api.yaml'
+- 'web/cookie.yaml'
+# secrets below
+
+namespace: prod # trailing
+`,
+  );
+  t.deepEqual(out.edits[0]!.added, ['secrets/prod/api.yaml', 'secrets/web/cookie.yaml']);
+  t.snapshot(out.edits[0]!.text, 'kustomization with comments, one entry added');
+});
+
+test('an entry in any equivalent spelling is not added again; nothing to do is no edit', (t) => {
+  const text = 'resources:\n  - ./prod/db.yaml\n  - web/../web/cookie.yaml\n  - prod//api.yaml\n';
+  const out = run({ 'secrets/kustomization.yaml': text }, [
+    'secrets/prod/db.yaml',
+    'secrets/web/cookie.yaml',
+    'secrets/prod/api.yaml',
+  ]);
+  t.deepEqual(out, { edits: [], problems: [] });
+});
+
+test('removes entries of managed manifests that are gone, and nothing else', (t) => {
+  const text = `resources:
+    - deployment.yaml
+    # the database
+    - prod/db.yaml # rotated monthly
+    - prod/api.yaml
+    - https://github.com/org/repo//base?ref=v1
+    - ../outside.yaml
+`;
+  const out = run({ 'secrets/kustomization.yaml': text }, ['secrets/prod/api.yaml']);
+  t.deepEqual(out.problems, []);
+  t.is(
+    out.edits[0]!.text,
+    `resources:
+    - deployment.yaml
+    # the database
+    - prod/api.yaml
+    - https://github.com/org/repo//base?ref=v1
+    - ../outside.yaml
+`,
+  );
+  t.deepEqual(out.edits[0]!.removed, ['secrets/prod/db.yaml']);
+  t.snapshot(out.edits[0]!.text, 'kustomization with a pruned entry removed');
+});
+
+test('the nearest kustomization lists the manifest; a new resources list keeps the file style', (t) => {
+  const files = {
+    'kustomization.yaml': 'resources:\n- apps\n',
+    'secrets/prod/kustomization.yml': 'namespace: prod\nlabels:\n  - pairs:\n      a: b\n',
+  };
+  const out = run(files, ['secrets/prod/db.yaml']);
+  t.deepEqual(out.problems, []);
+  t.deepEqual(
+    out.edits.map((e) => [e.path, e.text]),
+    [
+      [
+        'secrets/prod/kustomization.yml',
+        'namespace: prod\nlabels:\n  - pairs:\n      a: b\nresources:\n  - db.yaml\n',
+      ],
+    ],
+  );
+});
+
+test('a flow list is kept a flow list', (t) => {
+  const out = run({ 'secrets/kustomization.yaml': 'resources: [a.yaml, prod/db.yaml]\n' }, [
+    'secrets/web/cookie.yaml',
+  ]);
+  t.is(out.edits[0]!.text, 'resources: [a.yaml, web/cookie.yaml]\n');
+});
+
+test('ksops mode: the generator listed gets the file; an explicit mode creates one', (t) => {
+  const gen = `apiVersion: viaduct.ai/v1
+kind: ksops
+metadata:
+  name: secrets
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ksops
+files:
+  - ./prod/db.yaml # first
+`;
+  const k = 'generators:\n  - ./secret-generator.yaml\n';
+  const detected = run({ 'secrets/kustomization.yaml': k, 'secrets/secret-generator.yaml': gen }, [
+    'secrets/prod/db.yaml',
+    'secrets/prod/api.yaml',
+  ]);
+  t.deepEqual(detected.problems, []);
+  t.deepEqual(
+    detected.edits.map((e) => e.path),
+    ['secrets/secret-generator.yaml'],
+  );
+  t.true(detected.edits[0]!.text.endsWith('  - ./prod/db.yaml # first\n  - prod/api.yaml\n'));
+  const created = run(
+    { 'secrets/kustomization.yaml': 'resources: []\n' },
+    ['secrets/prod/db.yaml'],
+    'ksops',
+  );
+  t.deepEqual(created.problems, []);
+  t.snapshot(
+    created.edits.map((e) => `# ${e.path}${e.created ? ' (new)' : ''}\n${e.text}`).join('\n'),
+    'ksops generator created and listed',
+  );
+  // Detected without a ksops generator: resources.
+  const plain = run({ 'secrets/kustomization.yaml': 'resources: []\n' }, ['secrets/prod/db.yaml']);
+  t.is(plain.edits[0]!.text, 'resources: [prod/db.yaml]\n');
+  t.deepEqual(run({ 'secrets/kustomization.yaml': k }, ['secrets/prod/db.yaml'], 'off'), {
+    edits: [],
+    problems: [],
+  });
+});
+
+test('an unparseable kustomization, or a list it cannot edit, is refused with file:line:col', (t) => {
+  const cases: Record<string, string> = {
+    'resources:\n- a.yaml\n- [b.yaml\n': 'is not valid YAML',
+    'resources: a.yaml\n': 'is not a list',
+    'resources:\n- a.yaml\n- {path: b.yaml}\n': 'not a plain string',
+    'a: 1\n---\nb: 2\n': 'more than one document',
+  };
+  const found = Object.entries(cases).map(([text]) => {
+    const out = run({ 'secrets/kustomization.yaml': text }, ['secrets/prod/db.yaml']);
+    t.deepEqual(out.edits, []);
+    return out.problems.map(
+      (p) => `${p.file}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`,
+    );
+  });
+  Object.values(cases).forEach((want, i) => {
+    t.is(found[i]!.length, 1);
+    t.regex(
+      found[i]![0]!,
+      new RegExp(`^secrets/kustomization.yaml:\\d+:\\d+: .*${want.replace(/[[\]]/g, '\\$&')}`),
+    );
+  });
+  t.snapshot(found.flat().join('\n'), 'refusals');
+});
+
+test('paths: candidates up to the root, entries resolved inside the repo only', (t) => {
+  t.deepEqual(kustomizationCandidates('a/b.yaml'), [
+    'a/kustomization.yaml',
+    'a/kustomization.yml',
+    'a/Kustomization',
+    'kustomization.yaml',
+    'kustomization.yml',
+    'Kustomization',
+  ]);
+  t.is(resolveEntry('secrets', './prod/../prod/db.yaml'), 'secrets/prod/db.yaml');
+  t.is(resolveEntry('secrets', '../../x.yaml'), undefined);
+  t.is(resolveEntry('', 'https://example.com/x.yaml'), undefined);
+  t.is(resolveEntry('', 'git@github.com:org/repo.git'), undefined);
+});
+
+test('the PR body names each kustomization the commit changes, one line each', (t) => {
+  const body = pullRequestBody({
+    job: 'sync',
+    base: 'main',
+    rows: [],
+    config: config('version: 1\nsecrets: []\n'),
+    kustomizations: [
+      {
+        path: 'secrets/kustomization.yaml',
+        kind: kustomizationKind({
+          path: 'secrets/kustomization.yaml',
+          text: '',
+          created: false,
+          added: ['secrets/a/b.yaml', 'secrets/a/c.yaml'],
+          removed: ['secrets/a/d.yaml'],
+        }),
+      },
+    ],
+  });
+  t.true(
+    body.includes(
+      '- `secrets/kustomization.yaml`: kustomization updated: 2 entries added, 1 removed\n',
+    ),
+  );
+});
+
+test('an empty kustomization gets a resources list; the last entry removed leaves an empty one', (t) => {
+  const empty = run({ 'secrets/kustomization.yaml': '# nothing yet\n' }, ['secrets/prod/db.yaml']);
+  t.is(empty.edits[0]!.text, '# nothing yet\nresources:\n- prod/db.yaml\n');
+  const last = run(
+    { 'secrets/kustomization.yaml': 'resources: # ours\n  - prod/db.yaml\nnamespace: x\n' },
+    [],
+  );
+  t.is(last.edits[0]!.text, 'resources: # ours\nnamespace: x\n');
+  const again = run({ 'secrets/kustomization.yaml': last.edits[0]!.text }, [
+    'secrets/prod/db.yaml',
+  ]);
+  t.is(again.edits[0]!.text, 'resources: # ours\n- prod/db.yaml\nnamespace: x\n');
+});
+
+test('a kustomization found only by scanning, with no manifest of its own, is not refused when unreadable', (t) => {
+  const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
+  const files: Record<string, string> = {
+    'secrets/kustomization.yaml': 'resources:\n- prod/db.yaml\n',
+    'secrets/tools/kustomization.yaml': 'resources: [\n',
+  };
+  const out = upkeep({
+    mode: undefined,
+    present: new Set(['secrets/prod/db.yaml']),
+    exists: (p) => p === 'secrets/prod/db.yaml' || p in files,
+    managed: (p) => matcher.test(p),
+    also: [],
+    scan: Object.keys(files),
+    text: (p) => files[p],
+  });
+  t.deepEqual(out, { edits: [], problems: [] });
+});
+
+test('kustomize: ksops moves an entry out of resources into the generator (listed twice, kustomize would build it twice)', (t) => {
+  const out = run(
+    { 'secrets/kustomization.yaml': 'resources:\n- configmap.yaml\n- prod/db.yaml\n' },
+    ['secrets/prod/db.yaml'],
+    'ksops',
+  );
+  t.deepEqual(out.problems, []);
+  t.deepEqual(
+    out.edits.map((e) => [e.path, e.text, kustomizationKind(e)]),
+    [
+      [
+        'secrets/kustomization.yaml',
+        'resources:\n- configmap.yaml\ngenerators:\n- secret-generator.yaml\n',
+        'kustomization updated: 1 moved out',
+      ],
+      [
+        'secrets/secret-generator.yaml',
+        newKsopsGenerator(['prod/db.yaml']),
+        'ksops generator added: 1 entry added',
+      ],
+    ],
+  );
+});
+
+test('files beside the Secrets are never listed as Secrets, and their entries are not dangling', (t) => {
+  // secrets/prod/ holds the kustomization, its generator and a ConfigMap: all at paths the
+  // output template can produce.
+  const files = {
+    'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml\n- gone.yaml\n',
+    'secrets/prod/configmap.yaml': 'kind: ConfigMap\n',
+  };
+  const out = run(files, ['secrets/prod/db.yaml']);
+  t.deepEqual(out.problems, []);
+  t.is(out.edits[0]!.text, 'resources:\n- configmap.yaml\n- db.yaml\n');
+  t.deepEqual(out.edits[0]!.removed, ['secrets/prod/gone.yaml']);
+});
+
+test('flow lists: entries taken out (any of them), others kept as written, new ones appended', (t) => {
+  const text = "resources: [ prod/a.yaml, 'x.yaml', prod/b.yaml ] # flow\n";
+  const out = run({ 'secrets/kustomization.yaml': text }, ['secrets/prod/c.yaml']);
+  t.deepEqual(out.problems, []);
+  t.is(out.edits[0]!.text, "resources: [ 'x.yaml', prod/c.yaml ] # flow\n");
+  const none = run({ 'secrets/kustomization.yaml': 'resources: [prod/a.yaml]\n' }, []);
+  t.is(none.edits[0]!.text, 'resources: []\n');
+});
