@@ -22586,10 +22586,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap4 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isMap5 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
     var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
-    var isScalar5 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
-    var isSeq3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
+    var isScalar6 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
+    var isSeq4 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
     function isCollection2(node2) {
       if (node2 && typeof node2 === "object")
         switch (node2[NODE_TYPE]) {
@@ -22610,7 +22610,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node2) => (isScalar5(node2) || isCollection2(node2)) && !!node2.anchor;
+    var hasAnchor = (node2) => (isScalar6(node2) || isCollection2(node2)) && !!node2.anchor;
     exports2.ALIAS = ALIAS;
     exports2.DOC = DOC;
     exports2.MAP = MAP;
@@ -22622,11 +22622,11 @@ var require_identity = __commonJS({
     exports2.isAlias = isAlias2;
     exports2.isCollection = isCollection2;
     exports2.isDocument = isDocument;
-    exports2.isMap = isMap4;
+    exports2.isMap = isMap5;
     exports2.isNode = isNode;
     exports2.isPair = isPair;
-    exports2.isScalar = isScalar5;
-    exports2.isSeq = isSeq3;
+    exports2.isScalar = isScalar6;
+    exports2.isSeq = isSeq4;
   }
 });
 
@@ -26536,10 +26536,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key, sep: sep7, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key ?? sep7?.[0],
           offset,
           onError: onError2,
           parentIndent: bm.indent,
@@ -26553,7 +26553,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError2(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep6) {
+          if (!keyProps.anchor && !keyProps.tag && !sep7) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -26577,7 +26577,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep7 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -26593,7 +26593,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError2(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep6, null, valueProps, onError2);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep7, null, valueProps, onError2);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError2);
           offset = valueNode.range[2];
@@ -26684,7 +26684,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep6 = "";
+        let sep7 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -26698,13 +26698,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep6 + cb;
-              sep6 = "";
+                comment += sep7 + cb;
+              sep7 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep6 += source;
+                sep7 += source;
               hasSpace = true;
               break;
             default:
@@ -26734,9 +26734,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError2, tag) {
-      const isMap4 = fc.start.source === "{";
-      const fcName = isMap4 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap4 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap5 = fc.start.source === "{";
+      const fcName = isMap5 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap5 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -26747,18 +26747,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i3 = 0; i3 < fc.items.length; ++i3) {
         const collItem = fc.items[i3];
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key, sep: sep7, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key ?? sep7?.[0],
           offset,
           onError: onError2,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep6 && !value) {
+          if (!props.anchor && !props.tag && !sep7 && !value) {
             if (i3 === 0 && props.comma)
               onError2(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i3 < fc.items.length - 1)
@@ -26772,7 +26772,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap4 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap5 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError2(
               key,
               // checked by containsNewline()
@@ -26812,8 +26812,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap4 && !sep6 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep6, null, props, onError2);
+        if (!isMap5 && !sep7 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep7, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -26825,7 +26825,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError2(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep7 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -26835,9 +26835,9 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap4 && !props.found && ctx.options.strict) {
-              if (sep6)
-                for (const st of sep6) {
+            if (!isMap5 && !props.found && ctx.options.strict) {
+              if (sep7)
+                for (const st of sep7) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -26854,7 +26854,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError2(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep6, null, valueProps, onError2) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep7, null, valueProps, onError2) : null;
           if (valueNode) {
             if (isBlock(value))
               onError2(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -26867,7 +26867,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap4) {
+          if (isMap5) {
             const map2 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
               onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -26883,7 +26883,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap4 ? "}" : "]";
+      const expectedEnd = isMap5 ? "}" : "]";
       const [ce, ...ee2] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -27034,7 +27034,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i3 + 1;
       }
       let value = "";
-      let sep6 = "";
+      let sep7 = "";
       let prevMoreIndented = false;
       for (let i3 = 0; i3 < contentStart; ++i3)
         value += lines[i3][0].slice(trimIndent) + "\n";
@@ -27051,24 +27051,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep6 + indent.slice(trimIndent) + content;
-          sep6 = "\n";
+          value += sep7 + indent.slice(trimIndent) + content;
+          sep7 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep6 === " ")
-            sep6 = "\n";
-          else if (!prevMoreIndented && sep6 === "\n")
-            sep6 = "\n\n";
-          value += sep6 + indent.slice(trimIndent) + content;
-          sep6 = "\n";
+          if (sep7 === " ")
+            sep7 = "\n";
+          else if (!prevMoreIndented && sep7 === "\n")
+            sep7 = "\n\n";
+          value += sep7 + indent.slice(trimIndent) + content;
+          sep7 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep6 === "\n")
+          if (sep7 === "\n")
             value += "\n";
           else
-            sep6 = "\n";
+            sep7 = "\n";
         } else {
-          value += sep6 + content;
-          sep6 = " ";
+          value += sep7 + content;
+          sep7 = " ";
           prevMoreIndented = false;
         }
       }
@@ -27251,25 +27251,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep6 = " ";
+      let sep7 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep6 === "\n")
-            res += sep6;
+          if (sep7 === "\n")
+            res += sep7;
           else
-            sep6 = "\n";
+            sep7 = "\n";
         } else {
-          res += sep6 + lm;
-          sep6 = " ";
+          res += sep7 + lm;
+          sep7 = " ";
         }
         pos = line.lastIndex;
       }
       const last2 = /[ \t]*(.*)/sy;
       last2.lastIndex = pos;
       match = last2.exec(source);
-      return res + sep6 + (match?.[1] ?? "");
+      return res + sep7 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError2) {
       let res = "";
@@ -28079,14 +28079,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep6, value }) {
+    function stringifyItem({ start, key, sep: sep7, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep6)
-        for (const st of sep6)
+      if (sep7)
+        for (const st of sep7)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -28170,7 +28170,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection2 = (token) => !!token && "items" in token;
-    var isScalar5 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar6 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -28254,7 +28254,7 @@ var require_cst = __commonJS({
     exports2.FLOW_END = FLOW_END;
     exports2.SCALAR = SCALAR;
     exports2.isCollection = isCollection2;
-    exports2.isScalar = isScalar5;
+    exports2.isScalar = isScalar6;
     exports2.prettyToken = prettyToken;
     exports2.tokenType = tokenType;
   }
@@ -28853,7 +28853,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports2) {
     "use strict";
-    var LineCounter3 = class {
+    var LineCounter4 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -28876,7 +28876,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports2.LineCounter = LineCounter3;
+    exports2.LineCounter = LineCounter4;
   }
 });
 
@@ -29253,18 +29253,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep6;
+          let sep7;
           if (scalar2.end) {
-            sep6 = scalar2.end;
-            sep6.push(this.sourceToken);
+            sep7 = scalar2.end;
+            sep7.push(this.sourceToken);
             delete scalar2.end;
           } else
-            sep6 = [this.sourceToken];
+            sep7 = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar2.offset,
             indent: scalar2.indent,
-            items: [{ start, key: scalar2, sep: sep6 }]
+            items: [{ start, key: scalar2, sep: sep7 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -29417,15 +29417,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep6 = it.sep;
-                  sep6.push(this.sourceToken);
+                  const sep7 = it.sep;
+                  sep7.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep6 }]
+                    items: [{ start: start2, key, sep: sep7 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -29619,13 +29619,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep6 = fc.end.splice(1, fc.end.length);
-            sep6.push(this.sourceToken);
+            const sep7 = fc.end.splice(1, fc.end.length);
+            sep7.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep6 }]
+              items: [{ start, key: fc, sep: sep7 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -29770,7 +29770,7 @@ var require_public_api = __commonJS({
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
       return { lineCounter: lineCounter$1, prettyErrors };
     }
-    function parseAllDocuments2(source, options = {}) {
+    function parseAllDocuments3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser4.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -29784,7 +29784,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument4(source, options = {}) {
+    function parseDocument5(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser4.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -29810,7 +29810,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument4(src, options);
+      const doc = parseDocument5(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -29845,8 +29845,8 @@ var require_public_api = __commonJS({
       return new Document.Document(value, _replacer, options).toString(options);
     }
     exports2.parse = parse7;
-    exports2.parseAllDocuments = parseAllDocuments2;
-    exports2.parseDocument = parseDocument4;
+    exports2.parseAllDocuments = parseAllDocuments3;
+    exports2.parseDocument = parseDocument5;
     exports2.stringify = stringify;
   }
 });
@@ -39940,7 +39940,7 @@ var require_openssh_cert = __commonJS({
   "node_modules/sshpk/lib/formats/openssh-cert.js"(exports2, module2) {
     module2.exports = {
       read,
-      verify,
+      verify: verify2,
       sign,
       signAsync,
       write: write2,
@@ -39960,7 +39960,7 @@ var require_openssh_cert = __commonJS({
     var Signature = require_signature();
     var utils = require_utils2();
     var Certificate = require_certificate();
-    function verify(cert, key) {
+    function verify2(cert, key) {
       return false;
     }
     var TYPES = {
@@ -40226,7 +40226,7 @@ var require_x509 = __commonJS({
   "node_modules/sshpk/lib/formats/x509.js"(exports2, module2) {
     module2.exports = {
       read,
-      verify,
+      verify: verify2,
       sign,
       signAsync,
       write: write2
@@ -40251,7 +40251,7 @@ var require_x509 = __commonJS({
       );
       return utils.mpNormalize(der.readString(asn1.Ber.Integer, true));
     }
-    function verify(cert, key) {
+    function verify2(cert, key) {
       var sig = cert.signatures.x509;
       assert2.object(sig, "x509 signature");
       var algParts = sig.algo.split("-");
@@ -43522,7 +43522,7 @@ var require_light = __commonJS({
       var Batcher_1 = Batcher;
       var require$$4$1 = () => console.log("You must import the full version of Bottleneck in order to use this feature.");
       var require$$8 = getCjsExportFromNamespace(version$2);
-      var Bottleneck2, DEFAULT_PRIORITY$1, Events$4, Job$1, LocalDatastore$1, NUM_PRIORITIES$1, Queues$1, RedisDatastore$1, States$1, Sync$1, parser$5, splice = [].splice;
+      var Bottleneck2, DEFAULT_PRIORITY$1, Events$4, Job$1, LocalDatastore$1, NUM_PRIORITIES$1, Queues$1, RedisDatastore$1, States$1, Sync$1, parser$5, splice2 = [].splice;
       NUM_PRIORITIES$1 = 10;
       DEFAULT_PRIORITY$1 = 5;
       parser$5 = parser4;
@@ -43817,10 +43817,10 @@ var require_light = __commonJS({
           submit(...args) {
             var cb, fn, job, options, ref, ref1, task;
             if (typeof args[0] === "function") {
-              ref = args, [fn, ...args] = ref, [cb] = splice.call(args, -1);
+              ref = args, [fn, ...args] = ref, [cb] = splice2.call(args, -1);
               options = parser$5.load({}, this.jobDefaults);
             } else {
-              ref1 = args, [options, fn, ...args] = ref1, [cb] = splice.call(args, -1);
+              ref1 = args, [options, fn, ...args] = ref1, [cb] = splice2.call(args, -1);
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
@@ -46798,7 +46798,7 @@ var require_semver2 = __commonJS({
 });
 
 // src/action/main.ts
-var import_node_path23 = require("node:path");
+var import_node_path25 = require("node:path");
 
 // node_modules/@actions/core/lib/command.js
 var os = __toESM(require("os"), 1);
@@ -48390,81 +48390,534 @@ var {
   Help
 } = import_index.default;
 
-// src/ports/memo.ts
-var import_node_crypto = require("node:crypto");
-var import_node_fs = require("node:fs");
-var import_node_os = require("node:os");
+// src/apply/kustomizations.ts
+var import_node_fs3 = require("node:fs");
+var import_node_path7 = require("node:path");
+
+// src/config/repo-file.ts
+var import_promises = require("node:fs/promises");
 var import_node_path = require("node:path");
-var import_node_v8 = require("node:v8");
-var noMemo = { get: () => void 0, set() {
-} };
-var build;
-var open2 = /* @__PURE__ */ new Map();
-function openMemo(root, env = process.env) {
-  if (!build) return noMemo;
-  const base = env.XDG_CACHE_HOME || (0, import_node_path.join)((0, import_node_os.homedir)(), ".cache");
-  const dir = (0, import_node_path.join)(base, "gitops-secrets", hashOf(root).slice(0, 16));
-  const file2 = (0, import_node_path.join)(dir, `readings-${build}.v8`);
-  const loaded = load(file2);
-  const used = { config: /* @__PURE__ */ new Map(), manifest: /* @__PURE__ */ new Map() };
-  let added2 = false;
-  const memo2 = {
-    get(kind, key) {
-      const v = loaded[kind].get(key);
-      if (v !== void 0) used[kind].set(key, v);
-      return v;
-    },
-    set(kind, key, value) {
-      used[kind].set(key, value);
-      added2 = true;
+
+// src/config/utf8.ts
+var decoder = new TextDecoder("utf-8", { fatal: true });
+function firstInvalidUtf8(bytes) {
+  let i3 = 0;
+  while (i3 < bytes.length) {
+    const b2 = bytes[i3];
+    if (b2 < 128) {
+      i3++;
+      continue;
     }
-  };
-  open2.set(root, {
-    save() {
-      const dropped = ["config", "manifest"].some((k2) => used[k2].size < loaded[k2].size);
-      if (added2 || dropped) write(dir, file2, used);
+    let need;
+    let lo = 128;
+    let hi = 191;
+    if (b2 >= 194 && b2 <= 223) need = 1;
+    else if (b2 >= 224 && b2 <= 239) {
+      need = 2;
+      if (b2 === 224) lo = 160;
+      if (b2 === 237) hi = 159;
+    } else if (b2 >= 240 && b2 <= 244) {
+      need = 3;
+      if (b2 === 240) lo = 144;
+      if (b2 === 244) hi = 143;
+    } else return i3;
+    for (let k2 = 1; k2 <= need; k2++) {
+      const c5 = bytes[i3 + k2];
+      if (c5 === void 0 || c5 < (k2 === 1 ? lo : 128) || c5 > (k2 === 1 ? hi : 191)) return i3;
     }
-  });
-  return memo2;
+    i3 += need + 1;
+  }
+  return -1;
 }
-function blobKey(bytes, path9) {
-  const id = (0, import_node_crypto.createHash)("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
-  return `${id}\0${path9}`;
-}
-function hashOf(text) {
-  return (0, import_node_crypto.createHash)("sha256").update(text).digest("hex");
-}
-function load(file2) {
+function decodeUtf8(bytes) {
   try {
-    const data = (0, import_node_v8.deserialize)((0, import_node_fs.readFileSync)(file2));
-    if (data.config instanceof Map && data.manifest instanceof Map) return data;
+    return { text: decoder.decode(bytes) };
   } catch {
-  }
-  return { config: /* @__PURE__ */ new Map(), manifest: /* @__PURE__ */ new Map() };
-}
-function write(dir, file2, entries) {
-  try {
-    (0, import_node_fs.mkdirSync)(dir, { recursive: true, mode: 448 });
-    for (const name of (0, import_node_fs.readdirSync)(dir))
-      if ((0, import_node_path.join)(dir, name) !== file2) (0, import_node_fs.rmSync)((0, import_node_path.join)(dir, name), { force: true });
-    const tmp = `${file2}.${process.pid}.tmp`;
-    (0, import_node_fs.writeFileSync)(tmp, (0, import_node_v8.serialize)(entries), { mode: 384 });
-    (0, import_node_fs.renameSync)(tmp, file2);
-    removeUnused((0, import_node_path.dirname)(dir));
-  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    if (offset < 0) throw new Error("TextDecoder refused text that is valid UTF-8");
+    const lineStart = bytes.lastIndexOf(10, offset - 1) + 1;
+    let line = 1;
+    for (let k2 = 0; k2 < lineStart; k2++) if (bytes[k2] === 10) line++;
+    let before = new TextDecoder("utf-8", { ignoreBOM: true }).decode(
+      bytes.subarray(lineStart, offset)
+    );
+    if (lineStart === 0 && before.startsWith("\uFEFF")) before = before.slice(1);
+    return { text: void 0, line, column: before.length + 1, offset };
   }
 }
-var UNUSED_MS = 30 * 24 * 3600 * 1e3;
-function removeUnused(parent) {
-  const now = Date.now();
-  for (const name of (0, import_node_fs.readdirSync)(parent)) {
-    const dir = (0, import_node_path.join)(parent, name);
-    if (now - (0, import_node_fs.statSync)(dir).mtimeMs > UNUSED_MS) (0, import_node_fs.rmSync)(dir, { recursive: true, force: true });
-  }
+function notUtf8Message(where) {
+  return `not valid UTF-8 at ${where.line}:${where.column} (byte offset ${where.offset}); save the file as UTF-8`;
 }
 
-// src/model/sops-yaml.ts
+// src/config/repo-file.ts
+function isInside(root, path9) {
+  const rel = (0, import_node_path.relative)(root, path9);
+  return rel === "" || rel !== ".." && !rel.startsWith(`..${import_node_path.sep}`) && !(0, import_node_path.isAbsolute)(rel);
+}
+async function refuseOutsideRepo(root, path9, shown, what) {
+  let real;
+  let realRoot;
+  try {
+    [real, realRoot] = await Promise.all([(0, import_promises.realpath)(path9), (0, import_promises.realpath)(root)]);
+  } catch {
+    return;
+  }
+  if (isInside(realRoot, real)) return;
+  throw new UsageError(
+    `${what} ${shown} resolves to ${real}, outside the repository ${realRoot}; refusing to read it`,
+    `keep ${shown} inside the repository: a regular file, or a symlink to a file in the repository`
+  );
+}
+function utf8Text(bytes, shown) {
+  const r2 = decodeUtf8(bytes);
+  if (r2.text !== void 0) return r2.text;
+  throw new UsageError(`${shown}: ${notUtf8Message(r2)}`);
+}
+async function readRepoText(root, rel, what) {
+  const path9 = (0, import_node_path.join)(root, rel);
+  await refuseOutsideRepo(root, path9, rel, what);
+  let bytes;
+  try {
+    bytes = await (0, import_promises.readFile)(path9);
+  } catch {
+    return void 0;
+  }
+  return utf8Text(bytes, rel);
+}
+
+// src/model/kustomization.ts
+var import_node_path2 = require("node:path");
+
+// src/model/yaml-list.ts
 var import_yaml = __toESM(require_dist(), 1);
+function parseYamlFile(path9, text) {
+  const lines = new import_yaml.LineCounter();
+  const docs = (0, import_yaml.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
+  const problem = (offset, message) => ({
+    problem: problemAt(path9, lines, offset, "", message)
+  });
+  if (!Array.isArray(docs)) return problem(0, "is empty");
+  for (const d of docs) {
+    const e = d.errors[0];
+    if (e) return problem(e.pos[0], `is not valid YAML: ${firstLine(e.message)}`);
+  }
+  if (docs.length > 1) return problem(docs[1].range[0], "holds more than one document");
+  const doc = docs[0] ?? (0, import_yaml.parseDocument)("");
+  if (doc.contents !== null && !(0, import_yaml.isMap)(doc.contents))
+    return problem(doc.contents.range?.[0] ?? 0, "is not a YAML mapping");
+  return { ok: { path: path9, text, doc, lines } };
+}
+function firstLine(message) {
+  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+}
+function problemAt(file2, lines, offset, path9, message) {
+  const pos = lines.linePos(offset);
+  return { file: file2, line: pos.line, column: pos.col, path: path9, message };
+}
+function stringField(file2, key) {
+  const v = file2.doc.get(key);
+  return typeof v === "string" ? v : void 0;
+}
+function listAt(file2, key) {
+  const map2 = file2.doc.contents;
+  const pair = (0, import_yaml.isMap)(map2) ? map2.items.find((p2) => (0, import_yaml.isScalar)(p2.key) && p2.key.value === key) : void 0;
+  const value = pair?.value;
+  const bad = (offset, message) => ({
+    problem: problemAt(file2.path, file2.lines, offset, key, message)
+  });
+  if (!pair || value === null || (0, import_yaml.isScalar)(value) && value.value === null)
+    return { ok: { pair, seq: void 0, entries: [] } };
+  if (!(0, import_yaml.isSeq)(value))
+    return bad(rangeOf(value, pair), "is not a list: gitops-secrets edits a list of paths here");
+  const entries = [];
+  for (const item of value.items) {
+    if (!(0, import_yaml.isScalar)(item) || typeof item.value !== "string")
+      return bad(
+        rangeOf(item, pair),
+        "holds an entry that is not a plain string (an alias, a mapping, a number...): gitops-secrets does not edit this list"
+      );
+    entries.push(item.value);
+  }
+  return { ok: { pair, seq: value, entries } };
+}
+function rangeOf(node2, pair) {
+  const r2 = node2?.range;
+  return r2?.[0] ?? pair.key.range?.[0] ?? 0;
+}
+function editList(file2, key, add, remove2) {
+  const found = listAt(file2, key);
+  if ("problem" in found) return found;
+  const { pair, seq, entries } = found.ok;
+  if (add.length === 0 && remove2.size === 0) return { ok: file2.text };
+  let text;
+  if (!seq) text = addToEmpty(file2, key, pair, add);
+  else if (seq.flow) text = editFlow(file2.text, seq, add, remove2);
+  else {
+    const edited = editBlock(file2, seq, add, remove2);
+    if ("problem" in edited) return edited;
+    text = edited.ok;
+  }
+  const expected2 = [...entries.filter((_2, i3) => !remove2.has(i3)), ...add];
+  return verify(file2, key, text, expected2);
+}
+function verify(file2, key, text, expected2) {
+  const again = parseYamlFile(file2.path, text);
+  const list3 = "ok" in again ? listAt(again.ok, key) : void 0;
+  const before = { ...file2.doc.toJS(), [key]: null };
+  const after = "ok" in again ? { ...again.ok.doc.toJS(), [key]: null } : void 0;
+  if (list3 && "ok" in list3 && JSON.stringify(list3.ok.entries) === JSON.stringify(expected2) && JSON.stringify(before) === JSON.stringify(after))
+    return { ok: text };
+  const at = file2.doc.get(key, true)?.range?.[0] ?? 0;
+  return {
+    problem: problemAt(
+      file2.path,
+      file2.lines,
+      at,
+      key,
+      "is written in a style gitops-secrets cannot edit while keeping the rest of the file as it is; write it as a block list (`- path` lines)"
+    )
+  };
+}
+function addToEmpty(file2, key, pair, add) {
+  const { text } = file2;
+  const dash = blockDashIndent(file2);
+  if (pair) {
+    const keyStart = pair.key.range?.[0] ?? 0;
+    const lineStart = text.lastIndexOf("\n", keyStart - 1) + 1;
+    const keyIndent = keyStart - lineStart;
+    const v = pair.value;
+    let from = keyStart + key.length;
+    from = text.indexOf(":", from) + 1;
+    const end = v?.range ? v.range[1] : from;
+    const eol = lineEnd(text, end);
+    const rest = text.slice(end, eol).trimStart();
+    const items2 = add.map((e) => `
+${" ".repeat(keyIndent + dash)}- ${plain(e)}`).join("");
+    return `${text.slice(0, from)}${rest ? ` ${rest}` : ""}${items2}${text.slice(eol)}`;
+  }
+  const sep7 = text === "" || text.endsWith("\n") ? "" : "\n";
+  const items = add.map((e) => `${" ".repeat(dash)}- ${plain(e)}
+`).join("");
+  return `${text}${sep7}${key}:
+${items}`;
+}
+function blockDashIndent(file2) {
+  const map2 = file2.doc.contents;
+  if (!(0, import_yaml.isMap)(map2)) return 0;
+  for (const p2 of map2.items) {
+    const seq = p2.value;
+    if (!(0, import_yaml.isSeq)(seq) || seq.flow || !seq.range) continue;
+    const keyCol = file2.lines.linePos(p2.key.range?.[0] ?? 0).col;
+    const lineStart = file2.text.lastIndexOf("\n", seq.range[0] - 1) + 1;
+    return Math.max(0, seq.range[0] - lineStart - (keyCol - 1));
+  }
+  return 0;
+}
+function lineEnd(text, from) {
+  const i3 = text.indexOf("\n", from);
+  return i3 < 0 ? text.length : i3;
+}
+function editBlock(file2, seq, add, remove2) {
+  const { text } = file2;
+  const cuts = [];
+  const lineOf = (item) => {
+    const start = item.range?.[0] ?? 0;
+    const from = text.lastIndexOf("\n", start - 1) + 1;
+    const eol = lineEnd(text, item.range?.[1] ?? start);
+    return { from, prefix: text.slice(from, start), to: eol < text.length ? eol + 1 : eol };
+  };
+  const last2 = seq.items[seq.items.length - 1];
+  const lastLine = lineOf(last2);
+  for (const [i3, item] of seq.items.entries()) {
+    const l = lineOf(item);
+    if (!/^\s*-\s+$/.test(l.prefix))
+      return {
+        problem: problemAt(
+          file2.path,
+          file2.lines,
+          item.range?.[0] ?? 0,
+          "",
+          "has a list entry that does not stand on a line of its own: gitops-secrets does not edit this list"
+        )
+      };
+    if (remove2.has(i3)) cuts.push({ from: l.from, to: l.to, insert: "" });
+  }
+  if (add.length > 0) {
+    const nl = lastLine.to === text.length && !text.endsWith("\n") ? "\n" : "";
+    const lines = add.map((e) => `${lastLine.prefix}${quoteLike(last2, e)}
+`).join("");
+    cuts.push({ from: lastLine.to, to: lastLine.to, insert: `${nl}${lines}` });
+  }
+  return { ok: splice(text, cuts) };
+}
+function editFlow(text, seq, add, remove2) {
+  const items = seq.items;
+  const open4 = seq.range?.[0] ?? 0;
+  const close = text.lastIndexOf("]", (seq.range?.[1] ?? 1) - 1);
+  const last2 = items[items.length - 1];
+  const added2 = add.map((e) => last2 ? quoteLike(last2, e) : plain(e));
+  if (remove2.size === 0) {
+    const at = last2?.range?.[1] ?? close;
+    return splice(text, [{ from: at, to: at, insert: (last2 ? ", " : "") + added2.join(", ") }]);
+  }
+  const inner = text.slice(open4 + 1, close);
+  const pad = inner.startsWith(" ") && inner.endsWith(" ") ? " " : "";
+  const kept = items.filter((_2, i3) => !remove2.has(i3)).map((it) => text.slice(it.range?.[0] ?? 0, it.range?.[1] ?? 0));
+  const all = [...kept, ...added2];
+  const list3 = all.length > 0 ? `[${pad}${all.join(", ")}${pad}]` : "[]";
+  return splice(text, [{ from: open4, to: close + 1, insert: list3 }]);
+}
+function splice(text, cuts) {
+  let out = text;
+  for (const c5 of [...cuts].sort((a2, b2) => b2.from - a2.from || b2.to - a2.to))
+    out = out.slice(0, c5.from) + c5.insert + out.slice(c5.to);
+  return out;
+}
+function quoteLike(sample, value) {
+  if (sample.type === "QUOTE_DOUBLE") return JSON.stringify(value);
+  if (sample.type === "QUOTE_SINGLE") return `'${value.replaceAll("'", "''")}'`;
+  return plain(value);
+}
+function plain(value) {
+  return /^[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*$/.test(value) && !/^[0-9.]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+// src/model/kustomization.ts
+var KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+var KSOPS_GENERATOR = "secret-generator.yaml";
+var KSOPS_API_VERSION = "viaduct.ai/v1";
+function dirOf(path9) {
+  const d = import_node_path2.posix.dirname(path9);
+  return d === "." ? "" : d;
+}
+function kustomizationCandidates(manifest) {
+  const out = [];
+  let dir = dirOf(manifest);
+  for (; ; ) {
+    for (const name of KUSTOMIZATION_NAMES) out.push(dir ? `${dir}/${name}` : name);
+    if (dir === "") return out;
+    dir = dirOf(dir);
+  }
+}
+function nearestKustomization(manifest, exists4) {
+  return kustomizationCandidates(manifest).find(exists4);
+}
+function isKustomizationPath(path9) {
+  return KUSTOMIZATION_NAMES.includes(import_node_path2.posix.basename(path9));
+}
+function resolveEntry(dir, entry) {
+  if (entry === "" || /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || /^[^/]+@[^/]+:/.test(entry))
+    return void 0;
+  if (entry.startsWith("/") || /^github\.com\//.test(entry)) return void 0;
+  const joined = import_node_path2.posix.normalize(import_node_path2.posix.join(dir || ".", entry));
+  if (joined === ".." || joined.startsWith("../") || joined === ".") return void 0;
+  return joined.replace(/\/$/, "");
+}
+function entryFor(dir, path9) {
+  return import_node_path2.posix.relative(dir || ".", path9);
+}
+function readKustomization(path9, text) {
+  const parsed = parseYamlFile(path9, text);
+  if ("problem" in parsed) return parsed;
+  const file2 = parsed.ok;
+  const generators = listAt(file2, "generators");
+  if ("problem" in generators) return generators;
+  const resources = listAt(file2, "resources");
+  if ("problem" in resources) return resources;
+  const dir = dirOf(path9);
+  const generatorPaths = generators.ok.entries.flatMap((e) => resolveEntry(dir, e) ?? []);
+  return { ok: { file: file2, generatorPaths } };
+}
+function readKsopsGenerator(path9, text) {
+  const parsed = parseYamlFile(path9, text);
+  if ("problem" in parsed) return void 0;
+  const file2 = parsed.ok;
+  if (stringField(file2, "kind") !== "ksops" || stringField(file2, "apiVersion") !== KSOPS_API_VERSION)
+    return void 0;
+  const files = listAt(file2, "files");
+  return "problem" in files ? files : parsed;
+}
+function newKsopsGenerator(entries) {
+  return [
+    "# Written by gitops-secrets: ksops decrypts these sops-encrypted files when kustomize builds",
+    "# this directory (kustomize build --enable-alpha-plugins --enable-exec).",
+    `apiVersion: ${KSOPS_API_VERSION}`,
+    "kind: ksops",
+    "metadata:",
+    "  name: gitops-secrets",
+    "  annotations:",
+    "    config.kubernetes.io/function: |",
+    "      exec:",
+    "        path: ksops",
+    "files:",
+    ...entries.map((e) => `- ${e}`),
+    ""
+  ].join("\n");
+}
+function editEntries(file2, key, add, drop) {
+  const list3 = listAt(file2, key);
+  if ("problem" in list3) return list3;
+  const remove2 = /* @__PURE__ */ new Set();
+  list3.ok.entries.forEach((e, i3) => {
+    if (drop(e)) remove2.add(i3);
+  });
+  return editList(file2, key, add, remove2);
+}
+
+// src/model/kustomize-upkeep.ts
+function kustomizationsOf(input2) {
+  const exists4 = (p2) => input2.text(p2) !== void 0;
+  const byK = new Map(
+    [...input2.scan ?? [], ...input2.also].filter(exists4).map((k2) => [k2, []])
+  );
+  for (const m of [...input2.present].sort()) {
+    const k2 = nearestKustomization(m, exists4);
+    if (k2) byK.set(k2, [...byK.get(k2) ?? [], m]);
+  }
+  return byK;
+}
+function generatorFiles(input2) {
+  if (input2.mode === "off") return [];
+  const out = /* @__PURE__ */ new Set();
+  for (const k2 of kustomizationsOf(input2).keys()) {
+    const read = readKustomization(k2, input2.text(k2) ?? "");
+    if ("ok" in read) for (const g of read.ok.generatorPaths) out.add(g);
+  }
+  return [...out].sort();
+}
+function kustomizationKind(k2) {
+  const parts = [
+    ...k2.added.length > 0 ? [`${k2.added.length} ${k2.added.length === 1 ? "entry" : "entries"} added`] : [],
+    ...k2.removed.length > 0 ? [`${k2.removed.length} removed`] : [],
+    ...(k2.moved ?? []).length > 0 ? [`${k2.moved?.length} moved out`] : []
+  ];
+  const what = k2.created ? "ksops generator added" : isKustomizationPath(k2.path) ? "kustomization updated" : "ksops generator updated";
+  return parts.length > 0 ? `${what}: ${parts.join(", ")}` : what;
+}
+function upkeep(input2) {
+  const result = { edits: [], problems: [] };
+  if (input2.mode === "off") return result;
+  for (const [k2, wanted] of [...kustomizationsOf(input2)].sort(([a2], [b2]) => a2 < b2 ? -1 : 1)) {
+    const read = readKustomization(k2, input2.text(k2) ?? "");
+    const one = "problem" in read ? { edits: [], problems: [read.problem] } : upkeepOne(input2, read.ok, wanted);
+    if (wanted.length === 0 && !input2.also.includes(k2) && one.problems.length > 0) continue;
+    result.problems.push(...one.problems);
+    result.edits.push(...one.edits);
+  }
+  return result;
+}
+function upkeepOne(input2, k2, wanted) {
+  const problems = [];
+  const generators = [];
+  for (const g of k2.generatorPaths) {
+    const text = input2.text(g);
+    const gen = text === void 0 ? void 0 : readKsopsGenerator(g, text);
+    if (gen && "problem" in gen) problems.push(gen.problem);
+    else if (gen) generators.push(gen.ok);
+  }
+  if (problems.length > 0) return { edits: [], problems };
+  const mode = input2.mode ?? (generators.length > 0 ? "ksops" : "resources");
+  const dir = dirOf(k2.file.path);
+  const lists = [
+    { file: k2.file, key: "resources", created: false },
+    ...generators.map((file2) => ({ file: file2, key: "files", created: false }))
+  ];
+  const extra = [];
+  let target = mode === "resources" ? lists[0] : lists[1];
+  if (!target && wanted.length > 0) {
+    const made = createGenerator(input2, dir, k2);
+    if ("problem" in made) return { edits: [], problems: [made.problem] };
+    target = made.ok.target;
+    lists.push(target);
+    extra.push(made.ok.listed);
+  }
+  const listed = new Set(target ? entriesOf(target, dir).flatMap((e) => e.path ?? []) : []);
+  const add = wanted.filter((m) => !listed.has(m));
+  const edits = [];
+  const move = new Set(wanted);
+  for (const ref of lists) {
+    const adding = ref === target ? add : [];
+    const more = extra.find((x2) => x2.ref.file.path === ref.file.path)?.add ?? [];
+    const edit = editOne(input2, ref, dir, adding, more, ref === target ? /* @__PURE__ */ new Set() : move);
+    if ("problem" in edit) problems.push(edit.problem);
+    else if (edit.ok) edits.push(edit.ok);
+  }
+  return problems.length > 0 ? { edits: [], problems } : { edits, problems };
+}
+function entriesOf(ref, dir) {
+  const list3 = listAt(ref.file, ref.key);
+  if ("problem" in list3) return [];
+  return list3.ok.entries.map((entry) => ({ entry, path: resolveEntry(dir, entry) }));
+}
+function editOne(input2, ref, dir, add, more, move) {
+  if (ref.created) {
+    const text2 = newKsopsGenerator(add.map((m) => entryFor(dir, m)));
+    return { ok: { path: ref.file.path, text: text2, created: true, added: add, removed: [] } };
+  }
+  const removed = [];
+  const moved = [];
+  const drop = (entry) => {
+    const path9 = resolveEntry(dir, entry);
+    if (path9 === void 0 || !input2.managed(path9)) return false;
+    if (move.has(path9)) moved.push(path9);
+    else if (!input2.exists(path9)) removed.push(path9);
+    else return false;
+    return true;
+  };
+  const edited = editEntries(
+    ref.file,
+    ref.key,
+    add.map((m) => entryFor(dir, m)),
+    drop
+  );
+  if ("problem" in edited) return edited;
+  let text = edited.ok;
+  if (more.length > 0) {
+    const again = readKustomization(ref.file.path, text);
+    if ("problem" in again) return again;
+    const withMore = editEntries(again.ok.file, "generators", more, () => false);
+    if ("problem" in withMore) return withMore;
+    text = withMore.ok;
+  }
+  if (text === ref.file.text) return { ok: void 0 };
+  return {
+    ok: {
+      path: ref.file.path,
+      text,
+      created: false,
+      added: add,
+      removed,
+      ...moved.length > 0 ? { moved } : {}
+    }
+  };
+}
+function createGenerator(input2, dir, k2) {
+  const path9 = dir ? `${dir}/${KSOPS_GENERATOR}` : KSOPS_GENERATOR;
+  if (input2.text(path9) !== void 0)
+    return {
+      problem: {
+        file: k2.file.path,
+        line: 1,
+        column: 1,
+        path: "generators",
+        message: `lists no ksops generator, and ${path9} (where gitops-secrets would write one) exists already: list it under \`generators:\` if it is one, or move it`
+      }
+    };
+  const parsed = readKsopsGenerator(
+    path9,
+    newKsopsGenerator([]).replace(/files:\n$/, "files: []\n")
+  );
+  if (!parsed || "problem" in parsed) throw new Error("the new ksops generator does not parse");
+  const target = { file: parsed.ok, key: "files", created: true };
+  const listed = {
+    ref: { file: k2.file, key: "resources", created: false },
+    add: [entryFor(dir, path9)]
+  };
+  return { ok: { target, listed } };
+}
+
+// src/model/manifest.ts
+var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/model/state.ts
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -48499,6 +48952,27 @@ function parseState(text) {
     return void 0;
   }
 }
+
+// src/model/manifest-layout.ts
+var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
+function layoutOf(doc) {
+  const { data: _data, sops, metadata, ...rest } = doc;
+  const meta3 = { ...metadata };
+  const annotations = { ...meta3.annotations };
+  delete annotations[STATE_ANNOTATION];
+  meta3.annotations = annotations;
+  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
+}
+function withoutVolatile(node2) {
+  if (Array.isArray(node2)) return node2.map(withoutVolatile);
+  if (!node2 || typeof node2 !== "object") return node2;
+  return Object.fromEntries(
+    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
+  );
+}
+
+// src/model/sops-yaml.ts
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/model/encryption-selectors.ts
 var SELECTOR_FIELDS = [
@@ -48620,28 +49094,28 @@ function secretDataKeys(secret, shared) {
 // src/model/sops-yaml.ts
 function readSopsYaml(text) {
   if (!text) return void 0;
-  const lines = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0 || !(0, import_yaml.isMap)(doc.contents)) return void 0;
+  const lines = new import_yaml2.LineCounter();
+  const doc = (0, import_yaml2.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
+  if (doc.errors.length > 0 || !(0, import_yaml2.isMap)(doc.contents)) return void 0;
   const list3 = doc.contents.get("creation_rules", true);
-  if (!(0, import_yaml.isSeq)(list3)) return void 0;
+  if (!(0, import_yaml2.isSeq)(list3)) return void 0;
   return { lines, rules: list3.items.map((item, index) => ruleOf(item, index)) };
 }
 function ruleOf(item, index) {
   const rule = {
     index,
-    mapping: (0, import_yaml.isMap)(item),
+    mapping: (0, import_yaml2.isMap)(item),
     pathRegex: void 0,
     broken: false,
     selectors: [],
     entry: {}
   };
-  if (!(0, import_yaml.isMap)(item)) return rule;
+  if (!(0, import_yaml2.isMap)(item)) return rule;
   rule.entry = item.toJSON();
   for (const pair of item.items) {
-    const key = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
+    const key = (0, import_yaml2.isScalar)(pair.key) ? String(pair.key.value) : "";
     const node2 = pair.value;
-    const raw = (0, import_yaml.isScalar)(node2) ? node2.value : void 0;
+    const raw = (0, import_yaml2.isScalar)(node2) ? node2.value : void 0;
     if (key === "path_regex" && typeof raw === "string" && raw !== "") {
       try {
         rule.pathRegex = goRegExp(raw);
@@ -48772,27 +49246,6 @@ function recipientChange(wanted, have) {
   };
 }
 
-// src/model/manifest.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-
-// src/model/manifest-layout.ts
-var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
-function layoutOf(doc) {
-  const { data: _data, sops, metadata, ...rest } = doc;
-  const meta3 = { ...metadata };
-  const annotations = { ...meta3.annotations };
-  delete annotations[STATE_ANNOTATION];
-  meta3.annotations = annotations;
-  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
-}
-function withoutVolatile(node2) {
-  if (Array.isArray(node2)) return node2.map(withoutVolatile);
-  if (!node2 || typeof node2 !== "object") return node2;
-  return Object.fromEntries(
-    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
-  );
-}
-
 // src/model/manifest-render.ts
 var YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 function yamlString(value) {
@@ -48839,7 +49292,7 @@ function isMapping(v) {
 }
 var NOT_YAML = "is not valid YAML";
 function readYaml(path9, text) {
-  const doc = (0, import_yaml2.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
+  const doc = (0, import_yaml3.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0)
     return {
       path: path9,
@@ -48924,6 +49377,577 @@ function strings(m, skip) {
   return Object.fromEntries(
     Object.entries(m).filter(([k2]) => k2 !== skip).map(([k2, v]) => [k2, String(v)])
   );
+}
+
+// src/model/paths.ts
+var import_node_path3 = require("node:path");
+var PLACEHOLDER_RE = /\{([a-z]+)\}/g;
+var ALLOWED = /* @__PURE__ */ new Set(["namespace", "name", "environment"]);
+function templateProblems(template2, hasEnvironments) {
+  const problems = [];
+  const used = /* @__PURE__ */ new Set();
+  for (const m of template2.matchAll(PLACEHOLDER_RE)) {
+    if (!ALLOWED.has(m[1]))
+      problems.push(`unknown placeholder {${m[1]}}; allowed: {namespace}, {name}, {environment}`);
+    used.add(m[1]);
+  }
+  if (!used.has("name") || !used.has("namespace")) {
+    problems.push("must contain {namespace} and {name}, so that every Secret gets its own file");
+  }
+  if (hasEnvironments && !used.has("environment")) {
+    problems.push("must contain {environment} when `environments` is set");
+  }
+  if (!hasEnvironments && used.has("environment")) {
+    problems.push("uses {environment} but the config declares no `environments`");
+  }
+  if (!/\.ya?ml$/.test(template2)) problems.push("must end in .yaml or .yml");
+  const pathProblem = templatePathProblem(template2);
+  if (pathProblem) problems.push(pathProblem);
+  return problems;
+}
+function templatePathProblem(template2) {
+  return relativePathProblem(template2.replace(PLACEHOLDER_RE, "x"));
+}
+function templateDirs(template2) {
+  const prefix = template2.split("{")[0] ?? "";
+  const dir = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+  return dir ? [dir] : ["."];
+}
+var compiled2 = /* @__PURE__ */ new Map();
+function renderPath(template2, vars) {
+  let parts = compiled2.get(template2);
+  if (!parts) {
+    parts = template2.split(/\{([a-z]+)\}/);
+    compiled2.set(template2, parts);
+  }
+  let out = parts[0];
+  for (let i3 = 1; i3 < parts.length; i3 += 2) {
+    const name = parts[i3];
+    out += (name === "environment" ? vars.environment ?? "" : name === "namespace" ? vars.namespace : vars.name) + parts[i3 + 1];
+  }
+  return out;
+}
+var PLAIN_PATH_RE = /^[\w-][\w.-]*(?:\/[\w-][\w.-]*)*$/;
+function relativePathProblem(path9) {
+  if (PLAIN_PATH_RE.test(path9)) return void 0;
+  if (path9 === "") return "must not be empty";
+  if (path9.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(path9) || path9.startsWith("\\")) {
+    return "must be relative to the repo root, not absolute";
+  }
+  if (path9.includes("\\")) return "must use / as the separator";
+  if (path9.includes("\0")) return "must not contain NUL";
+  const parts = path9.split("/");
+  if (parts.some((p2) => p2 === "..")) return 'must stay inside the repo (no ".." segments)';
+  if (parts.some((p2) => p2 === "" || p2 === ".")) return 'must not contain empty or "." segments';
+  if (parts[0] === ".git") return "must not point into .git";
+  if (import_node_path3.posix.normalize(path9) !== path9) return "must be a normalized path";
+  return void 0;
+}
+function templateMatcher(template2) {
+  const escaped = template2.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+  const pattern = escaped.replace(/\\?\{([a-z]+)\\?\}/g, "([^/]+)");
+  return new RegExp(`^${pattern}$`);
+}
+
+// src/apply/carried-files.ts
+var import_node_crypto = require("node:crypto");
+var import_node_path4 = require("node:path");
+
+// src/model/sops-yaml-check.ts
+var SOPS_YAML = ".sops.yaml";
+function checkSopsYaml(config2, sopsYaml2) {
+  const result = { problems: [], ruleSelects: /* @__PURE__ */ new Set() };
+  if (!sopsYaml2) return result;
+  const { lines } = sopsYaml2;
+  const reported = /* @__PURE__ */ new Set();
+  const report = (rule, field, message) => {
+    if (reported.has(field.node)) return;
+    reported.add(field.node);
+    const { line, col } = lines.linePos(field.node.range?.[0] ?? 0);
+    result.problems.push({
+      file: SOPS_YAML,
+      line,
+      column: col,
+      path: `creation_rules[${rule.index}].${field.name}`,
+      message
+    });
+  };
+  for (const secret of config2.secrets) {
+    let keys;
+    for (const env of secret.environments) {
+      const path9 = renderPath(config2.output, {
+        namespace: secret.namespace,
+        name: secret.name,
+        environment: env
+      });
+      const rule = ruleFor(sopsYaml2, path9);
+      if (!rule || rule.broken) continue;
+      const [first2, second] = rule.selectors;
+      if (!first2) continue;
+      if (second) {
+        report(rule, second, `sops allows one selector per rule; this one also sets ${first2.name}`);
+        continue;
+      }
+      const settings = settingsOf(config2, env);
+      if (settings.ownEncryptedRegex) {
+        if (first2.name !== "encrypted_regex")
+          report(
+            rule,
+            first2,
+            `sops cannot combine it with sops.encryptedRegex of ${config2.file} (for ${path9}); remove one of the two`
+          );
+        continue;
+      }
+      keys ??= secretDataKeys(secret, config2.shared);
+      const problem = encryptionProblem({ [first2.name]: first2.value }, keys);
+      if (problem) report(rule, first2, `${problem} (for ${path9})`);
+      else result.ruleSelects.add(path9);
+    }
+  }
+  return result;
+}
+function settingsOf(config2, env) {
+  return env && config2.environments.find((e) => e.name === env)?.sops || config2.sops;
+}
+function ruleSelected(settings) {
+  return { ...settings, encryptedRegex: "" };
+}
+
+// src/apply/carried-files.ts
+function repoRelative(root, configPath) {
+  const rel = (0, import_node_path4.relative)(root, configPath);
+  if (rel === "" || rel === ".." || rel.startsWith(`..${import_node_path4.sep}`) || (0, import_node_path4.isAbsolute)(rel)) return void 0;
+  return rel.split(import_node_path4.sep).join("/");
+}
+async function workingCopyFiles(git, where, configRel, remote) {
+  const wanted = [
+    ...configRel ? [{ path: configRel, what: "config" }] : [],
+    { path: SOPS_YAML, what: "recipients" }
+  ];
+  const texts = /* @__PURE__ */ new Map();
+  for (const w of wanted) {
+    const text = await readRepoText(
+      git.root,
+      w.path,
+      w.what === "config" ? "config" : "sops config"
+    );
+    if (text !== void 0) texts.set(w.path, text);
+  }
+  if (texts.size === 0) return [];
+  const paths = [...texts.keys()];
+  const onBase = await git.listFiles(where.baseSha, paths);
+  const sha2562 = [...onBase.values()].some((id) => id.length === 64);
+  const ids2 = new Map(paths.map((p2) => [p2, blobId(texts.get(p2) ?? "", sha2562)]));
+  const differ = paths.filter((p2) => onBase.get(p2) !== ids2.get(p2));
+  if (differ.length === 0) return [];
+  await refuseBehind(git, where, differ, onBase, remote);
+  const onBranch = where.branchSha ? await git.listFiles(where.branchSha, differ) : /* @__PURE__ */ new Map();
+  return wanted.filter((w) => differ.includes(w.path)).map((w) => ({
+    path: w.path,
+    kind: `${w.what} ${onBase.has(w.path) ? "changed" : "added"}`,
+    text: texts.get(w.path) ?? "",
+    proposed: onBranch.get(w.path) === ids2.get(w.path)
+  }));
+}
+function blobId(text, sha2562) {
+  const bytes = Buffer.from(text, "utf8");
+  return (0, import_node_crypto.createHash)(sha2562 ? "sha256" : "sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+async function refuseBehind(git, where, paths, onBase, remote) {
+  const head = await git.resolve("HEAD");
+  const mb = head ? await git.mergeBase(head, where.baseSha) : void 0;
+  const atMb = mb ? await git.listFiles(mb, paths) : /* @__PURE__ */ new Map();
+  const newer = paths.filter((p2) => onBase.get(p2) !== atMb.get(p2));
+  if (newer.length === 0) return;
+  const lines = newer.map(
+    (p2) => `  ${p2}: ${where.base} ${!onBase.has(p2) ? "removed" : atMb.has(p2) ? "changed" : "added"} it since ${mb ? `the commit your working copy is on (${mb.slice(0, 7)})` : "your working copy (no common commit)"}, and your working copy's differs`
+  );
+  throw new UsageError(
+    `the working copy is behind or has diverged from ${where.base}:
+${lines.join("\n")}`,
+    `pull first (git pull ${remote} ${where.base}), merge your edits of ${newer.join(", ")} into ${where.base}'s, then run again`
+  );
+}
+
+// src/apply/repo-state.ts
+var import_node_fs2 = require("node:fs");
+var import_node_path6 = require("node:path");
+
+// src/ports/memo.ts
+var import_node_crypto2 = require("node:crypto");
+var import_node_fs = require("node:fs");
+var import_node_os = require("node:os");
+var import_node_path5 = require("node:path");
+var import_node_v8 = require("node:v8");
+var noMemo = { get: () => void 0, set() {
+} };
+var build;
+var open2 = /* @__PURE__ */ new Map();
+function openMemo(root, env = process.env) {
+  if (!build) return noMemo;
+  const base = env.XDG_CACHE_HOME || (0, import_node_path5.join)((0, import_node_os.homedir)(), ".cache");
+  const dir = (0, import_node_path5.join)(base, "gitops-secrets", hashOf(root).slice(0, 16));
+  const file2 = (0, import_node_path5.join)(dir, `readings-${build}.v8`);
+  const loaded = load(file2);
+  const used = { config: /* @__PURE__ */ new Map(), manifest: /* @__PURE__ */ new Map() };
+  let added2 = false;
+  const memo2 = {
+    get(kind, key) {
+      const v = loaded[kind].get(key);
+      if (v !== void 0) used[kind].set(key, v);
+      return v;
+    },
+    set(kind, key, value) {
+      used[kind].set(key, value);
+      added2 = true;
+    }
+  };
+  open2.set(root, {
+    save() {
+      const dropped = ["config", "manifest"].some((k2) => used[k2].size < loaded[k2].size);
+      if (added2 || dropped) write(dir, file2, used);
+    }
+  });
+  return memo2;
+}
+function blobKey(bytes, path9) {
+  const id = (0, import_node_crypto2.createHash)("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+  return `${id}\0${path9}`;
+}
+function hashOf(text) {
+  return (0, import_node_crypto2.createHash)("sha256").update(text).digest("hex");
+}
+function load(file2) {
+  try {
+    const data = (0, import_node_v8.deserialize)((0, import_node_fs.readFileSync)(file2));
+    if (data.config instanceof Map && data.manifest instanceof Map) return data;
+  } catch {
+  }
+  return { config: /* @__PURE__ */ new Map(), manifest: /* @__PURE__ */ new Map() };
+}
+function write(dir, file2, entries) {
+  try {
+    (0, import_node_fs.mkdirSync)(dir, { recursive: true, mode: 448 });
+    for (const name of (0, import_node_fs.readdirSync)(dir))
+      if ((0, import_node_path5.join)(dir, name) !== file2) (0, import_node_fs.rmSync)((0, import_node_path5.join)(dir, name), { force: true });
+    const tmp = `${file2}.${process.pid}.tmp`;
+    (0, import_node_fs.writeFileSync)(tmp, (0, import_node_v8.serialize)(entries), { mode: 384 });
+    (0, import_node_fs.renameSync)(tmp, file2);
+    removeUnused((0, import_node_path5.dirname)(dir));
+  } catch {
+  }
+}
+var UNUSED_MS = 30 * 24 * 3600 * 1e3;
+function removeUnused(parent) {
+  const now = Date.now();
+  for (const name of (0, import_node_fs.readdirSync)(parent)) {
+    const dir = (0, import_node_path5.join)(parent, name);
+    if (now - (0, import_node_fs.statSync)(dir).mtimeMs > UNUSED_MS) (0, import_node_fs.rmSync)(dir, { recursive: true, force: true });
+  }
+}
+
+// src/apply/sops-yaml-file.ts
+async function refuseSopsYamlSymlink(git, commit, base, listing) {
+  if (listing.has(SOPS_YAML)) return;
+  const found = await git.blockers(commit, [SOPS_YAML]);
+  if (!found.symlinks.includes(SOPS_YAML)) return;
+  throw new UsageError(
+    `${SOPS_YAML} on ${base} is a symlink; refusing to read sops creation rules through it`,
+    `commit ${SOPS_YAML} as a regular file (its creation rules themselves), not a symlink`
+  );
+}
+function refuseNonUtf8SopsYaml(text, base) {
+  const at = text === void 0 ? -1 : text.indexOf("\uFFFD");
+  if (text === void 0 || at < 0) return;
+  const before = text.slice(0, at);
+  const line = before.split("\n").length;
+  const bom = line === 1 && text.startsWith("\uFEFF") ? 1 : 0;
+  const column = at - before.lastIndexOf("\n") - bom;
+  throw new UsageError(
+    `${SOPS_YAML} on ${base}: not valid UTF-8 at ${line}:${column}`,
+    `save ${SOPS_YAML} as UTF-8 and commit it`
+  );
+}
+
+// src/apply/repo-state.ts
+function outputDirs(config2) {
+  return templateDirs(config2.output);
+}
+function managedPaths(config2, files) {
+  const matcher = templateMatcher(config2.output);
+  return new Map([...files].filter(([path9]) => matcher.test(path9)));
+}
+function infos(map2) {
+  return new Map([...map2].filter((e) => !isProblem(e[1])));
+}
+async function readRepoState(git, config2, where, scope, alsoList = [], memo2 = noMemo) {
+  const { base, baseSha, branchSha } = where;
+  const dirs = outputDirs(config2);
+  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML, ...alsoList]);
+  await refuseSopsYamlSymlink(git, baseSha, base, baseListing);
+  const baseFiles = managedPaths(config2, baseListing);
+  const mb = branchSha ? await git.mergeBase(baseSha, branchSha) : void 0;
+  const listManaged = async (commit) => commit ? managedPaths(config2, await git.listFiles(commit, dirs)) : /* @__PURE__ */ new Map();
+  const start = startFrom(baseFiles, await listManaged(branchSha), await listManaged(mb), {
+    onBranch: branchSha !== void 0
+  });
+  const rolloutFromBranch = await rolloutCarried(git, config2, where, mb);
+  if (scope) for (const path9 of [...start.fromBranch, ...start.conflicted.keys()]) scope.add(path9);
+  const inScope = (m) => scope ? new Map([...m].filter(([path9]) => scope.has(path9))) : m;
+  const sopsYamlBlob = config2.sops.hasRecipients ? void 0 : baseListing.get(SOPS_YAML);
+  const read = await manifestReader(
+    git,
+    memo2,
+    [inScope(baseFiles), inScope(start.startBlobs), inScope(start.conflicted)],
+    sopsYamlBlob
+  );
+  const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : void 0;
+  refuseNonUtf8SopsYaml(sopsYamlText, base);
+  return {
+    baseListing,
+    baseFiles,
+    ...start,
+    rolloutFromBranch,
+    existing: read.manifests(inScope(start.startBlobs)),
+    base: infos(read.manifests(inScope(baseFiles))),
+    onBranch: read.manifests(inScope(start.conflicted)),
+    sopsYamlText
+  };
+}
+function startFrom(baseFiles, branchFiles, mbFiles, { onBranch }) {
+  const startBlobs = /* @__PURE__ */ new Map();
+  const fromBranch = /* @__PURE__ */ new Set();
+  const conflicted = /* @__PURE__ */ new Map();
+  for (const path9 of /* @__PURE__ */ new Set([...baseFiles.keys(), ...branchFiles.keys()])) {
+    const b2 = baseFiles.get(path9);
+    const s = branchFiles.get(path9);
+    const m = mbFiles.get(path9);
+    if (s !== void 0 && s !== b2 && b2 === m) {
+      startBlobs.set(path9, s);
+      fromBranch.add(path9);
+    } else if (s === void 0 && b2 !== void 0 && b2 === m && onBranch) {
+      fromBranch.add(path9);
+    } else if (b2 !== void 0) {
+      startBlobs.set(path9, b2);
+      if (s !== void 0 && s !== b2 && s !== m) conflicted.set(path9, s);
+    }
+  }
+  return { startBlobs, fromBranch, conflicted };
+}
+async function rolloutCarried(git, config2, where, mb) {
+  const paths = [...new Set(config2.secrets.flatMap((x2) => x2.rollout))];
+  const carried2 = /* @__PURE__ */ new Map();
+  if (paths.length === 0 || !where.branchSha) return carried2;
+  const b2 = await git.listFiles(where.baseSha, paths);
+  const s = await git.listFiles(where.branchSha, paths);
+  const m = mb ? await git.listFiles(mb, paths) : /* @__PURE__ */ new Map();
+  for (const [p2, blob] of s) if (blob !== b2.get(p2) && b2.get(p2) === m.get(p2)) carried2.set(p2, blob);
+  return carried2;
+}
+async function manifestReader(git, memo2, wanted, extraBlob) {
+  const known = /* @__PURE__ */ new Map();
+  const toRead = new Set(extraBlob ? [extraBlob] : []);
+  for (const blobs of wanted)
+    for (const [path9, id] of blobs) {
+      const key = `${id}\0${path9}`;
+      const m = known.get(key) ?? memo2.get("manifest", key);
+      if (m) known.set(key, m);
+      else toRead.add(id);
+    }
+  const texts = await git.readBlobs([...toRead]);
+  const byBlob = (id, path9) => {
+    const key = `${id}\0${path9}`;
+    let m = known.get(key);
+    if (!m) {
+      const text = texts.get(id);
+      m = readManifest(path9, text ?? "");
+      known.set(key, m);
+      if (text !== void 0) memo2.set("manifest", key, m);
+    }
+    return m;
+  };
+  return {
+    text: (id) => texts.get(id),
+    manifests: (blobs) => new Map([...blobs].map(([path9, id]) => [path9, byBlob(id, path9)]))
+  };
+}
+function carryValues(plan2, state) {
+  const carried2 = /* @__PURE__ */ new Map();
+  for (const [path9, onBranch] of state.onBranch) {
+    const now = state.existing.get(path9);
+    const file2 = plan2.files.find((f) => f.path === path9);
+    if (isProblem(onBranch) || !now || isProblem(now) || !file2) continue;
+    const keys = file2.changes.filter((c5) => c5.action === "generate" && onBranch.dataKeys.includes(c5.key)).map((c5) => c5.key);
+    if (keys.length === 0) continue;
+    carried2.set(path9, new Map(keys.map((k2) => [k2, ""])));
+    for (const c5 of file2.changes) {
+      const st = onBranch.state.keys[c5.key];
+      if (keys.includes(c5.key) && st) c5.value = { kind: "carried", state: st };
+    }
+  }
+  return carried2;
+}
+var SYMLINK = {
+  problem: "is a symlink",
+  remedy: "replace it with the file itself"
+};
+function readWorkingTree(root, config2, memo2 = noMemo) {
+  const matcher = templateMatcher(config2.output);
+  const out = /* @__PURE__ */ new Map();
+  for (const dir of outputDirs(config2)) {
+    let entries;
+    try {
+      entries = (0, import_node_fs2.readdirSync)((0, import_node_path6.join)(root, dir), { recursive: true, withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const full = (0, import_node_path6.join)(e.parentPath, e.name);
+      const path9 = (0, import_node_path6.relative)(root, full).split(import_node_path6.sep).join("/");
+      if (!matcher.test(path9)) continue;
+      if (e.isSymbolicLink()) out.set(path9, { path: path9, ...SYMLINK });
+      else if (e.isFile()) out.set(path9, readCached(path9, (0, import_node_fs2.readFileSync)(full), memo2));
+    }
+  }
+  return out;
+}
+function readCached(path9, bytes, memo2) {
+  const key = blobKey(bytes, path9);
+  const known = memo2.get("manifest", key);
+  if (known) return known;
+  const m = readManifest(path9, bytes.toString("utf8"));
+  memo2.set("manifest", key, m);
+  return m;
+}
+
+// src/apply/kustomizations.ts
+function afterRun(plan2, state) {
+  const exists4 = /* @__PURE__ */ new Set([...state.baseListing.keys(), ...state.startBlobs.keys()]);
+  for (const p2 of state.fromBranch) if (!state.startBlobs.has(p2)) exists4.delete(p2);
+  const declared = new Set(plan2.files.map((f) => f.path));
+  const present = new Set(
+    [...state.existing].flatMap(
+      ([p2, m]) => !isProblem(m) && (m.managed || declared.has(p2)) ? [p2] : []
+    )
+  );
+  for (const f of plan2.files) {
+    const writes = f.changes.some(
+      (c5) => c5.action !== "needs-input" && c5.action !== "remove" && c5.action !== "metadata"
+    );
+    if (!f.exists && writes) {
+      present.add(f.path);
+      exists4.add(f.path);
+    }
+  }
+  if (plan2.prune) {
+    for (const o3 of plan2.orphans)
+      if (o3.keys.length === 0) {
+        present.delete(o3.path);
+        exists4.delete(o3.path);
+      }
+  }
+  const gone = [.../* @__PURE__ */ new Set([...state.baseFiles.keys(), ...state.fromBranch])].filter(
+    (p2) => !exists4.has(p2)
+  );
+  return { present, exists: exists4, gone };
+}
+async function kustomizationEdits(git, config2, where, plan2, state) {
+  if (config2.kustomize === "off") return [];
+  const { present, exists: after, gone } = afterRun(plan2, state);
+  const candidates = [...new Set([...present, ...gone].flatMap(kustomizationCandidates))].sort();
+  if (candidates.length === 0) return [];
+  const links = (await git.blockers(where.baseSha, candidates)).symlinks.filter(
+    (l) => candidates.includes(l)
+  );
+  if (links.length > 0)
+    throw new ExternalError(
+      "repo",
+      `refusing to read or write a kustomization that is a symlink: ${links.join(", ")}`,
+      "replace the symlink with the file itself, or set `kustomize: off` in the config"
+    );
+  const texts = /* @__PURE__ */ new Map();
+  const readInto = async (paths) => {
+    if (paths.length === 0) return;
+    const listing = await git.listFiles(where.baseSha, paths);
+    const blobs = await git.readBlobs([...new Set(listing.values())]);
+    for (const [p2, id] of listing) texts.set(p2, blobs.get(id) ?? "");
+  };
+  await readInto(candidates);
+  const exists4 = (p2) => texts.has(p2);
+  const matcher = templateMatcher(config2.output);
+  const input2 = {
+    mode: config2.kustomize,
+    present,
+    exists: (p2) => after.has(p2),
+    managed: (p2) => matcher.test(p2),
+    also: gone.flatMap((m) => nearestKustomization(m, exists4) ?? []),
+    scan: [...state.baseListing.keys()].filter(isKustomizationPath),
+    text: (p2) => texts.get(p2)
+  };
+  await readInto(generatorFiles(input2).filter((p2) => !texts.has(p2)));
+  return proposedOnBranch(git, where, refuseProblems(upkeep(input2)).edits);
+}
+function refuseProblems(result) {
+  if (result.problems.length === 0) return result;
+  throw new UsageError(
+    `cannot keep the kustomizations listing the manifests:
+${sortProblems(result.problems).map((p2) => `  ${formatProblem(p2)}`).join("\n")}`,
+    "fix the kustomization (or the ksops generator) there, or set `kustomize: off` in the config; nothing was written"
+  );
+}
+async function workingTreeKustomizations(root, config2, manifests, declared = []) {
+  if (config2.kustomize === "off") return [];
+  const texts = /* @__PURE__ */ new Map();
+  const readInto = async (paths) => {
+    for (const p2 of paths) {
+      if (texts.has(p2) || !isRegularFile((0, import_node_path7.join)(root, p2))) continue;
+      const text = await readRepoText(root, p2, "kustomization");
+      if (text !== void 0) texts.set(p2, text);
+    }
+  };
+  const below = outputDirs(config2).flatMap((d) => kustomizationsBelow(root, d));
+  const near = [...manifests, ...declared];
+  await readInto([.../* @__PURE__ */ new Set([...near.flatMap(kustomizationCandidates), ...below])]);
+  const found = (p2) => texts.has(p2);
+  const matcher = templateMatcher(config2.output);
+  const input2 = {
+    mode: config2.kustomize,
+    present: new Set(manifests),
+    exists: (p2) => (0, import_node_fs3.lstatSync)((0, import_node_path7.join)(root, p2), { throwIfNoEntry: false }) !== void 0,
+    managed: (p2) => matcher.test(p2),
+    also: declared.flatMap((m) => nearestKustomization(m, found) ?? []),
+    scan: below,
+    text: (p2) => texts.get(p2)
+  };
+  await readInto(generatorFiles(input2));
+  return refuseProblems(upkeep(input2)).edits;
+}
+function isRegularFile(path9) {
+  try {
+    return (0, import_node_fs3.lstatSync)(path9).isFile();
+  } catch {
+    return false;
+  }
+}
+function kustomizationsBelow(root, dir) {
+  try {
+    return (0, import_node_fs3.readdirSync)((0, import_node_path7.join)(root, dir), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && isKustomizationPath(e.name)).map((e) => (0, import_node_path7.relative)(root, (0, import_node_path7.join)(e.parentPath, e.name)).split(import_node_path7.sep).join("/"));
+  } catch {
+    return [];
+  }
+}
+async function proposedOnBranch(git, where, edits) {
+  if (edits.length === 0) return [];
+  const paths = edits.map((e) => e.path);
+  const none = /* @__PURE__ */ new Map();
+  const onBranch = where.branchSha ? await git.listFiles(where.branchSha, paths) : none;
+  const mb = where.branchSha ? await git.mergeBase(where.baseSha, where.branchSha) : void 0;
+  const atMb = mb ? await git.listFiles(mb, paths) : none;
+  const sha2562 = [...onBranch.values()].some((id) => id.length === 64);
+  return edits.map((e) => {
+    const blob = onBranch.get(e.path);
+    return { ...e, proposed: blob === blobId(e.text, sha2562) && atMb.get(e.path) !== blob };
+  });
 }
 
 // src/plan/metadata.ts
@@ -49193,7 +50217,11 @@ function changeCounts(all) {
 function isPreviousCompanion(row) {
   return row.key.endsWith("_PREVIOUS") && row.reason.startsWith("value of ");
 }
-function commitSubject(job, rows) {
+function commitSubject(job, rows, kustomizations = []) {
+  if (changeCounts(rows).length === 0 && kustomizations.length > 0)
+    return oneLine(
+      `chore(secrets): list the manifests in ${kustomizations.length <= 2 ? [...kustomizations].sort(compareText).join(", ") : `${kustomizations.length} kustomizations`}`
+    );
   const ids2 = [...new Set(rows.filter((r2) => r2.action !== "needs input").map((r2) => r2.id))].sort(
     compareText
   );
@@ -49213,8 +50241,8 @@ function count(n2, word) {
   return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
 }
 var JOB_TRAILER = "Gitops-Secrets-Job";
-function commitMessage(job, rows) {
-  return `${commitSubject(job, rows)}
+function commitMessage(job, rows, kustomizations = []) {
+  return `${commitSubject(job, rows, kustomizations)}
 
 ${JOB_TRAILER}: ${job}
 `;
@@ -49294,314 +50322,6 @@ async function assertOnlyOurCommits(git, baseSha, branchSha, branch, job) {
   );
 }
 
-// src/apply/repo-state.ts
-var import_node_fs2 = require("node:fs");
-var import_node_path3 = require("node:path");
-
-// src/model/paths.ts
-var import_node_path2 = require("node:path");
-var PLACEHOLDER_RE = /\{([a-z]+)\}/g;
-var ALLOWED = /* @__PURE__ */ new Set(["namespace", "name", "environment"]);
-function templateProblems(template2, hasEnvironments) {
-  const problems = [];
-  const used = /* @__PURE__ */ new Set();
-  for (const m of template2.matchAll(PLACEHOLDER_RE)) {
-    if (!ALLOWED.has(m[1]))
-      problems.push(`unknown placeholder {${m[1]}}; allowed: {namespace}, {name}, {environment}`);
-    used.add(m[1]);
-  }
-  if (!used.has("name") || !used.has("namespace")) {
-    problems.push("must contain {namespace} and {name}, so that every Secret gets its own file");
-  }
-  if (hasEnvironments && !used.has("environment")) {
-    problems.push("must contain {environment} when `environments` is set");
-  }
-  if (!hasEnvironments && used.has("environment")) {
-    problems.push("uses {environment} but the config declares no `environments`");
-  }
-  if (!/\.ya?ml$/.test(template2)) problems.push("must end in .yaml or .yml");
-  const pathProblem = templatePathProblem(template2);
-  if (pathProblem) problems.push(pathProblem);
-  return problems;
-}
-function templatePathProblem(template2) {
-  return relativePathProblem(template2.replace(PLACEHOLDER_RE, "x"));
-}
-function templateDirs(template2) {
-  const prefix = template2.split("{")[0] ?? "";
-  const dir = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
-  return dir ? [dir] : ["."];
-}
-var compiled2 = /* @__PURE__ */ new Map();
-function renderPath(template2, vars) {
-  let parts = compiled2.get(template2);
-  if (!parts) {
-    parts = template2.split(/\{([a-z]+)\}/);
-    compiled2.set(template2, parts);
-  }
-  let out = parts[0];
-  for (let i3 = 1; i3 < parts.length; i3 += 2) {
-    const name = parts[i3];
-    out += (name === "environment" ? vars.environment ?? "" : name === "namespace" ? vars.namespace : vars.name) + parts[i3 + 1];
-  }
-  return out;
-}
-var PLAIN_PATH_RE = /^[\w-][\w.-]*(?:\/[\w-][\w.-]*)*$/;
-function relativePathProblem(path9) {
-  if (PLAIN_PATH_RE.test(path9)) return void 0;
-  if (path9 === "") return "must not be empty";
-  if (path9.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(path9) || path9.startsWith("\\")) {
-    return "must be relative to the repo root, not absolute";
-  }
-  if (path9.includes("\\")) return "must use / as the separator";
-  if (path9.includes("\0")) return "must not contain NUL";
-  const parts = path9.split("/");
-  if (parts.some((p2) => p2 === "..")) return 'must stay inside the repo (no ".." segments)';
-  if (parts.some((p2) => p2 === "" || p2 === ".")) return 'must not contain empty or "." segments';
-  if (parts[0] === ".git") return "must not point into .git";
-  if (import_node_path2.posix.normalize(path9) !== path9) return "must be a normalized path";
-  return void 0;
-}
-function templateMatcher(template2) {
-  const escaped = template2.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
-  const pattern = escaped.replace(/\\?\{([a-z]+)\\?\}/g, "([^/]+)");
-  return new RegExp(`^${pattern}$`);
-}
-
-// src/model/sops-yaml-check.ts
-var SOPS_YAML = ".sops.yaml";
-function checkSopsYaml(config2, sopsYaml2) {
-  const result = { problems: [], ruleSelects: /* @__PURE__ */ new Set() };
-  if (!sopsYaml2) return result;
-  const { lines } = sopsYaml2;
-  const reported = /* @__PURE__ */ new Set();
-  const report = (rule, field, message) => {
-    if (reported.has(field.node)) return;
-    reported.add(field.node);
-    const { line, col } = lines.linePos(field.node.range?.[0] ?? 0);
-    result.problems.push({
-      file: SOPS_YAML,
-      line,
-      column: col,
-      path: `creation_rules[${rule.index}].${field.name}`,
-      message
-    });
-  };
-  for (const secret of config2.secrets) {
-    let keys;
-    for (const env of secret.environments) {
-      const path9 = renderPath(config2.output, {
-        namespace: secret.namespace,
-        name: secret.name,
-        environment: env
-      });
-      const rule = ruleFor(sopsYaml2, path9);
-      if (!rule || rule.broken) continue;
-      const [first2, second] = rule.selectors;
-      if (!first2) continue;
-      if (second) {
-        report(rule, second, `sops allows one selector per rule; this one also sets ${first2.name}`);
-        continue;
-      }
-      const settings = settingsOf(config2, env);
-      if (settings.ownEncryptedRegex) {
-        if (first2.name !== "encrypted_regex")
-          report(
-            rule,
-            first2,
-            `sops cannot combine it with sops.encryptedRegex of ${config2.file} (for ${path9}); remove one of the two`
-          );
-        continue;
-      }
-      keys ??= secretDataKeys(secret, config2.shared);
-      const problem = encryptionProblem({ [first2.name]: first2.value }, keys);
-      if (problem) report(rule, first2, `${problem} (for ${path9})`);
-      else result.ruleSelects.add(path9);
-    }
-  }
-  return result;
-}
-function settingsOf(config2, env) {
-  return env && config2.environments.find((e) => e.name === env)?.sops || config2.sops;
-}
-function ruleSelected(settings) {
-  return { ...settings, encryptedRegex: "" };
-}
-
-// src/apply/sops-yaml-file.ts
-async function refuseSopsYamlSymlink(git, commit, base, listing) {
-  if (listing.has(SOPS_YAML)) return;
-  const found = await git.blockers(commit, [SOPS_YAML]);
-  if (!found.symlinks.includes(SOPS_YAML)) return;
-  throw new UsageError(
-    `${SOPS_YAML} on ${base} is a symlink; refusing to read sops creation rules through it`,
-    `commit ${SOPS_YAML} as a regular file (its creation rules themselves), not a symlink`
-  );
-}
-function refuseNonUtf8SopsYaml(text, base) {
-  const at = text === void 0 ? -1 : text.indexOf("\uFFFD");
-  if (text === void 0 || at < 0) return;
-  const before = text.slice(0, at);
-  const line = before.split("\n").length;
-  const bom = line === 1 && text.startsWith("\uFEFF") ? 1 : 0;
-  const column = at - before.lastIndexOf("\n") - bom;
-  throw new UsageError(
-    `${SOPS_YAML} on ${base}: not valid UTF-8 at ${line}:${column}`,
-    `save ${SOPS_YAML} as UTF-8 and commit it`
-  );
-}
-
-// src/apply/repo-state.ts
-function outputDirs(config2) {
-  return templateDirs(config2.output);
-}
-function managedPaths(config2, files) {
-  const matcher = templateMatcher(config2.output);
-  return new Map([...files].filter(([path9]) => matcher.test(path9)));
-}
-function infos(map2) {
-  return new Map([...map2].filter((e) => !isProblem(e[1])));
-}
-async function readRepoState(git, config2, where, scope, alsoList = [], memo2 = noMemo) {
-  const { base, baseSha, branchSha } = where;
-  const dirs = outputDirs(config2);
-  const baseListing = await git.listFiles(baseSha, [...dirs, SOPS_YAML, ...alsoList]);
-  await refuseSopsYamlSymlink(git, baseSha, base, baseListing);
-  const baseFiles = managedPaths(config2, baseListing);
-  const mb = branchSha ? await git.mergeBase(baseSha, branchSha) : void 0;
-  const listManaged = async (commit) => commit ? managedPaths(config2, await git.listFiles(commit, dirs)) : /* @__PURE__ */ new Map();
-  const start = startFrom(baseFiles, await listManaged(branchSha), await listManaged(mb), {
-    onBranch: branchSha !== void 0
-  });
-  const rolloutFromBranch = await rolloutCarried(git, config2, where, mb);
-  if (scope) for (const path9 of [...start.fromBranch, ...start.conflicted.keys()]) scope.add(path9);
-  const inScope = (m) => scope ? new Map([...m].filter(([path9]) => scope.has(path9))) : m;
-  const sopsYamlBlob = config2.sops.hasRecipients ? void 0 : baseListing.get(SOPS_YAML);
-  const read = await manifestReader(
-    git,
-    memo2,
-    [inScope(baseFiles), inScope(start.startBlobs), inScope(start.conflicted)],
-    sopsYamlBlob
-  );
-  const sopsYamlText = sopsYamlBlob ? read.text(sopsYamlBlob) : void 0;
-  refuseNonUtf8SopsYaml(sopsYamlText, base);
-  return {
-    baseListing,
-    baseFiles,
-    ...start,
-    rolloutFromBranch,
-    existing: read.manifests(inScope(start.startBlobs)),
-    base: infos(read.manifests(inScope(baseFiles))),
-    onBranch: read.manifests(inScope(start.conflicted)),
-    sopsYamlText
-  };
-}
-function startFrom(baseFiles, branchFiles, mbFiles, { onBranch }) {
-  const startBlobs = /* @__PURE__ */ new Map();
-  const fromBranch = /* @__PURE__ */ new Set();
-  const conflicted = /* @__PURE__ */ new Map();
-  for (const path9 of /* @__PURE__ */ new Set([...baseFiles.keys(), ...branchFiles.keys()])) {
-    const b2 = baseFiles.get(path9);
-    const s = branchFiles.get(path9);
-    const m = mbFiles.get(path9);
-    if (s !== void 0 && s !== b2 && b2 === m) {
-      startBlobs.set(path9, s);
-      fromBranch.add(path9);
-    } else if (s === void 0 && b2 !== void 0 && b2 === m && onBranch) {
-      fromBranch.add(path9);
-    } else if (b2 !== void 0) {
-      startBlobs.set(path9, b2);
-      if (s !== void 0 && s !== b2 && s !== m) conflicted.set(path9, s);
-    }
-  }
-  return { startBlobs, fromBranch, conflicted };
-}
-async function rolloutCarried(git, config2, where, mb) {
-  const paths = [...new Set(config2.secrets.flatMap((x2) => x2.rollout))];
-  const carried2 = /* @__PURE__ */ new Map();
-  if (paths.length === 0 || !where.branchSha) return carried2;
-  const b2 = await git.listFiles(where.baseSha, paths);
-  const s = await git.listFiles(where.branchSha, paths);
-  const m = mb ? await git.listFiles(mb, paths) : /* @__PURE__ */ new Map();
-  for (const [p2, blob] of s) if (blob !== b2.get(p2) && b2.get(p2) === m.get(p2)) carried2.set(p2, blob);
-  return carried2;
-}
-async function manifestReader(git, memo2, wanted, extraBlob) {
-  const known = /* @__PURE__ */ new Map();
-  const toRead = new Set(extraBlob ? [extraBlob] : []);
-  for (const blobs of wanted)
-    for (const [path9, id] of blobs) {
-      const key = `${id}\0${path9}`;
-      const m = known.get(key) ?? memo2.get("manifest", key);
-      if (m) known.set(key, m);
-      else toRead.add(id);
-    }
-  const texts = await git.readBlobs([...toRead]);
-  const byBlob = (id, path9) => {
-    const key = `${id}\0${path9}`;
-    let m = known.get(key);
-    if (!m) {
-      const text = texts.get(id);
-      m = readManifest(path9, text ?? "");
-      known.set(key, m);
-      if (text !== void 0) memo2.set("manifest", key, m);
-    }
-    return m;
-  };
-  return {
-    text: (id) => texts.get(id),
-    manifests: (blobs) => new Map([...blobs].map(([path9, id]) => [path9, byBlob(id, path9)]))
-  };
-}
-function carryValues(plan2, state) {
-  const carried2 = /* @__PURE__ */ new Map();
-  for (const [path9, onBranch] of state.onBranch) {
-    const now = state.existing.get(path9);
-    const file2 = plan2.files.find((f) => f.path === path9);
-    if (isProblem(onBranch) || !now || isProblem(now) || !file2) continue;
-    const keys = file2.changes.filter((c5) => c5.action === "generate" && onBranch.dataKeys.includes(c5.key)).map((c5) => c5.key);
-    if (keys.length === 0) continue;
-    carried2.set(path9, new Map(keys.map((k2) => [k2, ""])));
-    for (const c5 of file2.changes) {
-      const st = onBranch.state.keys[c5.key];
-      if (keys.includes(c5.key) && st) c5.value = { kind: "carried", state: st };
-    }
-  }
-  return carried2;
-}
-var SYMLINK = {
-  problem: "is a symlink",
-  remedy: "replace it with the file itself"
-};
-function readWorkingTree(root, config2, memo2 = noMemo) {
-  const matcher = templateMatcher(config2.output);
-  const out = /* @__PURE__ */ new Map();
-  for (const dir of outputDirs(config2)) {
-    let entries;
-    try {
-      entries = (0, import_node_fs2.readdirSync)((0, import_node_path3.join)(root, dir), { recursive: true, withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const full = (0, import_node_path3.join)(e.parentPath, e.name);
-      const path9 = (0, import_node_path3.relative)(root, full).split(import_node_path3.sep).join("/");
-      if (!matcher.test(path9)) continue;
-      if (e.isSymbolicLink()) out.set(path9, { path: path9, ...SYMLINK });
-      else if (e.isFile()) out.set(path9, readCached(path9, (0, import_node_fs2.readFileSync)(full), memo2));
-    }
-  }
-  return out;
-}
-function readCached(path9, bytes, memo2) {
-  const key = blobKey(bytes, path9);
-  const known = memo2.get("manifest", key);
-  if (known) return known;
-  const m = readManifest(path9, bytes.toString("utf8"));
-  memo2.set("manifest", key, m);
-  return m;
-}
-
 // src/apply/proposed.ts
 async function readProposed(root, config2, remote, ports, memo2 = noMemo) {
   let git;
@@ -49672,97 +50392,6 @@ async function openPullRequest(ports, remoteUrl, branch) {
   }
 }
 
-// src/config/repo-file.ts
-var import_promises = require("node:fs/promises");
-var import_node_path4 = require("node:path");
-
-// src/config/utf8.ts
-var decoder = new TextDecoder("utf-8", { fatal: true });
-function firstInvalidUtf8(bytes) {
-  let i3 = 0;
-  while (i3 < bytes.length) {
-    const b2 = bytes[i3];
-    if (b2 < 128) {
-      i3++;
-      continue;
-    }
-    let need;
-    let lo = 128;
-    let hi = 191;
-    if (b2 >= 194 && b2 <= 223) need = 1;
-    else if (b2 >= 224 && b2 <= 239) {
-      need = 2;
-      if (b2 === 224) lo = 160;
-      if (b2 === 237) hi = 159;
-    } else if (b2 >= 240 && b2 <= 244) {
-      need = 3;
-      if (b2 === 240) lo = 144;
-      if (b2 === 244) hi = 143;
-    } else return i3;
-    for (let k2 = 1; k2 <= need; k2++) {
-      const c5 = bytes[i3 + k2];
-      if (c5 === void 0 || c5 < (k2 === 1 ? lo : 128) || c5 > (k2 === 1 ? hi : 191)) return i3;
-    }
-    i3 += need + 1;
-  }
-  return -1;
-}
-function decodeUtf8(bytes) {
-  try {
-    return { text: decoder.decode(bytes) };
-  } catch {
-    const offset = firstInvalidUtf8(bytes);
-    if (offset < 0) throw new Error("TextDecoder refused text that is valid UTF-8");
-    const lineStart = bytes.lastIndexOf(10, offset - 1) + 1;
-    let line = 1;
-    for (let k2 = 0; k2 < lineStart; k2++) if (bytes[k2] === 10) line++;
-    let before = new TextDecoder("utf-8", { ignoreBOM: true }).decode(
-      bytes.subarray(lineStart, offset)
-    );
-    if (lineStart === 0 && before.startsWith("\uFEFF")) before = before.slice(1);
-    return { text: void 0, line, column: before.length + 1, offset };
-  }
-}
-function notUtf8Message(where) {
-  return `not valid UTF-8 at ${where.line}:${where.column} (byte offset ${where.offset}); save the file as UTF-8`;
-}
-
-// src/config/repo-file.ts
-function isInside(root, path9) {
-  const rel = (0, import_node_path4.relative)(root, path9);
-  return rel === "" || rel !== ".." && !rel.startsWith(`..${import_node_path4.sep}`) && !(0, import_node_path4.isAbsolute)(rel);
-}
-async function refuseOutsideRepo(root, path9, shown, what) {
-  let real;
-  let realRoot;
-  try {
-    [real, realRoot] = await Promise.all([(0, import_promises.realpath)(path9), (0, import_promises.realpath)(root)]);
-  } catch {
-    return;
-  }
-  if (isInside(realRoot, real)) return;
-  throw new UsageError(
-    `${what} ${shown} resolves to ${real}, outside the repository ${realRoot}; refusing to read it`,
-    `keep ${shown} inside the repository: a regular file, or a symlink to a file in the repository`
-  );
-}
-function utf8Text(bytes, shown) {
-  const r2 = decodeUtf8(bytes);
-  if (r2.text !== void 0) return r2.text;
-  throw new UsageError(`${shown}: ${notUtf8Message(r2)}`);
-}
-async function readRepoText(root, rel, what) {
-  const path9 = (0, import_node_path4.join)(root, rel);
-  await refuseOutsideRepo(root, path9, rel, what);
-  let bytes;
-  try {
-    bytes = await (0, import_promises.readFile)(path9);
-  } catch {
-    return void 0;
-  }
-  return utf8Text(bytes, rel);
-}
-
 // src/format.ts
 function table(rows) {
   const widths = [];
@@ -49794,9 +50423,11 @@ function formatJob(result, dryRun, restart) {
   );
   for (const f of result.carriedFiles ?? [])
     out.push(`${f.path}: ${f.kind} (carried from the working copy)`);
+  for (const k2 of result.kustomizations ?? [])
+    out.push(`${k2.path}: ${kustomizationKind(k2)}${k2.proposed ? " (already on the branch)" : ""}`);
   if (changes.length === 0) {
     out.push(
-      result.job === "rotate" ? "nothing to rotate: no key is due" : "nothing to do: every declared key exists"
+      result.job === "rotate" ? "nothing to rotate: no key is due" : (result.kustomizations ?? []).length > 0 ? "every declared key exists; only the kustomizations above change" : "nothing to do: every declared key exists"
     );
   } else {
     const already = !result.work;
@@ -50236,83 +50867,25 @@ function otherSecret(inst, info2) {
 
 // src/commands/common.ts
 var import_promises4 = require("node:fs/promises");
-var import_node_path8 = require("node:path");
-
-// src/apply/carried-files.ts
-var import_node_crypto2 = require("node:crypto");
-var import_node_path5 = require("node:path");
-function repoRelative(root, configPath) {
-  const rel = (0, import_node_path5.relative)(root, configPath);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${import_node_path5.sep}`) || (0, import_node_path5.isAbsolute)(rel)) return void 0;
-  return rel.split(import_node_path5.sep).join("/");
-}
-async function workingCopyFiles(git, where, configRel, remote) {
-  const wanted = [
-    ...configRel ? [{ path: configRel, what: "config" }] : [],
-    { path: SOPS_YAML, what: "recipients" }
-  ];
-  const texts = /* @__PURE__ */ new Map();
-  for (const w of wanted) {
-    const text = await readRepoText(
-      git.root,
-      w.path,
-      w.what === "config" ? "config" : "sops config"
-    );
-    if (text !== void 0) texts.set(w.path, text);
-  }
-  if (texts.size === 0) return [];
-  const paths = [...texts.keys()];
-  const onBase = await git.listFiles(where.baseSha, paths);
-  const sha2562 = [...onBase.values()].some((id) => id.length === 64);
-  const ids2 = new Map(paths.map((p2) => [p2, blobId(texts.get(p2) ?? "", sha2562)]));
-  const differ = paths.filter((p2) => onBase.get(p2) !== ids2.get(p2));
-  if (differ.length === 0) return [];
-  await refuseBehind(git, where, differ, onBase, remote);
-  const onBranch = where.branchSha ? await git.listFiles(where.branchSha, differ) : /* @__PURE__ */ new Map();
-  return wanted.filter((w) => differ.includes(w.path)).map((w) => ({
-    path: w.path,
-    kind: `${w.what} ${onBase.has(w.path) ? "changed" : "added"}`,
-    text: texts.get(w.path) ?? "",
-    proposed: onBranch.get(w.path) === ids2.get(w.path)
-  }));
-}
-function blobId(text, sha2562) {
-  const bytes = Buffer.from(text, "utf8");
-  return (0, import_node_crypto2.createHash)(sha2562 ? "sha256" : "sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
-}
-async function refuseBehind(git, where, paths, onBase, remote) {
-  const head = await git.resolve("HEAD");
-  const mb = head ? await git.mergeBase(head, where.baseSha) : void 0;
-  const atMb = mb ? await git.listFiles(mb, paths) : /* @__PURE__ */ new Map();
-  const newer = paths.filter((p2) => onBase.get(p2) !== atMb.get(p2));
-  if (newer.length === 0) return;
-  const lines = newer.map(
-    (p2) => `  ${p2}: ${where.base} ${!onBase.has(p2) ? "removed" : atMb.has(p2) ? "changed" : "added"} it since ${mb ? `the commit your working copy is on (${mb.slice(0, 7)})` : "your working copy (no common commit)"}, and your working copy's differs`
-  );
-  throw new UsageError(
-    `the working copy is behind or has diverged from ${where.base}:
-${lines.join("\n")}`,
-    `pull first (git pull ${remote} ${where.base}), merge your edits of ${newer.join(", ")} into ${where.base}'s, then run again`
-  );
-}
+var import_node_path10 = require("node:path");
 
 // src/checkpoint.ts
-var import_node_fs3 = require("node:fs");
+var import_node_fs4 = require("node:fs");
 function checkpoint(step) {
   if (process.env.GITOPS_SECRETS_TEST_KILL_AT === step) process.kill(process.pid, "SIGKILL");
 }
 async function hold(point) {
   const file2 = process.env.GITOPS_SECRETS_TEST_HOLD_FILE;
   if (process.env.GITOPS_SECRETS_TEST_HOLD_AT !== point || !file2) return;
-  (0, import_node_fs3.writeFileSync)(file2, `${process.pid}
+  (0, import_node_fs4.writeFileSync)(file2, `${process.pid}
 `);
   await new Promise((resolve5) => setTimeout(resolve5, 12e4));
 }
 
 // src/apply/commit.ts
-var import_node_fs5 = require("node:fs");
+var import_node_fs6 = require("node:fs");
 var import_promises2 = require("node:fs/promises");
-var import_node_path7 = require("node:path");
+var import_node_path9 = require("node:path");
 
 // src/model/random.ts
 var import_node_crypto4 = require("node:crypto");
@@ -52413,18 +52986,18 @@ function validateConcurrency(concurrency) {
 }
 
 // src/model/rollout.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 var ROLLOUT_ANNOTATION = "gitops-secrets.io/rotated-at";
 var PATH = ["spec", "template", "metadata", "annotations"];
 function bumpRollout(text, value) {
-  const counter = new import_yaml3.LineCounter();
-  const docs = (0, import_yaml3.parseAllDocuments)(text, { lineCounter: counter });
+  const counter = new import_yaml4.LineCounter();
+  const docs = (0, import_yaml4.parseAllDocuments)(text, { lineCounter: counter });
   if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0))
     return { problem: "is not valid YAML" };
   const edits = [];
   for (const doc of docs) {
     const template2 = doc.getIn(["spec", "template"], true);
-    if (!(0, import_yaml3.isMap)(template2)) continue;
+    if (!(0, import_yaml4.isMap)(template2)) continue;
     const edit = planEdit(text, counter, template2, value);
     if (typeof edit === "string") return { problem: edit };
     edits.push(edit);
@@ -52434,7 +53007,7 @@ function bumpRollout(text, value) {
   let out = text;
   for (const e of edits.sort((a2, b2) => b2.at - a2.at))
     out = out.slice(0, e.at) + e.insert + out.slice(e.end);
-  const check3 = (0, import_yaml3.parseAllDocuments)(out);
+  const check3 = (0, import_yaml4.parseAllDocuments)(out);
   if (!Array.isArray(check3) || check3.some((d) => d.errors.length > 0))
     return { problem: "could not be edited safely" };
   const set3 = check3.filter((d) => d.getIn([...PATH, ROLLOUT_ANNOTATION]) === value).length;
@@ -52451,17 +53024,17 @@ function planEdit(text, counter, template2, value) {
     const start = lineStart(key);
     return { at: start, end: start, insert: lines(indentOf(key)) };
   };
-  if ((0, import_yaml3.isMap)(metadata)) {
+  if ((0, import_yaml4.isMap)(metadata)) {
     if (metadata.flow)
       return "has a flow-style spec.template.metadata; write it as a block mapping";
     const annotations = metadata.get("annotations", true);
-    if ((0, import_yaml3.isMap)(annotations)) {
+    if ((0, import_yaml4.isMap)(annotations)) {
       if (annotations.flow) return "has flow-style pod annotations; write them as a block mapping";
       const existing = annotations.items.find(
-        (p2) => (0, import_yaml3.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
+        (p2) => (0, import_yaml4.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
       );
       const scalar2 = existing?.value;
-      if ((0, import_yaml3.isScalar)(scalar2) && scalar2.range)
+      if ((0, import_yaml4.isScalar)(scalar2) && scalar2.range)
         return { at: scalar2.range[0], end: scalar2.range[1], insert: quoted };
       const at3 = firstKey(annotations);
       if (at3 === void 0) return "has empty pod annotations; remove the empty key";
@@ -52488,7 +53061,7 @@ ${i3}    ${ROLLOUT_ANNOTATION}: ${quoted}
 }
 
 // src/model/ciphertext-guard.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 var CIPHERTEXT = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
 var RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k2) => k2.block);
 var CAUSE_PLAINTEXT = "likely an encryptedRegex or .sops.yaml rule that does not match data, or an encrypted_regex of the file itself that misses it";
@@ -52540,7 +53113,7 @@ function assertCiphertext(path9, text, keys) {
 function guarded(text, keys) {
   let doc;
   try {
-    doc = (0, import_yaml4.parse)(text);
+    doc = (0, import_yaml5.parse)(text);
   } catch {
     return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
   }
@@ -52586,7 +53159,7 @@ async function deriveValues(current, file2, writes, values) {
 }
 
 // src/apply/secret-state.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 function keyState(file2, change, now, before) {
   if (change.value?.kind === "carried") return change.value.state;
   const spec = file2.secret.keys.find((k2) => k2.name === change.key);
@@ -52602,7 +53175,7 @@ function keyState(file2, change, now, before) {
   };
 }
 function decodeData(text, path9) {
-  const doc = (0, import_yaml5.parse)(text);
+  const doc = (0, import_yaml6.parse)(text);
   const out = {};
   for (const [k2, v] of Object.entries(doc?.data ?? {})) {
     if (typeof v !== "string")
@@ -52755,28 +53328,28 @@ function guardInPlace(ctx, file2, info2, writes) {
 }
 
 // src/apply/worktree-files.ts
-var import_node_fs4 = require("node:fs");
-var import_node_path6 = require("node:path");
+var import_node_fs5 = require("node:fs");
+var import_node_path8 = require("node:path");
 function worktreeFiles(dir) {
   const guard = symlinkGuard(dir);
   return {
     guard,
     read(path9) {
       try {
-        return (0, import_node_fs4.readFileSync)((0, import_node_path6.join)(dir, path9), "utf8");
+        return (0, import_node_fs5.readFileSync)((0, import_node_path8.join)(dir, path9), "utf8");
       } catch {
         return void 0;
       }
     },
     write(path9, text) {
       guard(path9);
-      const full = (0, import_node_path6.join)(dir, path9);
-      (0, import_node_fs4.mkdirSync)((0, import_node_path6.dirname)(full), { recursive: true });
-      (0, import_node_fs4.writeFileSync)(full, text, { mode: 420 });
+      const full = (0, import_node_path8.join)(dir, path9);
+      (0, import_node_fs5.mkdirSync)((0, import_node_path8.dirname)(full), { recursive: true });
+      (0, import_node_fs5.writeFileSync)(full, text, { mode: 420 });
     },
     remove(path9) {
       guard(path9);
-      (0, import_node_fs4.rmSync)((0, import_node_path6.join)(dir, path9), { force: true });
+      (0, import_node_fs5.rmSync)((0, import_node_path8.join)(dir, path9), { force: true });
     }
   };
 }
@@ -52786,7 +53359,7 @@ function symlinkGuard(root) {
     let kind = seen.get(rel);
     if (!kind) {
       try {
-        kind = (0, import_node_fs4.lstatSync)((0, import_node_path6.join)(root, rel)).isSymbolicLink() ? "link" : "other";
+        kind = (0, import_node_fs5.lstatSync)((0, import_node_path8.join)(root, rel)).isSymbolicLink() ? "link" : "other";
       } catch {
         kind = "absent";
       }
@@ -52942,7 +53515,9 @@ async function commitInWorktree(input2, ports) {
       ...state.fromBranch,
       ...state.rolloutFromBranch.keys()
     ]);
-    const commit = await wt.commit(commitMessage(input2.job, input2.rows), [...paths]);
+    const kustomizations = (input2.kustomizations ?? []).map((k2) => k2.path);
+    const message = commitMessage(input2.job, input2.rows, kustomizations);
+    const commit = await wt.commit(message, [...paths]);
     checkpoint("committed");
     return commit;
   } finally {
@@ -52954,19 +53529,24 @@ async function fillWorktree(wt, input2, ports) {
   await checkOutNeeded(wt, input2, ports.git);
   await writeFromBranch(wt, state, ports.git);
   for (const f of input2.files) {
-    await (0, import_promises2.mkdir)((0, import_node_path7.dirname)((0, import_node_path7.join)(wt.dir, f.path)), { recursive: true });
-    await (0, import_promises2.writeFile)((0, import_node_path7.join)(wt.dir, f.path), f.text);
+    await (0, import_promises2.mkdir)((0, import_node_path9.dirname)((0, import_node_path9.join)(wt.dir, f.path)), { recursive: true });
+    await (0, import_promises2.writeFile)((0, import_node_path9.join)(wt.dir, f.path), f.text);
     wt.stage(f.path);
+  }
+  const tree = worktreeFiles(wt.dir);
+  for (const k2 of input2.kustomizations ?? []) {
+    tree.write(k2.path, k2.text);
+    wt.stage(k2.path);
   }
   for (const [path9, blob] of state.conflicted) {
     const values = carried2.get(path9);
     if (!values) continue;
     const text = (await ports.git.readBlobs([blob])).get(blob) ?? "";
-    const plain = decodeData(
+    const plain2 = decodeData(
       await ports.sops.decrypt(path9, { cwd: wt.dir, ciphertext: text }),
       path9
     );
-    for (const k2 of values.keys()) values.set(k2, plain[k2] ?? "");
+    for (const k2 of values.keys()) values.set(k2, plain2[k2] ?? "");
   }
   return applyPlan(
     {
@@ -52993,7 +53573,7 @@ async function checkOutNeeded(wt, input2, git) {
   files.push(...await existingPaths(git, input2.where.baseSha, [...new Set(rollout)]));
   if (state.baseListing.has(SOPS_YAML)) {
     if (state.sopsYamlText !== void 0)
-      (0, import_node_fs5.writeFileSync)((0, import_node_path7.join)(wt.dir, SOPS_YAML), state.sopsYamlText);
+      (0, import_node_fs6.writeFileSync)((0, import_node_path9.join)(wt.dir, SOPS_YAML), state.sopsYamlText);
     else files.push(SOPS_YAML);
   }
   if (files.length > 0) await wt.checkout([...new Set(files)]);
@@ -53007,8 +53587,8 @@ async function writeFromBranch(wt, state, git) {
   if (blobs.size === 0) return;
   const texts = await git.readBlobs([...new Set(blobs.values())]);
   for (const [path9, blob] of blobs) {
-    await (0, import_promises2.mkdir)((0, import_node_path7.dirname)((0, import_node_path7.join)(wt.dir, path9)), { recursive: true });
-    await (0, import_promises2.writeFile)((0, import_node_path7.join)(wt.dir, path9), texts.get(blob) ?? "");
+    await (0, import_promises2.mkdir)((0, import_node_path9.dirname)((0, import_node_path9.join)(wt.dir, path9)), { recursive: true });
+    await (0, import_promises2.writeFile)((0, import_node_path9.join)(wt.dir, path9), texts.get(blob) ?? "");
   }
 }
 async function existingPaths(git, commit, paths) {
@@ -53105,7 +53685,7 @@ function pullRequestBody(input2, max = MAX_BODY) {
   }
   return render(input2, lo);
 }
-function render({ job, base, rows, config: config2, carriedFiles }, shown) {
+function render({ job, base, rows, config: config2, carriedFiles, kustomizations }, shown) {
   const changed = rows.filter((r2) => r2.action !== "needs input");
   const secrets = new Set(changed.map((r2) => r2.id));
   const what = changeCounts(rows);
@@ -53114,7 +53694,7 @@ function render({ job, base, rows, config: config2, carriedFiles }, shown) {
     "",
     `${what.length > 0 ? `This pull request changes ${count(secrets.size, "secret")} against ${codeSpan(base)}: ${what.join(", ")}. ` : `This pull request changes no value against ${codeSpan(base)}. `}Values are encrypted with sops; this page shows key names only, never values.`,
     "",
-    ...carried(carriedFiles ?? []),
+    ...carried([...carriedFiles ?? [], ...kustomizations ?? []]),
     ...table2(rows, shown),
     ...restarts(config2, rows),
     ...rollouts(config2, rows)
@@ -53237,13 +53817,18 @@ var PullRequestStep = class {
   constructor(port, input2) {
     this.port = port;
     this.input = input2;
-    this.title = commitSubject(input2.job, input2.rows);
+    this.title = commitSubject(
+      input2.job,
+      input2.rows,
+      (input2.kustomizations ?? []).map((k2) => k2.path)
+    );
     this.body = pullRequestBody({
       job: input2.job,
       base: input2.base,
       rows: input2.rows,
       config: input2.config,
-      ...input2.carriedFiles ? { carriedFiles: input2.carriedFiles } : {}
+      ...input2.carriedFiles ? { carriedFiles: input2.carriedFiles } : {},
+      ...input2.kustomizations ? { kustomizations: input2.kustomizations } : {}
     });
     this.config = input2.config.pullRequest;
   }
@@ -53353,10 +53938,12 @@ async function runJob(config2, options, ports) {
   const sopsYaml2 = files.find((f) => f.path === SOPS_YAML);
   if (sopsYaml2 && !config2.sops.hasRecipients) state.sopsYamlText = sopsYaml2.text;
   const plan2 = planJob(config2, options, state);
+  const kustomizations = options.job === "sync" ? await kustomizationEdits(git, config2, where, plan2, state) : [];
   await refuseBlockedPaths(git, where.baseSha, plan2, [
     ...state.fromBranch,
     ...state.rolloutFromBranch.keys(),
-    ...files.map((f) => f.path)
+    ...files.map((f) => f.path),
+    ...kustomizations.map((k2) => k2.path)
   ]);
   const carried2 = carryValues(plan2, state);
   const rows = changeRows(plan2, state.base, infos(state.existing), config2.shared);
@@ -53370,8 +53957,9 @@ async function runJob(config2, options, ports) {
     pushed: false,
     pullRequest: void 0,
     sopsProcesses: 0,
-    work: !isEmptyPlan(plan2) || files.some((f) => !f.proposed),
-    carriedFiles: files
+    work: !isEmptyPlan(plan2) || files.some((f) => !f.proposed) || kustomizations.some((k2) => !k2.proposed),
+    carriedFiles: files,
+    kustomizations
   };
   if (options.dryRun) return result;
   checkpoint("planned");
@@ -53388,7 +53976,8 @@ async function runJob(config2, options, ports) {
         plan: plan2,
         rows,
         carried: carried2,
-        files
+        files,
+        kustomizations
       },
       ports
     );
@@ -53400,7 +53989,7 @@ async function runJob(config2, options, ports) {
   return result;
 }
 async function pullRequestStep(config2, options, ports, where, result) {
-  const hasBranchChanges = result.pushed || options.push && where.remoteBranchSha !== void 0 && (result.rows.some((r2) => r2.action !== "needs input") || (result.carriedFiles ?? []).length > 0);
+  const hasBranchChanges = result.pushed || options.push && where.remoteBranchSha !== void 0 && (result.rows.some((r2) => r2.action !== "needs input") || (result.carriedFiles ?? []).length > 0 || (result.kustomizations ?? []).length > 0);
   if (!options.push || !where.remoteUrl || !hasBranchChanges) return void 0;
   const outcome = await upsertPullRequest(ports.pullRequests, {
     remoteUrl: where.remoteUrl,
@@ -53412,6 +54001,10 @@ async function pullRequestStep(config2, options, ports, where, result) {
     plan: result.plan,
     wrote: result.pushed,
     carriedFiles: (result.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
+    kustomizations: (result.kustomizations ?? []).map((k2) => ({
+      path: k2.path,
+      kind: kustomizationKind(k2)
+    })),
     log: ports.log
   });
   checkpoint("pull-request");
@@ -53423,19 +54016,19 @@ var import_node_crypto5 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
 
 // src/config/read-yaml.ts
-var import_yaml7 = __toESM(require_dist(), 1);
+var import_yaml8 = __toESM(require_dist(), 1);
 
 // src/config/yaml-positions.ts
-var import_yaml6 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 function positionOf(doc, counter, path9, options = {}) {
   let node2 = doc.contents;
   let best = rangeStart(node2) ?? 0;
   for (let i3 = 0; i3 < path9.length; i3++) {
     const part = path9[i3];
     const last2 = i3 === path9.length - 1;
-    if ((0, import_yaml6.isMap)(node2)) {
+    if ((0, import_yaml7.isMap)(node2)) {
       const pair = node2.items.find(
-        (p2) => (0, import_yaml6.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
+        (p2) => (0, import_yaml7.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
       );
       if (!pair) break;
       if (last2 && options.key) {
@@ -53444,7 +54037,7 @@ function positionOf(doc, counter, path9, options = {}) {
       }
       node2 = pair.value;
       best = rangeStart(node2) ?? rangeStart(pair.key) ?? best;
-    } else if ((0, import_yaml6.isSeq)(node2) && typeof part === "number") {
+    } else if ((0, import_yaml7.isSeq)(node2) && typeof part === "number") {
       node2 = node2.items[part];
       if (node2 === void 0) break;
       best = rangeStart(node2) ?? best;
@@ -53463,8 +54056,8 @@ function rangeStart(node2) {
 // src/config/read-yaml.ts
 var MAX_ALIAS_COUNT = 100;
 function readYaml2(text, file2) {
-  const counter = new import_yaml7.LineCounter();
-  const doc = (0, import_yaml7.parseDocument)(text, {
+  const counter = new import_yaml8.LineCounter();
+  const doc = (0, import_yaml8.parseDocument)(text, {
     lineCounter: counter,
     prettyErrors: false,
     uniqueKeys: true,
@@ -53480,32 +54073,32 @@ function readYaml2(text, file2) {
   if (errors.length > 0)
     return {
       ok: false,
-      problems: errors.map((e) => problem(e.pos[0], `YAML: ${firstLine(e.message)}`))
+      problems: errors.map((e) => problem(e.pos[0], `YAML: ${firstLine2(e.message)}`))
     };
   try {
     const data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     return { ok: true, data, locate: (path9, options) => positionOf(doc, counter, path9, options) };
   } catch (err) {
     const alias = firstUnresolvedAlias(doc);
-    const message = alias ? `YAML: alias *${alias.source} refers to no anchor &${alias.source} defined before it` : `YAML: ${firstLine(err.message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`;
+    const message = alias ? `YAML: alias *${alias.source} refers to no anchor &${alias.source} defined before it` : `YAML: ${firstLine2(err.message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`;
     return { ok: false, problems: [problem(alias?.range?.[0] ?? 0, message)] };
   }
 }
 function firstUnresolvedAlias(doc) {
   const anchors = /* @__PURE__ */ new Set();
   let found;
-  (0, import_yaml7.visit)(doc, (_2, node2) => {
-    if ((0, import_yaml7.isAlias)(node2)) {
+  (0, import_yaml8.visit)(doc, (_2, node2) => {
+    if ((0, import_yaml8.isAlias)(node2)) {
       if (anchors.has(node2.source)) return void 0;
       found = node2;
-      return import_yaml7.visit.BREAK;
+      return import_yaml8.visit.BREAK;
     }
-    if (((0, import_yaml7.isScalar)(node2) || (0, import_yaml7.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
+    if (((0, import_yaml8.isScalar)(node2) || (0, import_yaml8.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
     return void 0;
   });
   return found;
 }
-function firstLine(message) {
+function firstLine2(message) {
   return message.split("\n")[0] ?? message;
 }
 
@@ -73453,6 +74046,9 @@ var configSchema = external_exports.strictObject({
   output: external_exports.string().min(1).optional().describe(
     "Path template relative to the repo root (default secrets/{namespace}/{name}.yaml)."
   ),
+  kustomize: external_exports.enum(["resources", "ksops", "off"]).optional().describe(
+    "How sync keeps the nearest kustomization.yaml listing the manifests: resources (the `resources:` list, for Flux), ksops (the `files:` of its ksops generator, for Argo CD + ksops) or off. Default: ksops when that kustomization lists a ksops generator, else resources."
+  ),
   sops: sopsSchema.optional(),
   pullRequest: external_exports.strictObject({
     labels: external_exports.array(external_exports.string().min(1)).optional(),
@@ -74213,6 +74809,7 @@ function checkRules(raw, file2, report, hints) {
   return {
     file: file2,
     output: output2,
+    ...raw.kustomize ? { kustomize: raw.kustomize } : {},
     sops,
     environments,
     pullRequest: {
@@ -74457,8 +75054,8 @@ async function loadConfig(path9, displayName = path9, onText, root, memo2) {
 
 // src/commands/common.ts
 async function loadRepoConfig(o3) {
-  const root = (0, import_node_path8.resolve)(o3.repo);
-  const path9 = (0, import_node_path8.isAbsolute)(o3.config) ? o3.config : (0, import_node_path8.resolve)(root, o3.config);
+  const root = (0, import_node_path10.resolve)(o3.repo);
+  const path9 = (0, import_node_path10.isAbsolute)(o3.config) ? o3.config : (0, import_node_path10.resolve)(root, o3.config);
   const memo2 = openMemo(root);
   const configMemo = {
     get: (key) => memo2.get("config", key),
@@ -74497,7 +75094,17 @@ function jobJson(r2, dryRun, restart) {
     pushed: r2.pushed,
     pullRequest: r2.pullRequest ? { number: r2.pullRequest.number, url: r2.pullRequest.url, action: r2.pullRequest.action } : null,
     sopsProcesses: r2.sopsProcesses,
-    carriedFiles: (r2.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind }))
+    carriedFiles: (r2.carriedFiles ?? []).map((f) => ({ path: f.path, kind: f.kind })),
+    // Only when there are any: the output of a repo without kustomizations stays as it was.
+    ...r2.kustomizations && r2.kustomizations.length > 0 ? {
+      kustomizations: r2.kustomizations.map((k2) => ({
+        path: k2.path,
+        kind: kustomizationKind(k2),
+        added: k2.added,
+        removed: k2.removed,
+        ...k2.moved ? { moved: k2.moved } : {}
+      }))
+    } : {}
   };
 }
 async function writeActionOutputs(file2, r2) {
@@ -74540,7 +75147,17 @@ async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
   const due = all.due.filter((r2) => !isProposed(r2));
   const { syncPlan } = all;
   const sharedDrift = sharedValueDrift(syncPlan, existing);
-  const pending = sync2.length > 0 || due.length > 0 || syncPlan.orphans.length > 0 || syncPlan.problems.length > 0 || sharedDrift.length > 0;
+  const declared = new Set(syncPlan.files.map((f) => f.path));
+  const listable = [...existing].flatMap(
+    ([p2, m]) => !isProblem(m) && (m.managed || declared.has(p2)) ? [p2] : []
+  );
+  const kustomizations = (await workingTreeKustomizations(root, config2, listable, [...declared])).map((k2) => ({
+    path: k2.path,
+    unlisted: k2.added,
+    dangling: k2.removed,
+    ...k2.moved ? { moved: k2.moved } : {}
+  }));
+  const pending = kustomizations.length > 0 || sync2.length > 0 || due.length > 0 || syncPlan.orphans.length > 0 || syncPlan.problems.length > 0 || sharedDrift.length > 0;
   return {
     pending,
     proposed,
@@ -74549,6 +75166,7 @@ async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
     orphans: syncPlan.orphans,
     problems: syncPlan.problems,
     sharedDrift,
+    kustomizations,
     secrets: syncPlan.files.length
   };
 }
@@ -74619,6 +75237,13 @@ function formatCheck(result) {
     for (const o3 of result.orphans)
       out.push(`  ${o3.path}${o3.keys.length > 0 ? `: ${o3.keys.join(", ")}` : ""}`);
   }
+  for (const k2 of result.kustomizations) {
+    for (const m of k2.unlisted) out.push(`not listed by ${k2.path} (sync adds it): ${m}`);
+    for (const m of k2.dangling)
+      out.push(`${k2.path} lists ${m}, which does not exist (sync removes the entry)`);
+    for (const m of k2.moved ?? [])
+      out.push(`${k2.path} lists ${m} where \`kustomize\` does not want it (sync moves it)`);
+  }
   for (const d of result.sharedDrift) {
     out.push(
       `shared value ${d.shared} may differ between consumers (rotation dates differ, or one was added by hand): ${d.paths.join(", ")}`
@@ -74637,19 +75262,19 @@ function proposedGroups(rows) {
 
 // src/commands/init.ts
 var import_promises5 = require("node:fs/promises");
-var import_node_path10 = require("node:path");
+var import_node_path12 = require("node:path");
 
 // src/commands/init-gitops.ts
-var import_node_path9 = require("node:path");
+var import_node_path11 = require("node:path");
 var DOCS = "https://github.com/gitops-secrets/gitops-secrets/blob/main/docs";
-var KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+var KUSTOMIZATION_NAMES2 = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 var FLUX_KUSTOMIZATION = "flux/gitops-secrets.yaml";
 var FLUX_KEY_SECRET = { name: "sops-age", key: "age.agekey" };
-var KSOPS_GENERATOR = "secret-generator.yaml";
+var KSOPS_GENERATOR2 = "secret-generator.yaml";
 function outputRoot(template2) {
   const prefix = template2.split("{")[0] ?? "";
   const dir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
-  return dir === "" ? "." : import_node_path9.posix.normalize(dir).replace(/\/$/, "");
+  return dir === "" ? "." : import_node_path11.posix.normalize(dir).replace(/\/$/, "");
 }
 function fluxKustomization() {
   return `# Written by \`gitops-secrets init --flux\`. Flux's kustomize-controller builds this directory
@@ -74689,14 +75314,14 @@ spec:
 }
 function argocdKustomization() {
   return `# Written by \`gitops-secrets init --argocd\`. ksops, a kustomize exec plugin, decrypts the
-# Secrets listed in ${KSOPS_GENERATOR} when Argo CD's repo-server builds this directory. That needs
+# Secrets listed in ${KSOPS_GENERATOR2} when Argo CD's repo-server builds this directory. That needs
 # kustomize.buildOptions "--enable-alpha-plugins --enable-exec" in argocd-cm, ksops in the
 # repo-server and the age key there (SOPS_AGE_KEY_FILE). \`gitops-secrets sync\` adds each new
 # Secret to the generator's files: in the same commit. Guide: ${DOCS}/argocd.md
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 generators:
-  - ./${KSOPS_GENERATOR}
+  - ./${KSOPS_GENERATOR2}
 `;
 }
 function ksopsGenerator() {
@@ -74714,7 +75339,7 @@ files: []
 `;
 }
 function gitopsFiles(tool, root, name) {
-  const kustomization = import_node_path9.posix.join(root, name);
+  const kustomization = import_node_path11.posix.join(root, name);
   if (tool === "flux") {
     return /* @__PURE__ */ new Map([
       [kustomization, fluxKustomization()],
@@ -74723,7 +75348,7 @@ function gitopsFiles(tool, root, name) {
   }
   return /* @__PURE__ */ new Map([
     [kustomization, argocdKustomization()],
-    [import_node_path9.posix.join(root, KSOPS_GENERATOR), ksopsGenerator()]
+    [import_node_path11.posix.join(root, KSOPS_GENERATOR2), ksopsGenerator()]
   ]);
 }
 function gitopsNotes(tool) {
@@ -74839,7 +75464,7 @@ jobs:
 `;
 }
 async function init(options, io) {
-  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path10.resolve)(options.repo) });
+  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path12.resolve)(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
   if (options.gitops) for (const line of gitopsNotes(options.gitops)) io.out(line);
   if (!options.age)
@@ -74867,27 +75492,27 @@ async function writeStarterFiles(options) {
   const files = /* @__PURE__ */ new Map([[options.config, starterConfig()]]);
   if (options.age) files.set(".sops.yaml", sopsYaml(options.age));
   const uses = actionUses(options.action);
-  const config2 = import_node_path10.posix.normalize(options.config);
+  const config2 = import_node_path12.posix.normalize(options.config);
   files.set(".github/workflows/gitops-secrets-sync.yml", workflow("sync", config2, uses));
   files.set(".github/workflows/gitops-secrets-rotate.yml", workflow("rotate", config2, uses));
   if (options.gitops) {
     const root = outputRoot(STARTER_OUTPUT);
-    let name = KUSTOMIZATION_NAMES[0];
-    for (const other of KUSTOMIZATION_NAMES)
-      if (await exists2((0, import_node_path10.join)(options.repo, root, other))) {
+    let name = KUSTOMIZATION_NAMES2[0];
+    for (const other of KUSTOMIZATION_NAMES2)
+      if (await exists2((0, import_node_path12.join)(options.repo, root, other))) {
         name = other;
         break;
       }
     for (const [path9, text] of gitopsFiles(options.gitops, root, name)) files.set(path9, text);
   }
   const existing = [];
-  for (const path9 of files.keys()) if (await exists2((0, import_node_path10.join)(options.repo, path9))) existing.push(path9);
+  for (const path9 of files.keys()) if (await exists2((0, import_node_path12.join)(options.repo, path9))) existing.push(path9);
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`not overwriting ${existing.join(", ")}`, "pass --force to replace them");
   }
   for (const [path9, text] of files) {
-    await (0, import_promises5.mkdir)((0, import_node_path10.dirname)((0, import_node_path10.join)(options.repo, path9)), { recursive: true });
-    await (0, import_promises5.writeFile)((0, import_node_path10.join)(options.repo, path9), text);
+    await (0, import_promises5.mkdir)((0, import_node_path12.dirname)((0, import_node_path12.join)(options.repo, path9)), { recursive: true });
+    await (0, import_promises5.writeFile)((0, import_node_path12.join)(options.repo, path9), text);
   }
   return [...files.keys()];
 }
@@ -75449,9 +76074,9 @@ function mask(secret) {
 }
 
 // src/ports/git.ts
-var import_node_fs9 = require("node:fs");
+var import_node_fs10 = require("node:fs");
 var import_promises8 = require("node:fs/promises");
-var import_node_path14 = require("node:path");
+var import_node_path16 = require("node:path");
 
 // src/ports/env.ts
 function withoutTokens(env) {
@@ -75543,7 +76168,7 @@ function pushFailure(git, err, remote, branch) {
 }
 
 // src/ports/git-run.ts
-var import_node_fs6 = require("node:fs");
+var import_node_fs7 = require("node:fs");
 var import_node_os2 = require("node:os");
 var import_debug2 = __toESM(require_src(), 1);
 
@@ -75567,7 +76192,7 @@ function o(n2) {
 var import_debug = __toESM(require_src(), 1);
 var import_child_process = require("child_process");
 var import_promise_deferred = __toESM(require_dist3(), 1);
-var import_node_path11 = require("node:path");
+var import_node_path13 = require("node:path");
 
 // node_modules/@simple-git/argv-parser/dist/index.mjs
 function* U(e, t2) {
@@ -79358,7 +79983,7 @@ var init_branch = __esm({
 });
 function toPath(input2) {
   const path9 = input2.trim().replace(/^["']|["']$/g, "");
-  return path9 && (0, import_node_path11.normalize)(path9);
+  return path9 && (0, import_node_path13.normalize)(path9);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -80617,7 +81242,7 @@ var GitRunner = class _GitRunner {
   }
   failure(err, what, remedy) {
     if (err instanceof ExternalError) return err;
-    if (missingGit(err) && !(0, import_node_fs6.existsSync)(this.cwd))
+    if (missingGit(err) && !(0, import_node_fs7.existsSync)(this.cwd))
       return new ExternalError("git", `git ${what} failed: the directory ${this.cwd} is gone`);
     if (missingGit(err)) return new ExternalError("git", "git not found on PATH", "install git");
     if (err instanceof GitPluginError && err.plugin === "timeout")
@@ -80751,15 +81376,15 @@ async function blockers(git, commit, paths) {
 }
 
 // src/ports/git-worktree.ts
-var import_node_fs8 = require("node:fs");
+var import_node_fs9 = require("node:fs");
 var import_promises7 = require("node:fs/promises");
-var import_node_path13 = require("node:path");
+var import_node_path15 = require("node:path");
 
 // src/ports/run-dirs.ts
-var import_node_fs7 = require("node:fs");
+var import_node_fs8 = require("node:fs");
 var import_promises6 = require("node:fs/promises");
 var import_node_os3 = require("node:os");
-var import_node_path12 = require("node:path");
+var import_node_path14 = require("node:path");
 var NAME_RE = /^gitops-secrets-(wt|sops|dead)-(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
 var LEGACY_RE = /^gitops-secrets-wt-(\d+)-/;
 var LEGACY_OWNER_FILE = "owner";
@@ -80770,12 +81395,12 @@ function me() {
 }
 function makeRunDir(kind) {
   const { start, host } = me();
-  return (0, import_promises6.mkdtemp)((0, import_node_path12.join)((0, import_node_os3.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
+  return (0, import_promises6.mkdtemp)((0, import_node_path14.join)((0, import_node_os3.tmpdir)(), `gitops-secrets-${kind}-${process.pid}-${start}-${host}-`));
 }
 async function removeRunDir(path9) {
-  const dead = (0, import_node_path12.join)(
-    (0, import_node_path12.dirname)(path9),
-    (0, import_node_path12.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
+  const dead = (0, import_node_path14.join)(
+    (0, import_node_path14.dirname)(path9),
+    (0, import_node_path14.basename)(path9).replace(/^gitops-secrets-\w+?-/, "gitops-secrets-dead-")
   );
   let target = dead;
   try {
@@ -80791,19 +81416,19 @@ async function sweepRunDirs() {
   const tmp = (0, import_node_os3.tmpdir)();
   let names2 = [];
   try {
-    names2 = (0, import_node_fs7.readdirSync)(tmp);
+    names2 = (0, import_node_fs8.readdirSync)(tmp);
   } catch {
     return;
   }
   for (const name of names2) {
     if (!name.startsWith("gitops-secrets-") || !ownerGone(tmp, name)) continue;
-    await (0, import_promises6.rm)((0, import_node_path12.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
+    await (0, import_promises6.rm)((0, import_node_path14.join)(tmp, name), { recursive: true, force: true }).catch(() => void 0);
   }
 }
 function ownerGone(tmp, name) {
   const m = NAME_RE.exec(name);
   if (m) {
-    if (m[4] !== me().host || !ours((0, import_node_path12.join)(tmp, name))) return false;
+    if (m[4] !== me().host || !ours((0, import_node_path14.join)(tmp, name))) return false;
     const pid2 = Number(m[2]);
     if (!isAlive(pid2)) return true;
     if (m[3] === "0") return false;
@@ -80813,9 +81438,9 @@ function ownerGone(tmp, name) {
   const legacy = LEGACY_RE.exec(name);
   if (!legacy) return false;
   const pid = Number(legacy[1]);
-  if (isAlive(pid) || !ours((0, import_node_path12.join)(tmp, name))) return false;
+  if (isAlive(pid) || !ours((0, import_node_path14.join)(tmp, name))) return false;
   try {
-    const owner = (0, import_node_fs7.readFileSync)((0, import_node_path12.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
+    const owner = (0, import_node_fs8.readFileSync)((0, import_node_path14.join)(tmp, name, LEGACY_OWNER_FILE), "utf8");
     return owner === `gitops-secrets run ${pid} on ${(0, import_node_os3.hostname)()}
 `;
   } catch {
@@ -80824,7 +81449,7 @@ function ownerGone(tmp, name) {
 }
 function ours(path9) {
   try {
-    const st = (0, import_node_fs7.lstatSync)(path9);
+    const st = (0, import_node_fs8.lstatSync)(path9);
     return st.isDirectory() && (process.getuid === void 0 || st.uid === process.getuid());
   } catch {
     return false;
@@ -80841,7 +81466,7 @@ function isAlive(pid) {
 }
 function startTime(pid) {
   try {
-    const stat3 = (0, import_node_fs7.readFileSync)(`/proc/${pid}/stat`, "latin1");
+    const stat3 = (0, import_node_fs8.readFileSync)(`/proc/${pid}/stat`, "latin1");
     const fields = stat3.slice(stat3.lastIndexOf(")") + 2).split(" ");
     const start = fields[19];
     return start && /^\d+$/.test(start) ? start : void 0;
@@ -80861,9 +81486,9 @@ function hostTag(host) {
 // src/ports/git-worktree.ts
 async function addWorktree(repo, gitDir, commit) {
   const tmp = await makeRunDir("wt");
-  const dir = (0, import_node_path13.join)(tmp, "tree");
-  (0, import_node_fs8.mkdirSync)(dir);
-  const index = (0, import_node_path13.join)(tmp, "index");
+  const dir = (0, import_node_path15.join)(tmp, "tree");
+  (0, import_node_fs9.mkdirSync)(dir);
+  const index = (0, import_node_path15.join)(tmp, "index");
   const git = repo.with({ GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index }, dir);
   return new TempWorktree({ tmp, dir, index, commit, git, identity: commitIdentity(repo) });
 }
@@ -80898,7 +81523,7 @@ var TempWorktree = class {
   }
   async commit(message, paths) {
     await this.indexed;
-    if (!(0, import_node_fs8.existsSync)(this.index) || !(0, import_node_fs8.existsSync)(this.dir))
+    if (!(0, import_node_fs9.existsSync)(this.index) || !(0, import_node_fs9.existsSync)(this.dir))
       throw new ExternalError(
         "git",
         `the temporary work tree ${this.tmp} was removed while the run worked; nothing was committed`,
@@ -80908,7 +81533,7 @@ var TempWorktree = class {
     for (const batch of batches(all))
       await this.git.run(["update-index", "--add", "--remove", "--verbose", "--", ...batch]);
     const tree = (await this.git.run(["write-tree"])).trim();
-    const file2 = (0, import_node_path13.join)(this.tmp, "message");
+    const file2 = (0, import_node_path15.join)(this.tmp, "message");
     await (0, import_promises7.writeFile)(file2, cleanMessage(message));
     const identity3 = await this.identity;
     const args = ["commit-tree", "--no-gpg-sign", "-p", this.commitSha, "-F", file2, tree];
@@ -80950,7 +81575,7 @@ function cleanMessage(message) {
 // src/ports/git.ts
 async function openRepo(dir, env = process.env, auth2) {
   const remedy = "pass --repo DIR, the root of your GitOps repo";
-  if (!(0, import_node_fs9.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
+  if (!(0, import_node_fs10.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new ExternalError("git", `${dir} is not a directory`, remedy);
   const inherited = withoutTokens(env);
   const git = new GitRunner(
@@ -80970,7 +81595,7 @@ async function openRepo(dir, env = process.env, auth2) {
     );
   }
   const [top = "", common2 = ".git"] = out.trim().split("\n");
-  return new Repo(git.with({}, top), (0, import_node_path14.resolve)(dir, common2), auth2);
+  return new Repo(git.with({}, top), (0, import_node_path16.resolve)(dir, common2), auth2);
 }
 var Repo = class {
   constructor(git, gitDir, auth2) {
@@ -81065,8 +81690,8 @@ var Repo = class {
   }
   async updateBranch(branch, sha) {
     const { gitDir } = this;
-    const heads = (0, import_node_fs9.existsSync)((0, import_node_path14.join)(gitDir, "worktrees")) || (0, import_node_fs9.existsSync)((0, import_node_path14.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
-      (0, import_node_fs9.readFileSync)((0, import_node_path14.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
+    const heads = (0, import_node_fs10.existsSync)((0, import_node_path16.join)(gitDir, "worktrees")) || (0, import_node_fs10.existsSync)((0, import_node_path16.join)(gitDir, "reftable")) ? (await this.git.run(["worktree", "list", "--porcelain"])).split("\n") : [
+      (0, import_node_fs10.readFileSync)((0, import_node_path16.join)(gitDir, "HEAD"), "utf8").trim().replace(/^ref: /, "branch ")
     ];
     if (heads.includes(`branch refs/heads/${branch}`)) return false;
     await this.git.run(["update-ref", `refs/heads/${branch}`, sha]);
@@ -81074,12 +81699,12 @@ var Repo = class {
   }
   async pruneStale() {
     await sweepRunDirs();
-    if (!(0, import_node_fs9.existsSync)((0, import_node_path14.join)(this.gitDir, "worktrees"))) return;
+    if (!(0, import_node_fs10.existsSync)((0, import_node_path16.join)(this.gitDir, "worktrees"))) return;
     const out = await this.git.attempt(["worktree", "list", "--porcelain"]) ?? "";
     for (const line of out.split("\n")) {
       if (!line.startsWith("worktree ")) continue;
       const path9 = line.slice("worktree ".length);
-      const m = LEGACY_RE.exec((0, import_node_path14.basename)(path9));
+      const m = LEGACY_RE.exec((0, import_node_path16.basename)(path9));
       if (!m || isAlive(Number(m[1]))) continue;
       await this.git.attempt(["worktree", "remove", "--force", path9]);
       await (0, import_promises8.rm)(path9, { recursive: true, force: true }).catch(() => void 0);
@@ -82495,8 +83120,8 @@ function withCustomRequest(customRequest) {
 
 // node_modules/@octokit/auth-token/dist-bundle/index.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
-var sep5 = "\\.";
-var jwtRE = new RegExp(`^${b64url}${sep5}${b64url}${sep5}${b64url}$`);
+var sep6 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep6}${b64url}${sep6}${b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 async function auth(token) {
   const isApp = isJWT(token);
@@ -85661,7 +86286,7 @@ function toPr(d) {
 // src/ports/sops.ts
 var import_promises20 = require("node:fs/promises");
 var import_node_os7 = require("node:os");
-var import_node_path20 = require("node:path");
+var import_node_path22 = require("node:path");
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject4(value) {
@@ -86527,13 +87152,13 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
 };
 
 // node_modules/execa/lib/arguments/options.js
-var import_node_path19 = __toESM(require("node:path"), 1);
+var import_node_path21 = __toESM(require("node:path"), 1);
 var import_node_process8 = __toESM(require("node:process"), 1);
 var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 
 // node_modules/npm-run-path/index.js
 var import_node_process5 = __toESM(require("node:process"), 1);
-var import_node_path16 = __toESM(require("node:path"), 1);
+var import_node_path18 = __toESM(require("node:path"), 1);
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey2(options = {}) {
@@ -86550,7 +87175,7 @@ function pathKey2(options = {}) {
 // node_modules/unicorn-magic/node.js
 var import_node_util4 = require("node:util");
 var import_node_child_process2 = require("node:child_process");
-var import_node_path15 = __toESM(require("node:path"), 1);
+var import_node_path17 = __toESM(require("node:path"), 1);
 var import_node_url2 = require("node:url");
 var execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
 function toPath2(urlOrPath) {
@@ -86559,12 +87184,12 @@ function toPath2(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = import_node_path15.default.resolve(toPath2(startPath));
+      let currentPath = import_node_path17.default.resolve(toPath2(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = import_node_path15.default.resolve(currentPath, "..");
+        currentPath = import_node_path17.default.resolve(currentPath, "..");
       }
     }
   };
@@ -86579,27 +87204,27 @@ var npmRunPath = ({
   execPath: execPath2 = import_node_process5.default.execPath,
   addExecPath = true
 } = {}) => {
-  const cwdPath = import_node_path16.default.resolve(toPath2(cwd));
+  const cwdPath = import_node_path18.default.resolve(toPath2(cwd));
   const result = [];
-  const pathParts = pathOption.split(import_node_path16.default.delimiter);
+  const pathParts = pathOption.split(import_node_path18.default.delimiter);
   if (preferLocal) {
     applyPreferLocal(result, pathParts, cwdPath);
   }
   if (addExecPath) {
     applyExecPath(result, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === import_node_path16.default.delimiter ? `${result.join(import_node_path16.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path16.default.delimiter);
+  return pathOption === "" || pathOption === import_node_path18.default.delimiter ? `${result.join(import_node_path18.default.delimiter)}${pathOption}` : [...result, pathOption].join(import_node_path18.default.delimiter);
 };
 var applyPreferLocal = (result, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
-    const pathPart = import_node_path16.default.join(directory, "node_modules/.bin");
+    const pathPart = import_node_path18.default.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
       result.push(pathPart);
     }
   }
 };
 var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
-  const pathPart = import_node_path16.default.resolve(cwdPath, toPath2(execPath2), "..");
+  const pathPart = import_node_path18.default.resolve(cwdPath, toPath2(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
     result.push(pathPart);
   }
@@ -87754,7 +88379,7 @@ var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
 
 // node_modules/execa/lib/methods/node.js
 var import_node_process6 = require("node:process");
-var import_node_path17 = __toESM(require("node:path"), 1);
+var import_node_path19 = __toESM(require("node:path"), 1);
 var mapNode = ({ options }) => {
   if (options.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
@@ -87773,7 +88398,7 @@ var handleNodeOption = (file2, commandArguments, {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
   }
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-  const resolvedNodePath = import_node_path17.default.resolve(cwd, normalizedNodePath);
+  const resolvedNodePath = import_node_path19.default.resolve(cwd, normalizedNodePath);
   const newOptions = {
     ...options,
     nodePath: resolvedNodePath,
@@ -87783,7 +88408,7 @@ var handleNodeOption = (file2, commandArguments, {
   if (!shouldHandleNode) {
     return [file2, commandArguments, newOptions];
   }
-  if (import_node_path17.default.basename(file2, ".exe") === "node") {
+  if (import_node_path19.default.basename(file2, ".exe") === "node") {
     throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
   }
   return [
@@ -87872,12 +88497,12 @@ var ENCODING_ALIASES = {
 var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
 
 // node_modules/execa/lib/arguments/cwd.js
-var import_node_fs10 = require("node:fs");
-var import_node_path18 = __toESM(require("node:path"), 1);
+var import_node_fs11 = require("node:fs");
+var import_node_path20 = __toESM(require("node:path"), 1);
 var import_node_process7 = __toESM(require("node:process"), 1);
 var normalizeCwd = (cwd = getDefaultCwd()) => {
   const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-  return import_node_path18.default.resolve(cwdString);
+  return import_node_path20.default.resolve(cwdString);
 };
 var getDefaultCwd = () => {
   try {
@@ -87894,7 +88519,7 @@ var fixCwdError = (originalMessage, cwd) => {
   }
   let cwdStat;
   try {
-    cwdStat = (0, import_node_fs10.statSync)(cwd);
+    cwdStat = (0, import_node_fs11.statSync)(cwd);
   } catch (error63) {
     return `The "cwd" option is invalid: ${cwd}.
 ${error63.message}
@@ -87924,7 +88549,7 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
   options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-  if (import_node_process8.default.platform === "win32" && import_node_path19.default.basename(file2, ".exe") === "cmd") {
+  if (import_node_process8.default.platform === "win32" && import_node_path21.default.basename(file2, ".exe") === "cmd") {
     commandArguments.unshift("/q");
   }
   return { file: file2, commandArguments, options };
@@ -88900,7 +89525,7 @@ var handleResult = (result, verboseInfo, { reject }) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-var import_node_fs12 = require("node:fs");
+var import_node_fs13 = require("node:fs");
 
 // node_modules/execa/lib/stdio/type.js
 var getStdioItemType = (value, optionName) => {
@@ -89230,7 +89855,7 @@ var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((st
 var isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
 
 // node_modules/execa/lib/stdio/native.js
-var import_node_fs11 = require("node:fs");
+var import_node_fs12 = require("node:fs");
 var import_node_tty2 = __toESM(require("node:tty"), 1);
 var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
   if (!isStdioArray || type !== "native") {
@@ -89264,7 +89889,7 @@ var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
   if (import_node_tty2.default.isatty(targetFdNumber)) {
     throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
   }
-  return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs11.readFileSync)(targetFdNumber)), optionName };
+  return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs12.readFileSync)(targetFdNumber)), optionName };
 };
 var getTargetFdNumber = (value, fdNumber) => {
   if (value === "inherit") {
@@ -89597,8 +90222,8 @@ var addProperties = {
 var addPropertiesSync = {
   input: {
     ...addProperties,
-    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs12.readFileSync)(value))] }),
-    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array((0, import_node_fs12.readFileSync)(file2))] }),
+    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs13.readFileSync)(value))] }),
+    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array((0, import_node_fs13.readFileSync)(file2))] }),
     fileNumber: forbiddenIfSync,
     iterable: ({ value }) => ({ contents: [...value] }),
     string: ({ value }) => ({ contents: [value] }),
@@ -89944,7 +90569,7 @@ var validateSerializable = (newContents) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-var import_node_fs13 = require("node:fs");
+var import_node_fs14 = require("node:fs");
 
 // node_modules/execa/lib/verbose/output.js
 var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
@@ -90068,10 +90693,10 @@ var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
   for (const { path: path9, append: append2 } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
     const pathString = typeof path9 === "string" ? path9 : path9.toString();
     if (append2 || outputFiles.has(pathString)) {
-      (0, import_node_fs13.appendFileSync)(path9, serializedResult);
+      (0, import_node_fs14.appendFileSync)(path9, serializedResult);
     } else {
       outputFiles.add(pathString);
-      (0, import_node_fs13.writeFileSync)(path9, serializedResult);
+      (0, import_node_fs14.writeFileSync)(path9, serializedResult);
     }
   }
 };
@@ -90515,7 +91140,7 @@ var duplex = () => new import_node_stream2.Duplex({ read() {
 var handleDummyPromise = async (error63, verboseInfo, options) => handleResult(error63, verboseInfo, options);
 
 // node_modules/execa/lib/stdio/handle-async.js
-var import_node_fs14 = require("node:fs");
+var import_node_fs15 = require("node:fs");
 var import_node_buffer3 = require("node:buffer");
 var import_node_stream3 = require("node:stream");
 var handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
@@ -90539,8 +91164,8 @@ var addProperties2 = {
 var addPropertiesAsync = {
   input: {
     ...addProperties2,
-    fileUrl: ({ value }) => ({ stream: (0, import_node_fs14.createReadStream)(value) }),
-    filePath: ({ value: { file: file2 } }) => ({ stream: (0, import_node_fs14.createReadStream)(file2) }),
+    fileUrl: ({ value }) => ({ stream: (0, import_node_fs15.createReadStream)(value) }),
+    filePath: ({ value: { file: file2 } }) => ({ stream: (0, import_node_fs15.createReadStream)(file2) }),
     webStream: ({ value }) => ({ stream: import_node_stream3.Readable.fromWeb(value) }),
     iterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
     asyncIterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
@@ -90549,8 +91174,8 @@ var addPropertiesAsync = {
   },
   output: {
     ...addProperties2,
-    fileUrl: ({ value }) => ({ stream: (0, import_node_fs14.createWriteStream)(value) }),
-    filePath: ({ value: { file: file2, append: append2 } }) => ({ stream: (0, import_node_fs14.createWriteStream)(file2, append2 ? { flags: "a" } : {}) }),
+    fileUrl: ({ value }) => ({ stream: (0, import_node_fs15.createWriteStream)(value) }),
+    filePath: ({ value: { file: file2, append: append2 } }) => ({ stream: (0, import_node_fs15.createWriteStream)(file2, append2 ? { flags: "a" } : {}) }),
     webStream: ({ value }) => ({ stream: import_node_stream3.Writable.fromWeb(value) }),
     iterable: forbiddenIfAsync,
     asyncIterable: forbiddenIfAsync,
@@ -92717,7 +93342,7 @@ async function execSops(bin, args, call) {
 async function withRuleFile(settings, use) {
   const dir = await makeRunDir("sops");
   try {
-    const config2 = (0, import_node_path20.join)(dir, "sops.yaml");
+    const config2 = (0, import_node_path22.join)(dir, "sops.yaml");
     await (0, import_promises20.writeFile)(config2, JSON.stringify({ creation_rules: [creationRule(settings)] }));
     await use(config2);
   } finally {
@@ -92801,7 +93426,7 @@ function sopsKeyOf(env) {
 }
 
 // src/action/report.ts
-var import_node_path21 = require("node:path");
+var import_node_path23 = require("node:path");
 async function reportJob(command, doc) {
   const pr = doc.pullRequest;
   const operation = pr && pr.action !== "unchanged" ? pr.action : "none";
@@ -92850,7 +93475,7 @@ function reportError(e, repo) {
     for (const p2 of e.problems) {
       error(`${p2.path ? `${p2.path}: ` : ""}${p2.message}`, {
         title: "gitops-secrets config",
-        file: (0, import_node_path21.relative)(workspace, (0, import_node_path21.resolve)(repo, p2.file)),
+        file: (0, import_node_path23.relative)(workspace, (0, import_node_path23.resolve)(repo, p2.file)),
         startLine: p2.line,
         startColumn: p2.column
       });
@@ -92871,9 +93496,9 @@ function escapeHtml(text) {
 
 // src/action/sops-setup.ts
 var import_node_crypto6 = require("node:crypto");
-var import_node_fs15 = require("node:fs");
+var import_node_fs16 = require("node:fs");
 var import_promises21 = require("node:fs/promises");
-var import_node_path22 = require("node:path");
+var import_node_path24 = require("node:path");
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 var crypto3 = __toESM(require("crypto"), 1);
@@ -93218,7 +93843,7 @@ async function setupSops(wanted, env) {
   }
   const exe = process.platform === "win32" ? "sops.exe" : "sops";
   const cached2 = find("sops", asset.version, asset.arch);
-  const bin = cached2 ? (0, import_node_path22.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
+  const bin = cached2 ? (0, import_node_path24.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
   const version2 = await sopsVersion(bin, env);
   if (!version2) throw new ExternalError("sops", `${bin} does not run (sops --version failed)`);
   return { bin, version: version2, from: cached2 ? "the tool cache" : "a verified download" };
@@ -93251,11 +93876,11 @@ async function download(asset, given, exe) {
   await (0, import_promises21.chmod)(file2, 493);
   const dir = await cacheFile(file2, exe, "sops", asset.version, asset.arch);
   await (0, import_promises21.rm)(file2, { force: true });
-  return (0, import_node_path22.join)(dir, exe);
+  return (0, import_node_path24.join)(dir, exe);
 }
 async function sha256(file2) {
   const hash3 = (0, import_node_crypto6.createHash)("sha256");
-  for await (const chunk of (0, import_node_fs15.createReadStream)(file2)) hash3.update(chunk);
+  for await (const chunk of (0, import_node_fs16.createReadStream)(file2)) hash3.update(chunk);
   return hash3.digest("hex");
 }
 async function sopsVersion(bin, env) {
@@ -93280,7 +93905,7 @@ async function runSteps() {
   info(
     `sops ${sops.version} from ${sops.from} (${sops.bin}), ready ${Math.round(process.uptime() * 1e3)} ms after the Action started`
   );
-  const repo = (0, import_node_path23.resolve)(inputs.workingDirectory);
+  const repo = (0, import_node_path25.resolve)(inputs.workingDirectory);
   const json2 = [];
   const io = { out: (line) => json2.push(line), err: (line) => info(line) };
   const ports = actionPorts({
