@@ -375,7 +375,7 @@ files: []
   await s.mergePullRequest();
   t.is(
     await readFile(join(s.repo, 'secrets/generators/ksops.yaml'), 'utf8'),
-    generator.replace('files: []', 'files: [prod/db.yaml]'),
+    generator.replace('files: []', 'files:\n- prod/db.yaml'),
   );
   const built = await build(
     s,

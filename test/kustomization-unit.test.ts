@@ -159,7 +159,7 @@ files:
   );
   // Detected without a ksops generator: resources.
   const plain = run({ 'secrets/kustomization.yaml': 'resources: []\n' }, ['secrets/prod/db.yaml']);
-  t.is(plain.edits[0]!.text, 'resources: [prod/db.yaml]\n');
+  t.is(plain.edits[0]!.text, 'resources:\n- prod/db.yaml\n', 'an empty [] becomes a block list');
   t.deepEqual(run({ 'secrets/kustomization.yaml': k }, ['secrets/prod/db.yaml'], 'off'), {
     edits: [],
     problems: [],

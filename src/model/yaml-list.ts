@@ -122,7 +122,8 @@ export function editList(
   const { pair, seq, entries } = found.ok;
   if (add.length === 0 && remove.size === 0) return { ok: file.text };
   let text: string;
-  if (!seq) text = addToEmpty(file, key, pair, add);
+  // No list yet, or an empty `[]` (what `init` writes): entries go in as a block list.
+  if (!seq || (seq.flow && seq.items.length === 0)) text = addToEmpty(file, key, pair, add);
   else if (seq.flow) text = editFlow(file.text, seq, add, remove);
   else {
     const edited = editBlock(file, seq, add, remove);
