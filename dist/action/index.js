@@ -48550,7 +48550,7 @@ function editList(file2, key, add, remove2) {
   const { pair, seq, entries } = found.ok;
   if (add.length === 0 && remove2.size === 0) return { ok: file2.text };
   let text;
-  if (!seq) text = addToEmpty(file2, key, pair, add);
+  if (!seq || seq.flow && seq.items.length === 0) text = addToEmpty(file2, key, pair, add);
   else if (seq.flow) text = editFlow(file2.text, seq, add, remove2);
   else {
     const edited = editBlock(file2, seq, add, remove2);
