@@ -81156,9 +81156,13 @@ var USER_ENVIRONMENT = {
   allowUnsafeSshCommand: true,
   allowUnsafeTemplateDir: true
 };
+function traceSetup(env) {
+  return env.GIT_TRACE_SETUP ? {} : { GIT_TRACE_SETUP: "2" };
+}
+var SETUP_TRACE = /^(?:remote: )?\d\d:\d\d:\d\d\.\d+ +\S+:\d+ +setup: .*(?:\n|$)/gm;
 function exitIsFailure(error63, result) {
   if (error63 || result.exitCode === 0) return error63;
-  const said = Buffer.concat(result.stdErr).toString("utf8").trim();
+  const said = Buffer.concat(result.stdErr).toString("utf8").replace(SETUP_TRACE, "").trim();
   return Buffer.from(said || `git exited with code ${result.exitCode}`);
 }
 var GitRunner = class _GitRunner {
@@ -81173,10 +81177,8 @@ var GitRunner = class _GitRunner {
   secrets;
   git;
   /**
-   * One simple-git instance. Its default completion already ends a command when its output
-   * closes; after a command that printed nothing it always waits 50 ms more (simple-git 3.36,
-   * completion-detection.plugin.ts), which no setting changes: commands the run waits for are
-   * chosen to print something (`--verbose`, no `--quiet`).
+   * One simple-git instance. Its default completion ends a command when its output closes; git
+   * always says something first (traceSetup).
    */
   instance() {
     return simpleGit({
@@ -81187,7 +81189,7 @@ var GitRunner = class _GitRunner {
       timeout: { block: GIT_TIMEOUT_MS },
       unsafe: USER_ENVIRONMENT,
       errors: exitIsFailure
-    }).env(this.env);
+    }).env({ ...this.env, ...traceSetup(this.env) });
   }
   /** The same directory, more environment (and more to hide). */
   with(env, cwd = this.cwd, secrets = []) {
@@ -81229,12 +81231,12 @@ var GitRunner = class _GitRunner {
   }
   /** What git said when a command failed, first lines, without secrets. */
   said(err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = (err instanceof Error ? err.message : String(err)).replace(SETUP_TRACE, "");
     return this.redact(message.trim().split("\n").slice(0, 4).join("; "));
   }
   /** Everything git said when a command failed, without secrets. */
   saidInFull(err) {
-    return this.redact(err instanceof Error ? err.message : String(err));
+    return this.redact((err instanceof Error ? err.message : String(err)).replace(SETUP_TRACE, ""));
   }
   /** Whether git ran and failed (not: it could not start or timed out). */
   ran(err) {

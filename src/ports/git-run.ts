@@ -45,13 +45,29 @@ const USER_ENVIRONMENT = {
   allowUnsafeTemplateDir: true,
 };
 
+/**
+ * simple-git ends a command when its output closes, but one that printed nothing 50 ms later
+ * still (simple-git 3.36, completion-detection.plugin.ts: a fixed delay no setting changes), and
+ * many commands print nothing (read-tree, checkout-index, update-ref, an empty log or listing, a
+ * config key not set): several of them on the path of every job. So git traces its set-up on
+ * stderr (GIT_TRACE_SETUP=2: where the repository and work tree are, never an argument or the
+ * environment), and every command has said something by the time it exits. Those lines are
+ * removed from what git says on a failure. A GIT_TRACE_SETUP of the user's own is kept.
+ */
+function traceSetup(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.GIT_TRACE_SETUP ? {} : { GIT_TRACE_SETUP: '2' };
+}
+
+/** A line of that trace, ours or (`remote: `) a local remote's; removed from messages. */
+const SETUP_TRACE = /^(?:remote: )?\d\d:\d\d:\d\d\.\d+ +\S+:\d+ +setup: .*(?:\n|$)/gm;
+
 /** Any exit but 0 is a failure (simple-git's default lets one that printed nothing succeed). */
 function exitIsFailure(
   error: Buffer | Error | undefined,
   result: { exitCode: number; stdErr: Buffer[] },
 ): Buffer | Error | undefined {
   if (error || result.exitCode === 0) return error;
-  const said = Buffer.concat(result.stdErr).toString('utf8').trim();
+  const said = Buffer.concat(result.stdErr).toString('utf8').replace(SETUP_TRACE, '').trim();
   return Buffer.from(said || `git exited with code ${result.exitCode}`);
 }
 
@@ -69,10 +85,8 @@ export class GitRunner {
   }
 
   /**
-   * One simple-git instance. Its default completion already ends a command when its output
-   * closes; after a command that printed nothing it always waits 50 ms more (simple-git 3.36,
-   * completion-detection.plugin.ts), which no setting changes: commands the run waits for are
-   * chosen to print something (`--verbose`, no `--quiet`).
+   * One simple-git instance. Its default completion ends a command when its output closes; git
+   * always says something first (traceSetup).
    */
   private instance(): SimpleGit {
     return simpleGit({
@@ -83,7 +97,7 @@ export class GitRunner {
       timeout: { block: GIT_TIMEOUT_MS },
       unsafe: USER_ENVIRONMENT,
       errors: exitIsFailure,
-    }).env(this.env);
+    }).env({ ...this.env, ...traceSetup(this.env) });
   }
 
   /** The same directory, more environment (and more to hide). */
@@ -132,13 +146,13 @@ export class GitRunner {
 
   /** What git said when a command failed, first lines, without secrets. */
   said(err: unknown): string {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = (err instanceof Error ? err.message : String(err)).replace(SETUP_TRACE, '');
     return this.redact(message.trim().split('\n').slice(0, 4).join('; '));
   }
 
   /** Everything git said when a command failed, without secrets. */
   saidInFull(err: unknown): string {
-    return this.redact(err instanceof Error ? err.message : String(err));
+    return this.redact((err instanceof Error ? err.message : String(err)).replace(SETUP_TRACE, ''));
   }
 
   /** Whether git ran and failed (not: it could not start or timed out). */
