@@ -8,7 +8,7 @@
  *   npx tsx bench/run.ts --n 20 --samples 1 --out /tmp/r.json [--keep] [--cli other/dist/cli.js]
  *
  * Measures in one run: the sops floor (sops alone encrypting the same N plaintext manifests from
- * stdin, as many in parallel as the tool runs: the cores, or --jobs); the first sync
+ * stdin, as many in parallel as the tool runs: the cores + 1, or --jobs); the first sync
  * (--no-push); a no-op sync (sops processes counted by a shim on PATH); rotate --force on N/10
  * secrets against the floor of that many files; check at N and at 10×N; the peak RSS of each
  * run; the GitHub API calls of syncs against the loopback test server. Prints the tables and the
@@ -64,10 +64,10 @@ const wholeNumber = (text: string | undefined, name: string, min: number, max = 
 const n = wholeNumber(args.n, 'n', 2);
 const rounds = wholeNumber(args.rounds, 'rounds', 1);
 const samples = wholeNumber(args.samples, 'samples', 1);
-/** As the tool reads GITOPS_SECRETS_SOPS_JOBS: 1..64, anything else means the cores. */
+/** As the tool reads GITOPS_SECRETS_SOPS_JOBS: 1..64, anything else means the cores + 1. */
 const envJobs = Number(process.env.GITOPS_SECRETS_SOPS_JOBS);
 const defaultJobs =
-  Number.isInteger(envJobs) && envJobs >= 1 && envJobs <= 64 ? envJobs : availableParallelism();
+  Number.isInteger(envJobs) && envJobs >= 1 && envJobs <= 64 ? envJobs : availableParallelism() + 1;
 const parallelism = wholeNumber(args.jobs ?? String(defaultJobs), 'jobs', 1, 64);
 const outFile = resolve(args.out);
 const log = (line: string) => console.error(`bench: ${line}`);

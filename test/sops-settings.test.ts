@@ -60,8 +60,8 @@ test('GITOPS_SECRETS_SOPS_JOBS sets how many sops processes run at once; anythin
   t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: '6' }), 6);
   t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: '1' }), 1);
   for (const bad of ['0', '-2', '1.5', '65', 'many', ''])
-    t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: bad }), availableParallelism(), bad);
-  t.is(sopsJobs({}), availableParallelism());
+    t.is(sopsJobs({ GITOPS_SECRETS_SOPS_JOBS: bad }), availableParallelism() + 1, bad);
+  t.is(sopsJobs({}), availableParallelism() + 1);
   t.deepEqual(shortLivedGo({ GOMEMLIMIT: '1GiB' }), {});
   t.deepEqual(shortLivedGo({ PATH: '/bin' }), { GOGC: 'off', GOMEMLIMIT: '512MiB' });
 });

@@ -93375,7 +93375,7 @@ function checkVersion(bin, out) {
 }
 function sopsJobs(env) {
   const n2 = Number(env.GITOPS_SECRETS_SOPS_JOBS);
-  return Number.isInteger(n2) && n2 >= 1 && n2 <= 64 ? n2 : (0, import_node_os7.availableParallelism)();
+  return Number.isInteger(n2) && n2 >= 1 && n2 <= 64 ? n2 : (0, import_node_os7.availableParallelism)() + 1;
 }
 function shortLivedGo(env) {
   if (env.GOGC !== void 0 || env.GOMEMLIMIT !== void 0) return {};
