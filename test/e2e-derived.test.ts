@@ -20,6 +20,18 @@ const dataDirs = new Map<Scenario, string>();
  * A test-data file for the independent tools, in a directory of the test's own (outside the
  * scenario's, which findLeaks searches), removed with the scenario.
  */
+/** `rotate --force` of one secret (one key of it), at a given clock. */
+function forceRotate(s: Scenario, secret: string, o: { key?: string; now?: string } = {}) {
+  return s.run([
+    'rotate',
+    '--force',
+    '--secret',
+    secret,
+    ...(o.key ? ['--key', o.key] : []),
+    ...(o.now ? ['--now', o.now] : []),
+  ]);
+}
+
 async function scratch(s: Scenario, text: string, mode = 0o600): Promise<string> {
   let dir = dataDirs.get(s);
   if (!dir) {
@@ -91,27 +103,14 @@ test('ingress basic auth: the htpasswd line checks against the password beside i
   await s.mergePullRequest();
 
   // A derived key is never rotated alone.
-  const alone = await s.run([
-    'rotate',
-    '--force',
-    '--secret',
-    'monitoring/grafana-basic-auth',
-    '--key',
-    'auth',
-  ]);
+  const alone = await forceRotate(s, 'monitoring/grafana-basic-auth', { key: 'auth' });
   t.is(alone.exitCode, 2);
   t.regex(alone.stderr, /--key auth is made from password and never rotated alone/);
 
-  const rot = await s.run([
-    'rotate',
-    '--force',
-    '--secret',
-    'monitoring/grafana-basic-auth',
-    '--key',
-    'password',
-    '--now',
-    '2026-02-01T00:00:00Z',
-  ]);
+  const rot = await forceRotate(s, 'monitoring/grafana-basic-auth', {
+    key: 'password',
+    now: '2026-02-01T00:00:00Z',
+  });
   t.is(rot.exitCode, 0, rot.stderr);
   t.regex(rot.stdout, /auth\s+rotated.*made from password, which changes too/);
   const after = (await file(s, 'gitops-secrets/rotate', 'monitoring', 'grafana-basic-auth')).data;
@@ -155,14 +154,7 @@ test('Flux deploy key: ed25519 and RSA pairs check with ssh-keygen; rotate --for
   );
   await s.mergePullRequest();
 
-  const rot = await s.run([
-    'rotate',
-    '--force',
-    '--secret',
-    'flux-system/flux-git',
-    '--now',
-    '2026-02-01T00:00:00Z',
-  ]);
+  const rot = await forceRotate(s, 'flux-system/flux-git', { now: '2026-02-01T00:00:00Z' });
   t.is(rot.exitCode, 0, rot.stderr);
   const after = (await file(s, 'gitops-secrets/rotate', 'flux-system', 'flux-git')).data;
   t.not(after.identity, flux.identity);
@@ -223,16 +215,7 @@ test('DATABASE_URL from a shared password: WHATWG URL gives the password back, a
   await s.mergePullRequest();
 
   // A forced rotation of the shared password: every key made from it changes in the same commit.
-  const rot = await s.run([
-    'rotate',
-    '--force',
-    '--secret',
-    'shop/app',
-    '--key',
-    'DB_PASSWORD',
-    '--now',
-    '2026-04-01T00:00:00Z',
-  ]);
+  const rot = await forceRotate(s, 'shop/app', { key: 'DB_PASSWORD', now: '2026-04-01T00:00:00Z' });
   t.is(rot.exitCode, 0, rot.stderr);
   const rotated = (await file(s, 'gitops-secrets/rotate', 'shop', 'app')).data;
   t.not(rotated.DB_PASSWORD, hard);
