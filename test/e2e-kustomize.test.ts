@@ -389,3 +389,46 @@ files: []
     ['Secret/db'],
   );
 });
+
+test('ksops: pruning the last file of a generator leaves `files: []`, and the build (strict ksops stand-in) still succeeds', async (t) => {
+  // The generator's kustomization is secrets/prod's; the web Secret keeps the config non-empty.
+  const s = await repoWith(
+    {
+      'secrets/prod/kustomization.yaml':
+        '# Argo CD builds this with ksops\nresources:\n  - configmap.yaml\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('kustomize: ksops\n', [DB, COOKIE]),
+  );
+  t.teardown(() => s.cleanup());
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest();
+  const generator = join(s.repo, 'secrets/prod/secret-generator.yaml');
+  t.deepEqual(parse(await readFile(generator, 'utf8')).files, ['db.yaml']);
+
+  await s.writeConfig(config('kustomize: ksops\n', [COOKIE]));
+  await s.commitAndPush('drop db');
+  const pruned = await s.run(['sync', '--prune']);
+  t.is(pruned.exitCode, 0, pruned.stderr);
+  t.regex(
+    pruned.stdout,
+    /secrets\/prod\/secret-generator\.yaml: ksops generator updated: 1 removed/,
+  );
+  await s.mergePullRequest();
+  const text = await readFile(generator, 'utf8');
+  t.regex(text, /^files: \[\]$/m, 'an empty list, not a `files:` with no value (null)');
+  t.deepEqual(parse(text).files, []);
+  // ksops fails on a generator without its `files` list; the strict stand-in does the same.
+  const built = await build(
+    s,
+    'secrets/prod',
+    ['--enable-alpha-plugins', '--enable-exec'],
+    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
+  );
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(
+    built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
+    ['ConfigMap/settings'],
+  );
+  t.is((await s.run(['check'])).exitCode, 0, 'check: nothing left to do');
+});

@@ -231,14 +231,15 @@ test('the PR body names each kustomization the commit changes, one line each', (
   );
 });
 
-test('an empty kustomization gets a resources list; the last entry removed leaves an empty one', (t) => {
+test('an empty kustomization gets a resources list; the last entry removed leaves an empty [] one', (t) => {
   const empty = run({ 'secrets/kustomization.yaml': '# nothing yet\n' }, ['secrets/prod/db.yaml']);
   t.is(empty.edits[0]!.text, '# nothing yet\nresources:\n- prod/db.yaml\n');
   const last = run(
     { 'secrets/kustomization.yaml': 'resources: # ours\n  - prod/db.yaml\nnamespace: x\n' },
     [],
   );
-  t.is(last.edits[0]!.text, 'resources: # ours\nnamespace: x\n');
+  // `resources:` with no value would be null: an empty list is written `[]`.
+  t.is(last.edits[0]!.text, 'resources: [] # ours\nnamespace: x\n');
   const again = run({ 'secrets/kustomization.yaml': last.edits[0]!.text }, [
     'secrets/prod/db.yaml',
   ]);
@@ -307,4 +308,18 @@ test('flow lists: entries taken out (any of them), others kept as written, new o
   t.is(out.edits[0]!.text, "resources: [ 'x.yaml', prod/c.yaml ] # flow\n");
   const none = run({ 'secrets/kustomization.yaml': 'resources: [prod/a.yaml]\n' }, []);
   t.is(none.edits[0]!.text, 'resources: []\n');
+});
+
+test('a ksops generator whose last file is pruned keeps `files: []` (ksops refuses a generator without its files list)', (t) => {
+  const gen = newKsopsGenerator(['prod/db.yaml', 'prod/api.yaml']);
+  const out = run(
+    {
+      'secrets/kustomization.yaml': 'generators:\n- secret-generator.yaml\n',
+      'secrets/secret-generator.yaml': gen,
+    },
+    [],
+  );
+  t.deepEqual(out.problems, []);
+  t.deepEqual(out.edits[0]!.removed, ['secrets/prod/db.yaml', 'secrets/prod/api.yaml']);
+  t.is(out.edits[0]!.text, gen.replace('files:\n- prod/db.yaml\n- prod/api.yaml\n', 'files: []\n'));
 });
