@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  isKustomizationPath,
   kustomizationCandidates,
   newKsopsGenerator,
   resolveEntry,
@@ -17,7 +18,7 @@ function run(files: Record<string, string>, present: string[], mode?: UpkeepInpu
     present: new Set(present),
     exists: (p) => present.includes(p) || p in files,
     managed: (p) => matcher.test(p),
-    also: Object.keys(files).filter((p) => p.startsWith('secrets/')),
+    also: Object.keys(files).filter((p) => p.startsWith('secrets/') && isKustomizationPath(p)),
     text: (p) => files[p],
   });
 }
@@ -322,4 +323,42 @@ test('a ksops generator whose last file is pruned keeps `files: []` (ksops refus
   t.deepEqual(out.problems, []);
   t.deepEqual(out.edits[0]!.removed, ['secrets/prod/db.yaml', 'secrets/prod/api.yaml']);
   t.is(out.edits[0]!.text, gen.replace('files:\n- prod/db.yaml\n- prod/api.yaml\n', 'files: []\n'));
+});
+
+test('a listed generator the tool cannot read stops the run at its position (invalid, a symlink, a ksops one among several documents); several documents of other kinds are not ours', (t) => {
+  const k = { 'secrets/kustomization.yaml': 'generators:\n- gen.yaml\n' };
+  const problems = (gen: string, symlink = false) => {
+    const files: Record<string, string> = { ...k, 'secrets/gen.yaml': gen };
+    const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
+    const out = upkeep({
+      mode: undefined,
+      present: new Set(['secrets/prod/db.yaml']),
+      exists: (p) => p === 'secrets/prod/db.yaml' || p in files,
+      managed: (p) => matcher.test(p),
+      also: [],
+      text: (p) => files[p],
+      symlink: (p) => symlink && p === 'secrets/gen.yaml',
+    });
+    t.deepEqual(out.edits, [], 'nothing written (not even under resources:)');
+    return out.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`);
+  };
+  const ksops = newKsopsGenerator(['prod/db.yaml']);
+  t.regex(
+    problems('kind: ksops\nfiles: [\n')[0] ?? '',
+    /^secrets\/gen\.yaml:\d+:\d+: is not valid YAML/,
+  );
+  // The blob of a symlink is the path it points to.
+  t.regex(
+    problems('../elsewhere/gen.yaml')[0] ?? '',
+    /^secrets\/gen\.yaml:1:1: is not a YAML mapping/,
+  );
+  t.regex(problems(ksops, true)[0] ?? '', /^secrets\/gen\.yaml:1:1: is a symlink/);
+  t.deepEqual(problems(`kind: Other\n---\n${ksops}`), [
+    'secrets/gen.yaml:5:1: holds a ksops generator among several YAML documents: gitops-secrets edits a ksops generator only in a file of its own; move it to one',
+  ]);
+  const others = run({ ...k, 'secrets/gen.yaml': 'kind: A\n---\nkind: B\n' }, [
+    'secrets/prod/db.yaml',
+  ]);
+  t.deepEqual(others.problems, []);
+  t.is(others.edits[0]!.text, 'generators:\n- gen.yaml\nresources:\n- prod/db.yaml\n');
 });

@@ -110,7 +110,12 @@ export async function kustomizationEdits(
     scan: [...state.baseListing.keys()].filter(isKustomizationPath),
     text: (p) => texts.get(p),
   };
-  await readInto(generatorFiles(input).filter((p) => !texts.has(p)));
+  const generators = generatorFiles(input);
+  const generatorLinks = new Set(
+    generators.length > 0 ? (await git.blockers(where.baseSha, generators)).symlinks : [],
+  );
+  input.symlink = (p) => generatorLinks.has(p);
+  await readInto(generators.filter((p) => !texts.has(p)));
   return proposedOnBranch(git, where, refuseProblems(upkeep(input)).edits);
 }
 
@@ -158,9 +163,14 @@ export async function workingTreeKustomizations(
     also: declared.flatMap((m) => nearestKustomization(m, found) ?? []),
     scan: below,
     text: (p) => texts.get(p),
+    symlink: (p) => isSymlink(join(root, p)),
   };
   await readInto(generatorFiles(input));
   return refuseProblems(upkeep(input)).edits;
+}
+
+function isSymlink(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
 }
 
 function isRegularFile(path: string): boolean {

@@ -12,6 +12,7 @@ import {
   readKsopsGenerator,
   readKustomization,
   resolveEntry,
+  symlinkGenerator,
 } from './kustomization.js';
 import { listAt, type YamlFile } from './yaml-list.js';
 
@@ -42,6 +43,11 @@ export interface UpkeepInput {
   scan?: string[];
   /** The tree's text of a file (kustomizations and generator files); undefined when absent. */
   text: (path: string) => string | undefined;
+  /**
+   * Whether the tree holds a file as a symlink: a generator that is one is refused (its text
+   * would be the path it points to, and the tool reads and writes no file through a symlink).
+   */
+  symlink?: (path: string) => boolean;
 }
 
 export interface KustomizationEdit {
@@ -133,6 +139,10 @@ function upkeepOne(input: UpkeepInput, k: ReadKustomization, wanted: string[]): 
   const problems: ConfigProblem[] = [];
   const generators: YamlFile[] = [];
   for (const g of k.generatorPaths) {
+    if (input.symlink?.(g)) {
+      problems.push(symlinkGenerator(g));
+      continue;
+    }
     const text = input.text(g);
     const gen = text === undefined ? undefined : readKsopsGenerator(g, text);
     if (gen && 'problem' in gen) problems.push(gen.problem);
