@@ -362,3 +362,25 @@ test('a listed generator the tool cannot read stops the run at its position (inv
   t.deepEqual(others.problems, []);
   t.is(others.edits[0]!.text, 'generators:\n- gen.yaml\nresources:\n- prod/db.yaml\n');
 });
+
+test('several ksops generators: a manifest any of them lists is listed, and stays where it is; a new one goes to the first', (t) => {
+  const gen = (file: string) => newKsopsGenerator([file]);
+  const files = {
+    'secrets/kustomization.yaml': 'generators:\n- one.yaml\n- two.yaml\n',
+    'secrets/one.yaml': gen('prod/a.yaml'),
+    'secrets/two.yaml': gen('prod/b.yaml'),
+  };
+  const out = run(files, ['secrets/prod/a.yaml', 'secrets/prod/b.yaml', 'secrets/prod/c.yaml']);
+  t.deepEqual(out.problems, []);
+  t.deepEqual(
+    out.edits.map((e) => [e.path, e.text, kustomizationKind(e)]),
+    [
+      [
+        'secrets/one.yaml',
+        newKsopsGenerator(['prod/a.yaml', 'prod/c.yaml']),
+        'ksops generator updated: 1 entry added',
+      ],
+    ],
+  );
+  t.deepEqual(run(files, ['secrets/prod/a.yaml', 'secrets/prod/b.yaml']).edits, []);
+});

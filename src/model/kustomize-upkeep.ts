@@ -157,23 +157,27 @@ function upkeepOne(input: UpkeepInput, k: ReadKustomization, wanted: string[]): 
     ...generators.map((file) => ({ file, key: 'files', created: false })),
   ];
   const extra: { ref: ListRef; add: string[] }[] = [];
-  let target = mode === 'resources' ? lists[0] : lists[1];
-  if (!target && wanted.length > 0) {
+  // The lists the mode uses: `resources:`, or the `files:` of every ksops generator it lists. A
+  // manifest any of them lists is listed; a new one goes to the first.
+  const used = mode === 'resources' ? lists.slice(0, 1) : lists.slice(1);
+  if (used.length === 0 && wanted.length > 0) {
     const made = createGenerator(input, dir, k);
     if ('problem' in made) return { edits: [], problems: [made.problem] };
     // The new generator goes under `generators:`, with the kustomization's other edits.
-    target = made.ok.target;
-    lists.push(target);
+    used.push(made.ok.target);
+    lists.push(made.ok.target);
     extra.push(made.ok.listed);
   }
-  const listed = new Set(target ? entriesOf(target, dir).flatMap((e) => e.path ?? []) : []);
+  const target = used[0];
+  const listed = new Set(used.flatMap((ref) => entriesOf(ref, dir).flatMap((e) => e.path ?? [])));
   const add = wanted.filter((m) => !listed.has(m));
   const edits: KustomizationEdit[] = [];
   const move = new Set(wanted);
   for (const ref of lists) {
     const adding = ref === target ? add : [];
     const more = extra.find((x) => x.ref.file.path === ref.file.path)?.add ?? [];
-    const edit = editOne(input, ref, dir, adding, more, ref === target ? new Set() : move);
+    // Entries move out of the lists the mode does not use only, never from one it uses to another.
+    const edit = editOne(input, ref, dir, adding, more, used.includes(ref) ? new Set() : move);
     if ('problem' in edit) problems.push(edit.problem);
     else if (edit.ok) edits.push(edit.ok);
   }
