@@ -432,3 +432,36 @@ test('ksops: pruning the last file of a generator leaves `files: []`, and the bu
   );
   t.is((await s.run(['check'])).exitCode, 0, 'check: nothing left to do');
 });
+
+test('a manifest a kustomization further up lists is not listed again by the nearest one (kustomize would refuse the id registered twice)', async (t) => {
+  const s = await repoWith(
+    {
+      // The outer one builds the inner directory, and lists the db Secret itself.
+      'secrets/kustomization.yaml': 'resources:\n  - prod/db.yaml\n  - prod\n',
+      'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('', [DB, API]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    'resources:\n  - configmap.yaml\n  - api.yaml\n',
+  );
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    'resources:\n  - prod/db.yaml\n  - prod\n',
+  );
+  const built = await build(s, 'secrets');
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(built.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/settings',
+    'Secret/api',
+    'Secret/db',
+  ]);
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 0, c.stdout);
+});

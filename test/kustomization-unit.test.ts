@@ -384,3 +384,22 @@ test('several ksops generators: a manifest any of them lists is listed, and stay
   );
   t.deepEqual(run(files, ['secrets/prod/a.yaml', 'secrets/prod/b.yaml']).edits, []);
 });
+
+test('a manifest a kustomization further up lists is listed: not added to the nearest one too', (t) => {
+  const gen = newKsopsGenerator(['prod/api.yaml']);
+  const files = {
+    'secrets/kustomization.yaml': 'resources:\n- prod/db.yaml\n- prod\ngenerators:\n- gen.yaml\n',
+    'secrets/gen.yaml': gen,
+    'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml\n',
+    'secrets/prod/configmap.yaml': 'kind: ConfigMap\n',
+    'kustomization.yaml': 'resources:\n- ./secrets/prod/web.yaml\n',
+  };
+  const present = ['secrets/prod/db.yaml', 'secrets/prod/api.yaml', 'secrets/prod/web.yaml'];
+  t.deepEqual(run(files, present), { edits: [], problems: [] });
+  const more = run(files, [...present, 'secrets/prod/new.yaml']);
+  t.deepEqual(more.problems, []);
+  t.deepEqual(
+    more.edits.map((e) => [e.path, e.text]),
+    [['secrets/prod/kustomization.yaml', 'resources:\n- configmap.yaml\n- new.yaml\n']],
+  );
+});

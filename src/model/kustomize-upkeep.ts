@@ -6,6 +6,7 @@ import {
   entryFor,
   isKustomizationPath,
   KSOPS_GENERATOR,
+  kustomizationCandidates,
   nearestKustomization,
   newKsopsGenerator,
   type ReadKustomization,
@@ -14,6 +15,7 @@ import {
   resolveEntry,
   symlinkGenerator,
 } from './kustomization.js';
+import { listedAbove } from './kustomize-above.js';
 import { listAt, type YamlFile } from './yaml-list.js';
 
 /**
@@ -87,9 +89,12 @@ export function kustomizationsOf(input: UpkeepInput): Map<string, string[]> {
 export function generatorFiles(input: UpkeepInput): string[] {
   if (input.mode === 'off') return [];
   const out = new Set<string>();
-  for (const k of kustomizationsOf(input).keys()) {
-    const read = readKustomization(k, input.text(k) ?? '');
-    if ('ok' in read) for (const g of read.ok.generatorPaths) out.add(g);
+  // The manifests' kustomizations and those above them: an entry there lists a manifest too.
+  const above = [...input.present].flatMap(kustomizationCandidates);
+  for (const k of new Set([...kustomizationsOf(input).keys(), ...above])) {
+    const text = input.text(k);
+    const read = text === undefined ? undefined : readKustomization(k, text);
+    if (read && 'ok' in read) for (const g of read.ok.generatorPaths) out.add(g);
   }
   return [...out].sort();
 }
@@ -114,12 +119,14 @@ export function kustomizationKind(k: KustomizationEdit): string {
 export function upkeep(input: UpkeepInput): Upkeep {
   const result: Upkeep = { edits: [], problems: [] };
   if (input.mode === 'off') return result;
+  const listings = new Map<string, Set<string>>();
   for (const [k, wanted] of [...kustomizationsOf(input)].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const read = readKustomization(k, input.text(k) ?? '');
+    // A manifest an entry of a kustomization further up lists is listed: kustomize would
+    // refuse it listed twice (the inner directory is built as a resource of the outer one).
+    const own = wanted.filter((m) => !listedAbove(input, listings, k, m));
     const one =
-      'problem' in read
-        ? { edits: [], problems: [read.problem] }
-        : upkeepOne(input, read.ok, wanted);
+      'problem' in read ? { edits: [], problems: [read.problem] } : upkeepOne(input, read.ok, own);
     // One with no manifest of its own, found by scanning only: not refused when unreadable.
     if (wanted.length === 0 && !input.also.includes(k) && one.problems.length > 0) continue;
     result.problems.push(...one.problems);
