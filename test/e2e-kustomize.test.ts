@@ -321,6 +321,13 @@ test('a kustomization that is a symlink is refused: exit 1, nothing committed', 
     /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
   );
   t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  // check refuses it the same way (it used to pass over it, as if there were no kustomization).
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 1, c.stdout);
+  t.regex(
+    c.stderr,
+    /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
+  );
 });
 
 test('a kustomization in the Secrets directory, beside a ConfigMap: only the Secrets are listed; the build has them all', async (t) => {
