@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
-import { makeScenario, ROOT, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
+import { KSOPS_STANDIN_DIR } from './helpers/kustomize.js';
+import { makeScenario, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
 
 const KUSTOMIZE = join(TOOLS_BIN, 'kustomize');
-/** NOT ksops: a stand-in that follows kustomize's exec KRM function contract (see its source). */
-const KSOPS_STANDIN_DIR = join(ROOT, 'fixtures/ksops-standin');
 
 const config = (extra: string, secrets: string[]) => `version: 1
 output: secrets/{namespace}/{name}.yaml

@@ -16,7 +16,7 @@ import {
   type CrdSchema,
   crdValidator,
   fluxDecrypt,
-  ksopsStandInBin,
+  KSOPS_STANDIN_DIR,
   kustomizeBuild,
   MANIFEST,
   synced,
@@ -143,7 +143,7 @@ test('--argocd: after sync, kustomize build with exec plugins (ksops stand-in) y
   // Without the flags Argo CD's buildOptions add, kustomize refuses the exec plugin.
   const plain = await kustomizeBuild(dir, s.env);
   t.not(plain.exitCode, 0);
-  const env = { ...s.env, PATH: `${await ksopsStandInBin(s.dir)}:${s.env.PATH}` };
+  const env = { ...s.env, PATH: `${KSOPS_STANDIN_DIR}:${s.env.PATH}` };
   const built = await kustomizeBuild(dir, env, true);
   t.is(built.exitCode, 0, built.stderr);
   const [secret, ...others] = secretsOf(built.docs);
