@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { outputRoot } from '../src/commands/init-gitops.js';
+import { templateDirs } from '../src/model/paths.js';
 import {
   type BuiltObject,
   type CrdSchema,
@@ -248,9 +248,10 @@ test('init --help describes --flux and --argocd; plain init writes no kustomizat
 });
 
 test('the kustomization goes in the static prefix of the output template', (t) => {
-  t.is(outputRoot('secrets/{namespace}/{name}.yaml'), 'secrets');
-  t.is(outputRoot('clusters/prod/secrets/{name}.yaml'), 'clusters/prod/secrets');
-  t.is(outputRoot('deploy/{env}/secrets/{namespace}-{name}.yaml'), 'deploy');
-  t.is(outputRoot('{namespace}/{name}.yaml'), '.');
-  t.is(outputRoot('secrets-{namespace}/{name}.yaml'), '.');
+  const root = (template: string) => templateDirs(template)[0];
+  t.is(root('secrets/{namespace}/{name}.yaml'), 'secrets');
+  t.is(root('clusters/prod/secrets/{name}.yaml'), 'clusters/prod/secrets');
+  t.is(root('deploy/{env}/secrets/{namespace}-{name}.yaml'), 'deploy');
+  t.is(root('{namespace}/{name}.yaml'), '.');
+  t.is(root('secrets-{namespace}/{name}.yaml'), '.');
 });

@@ -1,15 +1,10 @@
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
+import { KSOPS_GENERATOR, KUSTOMIZATION_NAMES } from '../model/kustomization.js';
+import { templateDirs } from '../model/paths.js';
 import type { Output } from './common.js';
-import {
-  type GitopsTool,
-  gitopsFiles,
-  gitopsNotes,
-  KSOPS_GENERATOR,
-  KUSTOMIZATION_NAMES,
-  outputRoot,
-} from './init-gitops.js';
+import { type GitopsTool, gitopsFiles, gitopsNotes } from './init-gitops.js';
 
 export interface InitOptions {
   /** The repository (`--repo`). */
@@ -226,7 +221,8 @@ async function gitopsWiring(
   tool: GitopsTool,
   files: Map<string, string>,
 ): Promise<string[]> {
-  const root = outputRoot(STARTER_OUTPUT);
+  // The directory every manifest of the starter config lands under.
+  const root = templateDirs(STARTER_OUTPUT)[0]!;
   let found: string | undefined;
   for (const name of KUSTOMIZATION_NAMES)
     if ((await entryAt(join(repo, root, name))) !== 'none') {
