@@ -471,3 +471,42 @@ test('a manifest a kustomization further up lists is not listed again by the nea
   const c = await s.run(['check']);
   t.is(c.exitCode, 0, c.stdout);
 });
+
+test('a listed generator the tool cannot read (not valid YAML, a symlink) stops sync and check: exit 2 naming file:line:col, nothing committed, nothing listed under resources:', async (t) => {
+  const s = await repoWith(
+    {
+      'secrets/kustomization.yaml': 'generators:\n  - ksops.yaml\n',
+      'secrets/ksops.yaml': 'apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [\n',
+    },
+    config('', [DB]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 2, r.stdout);
+  t.regex(r.stderr, /secrets\/ksops\.yaml:\d+:\d+: is not valid YAML/);
+  t.regex(r.stderr, /nothing was written/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 2, c.stdout);
+  t.regex(c.stderr, /secrets\/ksops\.yaml:\d+:\d+: is not valid YAML/);
+
+  // A symlink: its blob is the path it points to, which the tool does not follow.
+  await writeFile(
+    join(s.repo, 'elsewhere.yaml'),
+    'apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: []\n',
+  );
+  await rm(join(s.repo, 'secrets/ksops.yaml'));
+  await symlink('../elsewhere.yaml', join(s.repo, 'secrets/ksops.yaml'));
+  await s.commitAndPush('the generator is a symlink');
+  for (const args of [['sync'], ['check']]) {
+    const out = await s.run(args);
+    t.is(out.exitCode, 2, `${args[0]}: ${out.stdout}`);
+    t.regex(out.stderr, /secrets\/ksops\.yaml:1:1: is a symlink/);
+  }
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    'generators:\n  - ksops.yaml\n',
+  );
+});
