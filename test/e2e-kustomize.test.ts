@@ -510,3 +510,33 @@ test('a listed generator the tool cannot read (not valid YAML, a symlink) stops 
     'generators:\n  - ksops.yaml\n',
   );
 });
+
+test('a Secret listed only by a kustomization further up (the repo root): sync leaves the nearest one alone, and --prune takes the entry out up there', async (t) => {
+  const s = await repoWith(
+    {
+      'kustomization.yaml': 'resources:\n  - secrets/prod/db.yaml # listed at the root\n',
+      'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('', [DB, API]),
+  );
+  t.teardown(() => s.cleanup());
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    'resources:\n  - configmap.yaml\n  - api.yaml\n',
+  );
+  t.is((await s.run(['check'])).exitCode, 0);
+  await s.writeConfig(config('', [API]));
+  await s.commitAndPush('drop db');
+  const pruned = await s.run(['sync', '--prune']);
+  t.is(pruned.exitCode, 0, pruned.stderr);
+  t.regex(pruned.stdout, /kustomization\.yaml: kustomization updated: 1 removed/);
+  await s.mergePullRequest();
+  t.is(await readFile(join(s.repo, 'kustomization.yaml'), 'utf8'), 'resources: []\n');
+  const built = await build(s, '.');
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(built.docs, []);
+  t.is((await s.run(['check'])).exitCode, 0);
+});

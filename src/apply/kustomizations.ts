@@ -102,7 +102,14 @@ export async function kustomizationEdits(
     exists: (p) => after.has(p),
     managed: (p) => matcher.test(p),
     also: gone.flatMap((m) => nearestKustomization(m, exists) ?? []),
-    scan: [...state.baseListing.keys()].filter(isKustomizationPath),
+    // Those below the output directories, and those above the manifests (up to the root), whose
+    // entries list them too: a dangling one there is taken out as well.
+    scan: [
+      ...new Set([
+        ...[...state.baseListing.keys()].filter(isKustomizationPath),
+        ...candidates.filter(exists),
+      ]),
+    ],
     text: (p) => texts.get(p),
   };
   const generators = generatorFiles(input);
@@ -173,7 +180,7 @@ export async function workingTreeKustomizations(
     },
     managed: (p) => matcher.test(p),
     also: declared.flatMap((m) => nearestKustomization(m, found) ?? []),
-    scan: below,
+    scan: [...new Set([...below, ...near.filter(found)])],
     text: (p) => texts.get(p),
     symlink: (p) => isSymlink(join(root, p)),
   };
