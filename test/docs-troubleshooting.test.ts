@@ -9,7 +9,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import {
   fluxDecrypt,
-  ksopsStandInBin,
+  KSOPS_STANDIN_DIR,
   kustomizeBuild,
   MANIFEST,
   synced,
@@ -61,7 +61,7 @@ test('MAC mismatch: a hand edit breaks sops decrypt and the ksops build; Flux st
   t.is(data.SESSION_KEY?.length, 48);
   t.regex(await guide('flux'), /kustomize-controller skips the MAC check/);
 
-  const env = { ...argo.env, PATH: `${await ksopsStandInBin(argo.dir)}:${argo.env.PATH}` };
+  const env = { ...argo.env, PATH: `${KSOPS_STANDIN_DIR}:${argo.env.PATH}` };
   const ksops = await kustomizeBuild(join(argo.repo, 'secrets'), env, true);
   t.not(ksops.exitCode, 0);
   t.regex(ksops.stderr, /MAC mismatch/);

@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
-import { makeScenario, ROOT, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
+import { KSOPS_STANDIN_DIR } from './helpers/kustomize.js';
+import { makeScenario, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
 
 const KUSTOMIZE = join(TOOLS_BIN, 'kustomize');
-/** NOT ksops: a stand-in that follows kustomize's exec KRM function contract (see its source). */
-const KSOPS_STANDIN_DIR = join(ROOT, 'fixtures/ksops-standin');
 
 const config = (extra: string, secrets: string[]) => `version: 1
 output: secrets/{namespace}/{name}.yaml
@@ -321,6 +320,13 @@ test('a kustomization that is a symlink is refused: exit 1, nothing committed', 
     /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
   );
   t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  // check refuses it the same way (it used to pass over it, as if there were no kustomization).
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 1, c.stdout);
+  t.regex(
+    c.stderr,
+    /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
+  );
 });
 
 test('a kustomization in the Secrets directory, beside a ConfigMap: only the Secrets are listed; the build has them all', async (t) => {
@@ -388,4 +394,149 @@ files: []
     built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
     ['Secret/db'],
   );
+});
+
+test('ksops: pruning the last file of a generator leaves `files: []`, and the build (strict ksops stand-in) still succeeds', async (t) => {
+  // The generator's kustomization is secrets/prod's; the web Secret keeps the config non-empty.
+  const s = await repoWith(
+    {
+      'secrets/prod/kustomization.yaml':
+        '# Argo CD builds this with ksops\nresources:\n  - configmap.yaml\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('kustomize: ksops\n', [DB, COOKIE]),
+  );
+  t.teardown(() => s.cleanup());
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest();
+  const generator = join(s.repo, 'secrets/prod/secret-generator.yaml');
+  t.deepEqual(parse(await readFile(generator, 'utf8')).files, ['db.yaml']);
+
+  await s.writeConfig(config('kustomize: ksops\n', [COOKIE]));
+  await s.commitAndPush('drop db');
+  const pruned = await s.run(['sync', '--prune']);
+  t.is(pruned.exitCode, 0, pruned.stderr);
+  t.regex(
+    pruned.stdout,
+    /secrets\/prod\/secret-generator\.yaml: ksops generator updated: 1 removed/,
+  );
+  await s.mergePullRequest();
+  const text = await readFile(generator, 'utf8');
+  t.regex(text, /^files: \[\]$/m, 'an empty list, not a `files:` with no value (null)');
+  t.deepEqual(parse(text).files, []);
+  // ksops fails on a generator without its `files` list; the strict stand-in does the same.
+  const built = await build(
+    s,
+    'secrets/prod',
+    ['--enable-alpha-plugins', '--enable-exec'],
+    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
+  );
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(
+    built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
+    ['ConfigMap/settings'],
+  );
+  t.is((await s.run(['check'])).exitCode, 0, 'check: nothing left to do');
+});
+
+test('a manifest a kustomization further up lists is not listed again by the nearest one (kustomize would refuse the id registered twice)', async (t) => {
+  const s = await repoWith(
+    {
+      // The outer one builds the inner directory, and lists the db Secret itself.
+      'secrets/kustomization.yaml': 'resources:\n  - prod/db.yaml\n  - prod\n',
+      'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('', [DB, API]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    'resources:\n  - configmap.yaml\n  - api.yaml\n',
+  );
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    'resources:\n  - prod/db.yaml\n  - prod\n',
+  );
+  const built = await build(s, 'secrets');
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(built.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/settings',
+    'Secret/api',
+    'Secret/db',
+  ]);
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 0, c.stdout);
+});
+
+test('a listed generator the tool cannot read (not valid YAML, a symlink) stops sync and check: exit 2 naming file:line:col, nothing committed, nothing listed under resources:', async (t) => {
+  const s = await repoWith(
+    {
+      'secrets/kustomization.yaml': 'generators:\n  - ksops.yaml\n',
+      'secrets/ksops.yaml': 'apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [\n',
+    },
+    config('', [DB]),
+  );
+  t.teardown(() => s.cleanup());
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 2, r.stdout);
+  t.regex(r.stderr, /secrets\/ksops\.yaml:\d+:\d+: is not valid YAML/);
+  t.regex(r.stderr, /nothing was written/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 2, c.stdout);
+  t.regex(c.stderr, /secrets\/ksops\.yaml:\d+:\d+: is not valid YAML/);
+
+  // A symlink: its blob is the path it points to, which the tool does not follow.
+  await writeFile(
+    join(s.repo, 'elsewhere.yaml'),
+    'apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: []\n',
+  );
+  await rm(join(s.repo, 'secrets/ksops.yaml'));
+  await symlink('../elsewhere.yaml', join(s.repo, 'secrets/ksops.yaml'));
+  await s.commitAndPush('the generator is a symlink');
+  for (const args of [['sync'], ['check']]) {
+    const out = await s.run(args);
+    t.is(out.exitCode, 2, `${args[0]}: ${out.stdout}`);
+    t.regex(out.stderr, /secrets\/ksops\.yaml:1:1: is a symlink/);
+  }
+  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(
+    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    'generators:\n  - ksops.yaml\n',
+  );
+});
+
+test('a Secret listed only by a kustomization further up (the repo root): sync leaves the nearest one alone, and --prune takes the entry out up there', async (t) => {
+  const s = await repoWith(
+    {
+      'kustomization.yaml': 'resources:\n  - secrets/prod/db.yaml # listed at the root\n',
+      'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
+      'secrets/prod/configmap.yaml': CONFIGMAP,
+    },
+    config('', [DB, API]),
+  );
+  t.teardown(() => s.cleanup());
+  t.is((await s.run(['sync'])).exitCode, 0);
+  await s.mergePullRequest();
+  t.is(
+    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    'resources:\n  - configmap.yaml\n  - api.yaml\n',
+  );
+  t.is((await s.run(['check'])).exitCode, 0);
+  await s.writeConfig(config('', [API]));
+  await s.commitAndPush('drop db');
+  const pruned = await s.run(['sync', '--prune']);
+  t.is(pruned.exitCode, 0, pruned.stderr);
+  t.regex(pruned.stdout, /kustomization\.yaml: kustomization updated: 1 removed/);
+  await s.mergePullRequest();
+  t.is(await readFile(join(s.repo, 'kustomization.yaml'), 'utf8'), 'resources: []\n');
+  const built = await build(s, '.');
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(built.docs, []);
+  t.is((await s.run(['check'])).exitCode, 0);
 });

@@ -5,18 +5,18 @@
  * sops-encrypted for Flux (whose kustomize-controller decrypts after the build), decrypted by the
  * ksops exec plugin for Argo CD.
  */
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { outputRoot } from '../src/commands/init-gitops.js';
+import { templateDirs } from '../src/model/paths.js';
 import {
   type BuiltObject,
   type CrdSchema,
   crdValidator,
   fluxDecrypt,
-  ksopsStandInBin,
+  KSOPS_STANDIN_DIR,
   kustomizeBuild,
   MANIFEST,
   synced,
@@ -143,7 +143,7 @@ test('--argocd: after sync, kustomize build with exec plugins (ksops stand-in) y
   // Without the flags Argo CD's buildOptions add, kustomize refuses the exec plugin.
   const plain = await kustomizeBuild(dir, s.env);
   t.not(plain.exitCode, 0);
-  const env = { ...s.env, PATH: `${await ksopsStandInBin(s.dir)}:${s.env.PATH}` };
+  const env = { ...s.env, PATH: `${KSOPS_STANDIN_DIR}:${s.env.PATH}` };
   const built = await kustomizeBuild(dir, env, true);
   t.is(built.exitCode, 0, built.stderr);
   const [secret, ...others] = secretsOf(built.docs);
@@ -167,25 +167,73 @@ test('--flux and --argocd together are refused, and nothing is written', async (
   t.is((await s.git(['status', '--porcelain'])).trim(), '');
 });
 
-test('an existing kustomization, in any spelling kustomize reads, is not overwritten without --force', async (t) => {
+test('an existing kustomization, in any spelling kustomize reads, is kept as it is, even with --force; a note says what to add', async (t) => {
   const s = await makeScenario();
   t.teardown(() => s.cleanup());
   await mkdir(join(s.repo, 'secrets'), { recursive: true });
   const mine = 'resources:\n  - mine.yaml # keep me\n';
   await writeFile(join(s.repo, 'secrets/kustomization.yml'), mine);
   const r = await s.run(['init', '--argocd']);
-  t.is(r.exitCode, 2);
-  t.regex(r.stderr, /not overwriting secrets\/kustomization\.yml/);
+  t.is(r.exitCode, 0, r.stderr);
   t.is(await readFile(join(s.repo, 'secrets/kustomization.yml'), 'utf8'), mine);
-  const untracked = await s.git(['status', '--porcelain', '--untracked-files=all']);
-  t.deepEqual(untracked.trim().split('\n'), ['?? secrets/kustomization.yml'], 'nothing written');
+  t.regex(
+    r.stdout,
+    /kept secrets\/kustomization\.yml as it is .*add \.\/secret-generator\.yaml under its generators:/,
+  );
+  t.notRegex(r.stdout, /wrote secrets\/kustomization/);
+  t.regex(r.stdout, /wrote secrets\/secret-generator\.yaml\n/);
+  await t.throwsAsync(
+    access(join(s.repo, 'secrets/kustomization.yaml')),
+    undefined,
+    'no second one',
+  );
 
-  // --force replaces that file; it never adds a second kustomization beside it.
-  const forced = await s.run(['init', '--flux', '--force']);
-  t.is(forced.exitCode, 0, forced.stderr);
-  t.regex(forced.stdout, /wrote secrets\/kustomization\.yml\n/);
+  // --force replaces init's own files, never the kustomization (with Flux's prune: true, a
+  // replaced one would delete from the cluster everything it listed) nor the ksops generator
+  // (whose files: Argo CD decrypts).
+  const generator = join(s.repo, 'secrets/secret-generator.yaml');
+  const listing = (await readFile(generator, 'utf8')).replace(
+    'files: []',
+    'files:\n- prod/db.yaml',
+  );
+  await writeFile(generator, listing);
+  const argo = await s.run(['init', '--argocd', '--force']);
+  t.is(argo.exitCode, 0, argo.stderr);
+  t.regex(argo.stdout, /kept secrets\/secret-generator\.yaml as it is/);
+  t.regex(argo.stdout, /wrote config\/secrets\.yaml\n/);
+  t.is(await readFile(generator, 'utf8'), listing);
+  const flux = await s.run(['init', '--flux', '--force']);
+  t.is(flux.exitCode, 0, flux.stderr);
+  t.regex(flux.stdout, /kept secrets\/kustomization\.yml as it is \(.*not even with --force\)/);
+  t.regex(flux.stdout, /wrote flux\/gitops-secrets\.yaml\n/);
+  t.is(await readFile(join(s.repo, 'secrets/kustomization.yml'), 'utf8'), mine);
   await t.throwsAsync(access(join(s.repo, 'secrets/kustomization.yaml')));
-  t.regex(await readFile(join(s.repo, 'secrets/kustomization.yml'), 'utf8'), /resources: \[\]/);
+});
+
+test('a symlink at a path init writes is refused, even with --force, dangling or not: nothing is written through it', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await mkdir(join(s.repo, '.github/workflows'), { recursive: true });
+  const outside = join(s.dir, 'outside.yml');
+  await symlink(outside, join(s.repo, '.github/workflows/gitops-secrets-sync.yml'));
+  for (const args of [['init'], ['init', '--force']]) {
+    const r = await s.run(args);
+    t.is(r.exitCode, 2, r.stdout);
+    t.regex(
+      r.stderr,
+      /refusing to write through a symlink: \.github\/workflows\/gitops-secrets-sync\.yml/,
+    );
+    await t.throwsAsync(access(outside), undefined, 'the dangling symlink was not written through');
+    await t.throwsAsync(access(join(s.repo, 'config/secrets.yaml')), undefined, 'nothing written');
+  }
+  // A kustomization that is a symlink (dangling) is kept, not written through either.
+  await rm(join(s.repo, '.github'), { recursive: true });
+  await mkdir(join(s.repo, 'secrets'), { recursive: true });
+  await symlink(join(s.dir, 'nowhere.yaml'), join(s.repo, 'secrets/kustomization.yaml'));
+  const r = await s.run(['init', '--flux', '--force']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /kept secrets\/kustomization\.yaml as it is/);
+  await t.throwsAsync(access(join(s.dir, 'nowhere.yaml')));
 });
 
 test('init --help describes --flux and --argocd; plain init writes no kustomization', async (t) => {
@@ -200,9 +248,10 @@ test('init --help describes --flux and --argocd; plain init writes no kustomizat
 });
 
 test('the kustomization goes in the static prefix of the output template', (t) => {
-  t.is(outputRoot('secrets/{namespace}/{name}.yaml'), 'secrets');
-  t.is(outputRoot('clusters/prod/secrets/{name}.yaml'), 'clusters/prod/secrets');
-  t.is(outputRoot('deploy/{env}/secrets/{namespace}-{name}.yaml'), 'deploy');
-  t.is(outputRoot('{namespace}/{name}.yaml'), '.');
-  t.is(outputRoot('secrets-{namespace}/{name}.yaml'), '.');
+  const root = (template: string) => templateDirs(template)[0];
+  t.is(root('secrets/{namespace}/{name}.yaml'), 'secrets');
+  t.is(root('clusters/prod/secrets/{name}.yaml'), 'clusters/prod/secrets');
+  t.is(root('deploy/{env}/secrets/{namespace}-{name}.yaml'), 'deploy');
+  t.is(root('{namespace}/{name}.yaml'), '.');
+  t.is(root('secrets-{namespace}/{name}.yaml'), '.');
 });

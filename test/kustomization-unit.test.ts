@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  isKustomizationPath,
   kustomizationCandidates,
   newKsopsGenerator,
   resolveEntry,
@@ -17,7 +18,7 @@ function run(files: Record<string, string>, present: string[], mode?: UpkeepInpu
     present: new Set(present),
     exists: (p) => present.includes(p) || p in files,
     managed: (p) => matcher.test(p),
-    also: Object.keys(files).filter((p) => p.startsWith('secrets/')),
+    also: Object.keys(files).filter((p) => p.startsWith('secrets/') && isKustomizationPath(p)),
     text: (p) => files[p],
   });
 }
@@ -231,14 +232,15 @@ test('the PR body names each kustomization the commit changes, one line each', (
   );
 });
 
-test('an empty kustomization gets a resources list; the last entry removed leaves an empty one', (t) => {
+test('an empty kustomization gets a resources list; the last entry removed leaves an empty [] one', (t) => {
   const empty = run({ 'secrets/kustomization.yaml': '# nothing yet\n' }, ['secrets/prod/db.yaml']);
   t.is(empty.edits[0]!.text, '# nothing yet\nresources:\n- prod/db.yaml\n');
   const last = run(
     { 'secrets/kustomization.yaml': 'resources: # ours\n  - prod/db.yaml\nnamespace: x\n' },
     [],
   );
-  t.is(last.edits[0]!.text, 'resources: # ours\nnamespace: x\n');
+  // `resources:` with no value would be null: an empty list is written `[]`.
+  t.is(last.edits[0]!.text, 'resources: [] # ours\nnamespace: x\n');
   const again = run({ 'secrets/kustomization.yaml': last.edits[0]!.text }, [
     'secrets/prod/db.yaml',
   ]);
@@ -307,4 +309,97 @@ test('flow lists: entries taken out (any of them), others kept as written, new o
   t.is(out.edits[0]!.text, "resources: [ 'x.yaml', prod/c.yaml ] # flow\n");
   const none = run({ 'secrets/kustomization.yaml': 'resources: [prod/a.yaml]\n' }, []);
   t.is(none.edits[0]!.text, 'resources: []\n');
+});
+
+test('a ksops generator whose last file is pruned keeps `files: []` (ksops refuses a generator without its files list)', (t) => {
+  const gen = newKsopsGenerator(['prod/db.yaml', 'prod/api.yaml']);
+  const out = run(
+    {
+      'secrets/kustomization.yaml': 'generators:\n- secret-generator.yaml\n',
+      'secrets/secret-generator.yaml': gen,
+    },
+    [],
+  );
+  t.deepEqual(out.problems, []);
+  t.deepEqual(out.edits[0]!.removed, ['secrets/prod/db.yaml', 'secrets/prod/api.yaml']);
+  t.is(out.edits[0]!.text, gen.replace('files:\n- prod/db.yaml\n- prod/api.yaml\n', 'files: []\n'));
+});
+
+test('a listed generator the tool cannot read stops the run at its position (invalid, a symlink, a ksops one among several documents); several documents of other kinds are not ours', (t) => {
+  const k = { 'secrets/kustomization.yaml': 'generators:\n- gen.yaml\n' };
+  const problems = (gen: string, symlink = false) => {
+    const files: Record<string, string> = { ...k, 'secrets/gen.yaml': gen };
+    const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
+    const out = upkeep({
+      mode: undefined,
+      present: new Set(['secrets/prod/db.yaml']),
+      exists: (p) => p === 'secrets/prod/db.yaml' || p in files,
+      managed: (p) => matcher.test(p),
+      also: [],
+      text: (p) => files[p],
+      symlink: (p) => symlink && p === 'secrets/gen.yaml',
+    });
+    t.deepEqual(out.edits, [], 'nothing written (not even under resources:)');
+    return out.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`);
+  };
+  const ksops = newKsopsGenerator(['prod/db.yaml']);
+  t.regex(
+    problems('kind: ksops\nfiles: [\n')[0] ?? '',
+    /^secrets\/gen\.yaml:\d+:\d+: is not valid YAML/,
+  );
+  // The blob of a symlink is the path it points to.
+  t.regex(
+    problems('../elsewhere/gen.yaml')[0] ?? '',
+    /^secrets\/gen\.yaml:1:1: is not a YAML mapping/,
+  );
+  t.regex(problems(ksops, true)[0] ?? '', /^secrets\/gen\.yaml:1:1: is a symlink/);
+  t.deepEqual(problems(`kind: Other\n---\n${ksops}`), [
+    'secrets/gen.yaml:5:1: holds a ksops generator among several YAML documents: gitops-secrets edits a ksops generator only in a file of its own; move it to one',
+  ]);
+  const others = run({ ...k, 'secrets/gen.yaml': 'kind: A\n---\nkind: B\n' }, [
+    'secrets/prod/db.yaml',
+  ]);
+  t.deepEqual(others.problems, []);
+  t.is(others.edits[0]!.text, 'generators:\n- gen.yaml\nresources:\n- prod/db.yaml\n');
+});
+
+test('several ksops generators: a manifest any of them lists is listed, and stays where it is; a new one goes to the first', (t) => {
+  const gen = (file: string) => newKsopsGenerator([file]);
+  const files = {
+    'secrets/kustomization.yaml': 'generators:\n- one.yaml\n- two.yaml\n',
+    'secrets/one.yaml': gen('prod/a.yaml'),
+    'secrets/two.yaml': gen('prod/b.yaml'),
+  };
+  const out = run(files, ['secrets/prod/a.yaml', 'secrets/prod/b.yaml', 'secrets/prod/c.yaml']);
+  t.deepEqual(out.problems, []);
+  t.deepEqual(
+    out.edits.map((e) => [e.path, e.text, kustomizationKind(e)]),
+    [
+      [
+        'secrets/one.yaml',
+        newKsopsGenerator(['prod/a.yaml', 'prod/c.yaml']),
+        'ksops generator updated: 1 entry added',
+      ],
+    ],
+  );
+  t.deepEqual(run(files, ['secrets/prod/a.yaml', 'secrets/prod/b.yaml']).edits, []);
+});
+
+test('a manifest a kustomization further up lists is listed: not added to the nearest one too', (t) => {
+  const gen = newKsopsGenerator(['prod/api.yaml']);
+  const files = {
+    'secrets/kustomization.yaml': 'resources:\n- prod/db.yaml\n- prod\ngenerators:\n- gen.yaml\n',
+    'secrets/gen.yaml': gen,
+    'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml\n',
+    'secrets/prod/configmap.yaml': 'kind: ConfigMap\n',
+    'kustomization.yaml': 'resources:\n- ./secrets/prod/web.yaml\n',
+  };
+  const present = ['secrets/prod/db.yaml', 'secrets/prod/api.yaml', 'secrets/prod/web.yaml'];
+  t.deepEqual(run(files, present), { edits: [], problems: [] });
+  const more = run(files, [...present, 'secrets/prod/new.yaml']);
+  t.deepEqual(more.problems, []);
+  t.deepEqual(
+    more.edits.map((e) => [e.path, e.text]),
+    [['secrets/prod/kustomization.yaml', 'resources:\n- configmap.yaml\n- new.yaml\n']],
+  );
 });

@@ -85,12 +85,7 @@ export async function kustomizationEdits(
   const links = (await git.blockers(where.baseSha, candidates)).symlinks.filter((l) =>
     candidates.includes(l),
   );
-  if (links.length > 0)
-    throw new ExternalError(
-      'repo',
-      `refusing to read or write a kustomization that is a symlink: ${links.join(', ')}`,
-      'replace the symlink with the file itself, or set `kustomize: off` in the config',
-    );
+  refuseSymlinks(links);
   const texts = new Map<string, string>();
   const readInto = async (paths: string[]) => {
     if (paths.length === 0) return;
@@ -107,11 +102,33 @@ export async function kustomizationEdits(
     exists: (p) => after.has(p),
     managed: (p) => matcher.test(p),
     also: gone.flatMap((m) => nearestKustomization(m, exists) ?? []),
-    scan: [...state.baseListing.keys()].filter(isKustomizationPath),
+    // Those below the output directories, and those above the manifests (up to the root), whose
+    // entries list them too: a dangling one there is taken out as well.
+    scan: [
+      ...new Set([
+        ...[...state.baseListing.keys()].filter(isKustomizationPath),
+        ...candidates.filter(exists),
+      ]),
+    ],
     text: (p) => texts.get(p),
   };
-  await readInto(generatorFiles(input).filter((p) => !texts.has(p)));
+  const generators = generatorFiles(input);
+  const generatorLinks = new Set(
+    generators.length > 0 ? (await git.blockers(where.baseSha, generators)).symlinks : [],
+  );
+  input.symlink = (p) => generatorLinks.has(p);
+  await readInto(generators.filter((p) => !texts.has(p)));
   return proposedOnBranch(git, where, refuseProblems(upkeep(input)).edits);
+}
+
+/** Exit 1 for a kustomization that is a symlink, in sync and check alike. */
+function refuseSymlinks(links: string[]): void {
+  if (links.length > 0)
+    throw new ExternalError(
+      'repo',
+      `refusing to read or write a kustomization that is a symlink: ${links.join(', ')}`,
+      'replace the symlink with the file itself, or set `kustomize: off` in the config',
+    );
 }
 
 /** Exit 2, naming each file:line:col, when a kustomization cannot be read or edited. */
@@ -146,21 +163,33 @@ export async function workingTreeKustomizations(
     }
   };
   const below = outputDirs(config).flatMap((d) => kustomizationsBelow(root, d));
-  const near = [...manifests, ...declared];
-  await readInto([...new Set([...near.flatMap(kustomizationCandidates), ...below])]);
+  const near = [...new Set([...manifests, ...declared].flatMap(kustomizationCandidates))].sort();
+  // As sync refuses it (exit 1): a kustomization that is a symlink, where one is looked for.
+  refuseSymlinks(near.filter((p) => isSymlink(join(root, p))));
+  await readInto([...new Set([...near, ...below])]);
   const found = (p: string) => texts.has(p);
   const matcher = templateMatcher(config.output);
   const input: UpkeepInput = {
     mode: config.kustomize,
     present: new Set(manifests),
-    exists: (p) => lstatSync(join(root, p), { throwIfNoEntry: false }) !== undefined,
+    // What the working tree holds, tracked by git or not (as for the manifests check reads): a
+    // file or a symlink, as a git tree holds them; a directory is no file.
+    exists: (p) => {
+      const st = lstatSync(join(root, p), { throwIfNoEntry: false });
+      return st !== undefined && !st.isDirectory();
+    },
     managed: (p) => matcher.test(p),
     also: declared.flatMap((m) => nearestKustomization(m, found) ?? []),
-    scan: below,
+    scan: [...new Set([...below, ...near.filter(found)])],
     text: (p) => texts.get(p),
+    symlink: (p) => isSymlink(join(root, p)),
   };
   await readInto(generatorFiles(input));
   return refuseProblems(upkeep(input)).edits;
+}
+
+function isSymlink(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
 }
 
 function isRegularFile(path: string): boolean {

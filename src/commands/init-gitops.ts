@@ -1,31 +1,16 @@
 import { posix } from 'node:path';
+import { KSOPS_GENERATOR } from '../model/kustomization.js';
 
 /** The GitOps controller `init --flux` / `init --argocd` writes the kustomize wiring for. */
 export type GitopsTool = 'flux' | 'argocd';
 
 const DOCS = 'https://github.com/gitops-secrets/gitops-secrets/blob/main/docs';
 
-/** The file names kustomize accepts for a kustomization, in the order it looks for them. */
-export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-
 /** Where the Flux example Kustomization goes, relative to the repo root. */
 export const FLUX_KUSTOMIZATION = 'flux/gitops-secrets.yaml';
 
 /** The Secret (in flux-system) and its key that hold the age private key, as Flux's guide names them. */
 export const FLUX_KEY_SECRET = { name: 'sops-age', key: 'age.agekey' } as const;
-
-/** The ksops generator file, beside the kustomization that lists it under `generators:`. */
-export const KSOPS_GENERATOR = 'secret-generator.yaml';
-
-/**
- * The directory every manifest of an output template lands under: the template's static prefix
- * up to its last `/` (`secrets/{namespace}/{name}.yaml` → `secrets`; `{namespace}.yaml` → `.`).
- */
-export function outputRoot(template: string): string {
-  const prefix = template.split('{')[0] ?? '';
-  const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-  return dir === '' ? '.' : posix.normalize(dir).replace(/\/$/, '');
-}
 
 function fluxKustomization(): string {
   return `# Written by \`gitops-secrets init --flux\`. Flux's kustomize-controller builds this directory

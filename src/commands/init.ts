@@ -1,14 +1,10 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
+import { KSOPS_GENERATOR, KUSTOMIZATION_NAMES } from '../model/kustomization.js';
+import { templateDirs } from '../model/paths.js';
 import type { Output } from './common.js';
-import {
-  type GitopsTool,
-  gitopsFiles,
-  gitopsNotes,
-  KUSTOMIZATION_NAMES,
-  outputRoot,
-} from './init-gitops.js';
+import { type GitopsTool, gitopsFiles, gitopsNotes } from './init-gitops.js';
 
 export interface InitOptions {
   /** The repository (`--repo`). */
@@ -151,8 +147,9 @@ jobs:
 
 /** `init`: writes the starter files and says what to do next. */
 export async function init(options: InitOptions, io: Output): Promise<ExitCode> {
-  const written = await writeStarterFiles({ ...options, repo: resolve(options.repo) });
+  const { written, kept } = await writeStarterFiles({ ...options, repo: resolve(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
+  for (const note of kept) io.out(note);
   if (options.gitops) for (const line of gitopsNotes(options.gitops)) io.out(line);
   if (!options.age)
     io.out(
@@ -164,18 +161,22 @@ export async function init(options: InitOptions, io: Output): Promise<ExitCode> 
   return ExitCode.ok;
 }
 
-function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+/** What is at a path, the path itself and not what a symlink there points to. */
+async function entryAt(path: string): Promise<'none' | 'symlink' | 'file'> {
+  const st = await lstat(path).catch(() => undefined);
+  return st === undefined ? 'none' : st.isSymbolicLink() ? 'symlink' : 'file';
 }
 
 /**
  * Writes a starter config, a .sops.yaml (with --age), the workflows and, with --flux / --argocd,
- * the kustomize wiring; never overwrites without --force.
+ * the kustomize wiring; never overwrites without --force, and never writes through a symlink.
+ * An existing kustomization (or ksops generator) is kept as it is, even with --force: replaced,
+ * the entries it holds would go, and Flux (`prune: true`) or Argo CD would delete those objects
+ * from the cluster. `kept` says what was kept and what to add to it.
  */
-export async function writeStarterFiles(options: InitOptions): Promise<string[]> {
+export async function writeStarterFiles(
+  options: InitOptions,
+): Promise<{ written: string[]; kept: string[] }> {
   if (options.age !== undefined && !/^age1[0-9a-z]{20,}$/.test(options.age)) {
     throw new UsageError(
       `--age ${options.age} is not an age recipient (age1...)`,
@@ -188,20 +189,19 @@ export async function writeStarterFiles(options: InitOptions): Promise<string[]>
   const config = posix.normalize(options.config);
   files.set('.github/workflows/gitops-secrets-sync.yml', workflow('sync', config, uses));
   files.set('.github/workflows/gitops-secrets-rotate.yml', workflow('rotate', config, uses));
-  if (options.gitops) {
-    const root = outputRoot(STARTER_OUTPUT);
-    // kustomize refuses a directory with two kustomization files: an existing one, in any spelling
-    // it accepts, is the one to replace (with --force), never one to add a second beside.
-    let name = KUSTOMIZATION_NAMES[0]!;
-    for (const other of KUSTOMIZATION_NAMES)
-      if (await exists(join(options.repo, root, other))) {
-        name = other;
-        break;
-      }
-    for (const [path, text] of gitopsFiles(options.gitops, root, name)) files.set(path, text);
-  }
+  const kept = options.gitops ? await gitopsWiring(options.repo, options.gitops, files) : [];
+  const links: string[] = [];
   const existing: string[] = [];
-  for (const path of files.keys()) if (await exists(join(options.repo, path))) existing.push(path);
+  for (const path of files.keys()) {
+    const at = await entryAt(join(options.repo, path));
+    if (at === 'symlink') links.push(path);
+    else if (at === 'file') existing.push(path);
+  }
+  if (links.length > 0)
+    throw new UsageError(
+      `refusing to write through a symlink: ${links.join(', ')}`,
+      'remove the symlink (or replace it with the file itself) and run init again; nothing was written',
+    );
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`not overwriting ${existing.join(', ')}`, 'pass --force to replace them');
   }
@@ -209,5 +209,44 @@ export async function writeStarterFiles(options: InitOptions): Promise<string[]>
     await mkdir(dirname(join(options.repo, path)), { recursive: true });
     await writeFile(join(options.repo, path), text);
   }
-  return [...files.keys()];
+  return { written: [...files.keys()], kept };
+}
+
+/**
+ * Adds the kustomize wiring to `files`, less the kustomization (in any spelling kustomize reads:
+ * it refuses a directory with two) and the ksops generator that exist already: those are kept.
+ */
+async function gitopsWiring(
+  repo: string,
+  tool: GitopsTool,
+  files: Map<string, string>,
+): Promise<string[]> {
+  // The directory every manifest of the starter config lands under.
+  const root = templateDirs(STARTER_OUTPUT)[0]!;
+  let found: string | undefined;
+  for (const name of KUSTOMIZATION_NAMES)
+    if ((await entryAt(join(repo, root, name))) !== 'none') {
+      found = name;
+      break;
+    }
+  const kustomization = posix.join(root, found ?? KUSTOMIZATION_NAMES[0]!);
+  const generator = posix.join(root, KSOPS_GENERATOR);
+  const kept: string[] = [];
+  for (const [path, text] of gitopsFiles(tool, root, found ?? KUSTOMIZATION_NAMES[0]!)) {
+    const keep =
+      (path === kustomization && found !== undefined) ||
+      (path === generator && (await entryAt(join(repo, path))) !== 'none');
+    if (keep) kept.push(keptNote(tool, path, path === kustomization));
+    else files.set(path, text);
+  }
+  return kept;
+}
+
+function keptNote(tool: GitopsTool, path: string, isKustomization: boolean): string {
+  const why = `kept ${path} as it is (init never replaces an existing ${isKustomization ? 'kustomization' : 'ksops generator'}, not even with --force)`;
+  if (!isKustomization)
+    return `${why}: it must be a ksops generator (apiVersion: viaduct.ai/v1, kind: ksops) with a files: list, where sync lists each Secret`;
+  return tool === 'flux'
+    ? `${why}: sync lists each new Secret manifest under its resources:`
+    : `${why}: add ./${KSOPS_GENERATOR} under its generators: (unless it lists a ksops generator already), so that sync lists each Secret in that generator's files:`;
 }

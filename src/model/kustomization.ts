@@ -1,10 +1,12 @@
 import { posix } from 'node:path';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
 import {
   editList,
   listAt,
   type Parsed,
   parseYamlFile,
+  problemAt,
   stringField,
   type YamlFile,
 } from './yaml-list.js';
@@ -85,10 +87,20 @@ export function readKustomization(path: string, text: string): Parsed<ReadKustom
   return { ok: { file, generatorPaths } };
 }
 
-/** A generator file is ksops's: `kind: ksops`, `apiVersion: viaduct.ai/v1`, a `files:` list. */
+/**
+ * A generator file is ksops's: `kind: ksops`, `apiVersion: viaduct.ai/v1`, a `files:` list.
+ * Undefined: a generator of another kind (not ours). A problem, with its position: a file the
+ * tool cannot read, so cannot tell whether it lists a Secret (not valid YAML, not a mapping,
+ * such as the blob of a symlink: the path it points to), or a ksops generator among several
+ * documents (each one is looked at), which it does not edit. Treated as "no ksops generator",
+ * such a file would have the Secrets listed under `resources:`, where ksops never decrypts them.
+ */
 export function readKsopsGenerator(path: string, text: string): Parsed<YamlFile> | undefined {
   const parsed = parseYamlFile(path, text);
-  if ('problem' in parsed) return undefined; // not ours to judge: kustomize reports it
+  if ('problem' in parsed) {
+    const several = severalDocuments(path, text);
+    return several === null ? generatorProblem(parsed.problem) : several;
+  }
   const file = parsed.ok;
   if (
     stringField(file, 'kind') !== 'ksops' ||
@@ -97,6 +109,54 @@ export function readKsopsGenerator(path: string, text: string): Parsed<YamlFile>
     return undefined;
   const files = listAt(file, 'files');
   return 'problem' in files ? files : parsed;
+}
+
+function generatorProblem(problem: ConfigProblem): { problem: ConfigProblem } {
+  return {
+    problem: {
+      ...problem,
+      message: `${problem.message}: gitops-secrets cannot tell whether this generator is a ksops one that lists the Secrets`,
+    },
+  };
+}
+
+/**
+ * A file of several valid YAML documents: undefined when none is a ksops generator (several
+ * generators of other kinds: not ours), a problem at the first ksops one; null when the file is
+ * not one of several valid documents.
+ */
+function severalDocuments(
+  path: string,
+  text: string,
+): { problem: ConfigProblem } | undefined | null {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  if (!Array.isArray(docs) || docs.length < 2 || docs.some((d) => d.errors.length > 0)) return null;
+  const ksops = docs.find(
+    (d) => d.get('kind') === 'ksops' && d.get('apiVersion') === KSOPS_API_VERSION,
+  );
+  if (!ksops) return undefined;
+  return {
+    problem: problemAt(
+      path,
+      lines,
+      ksops.contents?.range?.[0] ?? ksops.range[0],
+      '',
+      'holds a ksops generator among several YAML documents: gitops-secrets edits a ksops generator only in a file of its own; move it to one',
+    ),
+  };
+}
+
+/** A generator that is a symlink: refused (its blob is the path it points to). */
+export function symlinkGenerator(path: string): ConfigProblem {
+  return {
+    file: path,
+    line: 1,
+    column: 1,
+    path: '',
+    message:
+      'is a symlink: gitops-secrets reads no generator through one, so cannot tell whether it lists the Secrets; replace it with the file itself',
+  };
 }
 
 /**

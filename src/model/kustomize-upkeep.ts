@@ -6,13 +6,16 @@ import {
   entryFor,
   isKustomizationPath,
   KSOPS_GENERATOR,
+  kustomizationCandidates,
   nearestKustomization,
   newKsopsGenerator,
   type ReadKustomization,
   readKsopsGenerator,
   readKustomization,
   resolveEntry,
+  symlinkGenerator,
 } from './kustomization.js';
+import { listedAbove } from './kustomize-above.js';
 import { listAt, type YamlFile } from './yaml-list.js';
 
 /**
@@ -42,6 +45,11 @@ export interface UpkeepInput {
   scan?: string[];
   /** The tree's text of a file (kustomizations and generator files); undefined when absent. */
   text: (path: string) => string | undefined;
+  /**
+   * Whether the tree holds a file as a symlink: a generator that is one is refused (its text
+   * would be the path it points to, and the tool reads and writes no file through a symlink).
+   */
+  symlink?: (path: string) => boolean;
 }
 
 export interface KustomizationEdit {
@@ -81,9 +89,12 @@ export function kustomizationsOf(input: UpkeepInput): Map<string, string[]> {
 export function generatorFiles(input: UpkeepInput): string[] {
   if (input.mode === 'off') return [];
   const out = new Set<string>();
-  for (const k of kustomizationsOf(input).keys()) {
-    const read = readKustomization(k, input.text(k) ?? '');
-    if ('ok' in read) for (const g of read.ok.generatorPaths) out.add(g);
+  // The manifests' kustomizations and those above them: an entry there lists a manifest too.
+  const above = [...input.present].flatMap(kustomizationCandidates);
+  for (const k of new Set([...kustomizationsOf(input).keys(), ...above])) {
+    const text = input.text(k);
+    const read = text === undefined ? undefined : readKustomization(k, text);
+    if (read && 'ok' in read) for (const g of read.ok.generatorPaths) out.add(g);
   }
   return [...out].sort();
 }
@@ -108,12 +119,14 @@ export function kustomizationKind(k: KustomizationEdit): string {
 export function upkeep(input: UpkeepInput): Upkeep {
   const result: Upkeep = { edits: [], problems: [] };
   if (input.mode === 'off') return result;
+  const listings = new Map<string, Set<string>>();
   for (const [k, wanted] of [...kustomizationsOf(input)].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const read = readKustomization(k, input.text(k) ?? '');
+    // A manifest an entry of a kustomization further up lists is listed: kustomize would
+    // refuse it listed twice (the inner directory is built as a resource of the outer one).
+    const own = wanted.filter((m) => !listedAbove(input, listings, k, m));
     const one =
-      'problem' in read
-        ? { edits: [], problems: [read.problem] }
-        : upkeepOne(input, read.ok, wanted);
+      'problem' in read ? { edits: [], problems: [read.problem] } : upkeepOne(input, read.ok, own);
     // One with no manifest of its own, found by scanning only: not refused when unreadable.
     if (wanted.length === 0 && !input.also.includes(k) && one.problems.length > 0) continue;
     result.problems.push(...one.problems);
@@ -133,6 +146,10 @@ function upkeepOne(input: UpkeepInput, k: ReadKustomization, wanted: string[]): 
   const problems: ConfigProblem[] = [];
   const generators: YamlFile[] = [];
   for (const g of k.generatorPaths) {
+    if (input.symlink?.(g)) {
+      problems.push(symlinkGenerator(g));
+      continue;
+    }
     const text = input.text(g);
     const gen = text === undefined ? undefined : readKsopsGenerator(g, text);
     if (gen && 'problem' in gen) problems.push(gen.problem);
@@ -147,23 +164,27 @@ function upkeepOne(input: UpkeepInput, k: ReadKustomization, wanted: string[]): 
     ...generators.map((file) => ({ file, key: 'files', created: false })),
   ];
   const extra: { ref: ListRef; add: string[] }[] = [];
-  let target = mode === 'resources' ? lists[0] : lists[1];
-  if (!target && wanted.length > 0) {
+  // The lists the mode uses: `resources:`, or the `files:` of every ksops generator it lists. A
+  // manifest any of them lists is listed; a new one goes to the first.
+  const used = mode === 'resources' ? lists.slice(0, 1) : lists.slice(1);
+  if (used.length === 0 && wanted.length > 0) {
     const made = createGenerator(input, dir, k);
     if ('problem' in made) return { edits: [], problems: [made.problem] };
     // The new generator goes under `generators:`, with the kustomization's other edits.
-    target = made.ok.target;
-    lists.push(target);
+    used.push(made.ok.target);
+    lists.push(made.ok.target);
     extra.push(made.ok.listed);
   }
-  const listed = new Set(target ? entriesOf(target, dir).flatMap((e) => e.path ?? []) : []);
+  const target = used[0];
+  const listed = new Set(used.flatMap((ref) => entriesOf(ref, dir).flatMap((e) => e.path ?? [])));
   const add = wanted.filter((m) => !listed.has(m));
   const edits: KustomizationEdit[] = [];
   const move = new Set(wanted);
   for (const ref of lists) {
     const adding = ref === target ? add : [];
     const more = extra.find((x) => x.ref.file.path === ref.file.path)?.add ?? [];
-    const edit = editOne(input, ref, dir, adding, more, ref === target ? new Set() : move);
+    // Entries move out of the lists the mode does not use only, never from one it uses to another.
+    const edit = editOne(input, ref, dir, adding, more, used.includes(ref) ? new Set() : move);
     if ('problem' in edit) problems.push(edit.problem);
     else if (edit.ok) edits.push(edit.ok);
   }

@@ -126,7 +126,7 @@ export function editList(
   if (!seq || (seq.flow && seq.items.length === 0)) text = addToEmpty(file, key, pair, add);
   else if (seq.flow) text = editFlow(file.text, seq, add, remove);
   else {
-    const edited = editBlock(file, seq, add, remove);
+    const edited = editBlock(file, pair!, seq, add, remove);
     if ('problem' in edited) return edited;
     text = edited.ok;
   }
@@ -201,9 +201,14 @@ function lineEnd(text: string, from: number): number {
   return i < 0 ? text.length : i;
 }
 
-/** Block list: each removed entry's line goes, new ones follow the last entry's line. */
+/**
+ * Block list: each removed entry's line goes, new ones follow the last entry's line. Every entry
+ * taken out and none added: `key: []`, as a flow list keeps it (`key:` with no value is null,
+ * which kustomize and ksops refuse: ksops fails on a generator without its `files` list).
+ */
 function editBlock(
   file: YamlFile,
+  pair: Pair,
   seq: YAMLSeq<Scalar<string>>,
   add: string[],
   remove: Set<number>,
@@ -236,6 +241,10 @@ function editBlock(
     const nl = lastLine.to === text.length && !text.endsWith('\n') ? '\n' : '';
     const lines = add.map((e) => `${lastLine.prefix}${quoteLike(last, e)}\n`).join('');
     cuts.push({ from: lastLine.to, to: lastLine.to, insert: `${nl}${lines}` });
+  } else if (remove.size === seq.items.length) {
+    const keyEnd = (pair.key as Scalar).range?.[1] ?? 0;
+    const colon = text.indexOf(':', keyEnd) + 1;
+    cuts.push({ from: colon, to: colon, insert: ' []' });
   }
   return { ok: splice(text, cuts) };
 }

@@ -1,52 +1,37 @@
 /**
  * Helpers for the tests that build what `init --flux` / `init --argocd` writes with the real
- * kustomize: the ksops stand-in on a PATH, and the listing of a synced manifest in the
- * kustomization where `sync` does not (yet) list it itself.
+ * kustomize (the ksops stand-in is fixtures/ksops-standin, put on PATH by the tests), and what
+ * the kustomization of a merged tree lists.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Ajv } from 'ajv';
 import { execa } from 'execa';
-import { isSeq, parseAllDocuments, parseDocument } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ROOT, type Scenario, TOOLS_BIN } from './scenario.js';
 
 /** The manifest `sync` writes for the starter config's `default/example-app`. */
 export const MANIFEST = 'secrets/default/example-app.yaml';
 
 /**
- * A directory holding `ksops`: a wrapper around test/helpers/ksops-stand-in.mjs, a STAND-IN for
- * the real ksops (not installable from the registries this project uses).
+ * The directory holding `ksops`: a STAND-IN for the real ksops (not installable from the
+ * registries this project uses), as strict as ksops about the generator it is given.
  */
-export async function ksopsStandInBin(dir: string): Promise<string> {
-  const bin = join(dir, 'ksops-stand-in-bin');
-  await mkdir(bin, { recursive: true });
-  const script = join(ROOT, 'test/helpers/ksops-stand-in.mjs');
-  await writeFile(join(bin, 'ksops'), `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
-  await chmod(join(bin, 'ksops'), 0o755);
-  return bin;
-}
+export const KSOPS_STANDIN_DIR = join(ROOT, 'fixtures/ksops-standin');
 
 /**
- * Lists `manifest` (a repo path) in the kustomization of `root`: under `resources:` (Flux) or in
- * the `files:` of the ksops generator it lists (Argo CD), unless it is there already. This is
- * what `sync` does itself with the kustomization upkeep of issue 22 (item 1); on a branch without
- * it, the test does it here, so that what `init` wrote is what gets built.
+ * The repo paths the kustomization of `root` lists: its `resources:` and the `files:` of the
+ * generators under its `generators:`, each read relative to `root` (as kustomize and ksops do).
  */
-export async function listManifest(repo: string, root: string, manifest: string): Promise<void> {
-  const kustomization = join(repo, root, 'kustomization.yaml');
-  const doc = parseDocument(await readFile(kustomization, 'utf8'));
-  const entry = `./${posix.relative(root, manifest)}`;
-  const generators = doc.get('generators');
-  const [file, listed] = isSeq(generators)
-    ? [join(repo, root, String(generators.items[0])), 'files']
-    : [kustomization, 'resources'];
-  const target = file === kustomization ? doc : parseDocument(await readFile(file, 'utf8'));
-  const entries = (target.get(listed) as { toJSON(): string[] } | undefined)?.toJSON() ?? [];
-  if (entries.some((e) => posix.normalize(e) === posix.normalize(entry))) return;
-  target.set(listed, [...entries, entry]);
-  await writeFile(file, target.toString());
+export async function listedBy(repo: string, root: string): Promise<string[]> {
+  const read = async (path: string) =>
+    (parse(await readFile(join(repo, root, path), 'utf8')) ?? {}) as Record<string, unknown>;
+  const kustomization = await read('kustomization.yaml');
+  const entries = [...((kustomization.resources as string[] | null) ?? [])];
+  for (const g of (kustomization.generators as string[] | null) ?? [])
+    entries.push(...(((await read(g)).files as string[] | null) ?? []));
+  return entries.map((e) => posix.join(root, e)).sort();
 }
-
 /** A Kubernetes object as `kustomize build` prints it. */
 export interface BuiltObject {
   apiVersion: string;
@@ -75,8 +60,9 @@ export async function kustomizeBuild(
 }
 
 /**
- * `init FLAG`, then a real `sync` of the starter config, merged and listed in the kustomization:
- * the repository as the GitOps controller fetches it. Returns what init printed.
+ * `init FLAG`, then a real `sync` of the starter config, merged: the repository as the GitOps
+ * controller fetches it, whose kustomization must list the manifest already (sync lists it in
+ * the same commit). Returns what init printed.
  */
 export async function synced(s: Scenario, flag: '--flux' | '--argocd'): Promise<string> {
   const init = await s.run(['init', flag]);
@@ -85,7 +71,9 @@ export async function synced(s: Scenario, flag: '--flux' | '--argocd'): Promise<
   const sync = await s.run(['sync']);
   if (sync.exitCode !== 0) throw new Error(sync.stderr);
   await s.mergePullRequest();
-  await listManifest(s.repo, 'secrets', MANIFEST);
+  const listed = await listedBy(s.repo, 'secrets');
+  if (!listed.includes(MANIFEST))
+    throw new Error(`the merged kustomization does not list ${MANIFEST}: ${listed.join(', ')}`);
   return init.stdout;
 }
 
