@@ -12032,12 +12032,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists4 = this[kHeadersMap].get(lowercaseName);
-        if (exists4) {
+        const exists3 = this[kHeadersMap].get(lowercaseName);
+        if (exists3) {
           const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists4.name,
-            value: `${exists4.value}${delimiter2}${value}`
+            name: exists3.name,
+            value: `${exists3.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -28853,7 +28853,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports2) {
     "use strict";
-    var LineCounter4 = class {
+    var LineCounter5 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -28876,7 +28876,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports2.LineCounter = LineCounter4;
+    exports2.LineCounter = LineCounter5;
   }
 });
 
@@ -29770,7 +29770,7 @@ var require_public_api = __commonJS({
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
       return { lineCounter: lineCounter$1, prettyErrors };
     }
-    function parseAllDocuments3(source, options = {}) {
+    function parseAllDocuments4(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser4.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -29845,7 +29845,7 @@ var require_public_api = __commonJS({
       return new Document.Document(value, _replacer, options).toString(options);
     }
     exports2.parse = parse7;
-    exports2.parseAllDocuments = parseAllDocuments3;
+    exports2.parseAllDocuments = parseAllDocuments4;
     exports2.parseDocument = parseDocument5;
     exports2.stringify = stringify;
   }
@@ -42565,10 +42565,10 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists4(path9, type = exports2.READABLE) {
+    function exists3(path9, type = exports2.READABLE) {
       return check3(path9, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
     }
-    exports2.exists = exists4;
+    exports2.exists = exists3;
     exports2.FILE = 1;
     exports2.FOLDER = 2;
     exports2.READABLE = exports2.FILE + exports2.FOLDER;
@@ -48487,6 +48487,7 @@ async function readRepoText(root, rel, what) {
 
 // src/model/kustomization.ts
 var import_node_path2 = require("node:path");
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/model/yaml-list.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -48553,7 +48554,7 @@ function editList(file2, key, add, remove2) {
   if (!seq || seq.flow && seq.items.length === 0) text = addToEmpty(file2, key, pair, add);
   else if (seq.flow) text = editFlow(file2.text, seq, add, remove2);
   else {
-    const edited = editBlock(file2, seq, add, remove2);
+    const edited = editBlock(file2, pair, seq, add, remove2);
     if ("problem" in edited) return edited;
     text = edited.ok;
   }
@@ -48617,7 +48618,7 @@ function lineEnd(text, from) {
   const i3 = text.indexOf("\n", from);
   return i3 < 0 ? text.length : i3;
 }
-function editBlock(file2, seq, add, remove2) {
+function editBlock(file2, pair, seq, add, remove2) {
   const { text } = file2;
   const cuts = [];
   const lineOf = (item) => {
@@ -48647,6 +48648,10 @@ function editBlock(file2, seq, add, remove2) {
     const lines = add.map((e) => `${lastLine.prefix}${quoteLike(last2, e)}
 `).join("");
     cuts.push({ from: lastLine.to, to: lastLine.to, insert: `${nl}${lines}` });
+  } else if (remove2.size === seq.items.length) {
+    const keyEnd = pair.key.range?.[1] ?? 0;
+    const colon = text.indexOf(":", keyEnd) + 1;
+    cuts.push({ from: colon, to: colon, insert: " []" });
   }
   return { ok: splice(text, cuts) };
 }
@@ -48699,8 +48704,8 @@ function kustomizationCandidates(manifest) {
     dir = dirOf(dir);
   }
 }
-function nearestKustomization(manifest, exists4) {
-  return kustomizationCandidates(manifest).find(exists4);
+function nearestKustomization(manifest, exists3) {
+  return kustomizationCandidates(manifest).find(exists3);
 }
 function isKustomizationPath(path9) {
   return KUSTOMIZATION_NAMES.includes(import_node_path2.posix.basename(path9));
@@ -48730,12 +48735,50 @@ function readKustomization(path9, text) {
 }
 function readKsopsGenerator(path9, text) {
   const parsed = parseYamlFile(path9, text);
-  if ("problem" in parsed) return void 0;
+  if ("problem" in parsed) {
+    const several = severalDocuments(path9, text);
+    return several === null ? generatorProblem(parsed.problem) : several;
+  }
   const file2 = parsed.ok;
   if (stringField(file2, "kind") !== "ksops" || stringField(file2, "apiVersion") !== KSOPS_API_VERSION)
     return void 0;
   const files = listAt(file2, "files");
   return "problem" in files ? files : parsed;
+}
+function generatorProblem(problem) {
+  return {
+    problem: {
+      ...problem,
+      message: `${problem.message}: gitops-secrets cannot tell whether this generator is a ksops one that lists the Secrets`
+    }
+  };
+}
+function severalDocuments(path9, text) {
+  const lines = new import_yaml2.LineCounter();
+  const docs = (0, import_yaml2.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
+  if (!Array.isArray(docs) || docs.length < 2 || docs.some((d) => d.errors.length > 0)) return null;
+  const ksops = docs.find(
+    (d) => d.get("kind") === "ksops" && d.get("apiVersion") === KSOPS_API_VERSION
+  );
+  if (!ksops) return void 0;
+  return {
+    problem: problemAt(
+      path9,
+      lines,
+      ksops.contents?.range?.[0] ?? ksops.range[0],
+      "",
+      "holds a ksops generator among several YAML documents: gitops-secrets edits a ksops generator only in a file of its own; move it to one"
+    )
+  };
+}
+function symlinkGenerator(path9) {
+  return {
+    file: path9,
+    line: 1,
+    column: 1,
+    path: "",
+    message: "is a symlink: gitops-secrets reads no generator through one, so cannot tell whether it lists the Secrets; replace it with the file itself"
+  };
 }
 function newKsopsGenerator(entries) {
   return [
@@ -48764,14 +48807,46 @@ function editEntries(file2, key, add, drop) {
   return editList(file2, key, add, remove2);
 }
 
+// src/model/kustomize-above.ts
+function listedAbove(tree, listings, k2, m) {
+  const candidates = kustomizationCandidates(m);
+  const inner = dirOf(k2);
+  return candidates.slice(candidates.indexOf(k2) + 1).some((a2) => dirOf(a2) !== inner && listingOf(tree, listings, a2).has(m));
+}
+function listingOf(tree, listings, k2) {
+  const known = listings.get(k2);
+  if (known) return known;
+  const out = /* @__PURE__ */ new Set();
+  listings.set(k2, out);
+  const text = tree.text(k2);
+  const read = text === void 0 ? void 0 : readKustomization(k2, text);
+  if (!read || "problem" in read) return out;
+  const lists = [[read.ok.file, "resources"]];
+  for (const g of read.ok.generatorPaths) {
+    const t2 = tree.symlink?.(g) ? void 0 : tree.text(g);
+    const gen = t2 === void 0 ? void 0 : readKsopsGenerator(g, t2);
+    if (gen && "ok" in gen) lists.push([gen.ok, "files"]);
+  }
+  const dir = dirOf(k2);
+  for (const [file2, key] of lists) {
+    const list3 = listAt(file2, key);
+    if ("ok" in list3)
+      for (const e of list3.ok.entries) {
+        const path9 = resolveEntry(dir, e);
+        if (path9) out.add(path9);
+      }
+  }
+  return out;
+}
+
 // src/model/kustomize-upkeep.ts
 function kustomizationsOf(input2) {
-  const exists4 = (p2) => input2.text(p2) !== void 0;
+  const exists3 = (p2) => input2.text(p2) !== void 0;
   const byK = new Map(
-    [...input2.scan ?? [], ...input2.also].filter(exists4).map((k2) => [k2, []])
+    [...input2.scan ?? [], ...input2.also].filter(exists3).map((k2) => [k2, []])
   );
   for (const m of [...input2.present].sort()) {
-    const k2 = nearestKustomization(m, exists4);
+    const k2 = nearestKustomization(m, exists3);
     if (k2) byK.set(k2, [...byK.get(k2) ?? [], m]);
   }
   return byK;
@@ -48779,9 +48854,11 @@ function kustomizationsOf(input2) {
 function generatorFiles(input2) {
   if (input2.mode === "off") return [];
   const out = /* @__PURE__ */ new Set();
-  for (const k2 of kustomizationsOf(input2).keys()) {
-    const read = readKustomization(k2, input2.text(k2) ?? "");
-    if ("ok" in read) for (const g of read.ok.generatorPaths) out.add(g);
+  const above = [...input2.present].flatMap(kustomizationCandidates);
+  for (const k2 of /* @__PURE__ */ new Set([...kustomizationsOf(input2).keys(), ...above])) {
+    const text = input2.text(k2);
+    const read = text === void 0 ? void 0 : readKustomization(k2, text);
+    if (read && "ok" in read) for (const g of read.ok.generatorPaths) out.add(g);
   }
   return [...out].sort();
 }
@@ -48797,9 +48874,11 @@ function kustomizationKind(k2) {
 function upkeep(input2) {
   const result = { edits: [], problems: [] };
   if (input2.mode === "off") return result;
+  const listings = /* @__PURE__ */ new Map();
   for (const [k2, wanted] of [...kustomizationsOf(input2)].sort(([a2], [b2]) => a2 < b2 ? -1 : 1)) {
     const read = readKustomization(k2, input2.text(k2) ?? "");
-    const one = "problem" in read ? { edits: [], problems: [read.problem] } : upkeepOne(input2, read.ok, wanted);
+    const own2 = wanted.filter((m) => !listedAbove(input2, listings, k2, m));
+    const one = "problem" in read ? { edits: [], problems: [read.problem] } : upkeepOne(input2, read.ok, own2);
     if (wanted.length === 0 && !input2.also.includes(k2) && one.problems.length > 0) continue;
     result.problems.push(...one.problems);
     result.edits.push(...one.edits);
@@ -48810,6 +48889,10 @@ function upkeepOne(input2, k2, wanted) {
   const problems = [];
   const generators = [];
   for (const g of k2.generatorPaths) {
+    if (input2.symlink?.(g)) {
+      problems.push(symlinkGenerator(g));
+      continue;
+    }
     const text = input2.text(g);
     const gen = text === void 0 ? void 0 : readKsopsGenerator(g, text);
     if (gen && "problem" in gen) problems.push(gen.problem);
@@ -48823,22 +48906,23 @@ function upkeepOne(input2, k2, wanted) {
     ...generators.map((file2) => ({ file: file2, key: "files", created: false }))
   ];
   const extra = [];
-  let target = mode === "resources" ? lists[0] : lists[1];
-  if (!target && wanted.length > 0) {
+  const used = mode === "resources" ? lists.slice(0, 1) : lists.slice(1);
+  if (used.length === 0 && wanted.length > 0) {
     const made = createGenerator(input2, dir, k2);
     if ("problem" in made) return { edits: [], problems: [made.problem] };
-    target = made.ok.target;
-    lists.push(target);
+    used.push(made.ok.target);
+    lists.push(made.ok.target);
     extra.push(made.ok.listed);
   }
-  const listed = new Set(target ? entriesOf(target, dir).flatMap((e) => e.path ?? []) : []);
+  const target = used[0];
+  const listed = new Set(used.flatMap((ref) => entriesOf(ref, dir).flatMap((e) => e.path ?? [])));
   const add = wanted.filter((m) => !listed.has(m));
   const edits = [];
   const move = new Set(wanted);
   for (const ref of lists) {
     const adding = ref === target ? add : [];
     const more = extra.find((x2) => x2.ref.file.path === ref.file.path)?.add ?? [];
-    const edit = editOne(input2, ref, dir, adding, more, ref === target ? /* @__PURE__ */ new Set() : move);
+    const edit = editOne(input2, ref, dir, adding, more, used.includes(ref) ? /* @__PURE__ */ new Set() : move);
     if ("problem" in edit) problems.push(edit.problem);
     else if (edit.ok) edits.push(edit.ok);
   }
@@ -48917,7 +49001,7 @@ function createGenerator(input2, dir, k2) {
 }
 
 // src/model/manifest.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 
 // src/model/state.ts
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -48972,7 +49056,7 @@ function withoutVolatile(node2) {
 }
 
 // src/model/sops-yaml.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/model/encryption-selectors.ts
 var SELECTOR_FIELDS = [
@@ -49094,28 +49178,28 @@ function secretDataKeys(secret, shared) {
 // src/model/sops-yaml.ts
 function readSopsYaml(text) {
   if (!text) return void 0;
-  const lines = new import_yaml2.LineCounter();
-  const doc = (0, import_yaml2.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0 || !(0, import_yaml2.isMap)(doc.contents)) return void 0;
+  const lines = new import_yaml3.LineCounter();
+  const doc = (0, import_yaml3.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
+  if (doc.errors.length > 0 || !(0, import_yaml3.isMap)(doc.contents)) return void 0;
   const list3 = doc.contents.get("creation_rules", true);
-  if (!(0, import_yaml2.isSeq)(list3)) return void 0;
+  if (!(0, import_yaml3.isSeq)(list3)) return void 0;
   return { lines, rules: list3.items.map((item, index) => ruleOf(item, index)) };
 }
 function ruleOf(item, index) {
   const rule = {
     index,
-    mapping: (0, import_yaml2.isMap)(item),
+    mapping: (0, import_yaml3.isMap)(item),
     pathRegex: void 0,
     broken: false,
     selectors: [],
     entry: {}
   };
-  if (!(0, import_yaml2.isMap)(item)) return rule;
+  if (!(0, import_yaml3.isMap)(item)) return rule;
   rule.entry = item.toJSON();
   for (const pair of item.items) {
-    const key = (0, import_yaml2.isScalar)(pair.key) ? String(pair.key.value) : "";
+    const key = (0, import_yaml3.isScalar)(pair.key) ? String(pair.key.value) : "";
     const node2 = pair.value;
-    const raw = (0, import_yaml2.isScalar)(node2) ? node2.value : void 0;
+    const raw = (0, import_yaml3.isScalar)(node2) ? node2.value : void 0;
     if (key === "path_regex" && typeof raw === "string" && raw !== "") {
       try {
         rule.pathRegex = goRegExp(raw);
@@ -49292,7 +49376,7 @@ function isMapping(v) {
 }
 var NOT_YAML = "is not valid YAML";
 function readYaml(path9, text) {
-  const doc = (0, import_yaml3.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
+  const doc = (0, import_yaml4.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0)
     return {
       path: path9,
@@ -49822,8 +49906,8 @@ function readCached(path9, bytes, memo2) {
 
 // src/apply/kustomizations.ts
 function afterRun(plan2, state) {
-  const exists4 = /* @__PURE__ */ new Set([...state.baseListing.keys(), ...state.startBlobs.keys()]);
-  for (const p2 of state.fromBranch) if (!state.startBlobs.has(p2)) exists4.delete(p2);
+  const exists3 = /* @__PURE__ */ new Set([...state.baseListing.keys(), ...state.startBlobs.keys()]);
+  for (const p2 of state.fromBranch) if (!state.startBlobs.has(p2)) exists3.delete(p2);
   const declared = new Set(plan2.files.map((f) => f.path));
   const present = new Set(
     [...state.existing].flatMap(
@@ -49836,20 +49920,20 @@ function afterRun(plan2, state) {
     );
     if (!f.exists && writes) {
       present.add(f.path);
-      exists4.add(f.path);
+      exists3.add(f.path);
     }
   }
   if (plan2.prune) {
     for (const o3 of plan2.orphans)
       if (o3.keys.length === 0) {
         present.delete(o3.path);
-        exists4.delete(o3.path);
+        exists3.delete(o3.path);
       }
   }
   const gone = [.../* @__PURE__ */ new Set([...state.baseFiles.keys(), ...state.fromBranch])].filter(
-    (p2) => !exists4.has(p2)
+    (p2) => !exists3.has(p2)
   );
-  return { present, exists: exists4, gone };
+  return { present, exists: exists3, gone };
 }
 async function kustomizationEdits(git, config2, where, plan2, state) {
   if (config2.kustomize === "off") return [];
@@ -49859,12 +49943,7 @@ async function kustomizationEdits(git, config2, where, plan2, state) {
   const links = (await git.blockers(where.baseSha, candidates)).symlinks.filter(
     (l) => candidates.includes(l)
   );
-  if (links.length > 0)
-    throw new ExternalError(
-      "repo",
-      `refusing to read or write a kustomization that is a symlink: ${links.join(", ")}`,
-      "replace the symlink with the file itself, or set `kustomize: off` in the config"
-    );
+  refuseSymlinks(links);
   const texts = /* @__PURE__ */ new Map();
   const readInto = async (paths) => {
     if (paths.length === 0) return;
@@ -49873,19 +49952,39 @@ async function kustomizationEdits(git, config2, where, plan2, state) {
     for (const [p2, id] of listing) texts.set(p2, blobs.get(id) ?? "");
   };
   await readInto(candidates);
-  const exists4 = (p2) => texts.has(p2);
+  const exists3 = (p2) => texts.has(p2);
   const matcher = templateMatcher(config2.output);
   const input2 = {
     mode: config2.kustomize,
     present,
     exists: (p2) => after.has(p2),
     managed: (p2) => matcher.test(p2),
-    also: gone.flatMap((m) => nearestKustomization(m, exists4) ?? []),
-    scan: [...state.baseListing.keys()].filter(isKustomizationPath),
+    also: gone.flatMap((m) => nearestKustomization(m, exists3) ?? []),
+    // Those below the output directories, and those above the manifests (up to the root), whose
+    // entries list them too: a dangling one there is taken out as well.
+    scan: [
+      .../* @__PURE__ */ new Set([
+        ...[...state.baseListing.keys()].filter(isKustomizationPath),
+        ...candidates.filter(exists3)
+      ])
+    ],
     text: (p2) => texts.get(p2)
   };
-  await readInto(generatorFiles(input2).filter((p2) => !texts.has(p2)));
+  const generators = generatorFiles(input2);
+  const generatorLinks = new Set(
+    generators.length > 0 ? (await git.blockers(where.baseSha, generators)).symlinks : []
+  );
+  input2.symlink = (p2) => generatorLinks.has(p2);
+  await readInto(generators.filter((p2) => !texts.has(p2)));
   return proposedOnBranch(git, where, refuseProblems(upkeep(input2)).edits);
+}
+function refuseSymlinks(links) {
+  if (links.length > 0)
+    throw new ExternalError(
+      "repo",
+      `refusing to read or write a kustomization that is a symlink: ${links.join(", ")}`,
+      "replace the symlink with the file itself, or set `kustomize: off` in the config"
+    );
 }
 function refuseProblems(result) {
   if (result.problems.length === 0) return result;
@@ -49906,21 +50005,31 @@ async function workingTreeKustomizations(root, config2, manifests, declared = []
     }
   };
   const below = outputDirs(config2).flatMap((d) => kustomizationsBelow(root, d));
-  const near = [...manifests, ...declared];
-  await readInto([.../* @__PURE__ */ new Set([...near.flatMap(kustomizationCandidates), ...below])]);
+  const near = [...new Set([...manifests, ...declared].flatMap(kustomizationCandidates))].sort();
+  refuseSymlinks(near.filter((p2) => isSymlink((0, import_node_path7.join)(root, p2))));
+  await readInto([.../* @__PURE__ */ new Set([...near, ...below])]);
   const found = (p2) => texts.has(p2);
   const matcher = templateMatcher(config2.output);
   const input2 = {
     mode: config2.kustomize,
     present: new Set(manifests),
-    exists: (p2) => (0, import_node_fs3.lstatSync)((0, import_node_path7.join)(root, p2), { throwIfNoEntry: false }) !== void 0,
+    // What the working tree holds, tracked by git or not (as for the manifests check reads): a
+    // file or a symlink, as a git tree holds them; a directory is no file.
+    exists: (p2) => {
+      const st = (0, import_node_fs3.lstatSync)((0, import_node_path7.join)(root, p2), { throwIfNoEntry: false });
+      return st !== void 0 && !st.isDirectory();
+    },
     managed: (p2) => matcher.test(p2),
     also: declared.flatMap((m) => nearestKustomization(m, found) ?? []),
-    scan: below,
-    text: (p2) => texts.get(p2)
+    scan: [.../* @__PURE__ */ new Set([...below, ...near.filter(found)])],
+    text: (p2) => texts.get(p2),
+    symlink: (p2) => isSymlink((0, import_node_path7.join)(root, p2))
   };
   await readInto(generatorFiles(input2));
   return refuseProblems(upkeep(input2)).edits;
+}
+function isSymlink(path9) {
+  return (0, import_node_fs3.lstatSync)(path9, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
 }
 function isRegularFile(path9) {
   try {
@@ -52986,18 +53095,18 @@ function validateConcurrency(concurrency) {
 }
 
 // src/model/rollout.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 var ROLLOUT_ANNOTATION = "gitops-secrets.io/rotated-at";
 var PATH = ["spec", "template", "metadata", "annotations"];
 function bumpRollout(text, value) {
-  const counter = new import_yaml4.LineCounter();
-  const docs = (0, import_yaml4.parseAllDocuments)(text, { lineCounter: counter });
+  const counter = new import_yaml5.LineCounter();
+  const docs = (0, import_yaml5.parseAllDocuments)(text, { lineCounter: counter });
   if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0))
     return { problem: "is not valid YAML" };
   const edits = [];
   for (const doc of docs) {
     const template2 = doc.getIn(["spec", "template"], true);
-    if (!(0, import_yaml4.isMap)(template2)) continue;
+    if (!(0, import_yaml5.isMap)(template2)) continue;
     const edit = planEdit(text, counter, template2, value);
     if (typeof edit === "string") return { problem: edit };
     edits.push(edit);
@@ -53007,7 +53116,7 @@ function bumpRollout(text, value) {
   let out = text;
   for (const e of edits.sort((a2, b2) => b2.at - a2.at))
     out = out.slice(0, e.at) + e.insert + out.slice(e.end);
-  const check3 = (0, import_yaml4.parseAllDocuments)(out);
+  const check3 = (0, import_yaml5.parseAllDocuments)(out);
   if (!Array.isArray(check3) || check3.some((d) => d.errors.length > 0))
     return { problem: "could not be edited safely" };
   const set3 = check3.filter((d) => d.getIn([...PATH, ROLLOUT_ANNOTATION]) === value).length;
@@ -53024,17 +53133,17 @@ function planEdit(text, counter, template2, value) {
     const start = lineStart(key);
     return { at: start, end: start, insert: lines(indentOf(key)) };
   };
-  if ((0, import_yaml4.isMap)(metadata)) {
+  if ((0, import_yaml5.isMap)(metadata)) {
     if (metadata.flow)
       return "has a flow-style spec.template.metadata; write it as a block mapping";
     const annotations = metadata.get("annotations", true);
-    if ((0, import_yaml4.isMap)(annotations)) {
+    if ((0, import_yaml5.isMap)(annotations)) {
       if (annotations.flow) return "has flow-style pod annotations; write them as a block mapping";
       const existing = annotations.items.find(
-        (p2) => (0, import_yaml4.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
+        (p2) => (0, import_yaml5.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
       );
       const scalar2 = existing?.value;
-      if ((0, import_yaml4.isScalar)(scalar2) && scalar2.range)
+      if ((0, import_yaml5.isScalar)(scalar2) && scalar2.range)
         return { at: scalar2.range[0], end: scalar2.range[1], insert: quoted };
       const at3 = firstKey(annotations);
       if (at3 === void 0) return "has empty pod annotations; remove the empty key";
@@ -53061,7 +53170,7 @@ ${i3}    ${ROLLOUT_ANNOTATION}: ${quoted}
 }
 
 // src/model/ciphertext-guard.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 var CIPHERTEXT = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
 var RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k2) => k2.block);
 var CAUSE_PLAINTEXT = "likely an encryptedRegex or .sops.yaml rule that does not match data, or an encrypted_regex of the file itself that misses it";
@@ -53113,7 +53222,7 @@ function assertCiphertext(path9, text, keys) {
 function guarded(text, keys) {
   let doc;
   try {
-    doc = (0, import_yaml5.parse)(text);
+    doc = (0, import_yaml6.parse)(text);
   } catch {
     return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
   }
@@ -53159,7 +53268,7 @@ async function deriveValues(current, file2, writes, values) {
 }
 
 // src/apply/secret-state.ts
-var import_yaml6 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 function keyState(file2, change, now, before) {
   if (change.value?.kind === "carried") return change.value.state;
   const spec = file2.secret.keys.find((k2) => k2.name === change.key);
@@ -53175,7 +53284,7 @@ function keyState(file2, change, now, before) {
   };
 }
 function decodeData(text, path9) {
-  const doc = (0, import_yaml6.parse)(text);
+  const doc = (0, import_yaml7.parse)(text);
   const out = {};
   for (const [k2, v] of Object.entries(doc?.data ?? {})) {
     if (typeof v !== "string")
@@ -54016,19 +54125,19 @@ var import_node_crypto5 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
 
 // src/config/read-yaml.ts
-var import_yaml8 = __toESM(require_dist(), 1);
+var import_yaml9 = __toESM(require_dist(), 1);
 
 // src/config/yaml-positions.ts
-var import_yaml7 = __toESM(require_dist(), 1);
+var import_yaml8 = __toESM(require_dist(), 1);
 function positionOf(doc, counter, path9, options = {}) {
   let node2 = doc.contents;
   let best = rangeStart(node2) ?? 0;
   for (let i3 = 0; i3 < path9.length; i3++) {
     const part = path9[i3];
     const last2 = i3 === path9.length - 1;
-    if ((0, import_yaml7.isMap)(node2)) {
+    if ((0, import_yaml8.isMap)(node2)) {
       const pair = node2.items.find(
-        (p2) => (0, import_yaml7.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
+        (p2) => (0, import_yaml8.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
       );
       if (!pair) break;
       if (last2 && options.key) {
@@ -54037,7 +54146,7 @@ function positionOf(doc, counter, path9, options = {}) {
       }
       node2 = pair.value;
       best = rangeStart(node2) ?? rangeStart(pair.key) ?? best;
-    } else if ((0, import_yaml7.isSeq)(node2) && typeof part === "number") {
+    } else if ((0, import_yaml8.isSeq)(node2) && typeof part === "number") {
       node2 = node2.items[part];
       if (node2 === void 0) break;
       best = rangeStart(node2) ?? best;
@@ -54056,8 +54165,8 @@ function rangeStart(node2) {
 // src/config/read-yaml.ts
 var MAX_ALIAS_COUNT = 100;
 function readYaml2(text, file2) {
-  const counter = new import_yaml8.LineCounter();
-  const doc = (0, import_yaml8.parseDocument)(text, {
+  const counter = new import_yaml9.LineCounter();
+  const doc = (0, import_yaml9.parseDocument)(text, {
     lineCounter: counter,
     prettyErrors: false,
     uniqueKeys: true,
@@ -54087,13 +54196,13 @@ function readYaml2(text, file2) {
 function firstUnresolvedAlias(doc) {
   const anchors = /* @__PURE__ */ new Set();
   let found;
-  (0, import_yaml8.visit)(doc, (_2, node2) => {
-    if ((0, import_yaml8.isAlias)(node2)) {
+  (0, import_yaml9.visit)(doc, (_2, node2) => {
+    if ((0, import_yaml9.isAlias)(node2)) {
       if (anchors.has(node2.source)) return void 0;
       found = node2;
-      return import_yaml8.visit.BREAK;
+      return import_yaml9.visit.BREAK;
     }
-    if (((0, import_yaml8.isScalar)(node2) || (0, import_yaml8.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
+    if (((0, import_yaml9.isScalar)(node2) || (0, import_yaml9.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
     return void 0;
   });
   return found;
@@ -75267,15 +75376,8 @@ var import_node_path12 = require("node:path");
 // src/commands/init-gitops.ts
 var import_node_path11 = require("node:path");
 var DOCS = "https://github.com/gitops-secrets/gitops-secrets/blob/main/docs";
-var KUSTOMIZATION_NAMES2 = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 var FLUX_KUSTOMIZATION = "flux/gitops-secrets.yaml";
 var FLUX_KEY_SECRET = { name: "sops-age", key: "age.agekey" };
-var KSOPS_GENERATOR2 = "secret-generator.yaml";
-function outputRoot(template2) {
-  const prefix = template2.split("{")[0] ?? "";
-  const dir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
-  return dir === "" ? "." : import_node_path11.posix.normalize(dir).replace(/\/$/, "");
-}
 function fluxKustomization() {
   return `# Written by \`gitops-secrets init --flux\`. Flux's kustomize-controller builds this directory
 # and decrypts the sops-encrypted Secrets after the build (spec.decryption in ${FLUX_KUSTOMIZATION}).
@@ -75314,14 +75416,14 @@ spec:
 }
 function argocdKustomization() {
   return `# Written by \`gitops-secrets init --argocd\`. ksops, a kustomize exec plugin, decrypts the
-# Secrets listed in ${KSOPS_GENERATOR2} when Argo CD's repo-server builds this directory. That needs
+# Secrets listed in ${KSOPS_GENERATOR} when Argo CD's repo-server builds this directory. That needs
 # kustomize.buildOptions "--enable-alpha-plugins --enable-exec" in argocd-cm, ksops in the
 # repo-server and the age key there (SOPS_AGE_KEY_FILE). \`gitops-secrets sync\` adds each new
 # Secret to the generator's files: in the same commit. Guide: ${DOCS}/argocd.md
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 generators:
-  - ./${KSOPS_GENERATOR2}
+  - ./${KSOPS_GENERATOR}
 `;
 }
 function ksopsGenerator() {
@@ -75348,7 +75450,7 @@ function gitopsFiles(tool, root, name) {
   }
   return /* @__PURE__ */ new Map([
     [kustomization, argocdKustomization()],
-    [import_node_path11.posix.join(root, KSOPS_GENERATOR2), ksopsGenerator()]
+    [import_node_path11.posix.join(root, KSOPS_GENERATOR), ksopsGenerator()]
   ]);
 }
 function gitopsNotes(tool) {
@@ -75464,8 +75566,9 @@ jobs:
 `;
 }
 async function init(options, io) {
-  const written = await writeStarterFiles({ ...options, repo: (0, import_node_path12.resolve)(options.repo) });
+  const { written, kept } = await writeStarterFiles({ ...options, repo: (0, import_node_path12.resolve)(options.repo) });
   for (const f of written) io.out(`wrote ${f}`);
+  for (const note of kept) io.out(note);
   if (options.gitops) for (const line of gitopsNotes(options.gitops)) io.out(line);
   if (!options.age)
     io.out(
@@ -75476,11 +75579,9 @@ async function init(options, io) {
   );
   return ExitCode2.ok;
 }
-function exists2(path9) {
-  return (0, import_promises5.access)(path9).then(
-    () => true,
-    () => false
-  );
+async function entryAt(path9) {
+  const st = await (0, import_promises5.lstat)(path9).catch(() => void 0);
+  return st === void 0 ? "none" : st.isSymbolicLink() ? "symlink" : "file";
 }
 async function writeStarterFiles(options) {
   if (options.age !== void 0 && !/^age1[0-9a-z]{20,}$/.test(options.age)) {
@@ -75495,18 +75596,19 @@ async function writeStarterFiles(options) {
   const config2 = import_node_path12.posix.normalize(options.config);
   files.set(".github/workflows/gitops-secrets-sync.yml", workflow("sync", config2, uses));
   files.set(".github/workflows/gitops-secrets-rotate.yml", workflow("rotate", config2, uses));
-  if (options.gitops) {
-    const root = outputRoot(STARTER_OUTPUT);
-    let name = KUSTOMIZATION_NAMES2[0];
-    for (const other of KUSTOMIZATION_NAMES2)
-      if (await exists2((0, import_node_path12.join)(options.repo, root, other))) {
-        name = other;
-        break;
-      }
-    for (const [path9, text] of gitopsFiles(options.gitops, root, name)) files.set(path9, text);
-  }
+  const kept = options.gitops ? await gitopsWiring(options.repo, options.gitops, files) : [];
+  const links = [];
   const existing = [];
-  for (const path9 of files.keys()) if (await exists2((0, import_node_path12.join)(options.repo, path9))) existing.push(path9);
+  for (const path9 of files.keys()) {
+    const at = await entryAt((0, import_node_path12.join)(options.repo, path9));
+    if (at === "symlink") links.push(path9);
+    else if (at === "file") existing.push(path9);
+  }
+  if (links.length > 0)
+    throw new UsageError(
+      `refusing to write through a symlink: ${links.join(", ")}`,
+      "remove the symlink (or replace it with the file itself) and run init again; nothing was written"
+    );
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`not overwriting ${existing.join(", ")}`, "pass --force to replace them");
   }
@@ -75514,7 +75616,31 @@ async function writeStarterFiles(options) {
     await (0, import_promises5.mkdir)((0, import_node_path12.dirname)((0, import_node_path12.join)(options.repo, path9)), { recursive: true });
     await (0, import_promises5.writeFile)((0, import_node_path12.join)(options.repo, path9), text);
   }
-  return [...files.keys()];
+  return { written: [...files.keys()], kept };
+}
+async function gitopsWiring(repo, tool, files) {
+  const root = templateDirs(STARTER_OUTPUT)[0];
+  let found;
+  for (const name of KUSTOMIZATION_NAMES)
+    if (await entryAt((0, import_node_path12.join)(repo, root, name)) !== "none") {
+      found = name;
+      break;
+    }
+  const kustomization = import_node_path12.posix.join(root, found ?? KUSTOMIZATION_NAMES[0]);
+  const generator = import_node_path12.posix.join(root, KSOPS_GENERATOR);
+  const kept = [];
+  for (const [path9, text] of gitopsFiles(tool, root, found ?? KUSTOMIZATION_NAMES[0])) {
+    const keep = path9 === kustomization && found !== void 0 || path9 === generator && await entryAt((0, import_node_path12.join)(repo, path9)) !== "none";
+    if (keep) kept.push(keptNote(tool, path9, path9 === kustomization));
+    else files.set(path9, text);
+  }
+  return kept;
+}
+function keptNote(tool, path9, isKustomization) {
+  const why = `kept ${path9} as it is (init never replaces an existing ${isKustomization ? "kustomization" : "ksops generator"}, not even with --force)`;
+  if (!isKustomization)
+    return `${why}: it must be a ksops generator (apiVersion: viaduct.ai/v1, kind: ksops) with a files: list, where sync lists each Secret`;
+  return tool === "flux" ? `${why}: sync lists each new Secret manifest under its resources:` : `${why}: add ./${KSOPS_GENERATOR} under its generators: (unless it lists a ksops generator already), so that sync lists each Secret in that generator's files:`;
 }
 
 // src/commands/list.ts
