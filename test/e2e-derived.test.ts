@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { example, exampleScenario, findLeaks, type Scenario } from './helpers/scenario.js';
+import {
+  example,
+  exampleScenario,
+  findLeaks,
+  mergedScenario,
+  type Scenario,
+} from './helpers/scenario.js';
 
 // Issue 23: derived keys and typed Secrets, checked with tools that know nothing of
 // gitops-secrets: Apache's htpasswd, OpenSSH's ssh-keygen, WHATWG URL, JSON and base64.
@@ -347,4 +353,66 @@ secrets:
   t.is(ok.exitCode, 0, ok.stderr);
   const data = (await file(s, 'gitops-secrets/sync', 'app', 'web')).data;
   await checkHtpasswd(t, s, data.auth!, 'admin', 'short enough passphrase');
+});
+
+test('a derived key the sync branch made is made again from the base password a rotation merged meanwhile', async (t) => {
+  const base = `version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { length: 20 }
+`;
+  const s = await mergedScenario(base, '2026-01-01T00:00:00Z');
+  t.teardown(() => s.cleanup());
+  // 09:00: a rotation PR for the password.
+  const rot = await forceRotate(s, 'app/web', { key: 'password', now: '2026-02-01T09:00:00Z' });
+  t.is(rot.exitCode, 0, rot.stderr);
+  // 10:00: someone adds an htpasswd line; the sync PR makes it from the base's (old) password.
+  await s.writeConfig(`${base}      auth: { htpasswd: { user: admin, from: password } }\n`);
+  await s.commitAndPush('basic auth');
+  const first = await s.run(['sync', '--now', '2026-02-01T10:00:00Z']);
+  t.is(first.exitCode, 0, first.stderr);
+  // The rotation PR is merged; the next sync finds the file changed on both sides.
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--no-edit', 'origin/gitops-secrets/rotate']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  const again = await s.run(['sync', '--now', '2026-02-01T11:00:00Z']);
+  t.is(again.exitCode, 0, again.stderr);
+  const rotated = (await file(s, 'main', 'app', 'web')).data.password!;
+  const data = (await file(s, 'gitops-secrets/sync', 'app', 'web')).data;
+  t.is(data.password, rotated, 'the password is the rotated one');
+  await checkHtpasswd(t, s, data.auth!, 'admin', rotated);
+});
+
+test('a new input without a value in an existing template: sync and check report it waiting, the value stays', async (t) => {
+  const before = `version: 1
+secrets:
+  - name: app
+    namespace: shop
+    keys:
+      password: { length: 20 }
+      HOST: { provided: true, description: the database host }
+      URL: { template: "postgres://app:{{ password | urlencode }}@db/app" }
+`;
+  const s = await mergedScenario(before, '2026-01-01T00:00:00Z');
+  t.teardown(() => s.cleanup());
+  const old = (await file(s, 'main', 'shop', 'app')).data;
+  await s.writeConfig(before.replace('@db/app', '@{{ HOST }}/app'));
+  await s.commitAndPush('the host is given');
+  const r = await s.run(['sync', '--now', '2026-02-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /shop\/app\s+URL\s+needs input\s+made from HOST; it has no value yet/);
+  const check = await s.run(['check']);
+  t.regex(check.stdout, /empty slots[^]*URL\s+needs input/);
+  t.notRegex(check.stdout, /pending for sync|due for rotation/);
+  const branches = await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir);
+  t.is(branches.trim(), '* main', 'nothing to propose');
+  t.deepEqual((await file(s, 'main', 'shop', 'app')).data, old);
+  // Once the host is set, the URL is made from it and the password the file holds.
+  const set = await s.run(['set', 'shop/app', 'HOST'], { input: 'db.example.com' });
+  t.is(set.exitCode, 0, set.stderr);
+  const after = new URL((await file(s, 'gitops-secrets/sync', 'shop', 'app')).data.URL!);
+  t.is(after.host, 'db.example.com');
+  t.is(decodeURIComponent(after.password), old.password!);
 });
