@@ -256,3 +256,26 @@ secrets:
     '.dockerconfigjson needs-input: made from token',
   ]);
 });
+
+test('a derived key the file holds waits, its value kept, when a new input of it has no value yet', (t) => {
+  const c = config(`version: 1
+secrets:
+  - name: web
+    namespace: shop
+    keys:
+      password: { length: 24, rotateEvery: 30d }
+      HOST: { provided: true, description: the database host }
+      url: { template: "postgres://app:{{ password | urlencode }}@{{ HOST }}/app" }
+`);
+  // The file was made when the template had no HOST (another definition).
+  const held = existing({ password: stamp(T0), url: stamp(T0, 'a-template-without-host') });
+  t.deepEqual(rows(plan({ config: c, job: 'sync', existing: held, now: new Date(T0) })), [
+    'HOST needs-input: the database host',
+    'url needs-input: made from HOST; it has no value yet (the current value stays)',
+  ]);
+  const due = plan({ config: c, job: 'rotate', existing: held, now: new Date('2026-02-01') });
+  t.deepEqual(rows(due), [
+    'password rotate: last rotated 2026-01-01, policy 30d',
+    'url needs-input: made from HOST; it has no value yet (the current value stays)',
+  ]);
+});
