@@ -38,6 +38,7 @@ export function secretSpecs(ctx: SecretContext): SecretSpec[] {
       [...path, 'keys'],
       fail,
       partial,
+      ctx.shared,
     );
     if (!partial) checkSecretType(secret.type, keys, path, fail);
     const environments = secretEnvironments(secret, path, ctx.environments, fail);
