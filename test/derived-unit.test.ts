@@ -18,7 +18,7 @@ import {
 } from '../src/model/derive.js';
 import type { ManifestState } from '../src/model/manifest.js';
 import { parseTemplate, percentEncode, renderTemplate } from '../src/model/template.js';
-import { plan } from '../src/plan/plan.js';
+import { isEmptyPlan, plan } from '../src/plan/plan.js';
 import { config, managedManifest, NEW } from './helpers/plan-fixtures.js';
 
 const T0 = '2026-01-01T00:00:00Z';
@@ -278,4 +278,25 @@ secrets:
     'password rotate: last rotated 2026-01-01, policy 30d',
     'url needs-input: made from HOST; it has no value yet (the current value stays)',
   ]);
+});
+
+test('a typed Secret whose required key waits is not written: its other keys wait too', (t) => {
+  const c = config(`version: 1
+secrets:
+  - name: mirror
+    namespace: git
+    type: kubernetes.io/ssh-auth
+    keys:
+      ssh-privatekey: { provided: true, description: the deploy key }
+      known_hosts: { template: "github.com ssh-ed25519 AAAA" }
+      token: { length: 20 }
+`);
+  const waits = 'waits for ssh-privatekey: Kubernetes refuses a kubernetes.io/ssh-auth Secret without it';
+  const first = plan({ config: c, job: 'sync', existing: new Map(), now: new Date(T0) });
+  t.deepEqual(rows(first), [
+    'ssh-privatekey needs-input: the deploy key',
+    `token needs-input: ${waits}`,
+    `known_hosts needs-input: ${waits}`,
+  ]);
+  t.true(isEmptyPlan(first), 'nothing is written');
 });

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import type { Config, KeySpec, SecretSpec } from '../config/types.js';
 import { type ExitCode, UsageError } from '../errors.js';
 import { followInputs } from '../plan/derived.js';
+import { holdTyped } from '../plan/typed.js';
 import { groupOf } from '../plan/instances.js';
 import type { Plan } from '../plan/plan.js';
 import {
@@ -196,7 +197,11 @@ export function setInPlan(slots: Slot[], value: string, reason: string) {
         plan.shared = plan.shared.filter((s) => s.group !== group);
       }
       // The keys made from the slot change with it (issue 23).
-      file.changes = followInputs(file.secret, file.changes, 'sync', undefined);
+      file.changes = holdTyped(
+        file.secret,
+        followInputs(file.secret, file.changes, 'sync', undefined),
+        file.exists,
+      );
     }
   };
 }

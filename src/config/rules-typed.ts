@@ -27,6 +27,18 @@ export function checkSecretType(
       [...path, 'type'],
       `a ${type} Secret needs the key${missing.length > 1 ? 's' : ''} ${missing.join(' and ')}; declared: ${[...names].join(', ')}`,
     );
+  if (type === 'kubernetes.io/dockerconfigjson') {
+    const src = keys.find((k) => k.name === '.dockerconfigjson')?.source;
+    const json =
+      src?.kind === 'provided' ||
+      (src?.kind === 'derived' &&
+        (src.derive.kind === 'dockerconfigjson' || src.derive.kind === 'template'));
+    if (src && !json)
+      fail(
+        [...path, 'keys', '.dockerconfigjson'],
+        'Kubernetes reads .dockerconfigjson as a JSON document: make it with `dockerconfigjson: { registry, user, from }`, a `template`, or a provided slot',
+      );
+  }
   if (type === 'kubernetes.io/ssh-auth') {
     const key = keys.find((k) => k.name === 'ssh-privatekey');
     if (key && key.source.kind !== 'ssh' && key.source.kind !== 'provided')
