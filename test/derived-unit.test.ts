@@ -17,6 +17,7 @@ import {
   sshPublicKey,
 } from '../src/model/derive.js';
 import type { ManifestState } from '../src/model/manifest.js';
+import { setInPlan } from '../src/commands/set.js';
 import { parseTemplate, percentEncode, renderTemplate } from '../src/model/template.js';
 import { isEmptyPlan, plan } from '../src/plan/plan.js';
 import { config, managedManifest, NEW } from './helpers/plan-fixtures.js';
@@ -299,4 +300,13 @@ secrets:
     `known_hosts needs-input: ${waits}`,
   ]);
   t.true(isEmptyPlan(first), 'nothing is written');
+  // `set` of the private key writes the whole Secret.
+  const secret = c.secrets[0]!;
+  const key = secret.keys.find((k) => k.name === 'ssh-privatekey')!;
+  setInPlan([{ secret, key, environment: undefined }], 'a key', 'given')(first);
+  t.deepEqual(rows(first).sort(), [
+    'known_hosts generate: missing',
+    'ssh-privatekey set: given',
+    'token generate: missing',
+  ]);
 });

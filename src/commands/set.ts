@@ -185,7 +185,10 @@ export function setInPlan(slots: Slot[], value: string, reason: string) {
         (f) => f.secret === slot.secret && f.environment === slot.environment,
       );
       if (!file) continue;
-      file.changes = file.changes.filter((c) => c.key !== slot.key.name);
+      // A write held back for a typed Secret's required key counts again (plan/typed.ts).
+      file.changes = file.changes
+        .map((c) => c.held ?? c)
+        .filter((c) => c.key !== slot.key.name);
       file.changes.push({
         key: slot.key.name,
         action: 'set',
