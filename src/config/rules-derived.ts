@@ -6,6 +6,14 @@ import { DERIVED_FIELDS } from './schema-derived.js';
 import type { KeySpec, SharedSpec } from './types.js';
 import type { Derivation, DerivedSource, SshSource } from './types-derived.js';
 
+/** Fields that shape another source's value, and what they go with (not a source of their own). */
+const MODIFIERS = {
+  rules: '`rules` is for random strings (length, charset or chars)',
+  encoding: '`encoding` goes with `bytes: N`',
+  pattern: 'pattern and minLength go with `provided: true`',
+  minLength: 'pattern and minLength go with `provided: true`',
+} as const;
+
 /** The key declares one of the issue-23 fields (htpasswd, ssh, template, dockerconfigjson). */
 export function hasDerivedField(key: RawKey): boolean {
   return DERIVED_FIELDS.some((f) => key[f] !== undefined);
@@ -28,9 +36,15 @@ export function derivedKeySource(
     ),
     ...(key.from !== undefined ? ['from'] : []),
   ];
-  if (fields.length > 1 || others.length > 0) {
-    const all = [...fields, ...others];
+  const sources = others.filter((f) => !(f in MODIFIERS));
+  if (fields.length > 1 || sources.length > 0) {
+    const all = [...fields, ...sources];
     fail(path, `has more than one source (${all.join(' and ')}); a key takes exactly one`);
+    return undefined;
+  }
+  const modifier = others.find((f): f is keyof typeof MODIFIERS => f in MODIFIERS);
+  if (modifier) {
+    fail([...path, modifier], `${MODIFIERS[modifier]}; a key with \`${fields[0]}\` takes none`);
     return undefined;
   }
   if (key.ssh) {
