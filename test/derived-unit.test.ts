@@ -9,6 +9,7 @@ import test from 'ava';
 import bcrypt from 'bcryptjs';
 import { execa } from 'execa';
 import fc from 'fast-check';
+import { setInPlan } from '../src/commands/set.js';
 import {
   deriveValue,
   dockerConfigJson,
@@ -17,7 +18,6 @@ import {
   sshPublicKey,
 } from '../src/model/derive.js';
 import type { ManifestState } from '../src/model/manifest.js';
-import { setInPlan } from '../src/commands/set.js';
 import { parseTemplate, percentEncode, renderTemplate } from '../src/model/template.js';
 import { isEmptyPlan, plan } from '../src/plan/plan.js';
 import { config, managedManifest, NEW } from './helpers/plan-fixtures.js';
@@ -292,7 +292,8 @@ secrets:
       known_hosts: { template: "github.com ssh-ed25519 AAAA" }
       token: { length: 20 }
 `);
-  const waits = 'waits for ssh-privatekey: Kubernetes refuses a kubernetes.io/ssh-auth Secret without it';
+  const waits =
+    'waits for ssh-privatekey: Kubernetes refuses a kubernetes.io/ssh-auth Secret without it';
   const first = plan({ config: c, job: 'sync', existing: new Map(), now: new Date(T0) });
   t.deepEqual(rows(first), [
     'ssh-privatekey needs-input: the deploy key',

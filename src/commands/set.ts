@@ -3,9 +3,9 @@ import { Writable } from 'node:stream';
 import type { Config, KeySpec, SecretSpec } from '../config/types.js';
 import { type ExitCode, UsageError } from '../errors.js';
 import { followInputs } from '../plan/derived.js';
-import { holdTyped } from '../plan/typed.js';
 import { groupOf } from '../plan/instances.js';
 import type { Plan } from '../plan/plan.js';
+import { holdTyped } from '../plan/typed.js';
 import {
   type JobCommandOptions,
   type JobCommandPorts,
@@ -186,9 +186,7 @@ export function setInPlan(slots: Slot[], value: string, reason: string) {
       );
       if (!file) continue;
       // A write held back for a typed Secret's required key counts again (plan/typed.ts).
-      file.changes = file.changes
-        .map((c) => c.held ?? c)
-        .filter((c) => c.key !== slot.key.name);
+      file.changes = file.changes.map((c) => c.held ?? c).filter((c) => c.key !== slot.key.name);
       file.changes.push({
         key: slot.key.name,
         action: 'set',

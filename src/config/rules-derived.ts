@@ -182,8 +182,6 @@ function mostBytes(
       return Number.POSITIVE_INFINITY;
     case 'provided':
       return undefined;
-    case 'shared':
-      return undefined;
     case 'derived':
       return derivedBytes(keys, shared, src.derive, [...trail, name]);
   }

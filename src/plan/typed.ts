@@ -10,11 +10,7 @@ const WRITES: ReadonlySet<KeyChange['action']> = new Set(['generate', 'rotate', 
  * each of its other changes waits too, and says for what (kept under `held`, for `set` filling
  * the key). A file that exists is left to its changes (it was written with the key).
  */
-export function holdTyped(
-  secret: SecretSpec,
-  given: KeyChange[],
-  exists: boolean,
-): KeyChange[] {
+export function holdTyped(secret: SecretSpec, given: KeyChange[], exists: boolean): KeyChange[] {
   // What an earlier call held back counts again (`set` may have filled the key since).
   const changes = given.map((c) => c.held ?? c);
   const required = secret.type === undefined ? undefined : REQUIRED_KEYS[secret.type];
