@@ -415,3 +415,33 @@ secrets:
   t.is(after.host, 'db.example.com');
   t.is(decodeURIComponent(after.password), old.password!);
 });
+
+test('check reports an ssh key whose type or size changed in the config; rotate --force makes the new one', async (t) => {
+  const ed = `version: 1
+secrets:
+  - name: mirror
+    namespace: git
+    keys:
+      key: { ssh: { type: ed25519, comment: mirror } }
+`;
+  const s = await mergedScenario(ed, '2026-01-01T00:00:00Z');
+  t.teardown(() => s.cleanup());
+  t.regex((await s.run(['check'])).stdout, /nothing pending/);
+  await s.writeConfig(ed.replace('type: ed25519', 'type: rsa, bits: 2048'));
+  await s.commitAndPush('rsa for an old server');
+  const check = await s.run(['check']);
+  t.is(check.exitCode, 3, check.stderr);
+  t.regex(
+    check.stdout,
+    /ssh key git\/mirror key is ed25519, the config says rsa-2048: `gitops-secrets rotate --force --secret git\/mirror --key key` makes a new one/,
+  );
+  const rot = await forceRotate(s, 'git/mirror', { key: 'key', now: '2026-02-01T00:00:00Z' });
+  t.is(rot.exitCode, 0, rot.stderr);
+  const after = (await file(s, 'gitops-secrets/rotate', 'git', 'mirror')).data;
+  t.regex(
+    await checkSshPair(t, s, after.key!, after['key.pub']!),
+    /^2048 SHA256:\S+ mirror \(RSA\)$/,
+  );
+  await s.mergePullRequest('gitops-secrets/rotate');
+  t.regex((await s.run(['check'])).stdout, /nothing pending/);
+});
