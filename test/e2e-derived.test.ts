@@ -7,6 +7,7 @@ import {
   example,
   exampleScenario,
   findLeaks,
+  makeScenario,
   mergedScenario,
   type Scenario,
 } from './helpers/scenario.js';
@@ -444,4 +445,40 @@ secrets:
   );
   await s.mergePullRequest('gitops-secrets/rotate');
   t.regex((await s.run(['check'])).stdout, /nothing pending/);
+});
+
+test('a typed Secret is not written while its required key waits; the set that fills it writes the whole Secret', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: mirror
+    namespace: git
+    type: kubernetes.io/ssh-auth
+    keys:
+      ssh-privatekey: { provided: true, description: the mirror's deploy key }
+      known_hosts: { template: "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }
+`);
+  await s.commitAndPush('mirror');
+  const r = await s.run(['sync', '--now', '2026-01-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /git\/mirror\s+known_hosts\s+needs input\s+waits for ssh-privatekey: Kubernetes refuses a kubernetes\.io\/ssh-auth Secret without it/,
+  );
+  const listed = await s.git(
+    ['--git-dir', s.remote, 'ls-tree', '-r', '--name-only', 'main'],
+    s.dir,
+  );
+  t.false(listed.includes('secrets/git/mirror.yaml'));
+  t.is((await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir)).trim(), '* main');
+  const key =
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nnot checked by Kubernetes\n-----END OPENSSH PRIVATE KEY-----';
+  const set = await s.run(['set', 'git/mirror', 'ssh-privatekey'], { input: key });
+  t.is(set.exitCode, 0, set.stderr);
+  t.is(await typeOf(s, 'gitops-secrets/sync', 'git', 'mirror'), 'kubernetes.io/ssh-auth');
+  const data = (await file(s, 'gitops-secrets/sync', 'git', 'mirror')).data;
+  t.deepEqual(Object.keys(data).sort(), ['known_hosts', 'ssh-privatekey']);
+  t.is(data['ssh-privatekey'], key);
+  t.regex(data.known_hosts!, /^github\.com ssh-ed25519 /);
 });
