@@ -482,3 +482,24 @@ secrets:
   t.is(data['ssh-privatekey'], key);
   t.regex(data.known_hosts!, /^github\.com ssh-ed25519 /);
 });
+
+test('set refuses a password that reaches an htpasswd line through a template when bcrypt would ignore part of it', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { provided: true, description: the admin password }
+      salted: { template: "x-{{ password }}" }
+      auth: { htpasswd: { user: admin, from: salted } }
+`);
+  await s.commitAndPush('templated password');
+  const long = 'a-long-passphrase-'.repeat(5);
+  const r = await s.run(['set', 'app/web', 'password'], { input: long });
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /longer than 72 bytes; the htpasswd line app\/web auth is made from it/);
+  t.false(r.stderr.includes(long));
+  t.is((await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir)).trim(), '* main');
+});

@@ -165,16 +165,34 @@ export function checkValue(
   }
 }
 
-/** A value an htpasswd line is made from must fit bcrypt's 72 bytes (it ignores the rest). */
+/**
+ * A value an htpasswd line is made from must fit bcrypt's 72 bytes (it ignores the rest), also
+ * through templates (they only add to a value).
+ */
 function checkBcryptLength(slots: Slot[], value: string, label: string): void {
   if (Buffer.byteLength(value, 'utf8') <= 72) return;
-  for (const { secret, key } of slots)
-    for (const k of secret.keys)
-      if (k.source.kind === 'derived' && k.source.derive.kind === 'htpasswd')
-        if (k.source.derive.from === key.name)
-          throw new UsageError(
-            `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${k.name} is made from it and bcrypt reads only 72 (the value is not shown)`,
-          );
+  for (const { secret, key } of slots) {
+    const line = htpasswdMadeFrom(secret, key.name, []);
+    if (line)
+      throw new UsageError(
+        `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${line} is made from it and bcrypt reads only 72 (the value is not shown)`,
+      );
+  }
+}
+
+/** The htpasswd key made from `name`, directly or through templates, if any. */
+function htpasswdMadeFrom(secret: SecretSpec, name: string, trail: string[]): string | undefined {
+  if (trail.includes(name)) return undefined;
+  for (const k of secret.keys) {
+    if (k.source.kind !== 'derived') continue;
+    const { derive, inputs } = k.source;
+    if (derive.kind === 'htpasswd' && derive.from === name) return k.name;
+    if (derive.kind === 'template' && inputs.includes(name)) {
+      const line = htpasswdMadeFrom(secret, k.name, [...trail, name]);
+      if (line) return line;
+    }
+  }
+  return undefined;
 }
 
 /** Puts the value into the plan: every slot is set in the same commit. */
