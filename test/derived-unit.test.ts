@@ -9,6 +9,7 @@ import test from 'ava';
 import bcrypt from 'bcryptjs';
 import { execa } from 'execa';
 import fc from 'fast-check';
+import { setInPlan } from '../src/commands/set.js';
 import {
   deriveValue,
   dockerConfigJson,
@@ -18,7 +19,7 @@ import {
 } from '../src/model/derive.js';
 import type { ManifestState } from '../src/model/manifest.js';
 import { parseTemplate, percentEncode, renderTemplate } from '../src/model/template.js';
-import { plan } from '../src/plan/plan.js';
+import { isEmptyPlan, plan } from '../src/plan/plan.js';
 import { config, managedManifest, NEW } from './helpers/plan-fixtures.js';
 
 const T0 = '2026-01-01T00:00:00Z';
@@ -254,5 +255,59 @@ secrets:
   t.deepEqual(rows(plan({ config: c, job: 'sync', existing: new Map(), now: new Date(T0) })), [
     'token needs-input: registry token',
     '.dockerconfigjson needs-input: made from token',
+  ]);
+});
+
+test('a derived key the file holds waits, its value kept, when a new input of it has no value yet', (t) => {
+  const c = config(`version: 1
+secrets:
+  - name: web
+    namespace: shop
+    keys:
+      password: { length: 24, rotateEvery: 30d }
+      HOST: { provided: true, description: the database host }
+      url: { template: "postgres://app:{{ password | urlencode }}@{{ HOST }}/app" }
+`);
+  // The file was made when the template had no HOST (another definition).
+  const held = existing({ password: stamp(T0), url: stamp(T0, 'a-template-without-host') });
+  t.deepEqual(rows(plan({ config: c, job: 'sync', existing: held, now: new Date(T0) })), [
+    'HOST needs-input: the database host',
+    'url needs-input: made from HOST; it has no value yet (the current value stays)',
+  ]);
+  const due = plan({ config: c, job: 'rotate', existing: held, now: new Date('2026-02-01') });
+  t.deepEqual(rows(due), [
+    'password rotate: last rotated 2026-01-01, policy 30d',
+    'url needs-input: made from HOST; it has no value yet (the current value stays)',
+  ]);
+});
+
+test('a typed Secret whose required key waits is not written: its other keys wait too', (t) => {
+  const c = config(`version: 1
+secrets:
+  - name: mirror
+    namespace: git
+    type: kubernetes.io/ssh-auth
+    keys:
+      ssh-privatekey: { provided: true, description: the deploy key }
+      known_hosts: { template: "github.com ssh-ed25519 AAAA" }
+      token: { length: 20 }
+`);
+  const waits =
+    'waits for ssh-privatekey: Kubernetes refuses a kubernetes.io/ssh-auth Secret without it';
+  const first = plan({ config: c, job: 'sync', existing: new Map(), now: new Date(T0) });
+  t.deepEqual(rows(first), [
+    'ssh-privatekey needs-input: the deploy key',
+    `token needs-input: ${waits}`,
+    `known_hosts needs-input: ${waits}`,
+  ]);
+  t.true(isEmptyPlan(first), 'nothing is written');
+  // `set` of the private key writes the whole Secret.
+  const secret = c.secrets[0]!;
+  const key = secret.keys.find((k) => k.name === 'ssh-privatekey')!;
+  setInPlan([{ secret, key, environment: undefined }], 'a key', 'given')(first);
+  t.deepEqual(rows(first).sort(), [
+    'known_hosts generate: missing',
+    'ssh-privatekey set: given',
+    'token generate: missing',
   ]);
 });

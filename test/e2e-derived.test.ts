@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { example, exampleScenario, findLeaks, type Scenario } from './helpers/scenario.js';
+import {
+  example,
+  exampleScenario,
+  findLeaks,
+  makeScenario,
+  mergedScenario,
+  type Scenario,
+} from './helpers/scenario.js';
 
 // Issue 23: derived keys and typed Secrets, checked with tools that know nothing of
 // gitops-secrets: Apache's htpasswd, OpenSSH's ssh-keygen, WHATWG URL, JSON and base64.
@@ -347,4 +354,152 @@ secrets:
   t.is(ok.exitCode, 0, ok.stderr);
   const data = (await file(s, 'gitops-secrets/sync', 'app', 'web')).data;
   await checkHtpasswd(t, s, data.auth!, 'admin', 'short enough passphrase');
+});
+
+test('a derived key the sync branch made is made again from the base password a rotation merged meanwhile', async (t) => {
+  const base = `version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { length: 20 }
+`;
+  const s = await mergedScenario(base, '2026-01-01T00:00:00Z');
+  t.teardown(() => s.cleanup());
+  // 09:00: a rotation PR for the password.
+  const rot = await forceRotate(s, 'app/web', { key: 'password', now: '2026-02-01T09:00:00Z' });
+  t.is(rot.exitCode, 0, rot.stderr);
+  // 10:00: someone adds an htpasswd line; the sync PR makes it from the base's (old) password.
+  await s.writeConfig(`${base}      auth: { htpasswd: { user: admin, from: password } }\n`);
+  await s.commitAndPush('basic auth');
+  const first = await s.run(['sync', '--now', '2026-02-01T10:00:00Z']);
+  t.is(first.exitCode, 0, first.stderr);
+  // The rotation PR is merged; the next sync finds the file changed on both sides.
+  await s.git(['fetch', '--quiet', 'origin']);
+  await s.git(['merge', '--quiet', '--no-edit', 'origin/gitops-secrets/rotate']);
+  await s.git(['push', '--quiet', 'origin', 'HEAD:main']);
+  const again = await s.run(['sync', '--now', '2026-02-01T11:00:00Z']);
+  t.is(again.exitCode, 0, again.stderr);
+  const rotated = (await file(s, 'main', 'app', 'web')).data.password!;
+  const data = (await file(s, 'gitops-secrets/sync', 'app', 'web')).data;
+  t.is(data.password, rotated, 'the password is the rotated one');
+  await checkHtpasswd(t, s, data.auth!, 'admin', rotated);
+});
+
+test('a new input without a value in an existing template: sync and check report it waiting, the value stays', async (t) => {
+  const before = `version: 1
+secrets:
+  - name: app
+    namespace: shop
+    keys:
+      password: { length: 20 }
+      HOST: { provided: true, description: the database host }
+      URL: { template: "postgres://app:{{ password | urlencode }}@db/app" }
+`;
+  const s = await mergedScenario(before, '2026-01-01T00:00:00Z');
+  t.teardown(() => s.cleanup());
+  const old = (await file(s, 'main', 'shop', 'app')).data;
+  await s.writeConfig(before.replace('@db/app', '@{{ HOST }}/app'));
+  await s.commitAndPush('the host is given');
+  const r = await s.run(['sync', '--now', '2026-02-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /shop\/app\s+URL\s+needs input\s+made from HOST; it has no value yet/);
+  const check = await s.run(['check']);
+  t.regex(check.stdout, /empty slots[\s\S]*URL\s+needs input/);
+  t.notRegex(check.stdout, /pending for sync|due for rotation/);
+  t.notRegex(r.stdout, /^changes:/m, 'nothing to propose');
+  t.deepEqual((await file(s, 'main', 'shop', 'app')).data, old);
+  // Once the host is set, the URL is made from it and the password the file holds.
+  const set = await s.run(['set', 'shop/app', 'HOST'], { input: 'db.example.com' });
+  t.is(set.exitCode, 0, set.stderr);
+  const after = new URL((await file(s, 'gitops-secrets/sync', 'shop', 'app')).data.URL!);
+  t.is(after.host, 'db.example.com');
+  t.is(decodeURIComponent(after.password), old.password!);
+});
+
+test('check reports an ssh key whose type or size changed in the config; rotate --force makes the new one', async (t) => {
+  const ed = `version: 1
+secrets:
+  - name: mirror
+    namespace: git
+    keys:
+      key: { ssh: { type: ed25519, comment: mirror } }
+`;
+  const s = await mergedScenario(ed, '2026-01-01T00:00:00Z');
+  t.teardown(() => s.cleanup());
+  t.regex((await s.run(['check'])).stdout, /nothing pending/);
+  await s.writeConfig(ed.replace('type: ed25519', 'type: rsa, bits: 2048'));
+  await s.commitAndPush('rsa for an old server');
+  const check = await s.run(['check']);
+  t.is(check.exitCode, 3, check.stderr);
+  t.regex(
+    check.stdout,
+    /ssh key git\/mirror key is ed25519, the config says rsa-2048: `gitops-secrets rotate --force --secret git\/mirror --key key` makes a new one/,
+  );
+  const rot = await forceRotate(s, 'git/mirror', { key: 'key', now: '2026-02-01T00:00:00Z' });
+  t.is(rot.exitCode, 0, rot.stderr);
+  const after = (await file(s, 'gitops-secrets/rotate', 'git', 'mirror')).data;
+  t.regex(
+    await checkSshPair(t, s, after.key!, after['key.pub']!),
+    /^2048 SHA256:\S+ mirror \(RSA\)$/,
+  );
+  await s.mergePullRequest('gitops-secrets/rotate');
+  t.regex((await s.run(['check'])).stdout, /nothing pending/);
+});
+
+test('a typed Secret is not written while its required key waits; the set that fills it writes the whole Secret', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: mirror
+    namespace: git
+    type: kubernetes.io/ssh-auth
+    keys:
+      ssh-privatekey: { provided: true, description: the mirror's deploy key }
+      known_hosts: { template: "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }
+`);
+  await s.commitAndPush('mirror');
+  const r = await s.run(['sync', '--now', '2026-01-01T00:00:00Z']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /git\/mirror\s+known_hosts\s+needs input\s+waits for ssh-privatekey: Kubernetes refuses a kubernetes\.io\/ssh-auth Secret without it/,
+  );
+  const listed = await s.git(
+    ['--git-dir', s.remote, 'ls-tree', '-r', '--name-only', 'main'],
+    s.dir,
+  );
+  t.false(listed.includes('secrets/git/mirror.yaml'));
+  t.is((await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir)).trim(), '* main');
+  const key =
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nnot checked by Kubernetes\n-----END OPENSSH PRIVATE KEY-----';
+  const set = await s.run(['set', 'git/mirror', 'ssh-privatekey'], { input: key });
+  t.is(set.exitCode, 0, set.stderr);
+  t.is(await typeOf(s, 'gitops-secrets/sync', 'git', 'mirror'), 'kubernetes.io/ssh-auth');
+  const data = (await file(s, 'gitops-secrets/sync', 'git', 'mirror')).data;
+  t.deepEqual(Object.keys(data).sort(), ['known_hosts', 'ssh-privatekey']);
+  t.is(data['ssh-privatekey'], key);
+  t.regex(data.known_hosts!, /^github\.com ssh-ed25519 /);
+});
+
+test('set refuses a password that reaches an htpasswd line through a template when bcrypt would ignore part of it', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+secrets:
+  - name: web
+    namespace: app
+    keys:
+      password: { provided: true, description: the admin password }
+      salted: { template: "x-{{ password }}" }
+      auth: { htpasswd: { user: admin, from: salted } }
+`);
+  await s.commitAndPush('templated password');
+  const long = 'a-long-passphrase-'.repeat(5);
+  const r = await s.run(['set', 'app/web', 'password'], { input: long });
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /longer than 72 bytes; the htpasswd line app\/web auth is made from it/);
+  t.false(r.stderr.includes(long));
+  t.is((await s.git(['--git-dir', s.remote, 'branch', '--list'], s.dir)).trim(), '* main');
 });

@@ -49861,7 +49861,9 @@ function carryValues(plan2, state) {
     const now = state.existing.get(path9);
     const file2 = plan2.files.find((f) => f.path === path9);
     if (isProblem(onBranch) || !now || isProblem(now) || !file2) continue;
-    const keys = file2.changes.filter((c5) => c5.action === "generate" && onBranch.dataKeys.includes(c5.key)).map((c5) => c5.key);
+    const keys = file2.changes.filter(
+      (c5) => c5.action === "generate" && c5.value?.kind !== "derived" && onBranch.dataKeys.includes(c5.key)
+    ).map((c5) => c5.key);
     if (keys.length === 0) continue;
     carried2.set(path9, new Map(keys.map((k2) => [k2, ""])));
     for (const c5 of file2.changes) {
@@ -50658,11 +50660,11 @@ function followInputs(secret, changes, job, held) {
     const present = held ? held.dataKeys.includes(key.name) : was?.action !== "generate" && was?.action !== "needs-input";
     const inputs = key.source.inputs;
     const written = inputs.filter((i3) => WRITES.has(changeOf(i3)?.action ?? "metadata"));
+    const waiting = inputs.filter(
+      (i3) => !written.includes(i3) && !(held?.dataKeys.includes(i3) ?? !changeOf(i3))
+    );
     if (!present) {
       if (job === "rotate") continue;
-      const waiting = inputs.filter(
-        (i3) => !written.includes(i3) && !(held?.dataKeys.includes(i3) ?? !changeOf(i3))
-      );
       out.push(
         waiting.length > 0 ? { key: key.name, action: "needs-input", reason: `made from ${waiting.join(", ")}` } : { key: key.name, action: "generate", reason: "missing", value: { kind: "derived" } }
       );
@@ -50671,6 +50673,15 @@ function followInputs(secret, changes, job, held) {
     const stale = written.length > 0 ? void 0 : staleReason(key, job, held);
     if (written.length === 0 && !stale) {
       if (was) out.push(was);
+      continue;
+    }
+    if (waiting.length > 0) {
+      const them = waiting.length > 1 ? "they have" : "it has";
+      out.push({
+        key: key.name,
+        action: "needs-input",
+        reason: `made from ${waiting.join(", ")}; ${them} no value yet (the current value stays)`
+      });
       continue;
     }
     const forced = written.some((i3) => changeOf(i3)?.forced);
@@ -50893,6 +50904,59 @@ function previous(key, present, forced) {
   };
 }
 
+// src/config/rules-typed.ts
+var REQUIRED_KEYS = {
+  "kubernetes.io/basic-auth": ["username", "password"],
+  "kubernetes.io/ssh-auth": ["ssh-privatekey"],
+  "kubernetes.io/dockerconfigjson": [".dockerconfigjson"]
+};
+function checkSecretType(type, keys, path9, fail, shared = /* @__PURE__ */ new Map()) {
+  const required2 = type === void 0 ? void 0 : REQUIRED_KEYS[type];
+  if (!required2) return;
+  const names2 = new Set(keys.map((k2) => k2.name));
+  const missing2 = required2.filter((k2) => !names2.has(k2));
+  if (missing2.length > 0)
+    fail(
+      [...path9, "type"],
+      `a ${type} Secret needs the key${missing2.length > 1 ? "s" : ""} ${missing2.join(" and ")}; declared: ${[...names2].join(", ")}`
+    );
+  if (type === "kubernetes.io/dockerconfigjson") {
+    const own2 = keys.find((k2) => k2.name === ".dockerconfigjson")?.source;
+    const src = own2?.kind === "shared" ? shared.get(own2.from)?.source : own2;
+    const json2 = src === void 0 || // not declared, or a broken `from` (both reported elsewhere)
+    src.kind === "provided" || src.kind === "derived" && (src.derive.kind === "dockerconfigjson" || src.derive.kind === "template");
+    if (!json2)
+      fail(
+        [...path9, "keys", ".dockerconfigjson"],
+        "Kubernetes reads .dockerconfigjson as a JSON document: make it with `dockerconfigjson: { registry, user, from }`, a `template`, or a provided slot (or `from:` a shared provided value)"
+      );
+  }
+  if (type === "kubernetes.io/ssh-auth") {
+    const key = keys.find((k2) => k2.name === "ssh-privatekey");
+    if (key && key.source.kind !== "ssh" && key.source.kind !== "provided")
+      fail(
+        [...path9, "keys", "ssh-privatekey"],
+        "ssh-privatekey must be an SSH key (`ssh: {...}`) or a provided slot"
+      );
+  }
+}
+
+// src/plan/typed.ts
+var WRITES2 = /* @__PURE__ */ new Set(["generate", "rotate", "set"]);
+function holdTyped(secret, given, exists3) {
+  const changes = given.map((c5) => c5.held ?? c5);
+  const required2 = secret.type === void 0 ? void 0 : REQUIRED_KEYS[secret.type];
+  if (!required2 || exists3) return changes;
+  const waiting = required2.filter(
+    (k2) => changes.find((c5) => c5.key === k2)?.action === "needs-input"
+  );
+  if (waiting.length === 0) return changes;
+  const reason = `waits for ${waiting.join(" and ")}: Kubernetes refuses a ${secret.type} Secret without ${waiting.length > 1 ? "them" : "it"}`;
+  return changes.map(
+    (c5) => WRITES2.has(c5.action) ? { key: c5.key, action: "needs-input", reason, held: c5 } : c5
+  );
+}
+
 // src/plan/plan.ts
 function plan(input2) {
   const instances = instancesOf(input2.config);
@@ -50916,7 +50980,11 @@ function plan(input2) {
     }
     const info2 = found;
     const held = info2 ?? { dataKeys: [], state: { keys: {} } };
-    const changes = followInputs(inst.secret, keyChanges(ctx, inst, info2), input2.job, held);
+    const changes = holdTyped(
+      inst.secret,
+      followInputs(inst.secret, keyChanges(ctx, inst, info2), input2.job, held),
+      info2 !== void 0
+    );
     const drift = input2.job === "sync" && info2?.metadata && metadataDrift(inst.secret, info2.metadata);
     if (drift) changes.push({ key: "*", action: "metadata", reason: drift.text });
     const wanted = recipientsOfSettings(inst.sops) ?? input2.sopsRules?.(inst.path);
@@ -50972,6 +51040,26 @@ function otherSecret(inst, info2) {
     problem: `holds the Secret ${info2.namespace || "(no namespace)"}/${info2.name}, not ${namespace}/${name} that the config puts here`,
     remedy: "restore the file from git history, or delete it so that sync writes it again"
   };
+}
+
+// src/plan/ssh-drift.ts
+function sshKind(source) {
+  return source.type === "rsa" ? `rsa-${source.bits}` : source.type;
+}
+function sshDrift(plan2, existing) {
+  const out = [];
+  for (const file2 of plan2.files) {
+    const info2 = existing.get(file2.path);
+    if (!info2 || isProblem(info2)) continue;
+    for (const key of file2.secret.keys) {
+      if (key.source.kind !== "ssh" || !info2.dataKeys.includes(key.name)) continue;
+      const recorded = info2.state.keys[key.name]?.ssh;
+      const configured = sshKind(key.source);
+      if (recorded !== void 0 && recorded !== configured)
+        out.push({ path: file2.path, id: file2.id, key: key.name, recorded, configured });
+    }
+  }
+  return out;
 }
 
 // src/commands/common.ts
@@ -53280,7 +53368,8 @@ function keyState(file2, change, now, before) {
     ...shared ? { shared } : {},
     ...spec?.source.kind === "provided" ? { provided: true } : {},
     ...previousOf ? { previousOf } : {},
-    ...spec?.source.kind === "derived" ? { derived: spec.source.fingerprint } : {}
+    ...spec?.source.kind === "derived" ? { derived: spec.source.fingerprint } : {},
+    ...spec?.source.kind === "ssh" ? { ssh: sshKind(spec.source) } : {}
   };
 }
 function decodeData(text, path9) {
@@ -74008,8 +74097,9 @@ var SSH_TYPES = ["ed25519", "rsa"];
 var RSA_BITS = [2048, 3072, 4096];
 var BCRYPT_COSTS = { min: 10, max: 14, default: 10 };
 var refName = external_exports.string().min(1, { message: "must name a key of this Secret" });
+var userName = external_exports.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' });
 var htpasswd = external_exports.strictObject({
-  user: external_exports.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' }).describe("The user name of the htpasswd line."),
+  user: userName.describe("The user name of the htpasswd line."),
   from: refName.describe("The key of this Secret holding the password."),
   cost: external_exports.int({ message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}` }).min(BCRYPT_COSTS.min, {
     message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}`
@@ -74032,8 +74122,8 @@ var template = external_exports.string().describe(
   'Derived: text with `{{ KEY }}` or `{{ shared.NAME }}` references and filters urlencode, base64, json, e.g. "postgres://app:{{ DB_PASSWORD | urlencode }}@db:5432/app".'
 );
 var dockerconfigjson = external_exports.strictObject({
-  registry: external_exports.string().min(1).describe("The registry host, e.g. ghcr.io."),
-  user: external_exports.string().min(1).describe("The registry user name."),
+  registry: external_exports.string().min(1).describe("The registry host, e.g. ghcr.io; for Docker Hub https://index.docker.io/v1/."),
+  user: userName.describe('The registry user name (no ":": auth is base64 of user:token).'),
   from: refName.describe("The key of this Secret holding the token or password.")
 }).describe(
   "Derived: a `.dockerconfigjson` document for the registry, e.g. `{ registry: ghcr.io, user: bot, from: token }`."
@@ -74175,6 +74265,12 @@ var configSchema = external_exports.strictObject({
 }).describe("gitops-secrets config (config/secrets.yaml).");
 
 // src/config/rules-derived.ts
+var MODIFIERS = {
+  rules: "`rules` is for random strings (length, charset or chars)",
+  encoding: "`encoding` goes with `bytes: N`",
+  pattern: "pattern and minLength go with `provided: true`",
+  minLength: "pattern and minLength go with `provided: true`"
+};
 function hasDerivedField(key) {
   return DERIVED_FIELDS.some((f) => key[f] !== void 0);
 }
@@ -74186,9 +74282,15 @@ function derivedKeySource(key, path9, fail) {
     ),
     ...key.from !== void 0 ? ["from"] : []
   ];
-  if (fields.length > 1 || others.length > 0) {
-    const all = [...fields, ...others];
+  const sources = others.filter((f) => !(f in MODIFIERS));
+  if (fields.length > 1 || sources.length > 0) {
+    const all = [...fields, ...sources];
     fail(path9, `has more than one source (${all.join(" and ")}); a key takes exactly one`);
+    return void 0;
+  }
+  const modifier = others.find((f) => f in MODIFIERS);
+  if (modifier) {
+    fail([...path9, modifier], `${MODIFIERS[modifier]}; a key with \`${fields[0]}\` takes none`);
     return void 0;
   }
   if (key.ssh) {
@@ -74229,7 +74331,7 @@ function refField(derive) {
   if (derive.kind === "dockerconfigjson") return ["dockerconfigjson", "from"];
   return ["template"];
 }
-function resolveDerived(keys, path9, fail, partial2) {
+function resolveDerived(keys, path9, fail, partial2, shared = /* @__PURE__ */ new Map()) {
   const all = [...keys, ...publicKeys(keys, path9, fail)];
   const names2 = new Set(all.map((k2) => k2.name));
   for (const key of all) {
@@ -74258,22 +74360,57 @@ function resolveDerived(keys, path9, fail, partial2) {
     }
     source.inputs = [...inputs];
     source.fingerprint = derivationFingerprint(source.derive);
-    if (source.derive.kind === "htpasswd") checkBcryptInput(all, source.derive.from, where, fail);
   }
-  return orderByInputs(all, path9, fail);
+  const ordered = orderByInputs(all, path9, fail);
+  for (const key of ordered)
+    if (key.source.kind === "derived" && key.source.derive.kind === "htpasswd")
+      checkBcryptInput(ordered, shared, key.source.derive.from, [...path9, key.name], fail);
+  return ordered;
 }
-function checkBcryptInput(keys, from, where, fail) {
-  const src = keys.find((k2) => k2.name === from)?.source;
-  let most = 0;
-  if (src?.kind === "random")
-    most = src.length * Math.max(...Array.from(src.alphabet, (c5) => Buffer.byteLength(c5)));
-  else if (src?.kind === "bytes")
-    most = src.encoding === "hex" ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
-  if (most > 72)
-    fail(
-      where,
-      `${from} is up to ${most} bytes long; bcrypt (htpasswd) reads only the first 72: make it at most 72`
-    );
+function checkBcryptInput(keys, shared, from, where, fail) {
+  const most = mostBytes(keys, shared, from, []);
+  if (most === void 0 || most <= 72) return;
+  const size = Number.isFinite(most) ? `up to ${most} bytes long` : "longer than 72 bytes";
+  fail(
+    [...where, "htpasswd", "from"],
+    `${from} is ${size}; bcrypt (htpasswd) reads only the first 72 bytes of a password: make it at most 72`
+  );
+}
+function mostBytes(keys, shared, name, trail) {
+  if (trail.includes(name)) return void 0;
+  const found = keys.find((k2) => k2.name === name)?.source;
+  const src = found?.kind === "shared" ? shared.get(found.from)?.source : found;
+  if (src === void 0) return void 0;
+  switch (src.kind) {
+    case "random":
+      return src.length * Math.max(...Array.from(src.alphabet, (c5) => Buffer.byteLength(c5)));
+    case "bytes":
+      return src.encoding === "hex" ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
+    case "uuid":
+      return 36;
+    case "ssh":
+      return Number.POSITIVE_INFINITY;
+    case "provided":
+      return void 0;
+    case "derived":
+      return derivedBytes(keys, shared, src.derive, [...trail, name]);
+  }
+}
+function derivedBytes(keys, shared, derive, trail) {
+  if (derive.kind !== "template") return Number.POSITIVE_INFINITY;
+  let total = 0;
+  for (const part of derive.parts) {
+    if ("text" in part) {
+      total += Buffer.byteLength(part.text);
+      continue;
+    }
+    let n2 = mostBytes(keys, shared, part.ref, trail);
+    if (n2 === void 0) return void 0;
+    for (const f of part.filters)
+      n2 = f === "urlencode" ? 3 * n2 : f === "base64" ? 4 * Math.ceil(n2 / 3) : 6 * n2 + 2;
+    total += n2;
+  }
+  return total;
 }
 function sharedKey(keys, shared) {
   return keys.find((k2) => k2.source.kind === "shared" && k2.source.from === shared)?.name;
@@ -74716,32 +74853,6 @@ function keyNameProblem(name, keepPrevious) {
   return void 0;
 }
 
-// src/config/rules-typed.ts
-var REQUIRED_KEYS = {
-  "kubernetes.io/basic-auth": ["username", "password"],
-  "kubernetes.io/ssh-auth": ["ssh-privatekey"],
-  "kubernetes.io/dockerconfigjson": [".dockerconfigjson"]
-};
-function checkSecretType(type, keys, path9, fail) {
-  const required2 = type === void 0 ? void 0 : REQUIRED_KEYS[type];
-  if (!required2) return;
-  const names2 = new Set(keys.map((k2) => k2.name));
-  const missing2 = required2.filter((k2) => !names2.has(k2));
-  if (missing2.length > 0)
-    fail(
-      [...path9, "type"],
-      `a ${type} Secret needs the key${missing2.length > 1 ? "s" : ""} ${missing2.join(" and ")}; declared: ${[...names2].join(", ")}`
-    );
-  if (type === "kubernetes.io/ssh-auth") {
-    const key = keys.find((k2) => k2.name === "ssh-privatekey");
-    if (key && key.source.kind !== "ssh" && key.source.kind !== "provided")
-      fail(
-        [...path9, "keys", "ssh-privatekey"],
-        "ssh-privatekey must be an SSH key (`ssh: {...}`) or a provided slot"
-      );
-  }
-}
-
 // src/config/rules-secret.ts
 function secretSpecs(ctx) {
   const { fail } = ctx;
@@ -74760,9 +74871,10 @@ function secretSpecs(ctx) {
       secretKeys(ctx.raw, secret, i3, ctx),
       [...path9, "keys"],
       fail,
-      partial2
+      partial2,
+      ctx.shared
     );
-    if (!partial2) checkSecretType(secret.type, keys, path9, fail);
+    if (!partial2) checkSecretType(secret.type, keys, path9, fail, ctx.shared);
     const environments = secretEnvironments(secret, path9, ctx.environments, fail);
     (secret.rollout ?? []).forEach((p2, j2) => {
       const problem = relativePathProblem(p2);
@@ -75256,6 +75368,7 @@ async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
   const due = all.due.filter((r2) => !isProposed(r2));
   const { syncPlan } = all;
   const sharedDrift = sharedValueDrift(syncPlan, existing);
+  const sshKeys = sshDrift(syncPlan, existing);
   const declared = new Set(syncPlan.files.map((f) => f.path));
   const listable = [...existing].flatMap(
     ([p2, m]) => !isProblem(m) && (m.managed || declared.has(p2)) ? [p2] : []
@@ -75266,7 +75379,7 @@ async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
     dangling: k2.removed,
     ...k2.moved ? { moved: k2.moved } : {}
   }));
-  const pending = kustomizations.length > 0 || sync2.length > 0 || due.length > 0 || syncPlan.orphans.length > 0 || syncPlan.problems.length > 0 || sharedDrift.length > 0;
+  const pending = kustomizations.length > 0 || sync2.length > 0 || due.length > 0 || syncPlan.orphans.length > 0 || syncPlan.problems.length > 0 || sharedDrift.length > 0 || sshKeys.length > 0;
   return {
     pending,
     proposed,
@@ -75275,6 +75388,7 @@ async function checkRepo(config2, root, now, branches = [], memo2 = noMemo) {
     orphans: syncPlan.orphans,
     problems: syncPlan.problems,
     sharedDrift,
+    sshDrift: sshKeys,
     kustomizations,
     secrets: syncPlan.files.length
   };
@@ -75353,6 +75467,10 @@ function formatCheck(result) {
     for (const m of k2.moved ?? [])
       out.push(`${k2.path} lists ${m} where \`kustomize\` does not want it (sync moves it)`);
   }
+  for (const d of result.sshDrift)
+    out.push(
+      `ssh key ${d.id} ${d.key} is ${d.recorded}, the config says ${d.configured}: \`gitops-secrets rotate --force --secret ${d.id} --key ${d.key}\` makes a new one`
+    );
   for (const d of result.sharedDrift) {
     out.push(
       `shared value ${d.shared} may differ between consumers (rotation dates differ, or one was added by hand): ${d.paths.join(", ")}`
@@ -75965,14 +76083,26 @@ function checkValue(value, rules, label) {
 }
 function checkBcryptLength(slots, value, label) {
   if (Buffer.byteLength(value, "utf8") <= 72) return;
-  for (const { secret, key } of slots)
-    for (const k2 of secret.keys)
-      if (k2.source.kind === "derived" && k2.source.derive.kind === "htpasswd") {
-        if (k2.source.derive.from === key.name)
-          throw new UsageError(
-            `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${k2.name} is made from it and bcrypt reads only 72 (the value is not shown)`
-          );
-      }
+  for (const { secret, key } of slots) {
+    const line = htpasswdMadeFrom(secret, key.name, []);
+    if (line)
+      throw new UsageError(
+        `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${line} is made from it and bcrypt reads only 72 (the value is not shown)`
+      );
+  }
+}
+function htpasswdMadeFrom(secret, name, trail) {
+  if (trail.includes(name)) return void 0;
+  for (const k2 of secret.keys) {
+    if (k2.source.kind !== "derived") continue;
+    const { derive, inputs } = k2.source;
+    if (derive.kind === "htpasswd" && derive.from === name) return k2.name;
+    if (derive.kind === "template" && inputs.includes(name)) {
+      const line = htpasswdMadeFrom(secret, k2.name, [...trail, name]);
+      if (line) return line;
+    }
+  }
+  return void 0;
 }
 function setInPlan(slots, value, reason) {
   return (plan2) => {
@@ -75981,7 +76111,7 @@ function setInPlan(slots, value, reason) {
         (f) => f.secret === slot.secret && f.environment === slot.environment
       );
       if (!file2) continue;
-      file2.changes = file2.changes.filter((c5) => c5.key !== slot.key.name);
+      file2.changes = file2.changes.map((c5) => c5.held ?? c5).filter((c5) => c5.key !== slot.key.name);
       file2.changes.push({
         key: slot.key.name,
         action: "set",
@@ -75992,7 +76122,11 @@ function setInPlan(slots, value, reason) {
         const group2 = groupOf(slot.key.source.from, slot.environment);
         plan2.shared = plan2.shared.filter((s) => s.group !== group2);
       }
-      file2.changes = followInputs(file2.secret, file2.changes, "sync", void 0);
+      file2.changes = holdTyped(
+        file2.secret,
+        followInputs(file2.secret, file2.changes, "sync", void 0),
+        file2.exists
+      );
     }
   };
 }

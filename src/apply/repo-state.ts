@@ -199,7 +199,9 @@ export async function manifestReader(
 /**
  * Keys an earlier run generated on the job branch, in a file the base has changed since: the
  * plan takes their state from the branch, and the values (decrypted when the run applies) are
- * carried over instead of generated again.
+ * carried over instead of generated again. Derived keys (issue 23) are never carried: the base
+ * may have changed their inputs since (a rotation merged meanwhile), so they are made again
+ * from the inputs this run writes or carries, or that the file holds.
  */
 export function carryValues(plan: Plan, state: RepoState): Carried {
   const carried: Carried = new Map();
@@ -208,7 +210,12 @@ export function carryValues(plan: Plan, state: RepoState): Carried {
     const file = plan.files.find((f) => f.path === path);
     if (isProblem(onBranch) || !now || isProblem(now) || !file) continue;
     const keys = file.changes
-      .filter((c) => c.action === 'generate' && onBranch.dataKeys.includes(c.key))
+      .filter(
+        (c) =>
+          c.action === 'generate' &&
+          c.value?.kind !== 'derived' &&
+          onBranch.dataKeys.includes(c.key),
+      )
       .map((c) => c.key);
     if (keys.length === 0) continue;
     carried.set(path, new Map(keys.map((k) => [k, ''])));

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { ExternalError } from '../errors.js';
 import type { KeyState } from '../model/manifest.js';
 import type { FilePlan, KeyChange } from '../plan/plan.js';
+import { sshKind } from '../plan/ssh-drift.js';
 
 /** The state annotation's entry for a key a change writes. */
 export function keyState(
@@ -22,6 +23,7 @@ export function keyState(
     ...(spec?.source.kind === 'provided' ? { provided: true } : {}),
     ...(previousOf ? { previousOf } : {}),
     ...(spec?.source.kind === 'derived' ? { derived: spec.source.fingerprint } : {}),
+    ...(spec?.source.kind === 'ssh' ? { ssh: sshKind(spec.source) } : {}),
   };
 }
 

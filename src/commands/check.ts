@@ -11,6 +11,7 @@ import { readSopsYaml, type SopsYaml } from '../model/sops-yaml.js';
 import { checkSopsYaml } from '../model/sops-yaml-check.js';
 import { groupOf } from '../plan/instances.js';
 import { plan as makePlan, type Plan } from '../plan/plan.js';
+import { type SshDrift, sshDrift } from '../plan/ssh-drift.js';
 import { type ChangeRow, changeRows } from '../plan/summary.js';
 import { type Memo, noMemo } from '../ports/memo.js';
 import { loadRepoConfig, type Output, type RepoOptions } from './common.js';
@@ -31,6 +32,8 @@ export interface CheckResult {
   problems: Plan['problems'];
   /** Consumers of one shared value whose recorded rotation dates differ. */
   sharedDrift: { shared: string; paths: string[] }[];
+  /** SSH keys made as another type or size than the config says (`rotate --force` remakes). */
+  sshDrift: SshDrift[];
   /**
    * Kustomizations `sync` would change: managed manifests they do not list (`unlisted`), entries
    * that name a managed manifest that does not exist (`dangling`, as repo paths).
@@ -86,6 +89,7 @@ export async function checkRepo(
   const due = all.due.filter((r) => !isProposed(r));
   const { syncPlan } = all;
   const sharedDrift = sharedValueDrift(syncPlan, existing);
+  const sshKeys = sshDrift(syncPlan, existing);
   const declared = new Set(syncPlan.files.map((f) => f.path));
   const listable = [...existing].flatMap(([p, m]) =>
     !isProblem(m) && (m.managed || declared.has(p)) ? [p] : [],
@@ -104,7 +108,8 @@ export async function checkRepo(
     due.length > 0 ||
     syncPlan.orphans.length > 0 ||
     syncPlan.problems.length > 0 ||
-    sharedDrift.length > 0;
+    sharedDrift.length > 0 ||
+    sshKeys.length > 0;
   return {
     pending,
     proposed,
@@ -113,6 +118,7 @@ export async function checkRepo(
     orphans: syncPlan.orphans,
     problems: syncPlan.problems,
     sharedDrift,
+    sshDrift: sshKeys,
     kustomizations,
     secrets: syncPlan.files.length,
   };
@@ -212,6 +218,10 @@ export function formatCheck(result: CheckResult): string[] {
     for (const m of k.moved ?? [])
       out.push(`${k.path} lists ${m} where \`kustomize\` does not want it (sync moves it)`);
   }
+  for (const d of result.sshDrift)
+    out.push(
+      `ssh key ${d.id} ${d.key} is ${d.recorded}, the config says ${d.configured}: \`gitops-secrets rotate --force --secret ${d.id} --key ${d.key}\` makes a new one`,
+    );
   for (const d of result.sharedDrift) {
     out.push(
       `shared value ${d.shared} may differ between consumers (rotation dates differ, or one was added by hand): ${d.paths.join(', ')}`,

@@ -5,6 +5,7 @@ import { type ExitCode, UsageError } from '../errors.js';
 import { followInputs } from '../plan/derived.js';
 import { groupOf } from '../plan/instances.js';
 import type { Plan } from '../plan/plan.js';
+import { holdTyped } from '../plan/typed.js';
 import {
   type JobCommandOptions,
   type JobCommandPorts,
@@ -164,16 +165,34 @@ export function checkValue(
   }
 }
 
-/** A value an htpasswd line is made from must fit bcrypt's 72 bytes (it ignores the rest). */
+/**
+ * A value an htpasswd line is made from must fit bcrypt's 72 bytes (it ignores the rest), also
+ * through templates (they only add to a value).
+ */
 function checkBcryptLength(slots: Slot[], value: string, label: string): void {
   if (Buffer.byteLength(value, 'utf8') <= 72) return;
-  for (const { secret, key } of slots)
-    for (const k of secret.keys)
-      if (k.source.kind === 'derived' && k.source.derive.kind === 'htpasswd')
-        if (k.source.derive.from === key.name)
-          throw new UsageError(
-            `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${k.name} is made from it and bcrypt reads only 72 (the value is not shown)`,
-          );
+  for (const { secret, key } of slots) {
+    const line = htpasswdMadeFrom(secret, key.name, []);
+    if (line)
+      throw new UsageError(
+        `the value for ${label} is longer than 72 bytes; the htpasswd line ${secret.namespace}/${secret.name} ${line} is made from it and bcrypt reads only 72 (the value is not shown)`,
+      );
+  }
+}
+
+/** The htpasswd key made from `name`, directly or through templates, if any. */
+function htpasswdMadeFrom(secret: SecretSpec, name: string, trail: string[]): string | undefined {
+  if (trail.includes(name)) return undefined;
+  for (const k of secret.keys) {
+    if (k.source.kind !== 'derived') continue;
+    const { derive, inputs } = k.source;
+    if (derive.kind === 'htpasswd' && derive.from === name) return k.name;
+    if (derive.kind === 'template' && inputs.includes(name)) {
+      const line = htpasswdMadeFrom(secret, k.name, [...trail, name]);
+      if (line) return line;
+    }
+  }
+  return undefined;
 }
 
 /** Puts the value into the plan: every slot is set in the same commit. */
@@ -184,7 +203,8 @@ export function setInPlan(slots: Slot[], value: string, reason: string) {
         (f) => f.secret === slot.secret && f.environment === slot.environment,
       );
       if (!file) continue;
-      file.changes = file.changes.filter((c) => c.key !== slot.key.name);
+      // A write held back for a typed Secret's required key counts again (plan/typed.ts).
+      file.changes = file.changes.map((c) => c.held ?? c).filter((c) => c.key !== slot.key.name);
       file.changes.push({
         key: slot.key.name,
         action: 'set',
@@ -196,7 +216,11 @@ export function setInPlan(slots: Slot[], value: string, reason: string) {
         plan.shared = plan.shared.filter((s) => s.group !== group);
       }
       // The keys made from the slot change with it (issue 23).
-      file.changes = followInputs(file.secret, file.changes, 'sync', undefined);
+      file.changes = holdTyped(
+        file.secret,
+        followInputs(file.secret, file.changes, 'sync', undefined),
+        file.exists,
+      );
     }
   };
 }

@@ -3,8 +3,16 @@ import { parseTemplate, type TemplatePart } from '../model/template.js';
 import type { FieldPath, Report } from './report.js';
 import { KEY_NAME_RE, type RawKey, SOURCE_FIELDS } from './schema.js';
 import { DERIVED_FIELDS } from './schema-derived.js';
-import type { KeySpec } from './types.js';
+import type { KeySpec, SharedSpec } from './types.js';
 import type { Derivation, DerivedSource, SshSource } from './types-derived.js';
+
+/** Fields that shape another source's value, and what they go with (not a source of their own). */
+const MODIFIERS = {
+  rules: '`rules` is for random strings (length, charset or chars)',
+  encoding: '`encoding` goes with `bytes: N`',
+  pattern: 'pattern and minLength go with `provided: true`',
+  minLength: 'pattern and minLength go with `provided: true`',
+} as const;
 
 /** The key declares one of the issue-23 fields (htpasswd, ssh, template, dockerconfigjson). */
 export function hasDerivedField(key: RawKey): boolean {
@@ -28,9 +36,15 @@ export function derivedKeySource(
     ),
     ...(key.from !== undefined ? ['from'] : []),
   ];
-  if (fields.length > 1 || others.length > 0) {
-    const all = [...fields, ...others];
+  const sources = others.filter((f) => !(f in MODIFIERS));
+  if (fields.length > 1 || sources.length > 0) {
+    const all = [...fields, ...sources];
     fail(path, `has more than one source (${all.join(' and ')}); a key takes exactly one`);
+    return undefined;
+  }
+  const modifier = others.find((f): f is keyof typeof MODIFIERS => f in MODIFIERS);
+  if (modifier) {
+    fail([...path, modifier], `${MODIFIERS[modifier]}; a key with \`${fields[0]}\` takes none`);
     return undefined;
   }
   if (key.ssh) {
@@ -85,6 +99,7 @@ export function resolveDerived(
   path: FieldPath,
   fail: Report,
   partial: boolean,
+  shared: Map<string, SharedSpec> = new Map(),
 ): KeySpec[] {
   const all = [...keys, ...publicKeys(keys, path, fail)];
   const names = new Set(all.map((k) => k.name));
@@ -114,24 +129,84 @@ export function resolveDerived(
     }
     source.inputs = [...inputs];
     source.fingerprint = derivationFingerprint(source.derive);
-    if (source.derive.kind === 'htpasswd') checkBcryptInput(all, source.derive.from, where, fail);
   }
-  return orderByInputs(all, path, fail);
+  const ordered = orderByInputs(all, path, fail);
+  for (const key of ordered)
+    if (key.source.kind === 'derived' && key.source.derive.kind === 'htpasswd')
+      checkBcryptInput(ordered, shared, key.source.derive.from, [...path, key.name], fail);
+  return ordered;
 }
 
-/** bcrypt reads 72 bytes of a password: a generated input must not be longer. */
-function checkBcryptInput(keys: KeySpec[], from: string, where: FieldPath, fail: Report): void {
-  const src = keys.find((k) => k.name === from)?.source;
-  let most = 0;
-  if (src?.kind === 'random')
-    most = src.length * Math.max(...Array.from(src.alphabet, (c) => Buffer.byteLength(c)));
-  else if (src?.kind === 'bytes')
-    most = src.encoding === 'hex' ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
-  if (most > 72)
-    fail(
-      where,
-      `${from} is up to ${most} bytes long; bcrypt (htpasswd) reads only the first 72: make it at most 72`,
-    );
+/**
+ * bcrypt reads 72 bytes of a password: an input whose value can be longer is refused at the
+ * htpasswd's `from`. The most bytes a key can hold: a random string or bytes by their size, a shared
+ * value by the shared entry's source, a template by its text and references (through their
+ * filters); an SSH key (or anything made from one) is always longer. A provided slot has no
+ * known size (`set` checks the value it is given).
+ */
+function checkBcryptInput(
+  keys: KeySpec[],
+  shared: Map<string, SharedSpec>,
+  from: string,
+  where: FieldPath,
+  fail: Report,
+): void {
+  const most = mostBytes(keys, shared, from, []);
+  if (most === undefined || most <= 72) return;
+  const size = Number.isFinite(most) ? `up to ${most} bytes long` : 'longer than 72 bytes';
+  fail(
+    [...where, 'htpasswd', 'from'],
+    `${from} is ${size}; bcrypt (htpasswd) reads only the first 72 bytes of a password: make it at most 72`,
+  );
+}
+
+/** The most bytes the value of key `name` can have; undefined when unknown (provided). */
+function mostBytes(
+  keys: KeySpec[],
+  shared: Map<string, SharedSpec>,
+  name: string,
+  trail: string[],
+): number | undefined {
+  if (trail.includes(name)) return undefined; // a cycle, reported elsewhere
+  const found = keys.find((k) => k.name === name)?.source;
+  const src = found?.kind === 'shared' ? shared.get(found.from)?.source : found;
+  if (src === undefined) return undefined;
+  switch (src.kind) {
+    case 'random':
+      return src.length * Math.max(...Array.from(src.alphabet, (c) => Buffer.byteLength(c)));
+    case 'bytes':
+      return src.encoding === 'hex' ? 2 * src.bytes : 4 * Math.ceil(src.bytes / 3);
+    case 'uuid':
+      return 36;
+    case 'ssh':
+      return Number.POSITIVE_INFINITY;
+    case 'provided':
+      return undefined;
+    case 'derived':
+      return derivedBytes(keys, shared, src.derive, [...trail, name]);
+  }
+}
+
+function derivedBytes(
+  keys: KeySpec[],
+  shared: Map<string, SharedSpec>,
+  derive: Derivation,
+  trail: string[],
+): number | undefined {
+  if (derive.kind !== 'template') return Number.POSITIVE_INFINITY; // 60+ bytes and more
+  let total = 0;
+  for (const part of derive.parts) {
+    if ('text' in part) {
+      total += Buffer.byteLength(part.text);
+      continue;
+    }
+    let n = mostBytes(keys, shared, part.ref, trail);
+    if (n === undefined) return undefined;
+    for (const f of part.filters)
+      n = f === 'urlencode' ? 3 * n : f === 'base64' ? 4 * Math.ceil(n / 3) : 6 * n + 2;
+    total += n;
+  }
+  return total;
 }
 
 function sharedKey(keys: KeySpec[], shared: string): string | undefined {

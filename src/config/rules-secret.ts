@@ -38,8 +38,9 @@ export function secretSpecs(ctx: SecretContext): SecretSpec[] {
       [...path, 'keys'],
       fail,
       partial,
+      ctx.shared,
     );
-    if (!partial) checkSecretType(secret.type, keys, path, fail);
+    if (!partial) checkSecretType(secret.type, keys, path, fail, ctx.shared);
     const environments = secretEnvironments(secret, path, ctx.environments, fail);
     (secret.rollout ?? []).forEach((p, j) => {
       const problem = relativePathProblem(p);

@@ -13,12 +13,14 @@ export const BCRYPT_COSTS = { min: 10, max: 14, default: 10 } as const;
 
 const refName = z.string().min(1, { message: 'must name a key of this Secret' });
 
+/** A user name that can stand before `:` (htpasswd's `user:hash`, a registry's `user:token`). */
+const userName = z
+  .string()
+  .regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' });
+
 const htpasswd = z
   .strictObject({
-    user: z
-      .string()
-      .regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' })
-      .describe('The user name of the htpasswd line.'),
+    user: userName.describe('The user name of the htpasswd line.'),
     from: refName.describe('The key of this Secret holding the password.'),
     cost: z
       .int({ message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}` })
@@ -68,8 +70,11 @@ const template = z
 
 const dockerconfigjson = z
   .strictObject({
-    registry: z.string().min(1).describe('The registry host, e.g. ghcr.io.'),
-    user: z.string().min(1).describe('The registry user name.'),
+    registry: z
+      .string()
+      .min(1)
+      .describe('The registry host, e.g. ghcr.io; for Docker Hub https://index.docker.io/v1/.'),
+    user: userName.describe('The registry user name (no ":": auth is base64 of user:token).'),
     from: refName.describe('The key of this Secret holding the token or password.'),
   })
   .describe(

@@ -16,6 +16,8 @@ export interface KeyState {
   previousOf?: string;
   /** A derived key (issue 23): the fingerprint of its definition when it was made. */
   derived?: string;
+  /** An SSH key (issue 23): its type when it was made, `ed25519` or `rsa-<bits>`. */
+  ssh?: string;
 }
 
 export interface ManifestState {

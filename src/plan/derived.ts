@@ -44,11 +44,12 @@ export function followInputs(
       : was?.action !== 'generate' && was?.action !== 'needs-input';
     const inputs = key.source.inputs;
     const written = inputs.filter((i) => WRITES.has(changeOf(i)?.action ?? 'metadata'));
+    // Inputs with no value yet: neither written now nor held by the file.
+    const waiting = inputs.filter(
+      (i) => !written.includes(i) && !(held?.dataKeys.includes(i) ?? !changeOf(i)),
+    );
     if (!present) {
       if (job === 'rotate') continue;
-      const waiting = inputs.filter(
-        (i) => !written.includes(i) && !(held?.dataKeys.includes(i) ?? !changeOf(i)),
-      );
       out.push(
         waiting.length > 0
           ? { key: key.name, action: 'needs-input', reason: `made from ${waiting.join(', ')}` }
@@ -59,6 +60,16 @@ export function followInputs(
     const stale = written.length > 0 ? undefined : staleReason(key, job, held);
     if (written.length === 0 && !stale) {
       if (was) out.push(was);
+      continue;
+    }
+    if (waiting.length > 0) {
+      // It would be made again, but an input has no value yet: it waits, its value stays.
+      const them = waiting.length > 1 ? 'they have' : 'it has';
+      out.push({
+        key: key.name,
+        action: 'needs-input',
+        reason: `made from ${waiting.join(', ')}; ${them} no value yet (the current value stays)`,
+      });
       continue;
     }
     const forced = written.some((i) => changeOf(i)?.forced);

@@ -7,6 +7,7 @@ import { keyChanges } from './keys.js';
 import { metadataDrift } from './metadata.js';
 import { dueShared, findHolders, type PlanContext } from './shared.js';
 import { compareText } from './text-order.js';
+import { holdTyped } from './typed.js';
 import type { FilePlan, Orphan, Plan, PlanInput } from './types.js';
 
 export { selectionPaths } from './instances.js';
@@ -36,7 +37,11 @@ export function plan(input: PlanInput): Plan {
     }
     const info = found as ManifestInfo | undefined;
     const held = info ?? { dataKeys: [], state: { keys: {} } };
-    const changes = followInputs(inst.secret, keyChanges(ctx, inst, info), input.job, held);
+    const changes = holdTyped(
+      inst.secret,
+      followInputs(inst.secret, keyChanges(ctx, inst, info), input.job, held),
+      info !== undefined,
+    );
     const drift =
       input.job === 'sync' && info?.metadata && metadataDrift(inst.secret, info.metadata);
     if (drift) changes.push({ key: '*', action: 'metadata', reason: drift.text });

@@ -31,6 +31,8 @@ export interface KeyChange {
   /** A rotation asked for with `rotate --force`, whatever the policy says. */
   forced?: boolean;
   value?: ValueSource;
+  /** A write held back while a typed Secret's required key waits (plan/typed.ts). */
+  held?: KeyChange;
 }
 
 /** One Secret (in one environment) and what happens to its file. */
