@@ -222,3 +222,27 @@ type: Opaque
     t.deepEqual(await findLeaks(s, [PROVIDED]), []);
   });
 }
+
+test('real sops: a key whose value is empty (a template of no text) is written, then read back on the next run', async (t) => {
+  const s = await makeScenario();
+  t.teardown(() => s.cleanup());
+  await s.writeConfig(`version: 1
+output: secrets/{namespace}/{name}.yaml
+secrets:
+  - name: app
+    namespace: default
+    keys:
+      empty: { template: "" }
+      token: { length: 10 }
+`);
+  await s.commitAndPush('config');
+  const first = await s.run(['sync']);
+  t.is(first.exitCode, 0, first.stderr);
+  t.regex(await s.show('gitops-secrets/sync', 'secrets/default/app.yaml'), /^ {4}empty: ""$/m);
+  await s.mergePullRequest();
+  const check = await s.run(['check']);
+  t.is(check.exitCode, 0, check.stdout + check.stderr);
+  const again = await s.run(['sync', '--json']);
+  t.is(again.exitCode, 0, again.stderr);
+  t.is((JSON.parse(again.stdout) as { commit: string | null }).commit, null);
+});

@@ -98,6 +98,17 @@ test('a plaintext value under data is refused, naming the key only', (t) => {
   }
 });
 
+test('an empty value is read as sops leaves it (no secret in it), as the ciphertext guard lets it through', (t) => {
+  for (const value of ["''", '""']) {
+    const info = read(SOPS_OUTPUT.replace(/^ {4}db: .*$/m, `    db: ${value}`));
+    t.false(isProblem(info), value);
+    if (!isProblem(info)) t.deepEqual(info.dataKeys, ['db', 'key.pem']);
+  }
+  // Something that only starts like ciphertext is not ciphertext.
+  const half = read(SOPS_OUTPUT.replace(/^ {4}db: .*$/m, '    db: ENC[hunter2]'));
+  t.like(half, { problem: 'has a plaintext value under data.db' });
+});
+
 test('what is not an encrypted v1 Secret is refused', (t) => {
   const problem = (text: string) => {
     const info = read(text);

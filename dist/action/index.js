@@ -49001,7 +49001,13 @@ function createGenerator(input2, dir, k2) {
 }
 
 // src/model/manifest.ts
+var import_yaml5 = __toESM(require_dist(), 1);
+
+// src/model/ciphertext-guard.ts
 var import_yaml4 = __toESM(require_dist(), 1);
+
+// src/model/sops-yaml.ts
+var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/model/state.ts
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -49036,27 +49042,6 @@ function parseState(text) {
     return void 0;
   }
 }
-
-// src/model/manifest-layout.ts
-var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
-function layoutOf(doc) {
-  const { data: _data, sops, metadata, ...rest } = doc;
-  const meta3 = { ...metadata };
-  const annotations = { ...meta3.annotations };
-  delete annotations[STATE_ANNOTATION];
-  meta3.annotations = annotations;
-  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
-}
-function withoutVolatile(node2) {
-  if (Array.isArray(node2)) return node2.map(withoutVolatile);
-  if (!node2 || typeof node2 !== "object") return node2;
-  return Object.fromEntries(
-    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
-  );
-}
-
-// src/model/sops-yaml.ts
-var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/model/encryption-selectors.ts
 var SELECTOR_FIELDS = [
@@ -49330,6 +49315,100 @@ function recipientChange(wanted, have) {
   };
 }
 
+// src/model/ciphertext-guard.ts
+var CIPHERTEXT = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
+function isCiphertext(value) {
+  return value === "" || typeof value === "string" && CIPHERTEXT.test(value);
+}
+var RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k2) => k2.block);
+var CAUSE_PLAINTEXT = "likely an encryptedRegex or .sops.yaml rule that does not match data, or an encrypted_regex of the file itself that misses it";
+var CAUSE_NO_SOPS = "sops returned a file without its sops block";
+var CAUSE_NO_RECIPIENT = "sops returned a file that names no recipient (age, pgp, kms, gcp_kms, azure_kv, hc_vault)";
+var CAUSE_MISSING = "sops returned a file without a key it should hold";
+var CAUSE_UNREADABLE = "sops returned something that is not a YAML mapping";
+function isMapping(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+function hasRecipient(block) {
+  const groups2 = Array.isArray(block.key_groups) ? block.key_groups : [];
+  return [block, ...groups2].some(
+    (g) => isMapping(g) && RECIPIENT_FIELDS.some((f) => Array.isArray(g[f]) && g[f].length > 0)
+  );
+}
+function plaintextKey(doc) {
+  for (const section of ["data", "stringData"]) {
+    const values = doc[section];
+    if (values === void 0 || values === null) continue;
+    if (!isMapping(values))
+      return {
+        key: section,
+        problem: "is not a mapping of keys to ciphertext",
+        cause: CAUSE_PLAINTEXT
+      };
+    for (const [key, value] of Object.entries(values)) {
+      if (!isCiphertext(value))
+        return {
+          key: `${section}.${key}`,
+          problem: "is not sops ciphertext",
+          cause: CAUSE_PLAINTEXT
+        };
+    }
+  }
+  return void 0;
+}
+function assertCiphertext(path9, text, keys) {
+  const { doc, problem: found } = guarded(text, keys);
+  if (!found) return doc;
+  const what = found.key ? `${path9}: ${found.key} ${found.problem}` : `${path9} ${found.problem}`;
+  throw new ExternalError(
+    "sops",
+    `ciphertext guard: ${what} after sops (${found.cause}); nothing was committed`,
+    found.cause === CAUSE_PLAINTEXT ? "make the encryptedRegex of the config, the encrypted_regex of .sops.yaml and of the file match data and stringData" : "check the sops binary in use (sops --version, GITOPS_SECRETS_SOPS) and run again"
+  );
+}
+function guarded(text, keys) {
+  let doc;
+  try {
+    doc = (0, import_yaml4.parse)(text);
+  } catch {
+    return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
+  }
+  if (!isMapping(doc))
+    return { problem: { problem: "is not a YAML mapping", cause: CAUSE_UNREADABLE } };
+  const problem = problemOf(doc, keys);
+  return problem ? { problem } : { doc };
+}
+function problemOf(doc, keys) {
+  const plaintext = plaintextKey(doc);
+  if (plaintext) return plaintext;
+  if (!isMapping(doc.sops)) return { problem: "has no sops block", cause: CAUSE_NO_SOPS };
+  if (!hasRecipient(doc.sops))
+    return { problem: "has a sops block with no recipient", cause: CAUSE_NO_RECIPIENT };
+  const data = isMapping(doc.data) ? doc.data : {};
+  for (const key of keys)
+    if (!Object.hasOwn(data, key))
+      return { key: `data.${key}`, problem: "is missing", cause: CAUSE_MISSING };
+  return void 0;
+}
+
+// src/model/manifest-layout.ts
+var VOLATILE_SOPS = /* @__PURE__ */ new Set(["lastmodified", "mac", "version", "enc", "created_at"]);
+function layoutOf(doc) {
+  const { data: _data, sops, metadata, ...rest } = doc;
+  const meta3 = { ...metadata };
+  const annotations = { ...meta3.annotations };
+  delete annotations[STATE_ANNOTATION];
+  meta3.annotations = annotations;
+  return JSON.stringify({ ...rest, metadata: meta3, sops: withoutVolatile(sops) });
+}
+function withoutVolatile(node2) {
+  if (Array.isArray(node2)) return node2.map(withoutVolatile);
+  if (!node2 || typeof node2 !== "object") return node2;
+  return Object.fromEntries(
+    Object.entries(node2).filter(([k2]) => !VOLATILE_SOPS.has(k2)).map(([k2, v]) => [k2, withoutVolatile(v)])
+  );
+}
+
 // src/model/manifest-render.ts
 var YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 function yamlString(value) {
@@ -49371,12 +49450,12 @@ ${map2("  ", data)}` : "data: {}\n"
 function isProblem(m) {
   return "problem" in m;
 }
-function isMapping(v) {
+function isMapping2(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 var NOT_YAML = "is not valid YAML";
 function readYaml(path9, text) {
-  const doc = (0, import_yaml4.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
+  const doc = (0, import_yaml5.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0)
     return {
       path: path9,
@@ -49394,7 +49473,7 @@ function readManifest(path9, text) {
   return "data" in read ? manifestOf(path9, read.data) : read;
 }
 function manifestOf(path9, data) {
-  if (!isMapping(data))
+  if (!isMapping2(data))
     return {
       path: path9,
       problem: "is not a Kubernetes manifest",
@@ -49408,7 +49487,7 @@ function manifestOf(path9, data) {
     };
   }
   const sops = data.sops;
-  if (!isMapping(sops) || typeof sops.mac !== "string") {
+  if (!isMapping2(sops) || typeof sops.mac !== "string") {
     return {
       path: path9,
       problem: "is not encrypted with sops (no sops section)",
@@ -49428,9 +49507,9 @@ function manifestOf(path9, data) {
     };
   }
   const dataKeys = [];
-  if (isMapping(data.data)) {
+  if (isMapping2(data.data)) {
     for (const [k2, v] of Object.entries(data.data)) {
-      if (typeof v !== "string" || !v.startsWith("ENC[")) {
+      if (!isCiphertext(v)) {
         return {
           path: path9,
           problem: `has a plaintext value under data.${k2}`,
@@ -49457,7 +49536,7 @@ function manifestOf(path9, data) {
   });
 }
 function strings(m, skip) {
-  if (!isMapping(m)) return {};
+  if (!isMapping2(m)) return {};
   return Object.fromEntries(
     Object.entries(m).filter(([k2]) => k2 !== skip).map(([k2, v]) => [k2, String(v)])
   );
@@ -53183,18 +53262,18 @@ function validateConcurrency(concurrency) {
 }
 
 // src/model/rollout.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 var ROLLOUT_ANNOTATION = "gitops-secrets.io/rotated-at";
 var PATH = ["spec", "template", "metadata", "annotations"];
 function bumpRollout(text, value) {
-  const counter = new import_yaml5.LineCounter();
-  const docs = (0, import_yaml5.parseAllDocuments)(text, { lineCounter: counter });
+  const counter = new import_yaml6.LineCounter();
+  const docs = (0, import_yaml6.parseAllDocuments)(text, { lineCounter: counter });
   if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0))
     return { problem: "is not valid YAML" };
   const edits = [];
   for (const doc of docs) {
     const template2 = doc.getIn(["spec", "template"], true);
-    if (!(0, import_yaml5.isMap)(template2)) continue;
+    if (!(0, import_yaml6.isMap)(template2)) continue;
     const edit = planEdit(text, counter, template2, value);
     if (typeof edit === "string") return { problem: edit };
     edits.push(edit);
@@ -53204,7 +53283,7 @@ function bumpRollout(text, value) {
   let out = text;
   for (const e of edits.sort((a2, b2) => b2.at - a2.at))
     out = out.slice(0, e.at) + e.insert + out.slice(e.end);
-  const check3 = (0, import_yaml5.parseAllDocuments)(out);
+  const check3 = (0, import_yaml6.parseAllDocuments)(out);
   if (!Array.isArray(check3) || check3.some((d) => d.errors.length > 0))
     return { problem: "could not be edited safely" };
   const set3 = check3.filter((d) => d.getIn([...PATH, ROLLOUT_ANNOTATION]) === value).length;
@@ -53221,17 +53300,17 @@ function planEdit(text, counter, template2, value) {
     const start = lineStart(key);
     return { at: start, end: start, insert: lines(indentOf(key)) };
   };
-  if ((0, import_yaml5.isMap)(metadata)) {
+  if ((0, import_yaml6.isMap)(metadata)) {
     if (metadata.flow)
       return "has a flow-style spec.template.metadata; write it as a block mapping";
     const annotations = metadata.get("annotations", true);
-    if ((0, import_yaml5.isMap)(annotations)) {
+    if ((0, import_yaml6.isMap)(annotations)) {
       if (annotations.flow) return "has flow-style pod annotations; write them as a block mapping";
       const existing = annotations.items.find(
-        (p2) => (0, import_yaml5.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
+        (p2) => (0, import_yaml6.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
       );
       const scalar2 = existing?.value;
-      if ((0, import_yaml5.isScalar)(scalar2) && scalar2.range)
+      if ((0, import_yaml6.isScalar)(scalar2) && scalar2.range)
         return { at: scalar2.range[0], end: scalar2.range[1], insert: quoted };
       const at3 = firstKey(annotations);
       if (at3 === void 0) return "has empty pod annotations; remove the empty key";
@@ -53255,81 +53334,6 @@ ${i3}  annotations:
 ${i3}    ${ROLLOUT_ANNOTATION}: ${quoted}
 `
   );
-}
-
-// src/model/ciphertext-guard.ts
-var import_yaml6 = __toESM(require_dist(), 1);
-var CIPHERTEXT = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
-var RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k2) => k2.block);
-var CAUSE_PLAINTEXT = "likely an encryptedRegex or .sops.yaml rule that does not match data, or an encrypted_regex of the file itself that misses it";
-var CAUSE_NO_SOPS = "sops returned a file without its sops block";
-var CAUSE_NO_RECIPIENT = "sops returned a file that names no recipient (age, pgp, kms, gcp_kms, azure_kv, hc_vault)";
-var CAUSE_MISSING = "sops returned a file without a key it should hold";
-var CAUSE_UNREADABLE = "sops returned something that is not a YAML mapping";
-function isMapping2(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-function hasRecipient(block) {
-  const groups2 = Array.isArray(block.key_groups) ? block.key_groups : [];
-  return [block, ...groups2].some(
-    (g) => isMapping2(g) && RECIPIENT_FIELDS.some((f) => Array.isArray(g[f]) && g[f].length > 0)
-  );
-}
-function plaintextKey(doc) {
-  for (const section of ["data", "stringData"]) {
-    const values = doc[section];
-    if (values === void 0 || values === null) continue;
-    if (!isMapping2(values))
-      return {
-        key: section,
-        problem: "is not a mapping of keys to ciphertext",
-        cause: CAUSE_PLAINTEXT
-      };
-    for (const [key, value] of Object.entries(values)) {
-      if (value === "") continue;
-      if (typeof value !== "string" || !CIPHERTEXT.test(value))
-        return {
-          key: `${section}.${key}`,
-          problem: "is not sops ciphertext",
-          cause: CAUSE_PLAINTEXT
-        };
-    }
-  }
-  return void 0;
-}
-function assertCiphertext(path9, text, keys) {
-  const { doc, problem: found } = guarded(text, keys);
-  if (!found) return doc;
-  const what = found.key ? `${path9}: ${found.key} ${found.problem}` : `${path9} ${found.problem}`;
-  throw new ExternalError(
-    "sops",
-    `ciphertext guard: ${what} after sops (${found.cause}); nothing was committed`,
-    found.cause === CAUSE_PLAINTEXT ? "make the encryptedRegex of the config, the encrypted_regex of .sops.yaml and of the file match data and stringData" : "check the sops binary in use (sops --version, GITOPS_SECRETS_SOPS) and run again"
-  );
-}
-function guarded(text, keys) {
-  let doc;
-  try {
-    doc = (0, import_yaml6.parse)(text);
-  } catch {
-    return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
-  }
-  if (!isMapping2(doc))
-    return { problem: { problem: "is not a YAML mapping", cause: CAUSE_UNREADABLE } };
-  const problem = problemOf(doc, keys);
-  return problem ? { problem } : { doc };
-}
-function problemOf(doc, keys) {
-  const plaintext = plaintextKey(doc);
-  if (plaintext) return plaintext;
-  if (!isMapping2(doc.sops)) return { problem: "has no sops block", cause: CAUSE_NO_SOPS };
-  if (!hasRecipient(doc.sops))
-    return { problem: "has a sops block with no recipient", cause: CAUSE_NO_RECIPIENT };
-  const data = isMapping2(doc.data) ? doc.data : {};
-  for (const key of keys)
-    if (!Object.hasOwn(data, key))
-      return { key: `data.${key}`, problem: "is missing", cause: CAUSE_MISSING };
-  return void 0;
 }
 
 // src/apply/derived-values.ts

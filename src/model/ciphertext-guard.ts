@@ -13,6 +13,14 @@ import { RECIPIENT_KINDS } from './recipients.js';
 const CIPHERTEXT =
   /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:[a-z]+\]$/;
 
+/**
+ * A value as sops leaves it under `data`/`stringData`: ciphertext, or empty (an empty value holds
+ * no secret, and sops leaves it as it is). The one test of both the guard and readManifest.
+ */
+export function isCiphertext(value: unknown): boolean {
+  return value === '' || (typeof value === 'string' && CIPHERTEXT.test(value));
+}
+
 /** Where sops records recipients in its block (also inside each of `key_groups`). */
 const RECIPIENT_FIELDS = RECIPIENT_KINDS.map((k) => k.block);
 
@@ -62,9 +70,7 @@ function plaintextKey(doc: Mapping): CiphertextProblem | undefined {
         cause: CAUSE_PLAINTEXT,
       };
     for (const [key, value] of Object.entries(values)) {
-      // An empty value holds no secret, and sops leaves it as it is.
-      if (value === '') continue;
-      if (typeof value !== 'string' || !CIPHERTEXT.test(value))
+      if (!isCiphertext(value))
         return {
           key: `${section}.${key}`,
           problem: 'is not sops ciphertext',

@@ -1,4 +1,5 @@
 import { parseDocument } from 'yaml';
+import { isCiphertext } from './ciphertext-guard.js';
 import { layoutOf } from './manifest-layout.js';
 import { recipientsOfBlock } from './recipients.js';
 import {
@@ -123,7 +124,7 @@ export function manifestOf(path: string, data: unknown): ManifestInfo | Manifest
   const dataKeys: string[] = [];
   if (isMapping(data.data)) {
     for (const [k, v] of Object.entries(data.data)) {
-      if (typeof v !== 'string' || !v.startsWith('ENC[')) {
+      if (!isCiphertext(v)) {
         return {
           path,
           problem: `has a plaintext value under data.${k}`,
