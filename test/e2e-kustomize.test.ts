@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { KSOPS_STANDIN_DIR } from './helpers/kustomize.js';
@@ -41,6 +41,43 @@ async function build(s: Scenario, dir: string, extra: string[] = [], path = s.en
   return { ...r, docs };
 }
 
+/** The text of a file in the scenario's working copy. */
+const readRepo = (s: Scenario, path: string) => readFile(join(s.repo, path), 'utf8');
+
+/** `kustomize build` with exec plugins on and the ksops stand-in on PATH (as Argo CD runs it). */
+const buildWithKsops = (s: Scenario, dir: string) =>
+  build(s, dir, ['--enable-alpha-plugins', '--enable-exec'], `${KSOPS_STANDIN_DIR}:${s.env.PATH}`);
+
+/** `Kind/name` of each built document, in build order. */
+const kindsAndNames = (docs: Doc[]) => docs.map((d) => `${d.kind}/${d.metadata.name}`);
+
+/** The remote's sync branch as `git ls-remote` prints it ('' when there is none). */
+const syncBranch = (s: Scenario) =>
+  s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']);
+
+/** `sync` succeeds (stderr shown if not) and its pull request is merged. */
+async function syncAndMerge(t: ExecutionContext, s: Scenario) {
+  const r = await s.run(['sync']);
+  t.is(r.exitCode, 0, r.stderr);
+  await s.mergePullRequest();
+}
+
+/** `check` exits 0 (stdout shown if not). */
+async function checkPasses(t: ExecutionContext, s: Scenario) {
+  const c = await s.run(['check']);
+  t.is(c.exitCode, 0, c.stdout);
+}
+
+/** The build succeeded and yielded exactly `expected` (`Kind/name`, in any order). */
+function assertBuiltSorted(
+  t: ExecutionContext,
+  built: Awaited<ReturnType<typeof build>>,
+  expected: string[],
+) {
+  t.is(built.exitCode, 0, built.stderr);
+  t.deepEqual(kindsAndNames(built.docs).sort(), expected);
+}
+
 /**
  * What Flux's kustomize-controller does after the build: each resource that carries sops
  * metadata is decrypted on its own (here: written to a file and given to the real sops). Like
@@ -69,8 +106,14 @@ async function decryptBuilt(s: Scenario, doc: Doc): Promise<Record<string, strin
   }
 }
 
-async function repoWith(files: Record<string, string>, cfg: string): Promise<Scenario> {
+/** A scenario whose repo holds `files` and the config `cfg`, pushed; cleaned up after the test. */
+async function repoWith(
+  t: ExecutionContext,
+  files: Record<string, string>,
+  cfg: string,
+): Promise<Scenario> {
   const s = await makeScenario();
+  t.teardown(() => s.cleanup());
   for (const [path, text] of Object.entries(files)) await s.writeConfig(text, path);
   await s.writeConfig(cfg);
   await s.commitAndPush('config and kustomization');
@@ -79,10 +122,10 @@ async function repoWith(files: Record<string, string>, cfg: string): Promise<Sce
 
 test('sync lists each new Secret in the kustomization (comments kept); kustomize build yields them still encrypted, and sops decrypts each built one; --prune takes the entry out', async (t) => {
   const s = await repoWith(
+    t,
     { 'secrets/kustomization.yaml': KUSTOMIZATION, 'secrets/configmap.yaml': CONFIGMAP },
     config('', [DB, API, COOKIE]),
   );
-  t.teardown(() => s.cleanup());
   const dry = JSON.parse((await s.run(['sync', '--dry-run', '--json'])).stdout);
   t.deepEqual(dry.kustomizations, [
     {
@@ -96,7 +139,7 @@ test('sync lists each new Secret in the kustomization (comments kept); kustomize
   t.is(r.exitCode, 0, r.stderr);
   t.regex(r.stdout, /secrets\/kustomization\.yaml: kustomization updated: 3 entries added/);
   await s.mergePullRequest();
-  const kust = await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8');
+  const kust = await readRepo(s, 'secrets/kustomization.yaml');
   t.is(
     kust,
     `${KUSTOMIZATION}  - prod/api.yaml\n  - prod/db.yaml\n  - web/cookie.yaml\n`,
@@ -122,10 +165,7 @@ test('sync lists each new Secret in the kustomization (comments kept); kustomize
   const db = await decryptBuilt(s, secrets.find((d) => d.metadata.name === 'db')!);
   t.is(db.password!.length, 24);
   // The same values as the committed manifest, decrypted with its MAC checked.
-  t.deepEqual(
-    db,
-    (await s.decrypt(await readFile(join(s.repo, 'secrets/prod/db.yaml'), 'utf8'))).data,
-  );
+  t.deepEqual(db, (await s.decrypt(await readRepo(s, 'secrets/prod/db.yaml'))).data);
   t.is((await s.run(['check'])).exitCode, 0, 'check: every manifest listed, nothing dangling');
 
   // The api Secret leaves the config: --prune removes its file and its entry, in one commit.
@@ -142,7 +182,7 @@ test('sync lists each new Secret in the kustomization (comments kept); kustomize
   t.regex(head, /secrets\/prod\/api\.yaml/);
   await s.mergePullRequest();
   t.is(
-    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    await readRepo(s, 'secrets/kustomization.yaml'),
     `${KUSTOMIZATION}  - prod/db.yaml\n  - web/cookie.yaml\n`,
   );
   const after = await build(s, 'secrets');
@@ -156,7 +196,7 @@ test('sync lists each new Secret in the kustomization (comments kept); kustomize
   );
   t.is((await s.run(['sync'])).exitCode, 0);
   t.is(
-    (await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync'])).split('\t')[0],
+    (await syncBranch(s)).split('\t')[0],
     (await s.git(['rev-parse', 'HEAD'])).trim(),
     'a second sync has nothing to change',
   );
@@ -164,6 +204,7 @@ test('sync lists each new Secret in the kustomization (comments kept); kustomize
 
 test('ksops mode: sync writes a generator in ksops format and lists the files; kustomize build with a ksops stand-in yields the decrypted Secrets', async (t) => {
   const s = await repoWith(
+    t,
     {
       'secrets/kustomization.yaml':
         '# built by Argo CD with ksops\nresources:\n  - configmap.yaml\n',
@@ -171,18 +212,17 @@ test('ksops mode: sync writes a generator in ksops format and lists the files; k
     },
     config('kustomize: ksops\n', [DB, COOKIE]),
   );
-  t.teardown(() => s.cleanup());
   const r = await s.run(['sync']);
   t.is(r.exitCode, 0, r.stderr);
   t.regex(r.stdout, /secrets\/secret-generator\.yaml: ksops generator added: 2 entries added/);
   await s.mergePullRequest();
   t.is(
-    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
+    await readRepo(s, 'secrets/kustomization.yaml'),
     '# built by Argo CD with ksops\nresources:\n  - configmap.yaml\ngenerators:\n  - secret-generator.yaml\n',
   );
   // ksops's documented format (its README): a KRM exec function named ksops, found on PATH,
   // with the files to decrypt relative to the kustomization's directory.
-  const gen = parse(await readFile(join(s.repo, 'secrets/secret-generator.yaml'), 'utf8'));
+  const gen = parse(await readRepo(s, 'secrets/secret-generator.yaml'));
   t.is(gen.apiVersion, 'viaduct.ai/v1');
   t.is(gen.kind, 'ksops');
   t.is(typeof gen.metadata.name, 'string');
@@ -194,12 +234,7 @@ test('ksops mode: sync writes a generator in ksops format and lists the files; k
 
   // Without exec plugins enabled, kustomize refuses: the generator is really run.
   t.not((await build(s, 'secrets')).exitCode, 0);
-  const built = await build(
-    s,
-    'secrets',
-    ['--enable-alpha-plugins', '--enable-exec'],
-    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
-  );
+  const built = await buildWithKsops(s, 'secrets');
   t.is(built.exitCode, 0, built.stderr);
   const secrets = built.docs.filter((d) => d.kind === 'Secret');
   t.deepEqual(secrets.map((d) => d.metadata.name).sort(), ['cookie', 'db']);
@@ -213,15 +248,8 @@ test('ksops mode: sync writes a generator in ksops format and lists the files; k
   await s.commitAndPush('drop cookie');
   t.is((await s.run(['sync', '--prune'])).exitCode, 0);
   await s.mergePullRequest();
-  t.deepEqual(parse(await readFile(join(s.repo, 'secrets/secret-generator.yaml'), 'utf8')).files, [
-    'prod/db.yaml',
-  ]);
-  const again = await build(
-    s,
-    'secrets',
-    ['--enable-alpha-plugins', '--enable-exec'],
-    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
-  );
+  t.deepEqual(parse(await readRepo(s, 'secrets/secret-generator.yaml')).files, ['prod/db.yaml']);
+  const again = await buildWithKsops(s, 'secrets');
   t.is(again.exitCode, 0, again.stderr);
   t.deepEqual(
     again.docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name),
@@ -231,10 +259,10 @@ test('ksops mode: sync writes a generator in ksops format and lists the files; k
 
 test('check reports a manifest no kustomization lists and an entry naming a missing manifest (exit 3); sync fixes both', async (t) => {
   const s = await repoWith(
+    t,
     { 'secrets/kustomization.yaml': KUSTOMIZATION, 'secrets/configmap.yaml': CONFIGMAP },
     config('', [DB]),
   );
-  t.teardown(() => s.cleanup());
   t.is((await s.run(['sync'])).exitCode, 0);
   await s.mergePullRequest();
   // By hand: the db entry taken out, one for a managed path that does not exist put in.
@@ -269,10 +297,7 @@ test('check reports a manifest no kustomization lists and an entry naming a miss
     'chore(secrets): list the manifests in secrets/kustomization.yaml',
   );
   await s.mergePullRequest();
-  t.is(
-    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
-    `${KUSTOMIZATION}  - prod/db.yaml\n`,
-  );
+  t.is(await readRepo(s, 'secrets/kustomization.yaml'), `${KUSTOMIZATION}  - prod/db.yaml\n`);
   t.is((await s.run(['check'])).exitCode, 0);
   // kustomize: off: nothing is looked at.
   await s.writeConfig(`${KUSTOMIZATION}  - ./prod/gone.yaml\n`, 'secrets/kustomization.yaml');
@@ -282,15 +307,15 @@ test('check reports a manifest no kustomization lists and an entry naming a miss
 
 test('a kustomization that cannot be parsed or edited: exit 2 naming file:line:col, nothing committed', async (t) => {
   const s = await repoWith(
+    t,
     { 'secrets/prod/kustomization.yaml': 'resources:\n  - a.yaml\n  - [b.yaml\n' },
     config('', [DB]),
   );
-  t.teardown(() => s.cleanup());
   const r = await s.run(['sync']);
   t.is(r.exitCode, 2, r.stdout);
   t.regex(r.stderr, /secrets\/prod\/kustomization\.yaml:\d+:\d+: is not valid YAML/);
   t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
-  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(await syncBranch(s), '');
   t.is(await s.git(['branch', '--list', 'gitops-secrets/sync']), '');
   const c = await s.run(['check']);
   t.is(c.exitCode, 2);
@@ -304,12 +329,15 @@ test('a kustomization that cannot be parsed or edited: exit 2 naming file:line:c
   const r2 = await s.run(['sync']);
   t.is(r2.exitCode, 2);
   t.regex(r2.stderr, /secrets\/prod\/kustomization\.yaml:1:12: resources: is not a list/);
-  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(await syncBranch(s), '');
 });
 
 test('a kustomization that is a symlink is refused: exit 1, nothing committed', async (t) => {
-  const s = await repoWith({ 'elsewhere/kustomization.yaml': 'resources: []\n' }, config('', [DB]));
-  t.teardown(() => s.cleanup());
+  const s = await repoWith(
+    t,
+    { 'elsewhere/kustomization.yaml': 'resources: []\n' },
+    config('', [DB]),
+  );
   await mkdir(join(s.repo, 'secrets'), { recursive: true });
   await symlink('../elsewhere/kustomization.yaml', join(s.repo, 'secrets/kustomization.yaml'));
   await s.commitAndPush('a symlinked kustomization');
@@ -319,7 +347,7 @@ test('a kustomization that is a symlink is refused: exit 1, nothing committed', 
     r.stderr,
     /refusing to read or write a kustomization that is a symlink: secrets\/kustomization\.yaml/,
   );
-  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(await syncBranch(s), '');
   // check refuses it the same way (it used to pass over it, as if there were no kustomization).
   const c = await s.run(['check']);
   t.is(c.exitCode, 1, c.stdout);
@@ -331,29 +359,21 @@ test('a kustomization that is a symlink is refused: exit 1, nothing committed', 
 
 test('a kustomization in the Secrets directory, beside a ConfigMap: only the Secrets are listed; the build has them all', async (t) => {
   const s = await repoWith(
+    t,
     {
       'secrets/prod/kustomization.yaml': 'resources:\n- configmap.yaml # settings\n',
       'secrets/prod/configmap.yaml': CONFIGMAP,
     },
     config('', [DB, API]),
   );
-  t.teardown(() => s.cleanup());
-  const r = await s.run(['sync']);
-  t.is(r.exitCode, 0, r.stderr);
-  await s.mergePullRequest();
+  await syncAndMerge(t, s);
   t.is(
-    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    await readRepo(s, 'secrets/prod/kustomization.yaml'),
     'resources:\n- configmap.yaml # settings\n- api.yaml\n- db.yaml\n',
   );
   const built = await build(s, 'secrets/prod');
-  t.is(built.exitCode, 0, built.stderr);
-  t.deepEqual(built.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
-    'ConfigMap/settings',
-    'Secret/api',
-    'Secret/db',
-  ]);
-  const c = await s.run(['check']);
-  t.is(c.exitCode, 0, c.stdout);
+  assertBuiltSorted(t, built, ['ConfigMap/settings', 'Secret/api', 'Secret/db']);
+  await checkPasses(t, s);
 });
 
 test('ksops detected from a generator in a subdirectory: its files are written relative to the kustomization, where kustomize runs ksops', async (t) => {
@@ -368,37 +388,30 @@ metadata:
 files: []
 `;
   const s = await repoWith(
+    t,
     {
       'secrets/kustomization.yaml': 'generators:\n  - ./generators/ksops.yaml\n',
       'secrets/generators/ksops.yaml': generator,
     },
     config('', [DB]),
   );
-  t.teardown(() => s.cleanup());
   const r = await s.run(['sync']);
   t.is(r.exitCode, 0, r.stderr);
   t.regex(r.stdout, /secrets\/generators\/ksops\.yaml: ksops generator updated: 1 entry added/);
   await s.mergePullRequest();
   t.is(
-    await readFile(join(s.repo, 'secrets/generators/ksops.yaml'), 'utf8'),
+    await readRepo(s, 'secrets/generators/ksops.yaml'),
     generator.replace('files: []', 'files:\n- prod/db.yaml'),
   );
-  const built = await build(
-    s,
-    'secrets',
-    ['--enable-alpha-plugins', '--enable-exec'],
-    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
-  );
+  const built = await buildWithKsops(s, 'secrets');
   t.is(built.exitCode, 0, built.stderr);
-  t.deepEqual(
-    built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
-    ['Secret/db'],
-  );
+  t.deepEqual(kindsAndNames(built.docs), ['Secret/db']);
 });
 
 test('ksops: pruning the last file of a generator leaves `files: []`, and the build (strict ksops stand-in) still succeeds', async (t) => {
   // The generator's kustomization is secrets/prod's; the web Secret keeps the config non-empty.
   const s = await repoWith(
+    t,
     {
       'secrets/prod/kustomization.yaml':
         '# Argo CD builds this with ksops\nresources:\n  - configmap.yaml\n',
@@ -406,7 +419,6 @@ test('ksops: pruning the last file of a generator leaves `files: []`, and the bu
     },
     config('kustomize: ksops\n', [DB, COOKIE]),
   );
-  t.teardown(() => s.cleanup());
   t.is((await s.run(['sync'])).exitCode, 0);
   await s.mergePullRequest();
   const generator = join(s.repo, 'secrets/prod/secret-generator.yaml');
@@ -425,22 +437,15 @@ test('ksops: pruning the last file of a generator leaves `files: []`, and the bu
   t.regex(text, /^files: \[\]$/m, 'an empty list, not a `files:` with no value (null)');
   t.deepEqual(parse(text).files, []);
   // ksops fails on a generator without its `files` list; the strict stand-in does the same.
-  const built = await build(
-    s,
-    'secrets/prod',
-    ['--enable-alpha-plugins', '--enable-exec'],
-    `${KSOPS_STANDIN_DIR}:${s.env.PATH}`,
-  );
+  const built = await buildWithKsops(s, 'secrets/prod');
   t.is(built.exitCode, 0, built.stderr);
-  t.deepEqual(
-    built.docs.map((d) => `${d.kind}/${d.metadata.name}`),
-    ['ConfigMap/settings'],
-  );
+  t.deepEqual(kindsAndNames(built.docs), ['ConfigMap/settings']);
   t.is((await s.run(['check'])).exitCode, 0, 'check: nothing left to do');
 });
 
 test('a manifest a kustomization further up lists is not listed again by the nearest one (kustomize would refuse the id registered twice)', async (t) => {
   const s = await repoWith(
+    t,
     {
       // The outer one builds the inner directory, and lists the db Secret itself.
       'secrets/kustomization.yaml': 'resources:\n  - prod/db.yaml\n  - prod\n',
@@ -449,44 +454,32 @@ test('a manifest a kustomization further up lists is not listed again by the nea
     },
     config('', [DB, API]),
   );
-  t.teardown(() => s.cleanup());
-  const r = await s.run(['sync']);
-  t.is(r.exitCode, 0, r.stderr);
-  await s.mergePullRequest();
+  await syncAndMerge(t, s);
   t.is(
-    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    await readRepo(s, 'secrets/prod/kustomization.yaml'),
     'resources:\n  - configmap.yaml\n  - api.yaml\n',
   );
-  t.is(
-    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
-    'resources:\n  - prod/db.yaml\n  - prod\n',
-  );
+  t.is(await readRepo(s, 'secrets/kustomization.yaml'), 'resources:\n  - prod/db.yaml\n  - prod\n');
   const built = await build(s, 'secrets');
-  t.is(built.exitCode, 0, built.stderr);
-  t.deepEqual(built.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
-    'ConfigMap/settings',
-    'Secret/api',
-    'Secret/db',
-  ]);
-  const c = await s.run(['check']);
-  t.is(c.exitCode, 0, c.stdout);
+  assertBuiltSorted(t, built, ['ConfigMap/settings', 'Secret/api', 'Secret/db']);
+  await checkPasses(t, s);
 });
 
 test('a listed generator the tool cannot read (not valid YAML, a symlink) stops sync and check: exit 2 naming file:line:col, nothing committed, nothing listed under resources:', async (t) => {
   const s = await repoWith(
+    t,
     {
       'secrets/kustomization.yaml': 'generators:\n  - ksops.yaml\n',
       'secrets/ksops.yaml': 'apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [\n',
     },
     config('', [DB]),
   );
-  t.teardown(() => s.cleanup());
   const r = await s.run(['sync']);
   t.is(r.exitCode, 2, r.stdout);
   t.regex(r.stderr, /secrets\/ksops\.yaml:\d+:\d+: is not valid YAML/);
   t.regex(r.stderr, /nothing was written/);
   t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
-  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
+  t.is(await syncBranch(s), '');
   const c = await s.run(['check']);
   t.is(c.exitCode, 2, c.stdout);
   t.regex(c.stderr, /secrets\/ksops\.yaml:\d+:\d+: is not valid YAML/);
@@ -504,15 +497,13 @@ test('a listed generator the tool cannot read (not valid YAML, a symlink) stops 
     t.is(out.exitCode, 2, `${args[0]}: ${out.stdout}`);
     t.regex(out.stderr, /secrets\/ksops\.yaml:1:1: is a symlink/);
   }
-  t.is(await s.git(['ls-remote', 'origin', 'refs/heads/gitops-secrets/sync']), '');
-  t.is(
-    await readFile(join(s.repo, 'secrets/kustomization.yaml'), 'utf8'),
-    'generators:\n  - ksops.yaml\n',
-  );
+  t.is(await syncBranch(s), '');
+  t.is(await readRepo(s, 'secrets/kustomization.yaml'), 'generators:\n  - ksops.yaml\n');
 });
 
 test('a Secret listed only by a kustomization further up (the repo root): sync leaves the nearest one alone, and --prune takes the entry out up there', async (t) => {
   const s = await repoWith(
+    t,
     {
       'kustomization.yaml': 'resources:\n  - secrets/prod/db.yaml # listed at the root\n',
       'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
@@ -520,11 +511,10 @@ test('a Secret listed only by a kustomization further up (the repo root): sync l
     },
     config('', [DB, API]),
   );
-  t.teardown(() => s.cleanup());
   t.is((await s.run(['sync'])).exitCode, 0);
   await s.mergePullRequest();
   t.is(
-    await readFile(join(s.repo, 'secrets/prod/kustomization.yaml'), 'utf8'),
+    await readRepo(s, 'secrets/prod/kustomization.yaml'),
     'resources:\n  - configmap.yaml\n  - api.yaml\n',
   );
   t.is((await s.run(['check'])).exitCode, 0);
@@ -534,7 +524,7 @@ test('a Secret listed only by a kustomization further up (the repo root): sync l
   t.is(pruned.exitCode, 0, pruned.stderr);
   t.regex(pruned.stdout, /kustomization\.yaml: kustomization updated: 1 removed/);
   await s.mergePullRequest();
-  t.is(await readFile(join(s.repo, 'kustomization.yaml'), 'utf8'), 'resources: []\n');
+  t.is(await readRepo(s, 'kustomization.yaml'), 'resources: []\n');
   const built = await build(s, '.');
   t.is(built.exitCode, 0, built.stderr);
   t.deepEqual(built.docs, []);
