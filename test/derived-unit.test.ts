@@ -129,17 +129,35 @@ test('SSH key pairs: what ssh-keygen reads back, with the comment as configured 
   }
 });
 
-const CONFIG = config(`version: 1
+/** A config of one Secret `namespace/name` with `keys` (YAML lines, six spaces in) and a type. */
+const oneSecret = (namespace: string, name: string, keys: string, type?: string) =>
+  config(`version: 1
 secrets:
-  - name: web
-    namespace: shop
-    keys:
-      password: { length: 24, rotateEvery: 30d }
+  - name: ${name}
+    namespace: ${namespace}
+${type ? `    type: ${type}\n` : ''}    keys:
+${keys}`);
+
+type PlanInput = Parameters<typeof plan>[0];
+/** The plan of `job` for config `c` over `held` (no manifests unless given), at `now` (T0). */
+const planFor = (
+  c: PlanInput['config'],
+  job: PlanInput['job'],
+  held: PlanInput['existing'] = new Map(),
+  now = T0,
+  more: Partial<PlanInput> = {},
+) => plan({ config: c, job, existing: held, now: new Date(now), ...more });
+
+const CONFIG = oneSecret(
+  'shop',
+  'web',
+  `      password: { length: 24, rotateEvery: 30d }
       auth: { htpasswd: { user: admin, from: password } }
       url: { template: "https://admin:{{ password | urlencode }}@shop" }
       url64: { template: "{{ url | base64 }}" }
       other: { length: 10 }
-`);
+`,
+);
 const fingerprint = (key: string) => {
   const k = CONFIG.secrets[0]!.keys.find((x) => x.name === key)!;
   return k.source.kind === 'derived' ? k.source.fingerprint : '';
@@ -166,7 +184,7 @@ const rows = (p: ReturnType<typeof plan>) =>
   p.files.flatMap((f) => f.changes.map((c) => `${c.key} ${c.action}: ${c.reason}`));
 
 test('derived keys come after their inputs and change with them: generated, due, forced', (t) => {
-  const first = plan({ config: CONFIG, job: 'sync', existing: new Map(), now: new Date(T0) });
+  const first = planFor(CONFIG, 'sync');
   t.deepEqual(rows(first), [
     'password generate: missing',
     'other generate: missing',
@@ -175,24 +193,15 @@ test('derived keys come after their inputs and change with them: generated, due,
     'url64 generate: missing',
   ]);
   const synced = existing(all());
-  t.deepEqual(rows(plan({ config: CONFIG, job: 'sync', existing: synced, now: new Date(T0) })), []);
-  const due = plan({
-    config: CONFIG,
-    job: 'rotate',
-    existing: synced,
-    now: new Date('2026-02-01T00:00:00Z'),
-  });
+  t.deepEqual(rows(planFor(CONFIG, 'sync', synced)), []);
+  const due = planFor(CONFIG, 'rotate', synced, '2026-02-01T00:00:00Z');
   t.deepEqual(rows(due), [
     'password rotate: last rotated 2026-01-01, policy 30d',
     'auth rotate: made from password, which changes too',
     'url rotate: made from password, which changes too',
     'url64 rotate: made from url, which changes too',
   ]);
-  const forced = plan({
-    config: CONFIG,
-    job: 'rotate',
-    existing: synced,
-    now: new Date(T0),
+  const forced = planFor(CONFIG, 'rotate', synced, T0, {
     rotate: { secrets: ['shop/web'], key: 'other', force: true },
   });
   t.deepEqual(
@@ -200,11 +209,7 @@ test('derived keys come after their inputs and change with them: generated, due,
     ['other rotate: forced; last rotated 2026-01-01'],
     'keys not made from it stay',
   );
-  const forcedPw = plan({
-    config: CONFIG,
-    job: 'rotate',
-    existing: synced,
-    now: new Date(T0),
+  const forcedPw = planFor(CONFIG, 'rotate', synced, T0, {
     rotate: { secrets: ['shop/web'], key: 'password', force: true },
   });
   t.true(
@@ -219,62 +224,56 @@ test('derived keys come after their inputs and change with them: generated, due,
 
 test('a sync remakes a derived key whose definition changed or whose input was written after it, without decrypting', (t) => {
   const changed = existing({ ...all(), url: stamp(T0, 'an-older-definition') });
-  t.deepEqual(rows(plan({ config: CONFIG, job: 'sync', existing: changed, now: new Date(T0) })), [
+  t.deepEqual(rows(planFor(CONFIG, 'sync', changed)), [
     'url rotate: its definition in the config changed',
     'url64 rotate: made from url, which changes too',
   ]);
   const later = existing({ ...all(), password: stamp('2026-01-05T00:00:00Z') });
-  t.deepEqual(rows(plan({ config: CONFIG, job: 'sync', existing: later, now: new Date(T0) })), [
+  t.deepEqual(rows(planFor(CONFIG, 'sync', later)), [
     'auth rotate: password changed after it was made',
     'url rotate: password changed after it was made',
     'url64 rotate: made from url, which changes too',
   ]);
   const { url: _, url64: __, ...without } = all();
   t.deepEqual(
-    rows(plan({ config: CONFIG, job: 'sync', existing: existing(without), now: new Date(T0) })),
+    rows(planFor(CONFIG, 'sync', existing(without))),
     ['url generate: missing', 'url64 generate: missing'],
     'a new template key is made; its input stays',
   );
-  t.deepEqual(
-    rows(plan({ config: CONFIG, job: 'rotate', existing: existing(without), now: new Date(T0) })),
-    [],
-    'rotate does not add keys',
-  );
+  t.deepEqual(rows(planFor(CONFIG, 'rotate', existing(without))), [], 'rotate does not add keys');
 });
 
 test('a derived key waits for a provided input', (t) => {
-  const c = config(`version: 1
-secrets:
-  - name: pull
-    namespace: ci
-    type: kubernetes.io/dockerconfigjson
-    keys:
-      token: { provided: true, description: registry token }
+  const c = oneSecret(
+    'ci',
+    'pull',
+    `      token: { provided: true, description: registry token }
       .dockerconfigjson: { dockerconfigjson: { registry: ghcr.io, user: bot, from: token } }
-`);
-  t.deepEqual(rows(plan({ config: c, job: 'sync', existing: new Map(), now: new Date(T0) })), [
+`,
+    'kubernetes.io/dockerconfigjson',
+  );
+  t.deepEqual(rows(planFor(c, 'sync')), [
     'token needs-input: registry token',
     '.dockerconfigjson needs-input: made from token',
   ]);
 });
 
 test('a derived key the file holds waits, its value kept, when a new input of it has no value yet', (t) => {
-  const c = config(`version: 1
-secrets:
-  - name: web
-    namespace: shop
-    keys:
-      password: { length: 24, rotateEvery: 30d }
+  const c = oneSecret(
+    'shop',
+    'web',
+    `      password: { length: 24, rotateEvery: 30d }
       HOST: { provided: true, description: the database host }
       url: { template: "postgres://app:{{ password | urlencode }}@{{ HOST }}/app" }
-`);
+`,
+  );
   // The file was made when the template had no HOST (another definition).
   const held = existing({ password: stamp(T0), url: stamp(T0, 'a-template-without-host') });
-  t.deepEqual(rows(plan({ config: c, job: 'sync', existing: held, now: new Date(T0) })), [
+  t.deepEqual(rows(planFor(c, 'sync', held)), [
     'HOST needs-input: the database host',
     'url needs-input: made from HOST; it has no value yet (the current value stays)',
   ]);
-  const due = plan({ config: c, job: 'rotate', existing: held, now: new Date('2026-02-01') });
+  const due = planFor(c, 'rotate', held, '2026-02-01');
   t.deepEqual(rows(due), [
     'password rotate: last rotated 2026-01-01, policy 30d',
     'url needs-input: made from HOST; it has no value yet (the current value stays)',
@@ -282,19 +281,18 @@ secrets:
 });
 
 test('a typed Secret whose required key waits is not written: its other keys wait too', (t) => {
-  const c = config(`version: 1
-secrets:
-  - name: mirror
-    namespace: git
-    type: kubernetes.io/ssh-auth
-    keys:
-      ssh-privatekey: { provided: true, description: the deploy key }
+  const c = oneSecret(
+    'git',
+    'mirror',
+    `      ssh-privatekey: { provided: true, description: the deploy key }
       known_hosts: { template: "github.com ssh-ed25519 AAAA" }
       token: { length: 20 }
-`);
+`,
+    'kubernetes.io/ssh-auth',
+  );
   const waits =
     'waits for ssh-privatekey: Kubernetes refuses a kubernetes.io/ssh-auth Secret without it';
-  const first = plan({ config: c, job: 'sync', existing: new Map(), now: new Date(T0) });
+  const first = planFor(c, 'sync');
   t.deepEqual(rows(first), [
     'ssh-privatekey needs-input: the deploy key',
     `token needs-input: ${waits}`,
