@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
+import { handWrittenKsopsGenerator } from './helpers/ksops-generator.js';
 import { KSOPS_STANDIN_DIR } from './helpers/kustomize.js';
 import { makeScenario, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
 
@@ -377,16 +378,7 @@ test('a kustomization in the Secrets directory, beside a ConfigMap: only the Sec
 });
 
 test('ksops detected from a generator in a subdirectory: its files are written relative to the kustomization, where kustomize runs ksops', async (t) => {
-  const generator = `apiVersion: viaduct.ai/v1
-kind: ksops
-metadata:
-  name: existing
-  annotations:
-    config.kubernetes.io/function: |
-      exec:
-        path: ksops
-files: []
-`;
+  const generator = handWrittenKsopsGenerator('existing', 'files: []\n');
   const s = await repoWith(
     t,
     {

@@ -8,22 +8,37 @@ import {
 import { kustomizationKind, type UpkeepInput, upkeep } from '../src/model/kustomize-upkeep.js';
 import { templateMatcher } from '../src/model/paths.js';
 import { pullRequestBody } from '../src/plan/pr-body.js';
+import { handWrittenKsopsGenerator } from './helpers/ksops-generator.js';
 import { config } from './helpers/plan-fixtures.js';
 
-/** The upkeep of a small tree: texts by path, the managed manifests that exist. */
-function run(files: Record<string, string>, present: string[], mode?: UpkeepInput['mode']) {
+/**
+ * The upkeep of a small tree: texts by path, the managed manifests that exist; `more` replaces
+ * any of the inputs (by default the kustomizations under secrets/ are the ones also looked at).
+ */
+function upkeepOf(
+  files: Record<string, string>,
+  present: string[],
+  more: Partial<UpkeepInput> = {},
+) {
   const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
   return upkeep({
-    mode,
+    mode: undefined,
     present: new Set(present),
     exists: (p) => present.includes(p) || p in files,
     managed: (p) => matcher.test(p),
     also: Object.keys(files).filter((p) => p.startsWith('secrets/') && isKustomizationPath(p)),
     text: (p) => files[p],
+    ...more,
   });
 }
 
-const commented = `# Flux applies this directory.
+/** The upkeep of a small tree in a given kustomize mode. */
+function run(files: Record<string, string>, present: string[], mode?: UpkeepInput['mode']) {
+  return upkeepOf(files, present, { mode });
+}
+
+/** A kustomization with comments, quoting and spacing; `entries` follow its last resource. */
+const commentedWith = (entries = '') => `# Flux applies this directory.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 
@@ -31,10 +46,11 @@ kind: Kustomization
 resources:
 - deployment.yaml   # the workload
 - './prod/db.yaml'  # kept quoted
-# secrets below
+${entries}# secrets below
 
 namespace: prod # trailing
 `;
+const commented = commentedWith();
 
 test('adds the new manifests after the last entry, keeping comments, quoting and spacing', (t) => {
   const out = run({ 'secrets/kustomization.yaml': commented }, [
@@ -44,23 +60,7 @@ test('adds the new manifests after the last entry, keeping comments, quoting and
   ]);
   t.deepEqual(out.problems, []);
   t.is(out.edits.length, 1);
-  t.is(
-    out.edits[0]!.text,
-    `# Flux applies this directory.
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-
-# the app itself
-resources:
-- deployment.yaml   # the workload
-- './prod/db.yaml'  # kept quoted
-- 'prod/api.yaml'
-- 'web/cookie.yaml'
-# secrets below
-
-namespace: prod # trailing
-`,
-  );
+  t.is(out.edits[0]!.text, commentedWith("- 'prod/api.yaml'\n- 'web/cookie.yaml'\n"));
   t.deepEqual(out.edits[0]!.added, ['secrets/prod/api.yaml', 'secrets/web/cookie.yaml']);
   t.snapshot(out.edits[0]!.text, 'kustomization with comments, one entry added');
 });
@@ -126,17 +126,7 @@ test('a flow list is kept a flow list', (t) => {
 });
 
 test('ksops mode: the generator listed gets the file; an explicit mode creates one', (t) => {
-  const gen = `apiVersion: viaduct.ai/v1
-kind: ksops
-metadata:
-  name: secrets
-  annotations:
-    config.kubernetes.io/function: |
-      exec:
-        path: ksops
-files:
-  - ./prod/db.yaml # first
-`;
+  const gen = handWrittenKsopsGenerator('secrets', 'files:\n  - ./prod/db.yaml # first\n');
   const k = 'generators:\n  - ./secret-generator.yaml\n';
   const detected = run({ 'secrets/kustomization.yaml': k, 'secrets/secret-generator.yaml': gen }, [
     'secrets/prod/db.yaml',
@@ -248,20 +238,11 @@ test('an empty kustomization gets a resources list; the last entry removed leave
 });
 
 test('a kustomization found only by scanning, with no manifest of its own, is not refused when unreadable', (t) => {
-  const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
   const files: Record<string, string> = {
     'secrets/kustomization.yaml': 'resources:\n- prod/db.yaml\n',
     'secrets/tools/kustomization.yaml': 'resources: [\n',
   };
-  const out = upkeep({
-    mode: undefined,
-    present: new Set(['secrets/prod/db.yaml']),
-    exists: (p) => p === 'secrets/prod/db.yaml' || p in files,
-    managed: (p) => matcher.test(p),
-    also: [],
-    scan: Object.keys(files),
-    text: (p) => files[p],
-  });
+  const out = upkeepOf(files, ['secrets/prod/db.yaml'], { also: [], scan: Object.keys(files) });
   t.deepEqual(out, { edits: [], problems: [] });
 });
 
@@ -329,14 +310,8 @@ test('a listed generator the tool cannot read stops the run at its position (inv
   const k = { 'secrets/kustomization.yaml': 'generators:\n- gen.yaml\n' };
   const problems = (gen: string, symlink = false) => {
     const files: Record<string, string> = { ...k, 'secrets/gen.yaml': gen };
-    const matcher = templateMatcher('secrets/{namespace}/{name}.yaml');
-    const out = upkeep({
-      mode: undefined,
-      present: new Set(['secrets/prod/db.yaml']),
-      exists: (p) => p === 'secrets/prod/db.yaml' || p in files,
-      managed: (p) => matcher.test(p),
+    const out = upkeepOf(files, ['secrets/prod/db.yaml'], {
       also: [],
-      text: (p) => files[p],
       symlink: (p) => symlink && p === 'secrets/gen.yaml',
     });
     t.deepEqual(out.edits, [], 'nothing written (not even under resources:)');
