@@ -29,6 +29,12 @@ resources:
 const CONFIGMAP =
   'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: prod\ndata:\n  mode: live\n';
 
+/** secrets/prod/: a kustomization that lists only the ConfigMap beside it. */
+const PROD_WITH_CONFIGMAP = {
+  'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
+  'secrets/prod/configmap.yaml': CONFIGMAP,
+};
+
 type Doc = Record<string, unknown> & { kind: string; metadata: { name: string }; sops?: unknown };
 
 /** `kustomize build` of a directory of the repo (as the GitOps controller runs it). */
@@ -441,8 +447,7 @@ test('a manifest a kustomization further up lists is not listed again by the nea
     {
       // The outer one builds the inner directory, and lists the db Secret itself.
       'secrets/kustomization.yaml': 'resources:\n  - prod/db.yaml\n  - prod\n',
-      'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
-      'secrets/prod/configmap.yaml': CONFIGMAP,
+      ...PROD_WITH_CONFIGMAP,
     },
     config('', [DB, API]),
   );
@@ -498,8 +503,7 @@ test('a Secret listed only by a kustomization further up (the repo root): sync l
     t,
     {
       'kustomization.yaml': 'resources:\n  - secrets/prod/db.yaml # listed at the root\n',
-      'secrets/prod/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
-      'secrets/prod/configmap.yaml': CONFIGMAP,
+      ...PROD_WITH_CONFIGMAP,
     },
     config('', [DB, API]),
   );
