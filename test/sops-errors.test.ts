@@ -59,3 +59,17 @@ test('no hint names a script of this source tree; a missing sops links its relea
     t.notRegex(`${known.message} ${known.remedy ?? ''}`, /npm run|\.tools\//);
   }
 });
+
+test('short values and values with spaces or separators are withheld whole', (t) => {
+  for (const value of ['pa55', 'k3y!x', 'two words here', 'a:b;c=d']) {
+    const stderr = `Error: could not parse value ${value} near line 3`;
+    const e = sopsError('sops', failed(stderr, 51), 'a.yaml', JSON.stringify(value));
+    t.false(e.message.includes(value), value);
+    t.regex(e.message, /could not parse value \[withheld\] near line 3/, value);
+  }
+  // Under data: (base64, as the renderer writes it) the plaintext is withheld too.
+  const plain = 'sh0rt';
+  const input = `apiVersion: v1\nkind: Secret\ndata:\n    TOKEN: "${Buffer.from(plain).toString('base64')}"\n`;
+  const e = sopsError('sops', failed(`bad ${plain}`, 51), 'a.yaml', input);
+  t.false(e.message.includes(plain));
+});

@@ -93484,6 +93484,8 @@ function scrub(stderr, input2) {
   let out = stderr.replace(/[0-9a-fA-F]{32,}/g, "[digest withheld]");
   const values = secretsIn(input2);
   if (values.length > 0) {
+    for (const v of values.filter((x2) => x2.length >= 4).sort((a2, b2) => b2.length - a2.length))
+      out = out.split(v).join("[withheld]");
     out = out.replace(
       /[^\s"'`,;:()[\]{}<>=]{8,}/g,
       (token) => values.some((v) => v.includes(token)) ? "[withheld]" : token

@@ -110,14 +110,18 @@ export function tail(text: string): string {
 }
 
 /**
- * sops's stderr, safe to show: any run of 8+ characters that also occurs in what it was given
- * on stdin (a value, its base64) is withheld, and so are long hex strings (a MAC mismatch
- * prints digests of the plaintext values).
+ * sops's stderr, safe to show: every value it was given on stdin (and its base64) of 4 or more
+ * characters, wherever it occurs, and any run of 8+ characters that occurs in one of them (a
+ * part of a value) are withheld, and so are long hex strings (a MAC mismatch prints digests of
+ * the plaintext values). Shorter values are left: withholding every `ab` would leave nothing to
+ * read, and a value that short is no secret worth the name.
  */
 export function scrub(stderr: string, input: string | undefined): string {
   let out = stderr.replace(/[0-9a-fA-F]{32,}/g, '[digest withheld]');
   const values = secretsIn(input);
   if (values.length > 0) {
+    for (const v of values.filter((x) => x.length >= 4).sort((a, b) => b.length - a.length))
+      out = out.split(v).join('[withheld]');
     out = out.replace(/[^\s"'`,;:()[\]{}<>=]{8,}/g, (token) =>
       values.some((v) => v.includes(token)) ? '[withheld]' : token,
     );
