@@ -11,19 +11,14 @@ export interface PushAuth {
 }
 
 /**
- * A runner for commands that talk to `remote`, with processes of its own (a slow remote holds
+ * A runner for commands that talk to the remote at `url` (its push URL), with processes of its own (a slow remote holds
  * none of the local commands back): over https with the token as an
  * `http.<origin>/.extraheader` through GIT_CONFIG_* environment variables (not argv, where `ps`
  * shows it; not disk). An empty value first clears any extraheader actions/checkout persisted,
  * so only one header is sent; the user's own GIT_CONFIG_* settings come first and stay.
  */
-export async function remoteRunner(
-  git: GitRunner,
-  remote: string,
-  auth: PushAuth | undefined,
-): Promise<GitRunner> {
+export function remoteRunner(git: GitRunner, url: string, auth: PushAuth | undefined): GitRunner {
   if (!auth) return git.with({});
-  const url = (await git.attempt(['remote', 'get-url', '--push', remote]))?.trim() ?? '';
   const basic = Buffer.from(`x-access-token:${auth.token}`).toString('base64');
   const origin = /^(https?:\/\/[^/]+)\//.exec(url)?.[1];
   if (!origin) return git.with({}, git.cwd, [auth.token, basic]);

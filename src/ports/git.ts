@@ -123,19 +123,16 @@ class Repo implements GitPort {
   private remote(remote: string): Promise<GitRunner> {
     let runner = this.remotes.get(remote);
     if (!runner) {
-      runner = remoteRunner(this.git, remote, this.auth);
+      runner = this.remoteUrl(remote).then((url) => remoteRunner(this.git, url ?? '', this.auth));
       this.remotes.set(remote, runner);
     }
     return runner;
   }
 
+  /** The URL git pushes `remote` to (its pushurl, else its url; insteadOf applied). */
   async remoteUrl(remote: string): Promise<string | undefined> {
-    const urls = new Map<string, string>();
-    for (const line of (await this.git.run(['remote', '-v'])).split('\n')) {
-      const m = /^(\S+)\t(.*) \((fetch|push)\)$/.exec(line);
-      if (m && m[1] === remote) urls.set(m[3]!, m[2]!);
-    }
-    return urls.get('push') || urls.get('fetch') || undefined;
+    const out = await this.git.attempt(['remote', 'get-url', '--push', remote]);
+    return out?.split('\n')[0]?.trim() || undefined;
   }
 
   async lsRemote(remote: string, branches: string[]) {
