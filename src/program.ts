@@ -175,7 +175,7 @@ function addInit(program: Command, { run, io, actionRelease }: ProgramContext): 
         'also write secrets/kustomization.yaml with a ksops generator for Argo CD, and print the repo-server set-up (docs/argocd.md)',
       ).conflicts('flux'),
     )
-    .option('--force', 'overwrite existing files')
+    .option('--force', 'overwrite existing files (never a kustomization or its ksops generator)')
     .action((f: InitFlags) =>
       run(async () =>
         init(
