@@ -9,6 +9,7 @@ import test from 'ava';
 import { keyState } from '../src/apply/secret-state.js';
 import { setInPlan } from '../src/commands/set.js';
 import { emptyState, type ManifestInfo } from '../src/model/manifest.js';
+import { parseState, stateToString } from '../src/model/state.js';
 import { type Plan, type PlanInput, plan, type RotateSelection } from '../src/plan/plan.js';
 import { pullRequestBody } from '../src/plan/pr-body.js';
 import { type ChangeRow, changeRows, commitSubject } from '../src/plan/summary.js';
@@ -313,4 +314,43 @@ test('metadata changed on the branch stays "metadata changed"', (t) => {
   const base = new Map([[path, info], manifest('renku/reporting', ['DB_PASSWORD', 'PARTNER'])]);
   const rows = same(t, base, { job: 'sync' });
   t.true(rows.includes('renku/analytics | * | metadata changed | false | label team added'));
+});
+
+test('rotate --force of a key that was due anyway: still forced on the rerun', (t) => {
+  const analytics = manifest('renku/analytics', ['DB_PASSWORD', 'SESSION', 'COOKIE'], NEW, RECENT);
+  // SESSION alone is due by its policy (90d): the rerun must not read its rotation as scheduled.
+  analytics[1].state.keys.SESSION = { generated: T0, rotated: T0 };
+  const base = new Map([
+    analytics,
+    manifest('renku/reporting', ['DB_PASSWORD', 'PARTNER', 'API_TOKEN'], NEW, RECENT),
+  ]);
+  const rows = same(t, base, {
+    job: 'rotate',
+    rotate: { secrets: ['renku/analytics'], key: 'SESSION', force: true },
+  });
+  t.true(
+    rows.includes('renku/analytics | SESSION | rotated | true | forced; last rotated 2026-01-01'),
+  );
+});
+
+test('the state records a forced write; the next write that is not forced leaves it out', (t) => {
+  const [, info] = manifest('renku/analytics', ['DB_PASSWORD', 'SESSION', 'COOKIE']);
+  const base = new Map([[info.path, info]]);
+  const forced = planned(
+    { job: 'rotate', rotate: { secrets: ['renku/analytics'], key: 'SESSION', force: true } },
+    base,
+    base,
+    FIRST,
+  );
+  const after = applied(forced, base).get(info.path)!.state;
+  t.is(after.keys.SESSION?.forced, true);
+  t.is(parseState(stateToString(after))?.keys.SESSION?.forced, true);
+  t.is(after.keys.COOKIE?.forced, undefined);
+  const branch = new Map([[info.path, { ...info, state: after }]]);
+  const due = planned({ job: 'rotate' }, branch, branch, new Date('2026-12-01T00:00:00Z'));
+  const later = applied(due, branch).get(info.path)!.state;
+  t.is(later.keys.SESSION?.forced, undefined);
+  // A manifest of an older version, without the field, reads as before.
+  const old = '{"version":1,"keys":{"A":{"generated":"x","rotated":"x","forced":"yes"}}}';
+  t.deepEqual(parseState(old)?.keys.A, { generated: 'x', rotated: 'x' });
 });

@@ -24,6 +24,8 @@ export function keyState(
     ...(previousOf ? { previousOf } : {}),
     ...(spec?.source.kind === 'derived' ? { derived: spec.source.fingerprint } : {}),
     ...(spec?.source.kind === 'ssh' ? { ssh: sshKind(spec.source) } : {}),
+    // A forced rotation reads as forced on a rerun even when the key was due (branch-rows.ts).
+    ...(change.action === 'rotate' && change.forced ? { forced: true as const } : {}),
   };
 }
 

@@ -18,6 +18,11 @@ export interface KeyState {
   derived?: string;
   /** An SSH key (issue 23): its type when it was made, `ed25519` or `rsa-<bits>`. */
   ssh?: string;
+  /**
+   * The current value was written by `rotate --force` (even if it was due by its policy); the
+   * next write of the key that is not forced leaves it out. Absent in manifests of older runs.
+   */
+  forced?: true;
 }
 
 export interface ManifestState {
@@ -50,7 +55,8 @@ export function parseState(text: unknown): ManifestState | undefined {
     for (const [name, raw] of Object.entries(data.keys as Record<string, unknown>)) {
       const k = raw as Partial<KeyState>;
       if (typeof k.generated !== 'string' || typeof k.rotated !== 'string') return undefined;
-      keys[name] = k as KeyState;
+      const { forced, ...rest } = k;
+      keys[name] = (forced === true ? { ...rest, forced } : rest) as KeyState;
     }
     return { version: 1, keys };
   } catch {

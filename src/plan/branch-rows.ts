@@ -120,8 +120,8 @@ function replacedReason(after: KeyState): string {
 }
 
 /**
- * Why a key the branch rotated was rotated: due by its policy at the time of the rotation (its
- * `rotated` time), or else forced (`rotate --force`).
+ * Why a key the branch rotated was rotated: forced when its state says so (`rotate --force`),
+ * else due by its policy at the time of the rotation (its `rotated` time), or else forced.
  */
 function rotation(
   ctx: BranchContext,
@@ -139,7 +139,9 @@ function rotation(
   const last = name
     ? (holderOnBase(ctx, file, name) ?? '')
     : (before?.rotated ?? before?.generated ?? '');
-  const due = Number.isNaN(at.getTime()) ? undefined : dueReason(policy, last, at, false);
+  // Recorded by `rotate --force` (older runs did not): forced even when it was due.
+  const due =
+    after?.forced || Number.isNaN(at.getTime()) ? undefined : dueReason(policy, last, at, false);
   const reason = due ?? dueReason(policy, last, at, true)!;
   return { reason: name ? `shared value ${name}: ${reason}` : reason, forced: due === undefined };
 }
