@@ -47,6 +47,18 @@ test('init, edit, sync: one PR carries config, .sops.yaml and manifests; a set v
     .filter(Boolean)
     .sort();
   t.deepEqual(files, ['.sops.yaml', 'config/secrets.yaml', 'secrets/default/example-app.yaml']);
+  // The commit message says which working-copy files it carries, as the PR body does.
+  const message = await s.git([
+    '--git-dir',
+    s.remote,
+    'log',
+    '-1',
+    '--format=%B',
+    'gitops-secrets/sync',
+  ]);
+  t.regex(message, /^config\/secrets\.yaml: config added \(carried from the working copy\)$/m);
+  t.regex(message, /^\.sops\.yaml: recipients (added|changed) \(carried from the working copy\)$/m);
+  t.regex(message, /\n\nGitops-Secrets-Job: sync\s*$/);
   t.is(await s.show('gitops-secrets/sync', 'config/secrets.yaml'), edited.trimEnd());
 
   // The reviewer merges; the working copy's untracked copies give way to the merged ones.

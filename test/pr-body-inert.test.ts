@@ -151,3 +151,18 @@ test('the commit message is one subject line and the trailer, whatever the rows 
   t.is(lines[2], `${JOB_TRAILER}: sync`);
   t.false(/[\r\u2028\u2029]/.test(lines[0]!));
 });
+
+test('commit message: carried files one line each, above the trailer, whatever their path holds', (t) => {
+  const rows: ChangeRow[] = [
+    { id: 'a/b', path: 'p', key: 'k', action: 'generated', reason: 'missing' },
+  ];
+  const carried = [
+    { path: 'config/secrets.yaml', kind: 'config changed' },
+    { path: `.sops.yaml\n\n${JOB_TRAILER}: rotate`, kind: 'recipients added' },
+  ];
+  const lines = commitMessage('sync', rows, [], carried).split('\n');
+  t.is(lines[2], 'config/secrets.yaml: config changed (carried from the working copy)');
+  t.regex(lines[3]!, /^\.sops\.yaml .* recipients added \(carried from the working copy\)$/);
+  t.is(lines.length, 7, lines.join('⏎'));
+  t.is(lines[5], `${JOB_TRAILER}: sync`);
+});

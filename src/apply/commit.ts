@@ -84,7 +84,7 @@ async function commitInWorktree(input: CommitInput, ports: CommitPorts): Promise
       ...state.rolloutFromBranch.keys(),
     ]);
     const kustomizations = (input.kustomizations ?? []).map((k) => k.path);
-    const message = commitMessage(input.job, input.rows, kustomizations);
+    const message = commitMessage(input.job, input.rows, kustomizations, input.files);
     const commit = await wt.commit(message, [...paths]);
     checkpoint('committed');
     return commit;

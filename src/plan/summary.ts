@@ -190,10 +190,18 @@ export function count(n: number, word: string): string {
 
 export const JOB_TRAILER = 'Gitops-Secrets-Job';
 
+/**
+ * The commit message: the subject, then the working copy's files the commit carries (the config,
+ * `.sops.yaml`: "one view"), one line each as the PR body lists them, then the job trailer.
+ */
 export function commitMessage(
   job: Plan['job'],
   rows: ChangeRow[],
   kustomizations: string[] = [],
+  carried: { path: string; kind: string }[] = [],
 ): string {
-  return `${commitSubject(job, rows, kustomizations)}\n\n${JOB_TRAILER}: ${job}\n`;
+  // One line each, whatever a path holds: a line break would let text into the trailers.
+  const lines = carried.map((f) => oneLine(`${f.path}: ${f.kind} (carried from the working copy)`));
+  const body = lines.length > 0 ? `${lines.join('\n')}\n\n` : '';
+  return `${commitSubject(job, rows, kustomizations)}\n\n${body}${JOB_TRAILER}: ${job}\n`;
 }
