@@ -2,7 +2,15 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { makeScenario, ROOT, TOOLS_BIN } from './helpers/scenario.js';
+import { makeScenario, ROOT, type Scenario, TOOLS_BIN } from './helpers/scenario.js';
+
+/** The reasons of the re-keyed rows a rerun (`sync --json`, rebuilt from the job branch) gives. */
+async function rerunRekeyReasons(s: Scenario): Promise<string[]> {
+  const again = await s.run(['sync', '--json']);
+  if (again.exitCode !== 0) throw new Error(again.stderr);
+  const doc = JSON.parse(again.stdout) as { changes: { action: string; reason: string }[] };
+  return doc.changes.filter((c) => c.action === 're-keyed').map((c) => c.reason);
+}
 
 test('new recipients in the config: sync re-encrypts the file for them, no value changes, and says so', async (t) => {
   const s = await makeScenario({ sopsYaml: false });
@@ -48,6 +56,10 @@ test('new recipients in the config: sync re-encrypts the file for them, no value
   );
   const data = JSON.parse(withKey2.stdout).data as Record<string, string>;
   t.is(Buffer.from(data.token!, 'base64').toString(), before.token!);
+  // The rerun reads the branch's re-key as it was: a re-wrapped data key, not a new one.
+  t.deepEqual(await rerunRekeyReasons(s), [
+    'recipients changed (1 added, 0 removed); no value changes',
+  ]);
 });
 
 test('--rotate-data-key: a removed recipient can no longer open the file; values stay, ciphertexts change', async (t) => {
@@ -88,6 +100,10 @@ test('--rotate-data-key: a removed recipient can no longer open the file; values
     },
   );
   t.not(withKey2.exitCode, 0);
+  // A rerun without --rotate-data-key, rebuilt from the branch, keeps the new data key's words.
+  t.deepEqual(await rerunRekeyReasons(s), [
+    'recipients changed (0 added, 1 removed), with a new data key; no value changes',
+  ]);
 });
 
 test('recipients from .sops.yaml: a new creation-rule recipient is noticed by check and applied by sync (updatekeys)', async (t) => {

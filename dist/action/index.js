@@ -29803,7 +29803,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse7(src, reviver, options) {
+    function parse8(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -29844,7 +29844,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports2.parse = parse7;
+    exports2.parse = parse8;
     exports2.parseAllDocuments = parseAllDocuments4;
     exports2.parseDocument = parseDocument5;
     exports2.stringify = stringify;
@@ -41781,7 +41781,7 @@ var require_ms = __commonJS({
       options = options || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse7(val);
+        return parse8(val);
       } else if (type === "number" && isFinite(val)) {
         return options.long ? fmtLong(val) : fmtShort(val);
       }
@@ -41789,7 +41789,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse7(str2) {
+    function parse8(str2) {
       str2 = String(str2);
       if (str2.length > 100) {
         return;
@@ -43954,7 +43954,7 @@ var require_dist4 = __commonJS({
     "use strict";
     Object.defineProperty(exports2, "__esModule", { value: true });
     exports2.format = format2;
-    exports2.parse = parse7;
+    exports2.parse = parse8;
     var TEXT_REGEXP = /^[\u0009\u0020-\u007e\u0080-\u00ff]*$/;
     var TOKEN_REGEXP = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
     var QUOTE_REGEXP = /[\\"]/g;
@@ -43981,7 +43981,7 @@ var require_dist4 = __commonJS({
       }
       return result;
     }
-    function parse7(header, options) {
+    function parse8(header, options) {
       const stopChar = options?.comma === true ? COMMA : 65536;
       const len = header.length;
       let index = skipOWS(header, options?.start ?? 0, len);
@@ -44484,7 +44484,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse7(command, args, options) {
+    function parse8(command, args, options) {
       if (args && !Array.isArray(args)) {
         options = args;
         args = null;
@@ -44503,7 +44503,7 @@ var require_parse2 = __commonJS({
       };
       return options.shell ? parsed : parseNonShell(parsed);
     }
-    module2.exports = parse7;
+    module2.exports = parse8;
   }
 });
 
@@ -44562,16 +44562,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports2, module2) {
     "use strict";
     var cp2 = require("child_process");
-    var parse7 = require_parse2();
+    var parse8 = require_parse2();
     var enoent = require_enoent();
     function spawn3(command, args, options) {
-      const parsed = parse7(command, args, options);
+      const parsed = parse8(command, args, options);
       const spawned = cp2.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options) {
-      const parsed = parse7(command, args, options);
+      const parsed = parse8(command, args, options);
       const result = cp2.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -44579,7 +44579,7 @@ var require_cross_spawn = __commonJS({
     module2.exports = spawn3;
     module2.exports.spawn = spawn3;
     module2.exports.sync = spawnSync2;
-    module2.exports._parse = parse7;
+    module2.exports._parse = parse8;
     module2.exports._enoent = enoent;
   }
 });
@@ -45083,7 +45083,7 @@ var require_parse3 = __commonJS({
   "node_modules/semver/functions/parse.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var parse7 = (version2, options, throwErrors = false) => {
+    var parse8 = (version2, options, throwErrors = false) => {
       if (version2 instanceof SemVer) {
         return version2;
       }
@@ -45096,7 +45096,7 @@ var require_parse3 = __commonJS({
         throw er;
       }
     };
-    module2.exports = parse7;
+    module2.exports = parse8;
   }
 });
 
@@ -45104,9 +45104,9 @@ var require_parse3 = __commonJS({
 var require_valid = __commonJS({
   "node_modules/semver/functions/valid.js"(exports2, module2) {
     "use strict";
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var valid2 = (version2, options) => {
-      const v = parse7(version2, options);
+      const v = parse8(version2, options);
       return v ? v.version : null;
     };
     module2.exports = valid2;
@@ -45117,9 +45117,9 @@ var require_valid = __commonJS({
 var require_clean = __commonJS({
   "node_modules/semver/functions/clean.js"(exports2, module2) {
     "use strict";
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var clean2 = (version2, options) => {
-      const s = parse7(version2.trim().replace(/^[=v]+/, ""), options);
+      const s = parse8(version2.trim().replace(/^[=v]+/, ""), options);
       return s ? s.version : null;
     };
     module2.exports = clean2;
@@ -45154,10 +45154,10 @@ var require_inc = __commonJS({
 var require_diff = __commonJS({
   "node_modules/semver/functions/diff.js"(exports2, module2) {
     "use strict";
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var diff = (version1, version2) => {
-      const v1 = parse7(version1, null, true);
-      const v2 = parse7(version2, null, true);
+      const v1 = parse8(version1, null, true);
+      const v2 = parse8(version2, null, true);
       const comparison = v1.compare(v2);
       if (comparison === 0) {
         return null;
@@ -45228,9 +45228,9 @@ var require_patch = __commonJS({
 var require_prerelease = __commonJS({
   "node_modules/semver/functions/prerelease.js"(exports2, module2) {
     "use strict";
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var prerelease = (version2, options) => {
-      const parsed = parse7(version2, options);
+      const parsed = parse8(version2, options);
       return parsed && parsed.prerelease.length ? parsed.prerelease : null;
     };
     module2.exports = prerelease;
@@ -45416,7 +45416,7 @@ var require_coerce = __commonJS({
   "node_modules/semver/functions/coerce.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var { safeRe: re2, t: t2 } = require_re();
     var coerce = (version2, options) => {
       if (version2 instanceof SemVer) {
@@ -45451,7 +45451,7 @@ var require_coerce = __commonJS({
       const patch = match[4] || "0";
       const prerelease = options.includePrerelease && match[5] ? `-${match[5]}` : "";
       const build2 = options.includePrerelease && match[6] ? `+${match[6]}` : "";
-      return parse7(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
+      return parse8(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
     };
     module2.exports = coerce;
   }
@@ -45461,7 +45461,7 @@ var require_coerce = __commonJS({
 var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports2, module2) {
     "use strict";
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var constants6 = require_constants6();
     var SemVer = require_semver();
     var truncate = (version2, truncation, options) => {
@@ -45473,7 +45473,7 @@ var require_truncate = __commonJS({
     };
     var cloneInputVersion = (version2, options) => {
       const versionStringToParse = version2 instanceof SemVer ? version2.version : version2;
-      return parse7(versionStringToParse, options);
+      return parse8(versionStringToParse, options);
     };
     var doTruncation = (version2, truncation) => {
       if (isPrerelease(truncation)) {
@@ -46708,7 +46708,7 @@ var require_semver2 = __commonJS({
     var constants6 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
-    var parse7 = require_parse3();
+    var parse8 = require_parse3();
     var valid2 = require_valid();
     var clean2 = require_clean();
     var inc = require_inc();
@@ -46747,7 +46747,7 @@ var require_semver2 = __commonJS({
     var simplifyRange = require_simplify();
     var subset = require_subset();
     module2.exports = {
-      parse: parse7,
+      parse: parse8,
       valid: valid2,
       clean: clean2,
       inc,
@@ -49035,7 +49035,8 @@ function parseState(text) {
     for (const [name, raw] of Object.entries(data.keys)) {
       const k2 = raw;
       if (typeof k2.generated !== "string" || typeof k2.rotated !== "string") return void 0;
-      keys[name] = k2;
+      const { forced, ...rest } = k2;
+      keys[name] = forced === true ? { ...rest, forced } : rest;
     }
     return { version: 1, keys };
   } catch {
@@ -50184,8 +50185,8 @@ function nextDue(rotateEvery, rotated) {
 }
 
 // src/plan/branch-rows.ts
-function branchRows(plan2, base, start, shared) {
-  const ctx = { plan: plan2, base, shared: shared ?? /* @__PURE__ */ new Map() };
+function branchRows(plan2, base, start, shared, renewed = /* @__PURE__ */ new Set()) {
+  const ctx = { plan: plan2, base, shared: shared ?? /* @__PURE__ */ new Map(), renewed };
   const rows = plan2.files.flatMap((f) => fileRows(ctx, f, base.get(f.path), start.get(f.path)));
   const planned = new Set(plan2.files.map((f) => f.path));
   for (const [path9, b2] of base) {
@@ -50233,7 +50234,8 @@ function fileRows(ctx, file2, b2, s) {
   for (const key of b2?.dataKeys ?? [])
     if (!s.dataKeys.includes(key)) row(key, "removed", "no longer in the config");
   const rekey = b2 ? recipientChange(s.recipients, b2.recipients) : void 0;
-  if (rekey) row("*", "re-keyed", `${rekey.reason}; no value changes`);
+  const fresh = ctx.renewed.has(file2.path) ? ", with a new data key" : "";
+  if (rekey) row("*", "re-keyed", `${rekey.reason}${fresh}; no value changes`);
   const drift = b2?.metadata && s.metadata && !sameMeta(b2.metadata, s.metadata) ? metadataDrift(file2.secret, b2.metadata) : void 0;
   if (drift) row("*", "metadata changed", drift.text);
   return rows;
@@ -50258,7 +50260,7 @@ function rotation(ctx, file2, key, b2, s) {
   const policy = name ? ctx.shared.get(name)?.rotateEvery : spec?.rotateEvery;
   const before = b2.state.keys[key];
   const last2 = name ? holderOnBase(ctx, file2, name) ?? "" : before?.rotated ?? before?.generated ?? "";
-  const due = Number.isNaN(at.getTime()) ? void 0 : dueReason(policy, last2, at, false);
+  const due = after?.forced || Number.isNaN(at.getTime()) ? void 0 : dueReason(policy, last2, at, false);
   const reason = due ?? dueReason(policy, last2, at, true);
   return { reason: name ? `shared value ${name}: ${reason}` : reason, forced: due === void 0 };
 }
@@ -50332,7 +50334,7 @@ var ACTION_WORDS = {
 function actionText(row) {
   return row.forced ? `${row.action} (forced)` : row.action;
 }
-function changeRows(plan2, base, start, shared) {
+function changeRows(plan2, base, start, shared, renewed) {
   const rows = [];
   const seen = /* @__PURE__ */ new Set();
   const add = (row) => {
@@ -50360,7 +50362,7 @@ function changeRows(plan2, base, start, shared) {
         reason: `${file2.reencrypt.reason}; no value changes`
       });
   }
-  for (const row of branchRows(plan2, base, start, shared)) add(row);
+  for (const row of branchRows(plan2, base, start, shared, renewed)) add(row);
   if (plan2.prune) {
     for (const o3 of plan2.orphans) {
       if (o3.keys.length === 0)
@@ -50431,10 +50433,14 @@ function count(n2, word) {
   return `${n2} ${word}${n2 === 1 ? "" : "s"}`;
 }
 var JOB_TRAILER = "Gitops-Secrets-Job";
-function commitMessage(job, rows, kustomizations = []) {
+function commitMessage(job, rows, kustomizations = [], carried2 = []) {
+  const lines = carried2.map((f) => oneLine(`${f.path}: ${f.kind} (carried from the working copy)`));
+  const body = lines.length > 0 ? `${lines.join("\n")}
+
+` : "";
   return `${commitSubject(job, rows, kustomizations)}
 
-${JOB_TRAILER}: ${job}
+${body}${JOB_TRAILER}: ${job}
 `;
 }
 
@@ -53373,7 +53379,9 @@ function keyState(file2, change, now, before) {
     ...spec?.source.kind === "provided" ? { provided: true } : {},
     ...previousOf ? { previousOf } : {},
     ...spec?.source.kind === "derived" ? { derived: spec.source.fingerprint } : {},
-    ...spec?.source.kind === "ssh" ? { ssh: sshKind(spec.source) } : {}
+    ...spec?.source.kind === "ssh" ? { ssh: sshKind(spec.source) } : {},
+    // A forced rotation reads as forced on a rerun even when the key was due (branch-rows.ts).
+    ...change.action === "rotate" && change.forced ? { forced: true } : {}
   };
 }
 function decodeData(text, path9) {
@@ -53718,7 +53726,7 @@ async function commitInWorktree(input2, ports) {
       ...state.rolloutFromBranch.keys()
     ]);
     const kustomizations = (input2.kustomizations ?? []).map((k2) => k2.path);
-    const message = commitMessage(input2.job, input2.rows, kustomizations);
+    const message = commitMessage(input2.job, input2.rows, kustomizations, input2.files);
     const commit = await wt.commit(message, [...paths]);
     checkpoint("committed");
     return commit;
@@ -53797,6 +53805,57 @@ async function existingPaths(git, commit, paths) {
   if (paths.length === 0) return [];
   const files = await git.listFiles(commit, paths);
   return paths.filter((p2) => files.has(p2));
+}
+
+// src/model/data-key.ts
+var import_yaml8 = __toESM(require_dist(), 1);
+function newDataKey(base, branch) {
+  const before = dataOf(base.text);
+  const after = dataOf(branch.text);
+  if (!before || !after) return false;
+  return branch.info.dataKeys.some((key) => {
+    const was = base.info.state.keys[key];
+    const is = branch.info.state.keys[key];
+    if (!was || !is || JSON.stringify(was) !== JSON.stringify(is)) return false;
+    const a2 = before[key];
+    const b2 = after[key];
+    return typeof a2 === "string" && typeof b2 === "string" && a2 !== b2;
+  });
+}
+function dataOf(text) {
+  try {
+    const doc = (0, import_yaml8.parse)(text);
+    const data = doc?.data;
+    return data && typeof data === "object" ? data : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/apply/data-key.ts
+async function renewedDataKeys(git, state) {
+  const start = infos(state.existing);
+  const pairs = [];
+  for (const path9 of state.fromBranch) {
+    const b2 = state.base.get(path9);
+    const s = start.get(path9);
+    const base = state.baseFiles.get(path9);
+    const branch = state.startBlobs.get(path9);
+    if (!b2 || !s || !base || !branch || branch === base) continue;
+    if (recipientChange(s.recipients, b2.recipients)) pairs.push({ path: path9, base, branch });
+  }
+  const renewed = /* @__PURE__ */ new Set();
+  if (pairs.length === 0) return renewed;
+  const texts = await git.readBlobs([...new Set(pairs.flatMap((p2) => [p2.base, p2.branch]))]);
+  for (const p2 of pairs) {
+    const baseText = texts.get(p2.base);
+    const branchText = texts.get(p2.branch);
+    if (baseText === void 0 || branchText === void 0) continue;
+    const base = { info: state.base.get(p2.path), text: baseText };
+    const branch = { info: start.get(p2.path), text: branchText };
+    if (newDataKey(base, branch)) renewed.add(p2.path);
+  }
+  return renewed;
 }
 
 // src/apply/plan-job.ts
@@ -54148,7 +54207,8 @@ async function runJob(config2, options, ports) {
     ...kustomizations.map((k2) => k2.path)
   ]);
   const carried2 = carryValues(plan2, state);
-  const rows = changeRows(plan2, state.base, infos(state.existing), config2.shared);
+  const renewed = await renewedDataKeys(git, state);
+  const rows = changeRows(plan2, state.base, infos(state.existing), config2.shared, renewed);
   const result = {
     job: options.job,
     branch: JOB_BRANCH[options.job],
@@ -54218,19 +54278,19 @@ var import_node_crypto5 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
 
 // src/config/read-yaml.ts
-var import_yaml9 = __toESM(require_dist(), 1);
+var import_yaml10 = __toESM(require_dist(), 1);
 
 // src/config/yaml-positions.ts
-var import_yaml8 = __toESM(require_dist(), 1);
+var import_yaml9 = __toESM(require_dist(), 1);
 function positionOf(doc, counter, path9, options = {}) {
   let node2 = doc.contents;
   let best = rangeStart(node2) ?? 0;
   for (let i3 = 0; i3 < path9.length; i3++) {
     const part = path9[i3];
     const last2 = i3 === path9.length - 1;
-    if ((0, import_yaml8.isMap)(node2)) {
+    if ((0, import_yaml9.isMap)(node2)) {
       const pair = node2.items.find(
-        (p2) => (0, import_yaml8.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
+        (p2) => (0, import_yaml9.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
       );
       if (!pair) break;
       if (last2 && options.key) {
@@ -54239,7 +54299,7 @@ function positionOf(doc, counter, path9, options = {}) {
       }
       node2 = pair.value;
       best = rangeStart(node2) ?? rangeStart(pair.key) ?? best;
-    } else if ((0, import_yaml8.isSeq)(node2) && typeof part === "number") {
+    } else if ((0, import_yaml9.isSeq)(node2) && typeof part === "number") {
       node2 = node2.items[part];
       if (node2 === void 0) break;
       best = rangeStart(node2) ?? best;
@@ -54258,8 +54318,8 @@ function rangeStart(node2) {
 // src/config/read-yaml.ts
 var MAX_ALIAS_COUNT = 100;
 function readYaml2(text, file2) {
-  const counter = new import_yaml9.LineCounter();
-  const doc = (0, import_yaml9.parseDocument)(text, {
+  const counter = new import_yaml10.LineCounter();
+  const doc = (0, import_yaml10.parseDocument)(text, {
     lineCounter: counter,
     prettyErrors: false,
     uniqueKeys: true,
@@ -54289,13 +54349,13 @@ function readYaml2(text, file2) {
 function firstUnresolvedAlias(doc) {
   const anchors = /* @__PURE__ */ new Set();
   let found;
-  (0, import_yaml9.visit)(doc, (_2, node2) => {
-    if ((0, import_yaml9.isAlias)(node2)) {
+  (0, import_yaml10.visit)(doc, (_2, node2) => {
+    if ((0, import_yaml10.isAlias)(node2)) {
       if (anchors.has(node2.source)) return void 0;
       found = node2;
-      return import_yaml9.visit.BREAK;
+      return import_yaml10.visit.BREAK;
     }
-    if (((0, import_yaml9.isScalar)(node2) || (0, import_yaml9.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
+    if (((0, import_yaml10.isScalar)(node2) || (0, import_yaml10.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
     return void 0;
   });
   return found;
@@ -54577,7 +54637,7 @@ __export(external_exports, {
   optional: () => optional,
   output: () => output,
   overwrite: () => _overwrite,
-  parse: () => parse4,
+  parse: () => parse5,
   parseAsync: () => parseAsync2,
   partialRecord: () => partialRecord,
   pipe: () => pipe,
@@ -54929,7 +54989,7 @@ __export(core_exports2, {
   memoizer: () => memoizer,
   mergeValues: () => mergeValues,
   meta: () => meta,
-  parse: () => parse3,
+  parse: () => parse4,
   parseAsync: () => parseAsync,
   parseURLObject: () => parseURLObject,
   prettifyError: () => prettifyError,
@@ -56149,7 +56209,7 @@ var _parse = (_Err) => {
   };
   return fn;
 };
-var parse3 = /* @__PURE__ */ _parse($ZodRealError);
+var parse4 = /* @__PURE__ */ _parse($ZodRealError);
 var _parseAsync = (_Err) => {
   const fn = async (schema, value, _ctx, params) => {
     const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
@@ -56237,18 +56297,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse7 = _parse(_Err);
+  const parse8 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse7(schema, value, ctx, finalizeParams(fn, _params));
+    return parse8(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse7 = _parse(_Err);
+  const parse8 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse7(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse8(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -57743,7 +57803,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c5) => c5[0]));
-  const parse7 = inst._zod.parse;
+  const parse8 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -57757,7 +57817,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse7(payload, ctx);
+    return parse8(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -59302,10 +59362,10 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       throw new Error("implement() must be called with a function");
     }
     return Object.defineProperty(function(...args) {
-      const parsedArgs = inst._def.input ? parse3(inst._def.input, args) : args;
+      const parsedArgs = inst._def.input ? parse4(inst._def.input, args) : args;
       const result = Reflect.apply(func, this, parsedArgs);
       if (inst._def.output) {
-        return parse3(inst._def.output, result);
+        return parse4(inst._def.output, result);
       }
       return result;
     }, "_zod", { value: inst._zod, enumerable: false });
@@ -71612,7 +71672,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
 });
 
 // node_modules/zod/v4/classic/parse.js
-var parse4 = /* @__PURE__ */ _parse(ZodRealError);
+var parse5 = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse2 = /* @__PURE__ */ _safeParse(ZodRealError);
 var safeParseAsync2 = /* @__PURE__ */ _safeParseAsync(ZodRealError);
@@ -71749,7 +71809,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "~standard", value);
   },
   parse: function _parse2(data, params) {
-    return parse4(this, data, params, { callee: _parse2 });
+    return parse5(this, data, params, { callee: _parse2 });
   },
   parseAsync: async function _parseAsync2(data, params) {
     return await parseAsync2(this, data, params, { callee: _parseAsync2 });
@@ -76233,7 +76293,7 @@ function addInit(program2, { run: run2, io, actionRelease }) {
       "--argocd",
       "also write secrets/kustomization.yaml with a ksops generator for Argo CD, and print the repo-server set-up (docs/argocd.md)"
     ).conflicts("flux")
-  ).option("--force", "overwrite existing files").action(
+  ).option("--force", "overwrite existing files (never a kustomization or its ksops generator)").action(
     (f) => run2(
       async () => init(
         {
@@ -76349,9 +76409,8 @@ function withoutTokens(env) {
 }
 
 // src/ports/git-remote.ts
-async function remoteRunner(git, remote, auth2) {
+function remoteRunner(git, url2, auth2) {
   if (!auth2) return git.with({});
-  const url2 = (await git.attempt(["remote", "get-url", "--push", remote]))?.trim() ?? "";
   const basic = Buffer.from(`x-access-token:${auth2.token}`).toString("base64");
   const origin = /^(https?:\/\/[^/]+)\//.exec(url2)?.[1];
   if (!origin) return git.with({}, git.cwd, [auth2.token, basic]);
@@ -77330,7 +77389,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i3 + offset];
       };
-      parsers12.some(({ parse: parse7 }) => parse7(line, result));
+      parsers12.some(({ parse: parse8 }) => parse8(line, result));
     }
   });
   return result;
@@ -81885,18 +81944,15 @@ var Repo = class {
   remote(remote) {
     let runner = this.remotes.get(remote);
     if (!runner) {
-      runner = remoteRunner(this.git, remote, this.auth);
+      runner = this.remoteUrl(remote).then((url2) => remoteRunner(this.git, url2 ?? "", this.auth));
       this.remotes.set(remote, runner);
     }
     return runner;
   }
+  /** The URL git pushes `remote` to (its pushurl, else its url; insteadOf applied). */
   async remoteUrl(remote) {
-    const urls = /* @__PURE__ */ new Map();
-    for (const line of (await this.git.run(["remote", "-v"])).split("\n")) {
-      const m = /^(\S+)\t(.*) \((fetch|push)\)$/.exec(line);
-      if (m && m[1] === remote) urls.set(m[3], m[2]);
-    }
-    return urls.get("push") || urls.get("fetch") || void 0;
+    const out = await this.git.attempt(["remote", "get-url", "--push", remote]);
+    return out?.split("\n")[0]?.trim() || void 0;
   }
   async lsRemote(remote, branches) {
     return lsRemote(await this.remote(remote), remote, branches);
@@ -82676,7 +82732,7 @@ function expand(template2, context) {
     return template2.replace(/\/$/, "");
   }
 }
-function parse5(options) {
+function parse6(options) {
   let method = options.method.toUpperCase();
   let url2 = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options.headers);
@@ -82740,7 +82796,7 @@ function parse5(options) {
   );
 }
 function endpointWithDefaults(defaults, route, options) {
-  return parse5(merge2(defaults, route, options));
+  return parse6(merge2(defaults, route, options));
 }
 function withDefaults(oldDefaults, newDefaults) {
   const DEFAULTS2 = merge2(oldDefaults, newDefaults);
@@ -82749,7 +82805,7 @@ function withDefaults(oldDefaults, newDefaults) {
     DEFAULTS: DEFAULTS2,
     defaults: withDefaults.bind(null, DEFAULTS2),
     merge: merge2.bind(null, DEFAULTS2),
-    parse: parse5
+    parse: parse6
   });
 }
 var endpoint = withDefaults(null, DEFAULTS);

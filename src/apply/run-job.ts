@@ -8,6 +8,7 @@ import type { Memo } from '../ports/memo.js';
 import type { SopsPort } from '../ports/sops.js';
 import { type CarriedFile, workingCopyFiles } from './carried-files.js';
 import { commitAndPush } from './commit.js';
+import { renewedDataKeys } from './data-key.js';
 import { type KustomizationFile, kustomizationEdits, kustomizationKind } from './kustomizations.js';
 import { JOB_BRANCH, type Located, locateJob } from './locate.js';
 import { type PlanOptions, planJob, refuseBlockedPaths } from './plan-job.js';
@@ -83,7 +84,8 @@ export async function runJob(
     ...kustomizations.map((k) => k.path),
   ]);
   const carried = carryValues(plan, state);
-  const rows = changeRows(plan, state.base, infos(state.existing), config.shared);
+  const renewed = await renewedDataKeys(git, state);
+  const rows = changeRows(plan, state.base, infos(state.existing), config.shared, renewed);
   const result: JobResult = {
     job: options.job,
     branch: JOB_BRANCH[options.job],

@@ -29,8 +29,10 @@ export function branchRows(
   base: Map<string, ManifestInfo>,
   start: Map<string, ManifestInfo>,
   shared: Map<string, SharedSpec> | undefined,
+  /** Paths the branch re-encrypted with a new data key. */
+  renewed: Set<string> = new Set(),
 ): BranchRow[] {
-  const ctx: BranchContext = { plan, base, shared: shared ?? new Map() };
+  const ctx: BranchContext = { plan, base, shared: shared ?? new Map(), renewed };
   const rows = plan.files.flatMap((f) => fileRows(ctx, f, base.get(f.path), start.get(f.path)));
   // Secrets a pruning run removed from the branch.
   const planned = new Set(plan.files.map((f) => f.path));
@@ -51,6 +53,7 @@ interface BranchContext {
   plan: Plan;
   base: Map<string, ManifestInfo>;
   shared: Map<string, SharedSpec>;
+  renewed: Set<string>;
 }
 
 /** One file's changes on the branch (base `b` → start `s`). */
@@ -93,7 +96,9 @@ function fileRows(
   for (const key of b?.dataKeys ?? [])
     if (!s.dataKeys.includes(key)) row(key, 'removed', 'no longer in the config');
   const rekey = b ? recipientChange(s.recipients, b.recipients) : undefined;
-  if (rekey) row('*', 're-keyed', `${rekey.reason}; no value changes`);
+  // As plan-job.ts words a re-key with `--rotate-data-key`.
+  const fresh = ctx.renewed.has(file.path) ? ', with a new data key' : '';
+  if (rekey) row('*', 're-keyed', `${rekey.reason}${fresh}; no value changes`);
   const drift =
     b?.metadata && s.metadata && !sameMeta(b.metadata, s.metadata)
       ? metadataDrift(file.secret, b.metadata)

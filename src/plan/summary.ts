@@ -53,6 +53,8 @@ export function changeRows(
   base: Map<string, ManifestInfo>,
   start: Map<string, ManifestInfo>,
   shared?: Map<string, SharedSpec>,
+  /** Paths the branch re-encrypted with a new data key (apply/data-key.ts). */
+  renewed?: Set<string>,
 ): ChangeRow[] {
   const rows: ChangeRow[] = [];
   const seen = new Set<string>();
@@ -82,7 +84,7 @@ export function changeRows(
         reason: `${file.reencrypt.reason}; no value changes`,
       });
   }
-  for (const row of branchRows(plan, base, start, shared)) add(row);
+  for (const row of branchRows(plan, base, start, shared, renewed)) add(row);
   if (plan.prune) {
     for (const o of plan.orphans) {
       if (o.keys.length === 0)
