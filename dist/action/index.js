@@ -93581,9 +93581,9 @@ function createSops(options = {}) {
   const childEnv2 = { ...withoutTokens(env), ...shortLivedGo(env), SOPS_DISABLE_VERSION_CHECK: "1" };
   let started = 0;
   let ready;
-  const exec2 = (args, input2, cwd, file2) => {
+  const exec2 = (args, input2, cwd, file2, stdout = "pipe") => {
     started++;
-    return execSops(bin, args, { input: input2, cwd, file: file2, env: childEnv2, timeout, stdout: "pipe" });
+    return execSops(bin, args, { input: input2, cwd, file: file2, env: childEnv2, timeout, stdout });
   };
   const ensureReady = () => {
     ready ??= exec2(["--version", "--disable-version-check"], void 0, process.cwd()).then(
@@ -93597,8 +93597,7 @@ function createSops(options = {}) {
   };
   const inPlace = async (args, input2, cwd, file2) => {
     await ensureReady();
-    started++;
-    await execSops(bin, args, { input: input2, cwd, file: file2, env: childEnv2, timeout, stdout: "ignore" });
+    await exec2(args, input2, cwd, file2, "ignore");
   };
   return {
     get started() {

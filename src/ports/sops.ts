@@ -71,9 +71,16 @@ export function createSops(options: SopsOptions = {}): SopsPort {
   let started = 0;
   let ready: Promise<void> | undefined;
 
-  const exec = (args: string[], input: string | undefined, cwd: string, file?: string) => {
+  /** One sops process; `stdout: 'ignore'` when it changes the file in place (nothing to read). */
+  const exec = (
+    args: string[],
+    input: string | undefined,
+    cwd: string,
+    file?: string,
+    stdout: 'pipe' | 'ignore' = 'pipe',
+  ) => {
     started++;
-    return execSops(bin, args, { input, cwd, file, env: childEnv, timeout, stdout: 'pipe' });
+    return execSops(bin, args, { input, cwd, file, env: childEnv, timeout, stdout });
   };
   const ensureReady = () => {
     ready ??= exec(['--version', '--disable-version-check'], undefined, process.cwd()).then((out) =>
@@ -86,11 +93,10 @@ export function createSops(options: SopsOptions = {}): SopsPort {
     await ensureReady();
     return exec(args, input, cwd, file);
   };
-  /** A call that changes `file` in place: nothing to read from its stdout. */
+  /** A call that changes `file` in place. */
   const inPlace = async (args: string[], input: string | undefined, cwd: string, file: string) => {
     await ensureReady();
-    started++;
-    await execSops(bin, args, { input, cwd, file, env: childEnv, timeout, stdout: 'ignore' });
+    await exec(args, input, cwd, file, 'ignore');
   };
 
   return {
