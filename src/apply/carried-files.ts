@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { isAbsolute, relative, sep } from 'node:path';
 import { readRepoText } from '../config/repo-file.js';
 import { UsageError } from '../errors.js';
 import { SOPS_YAML } from '../model/sops-yaml-check.js';
 import type { GitPort } from '../ports/git.js';
+import { blobId } from '../ports/git-trees.js';
 import type { Located } from './locate.js';
 
 /** How a carried file differs from the base's. */
@@ -75,15 +75,6 @@ export async function workingCopyFiles(
       text: texts.get(w.path) ?? '',
       proposed: onBranch.get(w.path) === ids.get(w.path),
     }));
-}
-
-/** git's id of a blob holding `text` (`git hash-object`). */
-export function blobId(text: string, sha256: boolean): string {
-  const bytes = Buffer.from(text, 'utf8');
-  return createHash(sha256 ? 'sha256' : 'sha1')
-    .update(`blob ${bytes.length}\0`)
-    .update(bytes)
-    .digest('hex');
 }
 
 /** Exit 2 when the base changed one of these files since the working copy's merge base. */

@@ -20,7 +20,7 @@ import { isProblem } from '../model/manifest.js';
 import { templateMatcher } from '../model/paths.js';
 import type { Plan } from '../plan/plan.js';
 import type { GitPort } from '../ports/git.js';
-import { blobId } from './carried-files.js';
+import { blobId } from '../ports/git-trees.js';
 import type { Located } from './locate.js';
 import { outputDirs, type RepoState } from './repo-state.js';
 
@@ -118,7 +118,7 @@ export async function kustomizationEdits(
   );
   input.symlink = (p) => generatorLinks.has(p);
   await readInto(generators.filter((p) => !texts.has(p)));
-  return proposedOnBranch(git, where, refuseProblems(upkeep(input)).edits);
+  return proposedOnBranch(git, where, state.mergeBase, refuseProblems(upkeep(input)).edits);
 }
 
 /** Exit 1 for a kustomization that is a symlink, in sync and check alike. */
@@ -214,6 +214,7 @@ function kustomizationsBelow(root: string, dir: string): string[] {
 async function proposedOnBranch(
   git: GitPort,
   where: Located,
+  mb: string | undefined,
   edits: KustomizationEdit[],
 ): Promise<KustomizationFile[]> {
   if (edits.length === 0) return [];
@@ -221,7 +222,6 @@ async function proposedOnBranch(
   const none = new Map<string, string>();
   const onBranch = where.branchSha ? await git.listFiles(where.branchSha, paths) : none;
   // Proposed: a change the job branch made (a branch merged since, or behind, made none).
-  const mb = where.branchSha ? await git.mergeBase(where.baseSha, where.branchSha) : undefined;
   const atMb = mb ? await git.listFiles(mb, paths) : none;
   const sha256 = [...onBranch.values()].some((id) => id.length === 64);
   return edits.map((e) => {

@@ -59,6 +59,8 @@ export interface RepoState {
   onBranch: Manifests;
   /** The base's `.sops.yaml`, when the config names no recipients. */
   sopsYamlText: string | undefined;
+  /** The merge base of the base and the job branch (none without a branch). */
+  mergeBase: string | undefined;
 }
 
 /**
@@ -107,6 +109,7 @@ export async function readRepoState(
     base: infos(read.manifests(inScope(baseFiles))),
     onBranch: read.manifests(inScope(start.conflicted)),
     sopsYamlText,
+    mergeBase: mb,
   };
 }
 

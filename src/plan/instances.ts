@@ -112,16 +112,12 @@ export function selectionPaths(
       s.keys.flatMap((k) => (k.source.kind === 'shared' ? [k.source.from] : [])),
     ),
   );
-  const paths = new Set<string>();
-  for (const secret of config.secrets) {
-    const touches =
-      selected.includes(secret) ||
-      secret.keys.some((k) => k.source.kind === 'shared' && sharedNames.has(k.source.from));
-    if (!touches) continue;
-    for (const environment of secret.environments)
-      paths.add(
-        renderPath(config.output, { namespace: secret.namespace, name: secret.name, environment }),
-      );
-  }
-  return paths;
+  const touches = (secret: Config['secrets'][number]) =>
+    selected.includes(secret) ||
+    secret.keys.some((k) => k.source.kind === 'shared' && sharedNames.has(k.source.from));
+  return new Set(
+    instancesOf(config)
+      .filter((i) => touches(i.secret))
+      .map((i) => i.path),
+  );
 }

@@ -2,6 +2,7 @@
  * Reading commits without a checkout: the files of a tree, what stands in the way of writing
  * paths, and blob contents.
  */
+import { createHash } from 'node:crypto';
 import { ExternalError } from '../errors.js';
 import { batches, type GitRunner } from './git-run.js';
 
@@ -147,4 +148,13 @@ export async function blockers(git: GitRunner, commit: string, paths: string[]):
   }
   for (const list of Object.values(found)) list.sort();
   return found;
+}
+
+/** git's id of a blob holding `content` (`git hash-object`), SHA-1 or SHA-256 as the repo's. */
+export function blobId(content: string | Buffer, sha256 = false): string {
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  return createHash(sha256 ? 'sha256' : 'sha1')
+    .update(`blob ${bytes.length}\0`)
+    .update(bytes)
+    .digest('hex');
 }

@@ -28,6 +28,7 @@ import {
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { blobId } from './git-trees.js';
 
 export type MemoKind = 'config' | 'manifest';
 
@@ -95,8 +96,7 @@ export function saveMemos(): void {
 
 /** The key of a manifest: git's blob id of its bytes (as `git hash-object` gives), and its path. */
 export function blobKey(bytes: Buffer, path: string): string {
-  const id = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-  return `${id}\0${path}`;
+  return `${blobId(bytes)}\0${path}`;
 }
 
 export function hashOf(text: string): string {
