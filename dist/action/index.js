@@ -29803,7 +29803,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse8(src, reviver, options) {
+    function parse9(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -29844,7 +29844,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports2.parse = parse8;
+    exports2.parse = parse9;
     exports2.parseAllDocuments = parseAllDocuments4;
     exports2.parseDocument = parseDocument5;
     exports2.stringify = stringify;
@@ -29916,7 +29916,7 @@ var require_ms = __commonJS({
       options = options || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse8(val);
+        return parse9(val);
       } else if (type === "number" && isFinite(val)) {
         return options.long ? fmtLong(val) : fmtShort(val);
       }
@@ -29924,7 +29924,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse8(str2) {
+    function parse9(str2) {
       str2 = String(str2);
       if (str2.length > 100) {
         return;
@@ -43954,7 +43954,7 @@ var require_dist4 = __commonJS({
     "use strict";
     Object.defineProperty(exports2, "__esModule", { value: true });
     exports2.format = format2;
-    exports2.parse = parse8;
+    exports2.parse = parse9;
     var TEXT_REGEXP = /^[\u0009\u0020-\u007e\u0080-\u00ff]*$/;
     var TOKEN_REGEXP = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
     var QUOTE_REGEXP = /[\\"]/g;
@@ -43981,7 +43981,7 @@ var require_dist4 = __commonJS({
       }
       return result;
     }
-    function parse8(header, options) {
+    function parse9(header, options) {
       const stopChar = options?.comma === true ? COMMA : 65536;
       const len = header.length;
       let index = skipOWS(header, options?.start ?? 0, len);
@@ -44484,7 +44484,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse8(command, args, options) {
+    function parse9(command, args, options) {
       if (args && !Array.isArray(args)) {
         options = args;
         args = null;
@@ -44503,7 +44503,7 @@ var require_parse2 = __commonJS({
       };
       return options.shell ? parsed : parseNonShell(parsed);
     }
-    module2.exports = parse8;
+    module2.exports = parse9;
   }
 });
 
@@ -44562,16 +44562,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports2, module2) {
     "use strict";
     var cp2 = require("child_process");
-    var parse8 = require_parse2();
+    var parse9 = require_parse2();
     var enoent = require_enoent();
     function spawn3(command, args, options) {
-      const parsed = parse8(command, args, options);
+      const parsed = parse9(command, args, options);
       const spawned = cp2.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options) {
-      const parsed = parse8(command, args, options);
+      const parsed = parse9(command, args, options);
       const result = cp2.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -44579,7 +44579,7 @@ var require_cross_spawn = __commonJS({
     module2.exports = spawn3;
     module2.exports.spawn = spawn3;
     module2.exports.sync = spawnSync2;
-    module2.exports._parse = parse8;
+    module2.exports._parse = parse9;
     module2.exports._enoent = enoent;
   }
 });
@@ -45083,7 +45083,7 @@ var require_parse3 = __commonJS({
   "node_modules/semver/functions/parse.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var parse8 = (version2, options, throwErrors = false) => {
+    var parse9 = (version2, options, throwErrors = false) => {
       if (version2 instanceof SemVer) {
         return version2;
       }
@@ -45096,7 +45096,7 @@ var require_parse3 = __commonJS({
         throw er;
       }
     };
-    module2.exports = parse8;
+    module2.exports = parse9;
   }
 });
 
@@ -45104,9 +45104,9 @@ var require_parse3 = __commonJS({
 var require_valid = __commonJS({
   "node_modules/semver/functions/valid.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var valid2 = (version2, options) => {
-      const v = parse8(version2, options);
+      const v = parse9(version2, options);
       return v ? v.version : null;
     };
     module2.exports = valid2;
@@ -45117,9 +45117,9 @@ var require_valid = __commonJS({
 var require_clean = __commonJS({
   "node_modules/semver/functions/clean.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var clean2 = (version2, options) => {
-      const s = parse8(version2.trim().replace(/^[=v]+/, ""), options);
+      const s = parse9(version2.trim().replace(/^[=v]+/, ""), options);
       return s ? s.version : null;
     };
     module2.exports = clean2;
@@ -45154,10 +45154,10 @@ var require_inc = __commonJS({
 var require_diff = __commonJS({
   "node_modules/semver/functions/diff.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var diff = (version1, version2) => {
-      const v1 = parse8(version1, null, true);
-      const v2 = parse8(version2, null, true);
+      const v1 = parse9(version1, null, true);
+      const v2 = parse9(version2, null, true);
       const comparison = v1.compare(v2);
       if (comparison === 0) {
         return null;
@@ -45228,9 +45228,9 @@ var require_patch = __commonJS({
 var require_prerelease = __commonJS({
   "node_modules/semver/functions/prerelease.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var prerelease = (version2, options) => {
-      const parsed = parse8(version2, options);
+      const parsed = parse9(version2, options);
       return parsed && parsed.prerelease.length ? parsed.prerelease : null;
     };
     module2.exports = prerelease;
@@ -45416,7 +45416,7 @@ var require_coerce = __commonJS({
   "node_modules/semver/functions/coerce.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var { safeRe: re2, t: t2 } = require_re();
     var coerce = (version2, options) => {
       if (version2 instanceof SemVer) {
@@ -45451,7 +45451,7 @@ var require_coerce = __commonJS({
       const patch = match[4] || "0";
       const prerelease = options.includePrerelease && match[5] ? `-${match[5]}` : "";
       const build2 = options.includePrerelease && match[6] ? `+${match[6]}` : "";
-      return parse8(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
+      return parse9(`${major}.${minor}.${patch}${prerelease}${build2}`, options);
     };
     module2.exports = coerce;
   }
@@ -45461,7 +45461,7 @@ var require_coerce = __commonJS({
 var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports2, module2) {
     "use strict";
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var constants6 = require_constants6();
     var SemVer = require_semver();
     var truncate = (version2, truncation, options) => {
@@ -45473,7 +45473,7 @@ var require_truncate = __commonJS({
     };
     var cloneInputVersion = (version2, options) => {
       const versionStringToParse = version2 instanceof SemVer ? version2.version : version2;
-      return parse8(versionStringToParse, options);
+      return parse9(versionStringToParse, options);
     };
     var doTruncation = (version2, truncation) => {
       if (isPrerelease(truncation)) {
@@ -46708,7 +46708,7 @@ var require_semver2 = __commonJS({
     var constants6 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
-    var parse8 = require_parse3();
+    var parse9 = require_parse3();
     var valid2 = require_valid();
     var clean2 = require_clean();
     var inc = require_inc();
@@ -46747,7 +46747,7 @@ var require_semver2 = __commonJS({
     var simplifyRange = require_simplify();
     var subset = require_subset();
     module2.exports = {
-      parse: parse8,
+      parse: parse9,
       valid: valid2,
       clean: clean2,
       inc,
@@ -50515,7 +50515,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i3 + offset];
       };
-      parsers12.some(({ parse: parse8 }) => parse8(line, result));
+      parsers12.some(({ parse: parse9 }) => parse9(line, result));
     }
   });
   return result;
@@ -54680,8 +54680,7 @@ var GitRunner = class _GitRunner {
   }
   /** What git said when a command failed, first lines, without secrets. */
   said(err) {
-    const message = (err instanceof Error ? err.message : String(err)).replace(SETUP_TRACE, "");
-    return this.redact(message.trim().split("\n").slice(0, 4).join("; "));
+    return this.saidInFull(err).trim().split("\n").slice(0, 4).join("; ");
   }
   /** Everything git said when a command failed, without secrets. */
   saidInFull(err) {
@@ -61500,18 +61499,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse8 = _parse(_Err);
+  const parse9 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse8(schema, value, ctx, finalizeParams(fn, _params));
+    return parse9(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse8 = _parse(_Err);
+  const parse9 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse8(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse9(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -63006,7 +63005,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c5) => c5[0]));
-  const parse8 = inst._zod.parse;
+  const parse9 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -63020,7 +63019,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse8(payload, ctx);
+    return parse9(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -80555,7 +80554,7 @@ async function loadRepoConfig(o3) {
 async function runJobCommand(job, o3, loaded, ports, extra) {
   const git = await ports.openGit(loaded.root);
   const log = o3.json ? ports.err : ports.out;
-  const configPath = loaded.path ? repoRelative(git.root, await (0, import_promises4.realpath)(loaded.path).catch(() => loaded.path ?? "")) : void 0;
+  const configPath = repoRelative(git.root, await (0, import_promises4.realpath)(loaded.path).catch(() => loaded.path));
   const { remote, base, push: push2, dryRun, now } = o3;
   const result = await runJob(
     loaded.config,
@@ -81933,6 +81932,7 @@ var Repo = class {
   sizes = /* @__PURE__ */ new Map();
   listings;
   remotes = /* @__PURE__ */ new Map();
+  urls = /* @__PURE__ */ new Map();
   /** The runner for commands that talk to `remote` (with the token, if any). */
   remote(remote) {
     let runner = this.remotes.get(remote);
@@ -81942,10 +81942,14 @@ var Repo = class {
     }
     return runner;
   }
-  /** The URL git pushes `remote` to (its pushurl, else its url; insteadOf applied). */
-  async remoteUrl(remote) {
-    const out = await this.git.attempt(["remote", "get-url", "--push", remote]);
-    return out?.split("\n")[0]?.trim() || void 0;
+  /** The URL git pushes `remote` to (its pushurl, else its url; insteadOf applied); asked once. */
+  remoteUrl(remote) {
+    let url2 = this.urls.get(remote);
+    if (!url2) {
+      url2 = this.git.attempt(["remote", "get-url", "--push", remote]).then((out) => out?.split("\n")[0]?.trim() || void 0);
+      this.urls.set(remote, url2);
+    }
+    return url2;
   }
   async lsRemote(remote, branches) {
     return lsRemote(await this.remote(remote), remote, branches);
@@ -93455,6 +93459,7 @@ function indexOf(path9) {
 }
 
 // src/ports/sops-errors.ts
+var import_yaml11 = __toESM(require_dist(), 1);
 var REPORT_BUG = "report this as a bug at https://github.com/gitops-secrets/gitops-secrets/issues, with the sops version and this message";
 var RECIPIENTS = "check the recipients in the config or .sops.yaml";
 var PRIVATE_KEY = "check the private key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)";
@@ -93552,15 +93557,18 @@ function secretsIn(input2) {
       return [input2];
     }
   }
+  let doc;
+  try {
+    doc = (0, import_yaml11.parse)(input2);
+  } catch {
+    return [input2];
+  }
   const out = [];
-  let inData = false;
-  for (const line of input2.split("\n")) {
-    if (/^\S/.test(line)) inData = /^(data|stringData):/.test(line);
-    else if (inData) {
-      const m = /^\s+[^:]+:\s*(.+)$/.exec(line);
-      const v = m?.[1]?.replace(/^"(.*)"$/, "$1");
-      if (v) out.push(v, Buffer.from(v, "base64").toString("utf8"));
-    }
+  for (const section of ["data", "stringData"]) {
+    const values = doc?.[section];
+    if (!values || typeof values !== "object") continue;
+    for (const v of Object.values(values))
+      if (typeof v === "string" && v !== "") out.push(v, Buffer.from(v, "base64").toString("utf8"));
   }
   return out;
 }
@@ -94145,9 +94153,10 @@ async function setupSops(wanted, env) {
   const onPath = await which("sops", false);
   if (onPath) {
     const version3 = await sopsVersion(onPath, env);
-    if (version3 && atLeastMin(version3)) return { bin: onPath, version: version3, from: "PATH" };
+    if (version3 && supportedSops(version3))
+      return { bin: onPath, version: version3.join("."), from: "PATH" };
     info(
-      `sops on PATH (${onPath}) is ${version3 ?? "of unknown version"}; gitops-secrets needs ${MIN_SOPS_VERSION.join(".")} or newer, so it uses sops ${wanted.tag}`
+      `sops on PATH (${onPath}) is ${version3?.join(".") ?? "of unknown version"}; gitops-secrets needs ${MIN_SOPS_VERSION.join(".")} or newer, so it uses sops ${wanted.tag}`
     );
   }
   const asset = releaseAsset(wanted.tag, process.platform, process.arch, wanted.mirror);
@@ -94162,7 +94171,11 @@ async function setupSops(wanted, env) {
   const bin = cached2 ? (0, import_node_path24.join)(cached2, exe) : await download(asset, wanted.sha256, exe);
   const version2 = await sopsVersion(bin, env);
   if (!version2) throw new ExternalError("sops", `${bin} does not run (sops --version failed)`);
-  return { bin, version: version2, from: cached2 ? "the tool cache" : "a verified download" };
+  return {
+    bin,
+    version: version2.join("."),
+    from: cached2 ? "the tool cache" : "a verified download"
+  };
 }
 async function download(asset, given, exe) {
   const expected2 = (given || asset.sha256)?.toLowerCase();
@@ -94201,10 +94214,7 @@ async function sha256(file2) {
 }
 async function sopsVersion(bin, env) {
   const out = await toolVersion(bin, ["--version", "--disable-version-check"], env);
-  return (out ? sopsVersionOf(out) : void 0)?.join(".");
-}
-function atLeastMin(version2) {
-  return supportedSops(version2.split(".").map(Number));
+  return out ? sopsVersionOf(out) : void 0;
 }
 
 // src/action/main.ts

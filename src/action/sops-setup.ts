@@ -35,9 +35,10 @@ export async function setupSops(wanted: SopsWanted, env: NodeJS.ProcessEnv): Pro
   const onPath = await io.which('sops', false);
   if (onPath) {
     const version = await sopsVersion(onPath, env);
-    if (version && atLeastMin(version)) return { bin: onPath, version, from: 'PATH' };
+    if (version && supportedSops(version))
+      return { bin: onPath, version: version.join('.'), from: 'PATH' };
     core.info(
-      `sops on PATH (${onPath}) is ${version ?? 'of unknown version'}; gitops-secrets needs ${MIN_SOPS_VERSION.join('.')} or newer, so it uses sops ${wanted.tag}`,
+      `sops on PATH (${onPath}) is ${version?.join('.') ?? 'of unknown version'}; gitops-secrets needs ${MIN_SOPS_VERSION.join('.')} or newer, so it uses sops ${wanted.tag}`,
     );
   }
   const asset = releaseAsset(wanted.tag, process.platform, process.arch, wanted.mirror);
@@ -52,7 +53,11 @@ export async function setupSops(wanted: SopsWanted, env: NodeJS.ProcessEnv): Pro
   const bin = cached ? join(cached, exe) : await download(asset, wanted.sha256, exe);
   const version = await sopsVersion(bin, env);
   if (!version) throw new ExternalError('sops', `${bin} does not run (sops --version failed)`);
-  return { bin, version, from: cached ? 'the tool cache' : 'a verified download' };
+  return {
+    bin,
+    version: version.join('.'),
+    from: cached ? 'the tool cache' : 'a verified download',
+  };
 }
 
 async function download(asset: ReleaseAsset, given: string | undefined, exe: string) {
@@ -92,11 +97,7 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function sopsVersion(bin: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+async function sopsVersion(bin: string, env: NodeJS.ProcessEnv): Promise<number[] | undefined> {
   const out = await toolVersion(bin, ['--version', '--disable-version-check'], env);
-  return (out ? sopsVersionOf(out) : undefined)?.join('.');
-}
-
-function atLeastMin(version: string): boolean {
-  return supportedSops(version.split('.').map(Number));
+  return out ? sopsVersionOf(out) : undefined;
 }

@@ -52,17 +52,15 @@ export interface JobCommandOptions extends RepoOptions {
 export interface LoadedConfig {
   root: string;
   config: Config;
-  path?: string;
-  memo?: Memo;
+  path: string;
+  memo: Memo;
 }
 
 /**
  * The repository's root and its config, checked (exit 2 with every problem). Nothing else is
  * read, and no git command runs, before the config is found valid.
  */
-export async function loadRepoConfig(
-  o: RepoOptions,
-): Promise<LoadedConfig & { path: string; memo: Memo }> {
+export async function loadRepoConfig(o: RepoOptions): Promise<LoadedConfig> {
   const root = resolve(o.repo);
   const path = isAbsolute(o.config) ? o.config : resolve(root, o.config);
   const memo = openMemo(root);
@@ -84,9 +82,7 @@ export async function runJobCommand(
 ): Promise<ExitCode> {
   const git = await ports.openGit(loaded.root);
   const log = o.json ? ports.err : ports.out;
-  const configPath = loaded.path
-    ? repoRelative(git.root, await realpath(loaded.path).catch(() => loaded.path ?? ''))
-    : undefined;
+  const configPath = repoRelative(git.root, await realpath(loaded.path).catch(() => loaded.path));
   const { remote, base, push, dryRun, now } = o;
   const result = await runJob(
     loaded.config,

@@ -197,5 +197,3 @@ export function editEntries(
   });
   return editList(file, key, add, remove);
 }
-
-export type { ConfigProblem };

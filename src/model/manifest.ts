@@ -11,7 +11,7 @@ import {
   STATE_ANNOTATION,
 } from './state.js';
 
-export { type PlainSecret, renderPlainSecret, yamlString } from './manifest-render.js';
+export { type PlainSecret, renderPlainSecret } from './manifest-render.js';
 export * from './state.js';
 
 /** A manifest as read from the repo without decrypting anything. */

@@ -146,8 +146,7 @@ export class GitRunner {
 
   /** What git said when a command failed, first lines, without secrets. */
   said(err: unknown): string {
-    const message = (err instanceof Error ? err.message : String(err)).replace(SETUP_TRACE, '');
-    return this.redact(message.trim().split('\n').slice(0, 4).join('; '));
+    return this.saidInFull(err).trim().split('\n').slice(0, 4).join('; ');
   }
 
   /** Everything git said when a command failed, without secrets. */

@@ -109,6 +109,7 @@ class Repo implements GitPort {
   private readonly sizes = new Map<string, number>();
   private readonly listings: Listings;
   private readonly remotes = new Map<string, Promise<GitRunner>>();
+  private readonly urls = new Map<string, Promise<string | undefined>>();
 
   constructor(
     private readonly git: GitRunner,
@@ -129,10 +130,16 @@ class Repo implements GitPort {
     return runner;
   }
 
-  /** The URL git pushes `remote` to (its pushurl, else its url; insteadOf applied). */
-  async remoteUrl(remote: string): Promise<string | undefined> {
-    const out = await this.git.attempt(['remote', 'get-url', '--push', remote]);
-    return out?.split('\n')[0]?.trim() || undefined;
+  /** The URL git pushes `remote` to (its pushurl, else its url; insteadOf applied); asked once. */
+  remoteUrl(remote: string): Promise<string | undefined> {
+    let url = this.urls.get(remote);
+    if (!url) {
+      url = this.git
+        .attempt(['remote', 'get-url', '--push', remote])
+        .then((out) => out?.split('\n')[0]?.trim() || undefined);
+      this.urls.set(remote, url);
+    }
+    return url;
   }
 
   async lsRemote(remote: string, branches: string[]) {

@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { ExternalError } from '../errors.js';
 
 /** Where a user who meets a bug of this tool reports it. */
@@ -129,7 +130,7 @@ export function scrub(stderr: string, input: string | undefined): string {
   return out;
 }
 
-/** The secret parts of what sops was given: a `set` value, or the values under `data:`. */
+/** The secret parts of what sops was given: a `set` value, or the values under `data:` / `stringData:`. */
 function secretsIn(input: string | undefined): string[] {
   if (!input) return [];
   if (input.startsWith('"')) {
@@ -140,16 +141,18 @@ function secretsIn(input: string | undefined): string[] {
       return [input];
     }
   }
+  let doc: unknown;
+  try {
+    doc = parse(input);
+  } catch {
+    return [input];
+  }
   const out: string[] = [];
-  let inData = false;
-  for (const line of input.split('\n')) {
-    if (/^\S/.test(line)) inData = /^(data|stringData):/.test(line);
-    else if (inData) {
-      const m = /^\s+[^:]+:\s*(.+)$/.exec(line);
-      // The renderer writes each value as a JSON string: the secret is what is inside the quotes.
-      const v = m?.[1]?.replace(/^"(.*)"$/, '$1');
-      if (v) out.push(v, Buffer.from(v, 'base64').toString('utf8'));
-    }
+  for (const section of ['data', 'stringData']) {
+    const values = (doc as Record<string, unknown> | null)?.[section];
+    if (!values || typeof values !== 'object') continue;
+    for (const v of Object.values(values))
+      if (typeof v === 'string' && v !== '') out.push(v, Buffer.from(v, 'base64').toString('utf8'));
   }
   return out;
 }
