@@ -79405,15 +79405,6 @@ var DERIVED_FIELDS = Object.keys(derivedFields);
 // src/config/schema-rules.ts
 var DEFAULT_SYMBOLS = "-._";
 var SYMBOLS_RE = /^[!-/:-@[-`{-~]+$/;
-var RULE_FIELDS = [
-  "minLower",
-  "minUpper",
-  "minDigits",
-  "minSymbols",
-  "symbols",
-  "exclude",
-  "maxRepeat"
-];
 var count2 = (what) => external_exports.int({ message: "must be a whole number from 0 to 4096" }).min(0, { message: "must be a whole number from 0 to 4096" }).max(4096, { message: "must be a whole number from 0 to 4096" }).optional().describe(`At least this many ${what} (default 0).`);
 var passwordRulesSchema = external_exports.strictObject({
   minLower: count2("lower-case letters a-z"),
@@ -80416,16 +80407,12 @@ function reportIssue(issue3, report) {
   report(path9, issue3.message);
 }
 function allowedFields(path9) {
-  if (path9[0] === "secrets" && path9[2] === "keys" && path9.length === 4) {
-    return "; allowed: length, charset, chars, rules, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength";
-  }
-  if (path9[path9.length - 1] === "rules") return `; allowed: ${RULE_FIELDS.join(", ")}`;
-  if (path9[0] === "secrets" && path9.length === 2) {
-    return "; allowed: name, namespace, type, restart, rollout, labels, annotations, environments, keys";
-  }
-  if (path9.length === 0) {
-    return "; allowed: version, output, sops, pullRequest, defaults, environments, shared, secrets";
-  }
+  const fields = (shape) => `; allowed: ${Object.keys(shape).filter((k2) => k2 !== "$schema").join(", ")}`;
+  if (path9[0] === "secrets" && path9[2] === "keys" && path9.length === 4)
+    return fields(keySchema.shape);
+  if (path9[path9.length - 1] === "rules") return fields(passwordRulesSchema.shape);
+  if (path9[0] === "secrets" && path9.length === 2) return fields(secretSchema.shape);
+  if (path9.length === 0) return fields(configSchema.shape);
   return "";
 }
 function expected(type) {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { FieldPath, Report } from './report.js';
-import { RULE_FIELDS } from './schema-rules.js';
+import { configSchema, keySchema, secretSchema } from './schema.js';
+import { passwordRulesSchema } from './schema-rules.js';
 
 /** Reports zod's issues in the project's words, each at its field. */
 export function reportSchemaIssues(issues: readonly z.core.$ZodIssue[], report: Report): void {
@@ -58,16 +59,15 @@ function reportIssue(issue: z.core.$ZodIssue, report: Report): void {
 
 /** The fields allowed where an unknown one was found, for the places people mistype most. */
 function allowedFields(path: FieldPath): string {
-  if (path[0] === 'secrets' && path[2] === 'keys' && path.length === 4) {
-    return '; allowed: length, charset, chars, rules, bytes, encoding, uuid, provided, description, from, rotateEvery, keepPrevious, pattern, minLength';
-  }
-  if (path[path.length - 1] === 'rules') return `; allowed: ${RULE_FIELDS.join(', ')}`;
-  if (path[0] === 'secrets' && path.length === 2) {
-    return '; allowed: name, namespace, type, restart, rollout, labels, annotations, environments, keys';
-  }
-  if (path.length === 0) {
-    return '; allowed: version, output, sops, pullRequest, defaults, environments, shared, secrets';
-  }
+  const fields = (shape: object) =>
+    `; allowed: ${Object.keys(shape)
+      .filter((k) => k !== '$schema')
+      .join(', ')}`;
+  if (path[0] === 'secrets' && path[2] === 'keys' && path.length === 4)
+    return fields(keySchema.shape);
+  if (path[path.length - 1] === 'rules') return fields(passwordRulesSchema.shape);
+  if (path[0] === 'secrets' && path.length === 2) return fields(secretSchema.shape);
+  if (path.length === 0) return fields(configSchema.shape);
   return '';
 }
 

@@ -10,17 +10,6 @@ export const DEFAULT_SYMBOLS = '-._';
 /** Printable ASCII punctuation (no letter, digit, space or control character). */
 export const SYMBOLS_RE = /^[!-/:-@[-`{-~]+$/;
 
-/** The fields of `rules:`, in order (for the message about an unknown one). */
-export const RULE_FIELDS = [
-  'minLower',
-  'minUpper',
-  'minDigits',
-  'minSymbols',
-  'symbols',
-  'exclude',
-  'maxRepeat',
-] as const;
-
 const count = (what: string) =>
   z
     .int({ message: 'must be a whole number from 0 to 4096' })
