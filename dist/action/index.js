@@ -56307,13 +56307,15 @@ function repoRelative(root, configPath) {
   if (rel === "" || rel === ".." || rel.startsWith(`..${import_node_path8.sep}`) || (0, import_node_path8.isAbsolute)(rel)) return void 0;
   return rel.split(import_node_path8.sep).join("/");
 }
-async function workingCopyFiles(git, where, configRel, remote) {
+async function workingCopyFiles(git, where, config2, remote) {
   const wanted = [
-    ...configRel ? [{ path: configRel, what: "config" }] : [],
+    ...config2 ? [{ path: config2.path, what: "config" }] : [],
     { path: SOPS_YAML, what: "recipients" }
   ];
   const texts = /* @__PURE__ */ new Map();
+  if (config2?.text !== void 0) texts.set(config2.path, config2.text);
   for (const w of wanted) {
+    if (texts.has(w.path)) continue;
     const text = await readRepoText(
       git.root,
       w.path,
@@ -59397,7 +59399,8 @@ async function runJob(config2, options, ports) {
   const scope = options.job === "rotate" ? selectionPaths(config2, options.rotate) : void 0;
   const also = options.configPath ? [options.configPath] : [];
   const state = await readRepoState(git, config2, where, scope, also, ports.memo);
-  const files = await workingCopyFiles(git, where, options.configPath, options.remote);
+  const ownConfig = options.configPath ? { path: options.configPath, text: options.configText } : void 0;
+  const files = await workingCopyFiles(git, where, ownConfig, options.remote);
   const sopsYaml2 = files.find((f) => f.path === SOPS_YAML);
   if (sopsYaml2 && !config2.sops.hasRecipients) state.sopsYamlText = sopsYaml2.text;
   const plan2 = planJob(config2, options, state);
@@ -80535,8 +80538,9 @@ async function loadRepoConfig(o3) {
     get: (key) => memo2.get("config", key),
     set: (key, config3) => memo2.set("config", key, config3)
   };
-  const config2 = await loadConfig(path9, o3.config, void 0, root, configMemo);
-  return { root, path: path9, config: config2, memo: memo2 };
+  let text = "";
+  const config2 = await loadConfig(path9, o3.config, (t2) => text = t2, root, configMemo);
+  return { root, path: path9, text, config: config2, memo: memo2 };
 }
 async function runJobCommand(job, o3, loaded, ports, extra) {
   const git = await ports.openGit(loaded.root);
@@ -80545,7 +80549,7 @@ async function runJobCommand(job, o3, loaded, ports, extra) {
   const { remote, base, push: push2, dryRun, now } = o3;
   const result = await runJob(
     loaded.config,
-    { job, remote, base, push: push2, dryRun, now, configPath, ...extra },
+    { job, remote, base, push: push2, dryRun, now, configPath, configText: loaded.text, ...extra },
     { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests, memo: loaded.memo }
   );
   const restart = restartHints(loaded.config, result.rows);

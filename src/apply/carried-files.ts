@@ -38,15 +38,18 @@ export function repoRelative(root: string, configPath: string): string | undefin
 export async function workingCopyFiles(
   git: GitPort,
   where: Located,
-  configRel: string | undefined,
+  /** The config's repo-relative path, and its text when the caller read it already. */
+  config: { path: string; text?: string | undefined } | undefined,
   remote: string,
 ): Promise<CarriedFile[]> {
   const wanted = [
-    ...(configRel ? [{ path: configRel, what: 'config' as const }] : []),
+    ...(config ? [{ path: config.path, what: 'config' as const }] : []),
     { path: SOPS_YAML, what: 'recipients' as const },
   ];
   const texts = new Map<string, string>();
+  if (config?.text !== undefined) texts.set(config.path, config.text);
   for (const w of wanted) {
+    if (texts.has(w.path)) continue;
     const text = await readRepoText(
       git.root,
       w.path,

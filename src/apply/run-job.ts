@@ -23,6 +23,8 @@ export interface JobOptions extends PlanOptions {
   dryRun: boolean;
   /** The config's path in the repository: carried to the base when the working copy's differs. */
   configPath?: string | undefined;
+  /** The config's text as loadConfig read it (not read from disk again). */
+  configText?: string | undefined;
 }
 
 export interface JobPorts {
@@ -70,7 +72,10 @@ export async function runJob(
   const scope = options.job === 'rotate' ? selectionPaths(config, options.rotate) : undefined;
   const also = options.configPath ? [options.configPath] : [];
   const state = await readRepoState(git, config, where, scope, also, ports.memo);
-  const files = await workingCopyFiles(git, where, options.configPath, options.remote);
+  const ownConfig = options.configPath
+    ? { path: options.configPath, text: options.configText }
+    : undefined;
+  const files = await workingCopyFiles(git, where, ownConfig, options.remote);
   const sopsYaml = files.find((f) => f.path === SOPS_YAML);
   // The run plans with the `.sops.yaml` it proposes.
   if (sopsYaml && !config.sops.hasRecipients) state.sopsYamlText = sopsYaml.text;

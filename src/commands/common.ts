@@ -53,6 +53,8 @@ export interface LoadedConfig {
   root: string;
   config: Config;
   path: string;
+  /** The config's text, as read (the job carries it without reading it again). */
+  text: string;
   memo: Memo;
 }
 
@@ -68,8 +70,9 @@ export async function loadRepoConfig(o: RepoOptions): Promise<LoadedConfig> {
     get: (key: string) => memo.get<Config>('config', key),
     set: (key: string, config: Config) => memo.set('config', key, config),
   };
-  const config = await loadConfig(path, o.config, undefined, root, configMemo);
-  return { root, path, config, memo };
+  let text = '';
+  const config = await loadConfig(path, o.config, (t) => (text = t), root, configMemo);
+  return { root, path, text, config, memo };
 }
 
 /** Runs a job with a valid config and prints its outcome (and the GitHub Actions outputs). */
@@ -86,7 +89,7 @@ export async function runJobCommand(
   const { remote, base, push, dryRun, now } = o;
   const result = await runJob(
     loaded.config,
-    { job, remote, base, push, dryRun, now, configPath, ...extra },
+    { job, remote, base, push, dryRun, now, configPath, configText: loaded.text, ...extra },
     { git, sops: ports.createSops(), log, pullRequests: ports.pullRequests, memo: loaded.memo },
   );
   const restart = restartHints(loaded.config, result.rows);
