@@ -8,7 +8,7 @@ import type { ActionRelease } from './commands/init.js';
 import { readValue, type SetPorts } from './commands/set.js';
 import { ExitCode, GitopsSecretsError } from './errors.js';
 import { openRepo } from './ports/git.js';
-import { createGitHub, repoSlug } from './ports/github.js';
+import { gitHubFor } from './ports/github.js';
 import { enableMemo, saveMemos } from './ports/memo.js';
 import { createSops } from './ports/sops.js';
 import { buildProgram } from './program.js';
@@ -47,16 +47,7 @@ function realPorts(env: NodeJS.ProcessEnv): SetPorts {
     pullRequests: {
       token,
       inActions,
-      create: (remoteUrl) =>
-        createGitHub({
-          token: token!,
-          repo: repoSlug(env, remoteUrl),
-          baseUrl: env.GITHUB_API_URL || 'https://api.github.com',
-          // The time limits (GITOPS_SECRETS_GITHUB_*TIMEOUT_MS) the port reads itself.
-          ...(env.GITOPS_SECRETS_RETRY_BASE_MS
-            ? { retryBaseMs: Number(env.GITOPS_SECRETS_RETRY_BASE_MS) }
-            : {}),
-        }),
+      create: (remoteUrl) => gitHubFor(env, token!, remoteUrl),
     },
     actionOutputs: inActions ? env.GITHUB_OUTPUT || undefined : undefined,
     readValue: (label) => readValue(label),

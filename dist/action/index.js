@@ -58952,10 +58952,12 @@ async function fillWorktree(wt, input2, ports) {
     tree.write(k2.path, k2.text);
     wt.stage(k2.path);
   }
-  for (const [path9, blob] of state.conflicted) {
+  const conflicted = [...state.conflicted].filter(([path9]) => carried2.has(path9));
+  const texts = await ports.git.readBlobs(conflicted.map(([, blob]) => blob));
+  for (const [path9, blob] of conflicted) {
     const values = carried2.get(path9);
     if (!values) continue;
-    const text = (await ports.git.readBlobs([blob])).get(blob) ?? "";
+    const text = texts.get(blob) ?? "";
     const plain2 = decodeData(
       await ports.sops.decrypt(path9, { cwd: wt.dir, ciphertext: text }),
       path9
@@ -86435,6 +86437,14 @@ function parseRemoteSlug(url2) {
 function stripCredentials(url2) {
   return url2.replace(/\/\/[^@/]+@/, "//");
 }
+function gitHubFor(env, token, remoteUrl) {
+  return createGitHub({
+    token,
+    repo: repoSlug(env, remoteUrl),
+    baseUrl: env.GITHUB_API_URL || "https://api.github.com",
+    ...env.GITOPS_SECRETS_RETRY_BASE_MS ? { retryBaseMs: Number(env.GITOPS_SECRETS_RETRY_BASE_MS) } : {}
+  });
+}
 function createGitHub(options) {
   const env = process.env;
   const clock = new StepClock(
@@ -93718,12 +93728,7 @@ function actionPorts(o3) {
     pullRequests: {
       token,
       inActions: true,
-      create: (remoteUrl) => createGitHub({
-        token,
-        repo: repoSlug(o3.env, remoteUrl),
-        baseUrl: o3.env.GITHUB_API_URL || "https://api.github.com",
-        ...o3.env.GITOPS_SECRETS_RETRY_BASE_MS ? { retryBaseMs: Number(o3.env.GITOPS_SECRETS_RETRY_BASE_MS) } : {}
-      })
+      create: (remoteUrl) => gitHubFor(o3.env, token, remoteUrl)
     },
     // The Action sets its outputs itself (with @actions/core), from the command's JSON.
     actionOutputs: void 0,

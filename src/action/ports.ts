@@ -2,7 +2,7 @@ import type { Output } from '../commands/common.js';
 import type { SetPorts } from '../commands/set.js';
 import { UsageError } from '../errors.js';
 import { openRepo } from '../ports/git.js';
-import { createGitHub, repoSlug } from '../ports/github.js';
+import { gitHubFor } from '../ports/github.js';
 import { createSops } from '../ports/sops.js';
 
 /** What the Action's ports are built from. */
@@ -42,15 +42,7 @@ export function actionPorts(o: ActionPortsInput): SetPorts {
     pullRequests: {
       token,
       inActions: true,
-      create: (remoteUrl) =>
-        createGitHub({
-          token: token!,
-          repo: repoSlug(o.env, remoteUrl),
-          baseUrl: o.env.GITHUB_API_URL || 'https://api.github.com',
-          ...(o.env.GITOPS_SECRETS_RETRY_BASE_MS
-            ? { retryBaseMs: Number(o.env.GITOPS_SECRETS_RETRY_BASE_MS) }
-            : {}),
-        }),
+      create: (remoteUrl) => gitHubFor(o.env, token!, remoteUrl),
     },
     // The Action sets its outputs itself (with @actions/core), from the command's JSON.
     actionOutputs: undefined,

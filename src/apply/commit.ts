@@ -110,10 +110,12 @@ async function fillWorktree(wt: Worktree, input: CommitInput, ports: CommitPorts
     wt.stage(k.path);
   }
   // Keys an earlier run generated on the branch, in a file the base has changed since.
-  for (const [path, blob] of state.conflicted) {
+  const conflicted = [...state.conflicted].filter(([path]) => carried.has(path));
+  const texts = await ports.git.readBlobs(conflicted.map(([, blob]) => blob));
+  for (const [path, blob] of conflicted) {
     const values = carried.get(path);
     if (!values) continue;
-    const text = (await ports.git.readBlobs([blob])).get(blob) ?? '';
+    const text = texts.get(blob) ?? '';
     const plain = decodeData(
       await ports.sops.decrypt(path, { cwd: wt.dir, ciphertext: text }),
       path,

@@ -60,6 +60,26 @@ function stripCredentials(url: string): string {
 }
 
 /** The PR port on Octokit, with GitHub's retry and throttling rules; errors converted here. */
+/**
+ * The pull-request port for the repository behind `remoteUrl`, configured from the environment:
+ * GITHUB_REPOSITORY (else the remote's owner/name), GITHUB_API_URL, GITOPS_SECRETS_RETRY_BASE_MS;
+ * the time limits (GITOPS_SECRETS_GITHUB_*TIMEOUT_MS) the port reads itself.
+ */
+export function gitHubFor(
+  env: NodeJS.ProcessEnv,
+  token: string,
+  remoteUrl: string,
+): PullRequestPort {
+  return createGitHub({
+    token,
+    repo: repoSlug(env, remoteUrl),
+    baseUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    ...(env.GITOPS_SECRETS_RETRY_BASE_MS
+      ? { retryBaseMs: Number(env.GITOPS_SECRETS_RETRY_BASE_MS) }
+      : {}),
+  });
+}
+
 export function createGitHub(options: GitHubOptions): PullRequestPort {
   const env = process.env;
   // A limit that is not a positive number (NaN from a mistyped env var) is the default.
