@@ -48487,13 +48487,102 @@ async function readRepoText(root, rel, what) {
 
 // src/model/kustomization.ts
 var import_node_path2 = require("node:path");
-var import_yaml2 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 
 // src/model/yaml-list.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+
+// src/config/read-yaml.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+
+// src/config/yaml-positions.ts
 var import_yaml = __toESM(require_dist(), 1);
+function positionOf(doc, counter, path9, options = {}) {
+  let node2 = doc.contents;
+  let best = rangeStart(node2) ?? 0;
+  for (let i3 = 0; i3 < path9.length; i3++) {
+    const part = path9[i3];
+    const last2 = i3 === path9.length - 1;
+    if ((0, import_yaml.isMap)(node2)) {
+      const pair = node2.items.find(
+        (p2) => (0, import_yaml.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
+      );
+      if (!pair) break;
+      if (last2 && options.key) {
+        best = rangeStart(pair.key) ?? best;
+        break;
+      }
+      node2 = pair.value;
+      best = rangeStart(node2) ?? rangeStart(pair.key) ?? best;
+    } else if ((0, import_yaml.isSeq)(node2) && typeof part === "number") {
+      node2 = node2.items[part];
+      if (node2 === void 0) break;
+      best = rangeStart(node2) ?? best;
+    } else {
+      break;
+    }
+  }
+  const pos = counter.linePos(best);
+  return { line: pos.line, column: pos.col };
+}
+function rangeStart(node2) {
+  const range = node2?.range;
+  return range ? range[0] : void 0;
+}
+
+// src/config/read-yaml.ts
+var MAX_ALIAS_COUNT = 100;
+function readYaml(text, file2) {
+  const counter = new import_yaml2.LineCounter();
+  const doc = (0, import_yaml2.parseDocument)(text, {
+    lineCounter: counter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    // Problems are returned, never printed: no process warning (e.g. for a mapping used as a key).
+    logLevel: "error"
+  });
+  const problem = (offset, message) => {
+    const pos = counter.linePos(offset);
+    return { file: file2, line: pos.line, column: pos.col, path: "", message };
+  };
+  const errors = [...doc.errors, ...doc.warnings];
+  if (errors.length > 0)
+    return {
+      ok: false,
+      problems: errors.map((e) => problem(e.pos[0], `YAML: ${firstLine(e.message)}`))
+    };
+  try {
+    const data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return { ok: true, data, locate: (path9, options) => positionOf(doc, counter, path9, options) };
+  } catch (err) {
+    const alias = firstUnresolvedAlias(doc);
+    const message = alias ? `YAML: alias *${alias.source} refers to no anchor &${alias.source} defined before it` : `YAML: ${firstLine(err.message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`;
+    return { ok: false, problems: [problem(alias?.range?.[0] ?? 0, message)] };
+  }
+}
+function firstUnresolvedAlias(doc) {
+  const anchors = /* @__PURE__ */ new Set();
+  let found;
+  (0, import_yaml2.visit)(doc, (_2, node2) => {
+    if ((0, import_yaml2.isAlias)(node2)) {
+      if (anchors.has(node2.source)) return void 0;
+      found = node2;
+      return import_yaml2.visit.BREAK;
+    }
+    if (((0, import_yaml2.isScalar)(node2) || (0, import_yaml2.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
+    return void 0;
+  });
+  return found;
+}
+function firstLine(message) {
+  return message.split("\n")[0] ?? message;
+}
+
+// src/model/yaml-list.ts
 function parseYamlFile(path9, text) {
-  const lines = new import_yaml.LineCounter();
-  const docs = (0, import_yaml.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
+  const lines = new import_yaml3.LineCounter();
+  const docs = (0, import_yaml3.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
   const problem = (offset, message) => ({
     problem: problemAt(path9, lines, offset, "", message)
   });
@@ -48503,13 +48592,10 @@ function parseYamlFile(path9, text) {
     if (e) return problem(e.pos[0], `is not valid YAML: ${firstLine(e.message)}`);
   }
   if (docs.length > 1) return problem(docs[1].range[0], "holds more than one document");
-  const doc = docs[0] ?? (0, import_yaml.parseDocument)("");
-  if (doc.contents !== null && !(0, import_yaml.isMap)(doc.contents))
+  const doc = docs[0] ?? (0, import_yaml3.parseDocument)("");
+  if (doc.contents !== null && !(0, import_yaml3.isMap)(doc.contents))
     return problem(doc.contents.range?.[0] ?? 0, "is not a YAML mapping");
   return { ok: { path: path9, text, doc, lines } };
-}
-function firstLine(message) {
-  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 function problemAt(file2, lines, offset, path9, message) {
   const pos = lines.linePos(offset);
@@ -48521,18 +48607,18 @@ function stringField(file2, key) {
 }
 function listAt(file2, key) {
   const map2 = file2.doc.contents;
-  const pair = (0, import_yaml.isMap)(map2) ? map2.items.find((p2) => (0, import_yaml.isScalar)(p2.key) && p2.key.value === key) : void 0;
+  const pair = (0, import_yaml3.isMap)(map2) ? map2.items.find((p2) => (0, import_yaml3.isScalar)(p2.key) && p2.key.value === key) : void 0;
   const value = pair?.value;
   const bad = (offset, message) => ({
     problem: problemAt(file2.path, file2.lines, offset, key, message)
   });
-  if (!pair || value === null || (0, import_yaml.isScalar)(value) && value.value === null)
+  if (!pair || value === null || (0, import_yaml3.isScalar)(value) && value.value === null)
     return { ok: { pair, seq: void 0, entries: [] } };
-  if (!(0, import_yaml.isSeq)(value))
+  if (!(0, import_yaml3.isSeq)(value))
     return bad(rangeOf(value, pair), "is not a list: gitops-secrets edits a list of paths here");
   const entries = [];
   for (const item of value.items) {
-    if (!(0, import_yaml.isScalar)(item) || typeof item.value !== "string")
+    if (!(0, import_yaml3.isScalar)(item) || typeof item.value !== "string")
       return bad(
         rangeOf(item, pair),
         "holds an entry that is not a plain string (an alias, a mapping, a number...): gitops-secrets does not edit this list"
@@ -48604,10 +48690,10 @@ ${items}`;
 }
 function blockDashIndent(file2) {
   const map2 = file2.doc.contents;
-  if (!(0, import_yaml.isMap)(map2)) return 0;
+  if (!(0, import_yaml3.isMap)(map2)) return 0;
   for (const p2 of map2.items) {
     const seq = p2.value;
-    if (!(0, import_yaml.isSeq)(seq) || seq.flow || !seq.range) continue;
+    if (!(0, import_yaml3.isSeq)(seq) || seq.flow || !seq.range) continue;
     const keyCol = file2.lines.linePos(p2.key.range?.[0] ?? 0).col;
     const lineStart = file2.text.lastIndexOf("\n", seq.range[0] - 1) + 1;
     return Math.max(0, seq.range[0] - lineStart - (keyCol - 1));
@@ -48754,8 +48840,8 @@ function generatorProblem(problem) {
   };
 }
 function severalDocuments(path9, text) {
-  const lines = new import_yaml2.LineCounter();
-  const docs = (0, import_yaml2.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
+  const lines = new import_yaml4.LineCounter();
+  const docs = (0, import_yaml4.parseAllDocuments)(text, { lineCounter: lines, prettyErrors: false });
   if (!Array.isArray(docs) || docs.length < 2 || docs.some((d) => d.errors.length > 0)) return null;
   const ksops = docs.find(
     (d) => d.get("kind") === "ksops" && d.get("apiVersion") === KSOPS_API_VERSION
@@ -49001,13 +49087,13 @@ function createGenerator(input2, dir, k2) {
 }
 
 // src/model/manifest.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 
 // src/model/ciphertext-guard.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 
 // src/model/sops-yaml.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 
 // src/model/state.ts
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -49164,28 +49250,28 @@ function secretDataKeys(secret, shared) {
 // src/model/sops-yaml.ts
 function readSopsYaml(text) {
   if (!text) return void 0;
-  const lines = new import_yaml3.LineCounter();
-  const doc = (0, import_yaml3.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0 || !(0, import_yaml3.isMap)(doc.contents)) return void 0;
+  const lines = new import_yaml5.LineCounter();
+  const doc = (0, import_yaml5.parseDocument)(text, { lineCounter: lines, uniqueKeys: false });
+  if (doc.errors.length > 0 || !(0, import_yaml5.isMap)(doc.contents)) return void 0;
   const list3 = doc.contents.get("creation_rules", true);
-  if (!(0, import_yaml3.isSeq)(list3)) return void 0;
+  if (!(0, import_yaml5.isSeq)(list3)) return void 0;
   return { lines, rules: list3.items.map((item, index) => ruleOf(item, index)) };
 }
 function ruleOf(item, index) {
   const rule = {
     index,
-    mapping: (0, import_yaml3.isMap)(item),
+    mapping: (0, import_yaml5.isMap)(item),
     pathRegex: void 0,
     broken: false,
     selectors: [],
     entry: {}
   };
-  if (!(0, import_yaml3.isMap)(item)) return rule;
+  if (!(0, import_yaml5.isMap)(item)) return rule;
   rule.entry = item.toJSON();
   for (const pair of item.items) {
-    const key = (0, import_yaml3.isScalar)(pair.key) ? String(pair.key.value) : "";
+    const key = (0, import_yaml5.isScalar)(pair.key) ? String(pair.key.value) : "";
     const node2 = pair.value;
-    const raw = (0, import_yaml3.isScalar)(node2) ? node2.value : void 0;
+    const raw = (0, import_yaml5.isScalar)(node2) ? node2.value : void 0;
     if (key === "path_regex" && typeof raw === "string" && raw !== "") {
       try {
         rule.pathRegex = goRegExp(raw);
@@ -49370,7 +49456,7 @@ function assertCiphertext(path9, text, keys) {
 function guarded(text, keys) {
   let doc;
   try {
-    doc = (0, import_yaml4.parse)(text);
+    doc = (0, import_yaml6.parse)(text);
   } catch {
     return { problem: { problem: "is not valid YAML", cause: CAUSE_UNREADABLE } };
   }
@@ -49455,8 +49541,8 @@ function isMapping2(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 var NOT_YAML = "is not valid YAML";
-function readYaml(path9, text) {
-  const doc = (0, import_yaml5.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
+function readYaml2(path9, text) {
+  const doc = (0, import_yaml7.parseDocument)(text, { uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0)
     return {
       path: path9,
@@ -49470,7 +49556,7 @@ function readYaml(path9, text) {
   }
 }
 function readManifest(path9, text) {
-  const read = readYaml(path9, text);
+  const read = readYaml2(path9, text);
   return "data" in read ? manifestOf(path9, read.data) : read;
 }
 function manifestOf(path9, data) {
@@ -58472,18 +58558,18 @@ function validateConcurrency(concurrency) {
 }
 
 // src/model/rollout.ts
-var import_yaml6 = __toESM(require_dist(), 1);
+var import_yaml8 = __toESM(require_dist(), 1);
 var ROLLOUT_ANNOTATION = "gitops-secrets.io/rotated-at";
 var PATH = ["spec", "template", "metadata", "annotations"];
 function bumpRollout(text, value) {
-  const counter = new import_yaml6.LineCounter();
-  const docs = (0, import_yaml6.parseAllDocuments)(text, { lineCounter: counter });
+  const counter = new import_yaml8.LineCounter();
+  const docs = (0, import_yaml8.parseAllDocuments)(text, { lineCounter: counter });
   if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0))
     return { problem: "is not valid YAML" };
   const edits = [];
   for (const doc of docs) {
     const template2 = doc.getIn(["spec", "template"], true);
-    if (!(0, import_yaml6.isMap)(template2)) continue;
+    if (!(0, import_yaml8.isMap)(template2)) continue;
     const edit = planEdit(text, counter, template2, value);
     if (typeof edit === "string") return { problem: edit };
     edits.push(edit);
@@ -58493,7 +58579,7 @@ function bumpRollout(text, value) {
   let out = text;
   for (const e of edits.sort((a2, b2) => b2.at - a2.at))
     out = out.slice(0, e.at) + e.insert + out.slice(e.end);
-  const check3 = (0, import_yaml6.parseAllDocuments)(out);
+  const check3 = (0, import_yaml8.parseAllDocuments)(out);
   if (!Array.isArray(check3) || check3.some((d) => d.errors.length > 0))
     return { problem: "could not be edited safely" };
   const set3 = check3.filter((d) => d.getIn([...PATH, ROLLOUT_ANNOTATION]) === value).length;
@@ -58510,17 +58596,17 @@ function planEdit(text, counter, template2, value) {
     const start = lineStart(key);
     return { at: start, end: start, insert: lines(indentOf(key)) };
   };
-  if ((0, import_yaml6.isMap)(metadata)) {
+  if ((0, import_yaml8.isMap)(metadata)) {
     if (metadata.flow)
       return "has a flow-style spec.template.metadata; write it as a block mapping";
     const annotations = metadata.get("annotations", true);
-    if ((0, import_yaml6.isMap)(annotations)) {
+    if ((0, import_yaml8.isMap)(annotations)) {
       if (annotations.flow) return "has flow-style pod annotations; write them as a block mapping";
       const existing = annotations.items.find(
-        (p2) => (0, import_yaml6.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
+        (p2) => (0, import_yaml8.isScalar)(p2.key) && p2.key.value === ROLLOUT_ANNOTATION
       );
       const scalar2 = existing?.value;
-      if ((0, import_yaml6.isScalar)(scalar2) && scalar2.range)
+      if ((0, import_yaml8.isScalar)(scalar2) && scalar2.range)
         return { at: scalar2.range[0], end: scalar2.range[1], insert: quoted };
       const at3 = firstKey(annotations);
       if (at3 === void 0) return "has empty pod annotations; remove the empty key";
@@ -58570,7 +58656,7 @@ async function deriveValues(current, file2, writes, values) {
 }
 
 // src/apply/secret-state.ts
-var import_yaml7 = __toESM(require_dist(), 1);
+var import_yaml9 = __toESM(require_dist(), 1);
 function keyState(file2, change, now, before) {
   if (change.value?.kind === "carried") return change.value.state;
   const spec = file2.secret.keys.find((k2) => k2.name === change.key);
@@ -58589,7 +58675,7 @@ function keyState(file2, change, now, before) {
   };
 }
 function decodeData(text, path9) {
-  const doc = (0, import_yaml7.parse)(text);
+  const doc = (0, import_yaml9.parse)(text);
   const out = {};
   for (const [k2, v] of Object.entries(doc?.data ?? {})) {
     if (typeof v !== "string")
@@ -59014,7 +59100,7 @@ async function existingPaths(git, commit, paths) {
 }
 
 // src/model/data-key.ts
-var import_yaml8 = __toESM(require_dist(), 1);
+var import_yaml10 = __toESM(require_dist(), 1);
 function newDataKey(base, branch) {
   const before = dataOf(base.text);
   const after = dataOf(branch.text);
@@ -59030,7 +59116,7 @@ function newDataKey(base, branch) {
 }
 function dataOf(text) {
   try {
-    const doc = (0, import_yaml8.parse)(text);
+    const doc = (0, import_yaml10.parse)(text);
     const data = doc?.data;
     return data && typeof data === "object" ? data : void 0;
   } catch {
@@ -59483,93 +59569,6 @@ async function pullRequestStep(config2, options, ports, where, result) {
 // src/config/load.ts
 var import_node_crypto5 = require("node:crypto");
 var import_promises3 = require("node:fs/promises");
-
-// src/config/read-yaml.ts
-var import_yaml10 = __toESM(require_dist(), 1);
-
-// src/config/yaml-positions.ts
-var import_yaml9 = __toESM(require_dist(), 1);
-function positionOf(doc, counter, path9, options = {}) {
-  let node2 = doc.contents;
-  let best = rangeStart(node2) ?? 0;
-  for (let i3 = 0; i3 < path9.length; i3++) {
-    const part = path9[i3];
-    const last2 = i3 === path9.length - 1;
-    if ((0, import_yaml9.isMap)(node2)) {
-      const pair = node2.items.find(
-        (p2) => (0, import_yaml9.isScalar)(p2.key) && p2.key.value !== null && String(p2.key.value) === String(part)
-      );
-      if (!pair) break;
-      if (last2 && options.key) {
-        best = rangeStart(pair.key) ?? best;
-        break;
-      }
-      node2 = pair.value;
-      best = rangeStart(node2) ?? rangeStart(pair.key) ?? best;
-    } else if ((0, import_yaml9.isSeq)(node2) && typeof part === "number") {
-      node2 = node2.items[part];
-      if (node2 === void 0) break;
-      best = rangeStart(node2) ?? best;
-    } else {
-      break;
-    }
-  }
-  const pos = counter.linePos(best);
-  return { line: pos.line, column: pos.col };
-}
-function rangeStart(node2) {
-  const range = node2?.range;
-  return range ? range[0] : void 0;
-}
-
-// src/config/read-yaml.ts
-var MAX_ALIAS_COUNT = 100;
-function readYaml2(text, file2) {
-  const counter = new import_yaml10.LineCounter();
-  const doc = (0, import_yaml10.parseDocument)(text, {
-    lineCounter: counter,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-    // Problems are returned, never printed: no process warning (e.g. for a mapping used as a key).
-    logLevel: "error"
-  });
-  const problem = (offset, message) => {
-    const pos = counter.linePos(offset);
-    return { file: file2, line: pos.line, column: pos.col, path: "", message };
-  };
-  const errors = [...doc.errors, ...doc.warnings];
-  if (errors.length > 0)
-    return {
-      ok: false,
-      problems: errors.map((e) => problem(e.pos[0], `YAML: ${firstLine2(e.message)}`))
-    };
-  try {
-    const data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    return { ok: true, data, locate: (path9, options) => positionOf(doc, counter, path9, options) };
-  } catch (err) {
-    const alias = firstUnresolvedAlias(doc);
-    const message = alias ? `YAML: alias *${alias.source} refers to no anchor &${alias.source} defined before it` : `YAML: ${firstLine2(err.message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`;
-    return { ok: false, problems: [problem(alias?.range?.[0] ?? 0, message)] };
-  }
-}
-function firstUnresolvedAlias(doc) {
-  const anchors = /* @__PURE__ */ new Set();
-  let found;
-  (0, import_yaml10.visit)(doc, (_2, node2) => {
-    if ((0, import_yaml10.isAlias)(node2)) {
-      if (anchors.has(node2.source)) return void 0;
-      found = node2;
-      return import_yaml10.visit.BREAK;
-    }
-    if (((0, import_yaml10.isScalar)(node2) || (0, import_yaml10.isCollection)(node2)) && node2.anchor) anchors.add(node2.anchor);
-    return void 0;
-  });
-  return found;
-}
-function firstLine2(message) {
-  return message.split("\n")[0] ?? message;
-}
 
 // src/config/report.ts
 function formatPath(path9) {
@@ -80452,7 +80451,7 @@ function parseConfig(text, file2) {
     const message = `file is larger than ${MAX_CONFIG_BYTES} bytes`;
     return { config: void 0, problems: [{ file: file2, line: 1, column: 1, path: "", message }] };
   }
-  const read = readYaml2(text, file2);
+  const read = readYaml(text, file2);
   if (!read.ok) return { config: void 0, problems: read.problems };
   const problems = [];
   const report = (path9, message, options) => {

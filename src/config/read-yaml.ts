@@ -79,6 +79,7 @@ function firstUnresolvedAlias(doc: Document): Alias | undefined {
   return found;
 }
 
-function firstLine(message: string): string {
+/** The first line of a `yaml` error message (the rest is a source excerpt). */
+export function firstLine(message: string): string {
   return message.split('\n')[0] ?? message;
 }

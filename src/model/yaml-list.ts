@@ -10,6 +10,7 @@ import {
   type Scalar,
   type YAMLSeq,
 } from 'yaml';
+import { firstLine } from '../config/read-yaml.js';
 import type { ConfigProblem } from '../errors.js';
 
 /**
@@ -46,10 +47,6 @@ export function parseYamlFile(path: string, text: string): Parsed<YamlFile> {
   if (doc.contents !== null && !isMap(doc.contents))
     return problem(doc.contents.range?.[0] ?? 0, 'is not a YAML mapping');
   return { ok: { path, text, doc, lines } };
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
 export function problemAt(
