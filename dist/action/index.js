@@ -79375,7 +79375,9 @@ var htpasswd = external_exports.strictObject({
     message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}`
   }).max(BCRYPT_COSTS.max, {
     message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}`
-  }).optional().describe(`bcrypt cost (${BCRYPT_COSTS.min}..${BCRYPT_COSTS.max}, default 10).`)
+  }).optional().describe(
+    `bcrypt cost (${BCRYPT_COSTS.min}..${BCRYPT_COSTS.max}, default ${BCRYPT_COSTS.default}).`
+  )
 }).describe(
   "Derived: an htpasswd line `user:$2y$...` (bcrypt) of the password in key `from`, e.g. `{ user: admin, from: password }`."
 );
@@ -79576,7 +79578,7 @@ function derivedKeySource(key, path9, fail) {
 }
 function derivation(key, path9, fail) {
   if (key.htpasswd) {
-    const { user, from, cost = 10 } = key.htpasswd;
+    const { user, from, cost = BCRYPT_COSTS.default } = key.htpasswd;
     return { kind: "htpasswd", user, from, cost };
   }
   if (key.dockerconfigjson) return { kind: "dockerconfigjson", ...key.dockerconfigjson };

@@ -2,7 +2,7 @@ import { derivationFingerprint } from '../model/derive.js';
 import { parseTemplate, type TemplatePart } from '../model/template.js';
 import type { FieldPath, Report } from './report.js';
 import { KEY_NAME_RE, type RawKey, SOURCE_FIELDS } from './schema.js';
-import { DERIVED_FIELDS } from './schema-derived.js';
+import { BCRYPT_COSTS, DERIVED_FIELDS } from './schema-derived.js';
 import type { KeySpec, SharedSpec } from './types.js';
 import type { Derivation, DerivedSource, SshSource } from './types-derived.js';
 
@@ -70,7 +70,7 @@ export function derivedKeySource(
 
 function derivation(key: RawKey, path: FieldPath, fail: Report): Derivation | undefined {
   if (key.htpasswd) {
-    const { user, from, cost = 10 } = key.htpasswd;
+    const { user, from, cost = BCRYPT_COSTS.default } = key.htpasswd;
     return { kind: 'htpasswd', user, from, cost };
   }
   if (key.dockerconfigjson) return { kind: 'dockerconfigjson', ...key.dockerconfigjson };

@@ -31,7 +31,9 @@ const htpasswd = z
         message: `must be a whole number from ${BCRYPT_COSTS.min} to ${BCRYPT_COSTS.max}`,
       })
       .optional()
-      .describe(`bcrypt cost (${BCRYPT_COSTS.min}..${BCRYPT_COSTS.max}, default 10).`),
+      .describe(
+        `bcrypt cost (${BCRYPT_COSTS.min}..${BCRYPT_COSTS.max}, default ${BCRYPT_COSTS.default}).`,
+      ),
   })
   .describe(
     'Derived: an htpasswd line `user:$2y$...` (bcrypt) of the password in key `from`, e.g. `{ user: admin, from: password }`.',
