@@ -6,7 +6,7 @@ import type { KeySpec, Rotation, SharedSpec } from './types.js';
 const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 
 /** `90d` as its text and milliseconds (the schema checked the form). */
-export function parseRotation(text: string | undefined): Rotation | undefined {
+function parseRotation(text: string | undefined): Rotation | undefined {
   if (text === undefined) return undefined;
   const unit = text.slice(-1) as keyof typeof UNIT_MS;
   return { text, ms: Number(text.slice(0, -1)) * UNIT_MS[unit] };

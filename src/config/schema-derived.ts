@@ -6,9 +6,9 @@ import { z } from 'zod';
  * under `publicKey`). Kept apart from schema.ts's random-value fields (issue 23).
  */
 
-export const SSH_TYPES = ['ed25519', 'rsa'] as const;
+const SSH_TYPES = ['ed25519', 'rsa'] as const;
 /** RSA sizes; below 2048 bits is refused (2048 only for old servers; 4096 is the default). */
-export const RSA_BITS = [2048, 3072, 4096] as const;
+const RSA_BITS = [2048, 3072, 4096] as const;
 export const BCRYPT_COSTS = { min: 10, max: 14, default: 10 } as const;
 
 const refName = z.string().min(1, { message: 'must name a key of this Secret' });

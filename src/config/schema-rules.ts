@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const DEFAULT_SYMBOLS = '-._';
 
 /** Printable ASCII punctuation (no letter, digit, space or control character). */
-export const SYMBOLS_RE = /^[!-/:-@[-`{-~]+$/;
+const SYMBOLS_RE = /^[!-/:-@[-`{-~]+$/;
 
 const count = (what: string) =>
   z

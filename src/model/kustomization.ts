@@ -17,7 +17,7 @@ export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', '
 /** The generator file gitops-secrets creates beside a kustomization (`kustomize: ksops`). */
 export const KSOPS_GENERATOR = 'secret-generator.yaml';
 
-export const KSOPS_API_VERSION = 'viaduct.ai/v1';
+const KSOPS_API_VERSION = 'viaduct.ai/v1';
 
 /** A repo-relative path's directory ('' for the root). */
 export function dirOf(path: string): string {

@@ -73,7 +73,7 @@ export interface Upkeep {
 }
 
 /** The kustomization each manifest is listed by, and every kustomization to look at. */
-export function kustomizationsOf(input: UpkeepInput): Map<string, string[]> {
+function kustomizationsOf(input: UpkeepInput): Map<string, string[]> {
   const exists = (p: string) => input.text(p) !== undefined;
   const byK = new Map<string, string[]>(
     [...(input.scan ?? []), ...input.also].filter(exists).map((k) => [k, []]),

@@ -3,7 +3,7 @@
  * nothing else (no expressions, no code). Plain text is not secret; values only fill the holes.
  */
 
-export const FILTERS = ['urlencode', 'base64', 'json'] as const;
+const FILTERS = ['urlencode', 'base64', 'json'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 export type TemplatePart = { text: string } | { ref: string; filters: Filter[] };
